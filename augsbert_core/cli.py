@@ -1,0 +1,316 @@
+"""`augsbert` command line: argument parsing and printing only; the work is in the library.
+
+Exit codes: 0 success, 2 bad input or bad arguments (the message says what and where), 1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _ArgParser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 on bad arguments already; keep the message tidy
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _ArgParser(prog="augsbert", description=(
+        "AugSBERT Studio: train bi-encoders (SBERT) with silver data labeled by a cross-encoder teacher.\n"
+        "Scenarios: 1 = augment full gold data, 2 = limited gold + unlabeled sentences, 3 = no target labels."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgParser)
+
+    p = sub.add_parser("run", help="run a whole experiment from a YAML/JSON config",
+                       description="Run an experiment; prints the run id, the metrics table and, on the last line, "
+                                   "the run directory.")
+    p.add_argument("config", help="experiment config (YAML or JSON)")
+    p.add_argument("--runs-dir", help="run store root (default: config runs_dir, $AUGSBERT_HOME/runs or ./runs)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, dotted for nested keys (e.g. --set student.epochs=2); repeatable")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    p = sub.add_parser("validate", help="check a data file and print a summary or the errors")
+    p.add_argument("file")
+    p.add_argument("--kind", choices=["gold", "unlabeled"], default="gold")
+    p.add_argument("--column-map", metavar="FILECOL=NAME,...", help="map file columns to sentence1/sentence2/score/label")
+    p.add_argument("--scale", metavar="LO,HI", help="score scale, e.g. 0,5 (detected when omitted)")
+    p.add_argument("--task", choices=["regression", "classification"])
+    p.add_argument("--json", action="store_true", help="print the summary or errors as JSON")
+
+    p = sub.add_parser("sample", help="generate candidate pairs from sentences with a sampler")
+    p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
+    p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
+    p.add_argument("--sampler", required=True, choices=["random", "bm25", "semantic", "bm25+semantic"])
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler (default: offline MiniLM)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", required=True, help="output file (.csv, .tsv, .jsonl, .parquet)")
+
+    p = sub.add_parser("label", help="score pairs with a cross-encoder teacher (both orders averaged)")
+    p.add_argument("--pairs", required=True, help="pairs file (sentence1, sentence2)")
+    p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
+    p.add_argument("--out", required=True)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--one-order", action="store_true", help="score only (sentence1, sentence2), not both orders")
+    p.add_argument("--threshold", type=float, help="also write label = score >= threshold (classification)")
+
+    p = sub.add_parser("runs", help="list the run history")
+    p.add_argument("--runs-dir")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cancel", help="ask a queued or running job to stop")
+    p.add_argument("run_id")
+    p.add_argument("--runs-dir")
+
+    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # internal: body of a background job
+    p.add_argument("run_id")
+    p.add_argument("--runs-dir")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .config import ConfigError
+    from .data import DataError
+    from .models import ModelLoadError
+
+    try:
+        return {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
+                "runs": _cmd_runs, "cancel": _cmd_cancel, "worker": _cmd_worker}[args.command](args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        for problem in exc.problems[1:20]:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ConfigError, ModelLoadError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _parse_map(text: str | None) -> dict[str, str] | None:
+    if not text:
+        return None
+    pairs = [item.split("=", 1) for item in text.split(",") if item]
+    if any(len(p) != 2 for p in pairs):
+        from .config import ConfigError
+
+        raise ConfigError(f"--column-map must look like filecol=sentence1,other=score; got {text!r}")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _parse_scale(text: str | None) -> tuple[float, float] | None:
+    if not text:
+        return None
+    try:
+        lo, hi = (float(x) for x in text.split(","))
+    except ValueError:
+        from .config import ConfigError
+
+        raise ConfigError(f"--scale must look like 0,5; got {text!r}") from None
+    return lo, hi
+
+
+def _set_key(raw: dict, dotted: str, value: str) -> None:
+    import yaml
+
+    *parents, last = dotted.split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = yaml.safe_load(value)
+
+
+def _cmd_run(args) -> int:
+    import yaml
+
+    from .config import ConfigError, ExperimentConfig
+    from .pipeline import GateStopped, run_experiment
+    from .progress import Cancelled
+    from .runs import RunStore
+
+    path = Path(args.config)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    raw = (json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())) or {}
+    for item in args.set:
+        if "=" not in item:
+            raise ConfigError(f"--set needs KEY=VALUE, got {item!r}")
+        _set_key(raw, *item.split("=", 1))
+    cfg = ExperimentConfig.from_dict(raw, base_dir=path.resolve().parent)
+    store = RunStore(args.runs_dir or cfg.runs_dir)
+    sink = _TqdmSink() if not args.no_progress else _PrintSink()
+    try:
+        result = run_experiment(cfg, store=store, sink=sink)
+    except (Cancelled, GateStopped) as exc:
+        sink.close()
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        sink.close()
+    print(f"run id: {result.run_id}")
+    print(result.table())
+    print(result.run_dir)
+    return EXIT_OK
+
+
+def _cmd_validate(args) -> int:
+    from . import data
+
+    column_map = _parse_map(args.column_map)
+    if args.kind == "gold":
+        loaded = data.load_pairs(args.file, column_map=column_map, task=args.task, scale=_parse_scale(args.scale))
+    else:
+        loaded = data.load_unlabeled(args.file, column_map=column_map)
+    summary = loaded.summary()
+    if args.json:
+        print(json.dumps({"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]},
+                         indent=2, default=str))
+    else:
+        print(f"{args.file}: OK ({args.kind})")
+        for key, value in summary.items():
+            print(f"  {key}: {value}")
+        for warning in loaded.warnings[:20]:
+            print(f"  warning: {warning}")
+    return EXIT_OK
+
+
+def _cmd_sample(args) -> int:
+    from . import data
+    from .models import load_bi_encoder
+    from .sampling import sample_candidates
+
+    pool = data.load_unlabeled(args.sentences)
+    gold = data.load_pairs(args.gold).frame if args.gold else None
+    sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
+    model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
+    if args.top_k < 1:
+        from .config import ConfigError
+
+        raise ConfigError("--top-k must be at least 1")
+    sink = _TqdmSink()
+    try:
+        pairs = sample_candidates(sentences, args.sampler, args.top_k, gold=gold, model=model, seed=args.seed,
+                                  sink=sink)
+    finally:
+        sink.close()
+    data.write_table(pairs, args.out)
+    print(f"{len(pairs):,} candidate pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out}")
+    return EXIT_OK
+
+
+def _cmd_label(args) -> int:
+    from . import data
+    from .models import load_cross_encoder
+    from .teacher import label_pairs
+
+    pool = data.load_unlabeled(args.pairs)
+    if pool.pairs is None:
+        from .config import ConfigError
+
+        raise ConfigError(f"{args.pairs}: needs two sentence columns (sentence1, sentence2) to label pairs")
+    teacher = load_cross_encoder(args.teacher)
+    sink = _TqdmSink()
+    try:
+        scores = label_pairs(teacher, pool.pairs["sentence1"], pool.pairs["sentence2"], batch_size=args.batch_size,
+                             symmetric=not args.one_order, sink=sink)
+    finally:
+        sink.close()
+    out = pool.pairs[["sentence1", "sentence2"]].assign(score=scores)
+    if args.threshold is not None:
+        out["label"] = (out["score"] >= args.threshold).astype(int)
+    data.write_table(out, args.out)
+    print(f"labeled {len(out):,} pairs (mean score {out['score'].mean():.3f}) -> {args.out}")
+    return EXIT_OK
+
+
+def _cmd_runs(args) -> int:
+    from .runs import RunStore
+
+    store = RunStore(args.runs_dir)
+    store.reconcile()
+    records = store.list()
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
+        return EXIT_OK
+    if not records:
+        print(f"no runs in {store.root}")
+        return EXIT_OK
+    import time
+
+    print(f"{'id':<48} {'scenario':>8} {'sampler':<16} {'status':<11} {'created':<19} headline")
+    for r in records:
+        head = ", ".join(f"{k}={100 * v:.1f}" for k, v in r.headline.items())
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
+        print(f"{r.id:<48} {r.scenario:>8} {str(r.sampler):<16} {r.status:<11} {created:<19} {head}")
+    return EXIT_OK
+
+
+def _cmd_cancel(args) -> int:
+    from .jobs import cancel
+    from .runs import RunStore
+
+    store = RunStore(args.runs_dir)
+    try:
+        cancel(store, args.run_id)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"cancel requested for {args.run_id}")
+    return EXIT_OK
+
+
+def _cmd_worker(args) -> int:
+    from .jobs import run_worker
+    from .runs import RunStore
+
+    return run_worker(args.run_id, RunStore(args.runs_dir))
+
+
+class _TqdmSink:
+    """Progress bars on stderr: one bar per stage with a total, messages printed between them."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.stage = None
+
+    def __call__(self, event) -> None:
+        from tqdm import tqdm
+
+        if event.total and event.total > 0:
+            if self.bar is None or self.stage != event.stage or self.bar.total != event.total:
+                self.close()
+                self.bar = tqdm(total=event.total, desc=event.stage, unit="step" if ".train" in event.stage else "it",
+                                file=sys.stderr, dynamic_ncols=True)
+                self.stage = event.stage
+            self.bar.n = event.step
+            if event.loss is not None:
+                self.bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
+            self.bar.refresh()
+        elif event.message and event.message not in ("log", "eval"):
+            self.close()
+            print(f"[{event.stage}] {event.message}", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _PrintSink(_TqdmSink):
+    def __call__(self, event) -> None:
+        if event.message and event.message not in ("log", "eval") and not event.total:
+            print(f"[{event.stage}] {event.message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

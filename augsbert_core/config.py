@@ -1,0 +1,201 @@
+"""Typed experiment configs, loaded from YAML or JSON.
+
+The key names here are a public contract (the app, scripts and benchmarks write them): extend, never rename.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Scenario = Literal[1, 2, 3]
+Task = Literal["regression", "classification"]
+SAMPLERS = ("random", "bm25", "semantic", "bm25+semantic", "kde")
+
+
+class ConfigError(ValueError):
+    """A config that cannot run: names the key and what is wrong."""
+
+
+@dataclass
+class DataConfig:
+    """Paths of the experiment's data files (relative paths resolve against the config file)."""
+
+    train: str | None = None  # gold (scenario 3: unused; the target has no training gold)
+    dev: str | None = None
+    test: str | None = None
+    unlabeled: str | None = None  # sentences or pairs (scenarios 2, 3)
+    source_train: str | None = None  # scenario 3: the teacher's source-domain gold
+    source_dev: str | None = None  # scenario 3: optional source dev set for the teacher
+    column_map: dict[str, str] = field(default_factory=dict)
+    scale: list[float] | None = None  # score scale of the gold files, e.g. [0, 5]; detected when omitted
+    max_unlabeled: int | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
+
+
+@dataclass
+class ModelConfig:
+    """A model to train: base model and hyperparameters."""
+
+    model: str = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
+    epochs: float = 1
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    max_seq_length: int = 128
+    loss: str | None = None  # None = chosen by task (see student.py / teacher.py)
+    weight_decay: float = 0.01
+
+
+@dataclass
+class AugmentSettings:
+    """Scenario 1: word-level augmentation of gold pairs (see augment.AugmentConfig)."""
+
+    method: str = "wordnet"  # wordnet | contextual-substitute | contextual-insert
+    copies: int = 1
+    aug_p: float = 0.15
+    model: str | None = None  # masked LM for the contextual methods
+    side: str = "sentence1"
+
+
+@dataclass
+class GateConfig:
+    """Teacher-readiness gate: what to do when the teacher does not beat the student on dev."""
+
+    action: Literal["warn", "stop", "proceed"] = "warn"
+    margin: float = 0.0  # teacher must beat the student by this much (metric units, e.g. 0.01 = 1 point)
+
+
+@dataclass
+class ExperimentConfig:
+    """One AugSBERT experiment. `from_file` / `from_dict` validate; `to_dict` round-trips."""
+
+    name: str = "experiment"
+    scenario: int = 2
+    task: Task | None = None  # detected from the gold data when omitted
+    data: DataConfig = field(default_factory=DataConfig)
+    sampler: str = "bm25"
+    top_k: int = 3
+    student: ModelConfig = field(default_factory=ModelConfig)
+    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=4))
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    gate: GateConfig = field(default_factory=GateConfig)
+    seed: int = 42
+    device: str | None = None  # None = auto (cuda, mps, cpu)
+    threshold: float | None = None  # scenario 3 classification threshold; None = chosen on target dev or 0.5
+    max_silver: int | None = None  # cap on silver pairs (random subsample with the seed)
+    train_gold_only: bool = True  # also train the gold-only student baseline (scenarios 1, 2)
+    label_batch_size: int = 64
+    live_evals: int = 4  # dev evaluations during each training (the app's metric curve); 0 = none
+    hnsw_threshold: int = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
+    runs_dir: str | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
+    base_dir: str | None = None  # where relative data paths resolve (set by from_file)
+
+    # --- loading -------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], base_dir: str | Path | None = None) -> "ExperimentConfig":
+        if not isinstance(raw, dict):
+            raise ConfigError("config must be a mapping of keys to values")
+        cfg = _build(cls, raw, "")
+        if base_dir is not None and cfg.base_dir is None:
+            cfg.base_dir = str(base_dir)
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        try:
+            raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+        return cls.from_dict(raw or {}, base_dir=path.resolve().parent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def resolve_path(self, value: str | None) -> Path | None:
+        """A data path from the config, made absolute against the config's directory."""
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        if not p.is_absolute() and self.base_dir:
+            p = Path(self.base_dir) / p
+        return p
+
+    def validate(self) -> None:
+        if self.scenario not in (1, 2, 3):
+            raise ConfigError(f"scenario must be 1, 2 or 3, got {self.scenario!r}")
+        if self.task not in (None, "regression", "classification"):
+            raise ConfigError(f"task must be 'regression' or 'classification', got {self.task!r}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}; got {self.sampler!r}")
+        if not (isinstance(self.top_k, int) and self.top_k >= 1):
+            raise ConfigError(f"top_k must be a positive integer, got {self.top_k!r}")
+        for role in ("student", "teacher"):
+            m: ModelConfig = getattr(self, role)
+            if m.epochs <= 0 or m.batch_size < 1 or m.learning_rate <= 0:
+                raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive")
+        if self.augment.method not in ("wordnet", "contextual-substitute", "contextual-insert"):
+            raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert")
+        d = self.data
+        if d.test is None:
+            raise ConfigError("data.test is required: every experiment is evaluated on a test split")
+        if self.scenario in (1, 2) and d.train is None:
+            raise ConfigError(f"data.train (gold pairs) is required for scenario {self.scenario}")
+        if self.scenario == 2 and d.unlabeled is None and d.train is None:
+            raise ConfigError("scenario 2 needs data.train (and usually data.unlabeled)")
+        if self.scenario == 3:
+            if d.source_train is None:
+                raise ConfigError("scenario 3 needs data.source_train: the teacher's source-domain gold")
+            if d.unlabeled is None:
+                raise ConfigError("scenario 3 needs data.unlabeled: target-domain pairs or sentences")
+        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+
+
+def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
+    """Build dataclass `cls` from `raw`, rejecting unknown keys with their full dotted name."""
+    known = {f.name: f for f in fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(known))})")
+        sub = _nested_type(cls, key)
+        if sub is not None:
+            if isinstance(value, str) and sub is ModelConfig:
+                value = {"model": value}  # shorthand: `student: bert-base-uncased`
+            if value is None:
+                continue
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{prefix}{key}' must be a mapping")
+            kwargs[key] = _build(sub, value, f"{prefix}{key}.")
+        else:
+            kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:  # pragma: no cover - all keys are checked above
+        raise ConfigError(str(exc)) from None
+
+
+def _nested_type(cls: type, key: str) -> type | None:
+    nested = {
+        (ExperimentConfig, "data"): DataConfig,
+        (ExperimentConfig, "student"): ModelConfig,
+        (ExperimentConfig, "teacher"): ModelConfig,
+        (ExperimentConfig, "augment"): AugmentSettings,
+        (ExperimentConfig, "gate"): GateConfig,
+    }
+    return nested.get((cls, key))
+
+
+def replace(cfg: ExperimentConfig, **changes: Any) -> ExperimentConfig:
+    """A copy of `cfg` with top-level fields changed."""
+    return dataclasses.replace(cfg, **changes)

@@ -1,0 +1,124 @@
+"""Metrics for bi-encoders and cross-encoders, and the dev-chosen classification threshold.
+
+Regression: Spearman and Pearson correlation of predicted scores with gold (as fractions, x100 in tables).
+Classification: average precision (threshold-free), and F1/accuracy at a threshold chosen on dev and
+applied unchanged to test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+
+MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "teacher")
+PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
+
+
+def regression_metrics(pred: Sequence[float], gold: Sequence[float]) -> dict[str, float]:
+    """Spearman and Pearson correlation between predictions and gold scores."""
+    pred, gold = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
+    if len(pred) != len(gold) or len(pred) < 2:
+        raise ValueError("need at least two predictions, as many as gold scores")
+    return {"spearman": float(spearmanr(pred, gold).statistic), "pearson": float(pearsonr(pred, gold).statistic)}
+
+
+def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """Average precision of ranking by score (ties broken stably by order), as sklearn computes it."""
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)))
+
+
+def best_threshold(scores: Sequence[float], labels: Sequence[int]) -> float:
+    """The threshold (predict 1 when score >= t) that maximises F1 on these scores; midpoint between neighbours."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    order = np.argsort(-s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order]
+    tp = np.cumsum(y_sorted)
+    fp = np.cumsum(1 - y_sorted)
+    positives = y.sum()
+    f1 = 2 * tp / (tp + fp + positives)  # = 2PR/(P+R) for the cut after each position
+    # only cut between distinct scores
+    distinct = np.r_[s_sorted[:-1] != s_sorted[1:], True]
+    f1 = np.where(distinct, f1, -1.0)
+    i = int(np.argmax(f1))
+    if i + 1 < len(s_sorted):
+        return float((s_sorted[i] + s_sorted[i + 1]) / 2)
+    return float(s_sorted[i])
+
+
+def classification_metrics(scores: Sequence[float], labels: Sequence[int], threshold: float) -> dict[str, float]:
+    """AP, plus F1, precision, recall and accuracy when predicting 1 for score >= threshold."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    pred = (s >= threshold).astype(int)
+    tp = int(((pred == 1) & (y == 1)).sum())
+    fp = int(((pred == 1) & (y == 0)).sum())
+    fn = int(((pred == 0) & (y == 1)).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "ap": average_precision(s, y),
+        "f1": f1,
+        "precision": precision,
+        "recall": recall,
+        "accuracy": float((pred == y).mean()),
+        "threshold": float(threshold),
+    }
+
+
+@dataclass
+class SplitScores:
+    """Predicted scores and gold labels of one split."""
+
+    pred: np.ndarray
+    gold: np.ndarray
+
+
+def score_splits(splits: dict[str, SplitScores], task: str) -> dict[str, dict[str, float]]:
+    """Metrics per split. Classification thresholds are chosen on 'dev' (when present) and applied to every split."""
+    if task == "regression":
+        return {name: regression_metrics(s.pred, s.gold) for name, s in splits.items()}
+    threshold = best_threshold(splits["dev"].pred, splits["dev"].gold) if "dev" in splits else 0.5
+    return {name: classification_metrics(s.pred, s.gold, threshold) for name, s in splits.items()}
+
+
+def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    """Cosine similarity of each pair's embeddings (each unique sentence encoded once)."""
+    unique = list(dict.fromkeys([*sentences1, *sentences2]))
+    index = {s: i for i, s in enumerate(unique)}
+    emb = model.encode(unique, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                       show_progress_bar=False)
+    a = emb[[index[s] for s in sentences1]]
+    b = emb[[index[s] for s in sentences2]]
+    return (a * b).sum(axis=1)
+
+
+def format_table(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> str:
+    """A plain-text table: one row per model, columns split/metric (correlations and AP x100)."""
+    names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy", "threshold"]
+    present = {split for per_model in metrics.values() for split in per_model}
+    splits = [s for s in ("dev", "test") if s in present] + sorted(present - {"dev", "test"})
+    header = ["model"] + [f"{split}.{m}" for split in splits for m in names]
+    rows = [header]
+    for model_key in [k for k in MODEL_KEYS if k in metrics] + [k for k in metrics if k not in MODEL_KEYS]:
+        row = [model_key]
+        for split in splits:
+            for m in names:
+                v = metrics[model_key].get(split, {}).get(m)
+                row.append("-" if v is None else (f"{v:.4f}" if m == "threshold" else f"{100 * v:.2f}"))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
+
+
+def tidy(metrics: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, object]]:
+    """Long-format rows {model, split, metric, value}: easy to load into pandas or plot."""
+    return [
+        {"model": m, "split": split, "metric": name, "value": value}
+        for m, per_split in metrics.items()
+        for split, values in per_split.items()
+        for name, value in values.items()
+    ]

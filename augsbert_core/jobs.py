@@ -1,0 +1,94 @@
+"""Background jobs: each experiment runs in its own worker process that writes to the run store.
+
+The app (or any script) calls `launch`, which records a queued run and starts
+`python -m augsbert_core worker RUN_ID` in a new process session, so closing the browser or
+restarting the server does not stop it. Workers take a per-device lock file before training: one
+training per device at a time, the others wait as 'queued'."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .config import ExperimentConfig
+from .runs import Run, RunStore
+
+
+def launch(cfg: ExperimentConfig, store: RunStore) -> str:
+    """Record a queued run for `cfg` and start its worker process. Returns the run id."""
+    cfg.validate()
+    run = store.create(cfg.name, cfg.scenario, cfg.to_dict(),
+                       sampler=f"augment:{cfg.augment.method}" if cfg.scenario == 1 else cfg.sampler,
+                       task=cfg.task, status="queued")
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with open(run.path("worker.out"), "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "augsbert_core", "worker", run.id, "--runs-dir", str(store.root)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+        )
+    store.update(run.id, pid=proc.pid)
+    run.log(f"worker started, pid {proc.pid}")
+    return run.id
+
+
+def cancel(store: RunStore, run_id: str) -> None:
+    """Ask a queued or running job to stop (the worker checks between steps and training steps)."""
+    store.run(run_id).cancel_file.touch()
+
+
+@contextmanager
+def device_lock(store: RunStore, device: str, run: Run | None = None, poll_s: float = 1.0) -> Iterator[None]:
+    """Hold the device's lock file for the duration; waits (as 'queued') while another job holds it."""
+    lock_path = store.root / f".device-{device.replace(':', '_')}.lock"
+    with open(lock_path, "a+") as handle:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if run is not None and run.cancel_file.exists():
+                    raise
+                time.sleep(poll_s)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_worker(run_id: str, store: RunStore) -> int:
+    """Body of a worker process: wait for the device, then run the experiment. Returns an exit code."""
+    from .models import choose_device
+    from .pipeline import run_experiment
+    from .progress import Cancelled
+
+    run = store.run(run_id)
+    cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
+    store.update(run_id, pid=os.getpid())
+    try:
+        device = choose_device(cfg.device)
+        with device_lock(store, device, run):
+            if run.cancel_file.exists():
+                run.set_status("cancelled", error="cancelled while queued")
+                return 1
+            run_experiment(cfg, store=store, run=run)
+    except BlockingIOError:
+        run.set_status("cancelled", error="cancelled while queued")
+        return 1
+    except Cancelled:
+        return 1
+    except Exception:  # noqa: BLE001 - already recorded as failed by run_experiment
+        if store.get(run_id).status in ("queued", "running"):
+            import traceback
+
+            run.log(traceback.format_exc())
+            run.set_status("failed", error="the worker failed before the run started")
+        return 1
+    return 0

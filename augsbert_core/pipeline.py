@@ -1,0 +1,377 @@
+"""The three AugSBERT scenario recipes: the only place that knows the order of the steps.
+
+    scenario 1 (full gold):    augment gold -> student(gold + augmented)
+    scenario 2 (limited gold): teacher(gold) -> gate -> sample candidates -> label -> student(gold + silver)
+    scenario 3 (no target labels): teacher(source gold) -> label target pairs -> threshold -> student(silver)
+
+Every experiment also evaluates, on the same dev/test data: the zero-shot student base, the gold-only
+student (scenarios 1, 2) and the teacher, and writes everything to a run directory (see runs.py)."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import data as data_mod
+from .config import ExperimentConfig
+from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, best_threshold, format_table, score_splits
+from .models import choose_device, device_description, load_bi_encoder
+from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, null_sink
+from .runs import Run, RunStore, atomic_write_text
+from .sampling import distribution_distance, kde_select, sample_candidates
+from .student import train_student
+from .teacher import label_pairs, train_teacher
+
+
+class GateStopped(RuntimeError):
+    """The teacher-readiness gate stopped the run before silver labeling (gate.action = 'stop')."""
+
+
+@dataclass
+class ExperimentResult:
+    """What a finished experiment produced."""
+
+    run_id: str
+    run_dir: Path
+    task: str
+    metrics: dict[str, dict[str, dict[str, float]]]
+    gate: dict[str, Any] | None = None
+    n_silver: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def table(self) -> str:
+        return format_table(self.metrics, self.task)
+
+
+@dataclass
+class LoadedData:
+    """Every data file of an experiment, validated."""
+
+    task: str
+    train: pd.DataFrame | None
+    dev: pd.DataFrame | None
+    test: pd.DataFrame
+    source_train: pd.DataFrame | None = None
+    source_dev: pd.DataFrame | None = None
+    pool: data_mod.SentencePool | None = None
+    fingerprints: dict[str, str] = field(default_factory=dict)
+
+
+class _Reporter:
+    """Forwards progress to the run's events file, its log and an outside sink."""
+
+    def __init__(self, run: Run, sink: ProgressSink) -> None:
+        self.run, self.sink = run, sink
+        self._last_write = 0.0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        self.run.event(event.to_dict())
+        self.sink(event)
+
+    def stage(self, stage: str, message: str) -> None:
+        self.run.log(f"[{stage}] {message}")
+        self(ProgressEvent(stage, message=message))
+
+
+def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
+    """Load and validate every file named in the config (raises data.DataError on bad input)."""
+    d = cfg.data
+    scale = tuple(d.scale) if d.scale else None
+    paths = {key: cfg.resolve_path(getattr(d, key)) for key in
+             ("train", "dev", "test", "unlabeled", "source_train", "source_dev")}
+
+    def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
+        if paths[key] is None:
+            return None
+        return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task,
+                                   scale=scale if use_scale else None).frame
+
+    task = cfg.task
+    if task is None:
+        first = paths["train"] if cfg.scenario in (1, 2) else paths["test"]
+        task = data_mod.load_pairs(first, column_map=d.column_map or None, scale=scale).task
+    loaded = LoadedData(
+        task=task,
+        train=pairs("train", task) if cfg.scenario in (1, 2) else None,
+        dev=pairs("dev", task),
+        test=pairs("test", task),
+    )
+    if cfg.scenario == 3:
+        loaded.source_train = pairs("source_train", None, use_scale=False)
+        loaded.source_dev = pairs("source_dev", None, use_scale=False)
+    if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
+        loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
+        if d.max_unlabeled:
+            loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
+    loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
+    return loaded
+
+
+def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_mod.SentencePool:
+    rng = np.random.default_rng(seed)
+    if pool.pairs is not None and len(pool.pairs) > limit:
+        pairs = pool.pairs.iloc[np.sort(rng.choice(len(pool.pairs), limit, replace=False))].reset_index(drop=True)
+        sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
+        return data_mod.SentencePool(sentences=sentences, pairs=pairs, source=pool.source)
+    if len(pool.sentences) > limit:
+        keep = np.sort(rng.choice(len(pool.sentences), limit, replace=False))
+        return data_mod.SentencePool(sentences=[pool.sentences[i] for i in keep], pairs=None, source=pool.source)
+    return pool
+
+
+def evaluate_bi_encoder(model, splits: dict[str, pd.DataFrame], task: str) -> dict[str, dict[str, float]]:
+    """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev)."""
+    scored = {name: SplitScores(bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()),
+                                f["label"].to_numpy()) for name, f in splits.items()}
+    return score_splits(scored, task)
+
+
+def evaluate_cross_encoder(model, splits: dict[str, pd.DataFrame], task: str, batch_size: int = 64,
+                           threshold: float | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of the teacher's both-order-averaged scores on each split."""
+    scored = {name: SplitScores(label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size),
+                                f["label"].to_numpy()) for name, f in splits.items()}
+    return score_splits(scored, task)
+
+
+def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict[str, float]:
+    """The primary test (else dev) metric of each model, e.g. {'augsbert.test.spearman': 0.84}."""
+    primary = PRIMARY_METRIC[task]
+    out = {}
+    for model_key, per_split in metrics.items():
+        split = "test" if "test" in per_split else next(iter(per_split), None)
+        if split and primary in per_split[split]:
+            out[f"{model_key}.{split}.{primary}"] = per_split[split][primary]
+    return out
+
+
+def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run: Run | None = None,
+                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None) -> ExperimentResult:
+    """Run one experiment end to end, recording everything in a run directory.
+
+    Pass `run` to execute a run created earlier (a queued job); otherwise one is created in `store`.
+    Raises data.DataError, ModelLoadError, Cancelled or GateStopped after marking the run."""
+    cfg.validate()
+    store = store or RunStore(cfg.runs_dir)
+    if run is None:
+        run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=_sampler_label(cfg), task=cfg.task)
+    cancel = cancel or CancelToken(run.cancel_file)
+    report = _Reporter(run, sink)
+    run.set_status("running")
+    try:
+        result = _run(cfg, run, report, cancel)
+    except Cancelled as exc:
+        run.set_status("cancelled", error=str(exc))
+        raise
+    except GateStopped as exc:
+        run.set_status("failed", error=str(exc))
+        raise
+    except BaseException as exc:
+        run.log(traceback.format_exc())
+        run.set_status("failed", error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt)
+                       else "interrupted by the user")
+        raise
+    run.set_status("finished", headline=headline(result.metrics, result.task))
+    return result
+
+
+def _sampler_label(cfg: ExperimentConfig) -> str:
+    return f"augment:{cfg.augment.method}" if cfg.scenario == 1 else cfg.sampler
+
+
+def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken) -> ExperimentResult:
+    timings: dict[str, float] = {}
+    device = choose_device(cfg.device)
+    report.stage("setup", f"device: {device_description(device)}")
+    t0 = time.time()
+    data = load_experiment_data(cfg)
+    run.write_json("fingerprints.json", data.fingerprints)
+    run.store.update(run.id, task=data.task)
+    task = data.task
+    eval_splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
+    report.stage("data", f"task={task}; " + ", ".join(f"{k}={len(v)}" for k, v in eval_splits.items())
+                 + (f", train={len(data.train)}" if data.train is not None else "")
+                 + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
+    timings["data"] = time.time() - t0
+    metrics: dict[str, dict[str, dict[str, float]]] = {}
+    models_dir = run.path("models")
+    evals = cfg.live_evals
+
+    # zero-shot student base
+    t0 = time.time()
+    base = load_bi_encoder(cfg.student.model, device=device, max_seq_length=cfg.student.max_seq_length)
+    metrics["zero_shot"] = evaluate_bi_encoder(base, eval_splits, task)
+    report.stage("eval.zero_shot", _fmt(metrics["zero_shot"], task))
+    timings["zero_shot"] = time.time() - t0
+    cancel.raise_if_cancelled("evaluation")
+
+    # gold-only student (scenarios 1, 2)
+    if cfg.scenario in (1, 2) and cfg.train_gold_only:
+        t0 = time.time()
+        report.stage("gold_only.train", f"training the gold-only student on {len(data.train):,} pairs")
+        gold_only = train_student(data.train, cfg.student, models_dir / "gold_only", task=task, seed=cfg.seed,
+                                  device=device, dev=data.dev, sink=report, cancel=cancel,
+                                  stage="gold_only.train", evals=evals)
+        metrics["gold_only"] = evaluate_bi_encoder(gold_only, eval_splits, task)
+        report.stage("eval.gold_only", _fmt(metrics["gold_only"], task))
+        timings["gold_only"] = time.time() - t0
+        del gold_only
+
+    # teacher
+    t0 = time.time()
+    teacher_gold = data.source_train if cfg.scenario == 3 else data.train
+    teacher_dev = data.source_dev if cfg.scenario == 3 else data.dev
+    teacher_task = "regression" if cfg.scenario == 3 and _is_scores(teacher_gold) else task
+    report.stage("teacher.train", f"training the cross-encoder teacher on {len(teacher_gold):,} pairs (both orders)")
+    teacher = train_teacher(teacher_gold, cfg.teacher, models_dir / "teacher", seed=cfg.seed, device=device,
+                            dev=teacher_dev, task=teacher_task, sink=report, cancel=cancel, evals=evals)
+    metrics["teacher"] = evaluate_cross_encoder(teacher, eval_splits, task, batch_size=cfg.label_batch_size)
+    report.stage("eval.teacher", _fmt(metrics["teacher"], task))
+    timings["teacher"] = time.time() - t0
+
+    gate = readiness_gate(metrics, task, cfg)
+    run.write_json("gate.json", gate)
+    report.stage("gate", gate["message"])
+    if gate["verdict"] == "weak" and cfg.gate.action == "stop":
+        run.write_json("metrics.partial.json", metrics)
+        raise GateStopped(gate["message"])
+
+    # silver / augmented data
+    t0 = time.time()
+    if cfg.scenario == 1:
+        train_frame, n_extra = _scenario1_augment(cfg, data, run, report)
+    else:
+        silver = _make_silver(cfg, data, base, teacher, run, report, cancel, task)
+        kept = silver[silver["kept"]]
+        n_extra = len(kept)
+        extra = kept[["sentence1", "sentence2", "label"]]
+        train_frame = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
+    timings["silver"] = time.time() - t0
+    del teacher
+
+    # AugSBERT student
+    t0 = time.time()
+    report.stage("augsbert.train", f"training the AugSBERT student on {len(train_frame):,} pairs")
+    student = train_student(train_frame, cfg.student, models_dir / "augsbert", task=task, seed=cfg.seed,
+                            device=device, dev=data.dev, sink=report, cancel=cancel, stage="augsbert.train",
+                            evals=evals)
+    metrics["augsbert"] = evaluate_bi_encoder(student, eval_splits, task)
+    report.stage("eval.augsbert", _fmt(metrics["augsbert"], task))
+    timings["augsbert"] = time.time() - t0
+
+    run.write_json("timings.json", timings)
+    run.write_json("metrics.json", metrics)  # last: its presence means the run finished
+    table = format_table(metrics, task)
+    atomic_write_text(run.path("metrics.txt"), table + "\n")
+    report.stage("done", "\n" + table)
+    return ExperimentResult(run.id, run.dir, task, metrics, gate, n_extra, timings)
+
+
+def _is_scores(frame: pd.DataFrame) -> bool:
+    return not set(np.unique(frame["label"].to_numpy())) <= {0, 1}
+
+
+def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
+    primary = PRIMARY_METRIC[task]
+    return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
+
+
+def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig) -> dict:
+    """Compare the teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'."""
+    primary = PRIMARY_METRIC[task]
+    split = "dev" if "dev" in metrics["teacher"] else "test"
+    teacher = metrics["teacher"][split][primary]
+    students = {k: metrics[k][split][primary] for k in ("zero_shot", "gold_only") if k in metrics}
+    best_name = max(students, key=students.get)
+    best = students[best_name]
+    ready = teacher > best + cfg.gate.margin
+    if ready:
+        message = (f"teacher is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
+                   f"on {split}")
+    else:
+        message = (f"silver labels from this teacher will likely hurt: teacher {100 * teacher:.1f} vs student "
+                   f"({best_name}) {100 * best:.1f} {primary} on {split}. Options: a stronger teacher (a trained "
+                   f"cross-encoder or a larger base), more teacher epochs, or gold-only training.")
+    return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,
+            "verdict": "ready" if ready else "weak", "action": cfg.gate.action, "message": message,
+            "used_test": split == "test"}
+
+
+def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):
+    from .augment import AugmentConfig, augment_pairs
+
+    a = cfg.augment
+    aug_cfg = AugmentConfig(method=a.method, copies=a.copies, aug_p=a.aug_p, model=a.model, side=a.side,
+                            seed=cfg.seed, device=cfg.device)
+    report.stage("augment", f"{a.method}: {a.copies} copies of {len(data.train):,} gold pairs")
+    augmented = augment_pairs(data.train, aug_cfg,
+                              progress=lambda done, total: report(ProgressEvent("augment", done, total)))
+    data_mod.write_table(augmented, run.path("augmented.csv"))
+    report.stage("augment", f"{len(augmented):,} augmented pairs")
+    return pd.concat([data.train, augmented[["sentence1", "sentence2", "label"]]], ignore_index=True), len(augmented)
+
+
+def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Run, report: _Reporter,
+                 cancel: CancelToken, task: str) -> pd.DataFrame:
+    """Candidates -> teacher scores -> (threshold) -> KDE / cap. Returns all candidates with a `kept` flag."""
+    pool = data.pool
+    if cfg.scenario == 3 and pool is not None and pool.pairs is not None:
+        candidates = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
+        report.stage("sample", f"{len(candidates):,} given target pairs")
+    else:
+        sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
+        sentences += pool.sentences if pool is not None else []
+        report.stage("sample", f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}")
+        candidates = sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
+                                       seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report)
+    cancel.raise_if_cancelled("sampling")
+    report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)")
+    scores = label_pairs(teacher, candidates["sentence1"], candidates["sentence2"], batch_size=cfg.label_batch_size,
+                         sink=report, cancel=cancel)
+    silver = candidates.assign(score=scores)
+    threshold = None
+    if task == "classification":
+        threshold = _silver_threshold(cfg, data, teacher)
+        silver["label"] = (silver["score"] >= threshold).astype(int)
+    else:
+        silver["label"] = silver["score"].astype(float)
+    kept = np.ones(len(silver), dtype=bool)
+    gold_labels = (data.train if data.train is not None else data.dev)
+    if cfg.sampler == "kde" and gold_labels is not None:
+        keep_idx = kde_select(silver["score" if task == "regression" else "label"].to_numpy(),
+                              gold_labels["label"].to_numpy(), seed=cfg.seed)
+        kept[:] = False
+        kept[keep_idx] = True
+    if cfg.max_silver and kept.sum() > cfg.max_silver:
+        rng = np.random.default_rng(cfg.seed)
+        idx = np.flatnonzero(kept)
+        kept[:] = False
+        kept[rng.choice(idx, cfg.max_silver, replace=False)] = True
+    silver["kept"] = kept
+    data_mod.write_table(silver, run.path("silver.csv"))
+    summary = {"candidates": int(len(silver)), "kept": int(kept.sum()), "threshold": threshold,
+               "by_sampler": silver.groupby("sampler").size().to_dict()}
+    if gold_labels is not None and len(silver):
+        summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
+        summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
+    run.write_json("silver_summary.json", summary)
+    report.stage("label", f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}"
+                 + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
+    return silver
+
+
+def _silver_threshold(cfg: ExperimentConfig, data: LoadedData, teacher) -> float:
+    """Classification threshold for teacher scores: given, else chosen on the labeled dev set, else 0.5."""
+    if cfg.threshold is not None:
+        return cfg.threshold
+    if data.dev is not None and len(data.dev) >= 2 and data.dev["label"].nunique() == 2:
+        scores = label_pairs(teacher, data.dev["sentence1"], data.dev["sentence2"], batch_size=cfg.label_batch_size)
+        return best_threshold(scores, data.dev["label"].to_numpy())
+    return 0.5

@@ -1,0 +1,88 @@
+"""The bi-encoder student: trained on gold (+ silver) pairs with a loss chosen by the data's task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .config import ModelConfig
+from .models import choose_device, load_bi_encoder
+from .progress import CancelToken, Cancelled, ProgressSink, make_trainer_callback, null_sink
+from .training import quiet as _quiet, trainer_kwargs
+
+REGRESSION_LOSSES = ("cosent", "cosine", "angle")
+CLASSIFICATION_LOSSES = ("online_contrastive", "contrastive", "mnrl")
+
+
+def default_loss(task: str) -> str:
+    """CoSENT for scores in [0,1]; OnlineContrastive for 0/1 labels (uses both positives and negatives)."""
+    return "cosent" if task == "regression" else "online_contrastive"
+
+
+def build_loss(model, name: str, task: str):
+    """The sentence-transformers loss object for `name` (checked against the task)."""
+    from sentence_transformers import losses
+
+    allowed = REGRESSION_LOSSES if task == "regression" else CLASSIFICATION_LOSSES
+    if name not in allowed:
+        raise ValueError(f"loss {name!r} does not fit a {task} task; choose one of {', '.join(allowed)}")
+    return {
+        "cosent": lambda: losses.CoSENTLoss(model),
+        "cosine": lambda: losses.CosineSimilarityLoss(model),
+        "angle": lambda: losses.AnglELoss(model),
+        "online_contrastive": lambda: losses.OnlineContrastiveLoss(model),
+        "contrastive": lambda: losses.ContrastiveLoss(model),
+        "mnrl": lambda: losses.MultipleNegativesRankingLoss(model),
+    }[name]()
+
+
+def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
+    """EmbeddingSimilarityEvaluator (regression) or BinaryClassificationEvaluator (classification)."""
+    from sentence_transformers.evaluation import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator
+
+    s1, s2 = frame["sentence1"].tolist(), frame["sentence2"].tolist()
+    if task == "classification":
+        return BinaryClassificationEvaluator(s1, s2, frame["label"].astype(int).tolist(), name=name,
+                                             show_progress_bar=False)
+    return EmbeddingSimilarityEvaluator(s1, s2, frame["label"].astype(float).tolist(), name=name,
+                                        show_progress_bar=False)
+
+
+def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, task: str = "regression",
+                  seed: int = 42, device: str | None = None, dev: pd.DataFrame | None = None,
+                  sink: ProgressSink = null_sink, cancel: CancelToken | None = None, stage: str = "student.train",
+                  evals: int = 0):
+    """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
+
+    On cancel the partly trained model is saved, then `Cancelled` is raised."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.training_args import BatchSamplers
+
+    device = device or choose_device()
+    model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
+    loss_name = cfg.loss or default_loss(task)
+    loss = build_loss(model, loss_name, task)
+    frame = train[["sentence1", "sentence2", "label"]]
+    extra = {}
+    if loss_name == "mnrl":  # positives only, no duplicate sentences within a batch
+        frame = frame[frame["label"] == 1][["sentence1", "sentence2"]]
+        extra["batch_sampler"] = BatchSamplers.NO_DUPLICATES
+    else:
+        frame = frame.astype({"label": float if task == "regression" else int})
+    dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+    evaluator = bi_encoder_evaluator(dev, task, "dev") if evals and dev is not None and len(dev) >= 2 else None
+    args = SentenceTransformerTrainingArguments(
+        **trainer_kwargs(cfg, output_dir, seed, device, len(frame),
+                         evals=evals if evaluator else 0),
+        **extra,
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
+                                         evaluator=evaluator, callbacks=[make_trainer_callback(stage, sink, cancel)])
+    _quiet(trainer)
+    trainer.train()
+    model.save_pretrained(str(output_dir))
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled(f"{stage} cancelled; the partly trained model was saved")
+    return model
