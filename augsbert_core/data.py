@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import zlib
+from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,11 @@ from typing import Callable, Iterable, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
+
+__all__ = [
+    "Task", "Problem", "DataError", "PairSet", "SentencePool", "SUPPORTED_EXTENSIONS", "ALIASES",
+    "read_table", "load_pairs", "load_unlabeled", "fingerprint", "write_table", "safe_for_spreadsheet",
+]
 
 Task = Literal["regression", "classification"]
 PathLike = str | os.PathLike
@@ -365,7 +371,8 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
         _fail(file, "has no header row (the file contains only blank lines)")
     if sep == "," and "," not in header:
         if "\t" in header:
-            _fail(file, "looks tab-separated (the header has tabs, no commas); rename it to .tsv or save it comma-separated")
+            _fail(file, "looks tab-separated (the header has tabs, no commas); "
+                        "rename it to .tsv or save it comma-separated")
         if ";" in header:
             _fail(file, "looks semicolon-separated (the header has ';', no commas); save it comma-separated (CSV)")
     if sep == "\t" and "\t" not in header and "," in header:
@@ -374,10 +381,13 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
     if n_fields > _MAX_COLUMNS:
         _fail(file, f"the header line has {n_fields:,} fields; this does not look like a {kind} table")
     names = _header_names(header, sep)
-    dupes = sorted({n for n in names if n and names.count(n) > 1})
+    counts = Counter(n for n in names if n.strip())
+    dupes = sorted(n for n, count in counts.items() if count > 1)
     if dupes:
         _fail(file, f"duplicate column name {dupes[0]!r} in the header; column names must be unique")
 
+    if not data.endswith(b"\n"):
+        data += b"\n"  # pyarrow needs a terminated header line
     block_size = min(max(len(data) + 1, 1 << 20), 1 << 30)  # one block: a very long row cannot straddle blocks
     generated = [f"f{i}" for i in range(len(names))]
     try:
@@ -507,7 +517,7 @@ def _raise_json_line(file: str, line: str, line_number: int) -> NoReturn:
         _fail(file, f"invalid JSON on line {line_number}: {exc.msg} (at character {exc.pos + 1})", row=line_number)
     except RecursionError:
         _fail(file, f"invalid JSON on line {line_number}: nested too deeply", row=line_number)
-    kind = type(value).__name__
+    kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "null")
     _fail(file, f"line {line_number} is a JSON {kind}, not an object; each line must be one object like "
                 "{\"sentence1\": ..., \"sentence2\": ...}", row=line_number)
 
@@ -526,7 +536,7 @@ def _read_parquet(path: Path, file: str) -> pd.DataFrame:
         _fail(file, "file is empty (0 bytes)")
     try:
         table = pq.read_table(path)
-        frame = table.to_pandas()
+        frame = table.to_pandas(ignore_metadata=True)  # a stored pandas index comes back as a column
     except (pa.ArrowException, OSError, ValueError, TypeError, NotImplementedError) as exc:
         hint = "" if head == b"PAR1" else " (it does not start with the Parquet magic bytes 'PAR1')"
         _fail(file, f"is not a valid Parquet file{hint}: {exc}")
@@ -573,7 +583,7 @@ def _apply_column_map(frame: pd.DataFrame, column_map: dict[str, str] | None, fi
             loose = [c for c in columns if c.strip().lower() == str(file_col).strip().lower()]
             if len(loose) != 1:
                 _fail(file, f"column_map refers to column {file_col!r}, which is not in the file "
-                            f"(found: {', '.join(columns)})")
+                            f"(found: {_column_list(columns)})")
             actual = loose[0]
         if target in rename.values():
             _fail(file, f"column_map maps two columns to {target!r}", column=actual)
@@ -586,16 +596,21 @@ def _apply_column_map(frame: pd.DataFrame, column_map: dict[str, str] | None, fi
 
 def _find_column(columns: list[str], canonical: str, taken: set[str]) -> str | None:
     """Exact canonical name first, then aliases in order."""
-    free = [c for c in columns if c not in taken]
+    free = {_norm(c): c for c in reversed(columns) if c not in taken}  # first column wins on a tie
     for alias in ALIASES[canonical]:
-        for column in free:
-            if _norm(column) == _norm(alias):
-                return column
+        if _norm(alias) in free:
+            return free[_norm(alias)]
     return None
 
 
+def _column_list(names: Iterable[str], limit: int = 20) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return (shown + f", … ({len(names) - limit} more)" if len(names) > limit else shown) or "no columns"
+
+
 def _missing_column(file: str, canonical: str, origin: dict[str, str]) -> Problem:
-    found = ", ".join(origin.values()) or "no columns"
+    found = _column_list(origin.values())
     return Problem(file, None, None, f"missing column {canonical!r} (found: {found}); "
                                      f"map it with column_map={{'your_col': {canonical!r}}}")
 
@@ -634,7 +649,8 @@ def _parse_numbers(raw: pd.Series, canonical: str, column: str, log: _ProblemLog
     log.add_rows(missing, column, lambda i: f"{canonical} is missing")
     log.add_rows(empty, column, lambda i: f"{canonical} is empty")
     log.add_rows(not_number, column, not_number_message)
-    log.add_rows(non_finite, column, lambda i: f"{canonical} is not a finite number: {_preview(str(raw.iat[i]).strip())}")
+    log.add_rows(non_finite, column,
+                 lambda i: f"{canonical} is not a finite number: {_preview(str(raw.iat[i]).strip())}")
     values[non_finite] = np.nan
     return values
 
@@ -740,7 +756,7 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
             taken.add(found[canonical])
     missing = [_missing_column(file, c, origin) for c in ("sentence1", "sentence2") if found[c] is None]
     if found["score"] is None and found["label"] is None:
-        found_names = ", ".join(origin.values())
+        found_names = _column_list(origin.values())
         missing.append(Problem(file, None, None, f"missing column 'score' or 'label' (found: {found_names}); "
                                                  "map it with column_map={'your_col': 'score'}"))
     if missing:
@@ -850,7 +866,7 @@ def load_unlabeled(path: PathLike, *, column_map: dict[str, str] | None = None) 
     if single is None and len(columns) == 1:
         single = columns[0]
     if single is None:
-        found_names = ", ".join(origin.values()) or "no columns"
+        found_names = _column_list(origin.values())
         _fail(file, f"no sentence column found (found: {found_names}); map one with "
                     "column_map={'your_col': 'sentence'}, or two with 'sentence1' and 'sentence2'")
     cleaned = _clean_sentences(frame[single], "sentence", origin[single], log)
