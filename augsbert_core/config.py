@@ -81,7 +81,7 @@ class ExperimentConfig:
     sampler: str = "bm25"
     top_k: int = 3
     student: ModelConfig = field(default_factory=ModelConfig)
-    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=4))
+    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=4, learning_rate=5e-5))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
     seed: int = 42

@@ -4,7 +4,7 @@ Invariants every sampler keeps (tested): no self pair, no gold pair (either orde
 pair at most once, and at most `top_k` pairs per query sentence, where the k neighbours are k real
 neighbours (the query itself never counts towards k).
 
-- `random`: uniform random pairs (mostly negatives).
+- `random`: `top_k` uniformly random partners per sentence (mostly negatives).
 - `bm25`: lexical neighbours (bm25s sparse matrices; rank-bm25 kept as the reference implementation).
 - `semantic`: nearest neighbours of the student base's embeddings with faiss (exact, HNSW when large).
 - `bm25+semantic`: the union of both.
@@ -92,22 +92,10 @@ def _search_depth(n: int, top_k: int, excluded: list[tuple[int, int]]) -> int:
     return int(min(n, top_k + 1 + int(degree.max())))
 
 
-def random_pairs(n: int, top_k: int, excluded: list[tuple[int, int]], seed: int = 42) -> PairKeeper:
-    """About `top_k * n` uniformly random pairs (fewer when the sentences cannot make that many)."""
-    keeper = PairKeeper(n, excluded)
-    possible = n * (n - 1) // 2 - len(keeper._excluded)
-    target = min(top_k * n, max(0, possible))
+def random_neighbours(n: int, depth: int, seed: int = 42) -> np.ndarray:
+    """`depth` random partners per sentence (ids, shape (n, depth)): the 'neighbours' of random sampling."""
     rng = np.random.default_rng(seed)
-    attempts = 0
-    while len(keeper) < target and attempts < 50:
-        need = target - len(keeper)
-        a = rng.integers(0, n, size=2 * need + 16)
-        b = rng.integers(0, n, size=2 * need + 16)
-        for i, j in zip(a.tolist(), b.tolist()):
-            if keeper.add(i, j) and len(keeper) >= target:
-                break
-        attempts += 1
-    return keeper
+    return rng.integers(0, n, size=(n, min(depth, n)))
 
 
 def bm25_neighbours(sentences: Sequence[str], depth: int, *, k1: float = 1.5, b: float = 0.75,
@@ -203,9 +191,9 @@ def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gol
     for name in names:
         before = len(keeper)
         if name == "random":
-            rand = random_pairs(n, top_k, excluded, seed)
-            for i, j in zip(rand.first, rand.second):
-                keeper.add(i, j)
+            ids = random_neighbours(n, 2 * depth + 8, seed)
+            for q in range(n):
+                keeper.add_neighbours(q, ids[q], top_k)
         elif name == "bm25":
             ids, scores = bm25_neighbours(sentences, depth, sink=sink)
             for q in range(n):

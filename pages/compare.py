@@ -1,0 +1,196 @@
+"""Compare: every run with its metrics, the zero-shot / gold-only / AugSBERT / teacher chart, per-pair views,
+downloads of trained models and silver data."""
+
+import io
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from augsbert_core.data import safe_for_spreadsheet
+from studio import charts, runinfo, ui, workspace
+
+st.title("Compare")
+store = workspace.store()
+records = store.list()
+if not records:
+    st.info("No runs yet. Launch one on the Scenario page.", icon=":material/info:")
+    st.page_link(ui.PAGES["scenario"], label="Go to Scenario", icon=":material/arrow_forward:")
+    st.stop()
+
+PRIMARY = {"regression": "spearman", "classification": "ap"}
+METRIC_TITLES = {"spearman": "Spearman", "pearson": "Pearson", "ap": "Average precision", "f1": "F1",
+                 "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall"}
+
+# ------------------------------------------------------------------------------------------------ the table
+rows, metrics_by_run = [], {}
+for r in records:
+    m = runinfo.metrics(r.dir)
+    metrics_by_run[r.id] = m
+    task = r.task or "regression"
+    primary = PRIMARY.get(task, "spearman")
+    row = {"run": r.name, "id": r.id, "scenario": r.scenario, "sampler": r.sampler, "status": r.status,
+           "task": r.task, "created": ui.fmt_time(r.created_at),
+           "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–")}
+    for key, title in runinfo.MODEL_TITLES.items():
+        value = m.get(key, {}).get("test", {}).get(primary)
+        row[f"{title} (test {primary})"] = None if value is None else round(100 * value, 2)
+    rv = runinfo.review_summary(runinfo.load_review(r.dir))
+    row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
+    rows.append(row)
+table = pd.DataFrame(rows)
+st.subheader("All runs")
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns if "(test" in c})
+
+finished = [r for r in records if metrics_by_run.get(r.id)]
+if not finished:
+    st.info("No finished run yet: the comparison appears when a run has metrics.", icon=":material/hourglass_top:")
+    st.stop()
+
+# ------------------------------------------------------------------------------------------ grouped bar chart
+st.subheader("Zero-shot vs gold-only vs AugSBERT vs teacher")
+tasks = sorted({r.task or "regression" for r in finished})
+c1, c2, c3 = st.columns([1, 3, 1])
+task = c1.selectbox("Task", tasks, key="cmp_task") if len(tasks) > 1 else tasks[0]
+candidates = [r for r in finished if (r.task or "regression") == task]
+current = ui.current_record()
+default = [r.id for r in candidates[:4]]
+chosen_ids = c2.multiselect("Runs", [r.id for r in candidates], default=default, key="cmp_runs",
+                            format_func=lambda i: runinfo.run_label(store.get(i)))
+names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
+metric = c3.selectbox("Metric", names, format_func=lambda n: METRIC_TITLES.get(n, n), key="cmp_metric")
+chosen = [r for r in candidates if r.id in chosen_ids]
+if chosen:
+    bars = []
+    newest = chosen[0]
+    for key, title in (("zero_shot", "Zero-shot"), ("gold_only", "Gold-only")):
+        for split, values in metrics_by_run[newest.id].get(key, {}).items():
+            if metric in values:
+                bars.append({"series": title, "split": split, "value": values[metric], "color": charts.MODEL_COLORS[title]})
+    for i, r in enumerate(chosen):
+        label = f"AugSBERT · {r.sampler} ({runinfo.short_id(r.id)})"
+        for split, values in metrics_by_run[r.id].get("augsbert", {}).items():
+            if metric in values:
+                bars.append({"series": label, "split": split, "value": values[metric],
+                             "color": charts.AUGSBERT_COLORS[i % len(charts.AUGSBERT_COLORS)]})
+    teachers = {r.id: metrics_by_run[r.id].get("teacher", {}) for r in chosen}
+    distinct = {round(v.get("test", {}).get(metric, 0), 3) for v in teachers.values()}
+    for r in (chosen if len(distinct) > 1 else chosen[:1]):
+        title = "Teacher" + (f" ({runinfo.short_id(r.id)})" if len(distinct) > 1 else "")
+        for split, values in teachers[r.id].items():
+            if metric in values:
+                bars.append({"series": title, "split": split, "value": values[metric], "color": charts.MODEL_COLORS["Teacher"]})
+    frame = pd.DataFrame(bars)
+    frame["split"] = pd.Categorical(frame["split"], ["dev", "test"], ordered=True)
+    frame = frame.sort_values("split", kind="stable")
+    frame["split"] = frame["split"].astype(str)
+    st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
+    st.caption("Zero-shot and gold-only come from the newest selected run; the teacher is shown once when all "
+               "selected runs share it. Higher is better.")
+else:
+    st.caption("Pick at least one run.")
+
+# ------------------------------------------------------------------------------------------- one run in detail
+st.subheader("One run in detail")
+ids = [r.id for r in finished]
+start = ids.index(current.id) if current is not None and current.id in ids else 0
+run_id = st.selectbox("Run", ids, index=start, key="cmp_detail", format_func=lambda i: runinfo.run_label(store.get(i)))
+record = store.get(run_id)
+run_metrics = metrics_by_run[run_id]
+tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
+    ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"])
+
+preds = runinfo.load_predictions(record.dir)
+
+
+def predictions_needed(where: str) -> None:
+    error = Path(record.dir) / "predictions.error"
+    if runinfo.predictions_running(record.dir):
+        st.info("Scoring the test pairs with each model… (a background process; this page refreshes)", icon=":material/hourglass_top:")
+        st.button("Refresh", key=f"pred_refresh_{where}")
+        return
+    if error.exists():
+        st.error(f"Scoring failed: {error.read_text(encoding='utf-8')[:500]}", icon=":material/block:")
+    st.caption("Per-pair test scores are computed on demand from the saved models (about a minute on a CPU).")
+    if st.button("Score the test pairs", key=f"pred_start_{where}", icon=":material/calculate:"):
+        runinfo.start_predictions(record.dir)
+        st.rerun()
+
+
+cfg = runinfo.read_json(record.dir, "config.json", {}) or {}
+scale = (cfg.get("data") or {}).get("scale") if record.scenario in (1, 2) else None
+with tab_scatter:
+    if preds is None:
+        predictions_needed("scatter")
+    else:
+        models = [c for c in ("augsbert", "gold_only", "zero_shot", "teacher") if c in preds]
+        model = st.radio("Model", models, horizontal=True, format_func=lambda k: runinfo.MODEL_TITLES[k], key="cmp_scatter_model")
+        st.plotly_chart(charts.scatter_pred_gold(preds, model, runinfo.MODEL_TITLES[model], scale), key="cmp_scatter")
+with tab_dist:
+    series = {}
+    gold = ui.gold_for_run(record, "train" if record.scenario in (1, 2) else "dev")
+    if gold is not None:
+        series["Gold (train)" if record.scenario in (1, 2) else "Gold (dev)"] = gold["label"]
+    for r in [record] + [x for x in chosen if x.id != record.id]:
+        silver = ui.load_silver(r.dir)
+        if silver is not None:
+            series[f"Silver · {r.sampler} ({runinfo.short_id(r.id)})"] = silver.loc[silver["kept"], "score"]
+    if preds is not None and "augsbert" in preds:
+        series["AugSBERT predictions (test)"] = preds["augsbert"].clip(0, 1)
+    if series:
+        st.plotly_chart(charts.distributions_side_by_side(series), key="cmp_dists")
+    else:
+        st.caption("No label data found for this run.")
+with tab_disagree:
+    if preds is None:
+        predictions_needed("disagree")
+    elif "teacher" in preds and "augsbert" in preds:
+        d = preds.assign(difference=(preds["teacher"] - preds["augsbert"]).abs())
+        d = d.sort_values("difference", ascending=False).head(25)
+        st.caption("Test pairs where the teacher (cross-encoder) and the AugSBERT student disagree most.")
+        st.dataframe(d[["sentence1", "sentence2", "gold", "teacher", "augsbert", "difference"]], hide_index=True,
+                     width="stretch", column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                                     for c in ("gold", "teacher", "augsbert", "difference")})
+    else:
+        st.caption("This run has no teacher or AugSBERT predictions.")
+with tab_metrics:
+    long = [{"model": runinfo.MODEL_TITLES.get(mk, mk), "split": sp, "metric": name,
+             "value": v if name == "threshold" else round(100 * v, 2)}
+            for mk, per in run_metrics.items() for sp, vals in per.items() for name, v in vals.items()]
+    wide = pd.DataFrame(long).pivot_table(index="model", columns=["split", "metric"], values="value")
+    wide.columns = [f"{a}.{b}" for a, b in wide.columns]
+    st.dataframe(wide, width="stretch")
+    ui.gate_banner(record.dir)
+    rv = runinfo.load_review(record.dir)
+    if rv:
+        s = runinfo.review_summary(rv)
+        st.caption(f":material/rate_review: Silver review saved with this run: {s['wrong']} pairs marked wrong, {s['corrected']} corrected.")
+with tab_download:
+    models_dir = Path(record.dir) / "models"
+    available = [p.name for p in sorted(models_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")] \
+        if models_dir.is_dir() else []
+    if available:
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        name = c1.selectbox("Trained model", available, format_func=lambda k: runinfo.MODEL_TITLES.get(k, k),
+                            key="cmp_model_zip")
+
+        def zipped(path: Path = models_dir / name) -> bytes:
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+                for file in sorted(path.rglob("*")):
+                    if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
+                        archive.write(file, Path(name) / file.relative_to(path))
+            return buffer.getvalue()
+
+        c2.download_button("Download model (zip)", zipped, file_name=f"{record.id}-{name}.zip",
+                           mime="application/zip", icon=":material/download:", key="cmp_dl_model")
+        st.caption("Sentence-transformers format: `SentenceTransformer(folder)` for students, "
+                   "`CrossEncoder(folder)` for the teacher.")
+    silver = ui.load_silver(record.dir)
+    if silver is not None:
+        export = runinfo.apply_review(silver, runinfo.load_review(record.dir)).drop(columns=["row"])
+        st.download_button("Download silver pairs (CSV)", safe_for_spreadsheet(export).to_csv(index=False).encode(),
+                           file_name=f"{record.id}-silver.csv", mime="text/csv", icon=":material/download:",
+                           key="cmp_dl_silver")

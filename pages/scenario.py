@@ -1,0 +1,212 @@
+"""Scenario: pick scenario 1/2/3, the augmenter or samplers, base models and hyperparameters; see the estimate."""
+
+import streamlit as st
+
+from augsbert_core import ConfigError
+from augsbert_core.models import ModelLoadError, resolve_model
+from studio import estimate as est
+from studio import scenario, ui, workspace
+
+st.title("Scenario")
+st.caption("How the silver data is made and which models learn from it. The settings are saved in the workspace.")
+
+manifest = workspace.read_manifest()
+if not manifest["files"]:
+    st.info("Add data first: load the demo or upload files on the Data page.", icon=":material/info:")
+    st.page_link(ui.PAGES["data"], label="Go to Data", icon=":material/arrow_forward:")
+    st.stop()
+
+draft = scenario.load_draft()
+new = dict(draft)
+
+# ------------------------------------------------------------------------------------------------ scenario
+choice = st.radio(
+    "Scenario", list(scenario.SCENARIOS), index=list(scenario.SCENARIOS).index(int(draft["scenario"])),
+    format_func=lambda s: scenario.SCENARIOS[s][0], key="sc_scenario", horizontal=False,
+    captions=[scenario.SCENARIOS[s][1].replace("\n", "  \n") for s in scenario.SCENARIOS],
+)
+new["scenario"] = int(choice)
+files = manifest["files"]
+needs = {1: ["train", "test"], 2: ["train", "test"], 3: ["source_train", "unlabeled", "test"]}[new["scenario"]]
+absent = [workspace.ROLES[r][0] for r in needs if r not in files]
+if absent:
+    st.warning(f"This scenario needs: {', '.join(absent)}. Add them on the Data page.", icon=":material/warning:")
+if new["scenario"] == 2 and "unlabeled" not in files:
+    st.caption("No unlabeled file: the samplers recombine the gold sentences only.")
+
+# ----------------------------------------------------------------------------------------- silver source
+st.subheader("Augmenter" if new["scenario"] == 1 else "Sampler")
+if new["scenario"] == 1:
+    aug = dict(draft["augment"])
+    methods = list(scenario.AUGMENTERS)
+    c1, c2, c3 = st.columns([2, 1, 1])
+    aug["method"] = c1.selectbox("Augmenter", methods, index=methods.index(aug.get("method", "wordnet")),
+                                 key="sc_aug_method", help="\n".join(f"- **{k}**: {v}" for k, v in scenario.AUGMENTERS.items()))
+    aug["copies"] = int(c2.number_input("Copies per pair", 1, 10, int(aug.get("copies", 1)), key="sc_aug_copies"))
+    aug["aug_p"] = float(c3.slider("Words changed", 0.05, 0.5, float(aug.get("aug_p", 0.15)), 0.05, key="sc_aug_p"))
+    st.caption(scenario.AUGMENTERS[aug["method"]])
+    if aug["method"].startswith("contextual"):
+        aug["model"] = st.text_input("Masked language model (hub name or local path)", aug.get("model") or "",
+                                     key="sc_aug_model") or None
+    new["augment"] = aug
+else:
+    if new["scenario"] == 3 and "unlabeled" in files:
+        pool, _ = ui.load_role("unlabeled")
+        if pool and pool.get("pairs") is not None:
+            st.info("The unlabeled file has pairs: the teacher labels those pairs as given (no sampling).", icon=":material/info:")
+    samplers = st.pills("Samplers (one run each; several runs queue on the device)", list(scenario.SAMPLERS),
+                        selection_mode="multi", default=[s for s in draft["samplers"] if s in scenario.SAMPLERS],
+                        key="sc_samplers")
+    new["samplers"] = samplers or ["bm25"]
+    if not samplers:
+        st.caption("Nothing selected: BM25 is used.")
+    for s in new["samplers"]:
+        st.markdown(f"- **{s}**: {scenario.SAMPLER_HELP[s]}")
+    c1, c2, c3 = st.columns(3)
+    new["top_k"] = int(c1.slider("Top-k neighbours per sentence", 1, 10, int(draft["top_k"]), key="sc_top_k",
+                                 help="Each sentence is paired with its k best matches (the paper uses 3)."))
+    pool_size = c2.number_input("Unlabeled pool size (0 = all)", 0, 10_000_000, int(draft.get("max_unlabeled") or 0),
+                                step=500, key="sc_pool", help="Random subset of unlabeled sentences, for a quicker run.")
+    new["max_unlabeled"] = int(pool_size) or None
+    cap = c3.number_input("Max silver pairs (0 = no cap)", 0, 10_000_000, int(draft.get("max_silver") or 0), step=1000,
+                          key="sc_max_silver")
+    new["max_silver"] = int(cap) or None
+    if new["scenario"] == 3:
+        thr = st.number_input("Classification threshold on teacher scores (0 = choose on dev)", 0.0, 1.0,
+                              float(draft.get("threshold") or 0.0), 0.05, key="sc_threshold")
+        new["threshold"] = float(thr) or None
+
+# --------------------------------------------------------------------------------------------------- models
+st.subheader("Models")
+
+
+def model_box(role: str, title: str, help_text: str) -> dict:
+    m = dict(draft[role])
+    with st.container(border=True):
+        st.markdown(f"**{title}**")
+        st.caption(help_text)
+        options = ["default", "custom"]
+        is_default = (m.get("model") or "default") == "default"
+        kind = st.radio("Base model", options, index=0 if is_default else 1, key=f"sc_{role}_kind", horizontal=True,
+                        format_func=lambda o: "Offline default (all-MiniLM-L6-v2)" if o == "default"
+                        else "Hub name or local path")
+        if kind == "default":
+            m["model"] = "default"
+        else:
+            name = st.text_input("Hub name or local directory", "" if is_default else m["model"],
+                                 key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model")
+            m["model"] = name.strip() or "default"
+            if name.strip():
+                try:
+                    resolved = resolve_model(name.strip())
+                    st.caption(f"Local directory: `{resolved}`" if resolved != name.strip()
+                               else "Hub name: downloaded when the job starts (needs network access).")
+                except ModelLoadError as exc:
+                    st.error(str(exc), icon=":material/block:")
+        c1, c2 = st.columns(2)
+        m["epochs"] = float(c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, key=f"sc_{role}_epochs"))
+        m["batch_size"] = int(c2.selectbox("Batch size", [8, 16, 32, 64, 128],
+                                           index=[8, 16, 32, 64, 128].index(int(m.get("batch_size", 16)))
+                                           if int(m.get("batch_size", 16)) in (8, 16, 32, 64, 128) else 1,
+                                           key=f"sc_{role}_bs"))
+        lrs = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
+        lr = float(m.get("learning_rate", 2e-5))
+        m["learning_rate"] = float(c1.selectbox("Learning rate", lrs, index=lrs.index(lr) if lr in lrs else 1,
+                                                format_func=lambda v: f"{v:.0e}", key=f"sc_{role}_lr"))
+        seqs = [64, 128, 256, 512]
+        seq = int(m.get("max_seq_length", 128))
+        m["max_seq_length"] = int(c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1,
+                                               key=f"sc_{role}_seq"))
+    return m
+
+
+left, right = st.columns(2)
+with left:
+    new["student"] = model_box("student", "Student · bi-encoder",
+                               "The fast model you deploy: it embeds each sentence once.")
+with right:
+    new["teacher"] = model_box("teacher", "Teacher · cross-encoder",
+                               "Reads both sentences together: slower, more accurate; labels the silver pairs.")
+
+with st.expander("Advanced", icon=":material/settings:"):
+    c1, c2, c3, c4 = st.columns(4)
+    gate = dict(draft["gate"])
+    actions = ["warn", "stop", "proceed"]
+    gate["action"] = c1.selectbox("When the teacher is weak", actions, index=actions.index(gate.get("action", "warn")),
+                                  key="sc_gate", help="The readiness gate compares the teacher with the students on dev "
+                                                      "before labeling. warn: go on and say so; stop: end the run.")
+    gate["margin"] = float(c2.number_input("Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5,
+                                           key="sc_gate_margin")) / 100
+    new["gate"] = gate
+    new["live_evals"] = int(c3.number_input("Dev evaluations per training", 0, 20, int(draft["live_evals"]),
+                                            key="sc_live_evals", help="Points of the live metric curve."))
+    new["seed"] = int(c4.number_input("Seed", 0, 2**31 - 1, int(draft["seed"]), key="sc_seed"))
+    devices = ["auto", "cpu", "cuda"]
+    dev = c1.selectbox("Device", devices, index=devices.index(draft.get("device") or "auto"), key="sc_device")
+    new["device"] = None if dev == "auto" else dev
+    new["train_gold_only"] = c2.toggle("Train the gold-only baseline", bool(draft["train_gold_only"]), key="sc_gold_only",
+                                       disabled=new["scenario"] == 3)
+new["name"] = st.text_input("Run name (optional)", draft.get("name", ""), key="sc_name", max_chars=40,
+                            placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}")
+scenario.save_draft(new)
+
+# ------------------------------------------------------------------------------------------------- estimate
+st.subheader("Before launch")
+
+
+def counts() -> est.DataCounts:
+    c = est.DataCounts()
+    sentences: set[str] = set()
+    for role in ("train", "dev", "test", "source_train"):
+        loaded, _ = ui.load_role(role)
+        if loaded:
+            n = len(loaded["frame"])
+            if role == "train":
+                c.train_pairs = n
+                sentences.update(loaded["sentences"])
+            elif role == "dev":
+                c.dev_pairs = n
+            elif role == "test":
+                c.test_pairs = n
+            else:
+                c.source_pairs = n
+    pool, _ = ui.load_role("unlabeled")
+    if pool:
+        c.unlabeled_sentences = len(pool["sentences"])
+        c.unlabeled_pairs = len(pool["pairs"]) if pool.get("pairs") is not None else None
+        sentences.update(pool["sentences"])
+    c.unique_sentences = len(sentences)
+    return c
+
+
+kind = ui.device_kind()
+runs = 1 if new["scenario"] == 1 else len(new["samplers"])
+estimates = [est.estimate({**new, "sampler": s}, counts(), kind)
+             for s in (["augment"] if new["scenario"] == 1 else new["samplers"])]
+with st.container(border=True):
+    m = st.columns(4)
+    first = estimates[0]
+    label = "Augmented pairs" if new["scenario"] == 1 else "Candidate pairs"
+    m[0].metric(label, first.range("candidates") if runs == 1 else " / ".join(f"{e.candidates:,}" for e in estimates),
+                help="Upper bound: top-k × sentences (× samplers); neighbour lists overlap, so often about half."
+                if new["scenario"] != 1 else None)
+    m[1].metric("Silver pairs", first.range("silver") if runs == 1 else " / ".join(f"{e.silver:,}" for e in estimates))
+    m[2].metric("Student trains on", f"≈ {first.train_pairs:,} pairs")
+    total = sum(e.seconds for e in estimates)
+    m[3].metric("Rough time on this device", f"≈ {est.fmt_duration(total)}",
+                help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
+                     "Bigger base models are slower.")
+    st.caption(f"{first.silver_note}. Device: {ui.device_description()}. Breakdown: "
+               + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
+               + (f" (per run; {runs} runs queue one after another)" if runs > 1 else ""))
+
+if st.button(f"Launch {'run' if runs == 1 else f'{runs} runs'}", type="primary", icon=":material/play_arrow:",
+             key="sc_launch", disabled=bool(absent)):
+    try:
+        ids = scenario.launch(new)
+    except ConfigError as exc:
+        st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
+    else:
+        ui.select_run(ids[0])
+        st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
+        st.switch_page(ui.PAGES["training"])

@@ -1,0 +1,152 @@
+"""Silver labels: teacher scores vs gold, per sampler; filter, sort, search; review and export."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from augsbert_core.data import safe_for_spreadsheet
+from studio import charts, runinfo, scenario, ui, workspace
+
+st.title("Silver labels")
+st.caption("Pairs the samplers found and the teacher labeled. Scores are normalised to 0–1 "
+           "(gold 0–5 becomes score ÷ 5).")
+
+record = ui.need_run("No run yet.")
+if record is None:
+    st.stop()
+store = workspace.store()
+
+
+@st.fragment(run_every=3.0)
+def wait_for_silver(run_id: str) -> None:
+    rec = store.get(run_id)
+    prog = runinfo.progress(store.run(run_id).events(), rec)
+    if ui.load_silver(rec.dir) is not None or rec.status not in ("queued", "running"):
+        st.rerun(scope="app")
+    st.info(f"Silver labels appear once the teacher has labeled the candidates. Now: **{prog.stage_title}**"
+            + (f" (step {prog.step:,} of {prog.total:,})" if prog.total else "") + ".", icon=":material/hourglass_top:")
+
+
+silver = ui.load_silver(record.dir)
+st.markdown(f"**Run:** {ui.md(record.name)} · `{record.id}`")
+ui.gate_banner(record.dir)
+if silver is None:
+    if ui.is_active(record):
+        wait_for_silver(record.id)
+    else:
+        ui.run_error(record)
+        st.info("This run has no silver pairs" + (" (it stopped before labeling)." if record.status != "finished"
+                                                  else "."), icon=":material/info:")
+    st.stop()
+
+summary = runinfo.read_json(record.dir, "silver_summary.json", {}) or {}
+review = runinfo.load_review(record.dir)
+reviewed = runinfo.apply_review(silver, review)
+gold = ui.gold_for_run(record, "train") if record.scenario in (1, 2) else ui.gold_for_run(record, "dev")
+task = record.task or "regression"
+
+m = st.columns(5)
+m[0].metric("Candidate pairs", f"{len(silver):,}")
+m[1].metric("Kept for training", f"{int(silver['kept'].sum()):,}")
+m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
+ks = summary.get("ks_kept_vs_gold")
+m[3].metric("Distance to gold (KS)", f"{ks:.2f}" if isinstance(ks, (int, float)) and ks == ks else "–",
+            help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
+                 "distribution. A large value means the silver data is skewed (try the kde sampler).")
+s = runinfo.review_summary(review)
+m[4].metric("Reviewed", f"{s['wrong']} wrong · {s['corrected']} fixed")
+if summary.get("threshold") is not None:
+    st.caption(f"Classification threshold on teacher scores: {summary['threshold']:.3f}")
+
+# ------------------------------------------------------------------------------------------------- charts
+others = [r for r in store.list() if r.id != record.id and r.status in ("finished", "running", "failed")
+          and (workspace.Path(r.dir) / "silver.csv").exists()]
+c1, c2 = st.columns([1, 2])
+only_kept = c1.toggle("Only pairs kept for training", value=False, key="sv_only_kept")
+overlay = c2.multiselect("Overlay the silver labels of other runs", [r.id for r in others],
+                         format_func=lambda i: runinfo.run_label(next(r for r in others if r.id == i)), key="sv_overlay")
+plot = reviewed[reviewed["used"]] if only_kept else reviewed
+plot = plot.assign(series=plot["sampler"])
+frames = [plot[["score", "series"]]]
+for run_id in overlay:
+    other = store.get(run_id)
+    data = ui.load_silver(other.dir)
+    if data is not None:
+        frames.append(pd.DataFrame({"score": data["score"], "series": f"{other.name} · {data['sampler'].iloc[0] if len(data) else ''}"
+                                    + f" ({runinfo.short_id(other.id)})"}))
+combined = pd.concat(frames, ignore_index=True)
+left, right = st.columns([3, 2])
+left.plotly_chart(charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series"),
+                  key="silver_hist")
+bucket_fig, bucket_table = charts.bucket_share(plot)
+right.plotly_chart(bucket_fig, key="silver_buckets")
+
+# -------------------------------------------------------------------------------------------------- table
+st.subheader("Pairs")
+f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
+low, high = f1.slider("Score range", 0.0, 1.0, (0.0, 1.0), 0.05, key="sv_range")
+query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
+sort = f3.selectbox("Sort by", ["score, high first", "score, low first", "original order", "sentence1"], key="sv_sort")
+samplers = sorted(reviewed["sampler"].unique())
+show = f4.selectbox("Show", ["all", "kept", "marked wrong"], key="sv_show")
+view = reviewed[(reviewed["score"] >= low - 1e-9) & (reviewed["score"] <= high + 1e-9)]
+if query.strip():
+    q = query.strip()
+    view = view[view["sentence1"].str.contains(q, case=False, regex=False)
+                | view["sentence2"].str.contains(q, case=False, regex=False)]
+if show == "kept":
+    view = view[view["kept"]]
+elif show == "marked wrong":
+    view = view[view["wrong"]]
+if sort == "score, high first":
+    view = view.sort_values("score", ascending=False, kind="stable")
+elif sort == "score, low first":
+    view = view.sort_values("score", ascending=True, kind="stable")
+elif sort == "sentence1":
+    view = view.sort_values("sentence1", kind="stable")
+LIMIT = 500
+st.caption(f"{len(view):,} of {len(reviewed):,} pairs match" + (f"; showing the first {LIMIT}" if len(view) > LIMIT else "")
+           + ". Tick **wrong** to exclude a pair from student training, or type a corrected score; then save.")
+page = view.head(LIMIT)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
+editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, page["row"]))).encode()).hexdigest()[:12]
+edited = st.data_editor(
+    page, key=editor_key, hide_index=True, width="stretch", height=420,
+    disabled=["row", "sentence1", "sentence2", "sampler", "score", "kept"],
+    column_config={
+        "row": st.column_config.NumberColumn("row", format="%d", width="small"),
+        "sentence1": st.column_config.TextColumn("sentence 1", width="large"),
+        "sentence2": st.column_config.TextColumn("sentence 2", width="large"),
+        "score": st.column_config.ProgressColumn("teacher score", min_value=0.0, max_value=1.0, format="%.2f"),
+        "kept": st.column_config.CheckboxColumn("kept", help="kept for student training by the sampler/KDE/cap"),
+        "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training"),
+        "corrected_score": st.column_config.NumberColumn("corrected score", min_value=0.0, max_value=1.0, step=0.05,
+                                                         format="%.2f"),
+    },
+)
+b1, b2, b3 = st.columns([1, 1, 3], vertical_alignment="center")
+if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save"):
+    merged = dict(review)
+    for row in edited.itertuples(index=False):
+        score = None if pd.isna(row.corrected_score) else float(row.corrected_score)
+        merged[int(row.row)] = {"wrong": bool(row.wrong), "score": score}
+    runinfo.save_review(record.dir, merged)
+    s = runinfo.review_summary(runinfo.load_review(record.dir))
+    st.toast(f"Review saved: {s['wrong']} wrong, {s['corrected']} corrected.", icon=":material/rate_review:")
+    st.rerun()
+
+export = reviewed.drop(columns=["row"]).rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
+b2.download_button("Export CSV", safe_for_spreadsheet(export).to_csv(index=False).encode("utf-8"),
+                   file_name=f"{record.id}-silver.csv", mime="text/csv", icon=":material/download:", key="sv_export")
+can_retrain, why = scenario.retrain_supported()
+if review:
+    if b3.button("Retrain the student with the review applied", disabled=not can_retrain, help=why, key="sv_retrain"):
+        new_id = scenario.retrain_with_review(record, reviewed)
+        ui.select_run(new_id)
+        st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."
+        st.switch_page(ui.PAGES["training"])
+
+with st.expander("Score buckets (table)"):
+    table = bucket_table.assign(share=(100 * bucket_table["share"]).round(1))
+    st.dataframe(table.rename(columns={"share": "share %"}), hide_index=True, width="stretch")

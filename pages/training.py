@@ -1,0 +1,159 @@
+"""Training: launch, the device queue, live progress of the current run (loss, eval metric, logs), cancel."""
+
+import pandas as pd
+import streamlit as st
+
+from augsbert_core import ConfigError, jobs
+from studio import charts, runinfo, scenario, ui, workspace
+from studio.estimate import fmt_duration
+
+REFRESH_S = 2.0
+
+st.title("Training")
+flash = st.session_state.pop("training_flash", None)
+if flash:
+    st.success(flash, icon=":material/rocket_launch:")
+
+store = workspace.store()
+
+
+def launch_box(expanded: bool) -> None:
+    draft = scenario.load_draft()
+    title = scenario.SCENARIOS[int(draft["scenario"])][0]
+    what = (f"augmenter {draft['augment']['method']}" if int(draft["scenario"]) == 1
+            else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {', '.join(draft['samplers'])}, top-k {draft['top_k']}")
+    with st.expander("Launch a run with the Scenario settings", expanded=expanded, icon=":material/play_arrow:"):
+        st.markdown(f"**{title}** · {what} · student `{ui.code(draft['student']['model'])}` "
+                    f"({draft['student']['epochs']:g} epochs) · teacher `{ui.code(draft['teacher']['model'])}` "
+                    f"({draft['teacher']['epochs']:g} epochs)")
+        c1, c2 = st.columns([1, 4], vertical_alignment="center")
+        if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):
+            try:
+                ids = scenario.launch(draft)
+            except ConfigError as exc:
+                st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
+            else:
+                ui.select_run(ids[0])
+                st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
+                st.rerun()
+        c2.page_link(ui.PAGES["scenario"], label="Change the settings", icon=":material/tune:")
+
+
+record = ui.current_record()
+if record is None:
+    st.info("No run yet. Launch one with the settings from the Scenario page.", icon=":material/info:")
+    launch_box(expanded=True)
+    st.stop()
+
+# ---------------------------------------------------------------------------------------------------- queue
+active = runinfo.queue(store)
+if active:
+    st.markdown("**Device queue** (one training per device at a time; the others wait)")
+    st.dataframe(pd.DataFrame([{"position": i + 1, "run": r.name, "status": r.status, "id": r.id,
+                                "queued at": ui.fmt_time(r.created_at)} for i, r in enumerate(active)]),
+                 hide_index=True, width="stretch")
+
+
+def steps_row(prog: runinfo.Progress, status: str, scenario_no: int) -> None:
+    steps = [s for s in runinfo.STEPS if not (s[0] == "gold_only" and scenario_no == 3)]
+    cols = st.columns(len(steps))
+    for col, (key, title, _) in zip(cols, steps):
+        if key in prog.steps_done or (key == "done" and status == "finished"):
+            icon = ":green[:material/check_circle:]"
+        elif key == prog.step_current and status == "running":
+            icon = ":blue[:material/pending:]"
+        elif key == prog.step_current and status in ("failed", "cancelled", "interrupted"):
+            icon = ":red[:material/cancel:]" if status == "failed" else ":orange[:material/stop_circle:]"
+        else:
+            icon = ":gray[:material/radio_button_unchecked:]"
+        col.markdown(f"{icon}  \n:small[{title}]", text_alignment="center")
+
+
+def results(record) -> None:
+    metrics = runinfo.metrics(record.dir)
+    if not metrics:
+        return
+    task = record.task or "regression"
+    primary = "spearman" if task == "regression" else "ap"
+    split = "test" if any("test" in v for v in metrics.values()) else "dev"
+    st.markdown(f"**Results** · {primary} on {split} (×100)")
+    cols = st.columns(4)
+    base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
+    for col, key in zip(cols, ("zero_shot", "gold_only", "augsbert", "teacher")):
+        value = metrics.get(key, {}).get(split, {}).get(primary)
+        delta = None
+        if key == "augsbert" and value is not None and base is not None:
+            delta = f"{100 * (value - base):+.1f} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
+        col.metric(runinfo.MODEL_TITLES[key], ui.pct(value) if value is not None else "–", delta=delta, border=True)
+
+
+def live(run_id: str) -> None:
+    record = store.get(run_id)
+    events = store.run(run_id).events()
+    prog = runinfo.progress(events, record)
+    head_l, head_r = st.columns([4, 1], vertical_alignment="center")
+    with head_l:
+        st.subheader(ui.md(record.name))
+        c = st.columns([1, 6])
+        with c[0]:
+            ui.status_badge(record.status)
+        c[1].caption(f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
+                     f"created {ui.fmt_time(record.created_at)}")
+    if record.status in ("queued", "running"):
+        if head_r.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}"):
+            jobs.cancel(store, run_id)
+            st.toast("Cancel requested: the job stops at the next step and keeps what it saved.", icon=":material/stop_circle:")
+    steps_row(prog, record.status, record.scenario)
+
+    if record.status == "queued":
+        ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
+        st.info(f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
+                + (f" ({', '.join(ui.md(r.name) for r in ahead)})" if ahead else "") + ".", icon=":material/hourglass_top:")
+    elif record.status == "running":
+        label = prog.stage_title + (f" · step {prog.step:,} of {prog.total:,}" if prog.total else "")
+        st.progress(prog.fraction or 0.0, text=label)
+    elif record.status == "finished":
+        st.progress(1.0, text="Finished")
+    m = st.columns(4)
+    steps_total = len([s for s in runinfo.STEPS if not (s[0] == "gold_only" and record.scenario == 3)])
+    m[0].metric("Steps done", f"{len(prog.steps_done)} / {steps_total}")
+    m[1].metric("Training step", f"{prog.step:,} / {prog.total:,}" if prog.total else "–")
+    m[2].metric("Elapsed", fmt_duration(prog.elapsed))
+    m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))
+    if prog.last_message and record.status == "running":
+        st.caption(prog.last_message)
+    ui.run_error(record)
+    ui.gate_banner(record.dir)
+    results(record)
+
+    left, right = st.columns(2)
+    if len(prog.loss):
+        left.plotly_chart(charts.curve(prog.loss, "loss", "Training loss", "loss"), key=f"loss_{run_id}")
+    else:
+        left.caption("The loss curve appears when training starts.")
+    if len(prog.evals):
+        right.plotly_chart(charts.curve(prog.evals, "value", "Dev metric during training", "×100", percent=True),
+                           key=f"eval_{run_id}")
+    else:
+        right.caption("The dev-metric curve appears after the first evaluation.")
+
+    review = runinfo.load_review(record.dir)
+    if review:
+        s = runinfo.review_summary(review)
+        st.caption(f":material/rate_review: Silver review: {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected "
+                   "(see the Silver labels page).")
+    with st.expander("Log", icon=":material/article:"):
+        st.code(runinfo.read_log(record.dir, 80) or "(no log yet)", language=None)
+
+    # Leaving the active states: redraw the whole page once (sidebar, live refresh off).
+    key = f"_seen_status_{run_id}"
+    previous = st.session_state.get(key)
+    st.session_state[key] = record.status
+    if previous in ("queued", "running") and record.status not in ("queued", "running"):
+        st.rerun(scope="app")
+
+
+is_live = ui.is_active(record)
+st.fragment(run_every=REFRESH_S if is_live else None)(live)(record.id)
+st.divider()
+launch_box(expanded=False)

@@ -1,0 +1,140 @@
+"""Before-launch estimates: candidate and silver pair counts and a rough duration for this device.
+
+Speeds measured on the project's 2-core CPU machines with the default all-MiniLM-L6-v2 (batch 16):
+student 2.2 training steps/s, teacher 2.3, teacher labeling ~200 pairs/s per order; a CUDA GPU is taken
+as ~20x faster. Larger base models are slower: the estimate says it assumes the default model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+STUDENT_STEPS_PER_S = 2.2
+TEACHER_STEPS_PER_S = 2.3
+LABEL_PAIRS_PER_S = 200.0
+ENCODE_SENTENCES_PER_S = 400.0
+STARTUP_S = 25.0  # imports, model loading, data validation
+PER_TRAINING_S = 10.0  # trainer set-up, saving the model
+GPU_SPEEDUP = 20.0
+
+
+@dataclass
+class DataCounts:
+    """Sizes of the active dataset that the estimate needs."""
+
+    train_pairs: int = 0
+    dev_pairs: int = 0
+    test_pairs: int = 0
+    source_pairs: int = 0
+    unique_sentences: int = 0  # train + unlabeled, unique
+    unlabeled_sentences: int = 0
+    unlabeled_pairs: int | None = None  # when the unlabeled file has pairs
+
+
+@dataclass
+class Estimate:
+    candidates: int  # upper end (also used for the time estimate)
+    silver: int
+    silver_note: str
+    train_pairs: int  # pairs the AugSBERT student trains on
+    seconds: float
+    parts: dict[str, float] = field(default_factory=dict)
+    device_kind: str = "cpu"
+    candidates_low: int | None = None  # lower end: neighbour lists overlap (a-b and b-a are one pair)
+    silver_low: int | None = None
+
+    def range(self, which: str = "candidates") -> str:
+        high = getattr(self, which)
+        low = getattr(self, f"{which}_low")
+        if low is None or low >= high:
+            return f"≈ {high:,}"
+        return f"{low:,}–{high:,}"
+
+    @property
+    def minutes(self) -> float:
+        return self.seconds / 60
+
+
+def device_kind(description: str) -> str:
+    """'gpu' when the device description names CUDA or MPS, else 'cpu'."""
+    text = description.lower()
+    return "gpu" if "cuda" in text or "mps" in text else "cpu"
+
+
+def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
+    """Expected candidates, silver pairs and duration of one run of `draft` (the Scenario page's settings)."""
+    scenario = int(draft.get("scenario", 2))
+    sampler = draft.get("sampler", "bm25")
+    top_k = int(draft.get("top_k", 3))
+    student, teacher = draft.get("student", {}), draft.get("teacher", {})
+    pool_cap = draft.get("max_unlabeled")
+    unlabeled = counts.unlabeled_sentences
+    if pool_cap:
+        unlabeled = min(unlabeled, int(pool_cap))
+    overlap = 1.0  # share of the upper bound expected at the low end
+    if scenario == 1:
+        copies = int(draft.get("augment", {}).get("copies", 1))
+        candidates = counts.train_pairs * copies
+        silver = candidates
+        note = f"{copies} augmented cop{'y' if copies == 1 else 'ies'} of each gold pair"
+    elif scenario == 3 and counts.unlabeled_pairs:
+        candidates = min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
+        silver = candidates
+        note = "the given target pairs, labeled by the teacher"
+    else:
+        sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
+        sentences = max(sentences, 0)
+        n_samplers = 2 if sampler in ("bm25+semantic", "kde") else 1
+        candidates = top_k * sentences * n_samplers
+        if n_samplers == 2:
+            candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
+        # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
+        overlap = 1.0 if sampler == "random" else 0.5
+        silver = candidates
+        note = "all candidates are kept"
+        if sampler == "kde":
+            silver = int(candidates * 0.45)
+            note = "KDE keeps the subset whose label distribution matches gold (typically 30-60%)"
+    silver_low = int(silver * overlap)
+    cap = draft.get("max_silver")
+    if cap and silver > int(cap):
+        silver, note = int(cap), f"capped at {int(cap):,} (max silver pairs)"
+        silver_low = min(silver_low, silver)
+    gold = counts.train_pairs if scenario in (1, 2) else 0
+    student_pairs = gold + silver
+    speed = GPU_SPEEDUP if device == "gpu" else 1.0
+    s_bs, t_bs = int(student.get("batch_size", 16)), int(teacher.get("batch_size", 16))
+    s_ep, t_ep = float(student.get("epochs", 1)), float(teacher.get("epochs", 1))
+    teacher_pairs = counts.source_pairs if scenario == 3 else counts.train_pairs
+    eval_pairs = counts.dev_pairs + counts.test_pairs
+    live_evals = int(draft.get("live_evals", 4))
+    parts: dict[str, float] = {"startup": STARTUP_S}
+    parts["evaluation"] = (4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S
+                           + 2 * eval_pairs / LABEL_PAIRS_PER_S
+                           + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S) / speed
+    if scenario in (1, 2) and draft.get("train_gold_only", True):
+        parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+    if scenario in (2, 3):
+        parts["teacher"] = PER_TRAINING_S + _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed
+        parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
+        parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed
+    else:
+        parts["augmentation"] = candidates / 50.0
+    parts["AugSBERT student"] = PER_TRAINING_S + _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+    return Estimate(candidates=int(candidates), silver=int(silver), silver_note=note, train_pairs=int(student_pairs),
+                    seconds=sum(parts.values()), parts=parts, device_kind=device,
+                    candidates_low=int(candidates * overlap), silver_low=silver_low)
+
+
+def _steps(pairs: int, batch_size: int, epochs: float) -> float:
+    return math.ceil(max(pairs, 0) / max(batch_size, 1)) * epochs
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """'1:05' for 65 s, '1:02:03' above an hour, '–' for None."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

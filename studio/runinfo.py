@@ -1,0 +1,323 @@
+"""Reading a run for display: progress from its events, readable errors, silver pairs and their review."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
+
+#: Steps of a run as the Training page shows them: (key, title, stages).
+STEPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("setup", "Load and check data", ("setup", "data")),
+    ("zero_shot", "Zero-shot baseline", ("eval.zero_shot",)),
+    ("gold_only", "Gold-only student", ("gold_only.train", "eval.gold_only")),
+    ("teacher", "Teacher + readiness gate", ("teacher.train", "eval.teacher", "gate")),
+    ("silver", "Silver pairs (sample + label)", ("augment", "sample", "sample.bm25", "sample.encode",
+                                                 "sample.search", "label")),
+    ("augsbert", "AugSBERT student", ("augsbert.train", "eval.augsbert")),
+    ("done", "Done", ("done",)),
+]
+STAGE_TITLES = {
+    "setup": "Setting up", "data": "Checking data", "eval.zero_shot": "Evaluating the zero-shot model",
+    "gold_only.train": "Training the gold-only student", "eval.gold_only": "Evaluating the gold-only student",
+    "teacher.train": "Training the teacher", "eval.teacher": "Evaluating the teacher", "gate": "Readiness gate",
+    "augment": "Augmenting gold pairs", "sample": "Sampling candidate pairs", "sample.bm25": "BM25 search",
+    "sample.encode": "Encoding sentences", "sample.search": "Nearest-neighbour search",
+    "label": "Teacher labels silver pairs", "augsbert.train": "Training the AugSBERT student",
+    "eval.augsbert": "Evaluating the AugSBERT student", "done": "Finished",
+}
+MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "augsbert": "AugSBERT", "teacher": "Teacher"}
+STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
+                "finished": ":material/check_circle:", "failed": ":material/error:",
+                "cancelled": ":material/stop_circle:", "interrupted": ":material/warning:"}
+
+
+def short_id(run_id: str) -> str:
+    return run_id[-6:]
+
+
+def run_label(record: RunRecord) -> str:
+    """'s2-bm25 · finished · 11-27 14:02 · a1b2c3' for pickers (plain text)."""
+    when = time.strftime("%m-%d %H:%M", time.localtime(record.created_at))
+    return f"{record.name} · {record.status} · {when} · {short_id(record.id)}"
+
+
+def queue(store: RunStore) -> list[RunRecord]:
+    """Active runs in the order the device serves them: running first, then queued by age."""
+    active = [r for r in store.list() if r.status in ACTIVE]
+    return sorted(active, key=lambda r: (r.status != "running", r.created_at))
+
+
+# ----------------------------------------------------------------------------------------------- progress
+@dataclass
+class Progress:
+    stage: str | None = None
+    stage_title: str = "Waiting for the device"
+    step: int = 0
+    total: int = 0
+    elapsed: float | None = None
+    stage_eta: float | None = None
+    steps_done: set[str] = field(default_factory=set)
+    step_current: str | None = None
+    loss: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["stage", "step", "loss"]))
+    evals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["stage", "step", "metric", "value"]))
+    last_message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        return min(self.step / self.total, 1.0) if self.total else None
+
+
+def step_of(stage: str | None) -> str | None:
+    for key, _, stages in STEPS:
+        if stage in stages:
+            return key
+    return None
+
+
+def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None) -> Progress:
+    """Summarise a run's events: current stage and step, elapsed time, stage ETA, loss and eval curves."""
+    now = now or time.time()
+    out = Progress()
+    if record is not None and record.started_at:
+        end = record.finished_at if record.status not in ACTIVE and record.finished_at else now
+        out.elapsed = max(0.0, end - record.started_at)
+    if not events:
+        if record is not None and record.status == "running":
+            out.stage_title = "Starting"
+        return out
+    last = events[-1]
+    out.stage = last.get("stage")
+    out.stage_title = STAGE_TITLES.get(out.stage or "", out.stage or "")
+    out.step_current = step_of(out.stage)
+    seen = {step_of(e.get("stage")) for e in events}
+    order = [k for k, _, _ in STEPS]
+    current_index = order.index(out.step_current) if out.step_current in order else -1
+    out.steps_done = {k for k in seen if k and order.index(k) < current_index}
+    if out.stage == "done" or (record is not None and record.status == "finished"):
+        out.steps_done = {k for k in seen if k}
+    for e in reversed(events):
+        if e.get("message") and e.get("message") not in ("log", "eval"):
+            out.last_message = str(e["message"]).strip().splitlines()[0] if str(e["message"]).strip() else ""
+            break
+    stage_events = [e for e in events if e.get("stage") == out.stage and e.get("total")]
+    if stage_events:
+        cur = stage_events[-1]
+        out.step, out.total = int(cur.get("step") or 0), int(cur.get("total") or 0)
+        first = stage_events[0]
+        dt = float(cur.get("time", 0)) - float(first.get("time", 0))
+        done = out.step - int(first.get("step") or 0)
+        if done > 0 and dt > 0 and out.total > out.step and (record is None or record.status in ACTIVE):
+            out.stage_eta = (out.total - out.step) * dt / done
+    losses = [(e["stage"], int(e.get("step") or 0), float(e["loss"])) for e in events
+              if e.get("loss") is not None and e.get("message") == "log"]
+    if not losses:
+        losses = [(e["stage"], int(e.get("step") or 0), float(e["loss"])) for e in events if e.get("loss") is not None]
+    if losses:
+        out.loss = pd.DataFrame(losses, columns=["stage", "step", "loss"]).drop_duplicates(["stage", "step"], keep="last")
+    rows = []
+    for e in events:
+        if e.get("message") != "eval":
+            continue
+        key = eval_metric_key(e.get("metrics") or {})
+        if key:
+            rows.append((e["stage"], int(e.get("step") or 0), key, float(e["metrics"][key])))
+    if rows:
+        out.evals = pd.DataFrame(rows, columns=["stage", "step", "metric", "value"])
+    return out
+
+
+def eval_metric_key(metrics: dict[str, float]) -> str | None:
+    """The headline metric of a trainer evaluation (Spearman or average precision), if any."""
+    keys = [k for k in metrics if not any(bad in k for bad in ("loss", "runtime", "per_second", "epoch"))]
+    for wanted in ("spearman_cosine", "spearman", "average_precision", "cosine_ap", "_ap", "accuracy", "f1"):
+        for k in keys:
+            if wanted in k:
+                return k
+    return keys[0] if keys else None
+
+
+# ------------------------------------------------------------------------------------------------- errors
+def explain_error(status: str, error: str | None) -> tuple[str, str, str]:
+    """(title, message, what to do) for a run that did not finish: readable, never a traceback."""
+    text = (error or "").strip()
+    kind, _, detail = text.partition(": ")
+    if not detail:
+        kind, detail = "", text
+    detail = detail.splitlines()[0] if detail else ""
+    low = text.lower()
+    if status == "cancelled":
+        return ("Cancelled", detail or "the job was cancelled", "Launch it again from the Scenario page when ready.")
+    if status == "interrupted":
+        return ("Interrupted", detail or "the job process ended without finishing",
+                "The worker was killed or the machine restarted. Launch the run again.")
+    if "out of memory" in low or "outofmemory" in low:
+        return ("Out of memory", detail or text,
+                "Lower the batch size or the max sequence length, or use a smaller base model.")
+    if kind == "ModelLoadError" or "could not load model" in low or "model directory not found" in low:
+        hint = ("The model hub is not reachable from here: use the offline default or a local model directory."
+                if "offline" in low or "reach" in low else "Check the model name or path on the Scenario page.")
+        return ("Model could not be loaded", detail or text, hint)
+    if kind == "DataError":
+        return ("Bad data", detail, "Fix the file (the message names its row and column) and upload it again.")
+    if kind == "GateStopped" or "silver labels from this teacher" in low:
+        return ("Stopped by the teacher-readiness gate", detail or text,
+                "Train the teacher longer, use a stronger teacher, or set the gate to 'warn'.")
+    if kind == "ConfigError":
+        return ("Invalid settings", detail, "Change the settings on the Scenario page.")
+    if "connection" in low or "resolve" in low or "hub" in low:
+        return ("Model hub unreachable", detail or text, "Use the offline default model or a local directory.")
+    return ("The run failed", text or "no error message was recorded", "The log below has the details.")
+
+
+# ------------------------------------------------------------------------------------------------- files
+def read_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
+    path = Path(run_dir) / name
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return default
+
+
+def read_log(run_dir: str | Path, lines: int = 60) -> str:
+    path = Path(run_dir) / "log.txt"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def load_silver(run_dir: str | Path) -> pd.DataFrame | None:
+    """silver.csv (scenarios 2, 3) or augmented.csv (scenario 1) with a stable `row` id, or None."""
+    for name in ("silver.csv", "augmented.csv"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            break
+    else:
+        return None
+    for col in ("score", "label"):
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    if "score" not in frame and "label" in frame:
+        frame["score"] = frame["label"]
+    frame["kept"] = frame["kept"].str.lower().eq("true") if "kept" in frame else True
+    if "sampler" not in frame:
+        frame["sampler"] = "augmented"
+    frame.insert(0, "row", np.arange(len(frame)))
+    return frame
+
+
+def review_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "review.json"
+
+
+def load_review(run_dir: str | Path) -> dict[int, dict[str, Any]]:
+    """{row: {'wrong': bool, 'score': float | None}} from review.json (empty when there is none)."""
+    raw = read_json(run_dir, "review.json", {}) or {}
+    out = {}
+    for key, value in raw.items():
+        try:
+            row = int(key)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            score = value.get("score")
+            out[row] = {"wrong": bool(value.get("wrong", False)),
+                        "score": None if score is None else float(score)}
+    return out
+
+
+def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Path:
+    """Write review.json (only rows marked wrong or with a corrected score) and note it in the run's log."""
+    run_dir = run.dir if isinstance(run, Run) else Path(run)
+    clean = {str(int(row)): {"wrong": bool(v.get("wrong")), "score": None if v.get("score") is None
+                             else float(np.clip(float(v["score"]), 0.0, 1.0))}
+             for row, v in sorted(review.items()) if v.get("wrong") or v.get("score") is not None}
+    path = review_path(run_dir)
+    atomic_write_json(path, clean)
+    summary = review_summary(clean)
+    with open(Path(run_dir) / "log.txt", "a", encoding="utf-8") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} review saved: {summary['wrong']} pairs marked wrong, "
+                     f"{summary['corrected']} scores corrected\n")
+    return path
+
+
+def review_summary(review: dict) -> dict[str, Any]:
+    wrong = sum(1 for v in review.values() if v.get("wrong"))
+    corrected = sum(1 for v in review.values() if v.get("score") is not None and not v.get("wrong"))
+    return {"wrong": wrong, "corrected": corrected, "total": len(review)}
+
+
+def apply_review(silver: pd.DataFrame, review: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    """Silver pairs with review columns: wrong, corrected_score, final_score, used (kept and not wrong)."""
+    out = silver.copy()
+    wrong = np.zeros(len(out), dtype=bool)
+    corrected = np.full(len(out), np.nan)
+    for row, value in review.items():
+        if 0 <= row < len(out):
+            wrong[row] = bool(value.get("wrong"))
+            if value.get("score") is not None:
+                corrected[row] = float(value["score"])
+    out["wrong"] = wrong
+    out["corrected_score"] = corrected
+    out["final_score"] = np.where(np.isnan(corrected), out["score"].to_numpy(dtype=float), corrected)
+    out["used"] = out["kept"].to_numpy(dtype=bool) & ~wrong
+    return out
+
+
+def metrics(run_dir: str | Path) -> dict[str, dict[str, dict[str, float]]]:
+    return read_json(run_dir, "metrics.json", {}) or read_json(run_dir, "metrics.partial.json", {}) or {}
+
+
+# --------------------------------------------------------------------------------------------- predictions
+def predictions_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "predictions.csv"
+
+
+def predictions_running(run_dir: str | Path) -> bool:
+    pid_file = Path(run_dir) / ".predictions.pid"
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def start_predictions(run_dir: str | Path) -> int:
+    """Score the run's test pairs with each trained model in a background process (see studio.predict)."""
+    run_dir = Path(run_dir)
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with open(run_dir / "predictions.out", "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "studio.predict", str(run_dir)], stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    (run_dir / ".predictions.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
+    path = predictions_path(run_dir)
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})

@@ -1,0 +1,224 @@
+"""Streamlit glue shared by the pages: the sidebar, the current run, cached loaders and small widgets."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from augsbert_core import data as core_data
+from augsbert_core.runs import ACTIVE, RunRecord
+
+from . import device as device_mod
+from . import runinfo, workspace
+
+RUN_KEY = "current_run"
+PENDING_RUN_KEY = "pending_run"
+
+PAGES = {
+    "home": "pages/home.py",
+    "data": "pages/data.py",
+    "scenario": "pages/scenario.py",
+    "training": "pages/training.py",
+    "silver": "pages/silver.py",
+    "compare": "pages/compare.py",
+}
+
+
+# ----------------------------------------------------------------------------------------------- caching
+def device_description() -> str:
+    """The compute device (waits for the background detection on first use)."""
+    return device_mod.wait()
+
+
+def device_kind() -> str:
+    from .estimate import device_kind as kind
+
+    return kind(device_description())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _load_role_cached(role: str, signature: str, scale_key: str):
+    loaded = workspace.load_role(role)
+    if loaded is None:
+        return None
+    if role in workspace.PAIR_ROLES:
+        return {"kind": "pairs", "frame": loaded.frame, "task": loaded.task, "scale": loaded.scale,
+                "summary": loaded.summary(), "sentences": loaded.sentences(),
+                "warnings": [str(w) for w in loaded.warnings]}
+    return {"kind": "pool", "sentences": loaded.sentences, "pairs": loaded.pairs, "summary": loaded.summary(),
+            "warnings": [str(w) for w in loaded.warnings]}
+
+
+def load_role(role: str) -> tuple[dict | None, core_data.DataError | None]:
+    """The validated contents of a saved role (cached by file size and mtime), or the core's error."""
+    path = workspace.role_path(role)
+    if path is None:
+        return None, None
+    scale_sig = workspace.file_signature(workspace.role_path("train")) if role in ("dev", "test") else ""
+    try:
+        return _load_role_cached(role, workspace.file_signature(path), scale_sig), None
+    except core_data.DataError as exc:
+        return None, exc
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _silver_cached(run_dir: str, signature: str) -> pd.DataFrame | None:
+    return runinfo.load_silver(run_dir)
+
+
+def load_silver(run_dir: str) -> pd.DataFrame | None:
+    sig = "|".join(workspace.file_signature(Path(run_dir) / n) for n in ("silver.csv", "augmented.csv"))
+    return _silver_cached(run_dir, sig)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _gold_cached(path: str, signature: str, scale: tuple | None) -> pd.DataFrame | None:
+    try:
+        return core_data.load_pairs(path, scale=scale).frame
+    except (core_data.DataError, ValueError):
+        return None
+
+
+def gold_for_run(record: RunRecord, role: str = "train") -> pd.DataFrame | None:
+    """The run's gold pairs of `role` (labels normalised as the run saw them), or None."""
+    cfg = runinfo.read_json(record.dir, "config.json", {}) or {}
+    data = cfg.get("data") or {}
+    path = data.get(role)
+    if not path:
+        return None
+    p = Path(path)
+    if not p.is_absolute() and cfg.get("base_dir"):
+        p = Path(cfg["base_dir"]) / p
+    if not p.is_file():
+        return None
+    scale = tuple(data["scale"]) if data.get("scale") and role not in ("source_train", "source_dev") else None
+    return _gold_cached(str(p), workspace.file_signature(p), scale)
+
+
+# ----------------------------------------------------------------------------------------------- the run
+def select_run(run_id: str) -> None:
+    """Make `run_id` the current run (applied before the sidebar picker is drawn on the next rerun)."""
+    st.session_state[PENDING_RUN_KEY] = run_id
+
+
+def current_record() -> RunRecord | None:
+    run_id = st.session_state.get(RUN_KEY)
+    if not run_id:
+        return None
+    try:
+        return workspace.store().get(run_id)
+    except KeyError:
+        return None
+
+
+def sidebar() -> None:
+    """Workspace, current run and compute device (drawn by app.py on every page)."""
+    store = workspace.store()
+    store.reconcile()
+    records = store.list()
+    ids = [r.id for r in records]
+    pending = st.session_state.pop(PENDING_RUN_KEY, None)
+    if pending in ids:
+        st.session_state[RUN_KEY] = pending
+    elif st.session_state.get(RUN_KEY) not in ids:
+        st.session_state[RUN_KEY] = ids[0] if ids else None
+    by_id = {r.id: r for r in records}
+    with st.sidebar:
+        st.markdown("### :material/science: AugSBERT Studio")
+        st.caption("Train sentence embeddings with silver pairs labeled by a cross-encoder teacher.")
+        manifest = workspace.read_manifest()
+        if manifest["files"]:
+            title = manifest.get("title") or ("uploaded files" if manifest.get("source") == "upload" else "dataset")
+            st.markdown(f"**Data** · {title}")
+        else:
+            st.markdown("**Data** · none yet")
+        if ids:
+            st.selectbox("Current run", ids, key=RUN_KEY, format_func=lambda i: runinfo.run_label(by_id[i]))
+        else:
+            st.markdown("**Run** · none yet")
+        active = runinfo.queue(store)
+        if active:
+            running = sum(r.status == "running" for r in active)
+            st.caption(f"Jobs: {running} running, {len(active) - running} queued")
+        device_line()
+        st.caption(f"Workspace: `{workspace.home()}`")
+
+
+def device_line() -> None:
+    label = device_mod.current()
+    if label is None:
+        st.fragment(run_every=1.0)(_device_pending)()
+    else:
+        st.markdown(f"**Device** · {md(label)}")
+
+
+def _device_pending() -> None:
+    if device_mod.current() is not None:
+        st.rerun(scope="app")
+    st.markdown("**Device** · detecting…")
+
+
+# ------------------------------------------------------------------------------------------------ widgets
+def status_badge(status: str) -> None:
+    colors = {"queued": "gray", "running": "blue", "finished": "green", "failed": "red", "cancelled": "orange",
+              "interrupted": "orange"}
+    st.badge(status, icon=runinfo.STATUS_ICONS.get(status), color=colors.get(status, "gray"))
+
+
+def gate_banner(run_dir: str) -> None:
+    """The teacher-readiness verdict, prominently (scenarios 2 and 3)."""
+    gate = runinfo.read_json(run_dir, "gate.json")
+    if not gate:
+        return
+    text = gate.get("message", "")
+    if gate.get("verdict") == "ready":
+        st.success(f"**Teacher-readiness gate: ready.** {text}", icon=":material/check_circle:")
+    else:
+        st.warning(f"**Teacher-readiness gate: weak.** {text}", icon=":material/warning:")
+
+
+def run_error(record: RunRecord) -> None:
+    if record.status in ("failed", "interrupted"):
+        title, message, hint = runinfo.explain_error(record.status, record.error)
+        st.error(f"**{title}.** {message}\n\n{hint}", icon=":material/error:")
+    elif record.status == "cancelled":
+        st.info(f"**Cancelled.** {record.error or ''}", icon=":material/stop_circle:")
+
+
+def need_run(message: str = "No run yet.") -> RunRecord | None:
+    record = current_record()
+    if record is None:
+        st.info(f"{message} Launch one on the Scenario page.", icon=":material/info:")
+        st.page_link(PAGES["scenario"], label="Go to Scenario", icon=":material/arrow_forward:")
+    return record
+
+
+def md(text: str) -> str:
+    """User text made inert for st.markdown (markdown punctuation escaped; HTML is never enabled)."""
+    import re
+
+    return re.sub(r"([\\`*_\[\]<>|~$])", r"\\\1", str(text))
+
+
+def code(text: str) -> str:
+    """User text for inside `inline code` (backticks cannot be escaped there)."""
+    return str(text).replace("`", "'")
+
+
+def fmt_time(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
+
+
+def pct(value: Any) -> str:
+    try:
+        return f"{100 * float(value):.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+def is_active(record: RunRecord | None) -> bool:
+    return record is not None and record.status in ACTIVE

@@ -1,0 +1,411 @@
+"""The Streamlit app, page by page, with `streamlit.testing.v1.AppTest` (headless, no browser).
+
+Fast tests use a seeded run store; one `slow` test launches a tiny real job with the offline model and
+waits for its worker process. Run: HF_HUB_OFFLINE=1 python -m pytest tests/test_app.py -q"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+pytest.importorskip("plotly")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from augsbert_core.runs import RunStore  # noqa: E402
+from studio import estimate, runinfo, scenario, workspace  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+PAGES = {"home": "pages/home.py", "data": "pages/data.py", "scenario": "pages/scenario.py",
+         "training": "pages/training.py", "silver": "pages/silver.py", "compare": "pages/compare.py"}
+TITLES = {"home": "AugSBERT Studio", "data": "Data", "scenario": "Scenario", "training": "Training",
+          "silver": "Silver labels", "compare": "Compare"}
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh workspace per test; no device probing, no hub."""
+    ws = tmp_path / "workspace"
+    monkeypatch.setenv("AUGSBERT_HOME", str(ws))
+    monkeypatch.setenv("AUGSBERT_DEVICE_LABEL", "CPU (test)")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(ROOT)
+    return ws
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page and page != "home":
+        at.switch_page(PAGES[page]).run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything readable on the page, joined (markdown, captions, alerts, metrics, titles)."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "success", "info", "warning", "error"):
+        parts.extend(str(e.value) for e in getattr(at, kind))
+    parts.extend(f"{m.label} {m.value}" for m in at.metric)
+    return "\n".join(parts)
+
+
+def plotly_charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+# ------------------------------------------------------------------------------------------------ seeding
+def seed_run(store: RunStore, name: str = "s2-bm25", status: str = "finished", *, sampler: str = "bm25",
+             error: str | None = None, with_files: bool = True, pid: int | None = None, offset: float = 0.0) -> str:
+    """A run as the core writes it: config, events, gate, silver, metrics (no models)."""
+    demo = ROOT / "demo" / "stsb"
+    cfg = {"name": name, "scenario": 2, "sampler": sampler, "task": "regression",
+           "data": {"train": str(demo / "train.csv"), "dev": str(demo / "dev.csv"), "test": str(demo / "test.csv"),
+                    "scale": [0, 5]}}
+    run = store.create(name, 2, cfg, sampler=sampler, task="regression", status="queued")
+    t0 = time.time() - 120 + offset
+    if status != "queued":
+        store.update(run.id, status=status, started_at=t0, pid=pid or 999_999_999,
+                     finished_at=None if status == "running" else t0 + 100, error=error)
+    if not with_files:
+        return run.id
+    for i in range(1, 11):
+        run.event({"stage": "teacher.train", "step": i, "total": 10, "loss": 1.0 / i, "metrics": {},
+                   "message": "log", "time": t0 + i})
+    run.event({"stage": "teacher.train", "step": 10, "total": 10, "loss": None,
+               "metrics": {"eval_dev_spearman": 0.8, "eval_loss": 0.3}, "message": "eval", "time": t0 + 11})
+    run.write_json("gate.json", {"verdict": "ready", "message": "teacher is ready: 85.0 vs student (gold_only) 80.0 "
+                                                               "spearman on dev", "split": "dev"})
+    rng = np.random.default_rng(0)
+    n = 40
+    silver = pd.DataFrame({"sentence1": [f"a dog runs number {i}" for i in range(n)],
+                           "sentence2": [f"=cmd a cat sleeps {i}" if i == 0 else f"a cat sleeps {i}" for i in range(n)],
+                           "sampler": ["bm25"] * 30 + ["semantic"] * 10, "score": rng.random(n).round(3)})
+    silver["label"] = silver["score"]
+    silver["kept"] = True
+    silver.to_csv(run.path("silver.csv"), index=False)
+    run.write_json("silver_summary.json", {"candidates": n, "kept": n, "ks_kept_vs_gold": 0.12})
+    if status == "finished":
+        base = {"zero_shot": 0.70, "gold_only": 0.78, "augsbert": 0.81 + 0.01 * offset, "teacher": 0.85}
+        run.write_json("metrics.json", {k: {"dev": {"spearman": v, "pearson": v - 0.01},
+                                            "test": {"spearman": v - 0.02, "pearson": v - 0.03}}
+                                        for k, v in base.items()})
+        store.update(run.id, headline={"augsbert.test.spearman": base["augsbert"] - 0.02})
+        pred = pd.DataFrame({"split": "test", "sentence1": silver["sentence1"], "sentence2": silver["sentence2"],
+                             "gold": rng.random(n)})
+        for k in ("zero_shot", "gold_only", "augsbert", "teacher"):
+            pred[k] = (pred["gold"] + rng.normal(0, 0.1, n)).clip(0, 1)
+        pred.to_csv(run.path("predictions.csv"), index=False)
+        model_dir = run.path("models", "augsbert")
+        model_dir.mkdir(parents=True)
+        (model_dir / "config.json").write_text("{}")
+    return run.id
+
+
+@pytest.fixture
+def store(home) -> RunStore:
+    return workspace.store()
+
+
+# ----------------------------------------------------------------------------------------------- navigation
+def test_every_page_renders_on_an_empty_workspace():
+    for page, title in TITLES.items():
+        at = app(page)
+        assert at.title[0].value == title
+    # the sidebar names the device (AppTest keeps sidebar elements of the first page run only)
+    assert "**Device** · CPU (test)" in [m.value for m in app().sidebar.markdown]
+
+
+def test_sidebar_shows_workspace_and_current_run(store, home):
+    run_id = seed_run(store)
+    at = app()
+    assert at.selectbox(key="current_run").value == run_id
+    assert str(home) in "\n".join(c.value for c in at.sidebar.caption)
+
+
+def test_first_visit_offers_one_click_demo():
+    at = app()
+    button = at.button(key="demo_quick")
+    assert "demo" in button.label.lower()
+    button.click().run()
+    assert not at.exception
+    assert at.title[0].value == "Data"  # it goes on to the data
+    files = workspace.read_manifest()["files"]
+    assert set(files) == {"train", "dev", "test", "unlabeled"}
+    assert files["train"]["rows"] == 64
+    assert "Loaded the STSb quick demo" in texts(at)
+    assert len(plotly_charts(at)) >= 2  # label histogram, sentence lengths
+    assert not any(b.key == "demo_quick" for b in app().button)  # offered only while the workspace is empty
+
+
+# ------------------------------------------------------------------------------------------------- data page
+GOOD = b"s1,s2,score\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,1.0\nRain falls.,It rains.,4.0\n"
+BAD = b"sentence1,sentence2,score\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,high\nRain.,It rains.,4\n"
+
+
+def test_upload_saves_validated_file_and_survives_restart(home):
+    at = app("data")
+    at.file_uploader(key="upload_train").set_value(("mine.csv", GOOD, "text/csv")).run()
+    at.button(key="save_train").click().run()
+    assert not at.exception
+    assert "Saved mine.csv" in texts(at)
+    saved = workspace.data_dir() / "train.csv"
+    assert saved.is_file()
+    assert pd.read_csv(saved).shape == (3, 3)
+    # a new session (as after a server restart) still has it
+    at2 = app("data")
+    assert "mine.csv" in at2.dataframe[0].value.to_string()
+
+
+def test_malformed_upload_names_row_and_column_and_writes_nothing(home):
+    at = app("data")
+    at.file_uploader(key="upload_train").set_value(("bad.csv", BAD, "text/csv")).run()
+    at.button(key="save_train").click().run()
+    assert not at.exception
+    error = at.error[0].value
+    assert "bad.csv was not saved" in error and "row 2" in error and "'score'" in error and "high" in error
+    assert not (workspace.data_dir() / "train.csv").exists()
+    assert workspace.read_manifest()["files"] == {}
+
+
+def test_column_mapping_when_names_differ(home):
+    data = b"left;right\n"  # not a CSV the core accepts: semicolons
+    at = app("data")
+    at.file_uploader(key="upload_test").set_value(("semi.csv", data, "text/csv")).run()
+    assert "semi.csv was not saved" in at.error[0].value
+    odd = b"premise_text,other_text,rating\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,1.0\n"
+    at.file_uploader(key="upload_test").set_value(("odd.csv", odd, "text/csv")).run()
+    assert "Not recognised" in texts(at)
+    select = {s.label: s for s in at.selectbox if s.key and s.key.startswith("map_test_")}
+    select["sentence1"].set_value("premise_text")
+    select["sentence2"].set_value("other_text")
+    select["score"].set_value("rating")
+    at.run()
+    at.button(key="save_test").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = pd.read_csv(workspace.data_dir() / "test.csv")
+    assert list(saved.columns) == ["sentence1", "sentence2", "score"]
+    assert workspace.read_manifest()["files"]["test"]["column_map"] == {
+        "premise_text": "sentence1", "other_text": "sentence2", "rating": "score"}
+
+
+# --------------------------------------------------------------------------------------------- scenario page
+def test_scenario_page_needs_data_first():
+    at = app("scenario")
+    assert "Add data first" in texts(at)
+
+
+def test_scenario_choice_sampler_and_estimate():
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    assert at.radio(key="sc_scenario").value == 2
+    assert at.pills(key="sc_samplers").value == ["bm25"] if hasattr(at, "pills") else True
+    labels = {m.label: m.value for m in at.metric}
+    assert {"Candidate pairs", "Silver pairs", "Student trains on", "Rough time on this device"} <= set(labels)
+    at.slider(key="sc_top_k").set_value(2).run()
+    assert scenario.load_draft()["top_k"] == 2  # saved in the workspace
+    at.radio(key="sc_scenario").set_value(1).run()
+    assert not at.exception
+    assert at.selectbox(key="sc_aug_method").value == "wordnet"
+    assert "Augmented pairs" in {m.label for m in at.metric}
+    at.radio(key="sc_scenario").set_value(3).run()
+    assert "Source-domain gold" in texts(at)  # the demo has none: said before launch
+    assert at.button(key="sc_launch").disabled
+
+
+def test_scenario_rejects_a_missing_local_model_path():
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    at.radio(key="sc_teacher_kind").set_value("custom").run()
+    at.text_input(key="sc_teacher_model").input("./no/such/model").run()
+    assert any("model directory not found" in e.value for e in at.error)
+
+
+def test_build_configs_one_run_per_sampler():
+    workspace.load_demo("stsb-quick")
+    draft = scenario.load_draft()
+    draft["samplers"] = ["bm25", "semantic"]
+    configs = scenario.build_configs(draft)
+    assert [c.sampler for c in configs] == ["bm25", "semantic"]
+    cfg = configs[0]
+    assert cfg.data.scale == [0.0, 5.0]
+    assert Path(cfg.data.train).is_absolute() and Path(cfg.data.train).is_file()
+    assert cfg.runs_dir == str(workspace.runs_dir())
+
+
+def test_estimate_counts_and_time():
+    counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000,
+                                 unlabeled_sentences=1000)
+    draft = {**scenario.DEFAULT_DRAFT, "sampler": "bm25", "top_k": 2}
+    cpu = estimate.estimate(draft, counts, "cpu")
+    assert cpu.candidates == 6000 and cpu.candidates_low == 3000
+    assert 5 * 60 < cpu.seconds < 12 * 60  # the full demo takes 6-8 minutes on 2 cores
+    assert estimate.estimate(draft, counts, "gpu").seconds < cpu.seconds / 5
+    kde = estimate.estimate({**draft, "sampler": "kde"}, counts)
+    assert kde.silver < kde.candidates
+    assert estimate.fmt_duration(65) == "1:05" and estimate.fmt_duration(None) == "–"
+
+
+# --------------------------------------------------------------------------------------------- training page
+def test_training_page_without_runs_offers_launch():
+    at = app("training")
+    assert "No run yet" in texts(at)
+    assert at.button(key="tr_launch").disabled  # no data yet
+
+
+def test_training_page_shows_progress_curves_and_cancel(store):
+    run_id = seed_run(store, status="running", pid=os.getpid())
+    at = app("training")
+    assert not at.exception
+    assert at.session_state["current_run"] == run_id
+    assert "Device queue" in texts(at)
+    assert len(plotly_charts(at)) == 2  # loss and dev metric
+    assert "teacher is ready" in texts(at)
+    at.button(key=f"cancel_{run_id}").click().run()
+    assert (Path(store.get(run_id).dir) / "CANCEL").exists()
+
+
+def test_training_page_queue_lists_waiting_jobs(store):
+    first = seed_run(store, "first", status="running", pid=os.getpid(), with_files=False)
+    second = seed_run(store, "second", status="queued", with_files=False)
+    at = app("training")
+    queue = at.dataframe[0].value
+    assert list(queue["id"]) == [first, second]
+    assert "Waiting for the device: 1 job ahead" in texts(at)  # the current run is the newest (queued) one
+
+
+@pytest.mark.parametrize("error, title", [
+    ("ModelLoadError: could not load model 'nope/nope': the hub is offline (HF_HUB_OFFLINE=1). Use 'default'",
+     "Model could not be loaded"),
+    ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", "Out of memory"),
+    ("DataError: train.csv, row 3, column 'score': score is not a number: 'x'", "Bad data"),
+])
+def test_failed_run_shows_a_readable_message(store, error, title):
+    seed_run(store, status="failed", error=error, with_files=False)
+    at = app("training")
+    message = at.error[0].value
+    assert title in message and "Traceback" not in message
+
+
+def test_dead_worker_is_marked_interrupted(store):
+    run_id = seed_run(store, status="running", pid=999_999_999, with_files=False)
+    at = app("training")
+    assert store.get(run_id).status == "interrupted"
+    assert "Interrupted" in at.error[0].value
+
+
+# ----------------------------------------------------------------------------------------------- silver page
+def test_silver_page_histogram_filters_review_and_export(store):
+    run_id = seed_run(store)
+    at = app("silver")
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(plotly_charts(at)) == 2  # silver vs gold, buckets
+    assert "Teacher-readiness gate: ready" in texts(at)
+    assert "40 of 40 pairs match" in texts(at)
+    at.slider(key="sv_range").set_value((0.5, 1.0)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    print([c.value for c in at.caption])
+    shown = int(at.caption[[i for i, c in enumerate(at.caption) if "pairs match" in c.value][0]].value.split()[0])
+    assert 0 < shown < 40
+    at.text_input(key="sv_query").input("sleeps 7").run()
+    at.slider(key="sv_range").set_value((0.0, 1.0)).run()
+    assert "1 of 40 pairs match" in texts(at)
+    # review: mark the row wrong and save
+    runinfo.save_review(store.get(run_id).dir, {7: {"wrong": True, "score": None}, 3: {"wrong": False, "score": 0.9}})
+    review = json.loads((Path(store.get(run_id).dir) / "review.json").read_text())
+    assert review == {"3": {"wrong": False, "score": 0.9}, "7": {"wrong": True, "score": None}}
+    at = app("silver")
+    assert "1 wrong · 1 fixed" in texts(at)
+    assert "review saved: 1 pairs marked wrong" in (Path(store.get(run_id).dir) / "log.txt").read_text()
+    at2 = app("training")
+    assert "Silver review: 1 pairs marked wrong, 1 scores corrected" in texts(at2)
+
+
+def test_silver_review_save_button_persists(store):
+    run_id = seed_run(store)
+    at = app("silver")
+    editor_key = next(k for k in at.session_state.filtered_state if k.startswith("sv_editor_"))
+    at.session_state[editor_key] = {"edited_rows": {0: {"wrong": True}}, "added_rows": [], "deleted_rows": []}
+    at.button(key="sv_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    review = runinfo.load_review(store.get(run_id).dir)
+    assert sum(v["wrong"] for v in review.values()) == 1
+
+
+def test_silver_export_is_spreadsheet_safe(store):
+    run_id = seed_run(store)
+    silver = runinfo.load_silver(store.get(run_id).dir)
+    reviewed = runinfo.apply_review(silver, {0: {"wrong": True, "score": None}})
+    assert not reviewed.loc[0, "used"] and reviewed["used"].sum() == 39
+    from augsbert_core.data import safe_for_spreadsheet
+
+    assert safe_for_spreadsheet(reviewed).loc[0, "sentence2"].startswith("'=")
+
+
+# ---------------------------------------------------------------------------------------------- compare page
+def test_compare_page_from_a_seeded_run_store(store):
+    a = seed_run(store, "bm25-run", sampler="bm25")
+    b = seed_run(store, "semantic-run", sampler="semantic", offset=1.0)
+    seed_run(store, "broken", status="failed", error="DataError: x", with_files=False)
+    at = app("compare")
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value
+    assert set(table["id"]) >= {a, b} and len(table) == 3
+    assert {"AugSBERT (test spearman)", "Teacher (test spearman)"} <= set(table.columns)
+    charts = plotly_charts(at)
+    assert len(charts) >= 3  # grouped bars, scatter, distributions
+    bars = json.loads(charts[0].proto.spec)
+    names = [t["name"] for t in bars["data"]]
+    assert names[0] == "Zero-shot" and names[1] == "Gold-only" and "Teacher" in names
+    assert sum(n.startswith("AugSBERT") for n in names) == 2
+    assert "Test pairs where the teacher" in texts(at)
+
+
+def test_compare_page_without_runs():
+    at = app("compare")
+    assert "No runs yet" in texts(at)
+
+
+def test_progress_summary_from_events():
+    events = [{"stage": "setup", "step": 0, "total": 0, "time": 0.0, "message": "device"},
+              {"stage": "teacher.train", "step": 1, "total": 11, "loss": 2.0, "message": "log", "time": 10.0},
+              {"stage": "teacher.train", "step": 6, "total": 11, "loss": 1.0, "message": "log", "time": 20.0}]
+    prog = runinfo.progress(events)
+    assert prog.step_current == "teacher" and prog.step == 6 and prog.total == 11
+    assert prog.stage_eta == pytest.approx(10.0)
+    assert "setup" in prog.steps_done and list(prog.loss["loss"]) == [2.0, 1.0]
+
+
+# ------------------------------------------------------------------------------------------ a real tiny job
+@pytest.mark.slow
+def test_tiny_scenario2_job_end_to_end(store):
+    """Demo -> scenario 2 with BM25 -> launch -> the worker finishes -> every page shows the result."""
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    at.number_input(key="sc_teacher_epochs").set_value(1.0).run()
+    at.number_input(key="sc_live_evals").set_value(1).run()
+    at.button(key="sc_launch").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Training"
+    run_id = at.session_state["current_run"]
+    deadline = time.time() + 900
+    while store.get(run_id).status in ("queued", "running") and time.time() < deadline:
+        time.sleep(3)
+    record = store.get(run_id)
+    assert record.status == "finished", (record.error, runinfo.read_log(record.dir))
+    training = app("training")
+    assert {"Zero-shot", "Gold-only", "AugSBERT", "Teacher"} <= {m.label for m in training.metric}
+    silver = app("silver")
+    assert len(plotly_charts(silver)) == 2
+    compare = app("compare")
+    assert not compare.exception
+    assert len(plotly_charts(compare)) >= 1
