@@ -37,6 +37,19 @@ def tiny_stsb(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def micro_stsb(tmp_path_factory) -> dict[str, Path]:
+    """The smallest useful STSb slice (16 train, 12 dev, 12 test, 12 unlabeled): for process/queue tests."""
+    d = tmp_path_factory.mktemp("micro_stsb")
+    src = DEMO / "stsb"
+    return {
+        "train": _head(src / "train.csv", d / "train.csv", 16),
+        "dev": _head(src / "dev.csv", d / "dev.csv", 12),
+        "test": _head(src / "test.csv", d / "test.csv", 12),
+        "unlabeled": _head(src / "unlabeled.csv", d / "unlabeled.csv", 12),
+    }
+
+
+@pytest.fixture(scope="session")
 def tiny_quora(tmp_path_factory) -> dict[str, Path]:
     """A small Quora slice: 80 unlabeled pairs, 60 dev and 80 test labeled pairs."""
     d = tmp_path_factory.mktemp("tiny_quora")

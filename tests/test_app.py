@@ -24,8 +24,8 @@ from studio import estimate, runinfo, scenario, workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = {"home": "pages/home.py", "data": "pages/data.py", "scenario": "pages/scenario.py",
-         "training": "pages/training.py", "silver": "pages/silver.py", "compare": "pages/compare.py"}
+PAGES = {"home": "app_pages/home.py", "data": "app_pages/data.py", "scenario": "app_pages/scenario.py",
+         "training": "app_pages/training.py", "silver": "app_pages/silver.py", "compare": "app_pages/compare.py"}
 TITLES = {"home": "AugSBERT Studio", "data": "Data", "scenario": "Scenario", "training": "Training",
           "silver": "Silver labels", "compare": "Compare"}
 
@@ -128,15 +128,23 @@ def test_every_page_renders_on_an_empty_workspace():
 def test_sidebar_shows_workspace_and_current_run(store, home):
     run_id = seed_run(store)
     at = app()
-    assert at.selectbox(key="current_run").value == run_id
+    assert at.selectbox(key="run_picker").value == run_id
     assert str(home) in "\n".join(c.value for c in at.sidebar.caption)
 
 
 def test_first_visit_offers_one_click_demo():
     at = app()
-    button = at.button(key="demo_quick")
+    button = at.button(key="demo_full")
     assert "demo" in button.label.lower()
     button.click().run()
+    assert at.title[0].value == "Data"
+    assert workspace.read_manifest()["files"]["train"]["rows"] == 1000
+    assert not any(b.key in ("demo_full", "demo_quick") for b in app().button)  # only while the workspace is empty
+
+
+def test_quick_look_loads_a_small_slice():
+    at = app()
+    at.button(key="demo_quick").click().run()
     assert not at.exception
     assert at.title[0].value == "Data"  # it goes on to the data
     files = workspace.read_manifest()["files"]
@@ -144,7 +152,6 @@ def test_first_visit_offers_one_click_demo():
     assert files["train"]["rows"] == 64
     assert "Loaded the STSb quick demo" in texts(at)
     assert len(plotly_charts(at)) >= 2  # label histogram, sentence lengths
-    assert not any(b.key == "demo_quick" for b in app().button)  # offered only while the workspace is empty
 
 
 # ------------------------------------------------------------------------------------------------- data page
@@ -266,7 +273,7 @@ def test_training_page_shows_progress_curves_and_cancel(store):
     run_id = seed_run(store, status="running", pid=os.getpid())
     at = app("training")
     assert not at.exception
-    assert at.session_state["current_run"] == run_id
+    assert at.session_state["run_id"] == run_id
     assert "Device queue" in texts(at)
     assert len(plotly_charts(at)) == 2  # loss and dev metric
     assert "teacher is ready" in texts(at)
@@ -313,7 +320,6 @@ def test_silver_page_histogram_filters_review_and_export(store):
     assert "40 of 40 pairs match" in texts(at)
     at.slider(key="sv_range").set_value((0.5, 1.0)).run()
     assert not at.exception, [e.value for e in at.exception]
-    print([c.value for c in at.caption])
     shown = int(at.caption[[i for i, c in enumerate(at.caption) if "pairs match" in c.value][0]].value.split()[0])
     assert 0 < shown < 40
     at.text_input(key="sv_query").input("sleeps 7").run()
@@ -324,21 +330,23 @@ def test_silver_page_histogram_filters_review_and_export(store):
     review = json.loads((Path(store.get(run_id).dir) / "review.json").read_text())
     assert review == {"3": {"wrong": False, "score": 0.9}, "7": {"wrong": True, "score": None}}
     at = app("silver")
-    assert "1 wrong · 1 fixed" in texts(at)
+    assert "Marked wrong 1" in texts(at) and "Scores corrected 1" in texts(at)
     assert "review saved: 1 pairs marked wrong" in (Path(store.get(run_id).dir) / "log.txt").read_text()
     at2 = app("training")
     assert "Silver review: 1 pairs marked wrong, 1 scores corrected" in texts(at2)
 
 
-def test_silver_review_save_button_persists(store):
+def test_review_edits_merge_into_the_saved_review(store):
     run_id = seed_run(store)
-    at = app("silver")
-    editor_key = next(k for k in at.session_state.filtered_state if k.startswith("sv_editor_"))
-    at.session_state[editor_key] = {"edited_rows": {0: {"wrong": True}}, "added_rows": [], "deleted_rows": []}
-    at.button(key="sv_save").click().run()
-    assert not at.exception, [e.value for e in at.exception]
+    silver = runinfo.apply_review(runinfo.load_silver(store.get(run_id).dir), {5: {"wrong": True, "score": None}})
+    edited = silver.head(3).copy()
+    edited.loc[0, "wrong"] = True
+    edited.loc[1, "corrected_score"] = 0.25
+    merged = runinfo.merge_review({5: {"wrong": True, "score": None}}, edited)
+    runinfo.save_review(store.get(run_id).dir, merged)
     review = runinfo.load_review(store.get(run_id).dir)
-    assert sum(v["wrong"] for v in review.values()) == 1
+    assert review == {0: {"wrong": True, "score": None}, 1: {"wrong": False, "score": 0.25},
+                      5: {"wrong": True, "score": None}}
 
 
 def test_silver_export_is_spreadsheet_safe(store):
@@ -396,7 +404,7 @@ def test_tiny_scenario2_job_end_to_end(store):
     at.button(key="sc_launch").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Training"
-    run_id = at.session_state["current_run"]
+    run_id = at.session_state["run_id"]
     deadline = time.time() + 900
     while store.get(run_id).status in ("queued", "running") and time.time() < deadline:
         time.sleep(3)

@@ -1,0 +1,104 @@
+"""The `augsbert` CLI: help, exit codes (0 ok, 2 bad input, 1 other), validate/sample/label/runs/run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import REPO
+
+
+def cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "augsbert_core", *args], capture_output=True, text=True,
+                          cwd=cwd or REPO, env=env, timeout=timeout)
+
+
+def test_help_lists_every_command():
+    out = cli("--help")
+    assert out.returncode == 0
+    for command in ("run", "validate", "sample", "label", "runs"):
+        assert command in out.stdout
+    sub = cli("sample", "--help")
+    assert "--sampler" in sub.stdout and "--top-k" in sub.stdout
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("augsbert")
+    if exe is None:
+        pytest.skip("augsbert console script not on PATH (package not installed with pip install -e .)")
+    assert subprocess.run([exe, "--help"], capture_output=True).returncode == 0
+
+
+def test_validate_ok_and_json(tiny_stsb):
+    out = cli("validate", str(tiny_stsb["train"]))
+    assert out.returncode == 0 and "OK" in out.stdout and "regression" in out.stdout
+    js = json.loads(cli("validate", str(tiny_stsb["unlabeled"]), "--kind", "unlabeled", "--json").stdout)
+    assert js["ok"] is True and js["summary"]
+
+
+def test_validate_bad_file_exit_2_names_row_and_column(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sentence1,sentence2,score\na,b,1.0\nc,d,abc\n")
+    out = cli("validate", str(bad))
+    assert out.returncode == 2
+    assert "bad.csv" in out.stderr and "row 2" in out.stderr and "score" in out.stderr
+
+
+def test_bad_arguments_exit_2(tmp_path):
+    assert cli("sample", "--sentences", "x.csv").returncode == 2  # missing --sampler/--out
+    assert cli("run", str(tmp_path / "missing.yaml")).returncode == 2
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scenario: 9\n")
+    out = cli("run", str(cfg))
+    assert out.returncode == 2 and "scenario" in out.stderr
+
+
+def test_sample_bm25_writes_candidates(tiny_stsb, tmp_path):
+    out_file = tmp_path / "cands.csv"
+    out = cli("sample", "--sentences", str(tiny_stsb["unlabeled"]), "--gold", str(tiny_stsb["train"]),
+              "--sampler", "bm25", "--top-k", "2", "--out", str(out_file))
+    assert out.returncode == 0, out.stderr
+    pairs = pd.read_csv(out_file)
+    assert len(pairs) > 0 and set(pairs.columns) == {"sentence1", "sentence2", "sampler"}
+    assert pairs.groupby("sentence1").size().max() <= 2
+
+
+@pytest.mark.slow
+def test_label_and_runs_and_run(tiny_stsb, tmp_path):
+    pairs = tmp_path / "pairs.csv"
+    pd.read_csv(tiny_stsb["train"]).head(10)[["sentence1", "sentence2"]].to_csv(pairs, index=False)
+    labeled = tmp_path / "labeled.csv"
+    out = cli("label", "--pairs", str(pairs), "--teacher", "default", "--out", str(labeled))
+    assert out.returncode == 0, out.stderr
+    scores = pd.read_csv(labeled)["score"]
+    assert len(scores) == 10 and scores.between(0, 1).all()
+    # unreachable hub name: bad argument, readable message
+    out = cli("label", "--pairs", str(pairs), "--teacher", "no-such-org/no-such-model", "--out", str(labeled))
+    assert out.returncode == 2 and "could not load model" in out.stderr
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "name: cli-tiny\nscenario: 2\nsampler: random\ntop_k: 1\ntrain_gold_only: false\nlive_evals: 0\n"
+        f"data: {{train: {tiny_stsb['train']}, dev: {tiny_stsb['dev']}, test: {tiny_stsb['test']}, "
+        f"unlabeled: {tiny_stsb['unlabeled']}}}\n"
+        "student: {epochs: 1}\nteacher: {epochs: 1}\n")
+    runs_dir = tmp_path / "runs"
+    out = cli("run", str(cfg), "--runs-dir", str(runs_dir), "--set", "top_k=2", "--no-progress")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    run_dir = Path(lines[-1])
+    assert run_dir.is_dir() and run_dir.parent == runs_dir.resolve()
+    assert lines[0].startswith("run id: ") and "augsbert" in out.stdout and "test.spearman" in out.stdout
+    assert json.loads((run_dir / "config.json").read_text())["top_k"] == 2
+    listing = json.loads(cli("runs", "--runs-dir", str(runs_dir), "--json").stdout)
+    assert listing[0]["status"] == "finished" and listing[0]["name"] == "cli-tiny"
+    table = cli("runs", "--runs-dir", str(runs_dir))
+    assert "finished" in table.stdout
