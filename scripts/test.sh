@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command from a fresh machine to a passing test suite (CPU only; installs Chromium for the browser test).
+# Usage: bash scripts/test.sh [pytest args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --browser
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+exec python3 -m pytest -q --durations=15 "$@"
