@@ -120,39 +120,19 @@ def _parse_scale(text: str | None) -> tuple[float, float] | None:
     return lo, hi
 
 
-def _set_key(raw: dict, dotted: str, value: str) -> None:
-    import yaml
-
-    *parents, last = dotted.split(".")
-    node = raw
-    for key in parents:
-        node = node.setdefault(key, {})
-    node[last] = yaml.safe_load(value)
-
-
 def _cmd_run(args) -> int:
-    import yaml
-
-    from .config import ConfigError, ExperimentConfig
+    from .config import ExperimentConfig
     from .pipeline import GateStopped, run_experiment
     from .progress import Cancelled
     from .runs import RunStore
 
-    path = Path(args.config)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    raw = (json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())) or {}
-    for item in args.set:
-        if "=" not in item:
-            raise ConfigError(f"--set needs KEY=VALUE, got {item!r}")
-        _set_key(raw, *item.split("=", 1))
-    cfg = ExperimentConfig.from_dict(raw, base_dir=path.resolve().parent)
+    cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
     store = RunStore(args.runs_dir or cfg.runs_dir)
     sink = _TqdmSink() if not args.no_progress else _PrintSink()
     try:
         result = run_experiment(cfg, store=store, sink=sink)
     except (Cancelled, GateStopped) as exc:
-        sink.close()
+        sink.close()  # before printing, so the message is not drawn over by a bar
         print(f"stopped: {exc}", file=sys.stderr)
         return EXIT_ERROR
     finally:

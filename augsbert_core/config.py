@@ -107,7 +107,8 @@ class ExperimentConfig:
         return cfg
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+    def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> "ExperimentConfig":
+        """Load YAML/JSON; `overrides` are 'dotted.key=value' strings (values parsed as YAML)."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
@@ -116,7 +117,15 @@ class ExperimentConfig:
             raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
-        return cls.from_dict(raw or {}, base_dir=path.resolve().parent)
+        raw = raw or {}
+        for item in overrides or []:
+            _apply_override(raw, item)
+        return cls.from_dict(raw, base_dir=path.resolve().parent)
+
+    @property
+    def method_label(self) -> str:
+        """What produced the extra training pairs: the sampler, or 'augment:<method>' in scenario 1."""
+        return f"augment:{self.augment.method}" if self.scenario == 1 else self.sampler
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,6 +168,19 @@ class ExperimentConfig:
                 raise ConfigError("scenario 3 needs data.unlabeled: target-domain pairs or sentences")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    if "=" not in item:
+        raise ConfigError(f"an override needs KEY=VALUE, got {item!r}")
+    dotted, value = item.split("=", 1)
+    *parents, last = dotted.strip().split(".")
+    node = raw
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {key!r} is not a mapping")
+    node[last] = yaml.safe_load(value)
 
 
 def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:

@@ -23,9 +23,8 @@ from .runs import Run, RunStore
 def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     """Record a queued run for `cfg` and start its worker process. Returns the run id."""
     cfg.validate()
-    run = store.create(cfg.name, cfg.scenario, cfg.to_dict(),
-                       sampler=f"augment:{cfg.augment.method}" if cfg.scenario == 1 else cfg.sampler,
-                       task=cfg.task, status="queued")
+    run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task,
+                       status="queued")
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")

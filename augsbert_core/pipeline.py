@@ -69,7 +69,6 @@ class _Reporter:
 
     def __init__(self, run: Run, sink: ProgressSink) -> None:
         self.run, self.sink = run, sink
-        self._last_write = 0.0
 
     def __call__(self, event: ProgressEvent) -> None:
         self.run.event(event.to_dict())
@@ -161,7 +160,7 @@ def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run:
     cfg.validate()
     store = store or RunStore(cfg.runs_dir)
     if run is None:
-        run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=_sampler_label(cfg), task=cfg.task)
+        run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task)
     cancel = cancel or CancelToken(run.cancel_file)
     report = _Reporter(run, sink)
     run.set_status("running")
@@ -180,10 +179,6 @@ def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run:
         raise
     run.set_status("finished", headline=headline(result.metrics, result.task))
     return result
-
-
-def _sampler_label(cfg: ExperimentConfig) -> str:
-    return f"augment:{cfg.augment.method}" if cfg.scenario == 1 else cfg.sampler
 
 
 def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken) -> ExperimentResult:
