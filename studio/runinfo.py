@@ -254,6 +254,15 @@ def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Pat
     return path
 
 
+def merge_review(review: dict[int, dict[str, Any]], edited: pd.DataFrame) -> dict[int, dict[str, Any]]:
+    """The saved review updated with the rows of an edited table (columns row, wrong, corrected_score)."""
+    merged = dict(review)
+    for row in edited.itertuples(index=False):
+        score = None if pd.isna(row.corrected_score) else float(row.corrected_score)
+        merged[int(row.row)] = {"wrong": bool(row.wrong), "score": score}
+    return {k: v for k, v in merged.items() if v["wrong"] or v["score"] is not None}
+
+
 def review_summary(review: dict) -> dict[str, Any]:
     wrong = sum(1 for v in review.values() if v.get("wrong"))
     corrected = sum(1 for v in review.values() if v.get("score") is not None and not v.get("wrong"))

@@ -40,6 +40,7 @@ AUGMENTERS: dict[str, str] = {
     "contextual-insert": "A masked language model inserts words (needs a masked-LM model).",
 }
 
+_CORE = ExperimentConfig()
 DEFAULT_DRAFT: dict[str, Any] = {
     "name": "",
     "scenario": 2,
@@ -48,8 +49,11 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "max_unlabeled": None,
     "max_silver": None,
     "augment": {"method": "wordnet", "copies": 1, "aug_p": 0.15, "model": None},
-    "student": {"model": "default", "epochs": 1, "batch_size": 16, "learning_rate": 2e-5, "max_seq_length": 128},
-    "teacher": {"model": "default", "epochs": 2, "batch_size": 16, "learning_rate": 2e-5, "max_seq_length": 128},
+    # The core's defaults, except 2 teacher epochs (the demo config's choice: 4 doubles the teacher's time).
+    "student": {"model": "default", "epochs": _CORE.student.epochs, "batch_size": _CORE.student.batch_size,
+                "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length},
+    "teacher": {"model": "default", "epochs": 2, "batch_size": _CORE.teacher.batch_size,
+                "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length},
     "gate": {"action": "warn", "margin": 0.0},
     "train_gold_only": True,
     "live_evals": 4,

@@ -15,16 +15,17 @@ from augsbert_core.runs import ACTIVE, RunRecord
 from . import device as device_mod
 from . import runinfo, workspace
 
-RUN_KEY = "current_run"
+RUN_KEY = "run_id"  # the current run (plain session state, so it survives pages that hide the sidebar picker)
+PICKER_KEY = "run_picker"
 PENDING_RUN_KEY = "pending_run"
 
 PAGES = {
-    "home": "pages/home.py",
-    "data": "pages/data.py",
-    "scenario": "pages/scenario.py",
-    "training": "pages/training.py",
-    "silver": "pages/silver.py",
-    "compare": "pages/compare.py",
+    "home": "app_pages/home.py",
+    "data": "app_pages/data.py",
+    "scenario": "app_pages/scenario.py",
+    "training": "app_pages/training.py",
+    "silver": "app_pages/silver.py",
+    "compare": "app_pages/compare.py",
 }
 
 
@@ -115,6 +116,10 @@ def current_record() -> RunRecord | None:
         return None
 
 
+def _picked() -> None:
+    st.session_state[RUN_KEY] = st.session_state[PICKER_KEY]
+
+
 def sidebar() -> None:
     """Workspace, current run and compute device (drawn by app.py on every page)."""
     store = workspace.store()
@@ -126,6 +131,7 @@ def sidebar() -> None:
         st.session_state[RUN_KEY] = pending
     elif st.session_state.get(RUN_KEY) not in ids:
         st.session_state[RUN_KEY] = ids[0] if ids else None
+    st.session_state[PICKER_KEY] = st.session_state[RUN_KEY]
     by_id = {r.id: r for r in records}
     with st.sidebar:
         st.markdown("### :material/science: AugSBERT Studio")
@@ -137,7 +143,8 @@ def sidebar() -> None:
         else:
             st.markdown("**Data** · none yet")
         if ids:
-            st.selectbox("Current run", ids, key=RUN_KEY, format_func=lambda i: runinfo.run_label(by_id[i]))
+            st.selectbox("Current run", ids, key=PICKER_KEY, format_func=lambda i: runinfo.run_label(by_id[i]),
+                         on_change=_picked)
         else:
             st.markdown("**Run** · none yet")
         active = runinfo.queue(store)

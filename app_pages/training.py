@@ -45,13 +45,13 @@ if record is None:
     launch_box(expanded=True)
     st.stop()
 
-# ---------------------------------------------------------------------------------------------------- queue
-active = runinfo.queue(store)
-if active:
-    st.markdown("**Device queue** (one training per device at a time; the others wait)")
-    st.dataframe(pd.DataFrame([{"position": i + 1, "run": r.name, "status": r.status, "id": r.id,
-                                "queued at": ui.fmt_time(r.created_at)} for i, r in enumerate(active)]),
-                 hide_index=True, width="stretch")
+def queue_table() -> None:
+    active = runinfo.queue(store)
+    if active:
+        st.markdown("**Device queue** (one training per device at a time; the others wait)")
+        st.dataframe(pd.DataFrame([{"position": i + 1, "run": r.name, "status": r.status, "id": r.id,
+                                    "queued at": ui.fmt_time(r.created_at)} for i, r in enumerate(active)]),
+                     hide_index=True, width="stretch")
 
 
 def steps_row(prog: runinfo.Progress, status: str, scenario_no: int) -> None:
@@ -88,6 +88,7 @@ def results(record) -> None:
 
 
 def live(run_id: str) -> None:
+    queue_table()
     record = store.get(run_id)
     events = store.run(run_id).events()
     prog = runinfo.progress(events, record)
@@ -145,11 +146,11 @@ def live(run_id: str) -> None:
     with st.expander("Log", icon=":material/article:"):
         st.code(runinfo.read_log(record.dir, 80) or "(no log yet)", language=None)
 
-    # Leaving the active states: redraw the whole page once (sidebar, live refresh off).
+    # A new status: redraw the whole page once (sidebar; live refresh off when the run has ended).
     key = f"_seen_status_{run_id}"
     previous = st.session_state.get(key)
     st.session_state[key] = record.status
-    if previous in ("queued", "running") and record.status not in ("queued", "running"):
+    if previous is not None and previous != record.status:
         st.rerun(scope="app")
 
 

@@ -47,7 +47,7 @@ reviewed = runinfo.apply_review(silver, review)
 gold = ui.gold_for_run(record, "train") if record.scenario in (1, 2) else ui.gold_for_run(record, "dev")
 task = record.task or "regression"
 
-m = st.columns(5)
+m = st.columns(6)
 m[0].metric("Candidate pairs", f"{len(silver):,}")
 m[1].metric("Kept for training", f"{int(silver['kept'].sum()):,}")
 m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
@@ -56,7 +56,8 @@ m[3].metric("Distance to gold (KS)", f"{ks:.2f}" if isinstance(ks, (int, float))
             help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
                  "distribution. A large value means the silver data is skewed (try the kde sampler).")
 s = runinfo.review_summary(review)
-m[4].metric("Reviewed", f"{s['wrong']} wrong · {s['corrected']} fixed")
+m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
+m[5].metric("Scores corrected", f"{s['corrected']:,}")
 if summary.get("threshold") is not None:
     st.caption(f"Classification threshold on teacher scores: {summary['threshold']:.3f}")
 
@@ -112,26 +113,25 @@ st.caption(f"{len(view):,} of {len(reviewed):,} pairs match" + (f"; showing the 
 page = view.head(LIMIT)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
 editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, page["row"]))).encode()).hexdigest()[:12]
 edited = st.data_editor(
-    page, key=editor_key, hide_index=True, width="stretch", height=420,
+    page, key=editor_key, hide_index=True, width="stretch", height=420, placeholder="",
     disabled=["row", "sentence1", "sentence2", "sampler", "score", "kept"],
     column_config={
-        "row": st.column_config.NumberColumn("row", format="%d", width="small"),
-        "sentence1": st.column_config.TextColumn("sentence 1", width="large"),
-        "sentence2": st.column_config.TextColumn("sentence 2", width="large"),
-        "score": st.column_config.ProgressColumn("teacher score", min_value=0.0, max_value=1.0, format="%.2f"),
-        "kept": st.column_config.CheckboxColumn("kept", help="kept for student training by the sampler/KDE/cap"),
-        "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training"),
-        "corrected_score": st.column_config.NumberColumn("corrected score", min_value=0.0, max_value=1.0, step=0.05,
-                                                         format="%.2f"),
+        "row": st.column_config.NumberColumn("row", format="%d", width=55),
+        "sentence1": st.column_config.TextColumn("sentence 1", width=250),
+        "sentence2": st.column_config.TextColumn("sentence 2", width=250),
+        "sampler": st.column_config.TextColumn("sampler", width=75),
+        "score": st.column_config.ProgressColumn("teacher score", min_value=0.0, max_value=1.0, format="%.2f",
+                                                 width=110),
+        "kept": st.column_config.CheckboxColumn("kept", help="kept for student training by the sampler/KDE/cap",
+                                                width=50),
+        "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training", width=60),
+        "corrected_score": st.column_config.NumberColumn("corrected", help="corrected score (0-1)", min_value=0.0,
+                                                         max_value=1.0, step=0.05, format="%.2f", width=85),
     },
 )
 b1, b2, b3 = st.columns([1, 1, 3], vertical_alignment="center")
 if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save"):
-    merged = dict(review)
-    for row in edited.itertuples(index=False):
-        score = None if pd.isna(row.corrected_score) else float(row.corrected_score)
-        merged[int(row.row)] = {"wrong": bool(row.wrong), "score": score}
-    runinfo.save_review(record.dir, merged)
+    runinfo.save_review(record.dir, runinfo.merge_review(review, edited))
     s = runinfo.review_summary(runinfo.load_review(record.dir))
     st.toast(f"Review saved: {s['wrong']} wrong, {s['corrected']} corrected.", icon=":material/rate_review:")
     st.rerun()

@@ -27,10 +27,15 @@ if not manifest["files"]:
         st.subheader("New here? Start with the demo")
         st.markdown("No files to prepare: the demo data ships with the app (STS benchmark sentence pairs, "
                     "scores 0–5). Load it, pick **Scenario 2 with BM25** and launch.")
-        if st.button("Load the demo data", type="primary", icon=":material/rocket_launch:", key="demo_quick"):
+        c1, c2 = st.columns([1, 2], vertical_alignment="center")
+        if c1.button("Load the demo data", type="primary", icon=":material/rocket_launch:", key="demo_full"):
+            _load("stsb")
+            st.switch_page(ui.PAGES["data"])
+        if c2.button("Quick look: 64 gold pairs", icon=":material/bolt:", key="demo_quick"):
             _load("stsb-quick")
             st.switch_page(ui.PAGES["data"])
-        st.caption(workspace.DEMOS["stsb-quick"]["blurb"] + " Bigger demos are on the Data page.")
+        st.caption(f"**Demo data:** {workspace.DEMOS['stsb']['blurb']}  \n**Quick look:** "
+                   f"{workspace.DEMOS['stsb-quick']['blurb']}")
 
 flash = st.session_state.pop("flash", None)
 if flash:

@@ -30,14 +30,16 @@ for r in records:
     metrics_by_run[r.id] = m
     task = r.task or "regression"
     primary = PRIMARY.get(task, "spearman")
-    row = {"run": r.name, "id": r.id, "scenario": r.scenario, "sampler": r.sampler, "status": r.status,
-           "task": r.task, "created": ui.fmt_time(r.created_at),
-           "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–")}
+    row = {"run": r.name, "status": r.status, "scenario": r.scenario, "sampler": r.sampler}
     for key, title in runinfo.MODEL_TITLES.items():
         value = m.get(key, {}).get("test", {}).get(primary)
         row[f"{title} (test {primary})"] = None if value is None else round(100 * value, 2)
     rv = runinfo.review_summary(runinfo.load_review(r.dir))
     row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
+    row.update({"created": ui.fmt_time(r.created_at),
+                "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at
+                             else "–"),
+                "id": r.id})
     rows.append(row)
 table = pd.DataFrame(rows)
 st.subheader("All runs")
@@ -52,8 +54,12 @@ if not finished:
 # ------------------------------------------------------------------------------------------ grouped bar chart
 st.subheader("Zero-shot vs gold-only vs AugSBERT vs teacher")
 tasks = sorted({r.task or "regression" for r in finished})
-c1, c2, c3 = st.columns([1, 3, 1])
-task = c1.selectbox("Task", tasks, key="cmp_task") if len(tasks) > 1 else tasks[0]
+if len(tasks) > 1:
+    c1, c2, c3 = st.columns([1, 3, 1])
+    task = c1.selectbox("Task", tasks, key="cmp_task")
+else:
+    c2, c3 = st.columns([4, 1])
+    task = tasks[0]
 candidates = [r for r in finished if (r.task or "regression") == task]
 current = ui.current_record()
 default = [r.id for r in candidates[:4]]
@@ -105,11 +111,17 @@ tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
 preds = runinfo.load_predictions(record.dir)
 
 
+def _wait_for_predictions(where: str) -> None:
+    if not runinfo.predictions_running(record.dir):
+        st.rerun(scope="app")
+    st.info("Scoring the test pairs with each model… (a background process; this page refreshes)",
+            icon=":material/hourglass_top:")
+
+
 def predictions_needed(where: str) -> None:
     error = Path(record.dir) / "predictions.error"
     if runinfo.predictions_running(record.dir):
-        st.info("Scoring the test pairs with each model… (a background process; this page refreshes)", icon=":material/hourglass_top:")
-        st.button("Refresh", key=f"pred_refresh_{where}")
+        st.fragment(run_every=2.0)(_wait_for_predictions)(where)
         return
     if error.exists():
         st.error(f"Scoring failed: {error.read_text(encoding='utf-8')[:500]}", icon=":material/block:")
