@@ -111,24 +111,8 @@ tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
 preds = runinfo.load_predictions(record.dir)
 
 
-def _wait_for_predictions(where: str) -> None:
-    if not runinfo.predictions_running(record.dir):
-        st.rerun(scope="app")
-    st.info("Scoring the test pairs with each model… (a background process; this page refreshes)",
-            icon=":material/hourglass_top:")
-
-
 def predictions_needed(where: str) -> None:
-    error = Path(record.dir) / "predictions.error"
-    if runinfo.predictions_running(record.dir):
-        st.fragment(run_every=2.0)(_wait_for_predictions)(where)
-        return
-    if error.exists():
-        st.error(f"Scoring failed: {error.read_text(encoding='utf-8')[:500]}", icon=":material/block:")
-    st.caption("Per-pair test scores are computed on demand from the saved models (about a minute on a CPU).")
-    if st.button("Score the test pairs", key=f"pred_start_{where}", icon=":material/calculate:"):
-        runinfo.start_predictions(record.dir)
-        st.rerun()
+    st.caption("This run has no per-pair predictions (predictions.csv is written when a run finishes).")
 
 
 cfg = runinfo.read_json(record.dir, "config.json", {}) or {}

@@ -92,6 +92,7 @@ class ExperimentConfig:
     label_batch_size: int = 64
     live_evals: int = 4  # dev evaluations during each training (the app's metric curve); 0 = none
     hnsw_threshold: int = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
+    silver_file: str | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher, sampling, labeling
     runs_dir: str | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
     base_dir: str | None = None  # where relative data paths resolve (set by from_file)
 
@@ -140,6 +141,7 @@ class ExperimentConfig:
         return p
 
     def validate(self) -> None:
+        """Raise ConfigError naming the first key that cannot work."""
         if self.scenario not in (1, 2, 3):
             raise ConfigError(f"scenario must be 1, 2 or 3, got {self.scenario!r}")
         if self.task not in (None, "regression", "classification"):
@@ -153,7 +155,7 @@ class ExperimentConfig:
             if m.epochs <= 0 or m.batch_size < 1 or m.learning_rate <= 0:
                 raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive")
         if self.augment.method not in ("wordnet", "contextual-substitute", "contextual-insert"):
-            raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert")
+            raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert, got {self.augment.method!r}")
         d = self.data
         if d.test is None:
             raise ConfigError("data.test is required: every experiment is evaluated on a test split")
@@ -166,6 +168,8 @@ class ExperimentConfig:
                 raise ConfigError("scenario 3 needs data.source_train: the teacher's source-domain gold")
             if d.unlabeled is None:
                 raise ConfigError("scenario 3 needs data.unlabeled: target-domain pairs or sentences")
+        if self.silver_file is not None and self.scenario == 1:
+            raise ConfigError("silver_file applies to scenarios 2 and 3 (scenario 1 augments gold instead)")
         if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "match_columns",
     "Task", "Problem", "DataError", "PairSet", "SentencePool", "SUPPORTED_EXTENSIONS", "ALIASES",
     "read_table", "load_pairs", "load_unlabeled", "fingerprint", "write_table", "safe_for_spreadsheet",
 ]
@@ -601,6 +602,21 @@ def _find_column(columns: list[str], canonical: str, taken: set[str]) -> str | N
         if _norm(alias) in free:
             return free[_norm(alias)]
     return None
+
+
+def match_columns(columns: Iterable[str], targets: Iterable[str] = ("sentence1", "sentence2", "score", "label")
+                  ) -> dict[str, str | None]:
+    """{canonical name: file column or None}, matched as the loaders do (aliases; case, spaces, '_' and '-'
+    ignored); each file column is used at most once, targets in the order given."""
+    columns = [str(c) for c in columns]
+    taken: set[str] = set()
+    out: dict[str, str | None] = {}
+    for target in targets:
+        found = _find_column(columns, target, taken)
+        out[target] = found
+        if found:
+            taken.add(found)
+    return out
 
 
 def _column_list(names: Iterable[str], limit: int = 20) -> str:

@@ -9,7 +9,6 @@ student (scenarios 1, 2) and the teacher, and writes everything to a run directo
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -125,19 +124,40 @@ def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_
     return pool
 
 
-def evaluate_bi_encoder(model, splits: dict[str, pd.DataFrame], task: str) -> dict[str, dict[str, float]]:
-    """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev)."""
-    scored = {name: SplitScores(bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()),
-                                f["label"].to_numpy()) for name, f in splits.items()}
-    return score_splits(scored, task)
+def evaluate_bi_encoder(model, splits: dict[str, pd.DataFrame], task: str,
+                        predictions: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, dict[str, float]]:
+    """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev).
+
+    Pass a dict as `predictions` to receive the per-pair scores ({split: scores})."""
+    scores = {name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist())
+              for name, f in splits.items()}
+    if predictions is not None:
+        predictions.update(scores)
+    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
 
 
 def evaluate_cross_encoder(model, splits: dict[str, pd.DataFrame], task: str, batch_size: int = 64,
-                           threshold: float | None = None) -> dict[str, dict[str, float]]:
-    """Metrics of the teacher's both-order-averaged scores on each split."""
-    scored = {name: SplitScores(label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size),
-                                f["label"].to_numpy()) for name, f in splits.items()}
-    return score_splits(scored, task)
+                           predictions: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+    """Metrics of the teacher's both-order-averaged scores on each split (see `evaluate_bi_encoder`)."""
+    scores = {name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size)
+              for name, f in splits.items()}
+    if predictions is not None:
+        predictions.update(scores)
+    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
+
+
+def write_predictions(path: Path, splits: dict[str, pd.DataFrame], predictions: dict[str, dict[str, np.ndarray]]
+                      ) -> None:
+    """predictions.csv: split, sentence1, sentence2, gold, then one score column per evaluated model."""
+    parts = []
+    for split, frame in splits.items():
+        part = pd.DataFrame({"split": split, "sentence1": frame["sentence1"].to_numpy(),
+                             "sentence2": frame["sentence2"].to_numpy(), "gold": frame["label"].to_numpy()})
+        for model_key, per_split in predictions.items():
+            if split in per_split:
+                part[model_key] = per_split[split]
+        parts.append(part)
+    data_mod.write_table(pd.concat(parts, ignore_index=True), path)
 
 
 def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict[str, float]:
@@ -202,7 +222,9 @@ def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken
     # zero-shot student base
     t0 = time.time()
     base = load_bi_encoder(cfg.student.model, device=device, max_seq_length=cfg.student.max_seq_length)
-    metrics["zero_shot"] = evaluate_bi_encoder(base, eval_splits, task)
+    predictions: dict[str, dict[str, np.ndarray]] = {key: {} for key in ("zero_shot", "gold_only", "teacher",
+                                                                          "augsbert")}
+    metrics["zero_shot"] = evaluate_bi_encoder(base, eval_splits, task, predictions["zero_shot"])
     report.stage("eval.zero_shot", _fmt(metrics["zero_shot"], task))
     timings["zero_shot"] = time.time() - t0
     cancel.raise_if_cancelled("evaluation")
@@ -214,36 +236,43 @@ def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken
         gold_only = train_student(data.train, cfg.student, models_dir / "gold_only", task=task, seed=cfg.seed,
                                   device=device, dev=data.dev, sink=report, cancel=cancel,
                                   stage="gold_only.train", evals=evals)
-        metrics["gold_only"] = evaluate_bi_encoder(gold_only, eval_splits, task)
+        metrics["gold_only"] = evaluate_bi_encoder(gold_only, eval_splits, task, predictions["gold_only"])
         report.stage("eval.gold_only", _fmt(metrics["gold_only"], task))
         timings["gold_only"] = time.time() - t0
         del gold_only
 
-    # teacher
+    # teacher, gate, silver (or augmented) pairs
+    gate = None
+    teacher = None
     t0 = time.time()
-    teacher_gold = data.source_train if cfg.scenario == 3 else data.train
-    teacher_dev = data.source_dev if cfg.scenario == 3 else data.dev
-    teacher_task = "regression" if cfg.scenario == 3 and _is_scores(teacher_gold) else task
-    report.stage("teacher.train", f"training the cross-encoder teacher on {len(teacher_gold):,} pairs (both orders)")
-    teacher = train_teacher(teacher_gold, cfg.teacher, models_dir / "teacher", seed=cfg.seed, device=device,
-                            dev=teacher_dev, task=teacher_task, sink=report, cancel=cancel, evals=evals)
-    metrics["teacher"] = evaluate_cross_encoder(teacher, eval_splits, task, batch_size=cfg.label_batch_size)
-    report.stage("eval.teacher", _fmt(metrics["teacher"], task))
-    timings["teacher"] = time.time() - t0
+    if cfg.scenario != 1 and cfg.silver_file:
+        report.stage("teacher.train", "skipped: using the given silver file")
+    else:
+        teacher_gold = data.source_train if cfg.scenario == 3 else data.train
+        teacher_dev = data.source_dev if cfg.scenario == 3 else data.dev
+        teacher_task = "regression" if cfg.scenario == 3 and _is_scores(teacher_gold) else task
+        report.stage("teacher.train", f"training the cross-encoder teacher on {len(teacher_gold):,} pairs (both orders)")
+        teacher = train_teacher(teacher_gold, cfg.teacher, models_dir / "teacher", seed=cfg.seed, device=device,
+                                dev=teacher_dev, task=teacher_task, sink=report, cancel=cancel, evals=evals)
+        metrics["teacher"] = evaluate_cross_encoder(teacher, eval_splits, task, batch_size=cfg.label_batch_size,
+                                                    predictions=predictions["teacher"])
+        report.stage("eval.teacher", _fmt(metrics["teacher"], task))
+        timings["teacher"] = time.time() - t0
+        gate = readiness_gate(metrics, task, cfg)
+        run.write_json("gate.json", gate)
+        report.stage("gate", gate["message"])
+        if gate["verdict"] == "weak" and cfg.gate.action == "stop":
+            run.write_json("metrics.partial.json", metrics)
+            raise GateStopped(gate["message"])
 
-    gate = readiness_gate(metrics, task, cfg)
-    run.write_json("gate.json", gate)
-    report.stage("gate", gate["message"])
-    if gate["verdict"] == "weak" and cfg.gate.action == "stop":
-        run.write_json("metrics.partial.json", metrics)
-        raise GateStopped(gate["message"])
-
-    # silver / augmented data
     t0 = time.time()
     if cfg.scenario == 1:
         train_frame, n_extra = _scenario1_augment(cfg, data, run, report)
     else:
-        silver = _make_silver(cfg, data, base, teacher, run, report, cancel, task)
+        if cfg.silver_file:
+            silver = _given_silver(cfg, task, run, report)
+        else:
+            silver = _make_silver(cfg, data, base, teacher, run, report, cancel, task)
         kept = silver[silver["kept"]]
         n_extra = len(kept)
         extra = kept[["sentence1", "sentence2", "label"]]
@@ -257,16 +286,29 @@ def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken
     student = train_student(train_frame, cfg.student, models_dir / "augsbert", task=task, seed=cfg.seed,
                             device=device, dev=data.dev, sink=report, cancel=cancel, stage="augsbert.train",
                             evals=evals)
-    metrics["augsbert"] = evaluate_bi_encoder(student, eval_splits, task)
+    metrics["augsbert"] = evaluate_bi_encoder(student, eval_splits, task, predictions["augsbert"])
     report.stage("eval.augsbert", _fmt(metrics["augsbert"], task))
     timings["augsbert"] = time.time() - t0
 
+    write_predictions(run.path("predictions.csv"), eval_splits, {k: v for k, v in predictions.items() if v})
     run.write_json("timings.json", timings)
     run.write_json("metrics.json", metrics)  # last: its presence means the run finished
     table = format_table(metrics, task)
     atomic_write_text(run.path("metrics.txt"), table + "\n")
     report.stage("done", "\n" + table)
     return ExperimentResult(run.id, run.dir, task, metrics, gate, n_extra, timings)
+
+
+def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter) -> pd.DataFrame:
+    """Silver pairs from `cfg.silver_file` (e.g. a reviewed silver set): labels already 0..1 or 0/1."""
+    path = cfg.resolve_path(cfg.silver_file)
+    pairs = data_mod.load_pairs(path, task=task, scale=(0.0, 1.0) if task == "regression" else None).frame
+    silver = pairs.assign(sampler="given", score=pairs["label"].astype(float), kept=True)
+    data_mod.write_table(silver, run.path("silver.csv"))
+    run.write_json("silver_summary.json", {"candidates": len(silver), "kept": len(silver), "threshold": None,
+                                           "source": str(path)})
+    report.stage("label", f"{len(silver):,} silver pairs from {path.name}")
+    return silver
 
 
 def _is_scores(frame: pd.DataFrame) -> bool:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -295,38 +292,9 @@ def predictions_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "predictions.csv"
 
 
-def predictions_running(run_dir: str | Path) -> bool:
-    pid_file = Path(run_dir) / ".predictions.pid"
-    try:
-        pid = int(pid_file.read_text())
-    except (OSError, ValueError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
-def start_predictions(run_dir: str | Path) -> int:
-    """Score the run's test pairs with each trained model in a background process (see studio.predict)."""
-    run_dir = Path(run_dir)
-    env = dict(os.environ)
-    root = str(Path(__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    with open(run_dir / "predictions.out", "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "studio.predict", str(run_dir)], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    (run_dir / ".predictions.pid").write_text(str(proc.pid))
-    return proc.pid
-
-
 def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
     path = predictions_path(run_dir)
     if not path.is_file():
         return None
-    return pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})
+    frame = pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})
+    return frame[frame["split"] == "test"].reset_index(drop=True) if "split" in frame else frame

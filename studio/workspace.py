@@ -167,22 +167,8 @@ def read_columns(filename: str, payload: bytes) -> tuple[list[str] | None, core_
 
 
 def guess_mapping(columns: list[str], role: str) -> dict[str, str | None]:
-    """{canonical: file column or None}, matched like the core does (aliases, case and '_'/'-' ignored)."""
-    targets = PAIR_TARGETS if role in PAIR_ROLES else UNLABELED_TARGETS
-    norm = {c: re.sub(r"[\s_\-]+", "", c.lower()) for c in columns}
-    taken: set[str] = set()
-    out: dict[str, str | None] = {}
-    for target in targets:
-        found = None
-        for alias in core_data.ALIASES[target]:
-            alias_n = re.sub(r"[\s_\-]+", "", alias.lower())
-            found = next((c for c in columns if c not in taken and norm[c] == alias_n), None)
-            if found:
-                break
-        out[target] = found
-        if found:
-            taken.add(found)
-    return out
+    """{canonical: file column or None}, matched exactly as the core loaders match."""
+    return core_data.match_columns(columns, PAIR_TARGETS if role in PAIR_ROLES else UNLABELED_TARGETS)
 
 
 def mapping_to_column_map(mapping: dict[str, str | None]) -> dict[str, str]:

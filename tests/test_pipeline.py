@@ -79,6 +79,15 @@ def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path):
     assert {"teacher.train", "gold_only.train", "augsbert.train", "label", "gate"} <= stages
     train_events = [e for e in events if e.stage == "augsbert.train" and e.total]
     assert train_events[-1].step == train_events[-1].total
+    preds = pd.read_csv(result.run_dir / "predictions.csv")
+    n_eval = len(load_pairs(tiny_stsb["dev"]).frame) + len(load_pairs(tiny_stsb["test"]).frame)
+    assert set(preds["split"]) == {"dev", "test"} and len(preds) == n_eval
+    assert {"gold", "zero_shot", "gold_only", "augsbert", "teacher"} <= set(preds.columns)
+    from augsbert_core.evaluation import regression_metrics
+
+    test_rows = preds[preds["split"] == "test"]  # the per-pair scores reproduce the reported metric
+    assert regression_metrics(test_rows["augsbert"], test_rows["gold"])["spearman"] == pytest.approx(
+        metrics["augsbert"]["test"]["spearman"], abs=1e-6)
     # a fine-tuned student is a different model from the zero-shot base
     assert metrics["augsbert"]["test"]["spearman"] != metrics["zero_shot"]["test"]["spearman"]
 
@@ -158,3 +167,19 @@ def test_trained_teacher_beats_untrained_teacher(tmp_path):
     after = evaluate_cross_encoder(teacher, {"test": test}, "regression")["test"]["spearman"]
     assert after > before + 0.2, (before, after)
     assert after > 0.7  # measured: 0.83 (lr 1e-4, one epoch, 400 pairs)
+
+
+def test_given_silver_file_skips_teacher_and_labeling(micro_stsb, tmp_path):
+    silver = pd.read_csv(micro_stsb["unlabeled"]).head(8)
+    given = pd.DataFrame({"sentence1": silver["sentence"][:4].to_numpy(), "sentence2": silver["sentence"][4:8].to_numpy(),
+                          "label": [0.1, 0.9, 0.5, 0.3]})
+    path = tmp_path / "reviewed.csv"
+    given.to_csv(path, index=False)
+    cfg = _config(scenario=2, data={k: str(v) for k, v in micro_stsb.items()} | {"scale": [0, 5]},
+                  silver_file=str(path), train_gold_only=False)
+    store = RunStore(tmp_path / "runs")
+    result = run_experiment(cfg, store=store)
+    assert set(result.metrics) == {"zero_shot", "augsbert"}
+    assert not (result.run_dir / "models" / "teacher").exists()
+    used = pd.read_csv(result.run_dir / "silver.csv")
+    assert used["label"].tolist() == [0.1, 0.9, 0.5, 0.3] and used["kept"].all()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -138,8 +137,7 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             # 5. the comparison chart
             _nav(page, "Compare")
             page.get_by_text("Spearman by model (×100)").wait_for()
-            page.get_by_role("button", name=re.compile("Score the test pairs")).first.click()
-            page.get_by_text("predicted vs gold (test)").wait_for(timeout=5 * 60 * 1000)
+            page.get_by_text("predicted vs gold (test)").wait_for()  # predictions.csv written by the run
             _shot(page, "compare")
 
             # 6. a malformed upload is rejected inline, naming row and column
