@@ -138,9 +138,8 @@ if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save
 export = reviewed.drop(columns=["row"]).rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
 b2.download_button("Export CSV", safe_for_spreadsheet(export).to_csv(index=False).encode("utf-8"),
                    file_name=f"{record.id}-silver.csv", mime="text/csv", icon=":material/download:", key="sv_export")
-can_retrain, why = scenario.retrain_supported()
 if review:
-    if b3.button("Retrain the student with the review applied", disabled=not can_retrain, help=why, key="sv_retrain"):
+    if b3.button("Retrain the student with the review applied", help="Launches a new run whose student trains on gold + the reviewed silver pairs (no new teacher).", key="sv_retrain"):
         new_id = scenario.retrain_with_review(record, reviewed)
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."

@@ -42,6 +42,8 @@ def model_fingerprint(model) -> str:
     that already know an immutable identity, e.g. a hub name pinned to a revision)."""
     if isinstance(model, str):
         return hashlib.sha256(model.encode()).hexdigest()
+    import torch
+
     h = hashlib.sha256()
     h.update(type(model).__name__.encode())
     for attr in ("max_seq_length", "max_length"):
@@ -54,8 +56,8 @@ def model_fingerprint(model) -> str:
             t = t.cpu()
         h.update(str(t.dtype).encode())
         h.update(str(tuple(t.shape)).encode())
-        h.update(t.contiguous().view(-1).view(__import__("torch").uint8).numpy().tobytes()
-                 if t.numel() else b"")
+        if t.numel():
+            h.update(t.contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
 
 

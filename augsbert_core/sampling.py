@@ -14,7 +14,8 @@ neighbours (the query itself never counts towards k).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,23 +100,23 @@ def random_neighbours(n: int, depth: int, seed: int = 42) -> np.ndarray:
 
 
 def bm25_neighbours(sentences: Sequence[str], depth: int, *, k1: float = 1.5, b: float = 0.75,
-                    sink: ProgressSink = null_sink, chunk_size: int = 10_000) -> tuple[np.ndarray, np.ndarray]:
-    """All-vs-all BM25 (Okapi/Robertson idf) neighbours with bm25s: (ids, scores), each (n, depth)."""
-    import bm25s
+                    sink: ProgressSink = null_sink, chunk_size: int = 10_000, epsilon: float = 0.25,
+                    n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """All-vs-all BM25Okapi neighbours on sparse matrices (`bm25.SparseBM25`): (ids, scores), each (n, depth).
 
-    tokens = tokenize(sentences)
-    retriever = bm25s.BM25(k1=k1, b=b, method="robertson")
-    retriever.index(tokens, show_progress=False)
-    n = len(sentences)
-    depth = min(depth, n)
-    ids = np.empty((n, depth), dtype=np.int64)
-    scores = np.empty((n, depth), dtype=np.float32)
+    The same scores as rank-bm25's `BM25Okapi` (idf floor included) for the same tokens and k1/b/epsilon.
+    Only documents sharing a term with the query count: missing slots hold id -1 and score 0."""
+    from .bm25 import SparseBM25
+
+    index = SparseBM25(tokenize(sentences), k1=k1, b=b, epsilon=epsilon)
+    n = index.n_docs
+    depth = max(1, min(depth, n))
+    ids = np.full((n, depth), -1, dtype=np.int64)
+    scores = np.zeros((n, depth), dtype=np.float32)
     for start in range(0, n, chunk_size):
-        queries = [t if t else [""] for t in tokens[start:start + chunk_size]]
-        docs, sc = retriever.retrieve(queries, k=depth, show_progress=False, n_threads=0)
-        ids[start:start + len(queries)] = docs
-        scores[start:start + len(queries)] = sc
-        sink(ProgressEvent("sample.bm25", min(start + chunk_size, n), n))
+        rows = np.arange(start, min(start + chunk_size, n))
+        ids[rows], scores[rows] = index.topk(depth, rows, n_jobs=n_jobs)
+        sink(ProgressEvent("sample.bm25", int(rows[-1]) + 1, n))
     return ids, scores
 
 
@@ -139,82 +140,194 @@ def bm25_neighbours_reference(sentences: Sequence[str], depth: int, *, k1: float
 
 
 def embed_sentences(model, sentences: Sequence[str], batch_size: int = 64, sink: ProgressSink = null_sink,
-                    chunk_size: int = 8192) -> np.ndarray:
-    """L2-normalised float32 embeddings, encoded in chunks with progress."""
-    parts = []
-    for start in range(0, len(sentences), chunk_size):
-        chunk = list(sentences[start:start + chunk_size])
-        parts.append(model.encode(chunk, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                                  show_progress_bar=False).astype(np.float32))
-        sink(ProgressEvent("sample.encode", start + len(chunk), len(sentences)))
-    return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+                    chunk_size: int = 8192, *, cache: bool | str | Path | None = None,
+                    model_id: str | None = None) -> np.ndarray:
+    """L2-normalised float32 embeddings, encoded in chunks with progress.
+
+    `cache`: None/True = the embeddings cache (`embeddings.cache_dir()`), a path = that folder, False =
+    no cache. A cached entry is keyed by the model's weights and the sentences, so a rerun on the same
+    data with the same model skips encoding (`model_id` replaces the weights hash when given)."""
+    sentences = list(sentences)
+
+    def compute() -> np.ndarray:
+        parts = []
+        for start in range(0, len(sentences), chunk_size):
+            chunk = sentences[start:start + chunk_size]
+            parts.append(model.encode(chunk, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                                      show_progress_bar=False).astype(np.float32))
+            sink(ProgressEvent("sample.encode", start + len(chunk), len(sentences)))
+        return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+
+    if cache is False or not sentences:
+        return compute()
+    from .embeddings import cached_embeddings
+
+    emb, hit = cached_embeddings(model, sentences, compute, directory=None if cache in (None, True) else cache,
+                                 model_id=model_id)
+    if hit:
+        sink(ProgressEvent("sample.encode", len(sentences), len(sentences),
+                           message=f"embeddings of {len(sentences):,} sentences from the cache"))
+    return emb
 
 
-def semantic_neighbours(embeddings: np.ndarray, depth: int, *, hnsw_threshold: int = 50_000,
-                        ef_search: int = 64, sink: ProgressSink = null_sink) -> tuple[np.ndarray, np.ndarray]:
-    """Inner-product (cosine) neighbours with faiss: exact IndexFlatIP up to `hnsw_threshold` vectors, HNSW above."""
+def build_vector_index(embeddings: np.ndarray, *, hnsw_threshold: int = 50_000, hnsw_m: int = 16,
+                       ef_construction: int = 40, ef_search: int = 32, depth: int = 1):
+    """A faiss inner-product index: exact `IndexFlatIP` up to `hnsw_threshold` vectors, `IndexHNSWFlat` above."""
     import faiss
 
     emb = np.ascontiguousarray(embeddings, dtype=np.float32)
     n, dim = emb.shape
-    depth = min(depth, n)
     if n > hnsw_threshold:
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
+        index = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = ef_construction
         index.add(emb)
         index.hnsw.efSearch = max(ef_search, depth * 2)
     else:
         index = faiss.IndexFlatIP(dim)
         index.add(emb)
+    return index
+
+
+def semantic_neighbours(embeddings: np.ndarray, depth: int, *, hnsw_threshold: int = 50_000,
+                        ef_search: int = 32, sink: ProgressSink = null_sink, hnsw_m: int = 16,
+                        ef_construction: int = 40, chunk_size: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+    """Inner-product (cosine) neighbours with faiss: exact IndexFlatIP up to `hnsw_threshold` vectors, HNSW above.
+
+    HNSW defaults (M=16, efConstruction=40, efSearch=max(32, 2*depth)) were chosen on 100k x 384-d
+    clustered vectors: recall@6 >= 0.99 against exact search (see BENCHMARKS.md)."""
+    emb = np.ascontiguousarray(embeddings, dtype=np.float32)
+    n = emb.shape[0]
+    depth = min(depth, n)
+    index = build_vector_index(emb, hnsw_threshold=hnsw_threshold, hnsw_m=hnsw_m, ef_construction=ef_construction,
+                               ef_search=ef_search, depth=depth)
     sink(ProgressEvent("sample.search", 0, n, message=f"{type(index).__name__} over {n:,} vectors"))
-    scores, ids = index.search(emb, depth)
-    sink(ProgressEvent("sample.search", n, n))
-    return ids.astype(np.int64), scores
+    ids = np.empty((n, depth), dtype=np.int64)
+    scores = np.empty((n, depth), dtype=np.float32)
+    for start in range(0, n, chunk_size):
+        sc, found = index.search(emb[start:start + chunk_size], depth)
+        ids[start:start + len(found)], scores[start:start + len(found)] = found, sc
+        sink(ProgressEvent("sample.search", start + len(found), n))
+    return ids, scores
+
+
+class _ChunkKeeper:
+    """`PairKeeper`'s invariants, vectorised over blocks of queries, with O(8 bytes) of memory per kept pair.
+
+    For each query the first `top_k` neighbours that are neither itself nor a gold partner are taken (a
+    pair already taken counts towards k but is not repeated), exactly as `PairKeeper.add_neighbours`."""
+
+    def __init__(self, n: int, excluded: Iterable[tuple[int, int]] = ()) -> None:
+        self.n = n
+        ex = np.array(list(excluded), dtype=np.int64).reshape(-1, 2)
+        self.excluded = np.unique(np.minimum(ex[:, 0], ex[:, 1]) * n + np.maximum(ex[:, 0], ex[:, 1]))
+        self.seen = np.zeros(0, dtype=np.int64)
+        self.count = 0
+
+    def take(self, queries: np.ndarray, ranked: np.ndarray, top_k: int,
+             valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """New pairs (first ids, second ids) from `ranked` neighbours (rows aligned with `queries`)."""
+        q = np.broadcast_to(queries[:, None], ranked.shape)
+        ok = (ranked >= 0) & (ranked != q) & (ranked < self.n)
+        if valid is not None:
+            ok &= valid
+        keys = np.minimum(q, ranked) * self.n + np.maximum(q, ranked)
+        if len(self.excluded):
+            ok &= ~np.isin(keys, self.excluded)
+        ok &= np.cumsum(ok, axis=1) <= top_k
+        first, second, keys = q[ok], ranked[ok], keys[ok]
+        _, where = np.unique(keys, return_index=True)  # first occurrence of each pair, in query order
+        where.sort()
+        first, second, keys = first[where], second[where], keys[where]
+        if len(self.seen):
+            pos = np.searchsorted(self.seen, keys).clip(max=len(self.seen) - 1)
+            fresh = self.seen[pos] != keys
+            first, second, keys = first[fresh], second[fresh], keys[fresh]
+        self.seen = np.union1d(self.seen, keys)
+        self.count += len(keys)
+        return first, second
+
+
+def iter_candidate_chunks(sentences: Sequence[str], sampler: str, top_k: int, *, gold: pd.DataFrame | None = None,
+                          model=None, seed: int = 42, hnsw_threshold: int = 50_000, sink: ProgressSink = null_sink,
+                          embeddings: np.ndarray | None = None, chunk_size: int = 50_000,
+                          cache: bool | str | Path | None = None) -> Iterator[pd.DataFrame]:
+    """Candidate pairs like `sample_candidates`, yielded per block of `chunk_size` query sentences.
+
+    The indexes (BM25 weights, faiss) are built once; neighbours, pairs and the DataFrame exist for one
+    block at a time, so a pool of 1M sentences never holds all its pairs in memory (the deduplication
+    keeps 8 bytes per pair). Every invariant holds across blocks: no self pair, no gold pair, each
+    unordered pair once over the whole stream, at most `top_k` pairs per query and sampler. With one
+    block (chunk_size >= number of sentences) the result equals `sample_candidates`'s. A
+    `ProgressEvent('sample.chunk', done, total)` follows each block."""
+    sentences = list(dict.fromkeys(sentences))
+    n = len(sentences)
+    if n < 2:
+        return
+    excluded = gold_id_pairs(sentences, gold)
+    depth = _search_depth(n, top_k, excluded)
+    names = {"kde": ["bm25", "semantic"], "bm25+semantic": ["bm25", "semantic"]}.get(sampler, [sampler])
+    unknown = [name for name in names if name not in ("random", "bm25", "semantic")]
+    if unknown:
+        raise ValueError(f"unknown sampler {unknown[0]!r}")
+    chunk_size = max(1, int(chunk_size))
+    bm25_index = vector_index = rng = None
+    if "bm25" in names:
+        from .bm25 import SparseBM25
+
+        bm25_index = SparseBM25(tokenize(sentences))
+    if "semantic" in names:
+        if embeddings is None:
+            if model is None:
+                raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
+            embeddings = embed_sentences(model, sentences, sink=sink, cache=cache)
+        vector_index = build_vector_index(embeddings, hnsw_threshold=hnsw_threshold, depth=depth)
+        sink(ProgressEvent("sample.search", 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
+    if "random" in names:
+        rng = np.random.default_rng(seed)
+    keeper = _ChunkKeeper(n, excluded)
+    text = np.array(sentences, dtype=object)
+    for start in range(0, n, chunk_size):
+        queries = np.arange(start, min(start + chunk_size, n))
+        frames = []
+        for name in names:
+            valid = None
+            if name == "random":
+                ranked = rng.integers(0, n, size=(len(queries), min(2 * depth + 8, n)))
+            elif name == "bm25":
+                ranked, scores = bm25_index.topk(depth, queries)
+                valid = scores > 0
+                sink(ProgressEvent("sample.bm25", int(queries[-1]) + 1, n))
+            else:
+                emb = np.ascontiguousarray(embeddings[start:start + len(queries)], dtype=np.float32)
+                _, ranked = vector_index.search(emb, depth)
+                sink(ProgressEvent("sample.search", int(queries[-1]) + 1, n))
+            first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
+            frames.append(pd.DataFrame({"sentence1": text[first], "sentence2": text[second], "sampler": name}))
+        chunk = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        sink(ProgressEvent("sample.chunk", int(queries[-1]) + 1, n,
+                           message=f"{len(chunk):,} pairs from sentences {start + 1:,}-{int(queries[-1]) + 1:,}"))
+        yield chunk.astype({"sentence1": object, "sentence2": object, "sampler": object})
 
 
 def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gold: pd.DataFrame | None = None,
                       model=None, seed: int = 42, hnsw_threshold: int = 50_000, sink: ProgressSink = null_sink,
-                      embeddings: np.ndarray | None = None) -> pd.DataFrame:
+                      embeddings: np.ndarray | None = None, chunk_size: int | None = None,
+                      cache: bool | str | Path | None = None) -> pd.DataFrame:
     """Candidate pairs (sentence1, sentence2, sampler) recombined from unique `sentences`.
 
-    `model` (a SentenceTransformer) is needed by the semantic samplers unless `embeddings` are given.
-    For sampler 'kde' this returns the bm25+semantic pool; `kde_select` then filters it after labeling."""
-    sentences = list(dict.fromkeys(sentences))
-    n = len(sentences)
-    if n < 2:
+    `model` (a SentenceTransformer) is needed by the semantic samplers unless `embeddings` are given
+    (embeddings are cached on disk, see `embed_sentences`). For sampler 'kde' this returns the
+    bm25+semantic pool; `kde_select` then filters it after labeling. The whole frame is returned: for
+    pools too large for that, iterate `iter_candidate_chunks` instead."""
+    n = len(dict.fromkeys(sentences))
+    parts = list(iter_candidate_chunks(sentences, sampler, top_k, gold=gold, model=model, seed=seed,
+                                       hnsw_threshold=hnsw_threshold, sink=sink, embeddings=embeddings,
+                                       chunk_size=chunk_size or max(n, 1), cache=cache))
+    if not parts:
         return pd.DataFrame({"sentence1": [], "sentence2": [], "sampler": []})
-    excluded = gold_id_pairs(sentences, gold)
-    depth = _search_depth(n, top_k, excluded)
-    names = {"kde": ["bm25", "semantic"], "bm25+semantic": ["bm25", "semantic"]}.get(sampler, [sampler])
-    keeper = PairKeeper(n, excluded)
-    origin: list[str] = []
-    for name in names:
-        before = len(keeper)
-        if name == "random":
-            ids = random_neighbours(n, 2 * depth + 8, seed)
-            for q in range(n):
-                keeper.add_neighbours(q, ids[q], top_k)
-        elif name == "bm25":
-            ids, scores = bm25_neighbours(sentences, depth, sink=sink)
-            for q in range(n):
-                keeper.add_neighbours(q, ids[q][scores[q] > 0], top_k)
-        elif name == "semantic":
-            if embeddings is None:
-                if model is None:
-                    raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
-                embeddings = embed_sentences(model, sentences, sink=sink)
-            ids, _ = semantic_neighbours(embeddings, depth, hnsw_threshold=hnsw_threshold, sink=sink)
-            for q in range(n):
-                keeper.add_neighbours(q, ids[q], top_k)
-        else:
-            raise ValueError(f"unknown sampler {name!r}")
-        origin.extend([name] * (len(keeper) - before))
-    sink(ProgressEvent("sample", len(keeper), len(keeper), message=f"{len(keeper):,} candidate pairs"))
-    return pd.DataFrame({
-        "sentence1": [sentences[i] for i in keeper.first],
-        "sentence2": [sentences[j] for j in keeper.second],
-        "sampler": origin,
-    })
+    pairs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    sink(ProgressEvent("sample", len(pairs), len(pairs), message=f"{len(pairs):,} candidate pairs"))
+    return pairs
 
 
 def kde_select(silver_scores: np.ndarray, gold_labels: np.ndarray, *, seed: int = 42,

@@ -170,16 +170,6 @@ def launch(draft: dict[str, Any]) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ silver review
-def retrain_supported() -> tuple[bool, str]:
-    """Whether the core can train a student on a given silver file (ExperimentConfig.silver_file)."""
-    import dataclasses
-
-    if "silver_file" in {f.name for f in dataclasses.fields(ExperimentConfig)}:
-        return True, "Launches a new run whose student trains on gold + the reviewed silver pairs."
-    return False, ("Needs the core's ExperimentConfig.silver_file (not available in this version): "
-                   "the review is saved with the run and exported with the CSV.")
-
-
 def retrain_with_review(record, reviewed) -> str:
     """Write the reviewed silver pairs next to the run and launch a run that trains on them. Returns its id."""
     from augsbert_core.data import write_table

@@ -349,6 +349,27 @@ def test_review_edits_merge_into_the_saved_review(store):
                       5: {"wrong": True, "score": None}}
 
 
+def test_retrain_with_review_launches_a_run_on_the_reviewed_silver(store):
+    from augsbert_core.jobs import cancel
+
+    run_id = seed_run(store)
+    record = store.get(run_id)
+    reviewed = runinfo.apply_review(runinfo.load_silver(record.dir),
+                                    {0: {"wrong": True, "score": None}, 1: {"wrong": False, "score": 0.25}})
+    new_id = scenario.retrain_with_review(record, reviewed)
+    cancel(store, new_id)  # the launched worker stops before training; the config is what matters here
+    new = store.get(new_id)
+    cfg = json.loads((Path(new.dir) / "config.json").read_text())
+    assert cfg["name"].endswith("-reviewed") and cfg["silver_file"].endswith("silver.reviewed.csv")
+    used = pd.read_csv(cfg["silver_file"])
+    assert len(used) == 39  # the pair marked wrong is left out
+    assert used.loc[used["sentence1"] == "a dog runs number 1", "label"].item() == 0.25  # corrected score
+    deadline = time.time() + 120
+    while store.get(new_id).status in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.5)
+    assert store.get(new_id).status == "cancelled"
+
+
 def test_silver_export_is_spreadsheet_safe(store):
     run_id = seed_run(store)
     silver = runinfo.load_silver(store.get(run_id).dir)
