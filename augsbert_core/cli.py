@@ -67,9 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
 
+    p = sub.add_parser("resume", help="continue an interrupted, cancelled or failed run from its checkpoints",
+                       description="Finished stages are kept; trainings continue from their newest checkpoint. "
+                                   "Runs in the foreground with progress bars (use --background for a job).")
+    p.add_argument("run_id")
+    p.add_argument("--runs-dir")
+    p.add_argument("--background", action="store_true", help="start a background worker and return at once")
+
+    _add_scale_parsers(sub)
+
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # internal: body of a background job
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
+    p.add_argument("--resume", action="store_true")
     return parser
 
 
@@ -81,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
-                "runs": _cmd_runs, "cancel": _cmd_cancel, "worker": _cmd_worker}[args.command](args)
+                "runs": _cmd_runs, "cancel": _cmd_cancel, "resume": _cmd_resume,
+                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for problem in exc.problems[1:20]:
@@ -247,11 +258,151 @@ def _cmd_cancel(args) -> int:
     return EXIT_OK
 
 
+def _cmd_resume(args) -> int:
+    from .config import ConfigError, ExperimentConfig
+    from .jobs import RESUMABLE, resume
+    from .pipeline import run_experiment
+    from .runs import RunStore
+
+    store = RunStore(args.runs_dir)
+    store.reconcile()
+    try:
+        record = store.get(args.run_id)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+    if record.status not in RESUMABLE:
+        raise ConfigError(f"run {args.run_id} is {record.status}; only {', '.join(RESUMABLE)} runs can be resumed")
+    if args.background:
+        resume(store, args.run_id)
+        print(f"resuming {args.run_id} in the background")
+        return EXIT_OK
+    run = store.run(args.run_id)
+    cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
+    sink = _TqdmSink()
+    try:
+        result = run_experiment(cfg, store=store, run=run, sink=sink, resume=True)
+    finally:
+        sink.close()
+    print(f"run id: {result.run_id}")
+    print(result.table())
+    print(result.run_dir)
+    return EXIT_OK
+
+
 def _cmd_worker(args) -> int:
     from .jobs import run_worker
     from .runs import RunStore
 
-    return run_worker(args.run_id, RunStore(args.runs_dir))
+    return run_worker(args.run_id, RunStore(args.runs_dir), resume=args.resume)
+
+
+def _add_scale_parsers(sub) -> None:
+    """`train` (data-parallel under torchrun / accelerate launch) and `silver` (streamed sample + label)."""
+    p = sub.add_parser("train", help="train a teacher or student on pairs (data-parallel under torchrun)",
+                       description="Train one model on labeled pairs. Runs as one process, or data-parallel under "
+                                   "`torchrun --nproc_per_node N -m augsbert_core train ...` / `accelerate launch "
+                                   "-m augsbert_core train ...` (rank 0 saves and prints).")
+    p.add_argument("--role", required=True, choices=["teacher", "student"])
+    p.add_argument("--train", required=True, help="labeled pairs (gold, or gold + silver)")
+    p.add_argument("--out", required=True, help="output model directory")
+    p.add_argument("--dev", help="labeled pairs scored after training (rank 0)")
+    p.add_argument("--model", default="default", help="base model: default, a hub name or a local directory")
+    p.add_argument("--epochs", type=float, default=1)
+    p.add_argument("--batch-size", type=int, default=16, help="per process")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    p.add_argument("--max-seq-length", type=int, default=128)
+    p.add_argument("--loss", help="student loss (cosine, cosent, angle, online_contrastive, contrastive); teacher: mse")
+    p.add_argument("--task", choices=["regression", "classification"])
+    p.add_argument("--device", help="cpu, cuda, mps (default: auto; cuda:LOCAL_RANK under a launcher)")
+    p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
+    p.add_argument("--seed", type=int, default=42)
+
+    p = sub.add_parser("silver", help="sample candidate pairs and label them with a teacher, chunk by chunk",
+                       description="Streams: candidates for a block of sentences are generated, labeled and "
+                                   "appended to --out (CSV) before the next block, so a pool of millions of "
+                                   "sentences never holds all its pairs in memory.")
+    p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
+    p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
+    p.add_argument("--out", required=True, help="output CSV (written incrementally, renamed into place at the end)")
+    p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
+    p.add_argument("--sampler", default="bm25", choices=["random", "bm25", "semantic", "bm25+semantic"])
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler")
+    p.add_argument("--chunk-size", type=int, default=50_000, help="query sentences per block")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="teacher runtime (onnx: CPU)")
+    p.add_argument("--devices", help="comma-separated devices for multi-process labeling, e.g. cuda:0,cuda:1")
+    p.add_argument("--hnsw-threshold", type=int, default=50_000)
+    p.add_argument("--seed", type=int, default=42)
+
+
+def _cmd_train(args) -> int:
+    from . import data
+    from .config import ConfigError, ModelConfig
+    from .distributed import dist_info, train_distributed
+
+    info = dist_info()
+    gold = data.load_pairs(args.train, task=args.task)
+    dev = data.load_pairs(args.dev, task=gold.task).frame if args.dev else None
+    lr = args.lr if args.lr is not None else (5e-5 if args.role == "teacher" else 2e-5)
+    if args.batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1")
+    cfg = ModelConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=lr,
+                      max_seq_length=args.max_seq_length, loss=args.loss)
+    log = print if info.is_main else (lambda *a, **k: None)
+    log(f"training {args.role} on {len(gold.frame):,} pairs ({gold.task}) with {info.world_size} process(es)")
+    train_distributed(args.role, gold.frame, cfg, args.out, task=gold.task, dev=dev, seed=args.seed,
+                      device=args.device, max_steps=args.max_steps, ddp_backend=args.ddp_backend, log=log)
+    if info.is_main:
+        print(args.out)
+    return EXIT_OK
+
+
+def _cmd_silver(args) -> int:
+    import csv
+    import tempfile
+
+    from . import data
+    from .config import ConfigError
+    from .models import load_bi_encoder, load_cross_encoder
+    from .sampling import iter_candidate_chunks
+    from .teacher import iter_labeled_chunks
+
+    if args.top_k < 1 or args.chunk_size < 1:
+        raise ConfigError("--top-k and --chunk-size must be at least 1")
+    if not args.out.endswith(".csv"):
+        raise ConfigError("--out must be a .csv file (it is written incrementally)")
+    pool = data.load_unlabeled(args.sentences)
+    gold = data.load_pairs(args.gold).frame if args.gold else None
+    sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
+    model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
+    teacher = load_cross_encoder(args.teacher)
+    devices = [d for d in (args.devices or "").split(",") if d] or None
+    sink = _PrintSink()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
+    total = 0
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["sentence1", "sentence2", "sampler", "score"])
+            chunks = iter_candidate_chunks(sentences, args.sampler, args.top_k, gold=gold, model=model,
+                                           seed=args.seed, hnsw_threshold=args.hnsw_threshold,
+                                           chunk_size=args.chunk_size, sink=sink)
+            for i, frame in enumerate(iter_labeled_chunks(teacher, chunks, batch_size=args.batch_size,
+                                                          backend=args.backend, devices=devices)):
+                writer.writerows(frame[["sentence1", "sentence2", "sampler", "score"]].itertuples(index=False))
+                handle.flush()
+                total += len(frame)
+                print(f"[silver] chunk {i + 1}: {len(frame):,} pairs labeled ({total:,} so far)", file=sys.stderr)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    print(f"{total:,} silver pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out}")
+    return EXIT_OK
 
 
 class _TqdmSink:

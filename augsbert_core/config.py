@@ -91,6 +91,7 @@ class ExperimentConfig:
     train_gold_only: bool = True  # also train the gold-only student baseline (scenarios 1, 2)
     label_batch_size: int = 64
     live_evals: int = 4  # dev evaluations during each training (the app's metric curve); 0 = none
+    checkpoints: int = 4  # trainer checkpoints per training (newest kept) so a killed job can resume; 0 = none
     hnsw_threshold: int = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
     silver_file: str | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher, sampling, labeling
     runs_dir: str | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs

@@ -25,17 +25,38 @@ def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     cfg.validate()
     run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task,
                        status="queued")
+    _start_worker(store, run)
+    return run.id
+
+
+RESUMABLE = ("interrupted", "cancelled", "failed")
+
+
+def resume(store: RunStore, run_id: str) -> str:
+    """Queue an interrupted, cancelled or failed run again: finished stages are kept, trainings continue
+    from their newest checkpoint. Returns the run id."""
+    record = store.get(run_id)
+    if record.status not in RESUMABLE:
+        raise ValueError(f"run {run_id} is {record.status}; only {', '.join(RESUMABLE)} runs can be resumed")
+    run = store.run(run_id)
+    run.cancel_file.unlink(missing_ok=True)
+    store.update(run_id, status="queued", error=None, finished_at=None)
+    run.log("resume requested")
+    _start_worker(store, run, "--resume")
+    return run_id
+
+
+def _start_worker(store: RunStore, run: Run, *extra: str) -> None:
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with open(run.path("worker.out"), "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "augsbert_core", "worker", run.id, "--runs-dir", str(store.root)],
+            [sys.executable, "-m", "augsbert_core", "worker", run.id, "--runs-dir", str(store.root), *extra],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
     store.update(run.id, pid=proc.pid)
     run.log(f"worker started, pid {proc.pid}")
-    return run.id
 
 
 def cancel(store: RunStore, run_id: str) -> None:
@@ -62,7 +83,7 @@ def device_lock(store: RunStore, device: str, run: Run | None = None, poll_s: fl
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def run_worker(run_id: str, store: RunStore) -> int:
+def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
     """Body of a worker process: wait for the device, then run the experiment. Returns an exit code."""
     from .models import choose_device
     from .pipeline import run_experiment
@@ -77,7 +98,7 @@ def run_worker(run_id: str, store: RunStore) -> int:
             if run.cancel_file.exists():
                 run.set_status("cancelled", error="cancelled while queued")
                 return 1
-            run_experiment(cfg, store=store, run=run)
+            run_experiment(cfg, store=store, run=run, resume=resume)
     except BlockingIOError:
         run.set_status("cancelled", error="cancelled while queued")
         return 1

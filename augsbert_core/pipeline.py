@@ -21,7 +21,7 @@ import pandas as pd
 from . import data as data_mod
 from .config import ExperimentConfig
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, best_threshold, format_table, score_splits
-from .models import choose_device, device_description, load_bi_encoder
+from .models import choose_device, device_description, load_bi_encoder, load_cross_encoder
 from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunStore, atomic_write_text
 from .sampling import distribution_distance, kde_select, sample_candidates
@@ -172,20 +172,25 @@ def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict
 
 
 def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run: Run | None = None,
-                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None) -> ExperimentResult:
+                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None,
+                   resume: bool = False) -> ExperimentResult:
     """Run one experiment end to end, recording everything in a run directory.
 
     Pass `run` to execute a run created earlier (a queued job); otherwise one is created in `store`.
-    Raises data.DataError, ModelLoadError, Cancelled or GateStopped after marking the run."""
+    `resume=True` (with `run`) skips the stages an earlier attempt finished and continues interrupted
+    trainings from their newest checkpoint. Raises data.DataError, ModelLoadError, Cancelled or
+    GateStopped after marking the run."""
     cfg.validate()
     store = store or RunStore(cfg.runs_dir)
     if run is None:
         run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task)
     cancel = cancel or CancelToken(run.cancel_file)
+    if resume:
+        run.cancel_file.unlink(missing_ok=True)
     report = _Reporter(run, sink)
-    run.set_status("running")
+    run.set_status("running", error=None, finished_at=None)
     try:
-        result = _run(cfg, run, report, cancel)
+        result = _Experiment(cfg, run, report, cancel, resume).run()
     except Cancelled as exc:
         run.set_status("cancelled", error=str(exc))
         raise
@@ -194,109 +199,173 @@ def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run:
         raise
     except BaseException as exc:
         run.log(traceback.format_exc())
-        run.set_status("failed", error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyboardInterrupt)
-                       else "interrupted by the user")
+        run.set_status("failed", error=describe_error(exc))
         raise
     run.set_status("finished", headline=headline(result.metrics, result.task))
     return result
 
 
-def _run(cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken) -> ExperimentResult:
-    timings: dict[str, float] = {}
-    device = choose_device(cfg.device)
-    report.stage("setup", f"device: {device_description(device)}")
-    t0 = time.time()
-    data = load_experiment_data(cfg)
-    run.write_json("fingerprints.json", data.fingerprints)
-    run.store.update(run.id, task=data.task)
-    task = data.task
-    eval_splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
-    report.stage("data", f"task={task}; " + ", ".join(f"{k}={len(v)}" for k, v in eval_splits.items())
-                 + (f", train={len(data.train)}" if data.train is not None else "")
-                 + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
-    timings["data"] = time.time() - t0
-    metrics: dict[str, dict[str, dict[str, float]]] = {}
-    models_dir = run.path("models")
-    evals = cfg.live_evals
+def describe_error(exc: BaseException) -> str:
+    """One readable line for a failed run: what went wrong and, where known, what to do."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    lowered = text.lower()
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted by the user"
+    if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
+        return (f"out of memory ({type(exc).__name__}: {text[:200]}). Reduce batch_size or max_seq_length, "
+                "or use a smaller model")
+    if isinstance(exc, OSError) and exc.errno in (28, 27):  # ENOSPC, EFBIG
+        return f"disk full or file too large while writing ({exc.strerror}: {exc.filename}); free space and resume"
+    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == 30):  # EROFS
+        return f"cannot write the run directory ({exc.strerror}: {exc.filename})"
+    return f"{type(exc).__name__}: {text}"
 
-    # zero-shot student base
-    t0 = time.time()
-    base = load_bi_encoder(cfg.student.model, device=device, max_seq_length=cfg.student.max_seq_length)
-    predictions: dict[str, dict[str, np.ndarray]] = {key: {} for key in ("zero_shot", "gold_only", "teacher",
-                                                                          "augsbert")}
-    metrics["zero_shot"] = evaluate_bi_encoder(base, eval_splits, task, predictions["zero_shot"])
-    report.stage("eval.zero_shot", _fmt(metrics["zero_shot"], task))
-    timings["zero_shot"] = time.time() - t0
-    cancel.raise_if_cancelled("evaluation")
 
-    # gold-only student (scenarios 1, 2)
-    if cfg.scenario in (1, 2) and cfg.train_gold_only:
+class _Experiment:
+    """One execution of the recipe. Finished stages are recorded in state.json so a resumed run skips them."""
+
+    def __init__(self, cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken, resume: bool):
+        self.cfg, self.run_, self.report, self.cancel, self.resume = cfg, run, report, cancel, resume
+        state = run.read_json("state.json", None) if resume else None
+        self.state = state or {"done": [], "metrics": {}, "predictions": {}, "timings": {}}
+        self.device = choose_device(cfg.device)
+        self.models_dir = run.path("models")
+
+    # --- state ---------------------------------------------------------------------------------
+    def done(self, stage: str) -> bool:
+        return stage in self.state["done"]
+
+    def finish(self, stage: str, started: float, metrics: dict | None = None,
+               predictions: dict[str, np.ndarray] | None = None) -> None:
+        if metrics is not None:
+            self.state["metrics"][stage] = metrics
+        if predictions is not None:
+            self.state["predictions"][stage] = {k: [float(x) for x in v] for k, v in predictions.items()}
+        self.state["timings"][stage] = time.time() - started
+        self.state["done"].append(stage)
+        self.run_.write_json("state.json", self.state)
+
+    @property
+    def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
+        return self.state["metrics"]
+
+    def train_kwargs(self, stage: str) -> dict[str, Any]:
+        return dict(seed=self.cfg.seed, device=self.device, sink=self.report, cancel=self.cancel,
+                    evals=self.cfg.live_evals, checkpoints=self.cfg.checkpoints, resume=self.resume)
+
+    # --- the recipe ------------------------------------------------------------------------------
+    def run(self) -> ExperimentResult:
+        cfg, report = self.cfg, self.report
+        report.stage("setup", f"device: {device_description(self.device)}"
+                     + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""))
+        data = load_experiment_data(cfg)
+        self.run_.write_json("fingerprints.json", data.fingerprints)
+        self.run_.store.update(self.run_.id, task=data.task)
+        task = data.task
+        splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
+        report.stage("data", f"task={task}; " + ", ".join(f"{k}={len(v)}" for k, v in splits.items())
+                     + (f", train={len(data.train)}" if data.train is not None else "")
+                     + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
+
+        base = load_bi_encoder(cfg.student.model, device=self.device, max_seq_length=cfg.student.max_seq_length)
+        if not self.done("zero_shot"):
+            t0, preds = time.time(), {}
+            metrics = evaluate_bi_encoder(base, splits, task, preds)
+            self.finish("zero_shot", t0, metrics, preds)
+            report.stage("eval.zero_shot", _fmt(metrics, task))
+        self.cancel.raise_if_cancelled("evaluation")
+
+        if cfg.scenario in (1, 2) and cfg.train_gold_only and not self.done("gold_only"):
+            self._train_student("gold_only", data.train, data, splits, task)
+
+        teacher, gate = self._teacher(data, splits, task)
+
         t0 = time.time()
-        report.stage("gold_only.train", f"training the gold-only student on {len(data.train):,} pairs")
-        gold_only = train_student(data.train, cfg.student, models_dir / "gold_only", task=task, seed=cfg.seed,
-                                  device=device, dev=data.dev, sink=report, cancel=cancel,
-                                  stage="gold_only.train", evals=evals)
-        metrics["gold_only"] = evaluate_bi_encoder(gold_only, eval_splits, task, predictions["gold_only"])
-        report.stage("eval.gold_only", _fmt(metrics["gold_only"], task))
-        timings["gold_only"] = time.time() - t0
-        del gold_only
-
-    # teacher, gate, silver (or augmented) pairs
-    gate = None
-    teacher = None
-    t0 = time.time()
-    if cfg.scenario != 1 and cfg.silver_file:
-        report.stage("teacher.train", "skipped: using the given silver file")
-    else:
-        teacher_gold = data.source_train if cfg.scenario == 3 else data.train
-        teacher_dev = data.source_dev if cfg.scenario == 3 else data.dev
-        teacher_task = "regression" if cfg.scenario == 3 and _is_scores(teacher_gold) else task
-        report.stage("teacher.train", f"training the cross-encoder teacher on {len(teacher_gold):,} pairs (both orders)")
-        teacher = train_teacher(teacher_gold, cfg.teacher, models_dir / "teacher", seed=cfg.seed, device=device,
-                                dev=teacher_dev, task=teacher_task, sink=report, cancel=cancel, evals=evals)
-        metrics["teacher"] = evaluate_cross_encoder(teacher, eval_splits, task, batch_size=cfg.label_batch_size,
-                                                    predictions=predictions["teacher"])
-        report.stage("eval.teacher", _fmt(metrics["teacher"], task))
-        timings["teacher"] = time.time() - t0
-        gate = readiness_gate(metrics, task, cfg)
-        run.write_json("gate.json", gate)
-        report.stage("gate", gate["message"])
-        if gate["verdict"] == "weak" and cfg.gate.action == "stop":
-            run.write_json("metrics.partial.json", metrics)
-            raise GateStopped(gate["message"])
-
-    t0 = time.time()
-    if cfg.scenario == 1:
-        train_frame, n_extra = _scenario1_augment(cfg, data, run, report)
-    else:
-        if cfg.silver_file:
-            silver = _given_silver(cfg, task, run, report)
+        if cfg.scenario == 1:
+            extra = self._augmented(data)
         else:
-            silver = _make_silver(cfg, data, base, teacher, run, report, cancel, task)
-        kept = silver[silver["kept"]]
-        n_extra = len(kept)
-        extra = kept[["sentence1", "sentence2", "label"]]
-        train_frame = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
-    timings["silver"] = time.time() - t0
-    del teacher
+            silver = self._silver(data, base, teacher, task)
+            extra = silver.loc[silver["kept"], ["sentence1", "sentence2", "label"]]
+        del teacher
+        self.state["timings"]["silver"] = time.time() - t0
+        train = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
+        if not self.done("augsbert"):
+            self._train_student("augsbert", train, data, splits, task)
 
-    # AugSBERT student
-    t0 = time.time()
-    report.stage("augsbert.train", f"training the AugSBERT student on {len(train_frame):,} pairs")
-    student = train_student(train_frame, cfg.student, models_dir / "augsbert", task=task, seed=cfg.seed,
-                            device=device, dev=data.dev, sink=report, cancel=cancel, stage="augsbert.train",
-                            evals=evals)
-    metrics["augsbert"] = evaluate_bi_encoder(student, eval_splits, task, predictions["augsbert"])
-    report.stage("eval.augsbert", _fmt(metrics["augsbert"], task))
-    timings["augsbert"] = time.time() - t0
+        metrics = self.metrics
+        predictions = {k: {split: np.asarray(v) for split, v in per.items()}
+                       for k, per in self.state["predictions"].items()}
+        write_predictions(self.run_.path("predictions.csv"), splits, predictions)
+        self.run_.write_json("timings.json", self.state["timings"])
+        self.run_.write_json("metrics.json", metrics)  # last: its presence means the run finished
+        table = format_table(metrics, task)
+        atomic_write_text(self.run_.path("metrics.txt"), table + "\n")
+        report.stage("done", "\n" + table)
+        return ExperimentResult(self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"])
 
-    write_predictions(run.path("predictions.csv"), eval_splits, {k: v for k, v in predictions.items() if v})
-    run.write_json("timings.json", timings)
-    run.write_json("metrics.json", metrics)  # last: its presence means the run finished
-    table = format_table(metrics, task)
-    atomic_write_text(run.path("metrics.txt"), table + "\n")
-    report.stage("done", "\n" + table)
-    return ExperimentResult(run.id, run.dir, task, metrics, gate, n_extra, timings)
+    def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
+        t0 = time.time()
+        what = "gold-only" if key == "gold_only" else "AugSBERT"
+        self.report.stage(f"{key}.train", f"training the {what} student on {len(train):,} pairs")
+        model = train_student(train, self.cfg.student, self.models_dir / key, task=task, dev=data.dev,
+                              stage=f"{key}.train", **self.train_kwargs(key))
+        preds: dict[str, np.ndarray] = {}
+        metrics = evaluate_bi_encoder(model, splits, task, preds)
+        self.finish(key, t0, metrics, preds)
+        self.report.stage(f"eval.{key}", _fmt(metrics, task))
+
+    def _teacher(self, data: LoadedData, splits, task: str):
+        """The trained teacher (None when silver comes from a file) and the readiness gate."""
+        cfg = self.cfg
+        if cfg.scenario != 1 and cfg.silver_file:
+            self.report.stage("teacher.train", "skipped: using the given silver file")
+            return None, None
+        if self.done("teacher"):
+            gate = self.run_.read_json("gate.json")
+            needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
+            teacher = load_cross_encoder(str(self.models_dir / "teacher"), device=self.device) if needed else None
+            return teacher, gate
+        t0 = time.time()
+        gold = data.source_train if cfg.scenario == 3 else data.train
+        dev = data.source_dev if cfg.scenario == 3 else data.dev
+        teacher_task = "regression" if cfg.scenario == 3 and _is_scores(gold) else task
+        self.report.stage("teacher.train", f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)")
+        teacher = train_teacher(gold, cfg.teacher, self.models_dir / "teacher", dev=dev, task=teacher_task,
+                                **self.train_kwargs("teacher"))
+        preds: dict[str, np.ndarray] = {}
+        metrics = evaluate_cross_encoder(teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds)
+        self.report.stage("eval.teacher", _fmt(metrics, task))
+        self.state["metrics"]["teacher"] = metrics
+        gate = readiness_gate(self.metrics, task, cfg)
+        self.run_.write_json("gate.json", gate)
+        self.report.stage("gate", gate["message"])
+        self.finish("teacher", t0, metrics, preds)
+        if gate["verdict"] == "weak" and cfg.gate.action == "stop":
+            self.run_.write_json("metrics.partial.json", self.metrics)
+            raise GateStopped(gate["message"])
+        return teacher, gate
+
+    def _augmented(self, data: LoadedData) -> pd.DataFrame:
+        path = self.run_.path("augmented.csv")
+        if self.done("augment"):
+            return data_mod.read_table(path).astype({"label": float})[["sentence1", "sentence2", "label"]]
+        t0 = time.time()
+        augmented = _scenario1_augment(self.cfg, data, self.run_, self.report)
+        self.finish("augment", t0)
+        return augmented[["sentence1", "sentence2", "label"]]
+
+    def _silver(self, data: LoadedData, base, teacher, task: str) -> pd.DataFrame:
+        if self.done("silver"):
+            silver = pd.read_csv(self.run_.path("silver.csv"), keep_default_na=False,
+                                 dtype={"sentence1": str, "sentence2": str})
+            return silver.astype({"kept": bool})
+        t0 = time.time()
+        if self.cfg.silver_file:
+            silver = _given_silver(self.cfg, task, self.run_, self.report)
+        else:
+            silver = _make_silver(self.cfg, data, base, teacher, self.run_, self.report, self.cancel, task)
+        self.finish("silver", t0)
+        return silver
 
 
 def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter) -> pd.DataFrame:
@@ -352,7 +421,7 @@ def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report
                               progress=lambda done, total: report(ProgressEvent("augment", done, total)))
     data_mod.write_table(augmented, run.path("augmented.csv"))
     report.stage("augment", f"{len(augmented):,} augmented pairs")
-    return pd.concat([data.train, augmented[["sentence1", "sentence2", "label"]]], ignore_index=True), len(augmented)
+    return augmented
 
 
 def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Run, report: _Reporter,

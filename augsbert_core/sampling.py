@@ -302,11 +302,12 @@ def iter_candidate_chunks(sentences: Sequence[str], sampler: str, top_k: int, *,
                 _, ranked = vector_index.search(emb, depth)
                 sink(ProgressEvent("sample.search", int(queries[-1]) + 1, n))
             first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
-            frames.append(pd.DataFrame({"sentence1": text[first], "sentence2": text[second], "sampler": name}))
+            frames.append(pd.DataFrame({"sentence1": text[first].tolist(), "sentence2": text[second].tolist(),
+                                        "sampler": [name] * len(first)}))
         chunk = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         sink(ProgressEvent("sample.chunk", int(queries[-1]) + 1, n,
                            message=f"{len(chunk):,} pairs from sentences {start + 1:,}-{int(queries[-1]) + 1:,}"))
-        yield chunk.astype({"sentence1": object, "sentence2": object, "sampler": object})
+        yield chunk
 
 
 def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gold: pd.DataFrame | None = None,

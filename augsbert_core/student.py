@@ -9,7 +9,7 @@ import pandas as pd
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder
 from .progress import CancelToken, Cancelled, ProgressSink, make_trainer_callback, null_sink
-from .training import quiet as _quiet, trainer_kwargs
+from .training import run_training, trainer_kwargs
 
 REGRESSION_LOSSES = ("cosent", "cosine", "angle")
 CLASSIFICATION_LOSSES = ("online_contrastive", "contrastive", "mnrl")
@@ -55,7 +55,7 @@ def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
 def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, task: str = "regression",
                   seed: int = 42, device: str | None = None, dev: pd.DataFrame | None = None,
                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None, stage: str = "student.train",
-                  evals: int = 0):
+                  evals: int = 0, checkpoints: int = 0, resume: bool = False):
     """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
 
     On cancel the partly trained model is saved, then `Cancelled` is raised."""
@@ -78,13 +78,12 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
     evaluator = bi_encoder_evaluator(dev, task, "dev") if evals and dev is not None and len(dev) >= 2 else None
     args = SentenceTransformerTrainingArguments(
         **trainer_kwargs(cfg, output_dir, seed, device, len(frame),
-                         evals=evals if evaluator else 0),
+                         evals=evals if evaluator else 0, checkpoints=checkpoints),
         **extra,
     )
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
                                          evaluator=evaluator, callbacks=[make_trainer_callback(stage, sink, cancel)])
-    _quiet(trainer)
-    trainer.train()
+    run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
     model.save_pretrained(str(output_dir))
     if cancel is not None and cancel.cancelled:
         raise Cancelled(f"{stage} cancelled; the partly trained model was saved")

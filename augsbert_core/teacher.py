@@ -6,7 +6,7 @@ label is the mean of both orders' scores."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ import pandas as pd
 from .config import ModelConfig
 from .models import choose_device, load_cross_encoder
 from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
-from .training import quiet as _quiet, trainer_kwargs
+from .training import run_training, trainer_kwargs
 
 
 def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
@@ -25,11 +25,13 @@ def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
 
 def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
                   device: str | None = None, dev: pd.DataFrame | None = None, task: str = "regression",
-                  sink: ProgressSink = null_sink, cancel: CancelToken | None = None, evals: int = 0):
+                  sink: ProgressSink = null_sink, cancel: CancelToken | None = None, evals: int = 0,
+                  checkpoints: int = 0, resume: bool = False):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
-    Saves the model to `output_dir` and returns it. On cancel the partly trained model is saved, then
-    `Cancelled` is raised."""
+    Saves the model to `output_dir` and returns it. `checkpoints` > 0 keeps the newest of that many
+    trainer checkpoints per run; `resume` continues from it. On cancel the partly trained model is saved,
+    then `Cancelled` is raised."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
@@ -42,12 +44,11 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
     evaluator = None
     if evals and dev is not None and len(dev) >= 2:
         evaluator = cross_encoder_evaluator(dev, task, name="dev")
-    args = CrossEncoderTrainingArguments(**trainer_kwargs(cfg, output_dir, seed, device,
-                                                          len(train), evals=evals if evaluator else 0))
+    args = CrossEncoderTrainingArguments(**trainer_kwargs(cfg, output_dir, seed, device, len(train),
+                                                          evals=evals if evaluator else 0, checkpoints=checkpoints))
     trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator,
                                   callbacks=[make_trainer_callback("teacher.train", sink, cancel)])
-    _quiet(trainer)
-    trainer.train()
+    run_training(trainer, output_dir, resume=resume, stage="teacher.train", sink=sink)
     model.save_pretrained(str(output_dir))
     if cancel is not None and cancel.cancelled:
         raise Cancelled("teacher training cancelled; the partly trained teacher was saved")
@@ -69,27 +70,59 @@ def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
                                             show_progress_bar=False)
 
 
+def _autocast(model, precision: str):
+    """bf16 (else fp16) autocast for a model on CUDA when `precision` is 'auto'; a no-op elsewhere."""
+    import contextlib
+
+    import torch
+
+    device = str(getattr(model, "device", "cpu"))
+    if precision == "fp32" or not device.startswith("cuda"):
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision in ("auto", "bf16") and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast("cuda", dtype=dtype)
+
+
 def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, batch_size: int = 64,
                 symmetric: bool = True, chunk_size: int = 8192, sink: ProgressSink = null_sink,
-                cancel: CancelToken | None = None, stage: str = "label") -> np.ndarray:
+                cancel: CancelToken | None = None, stage: str = "label", backend: str = "torch",
+                precision: str = "auto", devices: Sequence[str] | None = None, pool=None) -> np.ndarray:
     """Teacher scores in [0,1] for each pair, the mean of both orders when `symmetric`.
 
     Each distinct ordered pair is scored exactly once (duplicates share one score), in chunks so that
-    progress is reported and cancel is honoured between chunks."""
+    progress is reported and cancel is honoured between chunks. Pairs are sorted by length once, over
+    all chunks, so chunking costs no extra padding (throughput = a bare `CrossEncoder.predict`).
+
+    backend: 'torch' (the model as given) or 'onnx' (the same weights exported to ONNX and run by
+    onnxruntime on CPU, see `onnx_cross_encoder`). precision: 'auto' = bf16 (else fp16) autocast on
+    CUDA, 'fp32' = none. devices / pool: score on several GPUs (or CPU processes) with
+    sentence-transformers' multi-process pool (`devices=['cuda:0', 'cuda:1']`, or a pool from
+    `model.start_multi_process_pool(...)`); each chunk is split over the pool's workers."""
     s1, s2 = list(sentences1), list(sentences2)
     n = len(s1)
     if n == 0:
         return np.zeros(0, dtype=np.float32)
+    if backend == "onnx":
+        model = onnx_cross_encoder(model)
+    elif backend != "torch":
+        raise ValueError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
     ordered = list(zip(s1, s2)) + (list(zip(s2, s1)) if symmetric else [])
     unique = list(dict.fromkeys(ordered))
+    unique.sort(key=lambda p: len(p[0]) + len(p[1]))  # homogeneous lengths per chunk: no padding waste
     scores = np.empty(len(unique), dtype=np.float32)
     sink(ProgressEvent(stage, 0, len(unique), message=f"scoring {len(unique):,} ordered pairs"))
+    extra = {}
+    if pool is not None:
+        extra["pool"] = pool
+    elif devices:
+        extra["device"] = list(devices)
     for start in range(0, len(unique), chunk_size):
         if cancel is not None:
             cancel.raise_if_cancelled("labeling")
         chunk = unique[start:start + chunk_size]
-        scores[start:start + len(chunk)] = model.predict(chunk, batch_size=batch_size, show_progress_bar=False,
-                                                          convert_to_numpy=True)
+        with _autocast(model, precision):
+            scores[start:start + len(chunk)] = model.predict(chunk, batch_size=batch_size, show_progress_bar=False,
+                                                              convert_to_numpy=True, **extra)
         sink(ProgressEvent(stage, start + len(chunk), len(unique)))
     lookup = dict(zip(unique, scores))
     forward = np.fromiter((lookup[p] for p in ordered[:n]), dtype=np.float32, count=n)
@@ -97,3 +130,87 @@ def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, 
         return forward
     backward = np.fromiter((lookup[p] for p in ordered[n:]), dtype=np.float32, count=n)
     return (forward + backward) / 2
+
+
+def iter_labeled_chunks(model, chunks: Iterable[pd.DataFrame], **label_kwargs) -> Iterator[pd.DataFrame]:
+    """Label a stream of candidate frames (e.g. `sampling.iter_candidate_chunks`) one chunk at a time.
+
+    Yields each chunk with a `score` column; only one chunk's pairs are in memory. The candidate stream
+    holds each unordered pair once, so no pair is scored twice across chunks either."""
+    for chunk in chunks:
+        if len(chunk) == 0:
+            yield chunk.assign(score=np.zeros(0, dtype=np.float32))
+            continue
+        yield chunk.assign(score=label_pairs(model, chunk["sentence1"], chunk["sentence2"], **label_kwargs))
+
+
+class OnnxCrossEncoder:
+    """A cross-encoder's weights run by onnxruntime (CPU): `predict(pairs, ...)` like `CrossEncoder.predict`.
+
+    sentence-transformers' own ONNX backend needs `optimum-onnx`, whose releases pin transformers<4.58
+    (this project runs transformers 5), so the model is exported here with `torch.onnx.export` and run
+    with plain `onnxruntime`. Scores match the torch model to ~1e-7 (see BENCHMARKS.md)."""
+
+    def __init__(self, model, path: str | Path | None = None, threads: int | None = None) -> None:
+        import os
+        import tempfile
+
+        import onnxruntime as ort
+        import torch
+
+        self.tokenizer = model.tokenizer
+        self.max_length = getattr(model, "max_length", None)
+        hf = model.model.eval()
+        probe = self.tokenizer(["a b"], ["c"], return_tensors="pt")
+        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in probe]
+        names = self.input_names
+
+        class _Logits(torch.nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, *args):
+                return self.inner(**dict(zip(names, args))).logits
+
+        if path is None:
+            path = Path(tempfile.mkdtemp(prefix="augsbert-onnx-")) / "model.onnx"
+        path = Path(path)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with torch.no_grad():
+                torch.onnx.export(_Logits(hf).cpu(), tuple(probe[k] for k in names), str(path),
+                                  input_names=names, output_names=["logits"], opset_version=17, dynamo=False,
+                                  dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in names},
+                                                "logits": {0: "batch"}})
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.path = path
+        self.device = "cpu"
+
+    def predict(self, pairs, batch_size: int = 64, show_progress_bar: bool = False, convert_to_numpy: bool = True,
+                **_ignored) -> np.ndarray:
+        pairs = list(pairs)
+        order = np.argsort([len(a) + len(b) for a, b in pairs], kind="stable")
+        out = np.empty(len(pairs), dtype=np.float32)
+        for start in range(0, len(pairs), batch_size):
+            idx = order[start:start + batch_size]
+            enc = self.tokenizer([pairs[i][0] for i in idx], [pairs[i][1] for i in idx], padding=True,
+                                 truncation=True, max_length=self.max_length, return_tensors="np")
+            logits = self.session.run(None, {k: enc[k].astype(np.int64) for k in self.input_names})[0]
+            out[idx] = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        return out
+
+
+def onnx_cross_encoder(model) -> OnnxCrossEncoder:
+    """The ONNX twin of a one-output (sigmoid) CrossEncoder, exported once per model object.
+
+    Export it again (`OnnxCrossEncoder(model)`) after training the model further."""
+    if isinstance(model, OnnxCrossEncoder):
+        return model
+    twin = getattr(model, "_augsbert_onnx", None)
+    if twin is None:
+        twin = OnnxCrossEncoder(model)
+        object.__setattr__(model, "_augsbert_onnx", twin)
+    return twin
