@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
@@ -354,6 +356,7 @@ def _cmd_train(args) -> int:
     log(f"training {args.role} on {len(gold.frame):,} pairs ({gold.task}) with {info.world_size} process(es)")
     train_distributed(args.role, gold.frame, cfg, args.out, task=gold.task, dev=dev, seed=args.seed,
                       device=args.device, max_steps=args.max_steps, ddp_backend=args.ddp_backend, log=log)
+    print(f"rank {info.rank}/{info.world_size} finished", file=sys.stderr)
     if info.is_main:
         print(args.out)
     return EXIT_OK

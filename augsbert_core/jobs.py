@@ -83,6 +83,24 @@ def device_lock(store: RunStore, device: str, run: Run | None = None, poll_s: fl
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def apply_job_limits() -> None:
+    """Resource caps for a job on a shared box, from the environment (MiB; unset = no cap):
+    AUGSBERT_JOB_MEMORY_MB caps the address space (an over-large batch then fails as out of memory
+    instead of swapping the machine to a halt); AUGSBERT_JOB_MAX_FILE_MB caps any single file it writes."""
+    import resource
+    import signal
+
+    memory = os.environ.get("AUGSBERT_JOB_MEMORY_MB")
+    if memory:
+        limit = int(memory) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    max_file = os.environ.get("AUGSBERT_JOB_MAX_FILE_MB")
+    if max_file:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with EFBIG instead of killing
+        limit = int(max_file) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
 def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
     """Body of a worker process: wait for the device, then run the experiment. Returns an exit code."""
     from .models import choose_device
@@ -92,6 +110,7 @@ def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
     run = store.run(run_id)
     cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
     store.update(run_id, pid=os.getpid())
+    apply_job_limits()
     try:
         device = choose_device(cfg.device)
         with device_lock(store, device, run):

@@ -214,8 +214,9 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
         return (f"out of memory ({type(exc).__name__}: {text[:200]}). Reduce batch_size or max_seq_length, "
                 "or use a smaller model")
-    if isinstance(exc, OSError) and exc.errno in (28, 27):  # ENOSPC, EFBIG
-        return f"disk full or file too large while writing ({exc.strerror}: {exc.filename}); free space and resume"
+    if (isinstance(exc, OSError) and exc.errno in (28, 27)) or "no space left" in lowered \
+            or "file too large" in lowered or "filetoolarge" in lowered:  # ENOSPC, EFBIG
+        return f"disk full or file too large while writing ({text[:200]}); free space, then resume the run"
     if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == 30):  # EROFS
         return f"cannot write the run directory ({exc.strerror}: {exc.filename})"
     return f"{type(exc).__name__}: {text}"
