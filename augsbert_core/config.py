@@ -153,8 +153,9 @@ class ExperimentConfig:
             raise ConfigError(f"top_k must be a positive integer, got {self.top_k!r}")
         for role in ("student", "teacher"):
             m: ModelConfig = getattr(self, role)
-            if m.epochs <= 0 or m.batch_size < 1 or m.learning_rate <= 0:
-                raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive")
+            if m.epochs < 0 or (m.epochs == 0 and role == "student") or m.batch_size < 1 or m.learning_rate <= 0:
+                raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive "
+                                  "(teacher.epochs may be 0: a ready-trained cross-encoder used as it is)")
         if self.augment.method not in ("wordnet", "contextual-substitute", "contextual-insert"):
             raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert, got {self.augment.method!r}")
         d = self.data

@@ -29,7 +29,7 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
                   checkpoints: int = 0, resume: bool = False):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
-    Saves the model to `output_dir` and returns it. `checkpoints` > 0 keeps the newest of that many
+    Saves the model to `output_dir` and returns it. With `cfg.epochs == 0` the model is used untrained. `checkpoints` > 0 keeps the newest of that many
     trainer checkpoints per run; `resume` continues from it. On cancel the partly trained model is saved,
     then `Cancelled` is raised."""
     from datasets import Dataset
@@ -38,6 +38,10 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
 
     device = device or choose_device()
     model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length)
+    if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
+        sink(ProgressEvent("teacher.train", message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
+        model.save_pretrained(str(output_dir))
+        return model
     train = both_orders(gold[["sentence1", "sentence2", "label"]]).astype({"label": float})
     dataset = Dataset.from_pandas(train, preserve_index=False)
     loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)

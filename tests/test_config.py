@@ -65,3 +65,11 @@ def test_shipped_configs_are_valid():
             value = getattr(cfg.data, key)
             if value:
                 assert cfg.resolve_path(value).is_file(), f"{path.name}: {key} -> {value}"
+
+
+def test_teacher_may_be_used_untrained_but_the_student_must_train():
+    cfg = ExperimentConfig.from_dict({"scenario": 2, "data": {"train": "a", "test": "t"},
+                                      "teacher": {"model": "cross-encoder/stsb-roberta-base", "epochs": 0}})
+    assert cfg.teacher.epochs == 0
+    with pytest.raises(ConfigError, match="student"):
+        ExperimentConfig.from_dict({"scenario": 2, "data": {"train": "a", "test": "t"}, "student": {"epochs": 0}})
