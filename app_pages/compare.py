@@ -14,6 +14,7 @@ from studio import charts, runinfo, ui, workspace
 st.title("Compare")
 store = workspace.store()
 records = store.list()
+by_id = {r.id: r for r in records}  # pickers label options from this, not one index query per option
 if not records:
     st.info("No runs yet. Launch one on the Scenario page.", icon=":material/info:")
     st.page_link(ui.PAGES["scenario"], label="Go to Scenario", icon=":material/arrow_forward:")
@@ -64,7 +65,7 @@ candidates = [r for r in finished if (r.task or "regression") == task]
 current = ui.current_record()
 default = [r.id for r in candidates[:4]]
 chosen_ids = c2.multiselect("Runs", [r.id for r in candidates], default=default, key="cmp_runs",
-                            format_func=lambda i: runinfo.run_label(store.get(i)))
+                            format_func=lambda i: runinfo.run_label(by_id[i]))
 names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
 metric = c3.selectbox("Metric", names, format_func=lambda n: METRIC_TITLES.get(n, n), key="cmp_metric")
 chosen = [r for r in candidates if r.id in chosen_ids]
@@ -102,8 +103,8 @@ else:
 st.subheader("One run in detail")
 ids = [r.id for r in finished]
 start = ids.index(current.id) if current is not None and current.id in ids else 0
-run_id = st.selectbox("Run", ids, index=start, key="cmp_detail", format_func=lambda i: runinfo.run_label(store.get(i)))
-record = store.get(run_id)
+run_id = st.selectbox("Run", ids, index=start, key="cmp_detail", format_func=lambda i: runinfo.run_label(by_id[i]))
+record = by_id[run_id]
 run_metrics = metrics_by_run[run_id]
 tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
     ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"])

@@ -47,17 +47,7 @@ else:
 
 
 # ----------------------------------------------------------------------------------------------- upload
-def show_error(error: core_data.DataError, name: str) -> None:
-    count = f"{error.total} problem{'s' if error.total != 1 else ''}"
-    first = error.problems[0]
-    where = ", ".join(x for x in (f"row {first.row}" if first.row is not None else "",
-                                  f"column '{first.column}'" if first.column else "") if x)
-    st.error(f"**{name} was not saved** ({count}). {where + ': ' if where else ''}{first.message}", icon=":material/block:")
-    table = pd.DataFrame([{"row": p.row, "column": p.column, "problem": p.message} for p in error.problems])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"row": st.column_config.NumberColumn(format="%d")})
-    if error.more:
-        st.caption(f"… and {error.more} more problems not listed.")
+show_error = ui.data_error
 
 
 def upload_box(role: str) -> None:
@@ -99,7 +89,7 @@ def upload_box(role: str) -> None:
             if result.ok:
                 st.session_state.pop(err_key, None)
                 note = f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})" if result.warnings else ""
-                st.session_state["data_flash"] = (f"Saved {uploaded.name} as {title.lower()}: "
+                st.session_state["data_flash"] = (f"Saved {ui.md(workspace.display_name(uploaded.name))} as {title.lower()}: "
                                                   f"{result.entry['rows']:,} rows{note}.")
                 st.rerun()
             else:
@@ -143,7 +133,7 @@ def summary(role: str) -> None:
         st.plotly_chart(charts.length_histogram(pd.Series(loaded["sentences"]), "Sentence length distribution"),
                         key=f"lengths_{role}")
     for warning in loaded.get("warnings", []):
-        st.caption(f":material/warning: {warning}")
+        st.caption(f":material/warning: {ui.md(warning)}")
     path = workspace.role_path(role)
     with st.expander("Preview (first 200 rows)", expanded=False):
         preview = core_data.read_table(path).head(200)

@@ -3,9 +3,8 @@
 import streamlit as st
 
 from augsbert_core import ConfigError
-from augsbert_core.models import ModelLoadError, resolve_model
 from studio import estimate as est
-from studio import scenario, ui, workspace
+from studio import scenario, security, ui, workspace
 
 st.title("Scenario")
 st.caption("How the silver data is made and which models learn from it. The settings are saved in the workspace.")
@@ -18,6 +17,22 @@ if not manifest["files"]:
 
 draft = scenario.load_draft()
 new = dict(draft)
+
+
+def model_note(name: str) -> bool:
+    """Say what the model box's value is (hub name or allowed local folder) or why it is refused."""
+    try:
+        choice = security.check_model(name)
+    except security.ModelPathError as exc:
+        st.error(f"**Not accepted:** {ui.md(exc)}", icon=":material/block:")
+        return False
+    if choice.kind == "local":
+        st.caption(f"Local folder: `{ui.code(choice.value)}`")
+    elif choice.kind == "hub":
+        st.caption("Hub name: downloaded when the job starts (needs network access).")
+    return True
+
+
 
 # ------------------------------------------------------------------------------------------------ scenario
 choice = st.radio(
@@ -47,7 +62,9 @@ if new["scenario"] == 1:
     st.caption(scenario.AUGMENTERS[aug["method"]])
     if aug["method"].startswith("contextual"):
         aug["model"] = st.text_input("Masked language model (hub name or local path)", aug.get("model") or "",
-                                     key="sc_aug_model") or None
+                                     key="sc_aug_model").strip() or None
+        if aug["model"]:
+            model_note(aug["model"])
     new["augment"] = aug
 else:
     if new["scenario"] == 3 and "unlabeled" in files:
@@ -94,15 +111,13 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             m["model"] = "default"
         else:
             name = st.text_input("Hub name or local directory", "" if is_default else m["model"],
-                                 key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model")
+                                 key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model",
+                                 help="A Hugging Face hub name, or a model folder under: "
+                                      + ", ".join(str(r) for r in security.model_roots())
+                                      + " (set AUGSBERT_MODEL_ROOTS to allow other folders).")
             m["model"] = name.strip() or "default"
             if name.strip():
-                try:
-                    resolved = resolve_model(name.strip())
-                    st.caption(f"Local directory: `{resolved}`" if resolved != name.strip()
-                               else "Hub name: downloaded when the job starts (needs network access).")
-                except ModelLoadError as exc:
-                    st.error(str(exc), icon=":material/block:")
+                model_note(name.strip())
         c1, c2 = st.columns(2)
         m["epochs"] = float(c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, key=f"sc_{role}_epochs"))
         m["batch_size"] = int(c2.selectbox("Batch size", [8, 16, 32, 64, 128],
@@ -146,6 +161,16 @@ with st.expander("Advanced", icon=":material/settings:"):
     new["device"] = None if dev == "auto" else dev
     new["train_gold_only"] = c2.toggle("Train the gold-only baseline", bool(draft["train_gold_only"]), key="sc_gold_only",
                                        disabled=new["scenario"] == 3)
+    st.markdown("**Remote code** · some hub models ship their own Python code. It runs on this server when the "
+                "model loads, so it stays off unless you trust that model's authors.")
+    t1, t2 = st.columns(2)
+    for col, role in ((t1, "student"), (t2, "teacher")):
+        custom = new[role]["model"] != "default"
+        new[role]["trust_remote_code"] = col.checkbox(
+            f"Trust remote code of the {role} model" + (f" ({ui.md(new[role]['model'])})" if custom else ""),
+            value=bool(draft[role].get("trust_remote_code")) and custom and scenario.CORE_TRUSTS_REMOTE_CODE,
+            key=f"sc_{role}_trust", disabled=not custom or not scenario.CORE_TRUSTS_REMOTE_CODE,
+            help=None if scenario.CORE_TRUSTS_REMOTE_CODE else "Not supported by this version of the core.")
 new["name"] = st.text_input("Run name (optional)", draft.get("name", ""), key="sc_name", max_chars=40,
                             placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}")
 scenario.save_draft(new)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from augsbert_core import ConfigError, ExperimentConfig
+from augsbert_core import ConfigError, ExperimentConfig, ModelConfig
 from augsbert_core import jobs
 from augsbert_core.runs import atomic_write_json
 
-from . import workspace
+from . import security, workspace
+
+#: Whether the core's ModelConfig takes `trust_remote_code` (the app's per-model opt-in needs it).
+CORE_TRUSTS_REMOTE_CODE = "trust_remote_code" in {f.name for f in dataclasses.fields(ModelConfig)}
 
 SCENARIOS: dict[int, tuple[str, str]] = {
     1: ("Scenario 1 · plenty of gold",
@@ -50,10 +54,13 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "max_silver": None,
     "augment": {"method": "wordnet", "copies": 1, "aug_p": 0.15, "model": None},
     # The core's defaults, except 2 teacher epochs (the demo config's choice: 4 doubles the teacher's time).
+    # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
     "student": {"model": "default", "epochs": _CORE.student.epochs, "batch_size": _CORE.student.batch_size,
-                "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length},
+                "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length,
+                "trust_remote_code": False},
     "teacher": {"model": "default", "epochs": 2, "batch_size": _CORE.teacher.batch_size,
-                "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length},
+                "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length,
+                "trust_remote_code": False},
     "gate": {"action": "warn", "margin": 0.0},
     "train_gold_only": True,
     "live_evals": 4,
@@ -122,8 +129,8 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             "scenario": scenario,
             "data": data,
             "top_k": int(draft["top_k"]),
-            "student": _model(draft["student"]),
-            "teacher": _model(draft["teacher"]),
+            "student": _model(draft["student"], "student"),
+            "teacher": _model(draft["teacher"], "teacher"),
             "gate": dict(draft["gate"]),
             "seed": int(draft["seed"]),
             "train_gold_only": bool(draft["train_gold_only"]),
@@ -134,6 +141,8 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             raw["sampler"] = sampler
         else:
             aug = {k: v for k, v in draft["augment"].items() if v not in (None, "")}
+            if aug.get("model"):
+                aug["model"] = checked_model(aug["model"], "augmenter")
             raw["augment"] = aug
         for key in ("device", "threshold", "max_silver"):
             if draft.get(key) not in (None, "", 0):
@@ -146,9 +155,22 @@ def _required_roles(scenario: int) -> tuple[str, ...]:
     return {1: ("train", "test"), 2: ("train", "test"), 3: ("source_train", "test", "unlabeled")}[scenario]
 
 
-def _model(m: dict[str, Any]) -> dict[str, Any]:
+def checked_model(name: Any, role: str) -> str:
+    """The model value for a config, after the app's allow-list (hub name or a folder under the model roots)."""
+    try:
+        return security.check_model(str(name or "default")).value
+    except security.ModelPathError as exc:
+        raise ConfigError(f"{role} model: {exc}") from None
+
+
+def _model(m: dict[str, Any], role: str = "model") -> dict[str, Any]:
     out = {k: v for k, v in m.items() if v not in (None, "")}
-    out["model"] = (str(out.get("model") or "default")).strip() or "default"
+    out["model"] = checked_model(out.get("model"), role)
+    trust = bool(out.pop("trust_remote_code", False)) and out["model"] != "default"
+    if trust:
+        if not CORE_TRUSTS_REMOTE_CODE:
+            raise ConfigError(f"{role} model: trust_remote_code is not supported by this version of the core")
+        out["trust_remote_code"] = True
     out["batch_size"] = int(out.get("batch_size", 16))
     out["max_seq_length"] = int(out.get("max_seq_length", 128))
     return out

@@ -139,7 +139,7 @@ def sidebar() -> None:
         manifest = workspace.read_manifest()
         if manifest["files"]:
             title = manifest.get("title") or ("uploaded files" if manifest.get("source") == "upload" else "dataset")
-            st.markdown(f"**Data** · {title}")
+            st.markdown(f"**Data** · {md(title)}")
         else:
             st.markdown("**Data** · none yet")
         if ids:
@@ -191,9 +191,25 @@ def gate_banner(run_dir: str) -> None:
 def run_error(record: RunRecord) -> None:
     if record.status in ("failed", "interrupted"):
         title, message, hint = runinfo.explain_error(record.status, record.error)
-        st.error(f"**{title}.** {message}\n\n{hint}", icon=":material/error:")
+        st.error(f"**{title}.** {md(message)}\n\n{hint}", icon=":material/error:")
     elif record.status == "cancelled":
-        st.info(f"**Cancelled.** {record.error or ''}", icon=":material/stop_circle:")
+        st.info(f"**Cancelled.** {md(record.error or '')}", icon=":material/stop_circle:")
+
+
+def data_error(error: core_data.DataError, name: str) -> None:
+    """A rejected file: the first problem prominently, then every problem in a table (all of it shown as text:
+    file names and messages quote the upload's own cells, so markdown is escaped and HTML never enabled)."""
+    count = f"{error.total} problem{'s' if error.total != 1 else ''}"
+    first = error.problems[0]
+    where = ", ".join(x for x in (f"row {first.row}" if first.row is not None else "",
+                                  f"column '{first.column}'" if first.column else "") if x)
+    st.error(f"**{md(name)} was not saved** ({count}). {md(where + ': ' if where else '')}{md(first.message)}",
+             icon=":material/block:")
+    table = pd.DataFrame([{"row": p.row, "column": p.column, "problem": p.message} for p in error.problems])
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"row": st.column_config.NumberColumn(format="%d")})
+    if error.more:
+        st.caption(f"… and {error.more} more problems not listed.")
 
 
 def need_run(message: str = "No run yet.") -> RunRecord | None:
@@ -208,7 +224,8 @@ def md(text: str) -> str:
     """User text made inert for st.markdown (markdown punctuation escaped; HTML is never enabled)."""
     import re
 
-    return re.sub(r"([\\`*_\[\]<>|~$])", r"\\\1", str(text))
+    text = re.sub(r"[\r\n]+", " ", str(text))  # no new blocks (headings, lists, tables) from user text
+    return re.sub(r"([\\`*_\[\]<>|~$:#])", r"\\\1", text)
 
 
 def code(text: str) -> str:

@@ -21,6 +21,8 @@ import pandas as pd
 from augsbert_core import data as core_data
 from augsbert_core.runs import RunStore, atomic_write_json
 
+from . import security
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = REPO_ROOT / "demo"
 
@@ -148,14 +150,36 @@ class UploadResult:
 
 
 def safe_filename(name: str) -> str:
-    """A file name safe to write (keeps the extension chain, e.g. '.csv.gz')."""
-    base = Path(name).name
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip(".") or "upload.csv"
-    return cleaned[-120:]
+    """A plain file name safe to write in a folder: no directory part (also none written with '\\'), no leading
+    dot, only letters, digits, '.', '_' and '-', at most 120 characters; keeps the extension chain ('.csv.gz')."""
+    base = re.split(r"[/\\]", str(name))[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).lstrip("._-")
+    if "." not in cleaned:  # '' or a bare extension such as 'csv' (from '.csv')
+        cleaned = "upload." + (cleaned or "csv")
+    ext = re.search(r"(\.[A-Za-z0-9]{1,10}){0,2}$", cleaned).group()
+    return cleaned[: len(cleaned) - len(ext)][: 120 - len(ext)] + ext
+    return cleaned
+
+
+def _too_big(filename: str, payload: bytes) -> core_data.DataError | None:
+    """The upload cap (server.maxUploadSize) and the gzip expansion cap, checked before anything is parsed."""
+    problem = security.upload_problem(filename, payload)
+    if problem is None:
+        return None
+    return core_data.DataError([core_data.Problem(display_name(filename), None, None, problem)])
+
+
+def display_name(filename: str) -> str:
+    """The uploaded file's own name (no directory part), for messages."""
+    return re.split(r"[/\\]", str(filename))[-1] or "upload"
 
 
 def read_columns(filename: str, payload: bytes) -> tuple[list[str] | None, core_data.DataError | None]:
     """The column names of an uploaded file (as spelled in it), or the core's DataError."""
+    too_big = _too_big(filename, payload)
+    if too_big is not None:
+        return None, too_big
     with tempfile.TemporaryDirectory(prefix="augsbert-upload-") as tmp:
         path = Path(tmp) / safe_filename(filename)
         path.write_bytes(payload)
@@ -193,6 +217,9 @@ def save_upload(role: str, filename: str, payload: bytes, mapping: dict[str, str
     """Validate `payload` with the core loader; only when it passes, save it as `data/<role>.csv`.
 
     The saved copy has canonical column names (the mapping applied), so experiments need no column map."""
+    too_big = _too_big(filename, payload)
+    if too_big is not None:
+        return UploadResult(role, error=too_big)
     column_map = mapping_to_column_map(mapping or {})
     # Only mapped columns that differ from their target need renaming; identity entries are harmless.
     with tempfile.TemporaryDirectory(prefix="augsbert-upload-") as tmp:
@@ -211,7 +238,7 @@ def save_upload(role: str, filename: str, payload: bytes, mapping: dict[str, str
         keep = _canonical_columns(frame, role, mapping or {})
         target = data_dir() / f"{role}.csv"
         core_data.write_table(frame[keep], target)
-    entry = {"file": target.name, "original": Path(filename).name, "column_map": column_map,
+    entry = {"file": target.name, "original": display_name(filename), "column_map": column_map,
              "rows": len(loaded.frame) if role in PAIR_ROLES else len(loaded.sentences),
              "saved_at": time.time(), "fingerprint": core_data.fingerprint(target)}
     manifest = read_manifest()
@@ -235,7 +262,7 @@ def _canonical_columns(frame: pd.DataFrame, role: str, mapping: dict[str, str | 
 
 def _relabel(exc: core_data.DataError, temp_path: Path, original: str) -> core_data.DataError:
     """The same DataError with the temporary path replaced by the uploaded file's name."""
-    name = Path(original).name
+    name = display_name(original)
     problems = [core_data.Problem(name if p.file == str(temp_path) else p.file, p.row, p.column,
                                   p.message.replace(str(temp_path), name)) for p in exc.problems]
     return core_data.DataError(problems, exc.total)
