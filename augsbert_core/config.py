@@ -49,6 +49,7 @@ class ModelConfig:
     max_seq_length: int = 128
     loss: str | None = None  # None = chosen by task (see student.py / teacher.py)
     weight_decay: float = 0.01
+    trust_remote_code: bool = False  # run custom model code from the hub: only for models you trust
 
 
 @dataclass

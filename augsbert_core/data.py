@@ -289,9 +289,20 @@ def _read_raw(path: PathLike) -> pd.DataFrame:
     return _read_json(text, file)
 
 
-def _gunzip(data: bytes, file: str) -> bytes:
+MAX_DECOMPRESSED_BYTES = int(os.environ.get("AUGSBERT_MAX_DECOMPRESSED_MB", "2048")) * 1024 * 1024
+
+
+def _gunzip(data: bytes, file: str, limit: int | None = None) -> bytes:
+    """Decompress with a cap on the output size, so a small 'gzip bomb' cannot exhaust memory."""
+    limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
     try:
-        out = gzip.decompress(data)
+        if data[:2] != b"\x1f\x8b":
+            raise gzip.BadGzipFile("not a gzipped file")
+        reader = gzip.GzipFile(fileobj=io.BytesIO(data))
+        out = reader.read(limit + 1)
+        if len(out) > limit:
+            _fail(file, f"decompresses to more than {limit // (1024 * 1024):,} MB; split it or raise "
+                        "AUGSBERT_MAX_DECOMPRESSED_MB")
     except gzip.BadGzipFile:
         _fail(file, "is not gzip-compressed (bad gzip header); remove the '.gz' from the name if it is plain text")
     except EOFError:
@@ -320,8 +331,11 @@ def _check_text_bytes(data: bytes, file: str, ext: str) -> None:
     for magic, message in _SIGNATURES:
         if data.startswith(magic):
             _fail(file, f"is not {kind} text: it {message}")
-    if b"\x00" in data[:65536]:
-        _fail(file, f"is not {kind} text: it contains NUL bytes, so it looks like a binary file "
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        where = "" if nul < 65536 else f" (first at byte {nul:,}, line {line:,})"
+        _fail(file, f"is not {kind} text: it contains NUL bytes{where}, so it looks like a binary file "
                     "(the file must be UTF-8 text)")
 
 

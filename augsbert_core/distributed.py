@@ -69,6 +69,8 @@ def train_distributed(role: str, train: pd.DataFrame, cfg: ModelConfig, output_d
         kwargs["max_steps"] = int(max_steps)
     if info.world_size > 1:
         kwargs["ddp_backend"] = ddp_backend or ("nccl" if device.startswith("cuda") else "gloo")
+        # the cross-encoder uses every parameter (pooler + head); the bi-encoder leaves BERT's pooler unused
+        kwargs["ddp_find_unused_parameters"] = role != "teacher"
     from datasets import Dataset
 
     if role == "teacher":

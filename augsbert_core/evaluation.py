@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
 
 MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "teacher")
 PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
@@ -18,6 +17,8 @@ PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
 
 def regression_metrics(pred: Sequence[float], gold: Sequence[float]) -> dict[str, float]:
     """Spearman and Pearson correlation between predictions and gold scores."""
+    from scipy.stats import pearsonr, spearmanr
+
     pred, gold = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
     if len(pred) != len(gold) or len(pred) < 2:
         raise ValueError("need at least two predictions, as many as gold scores")

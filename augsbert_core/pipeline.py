@@ -268,7 +268,8 @@ class _Experiment:
                      + (f", train={len(data.train)}" if data.train is not None else "")
                      + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
 
-        base = load_bi_encoder(cfg.student.model, device=self.device, max_seq_length=cfg.student.max_seq_length)
+        base = load_bi_encoder(cfg.student.model, device=self.device, max_seq_length=cfg.student.max_seq_length,
+                               trust_remote_code=cfg.student.trust_remote_code)
         if not self.done("zero_shot"):
             t0, preds = time.time(), {}
             metrics = evaluate_bi_encoder(base, splits, task, preds)
@@ -324,7 +325,8 @@ class _Experiment:
         if self.done("teacher"):
             gate = self.run_.read_json("gate.json")
             needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
-            teacher = load_cross_encoder(str(self.models_dir / "teacher"), device=self.device) if needed else None
+            teacher = load_cross_encoder(str(self.models_dir / "teacher"), device=self.device,
+                                         trust_remote_code=cfg.teacher.trust_remote_code) if needed else None
             return teacher, gate
         t0 = time.time()
         gold = data.source_train if cfg.scenario == 3 else data.train

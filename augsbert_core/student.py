@@ -64,7 +64,8 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
     from sentence_transformers.training_args import BatchSamplers
 
     device = device or choose_device()
-    model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
+    model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length,
+                            trust_remote_code=cfg.trust_remote_code)
     loss_name = cfg.loss or default_loss(task)
     loss = build_loss(model, loss_name, task)
     frame = train[["sentence1", "sentence2", "label"]]

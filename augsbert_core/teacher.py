@@ -37,7 +37,8 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
 
     device = device or choose_device()
-    model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length)
+    model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
+                               trust_remote_code=cfg.trust_remote_code)
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
         sink(ProgressEvent("teacher.train", message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
         model.save_pretrained(str(output_dir))

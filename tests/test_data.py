@@ -700,3 +700,21 @@ def test_shared_stsbenchmark():
     assert full.frame["label"].min() == 0.0 and full.frame["label"].max() == 1.0
     deduped = data.load_pairs(STSB)
     assert len(deduped) + deduped.duplicates_dropped == 8628 and deduped.duplicates_dropped > 0
+
+
+def test_gzip_expansion_is_capped(tmp_path):
+    import gzip as _gzip
+
+    from augsbert_core import data as core_data
+
+    with pytest.raises(core_data.DataError, match="decompresses to more than"):
+        core_data._gunzip(_gzip.compress(b"x" * 50_000), "bomb.csv.gz", limit=10_000)
+
+
+def test_nul_bytes_are_found_beyond_the_first_64k(tmp_path):
+    from augsbert_core import data as core_data
+
+    path = tmp_path / "late_nul.csv"
+    path.write_bytes(b"sentence1,sentence2,score\n" + b"a,b,1\n" * 20000 + b"c\x00,d,1\n")
+    with pytest.raises(core_data.DataError, match=r"late_nul\.csv.*NUL bytes \(first at byte .*line 20,002\)"):
+        core_data.load_pairs(path)
