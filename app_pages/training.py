@@ -104,6 +104,12 @@ def live(run_id: str) -> None:
         if head_r.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}"):
             jobs.cancel(store, run_id)
             st.toast("Cancel requested: the job stops at the next step and keeps what it saved.", icon=":material/stop_circle:")
+    elif record.status in jobs.RESUMABLE:
+        if head_r.button("Resume", icon=":material/play_circle:", key=f"resume_{run_id}",
+                         help="Finished steps are kept; trainings continue from their newest checkpoint."):
+            jobs.resume(store, run_id)
+            st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
+            st.rerun()
     steps_row(prog, record.status, record.scenario)
 
     if record.status == "queued":

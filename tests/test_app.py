@@ -308,6 +308,17 @@ def test_dead_worker_is_marked_interrupted(store):
     at = app("training")
     assert store.get(run_id).status == "interrupted"
     assert "Interrupted" in at.error[0].value
+    # the user can resume it: the run is queued again under the same id with a new worker
+    from augsbert_core.jobs import cancel
+
+    at.button(key=f"resume_{run_id}").click().run()
+    assert store.get(run_id).status in ("queued", "running")
+    cancel(store, run_id)  # stop the worker before it trains the full demo
+    deadline = time.time() + 120
+    while store.get(run_id).status in ("queued", "running") and time.time() < deadline:
+        time.sleep(0.5)
+    assert store.get(run_id).status == "cancelled"
+    assert "resume requested" in (Path(store.get(run_id).dir) / "log.txt").read_text()
 
 
 # ----------------------------------------------------------------------------------------------- silver page
