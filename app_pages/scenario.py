@@ -168,9 +168,9 @@ with st.expander("Advanced", icon=":material/settings:"):
         custom = new[role]["model"] != "default"
         new[role]["trust_remote_code"] = col.checkbox(
             f"Trust remote code of the {role} model" + (f" ({ui.md(new[role]['model'])})" if custom else ""),
-            value=bool(draft[role].get("trust_remote_code")) and custom and scenario.CORE_TRUSTS_REMOTE_CODE,
-            key=f"sc_{role}_trust", disabled=not custom or not scenario.CORE_TRUSTS_REMOTE_CODE,
-            help=None if scenario.CORE_TRUSTS_REMOTE_CODE else "Not supported by this version of the core.")
+            value=bool(draft[role].get("trust_remote_code")) and custom,
+            key=f"sc_{role}_trust", disabled=not custom,
+            help="Runs the model's own code from the hub: only for models you trust.")
 new["name"] = st.text_input("Run name (optional)", draft.get("name", ""), key="sc_name", max_chars=40,
                             placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}")
 scenario.save_draft(new)

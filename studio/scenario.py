@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from augsbert_core import ConfigError, ExperimentConfig, ModelConfig
+from augsbert_core import ConfigError, ExperimentConfig
 from augsbert_core import jobs
 from augsbert_core.runs import atomic_write_json
 
 from . import security, workspace
 
-#: Whether the core's ModelConfig takes `trust_remote_code` (the app's per-model opt-in needs it).
-CORE_TRUSTS_REMOTE_CODE = "trust_remote_code" in {f.name for f in dataclasses.fields(ModelConfig)}
 
 SCENARIOS: dict[int, tuple[str, str]] = {
     1: ("Scenario 1 · plenty of gold",
@@ -168,8 +165,6 @@ def _model(m: dict[str, Any], role: str = "model") -> dict[str, Any]:
     out["model"] = checked_model(out.get("model"), role)
     trust = bool(out.pop("trust_remote_code", False)) and out["model"] != "default"
     if trust:
-        if not CORE_TRUSTS_REMOTE_CODE:
-            raise ConfigError(f"{role} model: trust_remote_code is not supported by this version of the core")
         out["trust_remote_code"] = True
     out["batch_size"] = int(out.get("batch_size", 16))
     out["max_seq_length"] = int(out.get("max_seq_length", 128))

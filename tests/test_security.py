@@ -207,12 +207,8 @@ def test_remote_code_only_by_an_explicit_per_model_opt_in():
     draft["teacher"]["trust_remote_code"] = True  # the default model: the flag is meaningless and dropped
     assert not getattr(scenario.build_configs(draft)[0].teacher, "trust_remote_code", False)
     draft["teacher"]["model"] = "org/custom-model"
-    if scenario.CORE_TRUSTS_REMOTE_CODE:
-        cfg = scenario.build_configs(draft)[0]
-        assert cfg.teacher.trust_remote_code is True and not cfg.student.trust_remote_code
-    else:
-        with pytest.raises(ConfigError, match="trust_remote_code is not supported"):
-            scenario.build_configs(draft)
+    cfg = scenario.build_configs(draft)[0]
+    assert cfg.teacher.trust_remote_code is True and not cfg.student.trust_remote_code
 
 
 def test_scenario_page_remote_code_checkboxes_start_off():
@@ -227,7 +223,7 @@ def test_scenario_page_remote_code_checkboxes_start_off():
     at.radio(key="sc_teacher_kind").set_value("custom").run()
     at.text_input(key="sc_teacher_model").input("org/custom-model").run()
     box = at.checkbox(key="sc_teacher_trust")
-    assert box.value is False and box.disabled == (not scenario.CORE_TRUSTS_REMOTE_CODE)
+    assert box.value is False and not box.disabled
     assert scenario.load_draft()["teacher"]["trust_remote_code"] is False
 
 
