@@ -133,15 +133,20 @@ def _parse_scale(text: str | None) -> tuple[float, float] | None:
 
 def _cmd_run(args) -> int:
     from .config import ExperimentConfig
-    from .pipeline import GateStopped, run_experiment
-    from .progress import Cancelled
     from .runs import RunStore
 
     cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
-    store = RunStore(args.runs_dir or cfg.runs_dir)
-    sink = _TqdmSink() if not args.no_progress else _PrintSink()
+    return _run_in_foreground(cfg, RunStore(args.runs_dir or cfg.runs_dir), progress=not args.no_progress)
+
+
+def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: bool = True) -> int:
+    """Run (or resume) an experiment with progress on stderr; print run id, metrics table and run dir last."""
+    from .pipeline import GateStopped, run_experiment
+    from .progress import Cancelled
+
+    sink = _TqdmSink() if progress else _PrintSink()
     try:
-        result = run_experiment(cfg, store=store, sink=sink)
+        result = run_experiment(cfg, store=store, run=run, sink=sink, resume=resume)
     except (Cancelled, GateStopped) as exc:
         sink.close()  # before printing, so the message is not drawn over by a bar
         print(f"stopped: {exc}", file=sys.stderr)
@@ -263,7 +268,6 @@ def _cmd_cancel(args) -> int:
 def _cmd_resume(args) -> int:
     from .config import ConfigError, ExperimentConfig
     from .jobs import RESUMABLE, resume
-    from .pipeline import run_experiment
     from .runs import RunStore
 
     store = RunStore(args.runs_dir)
@@ -280,15 +284,7 @@ def _cmd_resume(args) -> int:
         return EXIT_OK
     run = store.run(args.run_id)
     cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
-    sink = _TqdmSink()
-    try:
-        result = run_experiment(cfg, store=store, run=run, sink=sink, resume=True)
-    finally:
-        sink.close()
-    print(f"run id: {result.run_id}")
-    print(result.table())
-    print(result.run_dir)
-    return EXIT_OK
+    return _run_in_foreground(cfg, store, run=run, resume=True)
 
 
 def _cmd_worker(args) -> int:

@@ -102,3 +102,15 @@ def test_label_and_runs_and_run(tiny_stsb, tmp_path):
     assert listing[0]["status"] == "finished" and listing[0]["name"] == "cli-tiny"
     table = cli("runs", "--runs-dir", str(runs_dir))
     assert "finished" in table.stdout
+
+
+def test_resume_refuses_unknown_and_finished_runs(tmp_path):
+    from augsbert_core.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    run = store.create("done", 2, {})
+    run.set_status("finished")
+    out = cli("resume", "nope", "--runs-dir", str(store.root))
+    assert out.returncode == 2 and "no run 'nope'" in out.stderr
+    out = cli("resume", run.id, "--runs-dir", str(store.root))
+    assert out.returncode == 2 and "is finished; only interrupted, cancelled, failed runs can be resumed" in out.stderr
