@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from augsbert_core import ConfigError
 from studio import estimate as est
 from studio import scenario, security, ui, workspace
 
@@ -227,11 +226,5 @@ with st.container(border=True):
 
 if st.button(f"Launch {'run' if runs == 1 else f'{runs} runs'}", type="primary", icon=":material/play_arrow:",
              key="sc_launch", disabled=bool(absent)):
-    try:
-        ids = scenario.launch(new)
-    except ConfigError as exc:
-        st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
-    else:
-        ui.select_run(ids[0])
-        st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
+    if ui.launch(new):
         st.switch_page(ui.PAGES["training"])

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from augsbert_core import ConfigError, jobs
+from augsbert_core import jobs
 from studio import charts, runinfo, scenario, ui, workspace
 from studio.estimate import fmt_duration
 
@@ -28,13 +28,7 @@ def launch_box(expanded: bool) -> None:
                     f"({draft['teacher']['epochs']:g} epochs)")
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):
-            try:
-                ids = scenario.launch(draft)
-            except ConfigError as exc:
-                st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
-            else:
-                ui.select_run(ids[0])
-                st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
+            if ui.launch(draft):
                 st.rerun()
         c2.page_link(ui.PAGES["scenario"], label="Change the settings", icon=":material/tune:")
 

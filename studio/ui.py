@@ -106,6 +106,23 @@ def select_run(run_id: str) -> None:
     st.session_state[PENDING_RUN_KEY] = run_id
 
 
+def launch(draft: dict[str, Any]) -> bool:
+    """Launch the runs of a Scenario draft: select the first and leave a note for the Training page.
+    Shows why on the page and returns False when the settings cannot run."""
+    from augsbert_core import ConfigError
+
+    from . import scenario
+
+    try:
+        ids = scenario.launch(draft)
+    except ConfigError as exc:
+        st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
+        return False
+    select_run(ids[0])
+    st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
+    return True
+
+
 def current_record() -> RunRecord | None:
     run_id = st.session_state.get(RUN_KEY)
     if not run_id:

@@ -18,47 +18,32 @@ DEMO = REPO / "demo"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-def _head(src: Path, dst: Path, n: int, start: int = 0) -> Path:
-    pd.read_csv(src).iloc[start:start + n].to_csv(dst, index=False)
-    return dst
+def _demo_slice(tmp_path_factory, dataset: str, sizes: dict[str, int]) -> dict[str, Path]:
+    """The first rows of each demo file of `dataset`, written to a fresh folder: {split: path}."""
+    d = tmp_path_factory.mktemp(f"{dataset}_{sum(sizes.values())}")
+    out = {}
+    for split, n in sizes.items():
+        pd.read_csv(DEMO / dataset / f"{split}.csv").head(n).to_csv(d / f"{split}.csv", index=False)
+        out[split] = d / f"{split}.csv"
+    return out
 
 
 @pytest.fixture(scope="session")
 def tiny_stsb(tmp_path_factory) -> dict[str, Path]:
     """A small STSb slice (scores 0-5): 64 train, 40 dev, 60 test pairs, 60 unlabeled sentences."""
-    d = tmp_path_factory.mktemp("tiny_stsb")
-    src = DEMO / "stsb"
-    return {
-        "train": _head(src / "train.csv", d / "train.csv", 64),
-        "dev": _head(src / "dev.csv", d / "dev.csv", 40),
-        "test": _head(src / "test.csv", d / "test.csv", 60),
-        "unlabeled": _head(src / "unlabeled.csv", d / "unlabeled.csv", 60),
-    }
+    return _demo_slice(tmp_path_factory, "stsb", {"train": 64, "dev": 40, "test": 60, "unlabeled": 60})
 
 
 @pytest.fixture(scope="session")
 def micro_stsb(tmp_path_factory) -> dict[str, Path]:
     """The smallest useful STSb slice (16 train, 12 dev, 12 test, 12 unlabeled): for process/queue tests."""
-    d = tmp_path_factory.mktemp("micro_stsb")
-    src = DEMO / "stsb"
-    return {
-        "train": _head(src / "train.csv", d / "train.csv", 16),
-        "dev": _head(src / "dev.csv", d / "dev.csv", 12),
-        "test": _head(src / "test.csv", d / "test.csv", 12),
-        "unlabeled": _head(src / "unlabeled.csv", d / "unlabeled.csv", 12),
-    }
+    return _demo_slice(tmp_path_factory, "stsb", {"train": 16, "dev": 12, "test": 12, "unlabeled": 12})
 
 
 @pytest.fixture(scope="session")
 def tiny_quora(tmp_path_factory) -> dict[str, Path]:
     """A small Quora slice: 80 unlabeled pairs, 60 dev and 80 test labeled pairs."""
-    d = tmp_path_factory.mktemp("tiny_quora")
-    src = DEMO / "quora"
-    return {
-        "unlabeled": _head(src / "unlabeled.csv", d / "unlabeled.csv", 80),
-        "dev": _head(src / "dev.csv", d / "dev.csv", 60),
-        "test": _head(src / "test.csv", d / "test.csv", 80),
-    }
+    return _demo_slice(tmp_path_factory, "quora", {"unlabeled": 80, "dev": 60, "test": 80})
 
 
 @pytest.fixture(scope="session")
