@@ -5,7 +5,6 @@ The key names here are a public contract (the app, scripts and benchmarks write 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -223,8 +222,3 @@ def _nested_type(cls: type, key: str) -> type | None:
         (ExperimentConfig, "gate"): GateConfig,
     }
     return nested.get((cls, key))
-
-
-def replace(cfg: ExperimentConfig, **changes: Any) -> ExperimentConfig:
-    """A copy of `cfg` with top-level fields changed."""
-    return dataclasses.replace(cfg, **changes)

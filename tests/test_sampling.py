@@ -11,8 +11,6 @@ import pytest
 
 from augsbert_core.sampling import (
     PairKeeper,
-    bm25_neighbours,
-    bm25_neighbours_reference,
     distribution_distance,
     kde_select,
     sample_candidates,
@@ -95,25 +93,6 @@ def test_pair_keeper_blocks_self_gold_and_duplicates():
     assert keeper.add(2, 3)
     assert not keeper.add(3, 2)
     assert len(keeper) == 1
-
-
-def test_bm25_sparse_agrees_with_rank_bm25(corpus):
-    sentences, _ = corpus
-    k = 5
-    fast_ids, fast_scores = bm25_neighbours(sentences, k + 1)
-    ref_ids, ref_scores = bm25_neighbours_reference(sentences, k + 1)
-    overlaps = []
-    for q in range(len(sentences)):
-        ref = ref_scores[q]
-        if ref[k - 1] <= 0:
-            continue  # fewer than k lexical matches: ranking among zero scores is arbitrary
-        cut = ref[k - 1]
-        ref_set = {int(j) for j, s in zip(ref_ids[q], ref) if s > cut + 1e-4}  # ties at the cut aside
-        fast_set = {int(j) for j in fast_ids[q][:k]}
-        if ref_set:
-            overlaps.append(len(ref_set & fast_set) / len(ref_set))
-    assert len(overlaps) > 50
-    assert np.mean(overlaps) >= 0.9
 
 
 def test_hnsw_recall_against_exact():
