@@ -49,6 +49,8 @@ class ModelConfig:
     loss: str | None = None  # None = chosen by task (see student.py / teacher.py)
     weight_decay: float = 0.01
     trust_remote_code: bool = False  # run custom model code from the hub: only for models you trust
+    seed_trials: int = 1  # seed optimisation: train this many seeds for `seed_trial_fraction` of the run, finish the best on dev
+    seed_trial_fraction: float = 0.25  # share of the training schedule each seed trial runs (the paper: 20-30% of an epoch)
 
 
 @dataclass
@@ -71,6 +73,22 @@ class GateConfig:
 
 
 @dataclass
+class TeacherSearchConfig:
+    """Teacher hyperparameter selection on dev: every (learning rate, epochs) pair that fits the time budget."""
+
+    learning_rates: list[float] = field(default_factory=list)  # empty (and epochs empty) = no search
+    epochs: list[float] = field(default_factory=list)
+    budget_minutes: float = 30.0  # trials whose estimated time no longer fits are skipped (the first always runs)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.learning_rates or self.epochs)
+
+
+ENSEMBLE_MODES = ("auto", "on", "off")
+
+
+@dataclass
 class ExperimentConfig:
     """One AugSBERT experiment. `from_file` / `from_dict` validate; `to_dict` round-trips."""
 
@@ -84,6 +102,10 @@ class ExperimentConfig:
     teacher: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=4, learning_rate=5e-5))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
+    teacher_search: TeacherSearchConfig = field(default_factory=TeacherSearchConfig)
+    # teacher ensemble (scenario 2): cross-encoder score + gold-only bi-encoder cosine, z-scored, weighted and
+    # calibrated on dev. auto = label with it when it beats both members on dev; on = always; off = never
+    ensemble: str = "auto"
     seed: int = 42
     device: str | None = None  # None = auto (cuda, mps, cpu)
     threshold: float | None = None  # scenario 3 classification threshold; None = chosen on target dev or 0.5
@@ -94,6 +116,8 @@ class ExperimentConfig:
     checkpoints: int = 4  # trainer checkpoints per training (newest kept) so a killed job can resume; 0 = none
     hnsw_threshold: int = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
     silver_file: str | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher, sampling, labeling
+    label_cache: bool = True  # remember teacher scores per (teacher weights, pair): relabeling is free
+    reuse_from: str | None = None  # a finished run (id or directory) whose zero-shot/gold-only/teacher stages are reused
     runs_dir: str | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
     base_dir: str | None = None  # where relative data paths resolve (set by from_file)
 
@@ -156,6 +180,25 @@ class ExperimentConfig:
             if m.epochs < 0 or (m.epochs == 0 and role == "student") or m.batch_size < 1 or m.learning_rate <= 0:
                 raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive "
                                   "(teacher.epochs may be 0: a ready-trained cross-encoder used as it is)")
+        for role in ("student", "teacher"):
+            m = getattr(self, role)
+            if not (isinstance(m.seed_trials, int) and m.seed_trials >= 1):
+                raise ConfigError(f"{role}.seed_trials must be a positive integer, got {m.seed_trials!r}")
+            if not 0.0 < m.seed_trial_fraction < 1.0:
+                raise ConfigError(f"{role}.seed_trial_fraction must be between 0 and 1, got {m.seed_trial_fraction!r}")
+        if isinstance(self.ensemble, bool):  # YAML reads a bare on/off as a boolean
+            self.ensemble = "on" if self.ensemble else "off"
+        if self.ensemble not in ENSEMBLE_MODES:
+            raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLE_MODES)}; got {self.ensemble!r}")
+        ts = self.teacher_search
+        if any(not (isinstance(x, (int, float)) and x > 0) for x in ts.learning_rates):
+            raise ConfigError(f"teacher_search.learning_rates must be positive numbers, got {ts.learning_rates!r}")
+        if any(not (isinstance(x, (int, float)) and x > 0) for x in ts.epochs):
+            raise ConfigError(f"teacher_search.epochs must be positive numbers, got {ts.epochs!r}")
+        if ts.enabled and not ts.budget_minutes > 0:
+            raise ConfigError(f"teacher_search.budget_minutes must be positive, got {ts.budget_minutes!r}")
+        if ts.enabled and (self.data.dev if self.scenario != 3 else (self.data.source_dev or self.data.dev)) is None:
+            raise ConfigError("teacher_search needs a dev split to choose on (data.dev; scenario 3: data.source_dev)")
         if self.augment.method not in ("wordnet", "contextual-substitute", "contextual-insert"):
             raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert, got {self.augment.method!r}")
         d = self.data
@@ -220,5 +263,6 @@ def _nested_type(cls: type, key: str) -> type | None:
         (ExperimentConfig, "teacher"): ModelConfig,
         (ExperimentConfig, "augment"): AugmentSettings,
         (ExperimentConfig, "gate"): GateConfig,
+        (ExperimentConfig, "teacher_search"): TeacherSearchConfig,
     }
     return nested.get((cls, key))

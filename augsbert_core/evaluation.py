@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "teacher")
+MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "teacher", "ensemble")
 PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
 
 

@@ -9,6 +9,8 @@ student (scenarios 1, 2) and the teacher, and writes everything to a run directo
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -19,14 +21,15 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
-from .config import ExperimentConfig
+from .config import ConfigError, ExperimentConfig
+from .ensemble import TeacherEnsemble, describe as describe_ensemble, fit_ensemble
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, best_threshold, format_table, score_splits
 from .models import choose_device, device_description, load_bi_encoder, load_cross_encoder
 from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunStore, atomic_write_text
 from .sampling import distribution_distance, kde_select, sample_candidates
 from .student import train_student
-from .teacher import label_pairs, train_teacher
+from .teacher import LabelCache, label_pairs, search_teacher, train_teacher
 
 
 class GateStopped(RuntimeError):
@@ -137,9 +140,10 @@ def evaluate_bi_encoder(model, splits: dict[str, pd.DataFrame], task: str,
 
 
 def evaluate_cross_encoder(model, splits: dict[str, pd.DataFrame], task: str, batch_size: int = 64,
-                           predictions: dict[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
+                           predictions: dict[str, np.ndarray] | None = None,
+                           cache: LabelCache | None = None) -> dict[str, dict[str, float]]:
     """Metrics of the teacher's both-order-averaged scores on each split (see `evaluate_bi_encoder`)."""
-    scores = {name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size)
+    scores = {name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size, cache=cache)
               for name, f in splits.items()}
     if predictions is not None:
         predictions.update(scores)
@@ -268,6 +272,9 @@ class _Experiment:
                      + (f", train={len(data.train)}" if data.train is not None else "")
                      + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
 
+        if cfg.reuse_from and not self.state["done"]:
+            self._adopt(cfg.reuse_from, data)
+
         base = load_bi_encoder(cfg.student.model, device=self.device, max_seq_length=cfg.student.max_seq_length,
                                trust_remote_code=cfg.student.trust_remote_code)
         if not self.done("zero_shot"):
@@ -317,7 +324,7 @@ class _Experiment:
         self.report.stage(f"eval.{key}", _fmt(metrics, task))
 
     def _teacher(self, data: LoadedData, splits, task: str):
-        """The trained teacher (None when silver comes from a file) and the readiness gate."""
+        """The labeling teacher (None when silver comes from a file) and the readiness gate."""
         cfg = self.cfg
         if cfg.scenario != 1 and cfg.silver_file:
             self.report.stage("teacher.train", "skipped: using the given silver file")
@@ -325,28 +332,120 @@ class _Experiment:
         if self.done("teacher"):
             gate = self.run_.read_json("gate.json")
             needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
-            teacher = load_cross_encoder(str(self.models_dir / "teacher"), device=self.device,
-                                         trust_remote_code=cfg.teacher.trust_remote_code) if needed else None
-            return teacher, gate
+            return (self._labeler(load_cross_encoder(str(self.models_dir / "teacher"), device=self.device,
+                                                     trust_remote_code=cfg.teacher.trust_remote_code))
+                    if needed else None), gate
         t0 = time.time()
         gold = data.source_train if cfg.scenario == 3 else data.train
         dev = data.source_dev if cfg.scenario == 3 else data.dev
         teacher_task = "regression" if cfg.scenario == 3 and _is_scores(gold) else task
-        self.report.stage("teacher.train", f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)")
-        teacher = train_teacher(gold, cfg.teacher, self.models_dir / "teacher", dev=dev, task=teacher_task,
-                                **self.train_kwargs("teacher"))
+        if cfg.teacher_search.enabled:
+            choose_on = dev if dev is not None else data.dev
+            self.report.stage("teacher.train", f"teacher search on {len(gold):,} gold pairs, chosen on dev "
+                                               f"(budget {cfg.teacher_search.budget_minutes:g} min)")
+            teacher, trials = search_teacher(gold, cfg.teacher, cfg.teacher_search, self.models_dir / "teacher",
+                                             dev=choose_on, task=teacher_task, seed=cfg.seed, device=self.device,
+                                             sink=self.report, cancel=self.cancel)
+            self.run_.write_json("teacher_search.json", {"trials": trials})
+            chosen = next(t for t in trials if t.get("chosen"))
+            self.report.stage("teacher.search", f"chose {chosen['epochs']:g} epochs, lr {chosen['learning_rate']:g} "
+                                                f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)")
+        else:
+            self.report.stage("teacher.train", f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
+                              if cfg.teacher.epochs else f"using the ready cross-encoder {cfg.teacher.model}")
+            teacher = train_teacher(gold, cfg.teacher, self.models_dir / "teacher", dev=dev, task=teacher_task,
+                                    **self.train_kwargs("teacher"))
+        cache = self._label_cache()
         preds: dict[str, np.ndarray] = {}
-        metrics = evaluate_cross_encoder(teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds)
+        metrics = evaluate_cross_encoder(teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds,
+                                         cache=cache)
         self.report.stage("eval.teacher", _fmt(metrics, task))
         self.state["metrics"]["teacher"] = metrics
-        gate = readiness_gate(self.metrics, task, cfg)
+        self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
+        ensemble = self._fit_ensemble(splits, task)
+        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble)
         self.run_.write_json("gate.json", gate)
         self.report.stage("gate", gate["message"])
         self.finish("teacher", t0, metrics, preds)
         if gate["verdict"] == "weak" and cfg.gate.action == "stop":
             self.run_.write_json("metrics.partial.json", self.metrics)
             raise GateStopped(gate["message"])
-        return teacher, gate
+        return self._labeler(teacher, cache), gate
+
+    def _label_cache(self) -> LabelCache | None:
+        if not self.cfg.label_cache:
+            return None
+        try:
+            return LabelCache.for_model(self.models_dir / "teacher", self.device)
+        except Exception as exc:  # noqa: BLE001 - the cache is an optimisation: a broken one must not fail the run
+            self.run_.log(f"[label] label cache unavailable: {exc}")
+            return None
+
+    def _fit_ensemble(self, splits, task: str) -> TeacherEnsemble | None:
+        """Scenario 2 with a gold-only student: fit the teacher ensemble on dev (from stored predictions)."""
+        cfg, preds = self.cfg, self.state["predictions"]
+        if cfg.scenario != 2 or cfg.ensemble == "off" or "gold_only" not in preds or "dev" not in splits:
+            return None
+        ce, bi = preds["teacher"], preds["gold_only"]
+        ensemble = fit_ensemble(np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(), task,
+                                seed=cfg.seed)
+        used = cfg.ensemble == "on" or ensemble.beats_members
+        ensemble.report["used"] = used
+        combined = {split: ensemble(np.asarray(ce[split]), np.asarray(bi[split])) for split in splits if split in ce}
+        self.state["metrics"]["ensemble"] = score_splits(
+            {n: SplitScores(combined[n], splits[n]["label"].to_numpy()) for n in combined}, task)
+        self.state["predictions"]["ensemble"] = {k: [float(x) for x in v] for k, v in combined.items()}
+        self.run_.write_json("ensemble.json", ensemble.to_dict())
+        self.report.stage("ensemble", describe_ensemble(ensemble) + ("; labeling with it" if used else
+                                                                     "; labeling with the cross-encoder alone"))
+        return ensemble if used else None
+
+    def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> "Labeler":
+        """The cross-encoder, joined by the gold-only bi-encoder when the ensemble was chosen."""
+        raw = self.run_.read_json("ensemble.json", None)
+        ensemble = TeacherEnsemble.from_dict(raw) if raw and raw.get("report", {}).get("used") else None
+        bi = None
+        if ensemble is not None:
+            bi = load_bi_encoder(str(self.models_dir / "gold_only"), device=self.device,
+                                 max_seq_length=self.cfg.student.max_seq_length)
+        return Labeler(cross_encoder, cache if cache is not None else self._label_cache(), self.cfg.label_batch_size,
+                       ensemble, bi)
+
+    def _adopt(self, source: str, data: LoadedData) -> None:
+        """Reuse the zero-shot, gold-only and teacher stages of a finished run with the same data and models."""
+        src = Path(source).expanduser()
+        if not (src / "state.json").is_file():
+            src = self.run_.store.root / source
+        if not (src / "state.json").is_file():
+            raise ConfigError(f"reuse_from: no run found at {source!r} (give a run id or a run directory)")
+        theirs = _read_json(src / "config.json")
+        for key in ("scenario", "task", "seed", "student", "teacher", "teacher_search", "ensemble", "train_gold_only",
+                    "label_batch_size"):
+            if theirs.get(key) != self.cfg.to_dict().get(key):
+                raise ConfigError(f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
+                                  f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run")
+        their_prints = _read_json(src / "fingerprints.json")
+        for key in ("train", "dev", "test", "source_train", "source_dev"):
+            if their_prints.get(key) != data.fingerprints.get(key):
+                raise ConfigError(f"reuse_from {source!r}: data.{key} is not the same file content")
+        state = _read_json(src / "state.json")
+        for stage in ("zero_shot", "gold_only", "teacher"):
+            if stage not in state["done"]:
+                continue
+            for key in (stage, "ensemble") if stage == "teacher" else (stage,):
+                if key in state["metrics"]:
+                    self.state["metrics"][key] = state["metrics"][key]
+                    self.state["predictions"][key] = state["predictions"].get(key, {})
+            self.state["timings"][stage] = 0.0
+            self.state["done"].append(stage)
+            if (src / "models" / stage).is_dir():
+                _link_tree(src / "models" / stage, self.models_dir / stage)
+        for name in ("gate.json", "ensemble.json", "teacher_search.json"):
+            if (src / name).is_file():
+                shutil.copy2(src / name, self.run_.path(name))
+        self.state["reused_from"] = src.name
+        self.run_.write_json("state.json", self.state)
+        self.report.stage("reuse", f"reusing {', '.join(self.state['done'])} from run {src.name}")
 
     def _augmented(self, data: LoadedData) -> pd.DataFrame:
         path = self.run_.path("augmented.csv")
@@ -371,6 +470,45 @@ class _Experiment:
         return silver
 
 
+@dataclass
+class Labeler:
+    """Scores pairs for silver labels: the cross-encoder, or the ensemble of it and the gold-only bi-encoder."""
+
+    cross_encoder: Any
+    cache: LabelCache | None = None
+    batch_size: int = 64
+    ensemble: TeacherEnsemble | None = None
+    bi_encoder: Any = None
+
+    def score(self, sentences1, sentences2, *, sink: ProgressSink = null_sink,
+              cancel: CancelToken | None = None) -> dict[str, np.ndarray]:
+        """{'score': the silver score in [0, 1]} plus each member's score when the ensemble labels."""
+        ce = label_pairs(self.cross_encoder, sentences1, sentences2, batch_size=self.batch_size, sink=sink,
+                         cancel=cancel, cache=self.cache)
+        if self.ensemble is None:
+            return {"score": ce}
+        bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2))
+        return {"score": self.ensemble(ce, bi), "score_cross_encoder": ce, "score_bi_encoder": bi.astype(np.float32)}
+
+
+def _read_json(path: Path) -> dict:
+    import json
+
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """Copy a model folder by hard links (no extra disk), falling back to a copy across file systems."""
+    def link(a: str, b: str) -> None:
+        try:
+            os.link(a, b)
+        except OSError:
+            shutil.copy2(a, b)
+
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst, copy_function=link)
+
+
 def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter) -> pd.DataFrame:
     """Silver pairs from `cfg.silver_file` (e.g. a reviewed silver set): labels already 0..1 or 0/1."""
     path = cfg.resolve_path(cfg.silver_file)
@@ -392,25 +530,42 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
 
 
-def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig) -> dict:
-    """Compare the teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'."""
+def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig,
+                   ensemble: TeacherEnsemble | None = None) -> dict:
+    """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
+
+    With an ensemble teacher its weight was chosen on dev, so its cross-fitted dev score is compared with
+    the gold-only student's score on the same dev halves."""
     primary = PRIMARY_METRIC[task]
     split = "dev" if "dev" in metrics["teacher"] else "test"
-    teacher = metrics["teacher"][split][primary]
     students = {k: metrics[k][split][primary] for k in ("zero_shot", "gold_only") if k in metrics}
+    if ensemble is not None:
+        teacher = ensemble.report["dev_crossfit"]
+        students["gold_only"] = ensemble.report["bi_encoder_crossfit"]
+        what = f"teacher (ensemble, cross-fitted; cross-encoder alone {100 * metrics['teacher'][split][primary]:.1f})"
+    else:
+        teacher = metrics["teacher"][split][primary]
+        what = "teacher"
     best_name = max(students, key=students.get)
     best = students[best_name]
     ready = teacher > best + cfg.gate.margin
     if ready:
-        message = (f"teacher is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
+        message = (f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
                    f"on {split}")
     else:
-        message = (f"silver labels from this teacher will likely hurt: teacher {100 * teacher:.1f} vs student "
-                   f"({best_name}) {100 * best:.1f} {primary} on {split}. Options: a stronger teacher (a trained "
-                   f"cross-encoder or a larger base), more teacher epochs, or gold-only training.")
+        options = ["a stronger teacher (a trained cross-encoder, or the offline mpnet base: "
+                   "python scripts/setup_mpnet.py, then teacher.model: mpnet)"]
+        if cfg.scenario == 2 and cfg.ensemble == "off":
+            options.append("the teacher ensemble (ensemble: auto)")
+        if not cfg.teacher_search.enabled:
+            options.append("teacher search on dev (teacher_search: {learning_rates: [...], epochs: [...]})")
+        options += ["seed trials (teacher.seed_trials: 4)", "gold-only training"]
+        message = (f"silver labels from this teacher will likely hurt: {what} {100 * teacher:.1f} vs student "
+                   f"({best_name}) {100 * best:.1f} {primary} on {split}. Options: " + "; ".join(options) + ".")
     return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,
             "verdict": "ready" if ready else "weak", "action": cfg.gate.action, "message": message,
-            "used_test": split == "test"}
+            "used_test": split == "test", "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
+            "cross_encoder": metrics["teacher"][split][primary]}
 
 
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):
@@ -441,10 +596,10 @@ def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Ru
         candidates = sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
                                        seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report)
     cancel.raise_if_cancelled("sampling")
-    report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)")
-    scores = label_pairs(teacher, candidates["sentence1"], candidates["sentence2"], batch_size=cfg.label_batch_size,
-                         sink=report, cancel=cancel)
-    silver = candidates.assign(score=scores)
+    report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)"
+                 + (" with the ensemble" if teacher.ensemble is not None else ""))
+    silver = candidates.assign(**teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report,
+                                               cancel=cancel))
     threshold = None
     if task == "classification":
         threshold = _silver_threshold(cfg, data, teacher)
@@ -481,6 +636,6 @@ def _silver_threshold(cfg: ExperimentConfig, data: LoadedData, teacher) -> float
     if cfg.threshold is not None:
         return cfg.threshold
     if data.dev is not None and len(data.dev) >= 2 and data.dev["label"].nunique() == 2:
-        scores = label_pairs(teacher, data.dev["sentence1"], data.dev["sentence2"], batch_size=cfg.label_batch_size)
+        scores = teacher.score(data.dev["sentence1"], data.dev["sentence2"])["score"]
         return best_threshold(scores, data.dev["label"].to_numpy())
     return 0.5

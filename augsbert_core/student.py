@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,7 +10,7 @@ import pandas as pd
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder
 from .progress import CancelToken, Cancelled, ProgressSink, make_trainer_callback, null_sink
-from .training import run_training, trainer_kwargs
+from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
 REGRESSION_LOSSES = ("cosent", "cosine", "angle")
 CLASSIFICATION_LOSSES = ("online_contrastive", "contrastive", "mnrl")
@@ -64,10 +65,7 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
     from sentence_transformers.training_args import BatchSamplers
 
     device = device or choose_device()
-    model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length,
-                            trust_remote_code=cfg.trust_remote_code)
     loss_name = cfg.loss or default_loss(task)
-    loss = build_loss(model, loss_name, task)
     frame = train[["sentence1", "sentence2", "label"]]
     extra = {}
     if loss_name == "mnrl":  # positives only, no duplicate sentences within a batch
@@ -77,15 +75,36 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
         frame = frame.astype({"label": float if task == "regression" else int})
     dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     evaluator = bi_encoder_evaluator(dev, task, "dev") if evals and dev is not None and len(dev) >= 2 else None
-    args = SentenceTransformerTrainingArguments(
-        **trainer_kwargs(cfg, output_dir, seed, device, len(frame),
-                         evals=evals if evaluator else 0, checkpoints=checkpoints),
-        **extra,
-    )
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset, loss=loss,
-                                         evaluator=evaluator, callbacks=[make_trainer_callback(stage, sink, cancel)])
-    run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
+
+    def make_trainer(trainer_seed: int, folder: Path | None = None):
+        model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length,
+                                trust_remote_code=cfg.trust_remote_code)
+        kwargs = trainer_kwargs(cfg, output_dir, trainer_seed, device, len(frame),
+                                evals=evals if evaluator else 0, checkpoints=checkpoints)
+        if folder is not None:
+            kwargs["output_dir"] = str(folder)
+        args = SentenceTransformerTrainingArguments(**kwargs, **extra)
+        return SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
+                                          loss=build_loss(model, loss_name, task), evaluator=evaluator,
+                                          callbacks=[make_trainer_callback(stage, sink, cancel)])
+
+    if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
+        from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, score_splits
+
+        def dev_score(model) -> float:
+            pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
+            return score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+
+        trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
+                                                 fraction=cfg.seed_trial_fraction, score=dev_score, stage=stage,
+                                                 sink=sink, resume=resume, cancel=cancel)
+    else:
+        trainer, report = make_trainer(seed), None
+        run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
+    model = trainer.model
     model.save_pretrained(str(output_dir))
+    if report is not None:
+        (Path(output_dir) / "seed_search.json").write_text(json.dumps(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled(f"{stage} cancelled; the partly trained model was saved")
     return model

@@ -5,6 +5,7 @@ label is the mean of both orders' scores."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -14,7 +15,7 @@ import pandas as pd
 from .config import ModelConfig
 from .models import choose_device, load_cross_encoder
 from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
-from .training import run_training, trainer_kwargs
+from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
 
 def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
@@ -37,24 +38,48 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
 
     device = device or choose_device()
-    model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
-                               trust_remote_code=cfg.trust_remote_code)
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
+        model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
+                                   trust_remote_code=cfg.trust_remote_code)
         sink(ProgressEvent("teacher.train", message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
         model.save_pretrained(str(output_dir))
         return model
     train = both_orders(gold[["sentence1", "sentence2", "label"]]).astype({"label": float})
     dataset = Dataset.from_pandas(train, preserve_index=False)
-    loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
     evaluator = None
     if evals and dev is not None and len(dev) >= 2:
         evaluator = cross_encoder_evaluator(dev, task, name="dev")
-    args = CrossEncoderTrainingArguments(**trainer_kwargs(cfg, output_dir, seed, device, len(train),
-                                                          evals=evals if evaluator else 0, checkpoints=checkpoints))
-    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset, loss=loss, evaluator=evaluator,
-                                  callbacks=[make_trainer_callback("teacher.train", sink, cancel)])
-    run_training(trainer, output_dir, resume=resume, stage="teacher.train", sink=sink)
+
+    def make_trainer(trainer_seed: int, folder: Path | None = None):
+        model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
+                                   trust_remote_code=cfg.trust_remote_code)
+        loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
+        kwargs = trainer_kwargs(cfg, output_dir, trainer_seed, device, len(train),
+                                evals=evals if evaluator else 0, checkpoints=checkpoints)
+        if folder is not None:
+            kwargs["output_dir"] = str(folder)
+        return CrossEncoderTrainer(model=model, args=CrossEncoderTrainingArguments(**kwargs), train_dataset=dataset,
+                                   loss=loss, evaluator=evaluator,
+                                   callbacks=[make_trainer_callback("teacher.train", sink, cancel)])
+
+    report = None
+    if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
+        from .evaluation import PRIMARY_METRIC, SplitScores, score_splits
+
+        def dev_score(model) -> float:
+            pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
+            return score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+
+        trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
+                                                 fraction=cfg.seed_trial_fraction, score=dev_score,
+                                                 stage="teacher.train", sink=sink, resume=resume, cancel=cancel)
+    else:
+        trainer = make_trainer(seed)
+        run_training(trainer, output_dir, resume=resume, stage="teacher.train", sink=sink)
+    model = trainer.model
     model.save_pretrained(str(output_dir))
+    if report is not None:
+        (Path(output_dir) / "seed_search.json").write_text(json.dumps(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled("teacher training cancelled; the partly trained teacher was saved")
     return model
@@ -91,7 +116,8 @@ def _autocast(model, precision: str):
 def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, batch_size: int = 64,
                 symmetric: bool = True, chunk_size: int = 8192, sink: ProgressSink = null_sink,
                 cancel: CancelToken | None = None, stage: str = "label", backend: str = "torch",
-                precision: str = "auto", devices: Sequence[str] | None = None, pool=None) -> np.ndarray:
+                precision: str = "auto", devices: Sequence[str] | None = None, pool=None,
+                cache: "LabelCache | None" = None) -> np.ndarray:
     """Teacher scores in [0,1] for each pair, the mean of both orders when `symmetric`.
 
     Each distinct ordered pair is scored exactly once (duplicates share one score), in chunks so that
@@ -102,7 +128,8 @@ def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, 
     onnxruntime on CPU, see `onnx_cross_encoder`). precision: 'auto' = bf16 (else fp16) autocast on
     CUDA, 'fp32' = none. devices / pool: score on several GPUs (or CPU processes) with
     sentence-transformers' multi-process pool (`devices=['cuda:0', 'cuda:1']`, or a pool from
-    `model.start_multi_process_pool(...)`); each chunk is split over the pool's workers."""
+    `model.start_multi_process_pool(...)`); each chunk is split over the pool's workers. cache: a
+    `LabelCache` for this teacher; only pairs it lacks are scored, and their scores are added to it."""
     s1, s2 = list(sentences1), list(sentences2)
     n = len(s1)
     if n == 0:
@@ -113,8 +140,13 @@ def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, 
         raise ValueError(f"unknown backend {backend!r}; use 'torch' or 'onnx'")
     ordered = list(zip(s1, s2)) + (list(zip(s2, s1)) if symmetric else [])
     unique = list(dict.fromkeys(ordered))
+    known = cache.get(unique) if cache is not None else {}
+    if known:
+        unique = [p for p in unique if p not in known]
     unique.sort(key=lambda p: len(p[0]) + len(p[1]))  # homogeneous lengths per chunk: no padding waste
     scores = np.empty(len(unique), dtype=np.float32)
+    if known:
+        sink(ProgressEvent(stage, message=f"{len(known):,} ordered pairs already scored by this teacher (cache)"))
     sink(ProgressEvent(stage, 0, len(unique), message=f"scoring {len(unique):,} ordered pairs"))
     extra = {}
     if pool is not None:
@@ -128,8 +160,11 @@ def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, 
         with _autocast(model, precision):
             scores[start:start + len(chunk)] = model.predict(chunk, batch_size=batch_size, show_progress_bar=False,
                                                               convert_to_numpy=True, **extra)
+        if cache is not None:
+            cache.put(chunk, scores[start:start + len(chunk)])
         sink(ProgressEvent(stage, start + len(chunk), len(unique)))
     lookup = dict(zip(unique, scores))
+    lookup.update(known)
     forward = np.fromiter((lookup[p] for p in ordered[:n]), dtype=np.float32, count=n)
     if not symmetric:
         return forward
@@ -219,3 +254,123 @@ def onnx_cross_encoder(model) -> OnnxCrossEncoder:
         twin = OnnxCrossEncoder(model)
         object.__setattr__(model, "_augsbert_onnx", twin)
     return twin
+
+
+def search_teacher(gold: pd.DataFrame, cfg: ModelConfig, search, output_dir: str | Path, *, dev: pd.DataFrame,
+                   task: str = "regression", seed: int = 42, device: str | None = None,
+                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None) -> tuple[object, list[dict]]:
+    """Teacher hyperparameter selection on dev within `search.budget_minutes` (a TeacherSearchConfig).
+
+    Tries every (epochs, learning rate) pair, cheapest first; a trial whose estimated time (from the
+    seconds per epoch measured so far) no longer fits the budget is skipped. The best on dev is saved to
+    `output_dir` and returned with the list of trials."""
+    import shutil
+    import time
+    from dataclasses import replace
+
+    from .evaluation import PRIMARY_METRIC, SplitScores, score_splits
+
+    epochs = sorted(set(search.epochs or [cfg.epochs]))
+    rates = list(dict.fromkeys(search.learning_rates or [cfg.learning_rate]))
+    grid = [(e, lr) for e in epochs for lr in rates]
+    budget, started = 60.0 * search.budget_minutes, time.time()
+    output_dir = Path(output_dir)
+    scratch = output_dir.parent / ".teacher_search"
+    trials: list[dict] = []
+    best: dict | None = None
+    seconds_per_epoch: float | None = None
+    for number, (n_epochs, rate) in enumerate(grid, start=1):
+        trial = {"epochs": n_epochs, "learning_rate": rate}
+        spent = time.time() - started
+        if trials and seconds_per_epoch is not None and spent + seconds_per_epoch * n_epochs > budget:
+            trials.append({**trial, "status": "skipped: over the time budget"})
+            continue
+        if cancel is not None:
+            cancel.raise_if_cancelled("teacher search")
+        sink(ProgressEvent("teacher.search", number - 1, len(grid),
+                           message=f"trial {number}/{len(grid)}: {n_epochs:g} epochs, lr {rate:g}"))
+        t0 = time.time()
+        folder = scratch / f"trial-{number}"
+        model = train_teacher(gold, replace(cfg, epochs=n_epochs, learning_rate=rate), folder, seed=seed,
+                              device=device, task=task, dev=dev, sink=sink, cancel=cancel)
+        pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
+        value = score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+        seconds = time.time() - t0
+        seconds_per_epoch = max(seconds_per_epoch or 0.0, seconds / n_epochs)
+        trials.append({**trial, "status": "done", "dev": float(value), "seconds": round(seconds, 1)})
+        sink(ProgressEvent("teacher.search", number, len(grid),
+                           message=f"{n_epochs:g} epochs, lr {rate:g}: dev {PRIMARY_METRIC[task]} {100 * value:.2f}"))
+        if best is None or value > best["dev"]:
+            if best is not None:
+                shutil.rmtree(best["folder"], ignore_errors=True)
+            best = {"dev": value, "folder": folder, "model": model}
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        del model
+    assert best is not None
+    shutil.rmtree(output_dir, ignore_errors=True)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(best["folder"]), str(output_dir))
+    shutil.rmtree(scratch, ignore_errors=True)
+    for trial in trials:
+        trial["chosen"] = trial.get("dev") == best["dev"] and trial["status"] == "done"
+    return best["model"], trials
+
+
+def model_fingerprint(model_dir: str | Path) -> str:
+    """A content hash of a saved model's weights and configuration (names the label cache)."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    folder = Path(model_dir)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json")
+                       and ".checkpoints" not in p.parts and p.name != "seed_search.json"):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(8 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:20]
+
+
+class LabelCache:
+    """Teacher scores of ordered sentence pairs, stored in SQLite, for one teacher (and device kind).
+
+    `label_pairs(..., cache=LabelCache.for_model(dir, device))` scores only pairs it has not seen: relabeling
+    after a sampler change, or another run with the same teacher, costs a lookup."""
+
+    def __init__(self, path: str | Path) -> None:
+        import sqlite3
+
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), timeout=60)
+        self.db.execute("CREATE TABLE IF NOT EXISTS scores (s1 TEXT, s2 TEXT, score REAL, PRIMARY KEY (s1, s2))"
+                        " WITHOUT ROWID")
+
+    @classmethod
+    def for_model(cls, model_dir: str | Path, device: str = "cpu", root: str | Path | None = None) -> "LabelCache":
+        from .embeddings import cache_dir
+
+        base = Path(root) if root else cache_dir().parent / "labels"
+        kind = "cuda" if str(device).startswith("cuda") else str(device).split(":")[0]
+        return cls(base / f"{model_fingerprint(model_dir)}-{kind}.sqlite")
+
+    def get(self, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
+        found = {}
+        query = "SELECT score FROM scores WHERE s1 = ? AND s2 = ?"
+        for pair in pairs:
+            row = self.db.execute(query, pair).fetchone()
+            if row is not None:
+                found[pair] = row[0]
+        return found
+
+    def put(self, pairs: Sequence[tuple[str, str]], scores: Sequence[float]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)",
+                                [(a, b, float(s)) for (a, b), s in zip(pairs, scores)])
+
+    def __len__(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()

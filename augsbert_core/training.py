@@ -84,3 +84,89 @@ def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, s
         sink(ProgressEvent(stage, message=f"resuming from {Path(checkpoint).name}"))
     quiet(trainer)
     trainer.train(resume_from_checkpoint=checkpoint)
+
+
+def seed_list(seed: int, n: int) -> list[int]:
+    """The seeds tried by seed optimisation: the configured seed first, then seed+1, ..."""
+    return [seed + i for i in range(n)]
+
+
+def _stop_at(step: int):
+    """A callback that saves a checkpoint and stops training once `step` optimizer steps are done."""
+    from transformers import TrainerCallback
+
+    class _StopAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step >= step:
+                control.should_save = True
+                control.should_training_stop = True
+            return control
+
+    return _StopAt()
+
+
+def train_with_seed_search(make_trainer, output_dir: str | Path, *, seeds: list[int], fraction: float,
+                           score, stage: str, sink, resume: bool = False, cancel=None) -> tuple[object, dict]:
+    """Seed optimisation (Thakur et al. 2021): train each seed for `fraction` of its schedule, keep the best on
+    dev, finish that one from its checkpoint.
+
+    make_trainer(seed, checkpoint_folder) -> a fresh trainer whose model starts from the base weights.
+    score(model) -> the dev metric (higher is better). Returns (the finished trainer, a report of the trials)."""
+    import json
+    import shutil
+
+    from .progress import ProgressEvent
+
+    folder = checkpoint_dir(output_dir)
+    record = folder.parent / f"{Path(output_dir).name}.seed_search.json"
+    if resume and record.is_file() and latest_checkpoint(output_dir):  # the winner was already being finished
+        report = json.loads(record.read_text())
+        trainer = make_trainer(report["chosen_seed"], folder)
+        run_training(trainer, output_dir, resume=True, stage=stage, sink=sink)
+        return trainer, report
+    trials = []
+    for seed in seeds:
+        trial_folder = folder.parent / f"{Path(output_dir).name}.seed-{seed}"
+        shutil.rmtree(trial_folder, ignore_errors=True)
+        trainer = make_trainer(seed, trial_folder)
+        stop_step = max(1, round(trainer_steps(trainer) * fraction))
+        trainer.add_callback(_stop_at(stop_step))
+        quiet(trainer)
+        sink(ProgressEvent(stage, message=f"seed trial {len(trials) + 1}/{len(seeds)}: seed {seed}, "
+                                          f"{stop_step} of {trainer_steps(trainer)} steps"))
+        trainer.train()
+        if cancel is not None and cancel.cancelled:
+            from .progress import Cancelled
+
+            raise Cancelled(f"{stage} cancelled during seed trials")
+        value = float(score(trainer.model))
+        trials.append({"seed": seed, "steps": stop_step, "dev": value, "checkpoint": str(_newest(trial_folder))})
+        sink(ProgressEvent(stage, message=f"seed {seed}: dev {100 * value:.2f}"))
+        del trainer
+    best = max(trials, key=lambda t: t["dev"])
+    report = {"trials": trials, "chosen_seed": best["seed"], "fraction": fraction}
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(report, indent=2))
+    sink(ProgressEvent(stage, message=f"finishing seed {best['seed']} (best on dev of {len(trials)} trials)"))
+    trainer = make_trainer(best["seed"], folder)
+    quiet(trainer)
+    trainer.train(resume_from_checkpoint=best["checkpoint"])
+    for trial in trials:
+        shutil.rmtree(Path(trial["checkpoint"]).parent, ignore_errors=True)
+    return trainer, report
+
+
+def trainer_steps(trainer) -> int:
+    """Optimizer steps of the trainer's whole schedule."""
+    args = trainer.args
+    if args.max_steps and args.max_steps > 0:
+        return int(args.max_steps)
+    per_epoch = math.ceil(len(trainer.train_dataset) / args.per_device_train_batch_size / args.gradient_accumulation_steps)
+    return max(1, math.ceil(per_epoch * args.num_train_epochs))
+
+
+def _newest(folder: Path) -> Path:
+    found = [p for p in Path(folder).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    if not found:
+        raise RuntimeError(f"seed trial left no checkpoint in {folder}")
+    return max(found, key=lambda p: int(p.name.split("-")[-1]))
