@@ -78,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_scale_parsers(sub)
 
+    p = sub.add_parser("study", help="run a study (seeds x samplers) and write a mean +- std results table",
+                       description="Run every experiment of a study file over its seeds and samplers (finished "
+                                   "runs are skipped on a rerun), then write results.json and results.md; prints "
+                                   "the Markdown table.")
+    p.add_argument("study", help="study file (YAML), e.g. experiments/stsb-cpu.yaml")
+    p.add_argument("--out", help="output folder (default: the study's `out`)")
+    p.add_argument("--summarize", action="store_true", help="only rebuild the table from the finished runs")
+
+    p = sub.add_parser("models", help="list the offline models (installed or not) and how to set them up")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("worker", help=argparse.SUPPRESS)  # internal: body of a background job
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
@@ -94,7 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
                 "runs": _cmd_runs, "cancel": _cmd_cancel, "resume": _cmd_resume,
-                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver}[args.command](args)
+                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
+                "study": _cmd_study, "models": _cmd_models}[args.command](args)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         for problem in exc.problems[1:20]:
@@ -156,6 +168,35 @@ def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: 
     print(f"run id: {result.run_id}")
     print(result.table())
     print(result.run_dir)
+    return EXIT_OK
+
+
+def _cmd_study(args) -> int:
+    from .study import Study, results_markdown
+
+    study = Study.from_file(args.study, out=args.out)
+    if args.summarize:
+        index_path = study.out / "index.json"
+        results = study.collect(json.loads(index_path.read_text()) if index_path.is_file() else {})
+        (study.out / "results.json").write_text(json.dumps(results, indent=2))
+        (study.out / "results.md").write_text(results_markdown(results))
+    else:
+        results = study.run(sink=_PrintSink(), log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(results_markdown(results))
+    print(study.out / "results.md")
+    return EXIT_OK
+
+
+def _cmd_models(args) -> int:
+    from .models import offline_models
+
+    models = offline_models()
+    if args.json:
+        print(json.dumps(models, indent=2))
+        return EXIT_OK
+    for m in models:
+        state = "installed" if m["installed"] else "not installed"
+        print(f"{m['name']:<8} {m['model']} - {state}\n         {m['use']}\n         {m['path']}")
     return EXIT_OK
 
 

@@ -1,0 +1,283 @@
+"""Studies: the same experiment over several seeds and samplers, summarised as mean +- std per model.
+
+A study file (YAML) names seeds and a list of experiments; each experiment is an ordinary
+ExperimentConfig (`config`) plus the samplers to compare:
+
+    name: stsb-cpu
+    seeds: [42, 43, 44]
+    share_teacher: true          # train each distinct teacher once (first seed) and reuse it for every seed
+    experiments:
+      - name: stsb-1k
+        samplers: [random, bm25, semantic, bm25+semantic, kde]
+        config: {scenario: 2, data: {...}, teacher: {model: mpnet, epochs: 3}, ...}
+
+Per seed, the first sampler's run trains the zero-shot/gold-only/teacher stages; the other samplers reuse
+them (`reuse_from`) and the label cache, so only sampling, labeling new pairs and the AugSBERT student
+are paid again. Finished runs are recorded in `<out>/index.json` and skipped when the study is rerun.
+Results: `<out>/results.json` (every run's metrics) and `<out>/results.md` (the table)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+from .config import ConfigError, ExperimentConfig
+from .evaluation import PRIMARY_METRIC
+from .progress import ProgressSink, null_sink
+from .runs import RunStore, atomic_write_text
+
+
+@dataclass
+class StudyExperiment:
+    name: str
+    config: dict[str, Any]
+    samplers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Study:
+    name: str
+    seeds: list[int]
+    experiments: list[StudyExperiment]
+    share_teacher: bool = False
+    out: Path = Path("results")
+    base_dir: Path = Path(".")
+    note: str = ""
+
+    @classmethod
+    def from_file(cls, path: str | Path, out: str | Path | None = None) -> "Study":
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"study file not found: {path}")
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        known = {"name", "seeds", "experiments", "share_teacher", "out", "note"}
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(f"{path}: unknown study key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+        if not raw.get("experiments"):
+            raise ConfigError(f"{path}: 'experiments' must list at least one experiment")
+        experiments = []
+        for i, item in enumerate(raw["experiments"]):
+            if not isinstance(item, dict) or "config" not in item:
+                raise ConfigError(f"{path}: experiments[{i}] needs a 'config' mapping")
+            exp = StudyExperiment(name=str(item.get("name", f"experiment-{i + 1}")), config=item["config"],
+                                  samplers=list(item.get("samplers") or []))
+            ExperimentConfig.from_dict(dict(exp.config), base_dir=path.resolve().parent)  # validate early
+            experiments.append(exp)
+        seeds = raw.get("seeds", [42])
+        if not seeds or not all(isinstance(s, int) for s in seeds):
+            raise ConfigError(f"{path}: seeds must be a list of integers, got {seeds!r}")
+        base = path.resolve().parent
+        out_dir = Path(out) if out else base / str(raw.get("out", f"results/{raw.get('name', path.stem)}"))
+        return cls(name=str(raw.get("name", path.stem)), seeds=list(seeds), experiments=experiments,
+                   share_teacher=bool(raw.get("share_teacher", False)), out=out_dir, base_dir=base,
+                   note=str(raw.get("note", "")))
+
+    # --- running ---------------------------------------------------------------------------------
+    def cell_config(self, exp: StudyExperiment, seed: int, sampler: str | None) -> ExperimentConfig:
+        raw = json.loads(json.dumps(exp.config))
+        raw.update(seed=seed, runs_dir=str(self.out / "runs"), name=f"{self.name}.{exp.name}.{sampler or 'run'}.s{seed}")
+        if sampler:
+            raw["sampler"] = sampler
+        return ExperimentConfig.from_dict(raw, base_dir=self.base_dir)
+
+    def run(self, sink: ProgressSink = null_sink, log: Callable[[str], None] = print) -> dict[str, Any]:
+        from .pipeline import run_experiment
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        index_path = self.out / "index.json"
+        index = json.loads(index_path.read_text()) if index_path.is_file() else {}
+        store = RunStore(self.out / "runs")
+        started = time.time()
+        for exp in self.experiments:
+            samplers = exp.samplers or [None]
+            for seed in self.seeds:
+                first_run: str | None = None
+                for sampler in samplers:
+                    cfg = self.cell_config(exp, seed, sampler)
+                    if self.share_teacher and cfg.scenario != 1 and not cfg.silver_file:
+                        self._use_shared_teacher(cfg, log)
+                    key = f"{exp.name}|{sampler}|{seed}|{_digest(cfg.to_dict())}"
+                    done = index.get(key)
+                    if done and (Path(done) / "metrics.json").is_file():
+                        log(f"[study] {exp.name} {sampler or ''} seed {seed}: done before ({Path(done).name})")
+                        first_run = first_run or done
+                        continue
+                    if first_run:
+                        cfg.reuse_from = first_run
+                    log(f"[study] {exp.name} {sampler or ''} seed {seed}: running"
+                        + (f" (reusing {Path(first_run).name})" if first_run else ""))
+                    t0 = time.time()
+                    result = run_experiment(cfg, store=store, sink=sink)
+                    index[key] = str(result.run_dir)
+                    atomic_write_text(index_path, json.dumps(index, indent=2))
+                    first_run = first_run or str(result.run_dir)
+                    log(f"[study] {exp.name} {sampler or ''} seed {seed}: {time.time() - t0:.0f} s, "
+                        + ", ".join(f"{k} {100 * v:.2f}" for k, v in _primary(result.metrics, result.task).items()))
+        results = self.collect(index)
+        results["wall_seconds"] = round(time.time() - started, 1)
+        atomic_write_text(self.out / "results.json", json.dumps(results, indent=2))
+        atomic_write_text(self.out / "results.md", results_markdown(results))
+        return results
+
+    def _use_shared_teacher(self, cfg: ExperimentConfig, log: Callable[[str], None]) -> None:
+        """Train this teacher once (with the study's first seed) and point the config at the trained folder."""
+        from .pipeline import load_experiment_data
+        from .teacher import search_teacher, train_teacher
+
+        if cfg.teacher.epochs == 0 and not cfg.teacher_search.enabled:
+            return  # a ready cross-encoder: nothing to train
+        data = load_experiment_data(cfg)
+        gold = data.source_train if cfg.scenario == 3 else data.train
+        dev = data.source_dev if cfg.scenario == 3 else data.dev
+        task = "regression" if not set(np.unique(gold["label"])) <= {0, 1} else "classification"
+        recipe = {"teacher": cfg.teacher.__dict__, "search": cfg.teacher_search.__dict__, "seed": self.seeds[0],
+                  "gold": data.fingerprints.get("source_train" if cfg.scenario == 3 else "train"), "task": task,
+                  "dev": data.fingerprints.get("source_dev" if cfg.scenario == 3 else "dev")
+                  if cfg.teacher_search.enabled or cfg.teacher.seed_trials > 1 else None}
+        folder = self.out / "teachers" / _digest(recipe)
+        if not (folder / "config.json").is_file():
+            log(f"[study] training the shared teacher ({cfg.teacher.model}, {cfg.teacher.epochs:g} epochs) "
+                f"on {len(gold):,} gold pairs -> {folder}")
+            t0 = time.time()
+            if cfg.teacher_search.enabled:
+                _, trials = search_teacher(gold, cfg.teacher, cfg.teacher_search, folder, dev=dev, task=task,
+                                           seed=self.seeds[0], device=cfg.device)
+                (folder / "teacher_search.json").write_text(json.dumps(trials, indent=2))
+            else:
+                train_teacher(gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task)
+            (folder / "study_teacher.json").write_text(json.dumps({**recipe, "seconds": round(time.time() - t0, 1)},
+                                                                  indent=2, default=str))
+        cfg.teacher.model = str(folder.resolve())
+        cfg.teacher.epochs = 0
+        cfg.teacher.seed_trials = 1
+        cfg.teacher_search.learning_rates, cfg.teacher_search.epochs = [], []
+
+    # --- summarising -----------------------------------------------------------------------------
+    def collect(self, index: dict[str, str]) -> dict[str, Any]:
+        """Every finished run's metrics, grouped per experiment, and the mean/std table rows."""
+        blocks = []
+        for exp in self.experiments:
+            runs = []
+            for key, run_dir in index.items():
+                name, sampler, seed, _ = key.split("|")
+                if name != exp.name or not (Path(run_dir) / "metrics.json").is_file():
+                    continue
+                if sampler not in [str(s) for s in (exp.samplers or [None])] or int(seed) not in self.seeds:
+                    continue
+                metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+                gate = _maybe_json(Path(run_dir) / "gate.json")
+                ensemble = _maybe_json(Path(run_dir) / "ensemble.json")
+                summary = _maybe_json(Path(run_dir) / "silver_summary.json")
+                runs.append({"sampler": sampler, "seed": int(seed), "run": Path(run_dir).name, "metrics": metrics,
+                             "gate": gate, "ensemble_weight": (ensemble or {}).get("weight"),
+                             "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
+                             "silver_kept": (summary or {}).get("kept"),
+                             "ks_kept_vs_gold": (summary or {}).get("ks_kept_vs_gold")})
+            task = ExperimentConfig.from_dict(json.loads(json.dumps(exp.config)), base_dir=self.base_dir).task
+            if task is None and runs:
+                task = "classification" if "ap" in next(iter(runs[0]["metrics"].values())).get("test", {}) else "regression"
+            blocks.append({"name": exp.name, "task": task or "regression",
+                           "scenario": exp.config.get("scenario", 2), "runs": runs,
+                           "rows": summary_rows(runs, task or "regression")})
+        return {"study": self.name, "seeds": self.seeds, "share_teacher": self.share_teacher, "note": self.note,
+                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
+                "experiments": blocks}
+
+
+def _maybe_json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _primary(metrics: dict, task: str) -> dict[str, float]:
+    m = PRIMARY_METRIC[task]
+    return {k: v["test"][m] for k, v in metrics.items() if m in v.get("test", {})}
+
+
+def machine_description() -> str:
+    import os
+
+    from .models import device_description
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device_description()}"
+
+
+def summary_rows(runs: list[dict], task: str) -> list[dict[str, Any]]:
+    """One row per model: mean and std over seeds of the test metrics (x100), plus dev primary."""
+    names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
+    rows: dict[str, dict[str, list[float]]] = {}
+    order: list[str] = []
+
+    def add(label: str, per_split: dict) -> None:
+        if label not in rows:
+            rows[label] = {}
+            order.append(label)
+        for split in ("dev", "test"):
+            for metric in names:
+                value = per_split.get(split, {}).get(metric)
+                if value is not None:
+                    rows[label].setdefault(f"{split}.{metric}", []).append(100 * value)
+
+    seen_shared: set[tuple[str, int]] = set()
+    for run in sorted(runs, key=lambda r: (r["seed"], r["sampler"])):
+        for key, label in (("zero_shot", "zero-shot student"), ("gold_only", "gold-only student"),
+                           ("teacher", "teacher: cross-encoder"), ("ensemble", "teacher: ensemble (CE + gold-only)")):
+            if key in run["metrics"] and (key, run["seed"]) not in seen_shared:
+                seen_shared.add((key, run["seed"]))  # shared stages count once per seed
+                add(label, run["metrics"][key])
+        if "augsbert" in run["metrics"]:
+            add(f"AugSBERT ({run['sampler']})" if run["sampler"] != "None" else "AugSBERT", run["metrics"]["augsbert"])
+    out = []
+    for label in order:
+        row: dict[str, Any] = {"model": label, "n": max(len(v) for v in rows[label].values())}
+        for column, values in rows[label].items():
+            row[column] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                           "values": [round(v, 2) for v in values]}
+        out.append(row)
+    return out
+
+
+def results_markdown(results: dict[str, Any]) -> str:
+    """The results as Markdown tables (mean +- std over seeds, x100)."""
+    lines = [f"# Results: {results['study']}", "",
+             f"{results['date']} · {results['machine']} · seeds {', '.join(map(str, results['seeds']))}"
+             + (" · teacher trained once (first seed) and shared by all seeds" if results.get("share_teacher") else ""),
+             ""]
+    if results.get("note"):
+        lines += [results["note"].strip(), ""]
+    for block in results["experiments"]:
+        task = block["task"]
+        cols = ["test.spearman", "dev.spearman"] if task == "regression" else ["test.ap", "test.f1", "test.accuracy", "dev.ap"]
+        lines += [f"## {block['name']} (scenario {block['scenario']}, {task})", "",
+                  "| model | " + " | ".join(cols) + " | n |", "|---|" + "---:|" * (len(cols) + 1)]
+        gold = next((r for r in block["rows"] if r["model"] == "gold-only student"), None)
+        for row in block["rows"]:
+            cells = []
+            for c in cols:
+                v = row.get(c)
+                cells.append("-" if v is None else f"{v['mean']:.2f} ± {v['std']:.2f}")
+            lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['n']} |")
+        if gold and task == "regression":
+            deltas = [(r["model"], r["test.spearman"]["mean"] - gold["test.spearman"]["mean"])
+                      for r in block["rows"] if r["model"].startswith("AugSBERT") and "test.spearman" in r]
+            if deltas:
+                lines += ["", "AugSBERT minus gold-only (test Spearman, mean of seeds): "
+                          + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas)]
+        gates = {(r["seed"]): r["gate"]["message"] for r in block["runs"] if r.get("gate")}
+        if gates:
+            lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]
+        lines.append("")
+    return "\n".join(lines)
