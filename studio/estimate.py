@@ -2,7 +2,8 @@
 
 Speeds measured on the project's 2-core CPU machines with the default all-MiniLM-L6-v2 (batch 16):
 student 2.2 training steps/s, teacher 2.3, teacher labeling ~200 pairs/s per order; a CUDA GPU is taken
-as ~20x faster. Larger base models are slower: the estimate says it assumes the default model."""
+as ~20x faster. Larger base models are slower: the offline mpnet teacher is taken as ~6x slower (the core's
+measurement on CPU); other custom models are assumed to run like the default."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ ENCODE_SENTENCES_PER_S = 400.0
 STARTUP_S = 25.0  # imports, model loading, data validation
 PER_TRAINING_S = 10.0  # trainer set-up, saving the model
 GPU_SPEEDUP = 20.0
+MPNET_SLOWDOWN = 6.0  # all-mpnet-base-v2 vs all-MiniLM-L6-v2 (12 vs 6 layers, 768 vs 384 wide)
 
 
 @dataclass
@@ -113,17 +115,36 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
                            + 2 * eval_pairs / LABEL_PAIRS_PER_S
                            + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S) / speed
     if scenario in (1, 2) and draft.get("train_gold_only", True):
-        parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+        parts["gold-only student"] = (PER_TRAINING_S + _steps(gold, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+                                      * _seed_factor(student))
     if scenario in (2, 3):
-        parts["teacher"] = PER_TRAINING_S + _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed
+        slow = MPNET_SLOWDOWN if teacher.get("model") == "mpnet" else 1.0
+        one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
+        parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
+        search = draft.get("teacher_search") or {}
+        if search.get("enabled"):
+            epochs = sorted({float(e) for e in search.get("epochs") or []}) or [t_ep]
+            rates = len(set(search.get("learning_rates") or [])) or 1
+            per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
+            grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
+            # the core skips trials that no longer fit the budget, but always runs the first one
+            budget = 60.0 * float(search.get("budget_minutes") or 30.0)
+            parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
         parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
-        parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed
+        parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
     else:
         parts["augmentation"] = candidates / 50.0
-    parts["AugSBERT student"] = PER_TRAINING_S + _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+    parts["AugSBERT student"] = (PER_TRAINING_S + _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+                                 * _seed_factor(student))
     return Estimate(candidates=int(candidates), silver=int(silver), silver_note=note, train_pairs=int(student_pairs),
                     seconds=sum(parts.values()), parts=parts, device_kind=device,
                     candidates_low=int(candidates * overlap), silver_low=silver_low)
+
+
+def _seed_factor(model: dict) -> float:
+    """Training time with seed trials relative to one training: each extra seed runs `fraction` of it."""
+    trials = max(1, int(model.get("seed_trials", 1) or 1))
+    return 1.0 + (trials - 1) * float(model.get("seed_trial_fraction", 0.25) or 0.25)
 
 
 def _steps(pairs: int, batch_size: int, epochs: float) -> float:

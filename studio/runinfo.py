@@ -18,7 +18,7 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("setup", "Load and check data", ("setup", "data")),
     ("zero_shot", "Zero-shot baseline", ("eval.zero_shot",)),
     ("gold_only", "Gold-only student", ("gold_only.train", "eval.gold_only")),
-    ("teacher", "Teacher + readiness gate", ("teacher.train", "eval.teacher", "gate")),
+    ("teacher", "Teacher + readiness gate", ("teacher.search", "teacher.train", "eval.teacher", "ensemble", "gate")),
     ("silver", "Silver pairs (sample + label)", ("augment", "sample", "sample.bm25", "sample.encode",
                                                  "sample.search", "label")),
     ("augsbert", "AugSBERT student", ("augsbert.train", "eval.augsbert")),
@@ -27,13 +27,19 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
 STAGE_TITLES = {
     "setup": "Setting up", "data": "Checking data", "eval.zero_shot": "Evaluating the zero-shot model",
     "gold_only.train": "Training the gold-only student", "eval.gold_only": "Evaluating the gold-only student",
-    "teacher.train": "Training the teacher", "eval.teacher": "Evaluating the teacher", "gate": "Readiness gate",
+    "teacher.search": "Searching the teacher's settings on dev", "teacher.train": "Training the teacher",
+    "eval.teacher": "Evaluating the teacher", "ensemble": "Fitting the teacher ensemble on dev",
+    "gate": "Readiness gate",
     "augment": "Augmenting gold pairs", "sample": "Sampling candidate pairs", "sample.bm25": "BM25 search",
     "sample.encode": "Encoding sentences", "sample.search": "Nearest-neighbour search",
     "label": "Teacher labels silver pairs", "augsbert.train": "Training the AugSBERT student",
     "eval.augsbert": "Evaluating the AugSBERT student", "done": "Finished",
 }
-MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "augsbert": "AugSBERT", "teacher": "Teacher"}
+MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "augsbert": "AugSBERT", "teacher": "Teacher",
+                "ensemble": "Teacher ensemble"}
+#: Models every run table lists (a column even when a run lacks one); the others only when some run has them.
+BASE_MODELS = ("zero_shot", "gold_only", "augsbert", "teacher")
+PREDICTION_MODELS = ("augsbert", "gold_only", "zero_shot", "teacher", "ensemble")  # scatter order
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
                 "finished": ":material/check_circle:", "failed": ":material/error:",
                 "cancelled": ":material/stop_circle:", "interrupted": ":material/warning:"}
@@ -298,3 +304,183 @@ def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
         return None
     frame = pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})
     return frame[frame["split"] == "test"].reset_index(drop=True) if "split" in frame else frame
+
+
+def model_title(key: str) -> str:
+    """'Teacher ensemble' for 'ensemble', 'AugSBERT' for 'augsbert'; unknown keys as they are."""
+    return MODEL_TITLES.get(key, key)
+
+
+def table_models(metrics_by_run: dict[str, dict]) -> list[str]:
+    """Model keys for a table of runs: the base four, then any other known key (the ensemble) some run has."""
+    extra = [k for k in MODEL_TITLES if k not in BASE_MODELS and any(k in m for m in metrics_by_run.values())]
+    return [*BASE_MODELS, *extra]
+
+
+def prediction_models(preds: pd.DataFrame) -> list[str]:
+    """The model columns of a predictions frame, in display order."""
+    return [k for k in PREDICTION_MODELS if k in preds.columns]
+
+
+def labeling_teacher(run_dir: str | Path, preds: pd.DataFrame) -> str | None:
+    """The predictions column of the teacher that labeled the silver pairs: 'ensemble' when the run's ensemble
+    did (ensemble.json used), else 'teacher'; None when predictions.csv has neither."""
+    decision = ensemble_decision(run_dir)
+    if decision is not None and decision["used"] and "ensemble" in preds.columns:
+        return "ensemble"
+    return "teacher" if "teacher" in preds.columns else None
+
+
+def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric: str) -> pd.DataFrame:
+    """Rows of the grouped bar chart (series, split, value, color): zero-shot and gold-only of the first run,
+    AugSBERT of each run, and the teacher and its ensemble once when all runs share them (else per run)."""
+    from .charts import AUGSBERT_COLORS, MODEL_COLORS
+
+    bars: list[dict[str, Any]] = []
+
+    def add(series: str, per_split: dict, color: str) -> None:
+        for split, values in (per_split or {}).items():
+            if metric in values:
+                bars.append({"series": series, "split": split, "value": values[metric], "color": color})
+
+    if chosen:
+        newest = metrics_by_run.get(chosen[0].id, {})
+        for key in ("zero_shot", "gold_only"):
+            add(MODEL_TITLES[key], newest.get(key, {}), MODEL_COLORS[MODEL_TITLES[key]])
+        for i, r in enumerate(chosen):
+            add(f"AugSBERT · {r.sampler} ({short_id(r.id)})", metrics_by_run.get(r.id, {}).get("augsbert", {}),
+                AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])
+        for key in ("teacher", "ensemble"):
+            per_run = {r.id: metrics_by_run.get(r.id, {}).get(key) for r in chosen}
+            per_run = {k: v for k, v in per_run.items() if v}
+            distinct = {round(v.get("test", {}).get(metric, 0), 3) for v in per_run.values()}
+            for run_id, values in (per_run.items() if len(distinct) > 1 else list(per_run.items())[:1]):
+                add(MODEL_TITLES[key] + (f" ({short_id(run_id)})" if len(distinct) > 1 else ""), values,
+                    MODEL_COLORS[MODEL_TITLES[key]])
+    frame = pd.DataFrame(bars, columns=["series", "split", "value", "color"])
+    order = {"dev": 0, "test": 1}
+    return frame.sort_values("split", key=lambda s: s.map(order).fillna(2), kind="stable").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------- teacher decisions
+def _number(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out else None  # NaN -> None
+
+
+def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
+    """What ensemble.json says: weight on the cross-encoder, the cross-fitted dev scores of the ensemble and
+    of each member, whether it beats both and whether it labeled the silver pairs; None without the file."""
+    raw = read_json(run_dir, "ensemble.json")
+    if not isinstance(raw, dict):
+        return None
+    report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
+    weight = _number(raw.get("weight", report.get("weight")))
+    return {"weight": weight, "metric": str(report.get("metric") or "spearman"),
+            "ensemble": _number(report.get("dev_crossfit")),
+            "ensemble_dev": _number(report.get("dev")),
+            "cross_encoder": _number(report.get("cross_encoder_crossfit")),
+            "bi_encoder": _number(report.get("bi_encoder_crossfit")),
+            "beats_members": bool(report.get("beats_members", False)),
+            "used": bool(report.get("used", False))}
+
+
+def ensemble_text(d: dict[str, Any]) -> str:
+    """One markdown paragraph on the ensemble decision."""
+    def p(v: float | None) -> str:
+        return "–" if v is None else f"{100 * v:.1f}"
+
+    weight = "–" if d["weight"] is None else f"{d['weight']:.1f}"
+    rest = "–" if d["weight"] is None else f"{1 - d['weight']:.1f}"
+    verdict = "beats both members" if d["beats_members"] else "does not beat both members"
+    if d["used"]:
+        labels = "**It labeled the silver pairs**" + ("" if d["beats_members"] else " (ensemble: on)")
+    else:
+        labels = "**The cross-encoder alone labeled the silver pairs**"
+    return (f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the gold-only bi-encoder. "
+            f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "
+            f"{p(d['cross_encoder'])} and gold-only bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}.")
+
+
+def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:
+    """teacher_search.json as a table (epochs, learning rate, status, dev ×100, seconds, chosen), or None."""
+    raw = read_json(run_dir, "teacher_search.json")
+    trials = raw.get("trials") if isinstance(raw, dict) else None
+    if not trials:
+        return None
+    rows = [{"epochs": _number(t.get("epochs")), "learning rate": _number(t.get("learning_rate")),
+             "status": str(t.get("status", "")),
+             "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+             "seconds": _number(t.get("seconds")), "chosen": bool(t.get("chosen", False))}
+            for t in trials if isinstance(t, dict)]
+    return pd.DataFrame(rows) if rows else None
+
+
+def teacher_search_summary(table: pd.DataFrame) -> str:
+    """'4 trials (1 skipped): 2 epochs, learning rate 5e-05 chosen'."""
+    n = len(table)
+    skipped = int(table["status"].str.startswith("skipped").sum())
+    text = f"{n} trial{'s' if n != 1 else ''}" + (f" ({skipped} skipped: over the time budget)" if skipped else "")
+    chosen = table[table["chosen"]]
+    if len(chosen):
+        row = chosen.iloc[0]
+        epochs = "–" if pd.isna(row["epochs"]) else f"{row['epochs']:g}"
+        rate = "–" if pd.isna(row["learning rate"]) else f"{row['learning rate']:.0e}"
+        text += f"; chosen on dev: {epochs} epochs, learning rate {rate}"
+    return text
+
+
+def seed_trials_summary(table: pd.DataFrame) -> str:
+    """'teacher: seed 43 of 4; AugSBERT: seed 42 of 2' (the seed finished after the trials)."""
+    parts = []
+    for model, group in table.groupby("model", sort=False):
+        chosen = group.loc[group["chosen"], "seed"]
+        parts.append(f"{model}: " + (f"seed {chosen.iloc[0]} of {len(group)} finished" if len(chosen)
+                                     else f"{len(group)} trials"))
+    return "each seed trained for a fraction of the schedule, the best on dev finished. " + "; ".join(parts)
+
+
+def seed_trials_table(run_dir: str | Path) -> pd.DataFrame | None:
+    """Every models/<name>/seed_search.json as one table (model, seed, steps, dev ×100, chosen), or None."""
+    models_dir = Path(run_dir) / "models"
+    if not models_dir.is_dir():
+        return None
+    rows = []
+    order = list(MODEL_TITLES)
+    for path in sorted(models_dir.glob("*/seed_search.json"),
+                       key=lambda q: (order.index(q.parent.name) if q.parent.name in order else 99, q.parent.name)):
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(report, dict):
+            continue
+        fraction = _number(report.get("fraction"))
+        for t in report.get("trials") or []:
+            if not isinstance(t, dict):
+                continue
+            rows.append({"model": model_title(path.parent.name), "seed": t.get("seed"), "steps": t.get("steps"),
+                         "fraction": fraction,
+                         "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+                         "chosen": t.get("seed") == report.get("chosen_seed")})
+    return pd.DataFrame(rows) if rows else None
+
+
+def ks_distances(summary: dict[str, Any], silver: pd.DataFrame, gold: pd.Series | None) -> dict[str, float | None]:
+    """Kolmogorov-Smirnov distance of the silver labels to gold, {'all': ..., 'kept': ...}: the run's own numbers
+    from silver_summary.json, computed here when the summary has none (older runs, scenario 1)."""
+    out: dict[str, float | None] = {}
+    labels = silver["label"] if "label" in silver else silver["score"]
+    for key, mask in (("all", None), ("kept", silver["kept"].to_numpy(dtype=bool))):
+        value = _number(summary.get(f"ks_{key}_vs_gold"))
+        if value is None and gold is not None and len(gold):
+            from augsbert_core.sampling import distribution_distance
+
+            sample = labels if mask is None else labels[mask]
+            value = _number(distribution_distance(pd.to_numeric(sample, errors="coerce").dropna(),
+                                                  gold.astype(float)))
+        out[key] = value
+    return out

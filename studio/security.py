@@ -1,7 +1,7 @@
 """Security defaults of the app, independent of `augsbert_core`: which model names and paths the Scenario page
 accepts, the upload size cap, and the server settings in `.streamlit/config.toml`.
 
-- A model is the offline `default`, a Hugging Face hub name (`name` or `org/name`), or a directory under one of
+- A model is the offline `default` or `mpnet` (the core's aliases), a Hugging Face hub name (`name` or `org/name`), or a directory under one of
   the configured model roots: `$AUGSBERT_MODEL_ROOTS` (os.pathsep-separated), by default the workspace's
   `models/` folder and the installed offline model's folder. Anything else is refused, so the model box cannot
   be used to read other files or folders of the server.
@@ -30,13 +30,16 @@ _PART = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?"
 HUB_NAME_RE = re.compile(rf"^{_PART}(?:/{_PART})?$")
 
 
+MPNET_ALIAS = "mpnet"  # augsbert_core.models.MPNET: scripts/setup_mpnet.py installs it under the workspace
+
+
 class ModelPathError(ValueError):
     """A model name or path the app does not accept; the message says why and what is allowed."""
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A checked model value: `kind` is 'default', 'hub' or 'local'; `value` is what goes into the config."""
+    """A checked model value: `kind` is 'default', 'offline' (mpnet), 'hub' or 'local'; `value` goes into the config."""
 
     kind: str
     value: str
@@ -77,10 +80,12 @@ def _looks_like_path(name: str) -> bool:
 
 
 def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoice:
-    """Accept 'default', a hub name or a directory under the model roots; raise ModelPathError otherwise."""
+    """Accept 'default', 'mpnet', a hub name or a directory under the model roots; raise ModelPathError otherwise."""
     text = (name or "").strip()
     if not text or text == "default":
         return ModelChoice("default", "default")
+    if text == MPNET_ALIAS:  # the core's alias of the offline all-mpnet-base-v2 (never a hub download)
+        return ModelChoice("offline", MPNET_ALIAS)
     if any(ord(c) < 32 for c in text) or len(text) > 1024:
         raise ModelPathError("the model name contains control characters or is too long")
     roots = model_roots() if roots is None else [Path(r).expanduser().resolve() for r in roots]

@@ -194,15 +194,41 @@ def status_badge(status: str) -> None:
 
 
 def gate_banner(run_dir: str) -> None:
-    """The teacher-readiness verdict, prominently (scenarios 2 and 3)."""
+    """The teacher-readiness verdict, prominently (scenarios 2 and 3), then how the teacher was chosen:
+    the ensemble decision, the teacher search trials and the seed trials, where the run has them."""
     gate = runinfo.read_json(run_dir, "gate.json")
-    if not gate:
+    if gate:
+        text = gate.get("message", "")
+        kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""
+        if gate.get("verdict") == "ready":
+            st.success(f"**Teacher-readiness gate: ready{kind}.** {text}", icon=":material/check_circle:")
+        else:
+            st.warning(f"**Teacher-readiness gate: weak{kind}.** {text}", icon=":material/warning:")
+    teacher_choices(run_dir)
+
+
+def teacher_choices(run_dir: str) -> None:
+    """ensemble.json, teacher_search.json and models/*/seed_search.json of a run, when present."""
+    decision = runinfo.ensemble_decision(run_dir)
+    if decision is not None:
+        st.info(runinfo.ensemble_text(decision), icon=":material/join_inner:")
+    search = runinfo.teacher_search_table(run_dir)
+    seeds = runinfo.seed_trials_table(run_dir)
+    if search is None and seeds is None:
         return
-    text = gate.get("message", "")
-    if gate.get("verdict") == "ready":
-        st.success(f"**Teacher-readiness gate: ready.** {text}", icon=":material/check_circle:")
-    else:
-        st.warning(f"**Teacher-readiness gate: weak.** {text}", icon=":material/warning:")
+    title = " and ".join(t for t, x in (("Teacher search", search), ("seed trials", seeds)) if x is not None)
+    with st.expander(title[0].upper() + title[1:] + " (dev)", icon=":material/manage_search:"):
+        if search is not None:
+            st.markdown(f"**Teacher search** · {runinfo.teacher_search_summary(search)}")
+            st.dataframe(search, hide_index=True, width="stretch",
+                         column_config={"learning rate": st.column_config.NumberColumn(format="%.0e"),
+                                        "dev ×100": st.column_config.NumberColumn(format="%.2f"),
+                                        "seconds": st.column_config.NumberColumn(format="%.0f")})
+        if seeds is not None:
+            st.markdown(f"**Seed trials** · {runinfo.seed_trials_summary(seeds)}")
+            st.dataframe(seeds, hide_index=True, width="stretch",
+                         column_config={"dev ×100": st.column_config.NumberColumn(format="%.2f"),
+                                        "fraction": st.column_config.NumberColumn(format="%.2f")})
 
 
 def run_error(record: RunRecord) -> None:

@@ -249,6 +249,88 @@ def test_build_configs_one_run_per_sampler():
     assert cfg.runs_dir == str(workspace.runs_dir())
 
 
+def test_scenario_offers_the_offline_mpnet_teacher_and_its_setup_command(home, monkeypatch):
+    from augsbert_core import ConfigError
+    from augsbert_core.models import MPNET_SETUP
+
+    monkeypatch.delenv("AUGSBERT_MPNET_MODEL", raising=False)
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    kind = at.radio(key="sc_teacher_kind")
+    assert kind.value == "default"
+    mpnet_label = [o for o in kind.options if "mpnet" in o]
+    assert len(mpnet_label) == 1 and "recommended teacher" in mpnet_label[0] and "not installed" in mpnet_label[0]
+    kind.set_value("mpnet").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert scenario.load_draft()["teacher"]["model"] == "mpnet"
+    # not installed: the exact set-up command is on the page and launching is blocked with the same advice
+    commands = [c.value for c in at.code]
+    target = str(home / "models" / "all-mpnet-base-v2")
+    assert any(c.startswith(MPNET_SETUP) and target in c for c in commands), commands
+    assert "Not installed yet" in texts(at)
+    assert at.button(key="sc_launch").disabled
+    with pytest.raises(ConfigError, match="setup_mpnet.py"):
+        scenario.build_configs(scenario.load_draft())
+    # installed (a model folder where the set-up script puts it): the label says so and the config names it
+    (home / "models" / "all-mpnet-base-v2").mkdir(parents=True)
+    (home / "models" / "all-mpnet-base-v2" / "config.json").write_text("{}")
+    at = app("scenario")
+    kind = at.radio(key="sc_teacher_kind")
+    assert kind.value == "mpnet" and "· installed" in kind.options[kind.index]
+    assert not at.code and not at.button(key="sc_launch").disabled
+    cfg = scenario.build_configs(scenario.load_draft())[0]
+    assert cfg.teacher.model == "mpnet" and not cfg.teacher.trust_remote_code
+    assert not at.checkbox(key="sc_teacher_trust").value and at.checkbox(key="sc_teacher_trust").disabled
+
+
+def test_scenario_teacher_quality_settings_reach_the_config():
+    workspace.load_demo("stsb-quick")
+    default = scenario.build_configs(scenario.load_draft())[0]
+    assert default.ensemble == "auto" and not default.teacher_search.enabled
+    assert default.teacher.seed_trials == 1 and default.student.seed_trials == 1
+    at = app("scenario")
+    assert at.radio(key="sc_ensemble").value == "auto"
+    assert at.slider(key="sc_teacher_seed_fraction").disabled  # trials = 1: seed trials are off
+    at.radio(key="sc_ensemble").set_value("on").run()
+    at.number_input(key="sc_teacher_seed_trials").set_value(3).run()
+    at.slider(key="sc_teacher_seed_fraction").set_value(0.3).run()
+    at.number_input(key="sc_student_seed_trials").set_value(2).run()
+    assert not at.session_state["sc_ts_enabled"]
+    at.toggle(key="sc_ts_enabled").set_value(True).run()
+    at.multiselect(key="sc_ts_lrs").set_value([5e-5, 1e-5]).run()
+    at.multiselect(key="sc_ts_epochs").set_value([2.0, 1.0]).run()
+    at.number_input(key="sc_ts_budget").set_value(10.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "4 trials" in texts(at)
+    draft = scenario.load_draft()  # what the page saved
+    cfg = scenario.build_configs(draft)[0]
+    assert cfg.ensemble == "on"
+    assert (cfg.teacher.seed_trials, cfg.teacher.seed_trial_fraction) == (3, 0.3)
+    assert (cfg.student.seed_trials, cfg.student.seed_trial_fraction) == (2, 0.25)
+    assert cfg.teacher_search.learning_rates == [1e-5, 5e-5] and cfg.teacher_search.epochs == [1.0, 2.0]
+    assert cfg.teacher_search.budget_minutes == 10.0
+    from augsbert_core import ExperimentConfig
+
+    assert ExperimentConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
+    # the estimate counts the extra trainings
+    counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=300, unique_sentences=2000)
+    plain = estimate.estimate({**scenario.DEFAULT_DRAFT, "sampler": "bm25"}, counts)
+    tuned = estimate.estimate({**draft, "sampler": "bm25"}, counts)
+    assert tuned.parts["teacher"] > plain.parts["teacher"]
+    assert tuned.parts["AugSBERT student"] > plain.parts["AugSBERT student"]
+    # search on, but nothing picked: refused before launch rather than silently off
+    at.multiselect(key="sc_ts_lrs").set_value([]).run()
+    at.multiselect(key="sc_ts_epochs").set_value([]).run()
+    assert "Pick at least one learning rate" in texts(at)
+    from augsbert_core import ConfigError
+
+    with pytest.raises(ConfigError, match="teacher search"):
+        scenario.build_configs(scenario.load_draft())
+    # turned off again: no teacher_search in the config, the lists are remembered
+    at.toggle(key="sc_ts_enabled").set_value(False).run()
+    assert not scenario.build_configs(scenario.load_draft())[0].teacher_search.enabled
+
+
 def test_estimate_counts_and_time():
     counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000,
                                  unlabeled_sentences=1000)
@@ -391,6 +473,88 @@ def test_silver_export_is_spreadsheet_safe(store):
     assert safe_for_spreadsheet(reviewed).loc[0, "sentence2"].startswith("'=")
 
 
+def add_teacher_choices(run_dir: str | Path, *, used: bool = True) -> None:
+    """ensemble.json, teacher_search.json and a teacher seed_search.json as the core writes them."""
+    run_dir = Path(run_dir)
+    report = {"metric": "spearman", "weight": 0.6, "dev": 0.874, "dev_crossfit": 0.861,
+              "cross_encoder_crossfit": 0.842, "bi_encoder_crossfit": 0.803, "beats_members": used, "used": used}
+    (run_dir / "ensemble.json").write_text(json.dumps({"weight": 0.6, "ce_mean": 0.5, "ce_std": 0.2, "bi_mean": 0.6,
+                                                       "bi_std": 0.15, "slope": 0.2, "intercept": 0.5,
+                                                       "report": report}))
+    gate = json.loads((run_dir / "gate.json").read_text())
+    gate.update({"teacher_kind": "ensemble" if used else "cross_encoder", "cross_encoder": 0.85})
+    (run_dir / "gate.json").write_text(json.dumps(gate))
+    (run_dir / "teacher_search.json").write_text(json.dumps({"trials": [
+        {"epochs": 1.0, "learning_rate": 2e-5, "status": "done", "dev": 0.81, "seconds": 40.0, "chosen": False},
+        {"epochs": 2.0, "learning_rate": 5e-5, "status": "done", "dev": 0.85, "seconds": 80.0, "chosen": True},
+        {"epochs": 4.0, "learning_rate": 5e-5, "status": "skipped: over the time budget"}]}))
+    (run_dir / "models" / "teacher").mkdir(parents=True, exist_ok=True)
+    (run_dir / "models" / "teacher" / "seed_search.json").write_text(json.dumps(
+        {"trials": [{"seed": 42, "steps": 5, "dev": 0.80}, {"seed": 43, "steps": 5, "dev": 0.83}],
+         "chosen_seed": 43, "fraction": 0.25}))
+
+
+@pytest.mark.parametrize("page", ["training", "silver", "compare"])
+def test_gate_display_shows_the_ensemble_decision_and_teacher_trials(store, page):
+    run_id = seed_run(store)
+    add_teacher_choices(store.get(run_id).dir)
+    at = app(page)
+    assert not at.exception, [e.value for e in at.exception]
+    text = texts(at)
+    assert "Teacher-readiness gate: ready (ensemble teacher)" in text
+    info = next(i.value for i in at.info if "Teacher ensemble" in i.value)
+    assert "weight 0.6 on the cross-encoder, 0.4 on the gold-only bi-encoder" in info
+    assert "ensemble **86.1** vs cross-encoder 84.2 and gold-only bi-encoder 80.3" in info
+    assert "beats both members" in info and "It labeled the silver pairs" in info
+    tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+    search = next(t for cols, t in tables.items() if "learning rate" in cols)
+    assert list(search["epochs"]) == [1.0, 2.0, 4.0] and list(search["chosen"]) == [False, True, False]
+    assert "3 trials (1 skipped: over the time budget); chosen on dev: 2 epochs, learning rate 5e-05" in text
+    seeds = next(t for cols, t in tables.items() if "seed" in cols)
+    assert list(seeds["seed"]) == [42, 43] and list(seeds["chosen"]) == [False, True]
+    assert set(seeds["model"]) == {"Teacher"} and "Teacher: seed 43 of 2 finished" in text
+
+
+def test_gate_display_when_the_ensemble_did_not_label(store):
+    run_id = seed_run(store)
+    add_teacher_choices(store.get(run_id).dir, used=False)
+    at = app("training")
+    info = next(i.value for i in at.info if "Teacher ensemble" in i.value)
+    assert "does not beat both members" in info and "The cross-encoder alone labeled the silver pairs" in info
+    assert "(ensemble teacher)" not in texts(at)
+
+
+def test_gate_display_without_teacher_files_adds_nothing(store):
+    seed_run(store)
+    at = app("training")
+    assert not any("Teacher ensemble" in i.value for i in at.info)
+    assert not any("learning rate" in d.value.columns for d in at.dataframe)
+
+
+def test_silver_page_shows_ks_of_all_and_kept_pairs_by_the_histogram(store):
+    run_id = seed_run(store)
+    run_dir = Path(store.get(run_id).dir)
+    (run_dir / "silver_summary.json").write_text(json.dumps({"candidates": 40, "kept": 40, "ks_all_vs_gold": 0.34,
+                                                             "ks_kept_vs_gold": 0.12}))
+    at = app("silver")
+    assert "KS to gold: all candidates 0.34 · kept pairs 0.12" in texts(at)
+    hist = json.loads(plotly_charts(at)[0].proto.spec)
+    assert any("all candidates 0.34" in a["text"] for a in hist["layout"].get("annotations", []))
+    assert any(t["name"].startswith("gold") for t in hist["data"])  # gold overlaid on the silver series
+    # an older run without the numbers: computed from its silver and gold labels
+    (run_dir / "silver_summary.json").write_text(json.dumps({"candidates": 40, "kept": 40}))
+    from augsbert_core.sampling import distribution_distance
+
+    from augsbert_core.data import load_pairs
+
+    silver = runinfo.load_silver(run_dir)
+    gold = load_pairs(ROOT / "demo" / "stsb" / "train.csv", scale=(0, 5)).frame["label"]  # as the run saw it
+    expected = distribution_distance(silver["label"], gold)
+    assert expected > 0
+    at = app("silver")
+    assert f"KS to gold: all candidates {expected:.2f} · kept pairs {expected:.2f}" in texts(at)
+
+
 # ---------------------------------------------------------------------------------------------- compare page
 def test_compare_page_from_a_seeded_run_store(store):
     a = seed_run(store, "bm25-run", sampler="bm25")
@@ -408,6 +572,57 @@ def test_compare_page_from_a_seeded_run_store(store):
     assert names[0] == "Zero-shot" and names[1] == "Gold-only" and "Teacher" in names
     assert sum(n.startswith("AugSBERT") for n in names) == 2
     assert "Test pairs where the teacher" in texts(at)
+
+
+def test_compare_page_lists_and_plots_the_ensemble_teacher(store):
+    plain = seed_run(store, "plain-run")
+    at = app("compare")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("ensemble" in c.lower() for c in at.dataframe[0].value.columns)  # absent: no column
+    assert "ensemble" not in at.radio(key="cmp_scatter_model").options
+    with_ens = seed_run(store, "ens-run", offset=1.0)
+    run_dir = Path(store.get(with_ens).dir)
+    add_teacher_choices(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["ensemble"] = {"dev": {"spearman": 0.874, "pearson": 0.86}, "test": {"spearman": 0.866, "pearson": 0.85}}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    preds = pd.read_csv(run_dir / "predictions.csv")
+    preds["ensemble"] = (preds["gold"] * 0.9 + 0.05).round(3)
+    preds.to_csv(run_dir / "predictions.csv", index=False)
+    at = app("compare")
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[0].value.set_index("id")
+    assert table.loc[with_ens, "Teacher ensemble (test spearman)"] == 86.6
+    assert pd.isna(table.loc[plain, "Teacher ensemble (test spearman)"])
+    bars = json.loads(plotly_charts(at)[0].proto.spec)
+    ens = [t for t in bars["data"] if t["name"].startswith("Teacher ensemble")]
+    assert len(ens) == 1 and ens[0]["text"] == ["87.4", "86.6"] and list(ens[0]["x"]) == ["dev", "test"]
+    assert sum(t["name"].startswith("Teacher") and "ensemble" not in t["name"] for t in bars["data"]) == 1
+    # the detail of the ensemble run: scatter of its scores, metrics row, and the disagreement uses the
+    # teacher that labeled (the ensemble)
+    at.selectbox(key="cmp_detail").set_value(with_ens).run()
+    radio = at.radio(key="cmp_scatter_model")
+    assert "Teacher ensemble" in radio.options
+    radio.set_value("ensemble").run()
+    assert not at.exception, [e.value for e in at.exception]
+    scatter = json.loads(plotly_charts(at)[1].proto.spec)
+    assert scatter["data"][0]["name"] == "Teacher ensemble"
+    assert "Test pairs where the teacher ensemble and the AugSBERT student disagree most." in texts(at)
+    wide = next(d.value for d in at.dataframe if "test.spearman" in d.value.columns)
+    assert wide.loc["Teacher ensemble", "test.spearman"] == 86.6
+
+
+def test_comparison_rows_with_and_without_an_ensemble(store):
+    a = store.get(seed_run(store, "a"))
+    b = store.get(seed_run(store, "b", offset=1.0))
+    metrics = {a.id: runinfo.metrics(a.dir), b.id: runinfo.metrics(b.dir)}
+    rows = runinfo.comparison_rows([a, b], metrics, "spearman")
+    assert "Teacher ensemble" not in set(rows["series"]) and list(rows["split"].unique()) == ["dev", "test"]
+    metrics[b.id]["ensemble"] = {"test": {"spearman": 0.9}}
+    rows = runinfo.comparison_rows([a, b], metrics, "spearman")
+    assert rows.loc[rows["series"] == "Teacher ensemble", "value"].tolist() == [0.9]
+    assert runinfo.comparison_rows([a], metrics, "ap").empty  # no such metric: an empty frame, no error
+    assert runinfo.table_models(metrics)[-1] == "ensemble"
 
 
 def test_compare_page_without_runs():
