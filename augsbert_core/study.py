@@ -105,7 +105,7 @@ class Study:
                 for sampler in samplers:
                     cfg = self.cell_config(exp, seed, sampler)
                     if self.share_teacher and cfg.scenario != 1 and not cfg.silver_file:
-                        self._use_shared_teacher(cfg, log)
+                        self._use_shared_teacher(cfg, log, sink)
                     key = f"{exp.name}|{sampler}|{seed}|{_digest(cfg.to_dict())}"
                     done = index.get(key)
                     if done and (Path(done) / "metrics.json").is_file():
@@ -129,7 +129,8 @@ class Study:
         atomic_write_text(self.out / "results.md", results_markdown(results))
         return results
 
-    def _use_shared_teacher(self, cfg: ExperimentConfig, log: Callable[[str], None]) -> None:
+    def _use_shared_teacher(self, cfg: ExperimentConfig, log: Callable[[str], None],
+                            sink: ProgressSink = null_sink) -> None:
         """Train this teacher once (with the study's first seed) and point the config at the trained folder."""
         from .pipeline import load_experiment_data
         from .teacher import search_teacher, train_teacher
@@ -151,10 +152,11 @@ class Study:
             t0 = time.time()
             if cfg.teacher_search.enabled:
                 _, trials = search_teacher(gold, cfg.teacher, cfg.teacher_search, folder, dev=dev, task=task,
-                                           seed=self.seeds[0], device=cfg.device)
+                                           seed=self.seeds[0], device=cfg.device, sink=sink)
                 (folder / "teacher_search.json").write_text(json.dumps(trials, indent=2))
             else:
-                train_teacher(gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task)
+                train_teacher(gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task,
+                              sink=sink)
             (folder / "study_teacher.json").write_text(json.dumps({**recipe, "seconds": round(time.time() - t0, 1)},
                                                                   indent=2, default=str))
         cfg.teacher.model = str(folder.resolve())
