@@ -66,7 +66,9 @@ def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path):
     store = RunStore(tmp_path / "runs")
     events = []
     result = run_experiment(cfg, store=store, sink=events.append)
-    metrics = _check_run(store, result, {"zero_shot", "gold_only", "augsbert", "teacher"}, "regression")
+    metrics = _check_run(store, result, {"zero_shot", "gold_only", "augsbert", "teacher", "ensemble"}, "regression")
+    ensemble = json.loads((result.run_dir / "ensemble.json").read_text())  # fitted on dev (ensemble: auto)
+    assert 0.0 <= ensemble["weight"] <= 1.0 and isinstance(ensemble["report"]["used"], bool)
     silver = pd.read_csv(result.run_dir / "silver.csv")
     assert len(silver) == result.n_silver > 0
     assert silver["score"].between(0, 1).all()
