@@ -596,6 +596,7 @@ def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Ru
         candidates = sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
                                        seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report)
     cancel.raise_if_cancelled("sampling")
+    candidates = _cap_before_labeling(candidates, cfg)
     report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)"
                  + (" with the ensemble" if teacher.ensemble is not None else ""))
     silver = candidates.assign(**teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report,
@@ -629,6 +630,17 @@ def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Ru
     report.stage("label", f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}"
                  + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
     return silver
+
+
+def _cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.DataFrame:
+    """With `max_silver`, label only what can be kept: a random `max_silver` of the candidates (twice that for
+    KDE, which then keeps the pairs that match the gold label distribution). Same rule as the cap after
+    labeling, without paying the teacher for pairs that would be dropped."""
+    limit = cfg.max_silver * (2 if cfg.sampler == "kde" else 1) if cfg.max_silver else None
+    if limit is None or len(candidates) <= limit:
+        return candidates
+    keep = np.sort(np.random.default_rng(cfg.seed).choice(len(candidates), limit, replace=False))
+    return candidates.iloc[keep].reset_index(drop=True)
 
 
 def _silver_threshold(cfg: ExperimentConfig, data: LoadedData, teacher) -> float:
