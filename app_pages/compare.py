@@ -73,7 +73,7 @@ if chosen:
     frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
     st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
     st.caption("Zero-shot and gold-only come from the newest selected run; the teacher (and the teacher ensemble, "
-               "cross-encoder + gold-only bi-encoder, where a run fitted one) is shown once when all selected runs "
+               "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all selected runs "
                "share it. Higher is better.")
 else:
     st.caption("Pick at least one run.")

@@ -169,15 +169,19 @@ with st.expander("Teacher quality · ensemble, seed trials, search", icon=":mate
     modes = list(scenario.ENSEMBLE_MODES)
     new["ensemble"] = st.radio(
         "Teacher ensemble", modes, index=modes.index(draft["ensemble"]), key="sc_ensemble", horizontal=True,
-        disabled=new["scenario"] != 2,
+        disabled=new["scenario"] == 1,
         help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()))
     if new["scenario"] == 2:
         st.caption(scenario.ENSEMBLE_HELP[new["ensemble"]]
                    + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
-                   + ("" if draft["train_gold_only"] else " Needs the gold-only baseline (Advanced): without it "
-                                                          "the cross-encoder labels alone."))
+                   + ("" if draft["train_gold_only"] else " Without the gold-only baseline (Advanced) the "
+                                                          "zero-shot student is the bi-encoder member."))
+    elif new["scenario"] == 3:
+        st.caption(scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
+                   "student is the bi-encoder member, and the target dev file chooses the weight"
+                   + ("." if "dev" in files else " (none given: the cross-encoder labels alone)."))
     else:
-        st.caption("The ensemble needs the gold-only student of scenario 2; this scenario labels with the teacher alone.")
+        st.caption("Scenario 1 has no teacher: augmented copies keep their gold labels.")
 
     st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev "
                 "(1 = off).")

@@ -1,4 +1,5 @@
-"""Teacher ensemble: the cross-encoder's score averaged with the gold-tuned bi-encoder's cosine.
+"""Teacher ensemble: the cross-encoder's score averaged with a bi-encoder's cosine (the gold-tuned student in
+scenario 2; the zero-shot student in scenario 3, where the target has no gold to tune on).
 
 Both members' scores are z-scored (statistics from dev), mixed with a weight on the cross-encoder chosen
 on dev, and mapped back to the label scale by a least-squares line fitted on dev (clipped to [0, 1]).
@@ -110,7 +111,8 @@ def fit_ensemble(ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, t
 def describe(ensemble: TeacherEnsemble) -> str:
     """One line for logs and the app: the weight and the cross-fitted dev comparison."""
     r = ensemble.report
+    member = r.get("bi_encoder", "gold_only").replace("_", "-")
     return (f"ensemble (weight {ensemble.weight:.1f} on the cross-encoder): {100 * r['dev_crossfit']:.1f} "
             f"{r['metric']} on dev (cross-fitted) vs cross-encoder {100 * r['cross_encoder_crossfit']:.1f} and "
-            f"gold-only bi-encoder {100 * r['bi_encoder_crossfit']:.1f}"
+            f"{member} bi-encoder {100 * r['bi_encoder_crossfit']:.1f}"
             + ("" if ensemble.beats_members else ": it does not beat both members"))

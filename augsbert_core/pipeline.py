@@ -363,7 +363,9 @@ class _Experiment:
         self.state["metrics"]["teacher"] = metrics
         self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
         ensemble = self._fit_ensemble(splits, task)
-        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble)
+        model_type = (_read_json(self.models_dir / "teacher" / "config.json").get("model_type")
+                      if (self.models_dir / "teacher" / "config.json").is_file() else None)
+        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble, teacher_model_type=model_type)
         self.run_.write_json("gate.json", gate)
         self.report.stage("gate", gate["message"])
         self.finish("teacher", t0, metrics, preds)
@@ -382,15 +384,22 @@ class _Experiment:
             return None
 
     def _fit_ensemble(self, splits, task: str) -> TeacherEnsemble | None:
-        """Scenario 2 with a gold-only student: fit the teacher ensemble on dev (from stored predictions)."""
+        """Fit the teacher ensemble on dev (from stored predictions): the cross-encoder plus the gold-only
+        bi-encoder (scenario 2) or, with no target gold (scenario 3), the zero-shot student."""
         cfg, preds = self.cfg, self.state["predictions"]
-        if cfg.scenario != 2 or cfg.ensemble == "off" or "gold_only" not in preds or "dev" not in splits:
+        member = "gold_only" if "gold_only" in preds else "zero_shot"
+        if cfg.scenario == 1 or cfg.ensemble == "off" or member not in preds or "dev" not in splits:
             return None
-        ce, bi = preds["teacher"], preds["gold_only"]
-        ensemble = fit_ensemble(np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(), task,
-                                seed=cfg.seed)
+        ce, bi = preds["teacher"], preds[member]
+        try:
+            ensemble = fit_ensemble(np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(),
+                                    task, seed=cfg.seed)
+        except ValueError as exc:  # too small a dev split: label with the cross-encoder alone
+            self.report.stage("ensemble", f"skipped: {exc}")
+            return None
         used = cfg.ensemble == "on" or ensemble.beats_members
         ensemble.report["used"] = used
+        ensemble.report["bi_encoder"] = member
         combined = {split: ensemble(np.asarray(ce[split]), np.asarray(bi[split])) for split in splits if split in ce}
         self.state["metrics"]["ensemble"] = score_splits(
             {n: SplitScores(combined[n], splits[n]["label"].to_numpy()) for n in combined}, task)
@@ -401,13 +410,15 @@ class _Experiment:
         return ensemble if used else None
 
     def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> "Labeler":
-        """The cross-encoder, joined by the gold-only bi-encoder when the ensemble was chosen."""
+        """The cross-encoder, joined by the ensemble's bi-encoder (gold-only or zero-shot) when it was chosen."""
         raw = self.run_.read_json("ensemble.json", None)
         ensemble = TeacherEnsemble.from_dict(raw) if raw and raw.get("report", {}).get("used") else None
         bi = None
         if ensemble is not None:
-            bi = load_bi_encoder(str(self.models_dir / "gold_only"), device=self.device,
-                                 max_seq_length=self.cfg.student.max_seq_length)
+            zero_shot = ensemble.report.get("bi_encoder") == "zero_shot"
+            bi = load_bi_encoder(self.cfg.student.model if zero_shot else str(self.models_dir / "gold_only"),
+                                 device=self.device, max_seq_length=self.cfg.student.max_seq_length,
+                                 trust_remote_code=self.cfg.student.trust_remote_code and zero_shot)
         return Labeler(cross_encoder, cache if cache is not None else self._label_cache(), self.cfg.label_batch_size,
                        ensemble, bi)
 
@@ -531,7 +542,7 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
 
 
 def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig,
-                   ensemble: TeacherEnsemble | None = None) -> dict:
+                   ensemble: TeacherEnsemble | None = None, teacher_model_type: str | None = None) -> dict:
     """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
 
     With an ensemble teacher its weight was chosen on dev, so its cross-fitted dev score is compared with
@@ -541,7 +552,7 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
     students = {k: metrics[k][split][primary] for k in ("zero_shot", "gold_only") if k in metrics}
     if ensemble is not None:
         teacher = ensemble.report["dev_crossfit"]
-        students["gold_only"] = ensemble.report["bi_encoder_crossfit"]
+        students[ensemble.report.get("bi_encoder", "gold_only")] = ensemble.report["bi_encoder_crossfit"]
         what = f"teacher (ensemble, cross-fitted; cross-encoder alone {100 * metrics['teacher'][split][primary]:.1f})"
     else:
         teacher = metrics["teacher"][split][primary]
@@ -553,13 +564,18 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
         message = (f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
                    f"on {split}")
     else:
-        options = ["a stronger teacher (a trained cross-encoder, or the offline mpnet base: "
-                   "python scripts/setup_mpnet.py, then teacher.model: mpnet)"]
-        if cfg.scenario == 2 and cfg.ensemble == "off":
+        options = ["a stronger teacher (a trained cross-encoder" + (
+            ")" if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
+            else ", or the offline mpnet base: python scripts/setup_mpnet.py, then teacher.model: mpnet)")]
+        if cfg.scenario == 3:
+            options.append("source gold closer to the target domain")
+        if cfg.ensemble == "off":
             options.append("the teacher ensemble (ensemble: auto)")
-        if not cfg.teacher_search.enabled:
+        if not cfg.teacher_search.enabled and cfg.teacher.epochs:
             options.append("teacher search on dev (teacher_search: {learning_rates: [...], epochs: [...]})")
-        options += ["seed trials (teacher.seed_trials: 4)", "gold-only training"]
+        if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
+            options.append("seed trials (teacher.seed_trials: 4)")
+        options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
         message = (f"silver labels from this teacher will likely hurt: {what} {100 * teacher:.1f} vs student "
                    f"({best_name}) {100 * best:.1f} {primary} on {split}. Options: " + "; ".join(options) + ".")
     return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,

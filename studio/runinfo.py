@@ -385,7 +385,8 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
             "cross_encoder": _number(report.get("cross_encoder_crossfit")),
             "bi_encoder": _number(report.get("bi_encoder_crossfit")),
             "beats_members": bool(report.get("beats_members", False)),
-            "used": bool(report.get("used", False))}
+            "used": bool(report.get("used", False)),
+            "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only"}
 
 
 def ensemble_text(d: dict[str, Any]) -> str:
@@ -400,9 +401,10 @@ def ensemble_text(d: dict[str, Any]) -> str:
         labels = "**It labeled the silver pairs**" + ("" if d["beats_members"] else " (ensemble: on)")
     else:
         labels = "**The cross-encoder alone labeled the silver pairs**"
-    return (f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the gold-only bi-encoder. "
+    member = d.get("member", "gold-only")
+    return (f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the {member} bi-encoder. "
             f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "
-            f"{p(d['cross_encoder'])} and gold-only bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}.")
+            f"{p(d['cross_encoder'])} and {member} bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}.")
 
 
 def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:

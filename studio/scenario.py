@@ -52,9 +52,10 @@ TEACHER_CHOICES: dict[str, str] = {
 OFFLINE_MODELS = ("default", core_models.MPNET)  # model values that are no hub name: never remote code
 
 ENSEMBLE_HELP: dict[str, str] = {
-    "auto": "Scenario 2: the cross-encoder and the gold-only bi-encoder are combined (weight fitted on dev); "
-            "the ensemble labels the silver pairs only when it beats both members on dev.",
-    "on": "Always label with the ensemble (scenario 2, needs the gold-only student and a dev file).",
+    "auto": "The cross-encoder and a bi-encoder (the gold-only student; scenario 3: the zero-shot one) are "
+            "combined (weight fitted on dev); the ensemble labels the silver pairs only when it beats both "
+            "members on dev.",
+    "on": "Always label with the ensemble (needs a dev file).",
     "off": "Label with the cross-encoder alone.",
 }
 ENSEMBLE_MODES = tuple(ENSEMBLE_HELP)

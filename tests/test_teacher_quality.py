@@ -160,3 +160,18 @@ def test_config_rejects_bad_quality_settings():
         ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "teacher_search": {"epochs": [1, 2]}})
     cfg = ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "ensemble": False})
     assert cfg.ensemble == "off"  # YAML's bare `off` is a boolean
+
+
+def test_max_silver_caps_candidates_before_labeling():
+    from augsbert_core.pipeline import _cap_before_labeling
+
+    candidates = pd.DataFrame({"sentence1": [f"a{i}" for i in range(100)], "sentence2": [f"b{i}" for i in range(100)],
+                               "sampler": "bm25"})
+    cfg = ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "max_silver": 30, "seed": 4})
+    capped = _cap_before_labeling(candidates, cfg)
+    assert len(capped) == 30 and capped["sentence1"].is_unique
+    assert capped.equals(_cap_before_labeling(candidates, cfg))  # deterministic for a seed
+    cfg.sampler = "kde"  # KDE needs room to choose: it labels twice the cap
+    assert len(_cap_before_labeling(candidates, cfg)) == 60
+    cfg.max_silver = None
+    assert len(_cap_before_labeling(candidates, cfg)) == 100
