@@ -190,7 +190,8 @@ class Study:
                 task = "classification" if "ap" in next(iter(runs[0]["metrics"].values())).get("test", {}) else "regression"
             blocks.append({"name": exp.name, "task": task or "regression",
                            "scenario": exp.config.get("scenario", 2), "runs": runs,
-                           "rows": summary_rows(runs, task or "regression")})
+                           "rows": summary_rows(runs, task or "regression",
+                                                [str(x) for x in (exp.samplers or [None])])})
         return {"study": self.name, "seeds": self.seeds, "share_teacher": self.share_teacher, "note": self.note,
                 "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
                 "experiments": blocks}
@@ -217,7 +218,7 @@ def machine_description() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device_description()}"
 
 
-def summary_rows(runs: list[dict], task: str) -> list[dict[str, Any]]:
+def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per model: mean and std over seeds of the test metrics (x100), plus dev primary."""
     names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
     rows: dict[str, dict[str, list[float]]] = {}
@@ -234,9 +235,10 @@ def summary_rows(runs: list[dict], task: str) -> list[dict[str, Any]]:
                     rows[label].setdefault(f"{split}.{metric}", []).append(100 * value)
 
     seen_shared: set[tuple[str, int]] = set()
-    for run in sorted(runs, key=lambda r: (r["seed"], r["sampler"])):
+    rank = {name: i for i, name in enumerate(samplers or [])}
+    for run in sorted(runs, key=lambda r: (r["seed"], rank.get(r["sampler"], len(rank)), r["sampler"])):
         for key, label in (("zero_shot", "zero-shot student"), ("gold_only", "gold-only student"),
-                           ("teacher", "teacher: cross-encoder"), ("ensemble", "teacher: ensemble (CE + gold-only)")):
+                           ("teacher", "teacher: cross-encoder"), ("ensemble", "teacher: ensemble (CE + bi-encoder)")):
             if key in run["metrics"] and (key, run["seed"]) not in seen_shared:
                 seen_shared.add((key, run["seed"]))  # shared stages count once per seed
                 add(label, run["metrics"][key])
@@ -278,6 +280,17 @@ def results_markdown(results: dict[str, Any]) -> str:
             if deltas:
                 lines += ["", "AugSBERT minus gold-only (test Spearman, mean of seeds): "
                           + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas)]
+        weights = sorted({(r["seed"], r["ensemble_weight"], r["ensemble_used"]) for r in block["runs"]
+                          if r.get("ensemble_weight") is not None})
+        if weights:
+            lines += ["", "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
+                      "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights)]
+        kept = [(r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"]) for r in block["runs"]
+                if r.get("silver_kept") is not None and r["seed"] == min(x["seed"] for x in block["runs"])]
+        if kept:
+            lines += ["", "Silver pairs kept (first seed) and their KS distance to the gold labels: "
+                      + ", ".join(f"{s if s != 'None' else 'given pairs'} {k:,}" + (f" (KS {ks:.2f})" if ks is not None else "")
+                                 for s, k, ks in kept)]
         gates = {(r["seed"]): r["gate"]["message"] for r in block["runs"] if r.get("gate")}
         if gates:
             lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]

@@ -115,7 +115,9 @@ def test_scenario3_stsb_to_quora_end_to_end(tiny_stsb, tiny_quora, tmp_path):
     cfg = _config(scenario=3, data=data)
     store = RunStore(tmp_path / "runs")
     result = run_experiment(cfg, store=store)
-    metrics = _check_run(store, result, {"zero_shot", "augsbert", "teacher"}, "classification")
+    metrics = _check_run(store, result, {"zero_shot", "augsbert", "teacher", "ensemble"}, "classification")
+    ensemble = json.loads((result.run_dir / "ensemble.json").read_text())
+    assert ensemble["report"]["bi_encoder"] == "zero_shot"  # no target gold: the zero-shot student is the member
     summary = json.loads((result.run_dir / "silver_summary.json").read_text())
     assert 0.0 < summary["threshold"] < 1.0  # chosen on the labeled target dev set and recorded
     silver = pd.read_csv(result.run_dir / "silver.csv")
