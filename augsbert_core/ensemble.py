@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .evaluation import PRIMARY_METRIC, SplitScores, score_splits
+from .evaluation import PRIMARY_METRIC, primary_score
 
 WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))  # weight on the cross-encoder
 
@@ -53,7 +53,7 @@ class TeacherEnsemble:
 
 
 def _metric(pred: np.ndarray, gold: np.ndarray, task: str) -> float:
-    return score_splits({"dev": SplitScores(pred, gold)}, task)["dev"][PRIMARY_METRIC[task]]
+    return primary_score(pred, gold, task)
 
 
 def _best_weight(ce: np.ndarray, bi: np.ndarray, gold: np.ndarray, task: str, stats: tuple[float, ...]) -> float:

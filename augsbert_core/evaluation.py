@@ -86,6 +86,11 @@ def score_splits(splits: dict[str, SplitScores], task: str) -> dict[str, dict[st
     return {name: classification_metrics(s.pred, s.gold, threshold) for name, s in splits.items()}
 
 
+def primary_score(pred: Sequence[float], gold: Sequence[float], task: str) -> float:
+    """The task's primary metric (Spearman or AP) of one split's predictions."""
+    return score_splits({"dev": SplitScores(np.asarray(pred), np.asarray(gold))}, task)["dev"][PRIMARY_METRIC[task]]
+
+
 def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str], batch_size: int = 64) -> np.ndarray:
     """Cosine similarity of each pair's embeddings (each unique sentence encoded once)."""
     unique = list(dict.fromkeys([*sentences1, *sentences2]))

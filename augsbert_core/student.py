@@ -89,11 +89,11 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
                                           callbacks=[make_trainer_callback(stage, sink, cancel)])
 
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-        from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, score_splits
+        from .evaluation import bi_encoder_scores, primary_score
 
         def dev_score(model) -> float:
             pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
-            return score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+            return primary_score(pred, dev["label"].to_numpy(), task)
 
         trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
                                                  fraction=cfg.seed_trial_fraction, score=dev_score, stage=stage,

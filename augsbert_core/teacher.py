@@ -64,11 +64,11 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
 
     report = None
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-        from .evaluation import PRIMARY_METRIC, SplitScores, score_splits
+        from .evaluation import primary_score
 
         def dev_score(model) -> float:
             pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
-            return score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+            return primary_score(pred, dev["label"].to_numpy(), task)
 
         trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
                                                  fraction=cfg.seed_trial_fraction, score=dev_score,
@@ -268,7 +268,7 @@ def search_teacher(gold: pd.DataFrame, cfg: ModelConfig, search, output_dir: str
     import time
     from dataclasses import replace
 
-    from .evaluation import PRIMARY_METRIC, SplitScores, score_splits
+    from .evaluation import PRIMARY_METRIC, primary_score
 
     epochs = sorted(set(search.epochs or [cfg.epochs]))
     rates = list(dict.fromkeys(search.learning_rates or [cfg.learning_rate]))
@@ -294,7 +294,7 @@ def search_teacher(gold: pd.DataFrame, cfg: ModelConfig, search, output_dir: str
         model = train_teacher(gold, replace(cfg, epochs=n_epochs, learning_rate=rate), folder, seed=seed,
                               device=device, task=task, dev=dev, sink=sink, cancel=cancel)
         pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
-        value = score_splits({"dev": SplitScores(pred, dev["label"].to_numpy())}, task)["dev"][PRIMARY_METRIC[task]]
+        value = primary_score(pred, dev["label"].to_numpy(), task)
         seconds = time.time() - t0
         seconds_per_epoch = max(seconds_per_epoch or 0.0, seconds / n_epochs)
         trials.append({**trial, "status": "done", "dev": float(value), "seconds": round(seconds, 1)})
