@@ -541,6 +541,9 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
 
 
+SMALL_LEAD = 0.03  # a ready teacher ahead of the student by less than this (3 points) gets an expectation note
+
+
 def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig,
                    ensemble: TeacherEnsemble | None = None, teacher_model_type: str | None = None) -> dict:
     """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
@@ -560,9 +563,13 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
     best_name = max(students, key=students.get)
     best = students[best_name]
     ready = teacher > best + cfg.gate.margin
+    lead = teacher - best
     if ready:
         message = (f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
                    f"on {split}")
+        if lead < SMALL_LEAD:
+            message += (f". Its lead is only {100 * lead:.1f} points: a student distilled from it recovers part of "
+                        f"that lead at best, so expect a gain well below {100 * lead:.1f} points over {best_name}")
     else:
         options = ["a stronger teacher (a trained cross-encoder" + (
             ")" if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
@@ -581,7 +588,7 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
     return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,
             "verdict": "ready" if ready else "weak", "action": cfg.gate.action, "message": message,
             "used_test": split == "test", "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
-            "cross_encoder": metrics["teacher"][split][primary]}
+            "cross_encoder": metrics["teacher"][split][primary], "lead": lead}
 
 
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):

@@ -79,3 +79,13 @@ def test_gate_judges_the_ensemble_by_its_cross_fitted_dev_score():
     weak = readiness_gate(metrics, "regression", ExperimentConfig(ensemble="off"))
     assert weak["verdict"] == "weak" and weak["teacher_kind"] == "cross_encoder"
     assert "mpnet" in weak["message"] and "ensemble: auto" in weak["message"]
+
+
+def test_gate_sets_expectations_when_a_ready_teacher_leads_by_little():
+    close = {"gold_only": {"dev": {"spearman": 0.877}}, "teacher": {"dev": {"spearman": 0.899}}}
+    gate = readiness_gate(close, "regression", ExperimentConfig())
+    assert gate["verdict"] == "ready" and gate["lead"] == pytest.approx(0.022)
+    assert "lead is only 2.2 points" in gate["message"] and "well below 2.2" in gate["message"]
+    far = {"gold_only": {"dev": {"spearman": 0.80}}, "teacher": {"dev": {"spearman": 0.90}}}
+    gate = readiness_gate(far, "regression", ExperimentConfig())
+    assert gate["verdict"] == "ready" and "lead is only" not in gate["message"]
