@@ -541,7 +541,7 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
 
 
-SMALL_LEAD = 0.03  # a ready teacher ahead of the student by less than this (3 points) gets an expectation note
+SMALL_LEAD = 0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
 
 
 def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig,
@@ -583,8 +583,11 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
         if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
             options.append("seed trials (teacher.seed_trials: 4)")
         options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
-        message = (f"silver labels from this teacher will likely hurt: {what} {100 * teacher:.1f} vs student "
-                   f"({best_name}) {100 * best:.1f} {primary} on {split}. Options: " + "; ".join(options) + ".")
+        verdict = ("silver labels from this teacher may not help (marginal: it trails by less than "
+                   f"{100 * SMALL_LEAD:.0f} points, and a small {split} split can misjudge that)" if -lead < SMALL_LEAD
+                   else "silver labels from this teacher will likely hurt")
+        message = (f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
+                   f"on {split}. Options: " + "; ".join(options) + ".")
     return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,
             "verdict": "ready" if ready else "weak", "action": cfg.gate.action, "message": message,
             "used_test": split == "test", "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",

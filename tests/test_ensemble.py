@@ -89,3 +89,12 @@ def test_gate_sets_expectations_when_a_ready_teacher_leads_by_little():
     far = {"gold_only": {"dev": {"spearman": 0.80}}, "teacher": {"dev": {"spearman": 0.90}}}
     gate = readiness_gate(far, "regression", ExperimentConfig())
     assert gate["verdict"] == "ready" and "lead is only" not in gate["message"]
+
+
+def test_gate_calls_a_teacher_just_behind_the_student_marginal_not_harmful():
+    near = {"gold_only": {"dev": {"spearman": 0.877}}, "teacher": {"dev": {"spearman": 0.860}}}
+    gate = readiness_gate(near, "regression", ExperimentConfig())
+    assert gate["verdict"] == "weak" and "marginal" in gate["message"] and "likely hurt" not in gate["message"]
+    far = {"gold_only": {"dev": {"spearman": 0.877}}, "teacher": {"dev": {"spearman": 0.787}}}
+    gate = readiness_gate(far, "regression", ExperimentConfig())
+    assert gate["verdict"] == "weak" and "will likely hurt: teacher 78.7 vs student (gold_only) 87.7" in gate["message"]
