@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for the AugSBERT study (issue: AugSBERT that actually helps):
-#   bash experiments/run.sh cpu    # ~1.5-2 h on 2 CPU cores (subsampled, see experiments/stsb-cpu.yaml)
+#   bash experiments/run.sh cpu    # ~2.5 h on 2 CPU cores (subsampled, see experiments/stsb-cpu.yaml)
 #   bash experiments/run.sh full   # the full variant, for a GPU (see experiments/stsb-full.yaml)
 #   bash experiments/run.sh smoke  # the full variant's smallest slice: one seed, BM25 only
 # Installs the project and the offline mpnet teacher base, writes the study data from ../shared/data, runs
