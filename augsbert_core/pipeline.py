@@ -584,7 +584,7 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
             options.append("seed trials (teacher.seed_trials: 4)")
         options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
         verdict = ("silver labels from this teacher may not help (marginal: it trails by less than "
-                   f"{100 * SMALL_LEAD:.0f} points, and a small {split} split can misjudge that)" if -lead < SMALL_LEAD
+                   f"{100 * SMALL_LEAD:.0f} points, where {split} and test can disagree)" if -lead < SMALL_LEAD
                    else "silver labels from this teacher will likely hurt")
         message = (f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
                    f"on {split}. Options: " + "; ".join(options) + ".")
