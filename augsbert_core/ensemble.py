@@ -52,16 +52,12 @@ class TeacherEnsemble:
         return bool(self.report.get("beats_members", False))
 
 
-def _metric(pred: np.ndarray, gold: np.ndarray, task: str) -> float:
-    return primary_score(pred, gold, task)
-
-
 def _best_weight(ce: np.ndarray, bi: np.ndarray, gold: np.ndarray, task: str, stats: tuple[float, ...]) -> float:
     probe = TeacherEnsemble(0.0, *stats)
     scores = []
     for w in WEIGHTS:
         probe.weight = w
-        scores.append(_metric(probe.mix(ce, bi), gold, task))
+        scores.append(primary_score(probe.mix(ce, bi), gold, task))
     return WEIGHTS[int(np.argmax(scores))]  # ties: the smaller weight (argmax takes the first)
 
 
@@ -91,13 +87,13 @@ def fit_ensemble(ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, t
         if task == "classification" and len(np.unique(gold[score])) < 2:
             continue
         probe = TeacherEnsemble(_best_weight(ce[choose], bi[choose], gold[choose], task, stats), *stats)
-        crossfit.append(_metric(probe.mix(ce[score], bi[score]), gold[score], task))
-        ce_only.append(_metric(ce[score], gold[score], task))
-        bi_only.append(_metric(bi[score], gold[score], task))
+        crossfit.append(primary_score(probe.mix(ce[score], bi[score]), gold[score], task))
+        ce_only.append(primary_score(ce[score], gold[score], task))
+        bi_only.append(primary_score(bi[score], gold[score], task))
     report = {
         "metric": PRIMARY_METRIC[task],
         "weight": weight,
-        "dev": _metric(mixed, gold, task),
+        "dev": primary_score(mixed, gold, task),
         "dev_crossfit": float(np.mean(crossfit)) if crossfit else float("nan"),
         "cross_encoder_crossfit": float(np.mean(ce_only)) if ce_only else float("nan"),
         "bi_encoder_crossfit": float(np.mean(bi_only)) if bi_only else float("nan"),

@@ -363,9 +363,9 @@ class _Experiment:
         self.state["metrics"]["teacher"] = metrics
         self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
         ensemble = self._fit_ensemble(splits, task)
-        model_type = (_read_json(self.models_dir / "teacher" / "config.json").get("model_type")
-                      if (self.models_dir / "teacher" / "config.json").is_file() else None)
-        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble, teacher_model_type=model_type)
+        teacher_config = getattr(getattr(teacher, "model", None), "config", None)  # the loaded teacher's HF config
+        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble,
+                              teacher_model_type=getattr(teacher_config, "model_type", None))
         self.run_.write_json("gate.json", gate)
         self.report.stage("gate", gate["message"])
         self.finish("teacher", t0, metrics, preds)

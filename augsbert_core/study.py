@@ -285,8 +285,9 @@ def results_markdown(results: dict[str, Any]) -> str:
         if weights:
             lines += ["", "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
                       "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights)]
+        first_seed = min((r["seed"] for r in block["runs"]), default=None)
         kept = [(r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"]) for r in block["runs"]
-                if r.get("silver_kept") is not None and r["seed"] == min(x["seed"] for x in block["runs"])]
+                if r.get("silver_kept") is not None and r["seed"] == first_seed]
         if kept:
             lines += ["", "Silver pairs kept (first seed) and their KS distance to the gold labels: "
                       + ", ".join(f"{s if s != 'None' else 'given pairs'} {k:,}" + (f" (KS {ks:.2f})" if ks is not None else "")
