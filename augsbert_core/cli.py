@@ -166,9 +166,39 @@ def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: 
     finally:
         sink.close()
     print(f"run id: {result.run_id}")
-    print(result.table())
+    print(_results_table(result))
     print(result.run_dir)
     return EXIT_OK
+
+
+def _read_metrics(run_dir) -> dict | None:
+    """A run's metrics.json as written (per-model entries and `recommended`), or None when absent or unreadable."""
+    try:
+        raw = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _with_recommended(metrics: dict, task: str | None) -> dict:
+    """`metrics` with its `recommended` entry: as written, else computed (runs finished before runs wrote it)."""
+    from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommend
+
+    if isinstance(metrics.get(RECOMMENDED), str) or not model_metrics(metrics):
+        return metrics
+    named = recommend(metrics, task if task in PRIMARY_METRIC else "regression")
+    return {**metrics, RECOMMENDED: named} if named else metrics
+
+
+def _results_table(result) -> str:
+    """The metrics table of a finished run, the recommended model first (marked '*'): from its metrics.json, so
+    it shows what the run recorded; from the result when the file cannot be read."""
+    from .evaluation import format_table
+
+    metrics = _read_metrics(result.run_dir) or dict(result.metrics)
+    if not isinstance(metrics.get("recommended"), str) and isinstance(getattr(result, "recommended", None), str):
+        metrics = {**metrics, "recommended": result.recommended}
+    return format_table(_with_recommended(metrics, result.task), result.task)
 
 
 def _cmd_study(args) -> int:
@@ -276,8 +306,10 @@ def _cmd_runs(args) -> int:
     store = RunStore(args.runs_dir)
     store.reconcile()
     records = store.list()
+    recommended = {r.id: _recommended_of(r) for r in records}
     if args.json:
-        print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
+        print(json.dumps([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2,
+                         default=str))
         return EXIT_OK
     if not records:
         print(f"no runs in {store.root}")
@@ -286,10 +318,20 @@ def _cmd_runs(args) -> int:
 
     print(f"{'id':<48} {'scenario':>8} {'sampler':<16} {'status':<11} {'created':<19} headline")
     for r in records:
-        head = ", ".join(f"{k}={100 * v:.1f}" for k, v in r.headline.items())
+        head = ", ".join(f"{k}={100 * v:.1f}" for k, v in r.headline.items() if isinstance(v, (int, float)))
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
-        print(f"{r.id:<48} {r.scenario:>8} {str(r.sampler):<16} {r.status:<11} {created:<19} {head}")
+        named = f"; recommended={recommended[r.id]}" if recommended[r.id] else ""  # appended: columns keep their place
+        print(f"{r.id:<48} {r.scenario:>8} {str(r.sampler):<16} {r.status:<11} {created:<19} {head}{named}")
     return EXIT_OK
+
+
+def _recommended_of(record) -> str | None:
+    """The model a finished run recommends (metrics.json's `recommended`, computed for older runs), else None."""
+    metrics = _read_metrics(record.dir) if record.status == "finished" else None
+    if not metrics:
+        return None
+    named = _with_recommended(metrics, record.task).get("recommended")
+    return named if isinstance(named, str) else None
 
 
 def _cmd_cancel(args) -> int:

@@ -15,6 +15,7 @@ import yaml
 Scenario = Literal[1, 2, 3]
 Task = Literal["regression", "classification"]
 SAMPLERS = ("random", "bm25", "semantic", "bm25+semantic", "kde")
+AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
 
 
 class ConfigError(ValueError):
@@ -34,6 +35,7 @@ class DataConfig:
     column_map: dict[str, str] = field(default_factory=dict)
     scale: list[float] | None = None  # score scale of the gold files, e.g. [0, 5]; detected when omitted
     max_unlabeled: int | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
+    full_train: str | None = None  # all available gold (a superset of train): the full-gold ceiling (train_full_gold)
 
 
 @dataclass
@@ -51,6 +53,14 @@ class ModelConfig:
     trust_remote_code: bool = False  # run custom model code from the hub: only for models you trust
     seed_trials: int = 1  # seed optimisation: train this many seeds for `seed_trial_fraction` of the run, finish the best on dev
     seed_trial_fraction: float = 0.25  # share of the training schedule each seed trial runs (the paper: 20-30% of an epoch)
+    # teacher only: before gold, learn the bi-encoder's cosine on the candidate pairs (no extra labels).
+    # auto = on when the base is a bi-encoder checkpoint whose cross-encoder head is fresh (the offline default)
+    warm_start: str = "auto"
+    warm_start_epochs: float = 1
+    warm_start_learning_rate: float = 1e-4
+    # BM25 neighbours per candidate sentence added to the warm-start pairs (unlabeled, never silver): pairs that
+    # span the similarity range teach the head more than related pairs alone. 0 = the candidates only
+    warm_start_top_k: int = 1
 
 
 @dataclass
@@ -86,6 +96,9 @@ class TeacherSearchConfig:
 
 
 ENSEMBLE_MODES = ("auto", "on", "off")
+WARM_START_MODES = ("auto", "on", "off")
+LABELERS = ("auto", "cross_encoder", "ensemble")  # auto = chosen by short student probes on dev
+CANDIDATE_SOURCES = ("auto", "given", "sampled", "given+sampled")  # auto = given pairs when the pool has pairs
 
 
 @dataclass
@@ -99,18 +112,26 @@ class ExperimentConfig:
     sampler: str = "bm25"
     top_k: int = 3
     student: ModelConfig = field(default_factory=ModelConfig)
-    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=4, learning_rate=5e-5))
+    # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (README "Results")
+    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
     teacher_search: TeacherSearchConfig = field(default_factory=TeacherSearchConfig)
     # teacher ensemble (scenario 2): cross-encoder score + gold-only bi-encoder cosine, z-scored, weighted and
     # calibrated on dev. auto = label with it when it beats both members on dev; on = always; off = never
     ensemble: str = "auto"
+    # which scores become silver labels: the cross-encoder, the ensemble, or (auto) the one whose labels teach a
+    # student most in a short probe on dev (see pipeline._choose_labeler)
+    labeler: str = "auto"
+    # candidate pairs in scenarios 2 and 3: the unlabeled file's pairs as they are, pairs sampled from its
+    # sentences, or both. auto = given pairs when the unlabeled file has pairs, else sampled
+    candidates: str = "auto"
     seed: int = 42
     device: str | None = None  # None = auto (cuda, mps, cpu)
     threshold: float | None = None  # scenario 3 classification threshold; None = chosen on target dev or 0.5
     max_silver: int | None = None  # cap on silver pairs (random subsample with the seed)
     train_gold_only: bool = True  # also train the gold-only student baseline (scenarios 1, 2)
+    train_full_gold: bool = False  # also train the student on data.full_train: the ceiling AugSBERT aims at
     label_batch_size: int = 64
     live_evals: int = 4  # dev evaluations during each training (the app's metric curve); 0 = none
     checkpoints: int = 4  # trainer checkpoints per training (newest kept) so a killed job can resume; 0 = none
@@ -188,6 +209,25 @@ class ExperimentConfig:
                 raise ConfigError(f"{role}.seed_trial_fraction must be between 0 and 1, got {m.seed_trial_fraction!r}")
         if isinstance(self.ensemble, bool):  # YAML reads a bare on/off as a boolean
             self.ensemble = "on" if self.ensemble else "off"
+        for key, value, allowed in (("teacher.warm_start", self.teacher.warm_start, WARM_START_MODES),
+                                    ("student.warm_start", self.student.warm_start, WARM_START_MODES),
+                                    ("labeler", self.labeler, LABELERS),
+                                    ("candidates", self.candidates, CANDIDATE_SOURCES)):
+            if isinstance(value, bool):  # YAML reads a bare on/off as a boolean
+                value = "on" if value else "off"
+                if key.endswith(".warm_start"):
+                    getattr(self, key.split(".")[0]).warm_start = value
+            if value not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+        for role in ("student", "teacher"):
+            m = getattr(self, role)
+            if not m.warm_start_epochs > 0 or not m.warm_start_learning_rate > 0:
+                raise ConfigError(f"{role}.warm_start_epochs and warm_start_learning_rate must be positive")
+            if isinstance(m.warm_start_top_k, bool) or not (isinstance(m.warm_start_top_k, int)
+                                                            and m.warm_start_top_k >= 0):
+                raise ConfigError(f"{role}.warm_start_top_k must be a whole number >= 0, got {m.warm_start_top_k!r}")
+        if self.train_full_gold and self.data.full_train is None and self.scenario in (1, 2):
+            raise ConfigError("train_full_gold needs data.full_train: every gold pair available, the ceiling's data")
         if self.ensemble not in ENSEMBLE_MODES:
             raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLE_MODES)}; got {self.ensemble!r}")
         ts = self.teacher_search
@@ -247,6 +287,8 @@ def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
                 continue
             if not isinstance(value, dict):
                 raise ConfigError(f"'{prefix}{key}' must be a mapping")
+            if cls is ExperimentConfig and key == "teacher" and "model" not in value:
+                value = {"model": AUTO_TEACHER, **value}  # the teacher's default base is chosen by device
             kwargs[key] = _build(sub, value, f"{prefix}{key}.")
         else:
             kwargs[key] = value

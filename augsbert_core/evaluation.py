@@ -7,11 +7,11 @@ applied unchanged to test."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "teacher", "ensemble")
+MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "full_gold", "teacher", "ensemble")
 PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
 
 
@@ -102,26 +102,66 @@ def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str
     return (a * b).sum(axis=1)
 
 
-def format_table(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> str:
-    """A plain-text table: one row per model, columns split/metric (correlations and AP x100)."""
+RECOMMENDED = "recommended"  # top-level key of metrics.json: the name of the model key a run recommends
+
+
+def recommend(metrics: dict[str, Any], task: str) -> str | None:
+    """The model a run recommends: the best on dev between its baseline and the AugSBERT student.
+
+    The baseline is the gold-only student, else (scenario 3: no target gold) the zero-shot base. Ties go to
+    the baseline (the cheaper story), so a run never recommends a student below its baseline on dev.
+    Without a dev split, test decides. None when neither model was evaluated."""
+    models = model_metrics(metrics)
+    baseline = "gold_only" if "gold_only" in models else "zero_shot" if "zero_shot" in models else None
+    if "augsbert" not in models:
+        return baseline
+    if baseline is None:
+        return "augsbert"
+    primary = PRIMARY_METRIC[task]
+    split = "dev" if "dev" in models[baseline] and "dev" in models["augsbert"] else "test"
+    ours = models["augsbert"].get(split, {}).get(primary)
+    theirs = models[baseline].get(split, {}).get(primary)
+    if ours is None or theirs is None:
+        return baseline
+    return "augsbert" if ours > theirs else baseline
+
+
+def model_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """The per-model part of a metrics.json mapping ({model: {split: {metric: value}}}), without `recommended`."""
+    return {k: v for k, v in (metrics or {}).items() if isinstance(v, dict)}
+
+
+def format_table(metrics: dict[str, Any], task: str) -> str:
+    """A plain-text table: one row per model, columns split/metric (correlations and AP x100).
+
+    The recommended model (metrics['recommended'], when present) comes first, marked with '*'."""
+    recommended = metrics.get(RECOMMENDED) if isinstance(metrics.get(RECOMMENDED), str) else None
+    metrics = model_metrics(metrics)
     names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy", "threshold"]
     present = {split for per_model in metrics.values() for split in per_model}
     splits = [s for s in ("dev", "test") if s in present] + sorted(present - {"dev", "test"})
     header = ["model"] + [f"{split}.{m}" for split in splits for m in names]
     rows = [header]
-    for model_key in [k for k in MODEL_KEYS if k in metrics] + [k for k in metrics if k not in MODEL_KEYS]:
-        row = [model_key]
+    order = [k for k in MODEL_KEYS if k in metrics] + [k for k in metrics if k not in MODEL_KEYS]
+    if recommended in order:
+        order.remove(recommended)
+        order.insert(0, recommended)
+    for model_key in order:
+        row = [f"{model_key} *" if model_key == recommended else model_key]
         for split in splits:
             for m in names:
                 v = metrics[model_key].get(split, {}).get(m)
                 row.append("-" if v is None else (f"{v:.4f}" if m == "threshold" else f"{100 * v:.2f}"))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
+    table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
+    return table + (f"\n* recommended: {recommended} (best on dev among the baseline and AugSBERT)"
+                    if recommended else "")
 
 
-def tidy(metrics: dict[str, dict[str, dict[str, float]]]) -> list[dict[str, object]]:
+def tidy(metrics: dict[str, Any]) -> list[dict[str, object]]:
     """Long-format rows {model, split, metric, value}: easy to load into pandas or plot."""
+    metrics = model_metrics(metrics)
     return [
         {"model": m, "split": split, "metric": name, "value": value}
         for m, per_split in metrics.items()

@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,33 @@ import pandas as pd
 from . import data as data_mod
 from .config import ConfigError, ExperimentConfig
 from .ensemble import TeacherEnsemble, describe as describe_ensemble, fit_ensemble
-from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, best_threshold, format_table, score_splits
-from .models import choose_device, device_description, load_bi_encoder, load_cross_encoder
+from .evaluation import (
+    PRIMARY_METRIC,
+    RECOMMENDED,
+    SplitScores,
+    best_threshold,
+    bi_encoder_scores,
+    format_table,
+    model_metrics,
+    primary_score,
+    recommend,
+    score_splits,
+)
+from .models import (
+    AUTO_TEACHER,
+    choose_device,
+    default_teacher,
+    device_description,
+    is_fresh_head_bi_encoder,
+    load_bi_encoder,
+    load_cross_encoder,
+)
 from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunStore, atomic_write_text
 from .sampling import distribution_distance, kde_select, sample_candidates
 from .student import train_student
-from .teacher import LabelCache, label_pairs, search_teacher, train_teacher
+from .probe import PROBE_FRACTION, probe_labelers
+from .teacher import LabelCache, label_pairs, search_teacher, train_teacher, warm_start_teacher
 
 
 class GateStopped(RuntimeError):
@@ -47,9 +67,10 @@ class ExperimentResult:
     gate: dict[str, Any] | None = None
     n_silver: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    recommended: str | None = None  # the model key metrics.json recommends (see evaluation.recommend)
 
     def table(self) -> str:
-        return format_table(self.metrics, self.task)
+        return format_table({**self.metrics, RECOMMENDED: self.recommended}, self.task)
 
 
 @dataclass
@@ -63,6 +84,7 @@ class LoadedData:
     source_train: pd.DataFrame | None = None
     source_dev: pd.DataFrame | None = None
     pool: data_mod.SentencePool | None = None
+    full_train: pd.DataFrame | None = None  # all available gold: the full-gold ceiling's training data
     fingerprints: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,7 +108,7 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     d = cfg.data
     scale = tuple(d.scale) if d.scale else None
     paths = {key: cfg.resolve_path(getattr(d, key)) for key in
-             ("train", "dev", "test", "unlabeled", "source_train", "source_dev")}
+             ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")}
 
     def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
         if paths[key] is None:
@@ -104,6 +126,8 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         dev=pairs("dev", task),
         test=pairs("test", task),
     )
+    if cfg.train_full_gold and cfg.scenario in (1, 2):
+        loaded.full_train = pairs("full_train", task)
     if cfg.scenario == 3:
         loaded.source_train = pairs("source_train", None, use_scale=False)
         loaded.source_dev = pairs("source_dev", None, use_scale=False)
@@ -168,7 +192,7 @@ def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict
     """The primary test (else dev) metric of each model, e.g. {'augsbert.test.spearman': 0.84}."""
     primary = PRIMARY_METRIC[task]
     out = {}
-    for model_key, per_split in metrics.items():
+    for model_key, per_split in model_metrics(metrics).items():
         split = "test" if "test" in per_split else next(iter(per_split), None)
         if split and primary in per_split[split]:
             out[f"{model_key}.{split}.{primary}"] = per_split[split][primary]
@@ -235,6 +259,11 @@ class _Experiment:
         self.state = state or {"done": [], "metrics": {}, "predictions": {}, "timings": {}}
         self.device = choose_device(cfg.device)
         self.models_dir = run.path("models")
+        # `teacher.model: auto` stands for a base chosen by device (models.default_teacher); the config stays as given
+        self.teacher_cfg, self.teacher_choice = cfg.teacher, None
+        if cfg.teacher.model == AUTO_TEACHER:
+            name, self.teacher_choice = default_teacher(self.device)
+            self.teacher_cfg = replace(cfg.teacher, model=name)
 
     # --- state ---------------------------------------------------------------------------------
     def done(self, stage: str) -> bool:
@@ -263,6 +292,8 @@ class _Experiment:
         cfg, report = self.cfg, self.report
         report.stage("setup", f"device: {device_description(self.device)}"
                      + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""))
+        if self.teacher_choice:
+            report.stage("setup", f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = load_experiment_data(cfg)
         self.run_.write_json("fingerprints.json", data.fingerprints)
         self.run_.store.update(self.run_.id, task=data.task)
@@ -286,14 +317,22 @@ class _Experiment:
 
         if cfg.scenario in (1, 2) and cfg.train_gold_only and not self.done("gold_only"):
             self._train_student("gold_only", data.train, data, splits, task)
+        if cfg.train_full_gold and not self.done("full_gold"):
+            if data.full_train is not None:
+                self._train_student("full_gold", data.full_train, data, splits, task)
+            else:
+                report.stage("full_gold.train", "skipped: no full gold (data.full_train) in this scenario")
 
-        teacher, gate = self._teacher(data, splits, task)
+        candidates = None  # scenarios 2, 3: sampled before the teacher, which warm-starts on them
+        if cfg.scenario != 1 and not cfg.silver_file and not self.done("silver"):
+            candidates = self._candidates(data, base)
+        teacher, gate = self._teacher(data, splits, task, candidates, base)
 
         t0 = time.time()
         if cfg.scenario == 1:
             extra = self._augmented(data)
         else:
-            silver = self._silver(data, base, teacher, task)
+            silver = self._silver(data, teacher, task, candidates, splits)
             extra = silver.loc[silver["kept"], ["sentence1", "sentence2", "label"]]
         del teacher
         self.state["timings"]["silver"] = time.time() - t0
@@ -306,11 +345,14 @@ class _Experiment:
                        for k, per in self.state["predictions"].items()}
         write_predictions(self.run_.path("predictions.csv"), splits, predictions)
         self.run_.write_json("timings.json", self.state["timings"])
-        self.run_.write_json("metrics.json", metrics)  # last: its presence means the run finished
-        table = format_table(metrics, task)
+        recommended = recommend(metrics, task)
+        # last: its presence means the run finished
+        self.run_.write_json("metrics.json", {**metrics, RECOMMENDED: recommended})
+        table = format_table({**metrics, RECOMMENDED: recommended}, task)
         atomic_write_text(self.run_.path("metrics.txt"), table + "\n")
         report.stage("done", "\n" + table)
-        return ExperimentResult(self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"])
+        return ExperimentResult(self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"],
+                                recommended)
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
         t0 = time.time()
@@ -323,7 +365,7 @@ class _Experiment:
         self.finish(key, t0, metrics, preds)
         self.report.stage(f"eval.{key}", _fmt(metrics, task))
 
-    def _teacher(self, data: LoadedData, splits, task: str):
+    def _teacher(self, data: LoadedData, splits, task: str, candidates: pd.DataFrame | None, base):
         """The labeling teacher (None when silver comes from a file) and the readiness gate."""
         cfg = self.cfg
         if cfg.scenario != 1 and cfg.silver_file:
@@ -333,17 +375,21 @@ class _Experiment:
             gate = self.run_.read_json("gate.json")
             needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
             return (self._labeler(load_cross_encoder(str(self.models_dir / "teacher"), device=self.device,
-                                                     trust_remote_code=cfg.teacher.trust_remote_code))
+                                                     trust_remote_code=self.teacher_cfg.trust_remote_code))
                     if needed else None), gate
         t0 = time.time()
         gold = data.source_train if cfg.scenario == 3 else data.train
         dev = data.source_dev if cfg.scenario == 3 else data.dev
         teacher_task = "regression" if cfg.scenario == 3 and _is_scores(gold) else task
+        teacher_cfg, warm = self.teacher_cfg, None
+        if self._wants_warm_start() and candidates is not None and len(candidates):
+            warm = self._warm_start(candidates, base, data, splits, task)
+            teacher_cfg = replace(teacher_cfg, model=str(self.models_dir / "teacher_warm"))
         if cfg.teacher_search.enabled:
             choose_on = dev if dev is not None else data.dev
             self.report.stage("teacher.train", f"teacher search on {len(gold):,} gold pairs, chosen on dev "
                                                f"(budget {cfg.teacher_search.budget_minutes:g} min)")
-            teacher, trials = search_teacher(gold, cfg.teacher, cfg.teacher_search, self.models_dir / "teacher",
+            teacher, trials = search_teacher(gold, teacher_cfg, cfg.teacher_search, self.models_dir / "teacher",
                                              dev=choose_on, task=teacher_task, seed=cfg.seed, device=self.device,
                                              sink=self.report, cancel=self.cancel)
             self.run_.write_json("teacher_search.json", {"trials": trials})
@@ -352,8 +398,9 @@ class _Experiment:
                                                 f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)")
         else:
             self.report.stage("teacher.train", f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
-                              if cfg.teacher.epochs else f"using the ready cross-encoder {cfg.teacher.model}")
-            teacher = train_teacher(gold, cfg.teacher, self.models_dir / "teacher", dev=dev, task=teacher_task,
+                              + (", from its warm start" if warm else "")
+                              if cfg.teacher.epochs else f"using the ready cross-encoder {teacher_cfg.model}")
+            teacher = train_teacher(gold, teacher_cfg, self.models_dir / "teacher", dev=dev, task=teacher_task,
                                     **self.train_kwargs("teacher"))
         cache = self._label_cache()
         preds: dict[str, np.ndarray] = {}
@@ -366,6 +413,16 @@ class _Experiment:
         teacher_config = getattr(getattr(teacher, "model", None), "config", None)  # the loaded teacher's HF config
         gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble,
                               teacher_model_type=getattr(teacher_config, "model_type", None))
+        gate["teacher_model"] = self.teacher_cfg.model
+        if self.teacher_choice:
+            gate["teacher_model_why"] = self.teacher_choice
+        if warm is not None:
+            split = gate["split"]
+            warm["dev_final"] = metrics.get(split, {}).get(PRIMARY_METRIC[task])
+            warm["split"] = split
+            gate["warm_start"] = warm
+        else:
+            gate["warm_start"] = {"used": False, "why": self._warm_start_why()}
         self.run_.write_json("gate.json", gate)
         self.report.stage("gate", gate["message"])
         self.finish("teacher", t0, metrics, preds)
@@ -373,6 +430,54 @@ class _Experiment:
             self.run_.write_json("metrics.partial.json", self.metrics)
             raise GateStopped(gate["message"])
         return self._labeler(teacher, cache), gate
+
+    def _wants_warm_start(self) -> bool:
+        mode, t = self.teacher_cfg.warm_start, self.teacher_cfg
+        if mode == "off" or not t.epochs:
+            return False
+        return mode == "on" or is_fresh_head_bi_encoder(t.model)
+
+    def _warm_start_why(self) -> str:
+        t = self.teacher_cfg
+        if t.warm_start == "off":
+            return "teacher.warm_start: off"
+        if not t.epochs:
+            return "the teacher is used as it is (teacher.epochs = 0)"
+        if self.cfg.silver_file or self.cfg.scenario == 1:
+            return "no candidate pairs in this run"
+        if not self._wants_warm_start():
+            return f"auto: {t.model} is not a bi-encoder checkpoint with a fresh head"
+        return "no candidate pairs to warm up on"
+
+    def _warm_start(self, candidates: pd.DataFrame, base, data: LoadedData, splits, task: str) -> dict:
+        """Train the cross-encoder on the bi-encoder's cosine over the candidates (stage teacher_warm, cached)."""
+        folder = self.models_dir / "teacher_warm"
+        info_path = "teacher_warm.json"
+        if self.done("teacher_warm") and (folder / "config.json").is_file():
+            return self.run_.read_json(info_path, {"used": True})
+        t0 = time.time()
+        member = "gold_only" if (self.models_dir / "gold_only" / "config.json").is_file() else "zero_shot"
+        bi = base if member == "zero_shot" else load_bi_encoder(
+            str(self.models_dir / "gold_only"), device=self.device, max_seq_length=self.cfg.student.max_seq_length)
+        pairs = warm_start_pairs(candidates, self.teacher_cfg.warm_start_top_k, data.train, base, self.cfg.seed)
+        self.report.stage("teacher.warm", f"warm start: the teacher learns the {member.replace('_', '-')} "
+                                          f"bi-encoder's similarity on {len(pairs):,} pairs ({len(candidates):,} "
+                                          f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)")
+        model, info = warm_start_teacher(pairs, bi, self.teacher_cfg, folder, seed=self.cfg.seed,
+                                         device=self.device, sink=self.report, cancel=self.cancel,
+                                         checkpoints=self.cfg.checkpoints, resume=self.resume)
+        info.update(used=True, bi_encoder=member, candidates=int(len(candidates)),
+                    top_k=self.teacher_cfg.warm_start_top_k)
+        if "dev" in splits:
+            dev = splits["dev"]
+            pred = label_pairs(model, dev["sentence1"], dev["sentence2"], batch_size=self.cfg.label_batch_size)
+            info["dev_after_warm"] = primary_score(pred, dev["label"].to_numpy(), task)
+            self.report.stage("teacher.warm", f"after the warm start, before gold: dev {PRIMARY_METRIC[task]} "
+                                              f"{100 * info['dev_after_warm']:.2f}")
+        del model
+        self.run_.write_json(info_path, info)
+        self.finish("teacher_warm", t0)
+        return info
 
     def _label_cache(self) -> LabelCache | None:
         if not self.cfg.label_cache:
@@ -388,7 +493,8 @@ class _Experiment:
         bi-encoder (scenario 2) or, with no target gold (scenario 3), the zero-shot student."""
         cfg, preds = self.cfg, self.state["predictions"]
         member = "gold_only" if "gold_only" in preds else "zero_shot"
-        if cfg.scenario == 1 or cfg.ensemble == "off" or member not in preds or "dev" not in splits:
+        if cfg.scenario == 1 or cfg.ensemble == "off" or cfg.labeler == "cross_encoder" or member not in preds \
+                or "dev" not in splits:
             return None
         ce, bi = preds["teacher"], preds[member]
         try:
@@ -397,7 +503,10 @@ class _Experiment:
         except ValueError as exc:  # too small a dev split: label with the cross-encoder alone
             self.report.stage("ensemble", f"skipped: {exc}")
             return None
-        used = cfg.ensemble == "on" or ensemble.beats_members
+        if cfg.labeler != "auto":
+            used = cfg.labeler == "ensemble"
+        else:
+            used = cfg.ensemble == "on" or ensemble.beats_members  # may change after the labeler probe
         ensemble.report["used"] = used
         ensemble.report["bi_encoder"] = member
         combined = {split: ensemble(np.asarray(ce[split]), np.asarray(bi[split])) for split in splits if split in ce}
@@ -410,17 +519,25 @@ class _Experiment:
         return ensemble if used else None
 
     def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> "Labeler":
-        """The cross-encoder, joined by the ensemble's bi-encoder (gold-only or zero-shot) when it was chosen."""
+        """The cross-encoder, joined by the fitted ensemble and its bi-encoder (gold-only or zero-shot) when the
+        ensemble may label: chosen on dev (`used`), forced, or one of the options the labeler probe weighs."""
         raw = self.run_.read_json("ensemble.json", None)
-        ensemble = TeacherEnsemble.from_dict(raw) if raw and raw.get("report", {}).get("used") else None
+        ensemble = TeacherEnsemble.from_dict(raw) if raw else None
+        if ensemble is not None and not (ensemble.report.get("used") or self._probe_wanted()):
+            ensemble = None
         bi = None
         if ensemble is not None:
             zero_shot = ensemble.report.get("bi_encoder") == "zero_shot"
             bi = load_bi_encoder(self.cfg.student.model if zero_shot else str(self.models_dir / "gold_only"),
                                  device=self.device, max_seq_length=self.cfg.student.max_seq_length,
                                  trust_remote_code=self.cfg.student.trust_remote_code and zero_shot)
+        use = "ensemble" if ensemble is not None and ensemble.report.get("used") else "cross_encoder"
         return Labeler(cross_encoder, cache if cache is not None else self._label_cache(), self.cfg.label_batch_size,
-                       ensemble, bi)
+                       ensemble, bi, use)
+
+    def _probe_wanted(self) -> bool:
+        """labeler: auto with the ensemble allowed to label (ensemble: auto): short student probes choose."""
+        return self.cfg.labeler == "auto" and self.cfg.ensemble == "auto"
 
     def _adopt(self, source: str, data: LoadedData) -> None:
         """Reuse the zero-shot, gold-only and teacher stages of a finished run with the same data and models."""
@@ -431,16 +548,18 @@ class _Experiment:
             raise ConfigError(f"reuse_from: no run found at {source!r} (give a run id or a run directory)")
         theirs = _read_json(src / "config.json")
         for key in ("scenario", "task", "seed", "student", "teacher", "teacher_search", "ensemble", "train_gold_only",
-                    "label_batch_size"):
+                    "label_batch_size", "labeler"):
             if theirs.get(key) != self.cfg.to_dict().get(key):
                 raise ConfigError(f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
                                   f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run")
         their_prints = _read_json(src / "fingerprints.json")
-        for key in ("train", "dev", "test", "source_train", "source_dev"):
+        for key in ("train", "dev", "test", "source_train", "source_dev", "full_train"):
+            if key == "full_train" and "full_gold" not in _read_json(src / "state.json")["done"]:
+                continue
             if their_prints.get(key) != data.fingerprints.get(key):
                 raise ConfigError(f"reuse_from {source!r}: data.{key} is not the same file content")
         state = _read_json(src / "state.json")
-        for stage in ("zero_shot", "gold_only", "teacher"):
+        for stage in ("zero_shot", "gold_only", "full_gold", "teacher"):
             if stage not in state["done"]:
                 continue
             for key in (stage, "ensemble") if stage == "teacher" else (stage,):
@@ -467,7 +586,20 @@ class _Experiment:
         self.finish("augment", t0)
         return augmented[["sentence1", "sentence2", "label"]]
 
-    def _silver(self, data: LoadedData, base, teacher, task: str) -> pd.DataFrame:
+    def _candidates(self, data: LoadedData, base) -> pd.DataFrame:
+        """Candidate pairs for silver labels (stage `candidates`, kept in candidates.csv for a resumed run)."""
+        path = self.run_.path("candidates.csv")
+        if self.done("candidates") and path.is_file():
+            return pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str})
+        t0 = time.time()
+        candidates = make_candidates(self.cfg, data, base, self.report)
+        self.cancel.raise_if_cancelled("sampling")
+        candidates = _cap_before_labeling(candidates, self.cfg)
+        data_mod.write_table(candidates, path)
+        self.finish("candidates", t0)
+        return candidates
+
+    def _silver(self, data: LoadedData, teacher, task: str, candidates: pd.DataFrame | None, splits) -> pd.DataFrame:
         if self.done("silver"):
             silver = pd.read_csv(self.run_.path("silver.csv"), keep_default_na=False,
                                  dtype={"sentence1": str, "sentence2": str})
@@ -476,30 +608,119 @@ class _Experiment:
         if self.cfg.silver_file:
             silver = _given_silver(self.cfg, task, self.run_, self.report)
         else:
-            silver = _make_silver(self.cfg, data, base, teacher, self.run_, self.report, self.cancel, task)
+            silver = self._make_silver(data, teacher, task, candidates, splits)
         self.finish("silver", t0)
         return silver
+
+    def _make_silver(self, data: LoadedData, teacher: "Labeler", task: str, candidates: pd.DataFrame,
+                     splits) -> pd.DataFrame:
+        """Teacher scores -> labeler choice -> (threshold) -> KDE / cap. Returns all candidates with a `kept` flag."""
+        cfg, report = self.cfg, self.report
+        report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)"
+                     + (" and the ensemble" if teacher.ensemble is not None else ""))
+        scores = teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report, cancel=self.cancel)
+        silver = candidates.assign(**{k: v for k, v in scores.items() if k != "score"})
+        options = {"cross_encoder": scores["score_cross_encoder"]}
+        if "score_ensemble" in scores:
+            options["ensemble"] = scores["score_ensemble"]
+        thresholds = {name: self._threshold(data, teacher, name) for name in options} \
+            if task == "classification" else {}
+        labels = {name: (v >= thresholds[name]).astype(int) if task == "classification" else v.astype(float)
+                  for name, v in options.items()}
+        chosen, why = self._choose_labeler(data, silver, labels, task, teacher, splits)
+        teacher.use = chosen
+        silver["score"] = options[chosen]
+        silver["label"] = labels[chosen]
+        threshold = thresholds.get(chosen)
+        kept = np.ones(len(silver), dtype=bool)
+        gold_labels = (data.train if data.train is not None else data.dev)
+        if cfg.sampler == "kde" and gold_labels is not None:
+            keep_idx = kde_select(silver["score" if task == "regression" else "label"].to_numpy(),
+                                  gold_labels["label"].to_numpy(), seed=cfg.seed)
+            kept[:] = False
+            kept[keep_idx] = True
+        if cfg.max_silver and kept.sum() > cfg.max_silver:
+            rng = np.random.default_rng(cfg.seed)
+            idx = np.flatnonzero(kept)
+            kept[:] = False
+            kept[rng.choice(idx, cfg.max_silver, replace=False)] = True
+        silver["kept"] = kept
+        data_mod.write_table(silver, self.run_.path("silver.csv"))
+        summary = {"candidates": int(len(silver)), "kept": int(kept.sum()), "threshold": threshold,
+                   "by_sampler": silver.groupby("sampler").size().to_dict(), "labeler": chosen, "labeler_why": why}
+        if gold_labels is not None and len(silver):
+            summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
+            summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
+        self.run_.write_json("silver_summary.json", summary)
+        report.stage("label", f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}, labeled by the "
+                     f"{chosen.replace('_', '-')} ({why})"
+                     + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
+        return silver
+
+    def _threshold(self, data: LoadedData, teacher: "Labeler", labeler: str) -> float:
+        """Classification threshold for one labeler's scores: given, else chosen on the labeled dev set, else 0.5."""
+        if self.cfg.threshold is not None:
+            return self.cfg.threshold
+        if data.dev is not None and len(data.dev) >= 2 and data.dev["label"].nunique() == 2:
+            scores = teacher.score(data.dev["sentence1"], data.dev["sentence2"])
+            return best_threshold(scores[f"score_{labeler}"], data.dev["label"].to_numpy())
+        return 0.5
+
+    def _choose_labeler(self, data: LoadedData, silver: pd.DataFrame, labels: dict[str, np.ndarray], task: str,
+                        teacher: "Labeler", splits) -> tuple[str, str]:
+        """Which labels become silver, and why. With `labeler: auto` and a choice to make, short student probes on
+        dev decide (probe.json); the result is recorded in ensemble.json (`used`) and gate.json (`labeler`)."""
+        cfg = self.cfg
+        if len(labels) == 1:
+            return "cross_encoder", ("labeler: cross_encoder" if cfg.labeler == "cross_encoder"
+                                     else "the only labeler")
+        if not self._probe_wanted() or "dev" not in splits or len(silver) < 2:
+            return teacher.use, (f"labeler: {cfg.labeler}" if cfg.labeler != "auto" else
+                                 "ensemble: on" if cfg.ensemble == "on" else "chosen on dev by its own score")
+        self.report.stage("probe", f"choosing the silver labels by short student probes on dev "
+                                   f"({len(labels)} labelers, {100 * PROBE_FRACTION:.0f}% of the schedule each)")
+        gold = data.train if cfg.scenario != 3 else None
+        chosen, probe = probe_labelers(gold, silver, labels, cfg.student, splits["dev"], task,
+                                       self.models_dir / ".probe", seed=cfg.seed, device=self.device,
+                                       sink=self.report, cancel=self.cancel)
+        self.run_.write_json("probe.json", probe)
+        ensemble_raw = self.run_.read_json("ensemble.json", None)
+        if ensemble_raw:
+            ensemble_raw["report"]["used"] = chosen == "ensemble"
+            self.run_.write_json("ensemble.json", ensemble_raw)
+        gate = self.run_.read_json("gate.json", None)
+        if gate is not None:
+            gate["labeler"] = chosen
+            self.run_.write_json("gate.json", gate)
+        trials = ", ".join(f"{t['labeler'].replace('_', '-')} {100 * t['dev']:.2f}" for t in probe["trials"])
+        return chosen, f"best probe student on dev: {trials}"
 
 
 @dataclass
 class Labeler:
-    """Scores pairs for silver labels: the cross-encoder, or the ensemble of it and the gold-only bi-encoder."""
+    """Scores pairs for silver labels: the cross-encoder, and the ensemble of it and a bi-encoder when fitted.
+
+    `use` names the labels that become the silver `score` ('cross_encoder' or 'ensemble')."""
 
     cross_encoder: Any
     cache: LabelCache | None = None
     batch_size: int = 64
     ensemble: TeacherEnsemble | None = None
     bi_encoder: Any = None
+    use: str = "cross_encoder"
 
     def score(self, sentences1, sentences2, *, sink: ProgressSink = null_sink,
               cancel: CancelToken | None = None) -> dict[str, np.ndarray]:
-        """{'score': the silver score in [0, 1]} plus each member's score when the ensemble labels."""
+        """{'score': the chosen labeler's score in [0, 1], 'score_cross_encoder': ...} plus, with an ensemble,
+        'score_bi_encoder' and 'score_ensemble'."""
         ce = label_pairs(self.cross_encoder, sentences1, sentences2, batch_size=self.batch_size, sink=sink,
                          cancel=cancel, cache=self.cache)
         if self.ensemble is None:
-            return {"score": ce}
+            return {"score": ce, "score_cross_encoder": ce}
         bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2))
-        return {"score": self.ensemble(ce, bi), "score_cross_encoder": ce, "score_bi_encoder": bi.astype(np.float32)}
+        mixed = self.ensemble(ce, bi)
+        return {"score": mixed if self.use == "ensemble" else ce, "score_cross_encoder": ce,
+                "score_bi_encoder": bi.astype(np.float32), "score_ensemble": mixed}
 
 
 def _read_json(path: Path) -> dict:
@@ -608,54 +829,63 @@ def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report
     return augmented
 
 
-def _make_silver(cfg: ExperimentConfig, data: LoadedData, base, teacher, run: Run, report: _Reporter,
-                 cancel: CancelToken, task: str) -> pd.DataFrame:
-    """Candidates -> teacher scores -> (threshold) -> KDE / cap. Returns all candidates with a `kept` flag."""
+def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: ProgressSink = null_sink) -> pd.DataFrame:
+    """Candidate pairs (sentence1, sentence2, sampler): the unlabeled file's pairs as they are, pairs sampled from
+    the gold and unlabeled sentences, or both (`cfg.candidates`). Gold pairs and self-pairs are left out."""
     pool = data.pool
-    if cfg.scenario == 3 and pool is not None and pool.pairs is not None:
-        candidates = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
-        report.stage("sample", f"{len(candidates):,} given target pairs")
-    else:
+    has_pairs = pool is not None and pool.pairs is not None
+    source = cfg.candidates if cfg.candidates != "auto" else ("given" if has_pairs else "sampled")
+    if source != "sampled" and not has_pairs:
+        raise ConfigError(f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
+                          "the unlabeled file has sentences only: use candidates: sampled")
+    parts = []
+    if source in ("given", "given+sampled"):
+        given = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
+        given = _without_gold(given, data.train)
+        _stage(report, "sample.given", f"{len(given):,} given unlabeled pairs")
+        parts.append(given)
+    if source in ("sampled", "given+sampled"):
         sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
         sentences += pool.sentences if pool is not None else []
-        report.stage("sample", f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}")
-        candidates = sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
-                                       seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report)
-    cancel.raise_if_cancelled("sampling")
-    candidates = _cap_before_labeling(candidates, cfg)
-    report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)"
-                 + (" with the ensemble" if teacher.ensemble is not None else ""))
-    silver = candidates.assign(**teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report,
-                                               cancel=cancel))
-    threshold = None
-    if task == "classification":
-        threshold = _silver_threshold(cfg, data, teacher)
-        silver["label"] = (silver["score"] >= threshold).astype(int)
+        _stage(report, "sample", f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}")
+        parts.append(sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
+                                       seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report))
+    candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:  # a sampled pair that is also given counts once (as given)
+        key = [tuple(sorted(p)) for p in zip(candidates["sentence1"], candidates["sentence2"])]
+        candidates = candidates[~pd.Series(key).duplicated().to_numpy()].reset_index(drop=True)
+    return candidates
+
+
+def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int
+                     ) -> pd.DataFrame:
+    """The candidates plus each candidate sentence's `top_k` BM25 neighbours (gold pairs left out), each unordered
+    pair once: the teacher's warm-start pairs. The neighbours are never labeled as silver."""
+    pairs = candidates[["sentence1", "sentence2"]]
+    if top_k > 0 and len(pairs):
+        sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
+        extra = sample_candidates(sentences, "bm25", top_k, gold=gold, model=base, seed=seed)
+        pairs = pd.concat([pairs, extra[["sentence1", "sentence2"]]], ignore_index=True)
+    key = pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])])
+    return pairs[~key.duplicated().to_numpy()].reset_index(drop=True)
+
+
+def _stage(report: ProgressSink, stage: str, message: str) -> None:
+    stage_fn = getattr(report, "stage", None)
+    if stage_fn is not None:
+        stage_fn(stage, message)
     else:
-        silver["label"] = silver["score"].astype(float)
-    kept = np.ones(len(silver), dtype=bool)
-    gold_labels = (data.train if data.train is not None else data.dev)
-    if cfg.sampler == "kde" and gold_labels is not None:
-        keep_idx = kde_select(silver["score" if task == "regression" else "label"].to_numpy(),
-                              gold_labels["label"].to_numpy(), seed=cfg.seed)
-        kept[:] = False
-        kept[keep_idx] = True
-    if cfg.max_silver and kept.sum() > cfg.max_silver:
-        rng = np.random.default_rng(cfg.seed)
-        idx = np.flatnonzero(kept)
-        kept[:] = False
-        kept[rng.choice(idx, cfg.max_silver, replace=False)] = True
-    silver["kept"] = kept
-    data_mod.write_table(silver, run.path("silver.csv"))
-    summary = {"candidates": int(len(silver)), "kept": int(kept.sum()), "threshold": threshold,
-               "by_sampler": silver.groupby("sampler").size().to_dict()}
-    if gold_labels is not None and len(silver):
-        summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
-        summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
-    run.write_json("silver_summary.json", summary)
-    report.stage("label", f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}"
-                 + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
-    return silver
+        report(ProgressEvent(stage, message=message))
+
+
+def _without_gold(pairs: pd.DataFrame, gold: pd.DataFrame | None) -> pd.DataFrame:
+    """`pairs` less self-pairs, repeats (either order) and pairs that are gold pairs (either order)."""
+    key = pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])], index=pairs.index)
+    keep = (pairs["sentence1"] != pairs["sentence2"]) & ~key.duplicated()
+    if gold is not None:
+        gold_keys = {tuple(sorted(p)) for p in zip(gold["sentence1"], gold["sentence2"])}
+        keep &= ~key.isin(gold_keys)
+    return pairs[keep].reset_index(drop=True)
 
 
 def _cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.DataFrame:
@@ -667,13 +897,3 @@ def _cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.
         return candidates
     keep = np.sort(np.random.default_rng(cfg.seed).choice(len(candidates), limit, replace=False))
     return candidates.iloc[keep].reset_index(drop=True)
-
-
-def _silver_threshold(cfg: ExperimentConfig, data: LoadedData, teacher) -> float:
-    """Classification threshold for teacher scores: given, else chosen on the labeled dev set, else 0.5."""
-    if cfg.threshold is not None:
-        return cfg.threshold
-    if data.dev is not None and len(data.dev) >= 2 and data.dev["label"].nunique() == 2:
-        scores = teacher.score(data.dev["sentence1"], data.dev["sentence2"])["score"]
-        return best_threshold(scores, data.dev["label"].to_numpy())
-    return 0.5

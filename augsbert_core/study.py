@@ -31,7 +31,7 @@ import numpy as np
 import yaml
 
 from .config import ConfigError, ExperimentConfig
-from .evaluation import PRIMARY_METRIC
+from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
 from .progress import ProgressSink, null_sink
 from .runs import RunStore, atomic_write_text
 
@@ -176,7 +176,8 @@ class Study:
                     continue
                 if sampler not in [str(s) for s in (exp.samplers or [None])] or int(seed) not in self.seeds:
                     continue
-                metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+                raw_metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+                metrics = model_metrics(raw_metrics)
                 gate = _maybe_json(Path(run_dir) / "gate.json")
                 ensemble = _maybe_json(Path(run_dir) / "ensemble.json")
                 summary = _maybe_json(Path(run_dir) / "silver_summary.json")
@@ -184,10 +185,13 @@ class Study:
                              "gate": gate, "ensemble_weight": (ensemble or {}).get("weight"),
                              "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
                              "silver_kept": (summary or {}).get("kept"),
+                             "recommended": raw_metrics.get(RECOMMENDED),
+                             "labeler": (summary or {}).get("labeler"),
                              "ks_kept_vs_gold": (summary or {}).get("ks_kept_vs_gold")})
             task = ExperimentConfig.from_dict(json.loads(json.dumps(exp.config)), base_dir=self.base_dir).task
             if task is None and runs:
-                task = "classification" if "ap" in next(iter(runs[0]["metrics"].values())).get("test", {}) else "regression"
+                first = next(iter(runs[0]["metrics"].values()))
+                task = "classification" if "ap" in first.get("test", {}) else "regression"
             blocks.append({"name": exp.name, "task": task or "regression",
                            "scenario": exp.config.get("scenario", 2), "runs": runs,
                            "rows": summary_rows(runs, task or "regression",
@@ -207,7 +211,7 @@ def _digest(obj: Any) -> str:
 
 def _primary(metrics: dict, task: str) -> dict[str, float]:
     m = PRIMARY_METRIC[task]
-    return {k: v["test"][m] for k, v in metrics.items() if m in v.get("test", {})}
+    return {k: v["test"][m] for k, v in model_metrics(metrics).items() if m in v.get("test", {})}
 
 
 def machine_description() -> str:
@@ -216,6 +220,15 @@ def machine_description() -> str:
     from .models import device_description
 
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device_description()}"
+
+
+FULL_GOLD_ROW = "full-gold student (ceiling)"
+
+
+def gap_recovered(augsbert: float, gold_only: float, full_gold: float) -> float | None:
+    """Share of the gap between the gold-only student and the full-gold ceiling that AugSBERT closes."""
+    gap = full_gold - gold_only
+    return (augsbert - gold_only) / gap if gap > 0 else None
 
 
 def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None) -> list[dict[str, Any]]:
@@ -238,6 +251,7 @@ def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None)
     rank = {name: i for i, name in enumerate(samplers or [])}
     for run in sorted(runs, key=lambda r: (r["seed"], rank.get(r["sampler"], len(rank)), r["sampler"])):
         for key, label in (("zero_shot", "zero-shot student"), ("gold_only", "gold-only student"),
+                           ("full_gold", FULL_GOLD_ROW),
                            ("teacher", "teacher: cross-encoder"), ("ensemble", "teacher: ensemble (CE + bi-encoder)")):
             if key in run["metrics"] and (key, run["seed"]) not in seen_shared:
                 seen_shared.add((key, run["seed"]))  # shared stages count once per seed
@@ -274,12 +288,34 @@ def results_markdown(results: dict[str, Any]) -> str:
                 v = row.get(c)
                 cells.append("-" if v is None else f"{v['mean']:.2f} ± {v['std']:.2f}")
             lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['n']} |")
-        if gold and task == "regression":
-            deltas = [(r["model"], r["test.spearman"]["mean"] - gold["test.spearman"]["mean"])
-                      for r in block["rows"] if r["model"].startswith("AugSBERT") and "test.spearman" in r]
+        primary = "test.spearman" if task == "regression" else "test.ap"
+        baseline = gold or next((r for r in block["rows"] if r["model"] == "zero-shot student"), None)
+        if baseline and primary in baseline:
+            deltas = [(r["model"], r[primary]["mean"] - baseline[primary]["mean"])
+                      for r in block["rows"] if r["model"].startswith("AugSBERT") and primary in r]
             if deltas:
-                lines += ["", "AugSBERT minus gold-only (test Spearman, mean of seeds): "
-                          + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas)]
+                lines += ["", f"AugSBERT minus {baseline['model'].removesuffix(' student')} ({primary}, mean of "
+                          "seeds): " + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}"
+                                                 for m, d in deltas)]
+        full = next((r for r in block["rows"] if r["model"] == FULL_GOLD_ROW), None)
+        if gold and full and primary in full and primary in gold:
+            shares = [(r["model"], gap_recovered(r[primary]["mean"], gold[primary]["mean"], full[primary]["mean"]))
+                      for r in block["rows"] if r["model"].startswith("AugSBERT") and primary in r]
+            lines += ["", f"Share of the gap recovered, (AugSBERT - gold-only) / (full-gold - gold-only) on "
+                      f"{primary} (gap {full[primary]['mean'] - gold[primary]['mean']:.2f} points): "
+                      + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} "
+                                  + ("-" if v is None else f"{100 * v:.0f}%") for m, v in shares)]
+        recommended = [(r["seed"], r["sampler"], r.get("recommended")) for r in block["runs"] if r.get("recommended")]
+        if recommended:
+            counts: dict[str, int] = {}
+            for _, _, key in recommended:
+                counts[key] = counts.get(key, 0) + 1
+            lines += ["", "Recommended model per run (best on dev of the baseline and AugSBERT; ties to the "
+                      "baseline): " + ", ".join(f"{k} {n}/{len(recommended)}" for k, n in sorted(counts.items()))]
+        labelers = [r.get("labeler") for r in block["runs"] if r.get("labeler")]
+        if labelers:
+            lines += ["", "Silver labels chosen by the labeler probe: "
+                      + ", ".join(f"{k} {labelers.count(k)}/{len(labelers)}" for k in sorted(set(labelers)))]
         weights = sorted({(r["seed"], r["ensemble_weight"], r["ensemble_used"]) for r in block["runs"]
                           if r.get("ensemble_weight") is not None})
         if weights:

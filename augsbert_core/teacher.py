@@ -27,12 +27,13 @@ def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
 def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
                   device: str | None = None, dev: pd.DataFrame | None = None, task: str = "regression",
                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None, evals: int = 0,
-                  checkpoints: int = 0, resume: bool = False):
+                  checkpoints: int = 0, resume: bool = False, symmetric: bool = True, stage: str = "teacher.train"):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
-    Saves the model to `output_dir` and returns it. With `cfg.epochs == 0` the model is used untrained. `checkpoints` > 0 keeps the newest of that many
-    trainer checkpoints per run; `resume` continues from it. On cancel the partly trained model is saved,
-    then `Cancelled` is raised."""
+    Saves the model to `output_dir` and returns it. With `cfg.epochs == 0` the model is used untrained.
+    `checkpoints` > 0 keeps the newest of that many trainer checkpoints per run; `resume` continues from it.
+    `symmetric=False` trains on the pairs in the order given (the caller balances the orders). On cancel the
+    partly trained model is saved, then `Cancelled` is raised."""
     from datasets import Dataset
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
@@ -41,10 +42,11 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
         model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
                                    trust_remote_code=cfg.trust_remote_code)
-        sink(ProgressEvent("teacher.train", message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
+        sink(ProgressEvent(stage, message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
         model.save_pretrained(str(output_dir))
         return model
-    train = both_orders(gold[["sentence1", "sentence2", "label"]]).astype({"label": float})
+    train = gold[["sentence1", "sentence2", "label"]]
+    train = (both_orders(train) if symmetric else train.reset_index(drop=True)).astype({"label": float})
     dataset = Dataset.from_pandas(train, preserve_index=False)
     evaluator = None
     if evals and dev is not None and len(dev) >= 2:
@@ -60,7 +62,7 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
             kwargs["output_dir"] = str(folder)
         return CrossEncoderTrainer(model=model, args=CrossEncoderTrainingArguments(**kwargs), train_dataset=dataset,
                                    loss=loss, evaluator=evaluator,
-                                   callbacks=[make_trainer_callback("teacher.train", sink, cancel)])
+                                   callbacks=[make_trainer_callback(stage, sink, cancel)])
 
     report = None
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
@@ -72,10 +74,10 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
 
         trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
                                                  fraction=cfg.seed_trial_fraction, score=dev_score,
-                                                 stage="teacher.train", sink=sink, resume=resume, cancel=cancel)
+                                                 stage=stage, sink=sink, resume=resume, cancel=cancel)
     else:
         trainer = make_trainer(seed)
-        run_training(trainer, output_dir, resume=resume, stage="teacher.train", sink=sink)
+        run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
     model = trainer.model
     model.save_pretrained(str(output_dir))
     if report is not None:
@@ -83,6 +85,40 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
     if cancel is not None and cancel.cancelled:
         raise Cancelled("teacher training cancelled; the partly trained teacher was saved")
     return model
+
+
+WARM_START_MAX_PAIRS = 20_000  # more candidate pairs than this: a random sample (the warm start is a first step)
+
+
+def warm_start_teacher(pairs: pd.DataFrame, bi_encoder, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
+                       device: str | None = None, sink: ProgressSink = null_sink, cancel: CancelToken | None = None,
+                       checkpoints: int = 0, resume: bool = False,
+                       max_pairs: int = WARM_START_MAX_PAIRS) -> tuple[object, dict]:
+    """Warm start (after Trans-Encoder, Liu et al. 2022): train the cross-encoder to reproduce `bi_encoder`'s cosine
+    (clipped to [0, 1]) on unlabeled `pairs` (sentence1, sentence2), for `cfg.warm_start_epochs` at
+    `cfg.warm_start_learning_rate`. No labels are needed: the head and body learn the bi-encoder's notion of
+    similarity before gold training refines it. Half of the pairs are swapped (seeded) so both orders are seen
+    at the cost of one. Saves to `output_dir`; returns (model, {'pairs': n, 'target_mean': ...})."""
+    from dataclasses import replace
+
+    from .evaluation import bi_encoder_scores
+
+    frame = pairs[["sentence1", "sentence2"]].drop_duplicates().reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    if len(frame) > max_pairs:
+        frame = frame.iloc[np.sort(rng.choice(len(frame), max_pairs, replace=False))].reset_index(drop=True)
+    swap = rng.random(len(frame)) < 0.5
+    s1 = np.where(swap, frame["sentence2"], frame["sentence1"])
+    s2 = np.where(swap, frame["sentence1"], frame["sentence2"])
+    sink(ProgressEvent("teacher.warm", message=f"bi-encoder similarities of {len(frame):,} candidate pairs"))
+    targets = np.clip(bi_encoder_scores(bi_encoder, list(s1), list(s2)), 0.0, 1.0)
+    train = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": targets.astype(float)})
+    warm_cfg = replace(cfg, epochs=cfg.warm_start_epochs, learning_rate=cfg.warm_start_learning_rate, seed_trials=1,
+                       loss=None)
+    model = train_teacher(train, warm_cfg, output_dir, seed=seed, device=device, sink=sink, cancel=cancel,
+                          checkpoints=checkpoints, resume=resume, symmetric=False, stage="teacher.warm")
+    return model, {"pairs": int(len(train)), "target_mean": float(targets.mean()),
+                   "epochs": warm_cfg.epochs, "learning_rate": warm_cfg.learning_rate}
 
 
 def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):

@@ -1,7 +1,8 @@
 """Rebuild the demo subset from the full STS benchmark (../shared/data/stsb/stsbenchmark.tsv.gz).
 
-Writes demo/stsb/{train,dev,test}.csv (gold, score 0-5) and unlabeled.csv (sentences of other train
-pairs, without scores). Deterministic: the same input always gives the same files."""
+Writes demo/stsb/{train,dev,test}.csv (gold, score 0-5), unlabeled.csv (sentences of other train
+pairs, without scores) and unlabeled_pairs.csv (every other train pair, without its score: what a user
+with many unlabeled pairs and 1,000 labeled ones has). Deterministic: the same input always gives the same files."""
 
 from __future__ import annotations
 
@@ -45,7 +46,13 @@ def main(source: Path = SOURCE) -> None:
         writer.writerow(["sentence"])
         for s in unlabeled[:1000]:
             writer.writerow([s])
-    print(f"wrote {out}: train 1000, dev 300, test {len(by_split['test'])}, unlabeled {min(1000, len(unlabeled))}")
+    with open(out / "unlabeled_pairs.csv", "w", encoding="utf8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sentence1", "sentence2"])
+        for r in rest:
+            writer.writerow([r["sentence1"], r["sentence2"]])
+    print(f"wrote {out}: train 1000, dev 300, test {len(by_split['test'])}, unlabeled {min(1000, len(unlabeled))}, "
+          f"unlabeled pairs {len(rest)}")
 
 
 

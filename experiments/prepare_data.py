@@ -5,6 +5,9 @@
                test.csv    the full STSb test split (1,379 pairs)
                unlabeled-cpu.csv   demo/stsb/unlabeled.csv: 1,000 other train sentences (CPU variant)
                unlabeled-full.csv  every other STSb train sentence (full variant)
+               unlabeled-pairs.csv every other STSb train pair, scores dropped (4,749 pairs)
+               full-train.csv      all 5,749 STSb train pairs: the full-gold ceiling (train_full_gold)
+    stsb-1k-b/ a second, disjoint 1,000-pair gold draw (seed 7) with its own unlabeled-pairs.csv; same dev/test
     quora/     the CPU variant uses demo/quora as it is (2,000 target pairs, 300 dev, 1,000 test);
                full/unlabeled.csv  9,700 BiMPM-dev pairs; full/dev.csv the other 300; full/test.csv 10,000 BiMPM-test pairs
 
@@ -68,7 +71,30 @@ def main() -> int:
     others = list(dict.fromkeys(s for r in rows if r["split"] == "train" for s in (r["sentence1"], r["sentence2"])
                                 if s not in gold))
     write(stsb_out / "unlabeled-full.csv", ["sentence"], [[s] for s in others])
-    print(f"wrote {stsb_out}: train 1000, dev {len(dev)}, test 1379, unlabeled cpu 1000 / full {len(others)}")
+    train_rows = [r for r in rows if r["split"] == "train"]
+    full_train = [[r["sentence1"], r["sentence2"], r["score"]] for r in train_rows]
+    write(stsb_out / "full-train.csv", ["sentence1", "sentence2", "score"], full_train)
+    gold_pairs = set()
+    with open(stsb_out / "train.csv", encoding="utf8") as handle:
+        gold_pairs.update((r["sentence1"], r["sentence2"]) for r in csv.DictReader(handle))
+    write(stsb_out / "unlabeled-pairs.csv", ["sentence1", "sentence2"],
+          [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in gold_pairs])
+    print(f"wrote {stsb_out}: train 1000, dev {len(dev)}, test 1379, unlabeled cpu 1000 / full {len(others)}, "
+          f"full train {len(full_train)}, unlabeled pairs {len(train_rows) - 1000}")
+    # a second, disjoint draw of 1,000 gold pairs, so that defaults are not tuned to one sample
+    draw_b = out / "stsb-1k-b"
+    rng_b = random.Random(7)
+    rest = [r for r in train_rows if (r["sentence1"], r["sentence2"]) not in gold_pairs]
+    rng_b.shuffle(rest)
+    gold_b = rest[:1000]
+    chosen = {(r["sentence1"], r["sentence2"]) for r in gold_b}
+    write(draw_b / "train.csv", ["sentence1", "sentence2", "score"],
+          [[r["sentence1"], r["sentence2"], r["score"]] for r in gold_b])
+    write(draw_b / "unlabeled-pairs.csv", ["sentence1", "sentence2"],
+          [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in chosen])
+    for name in ("dev.csv", "test.csv", "full-train.csv"):
+        shutil.copy(stsb_out / name, draw_b / name)
+    print(f"wrote {draw_b}: a second 1,000-pair gold draw (seed 7, disjoint from the first), the same dev/test")
 
     quora_file = args.shared / "quora" / "quora_bimpm_dev_test.tsv.gz"
     if quora_file.is_file():

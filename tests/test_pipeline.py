@@ -33,7 +33,10 @@ def _config(**overrides) -> ExperimentConfig:
 def _check_run(store: RunStore, result, expected_models: set[str], task: str) -> dict:
     run_dir = result.run_dir
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    recommended = metrics.pop("recommended")  # the model key the run recommends (a string, not a model)
     assert set(metrics) == expected_models
+    assert recommended in ({"gold_only", "augsbert"} if "gold_only" in metrics else {"zero_shot", "augsbert"})
+    assert recommended == result.recommended
     names = {"spearman", "pearson"} if task == "regression" else {"ap", "f1", "accuracy", "threshold"}
     for per_split in metrics.values():
         assert set(per_split) == {"dev", "test"}
