@@ -1,10 +1,6 @@
 """Compare: every run with its metrics, the zero-shot / gold-only / AugSBERT / teacher chart, per-pair views,
 downloads of trained models and silver data."""
 
-import io
-import zipfile
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
@@ -25,13 +21,15 @@ METRIC_TITLES = {"spearman": "Spearman", "pearson": "Pearson", "ap": "Average pr
                  "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall"}
 
 # ------------------------------------------------------------------------------------------------ the table
-rows, metrics_by_run = [], {r.id: runinfo.metrics(r.dir) for r in records}
-models_listed = runinfo.table_models(metrics_by_run)  # the ensemble teacher only when some run has one
+rows, metrics_by_run = [], {r.id: runinfo.metrics(r.dir) for r in records}  # per model (no `recommended`)
+recommended_by_run = {r.id: runinfo.recommendation(r.dir, r.task) for r in records}  # finished runs only
+models_listed = runinfo.table_models(metrics_by_run)  # + the ensemble teacher, the full-gold ceiling where present
 for r in records:
     m = metrics_by_run[r.id]
     task = r.task or "regression"
     primary = PRIMARY.get(task, "spearman")
-    row = {"run": r.name, "status": r.status, "scenario": r.scenario, "sampler": r.sampler}
+    row = {"run": r.name, "status": r.status, "scenario": r.scenario, "sampler": r.sampler,
+           "recommended": runinfo.model_title(recommended_by_run[r.id]) if recommended_by_run[r.id] else ""}
     for key in models_listed:
         value = (m.get(key) or {}).get("test", {}).get(primary)
         row[f"{runinfo.model_title(key)} (test {primary})"] = None if value is None else round(100 * value, 2)
@@ -45,7 +43,11 @@ for r in records:
 table = pd.DataFrame(rows)
 st.subheader("All runs")
 st.dataframe(table, hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns if "(test" in c})
+             column_config={**{c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns
+                               if "(test" in c},
+                            "recommended": st.column_config.TextColumn(
+                                "recommended", help="The model each finished run recommends: "
+                                + runinfo.RECOMMENDED_WHY.format(baseline="gold-only (zero-shot in scenario 3)"))})
 
 finished = [r for r in records if metrics_by_run.get(r.id)]
 if not finished:
@@ -72,7 +74,8 @@ chosen = [r for r in candidates if r.id in chosen_ids]
 if chosen:
     frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
     st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
-    st.caption("Zero-shot and gold-only come from the newest selected run; the teacher (and the teacher ensemble, "
+    st.caption("Zero-shot and gold-only come from the newest selected run (the full-gold ceiling from the newest that "
+               "trained one); the teacher (and the teacher ensemble, "
                "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all selected runs "
                "share it. Higher is better.")
 else:
@@ -85,6 +88,10 @@ start = ids.index(current.id) if current is not None and current.id in ids else 
 run_id = st.selectbox("Run", ids, index=start, key="cmp_detail", format_func=lambda i: runinfo.run_label(by_id[i]))
 record = by_id[run_id]
 run_metrics = metrics_by_run[run_id]
+recommended = recommended_by_run.get(run_id)
+if recommended:
+    st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md(runinfo.model_title(recommended))}** · "
+                f"{runinfo.recommendation_reason(run_metrics)}.")
 tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
     ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"])
 
@@ -141,6 +148,13 @@ with tab_metrics:
             for mk, per in run_metrics.items() for sp, vals in per.items() for name, v in vals.items()]
     wide = pd.DataFrame(long).pivot_table(index="model", columns=["split", "metric"], values="value")
     wide.columns = [f"{a}.{b}" for a, b in wide.columns]
+    known = [k for k in runinfo.MODEL_TITLES if k in run_metrics]
+    order = [runinfo.model_title(k) for k in runinfo.order_recommended(
+        known + [k for k in run_metrics if k not in known], recommended)]
+    wide = wide.reindex([t for t in order if t in wide.index] + [t for t in wide.index if t not in order])
+    if recommended:  # first, and named so
+        title = runinfo.model_title(recommended)
+        wide = wide.rename(index={title: f"{title} · recommended"})
     st.dataframe(wide, width="stretch")
     ui.gate_banner(record.dir)
     rv = runinfo.load_review(record.dir)
@@ -148,24 +162,22 @@ with tab_metrics:
         s = runinfo.review_summary(rv)
         st.caption(f":material/rate_review: Silver review saved with this run: {s['wrong']} pairs marked wrong, {s['corrected']} corrected.")
 with tab_download:
-    models_dir = Path(record.dir) / "models"
-    available = [p.name for p in sorted(models_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")] \
-        if models_dir.is_dir() else []
+    available = runinfo.order_recommended(runinfo.trained_models(record.dir), recommended)
+    if recommended == "zero_shot":  # no folder: the untrained base (offered when it is a local folder)
+        base = runinfo.model_download(record.dir, "zero_shot")
+        st.markdown(f":green-badge[:material/recommend: recommended] {base.note}")
+        if base.folder is not None:
+            available = ["zero_shot", *available]
     if available:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        name = c1.selectbox("Trained model", available, format_func=runinfo.model_title,
-                            key="cmp_model_zip")
-
-        def zipped(path: Path = models_dir / name) -> bytes:
-            buffer = io.BytesIO()
-            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-                for file in sorted(path.rglob("*")):
-                    if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
-                        archive.write(file, Path(name) / file.relative_to(path))
-            return buffer.getvalue()
-
-        c2.download_button("Download model (zip)", zipped, file_name=f"{record.id}-{name}.zip",
-                           mime="application/zip", icon=":material/download:", key="cmp_dl_model")
+        name = c1.selectbox("Trained model", available, key="cmp_model_zip",
+                            format_func=lambda k: runinfo.model_title(k) + (" · recommended" if k == recommended
+                                                                            else ""))
+        target = runinfo.model_download(record.dir, name)
+        c2.download_button("Download model (zip)",
+                           lambda folder=target.folder, key=name: runinfo.zip_folder(folder, key),
+                           file_name=f"{record.id}-{name}.zip", mime="application/zip", icon=":material/download:",
+                           key="cmp_dl_model", disabled=target.folder is None)
         st.caption("Sentence-transformers format: `SentenceTransformer(folder)` for students, "
                    "`CrossEncoder(folder)` for the teacher.")
     silver = ui.load_silver(record.dir)

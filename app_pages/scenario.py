@@ -27,6 +27,8 @@ def model_note(name: str) -> bool:
         return False
     if choice.kind == "offline":
         st.caption("Offline alias of all-mpnet-base-v2" + ("." if scenario.mpnet_installed() else ": not installed."))
+    elif choice.kind == "auto":
+        st.caption("Auto: the teacher base chosen for this device (as the Auto option above).")
     elif choice.kind == "local":
         st.caption(f"Local folder: `{ui.code(choice.value)}`")
     elif choice.kind == "hub":
@@ -68,10 +70,15 @@ if new["scenario"] == 1:
             model_note(aug["model"])
     new["augment"] = aug
 else:
-    if new["scenario"] == 3 and "unlabeled" in files:
+    if "unlabeled" in files:
         pool, _ = ui.load_role("unlabeled")
-        if pool and pool.get("pairs") is not None:
-            st.info("The unlabeled file has pairs: the teacher labels those pairs as given (no sampling).", icon=":material/info:")
+        source = st.session_state.get("sc_candidates", draft["candidates"])  # set under Advanced
+        if pool and pool.get("pairs") is not None and source in ("auto", "given"):
+            st.info("The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling; "
+                    f"candidate pairs: {source}, see Advanced).", icon=":material/info:")
+        elif pool and pool.get("pairs") is not None and source == "given+sampled":
+            st.info("The unlabeled file has pairs: the teacher labels them as they are and the sampled pairs "
+                    "(candidate pairs: given+sampled, see Advanced).", icon=":material/info:")
     samplers = st.pills("Samplers (one run each; several runs queue on the device)", list(scenario.SAMPLERS),
                         selection_mode="multi", default=[s for s in draft["samplers"] if s in scenario.SAMPLERS],
                         key="sc_samplers")
@@ -109,6 +116,16 @@ def mpnet_note() -> None:
         st.code(scenario.mpnet_setup_command(), language="bash")
 
 
+def auto_teacher_note() -> None:
+    """Which base teacher model "auto" stands for on this device, and why (the core's own sentence)."""
+    chosen = st.session_state.get("sc_device", draft.get("device") or "auto")
+    device = scenario.device_for({"device": None if chosen == "auto" else chosen}, ui.device_description())
+    name, why = scenario.auto_teacher(device)
+    st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md(why)}.")
+    if name == "mpnet":
+        mpnet_note()
+
+
 def model_box(role: str, title: str, help_text: str) -> dict:
     m = dict(draft[role])
     with st.container(border=True):
@@ -125,10 +142,12 @@ def model_box(role: str, title: str, help_text: str) -> dict:
         index = options.index(current) if current in options else options.index("custom")
         kind = st.radio("Base model", options, index=index, key=f"sc_{role}_kind", horizontal=role != "teacher",
                         format_func=labels.get)
-        if kind in ("default", "mpnet"):
+        if kind in ("default", "mpnet", "auto"):
             m["model"] = kind
             if kind == "mpnet":
                 mpnet_note()
+            elif kind == "auto":
+                auto_teacher_note()
         else:
             name = st.text_input("Hub name or local directory", "" if current in options else m["model"],
                                  key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model",
@@ -249,6 +268,37 @@ with st.expander("Advanced", icon=":material/settings:"):
     new["device"] = None if dev == "auto" else dev
     new["train_gold_only"] = c2.toggle("Train the gold-only baseline", bool(draft["train_gold_only"]), key="sc_gold_only",
                                        disabled=new["scenario"] == 3)
+    st.markdown("**Teacher and silver labels** (scenarios 2 and 3)")
+    w1, w2, w3 = st.columns(3)
+    no_teacher = new["scenario"] == 1
+    warm = list(scenario.WARM_START_HELP)
+    new["teacher"]["warm_start"] = w1.selectbox(
+        "Teacher warm start", warm, index=warm.index(draft["teacher"].get("warm_start", "auto")),
+        key="sc_warm_start", disabled=no_teacher, help=scenario.WARM_START_ABOUT)
+    labelers = list(scenario.LABELER_HELP)
+    new["labeler"] = w2.selectbox(
+        "Silver labeler", labelers, index=labelers.index(draft["labeler"]), key="sc_labeler", disabled=no_teacher,
+        format_func=lambda v: v.replace("_", "-"),
+        help="auto: short student probes on dev choose the labels that teach the student most. "
+             "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.")
+    sources = list(scenario.CANDIDATES_HELP)
+    new["candidates"] = w3.selectbox(
+        "Candidate pairs", sources, index=sources.index(draft["candidates"]), key="sc_candidates",
+        disabled=no_teacher,
+        help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
+             "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.")
+    if not no_teacher:
+        st.caption(f"**Warm start {new['teacher']['warm_start']}:** "
+                   f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
+                   f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
+                   f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}")
+        if new["labeler"] == "ensemble" and new["ensemble"] == "off":
+            st.warning("The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
+                       icon=":material/warning:")
+        pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
+        if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
+            st.warning("Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
+                       icon=":material/warning:")
     st.markdown("**Remote code** · some hub models ship their own Python code. It runs on this server when the "
                 "model loads, so it stays off unless you trust that model's authors.")
     t1, t2 = st.columns(2)

@@ -48,19 +48,21 @@ def queue_table() -> None:
                      hide_index=True, width="stretch")
 
 
-def steps_row(prog: runinfo.Progress, status: str, scenario_no: int) -> None:
-    steps = [s for s in runinfo.STEPS if not (s[0] == "gold_only" and scenario_no == 3)]
+def steps_row(prog: runinfo.Progress, status: str, steps: list) -> None:
     cols = st.columns(len(steps))
     for col, (key, title, _) in zip(cols, steps):
+        note = ""
         if key in prog.steps_done or (key == "done" and status == "finished"):
             icon = ":green[:material/check_circle:]"
         elif key == prog.step_current and status == "running":
             icon = ":blue[:material/pending:]"
         elif key == prog.step_current and status in ("failed", "cancelled", "interrupted"):
             icon = ":red[:material/cancel:]" if status == "failed" else ":orange[:material/stop_circle:]"
+        elif status == "finished":  # a step this run never went through (e.g. an optional one): not pending
+            icon, note = ":gray[:material/remove_circle_outline:]", " (skipped)"
         else:
             icon = ":gray[:material/radio_button_unchecked:]"
-        col.markdown(f"{icon}  \n:small[{title}]", text_alignment="center")
+        col.markdown(f"{icon}  \n:small[{title}{note}]", text_alignment="center")
 
 
 def results(record) -> None:
@@ -70,8 +72,10 @@ def results(record) -> None:
     task = record.task or "regression"
     primary = "spearman" if task == "regression" else "ap"
     split = "test" if any("test" in v for v in metrics.values()) else "dev"
+    recommended = runinfo.recommendation(record.dir, task) if record.status == "finished" else None
     st.markdown(f"**Results** · {primary} on {split} (×100)")
-    keys = runinfo.table_models({record.id: metrics})  # + the teacher ensemble when the run fitted one
+    # the recommended model first, then the others (+ the teacher ensemble, the full-gold ceiling when present)
+    keys = runinfo.order_recommended(runinfo.table_models({record.id: metrics}), recommended)
     cols = st.columns(len(keys))
     base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
     for col, key in zip(cols, keys):
@@ -79,7 +83,27 @@ def results(record) -> None:
         delta = None
         if key == "augsbert" and value is not None and base is not None:
             delta = f"{100 * (value - base):+.1f} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
-        col.metric(runinfo.model_title(key), ui.pct(value) if value is not None else "–", delta=delta, border=True)
+        mark = key == recommended
+        col.metric(runinfo.model_title(key), ui.pct(value) if value is not None else "–", delta=delta, border=True,
+                   icon=":material/recommend:" if mark else None,
+                   help=f"Recommended: {runinfo.recommendation_reason(metrics)}." if mark else None)
+    if recommended:
+        title = runinfo.model_title(recommended)
+        st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md(title)}** · "
+                    f"{runinfo.recommendation_reason(metrics)}.")
+        download_recommended(record, recommended, title)
+
+
+def download_recommended(record, key: str, title: str) -> None:
+    """'Download recommended model (<title>)': a zip of models/<key>/ (zero-shot: the base model's folder)."""
+    target = runinfo.model_download(record.dir, key)
+    if target.folder is not None:
+        st.download_button(f"Download recommended model ({title})",
+                           lambda folder=target.folder: runinfo.zip_folder(folder, key),
+                           file_name=f"{record.id}-{key}.zip", mime="application/zip", icon=":material/download:",
+                           key=f"tr_dl_recommended_{record.id}")
+    if target.note:
+        st.caption(target.note)
 
 
 def live(run_id: str) -> None:
@@ -105,7 +129,8 @@ def live(run_id: str) -> None:
             jobs.resume(store, run_id)
             st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
             st.rerun()
-    steps_row(prog, record.status, record.scenario)
+    steps = runinfo.run_steps(record.scenario, runinfo.read_json(record.dir, "config.json", {}))
+    steps_row(prog, record.status, steps)
 
     if record.status == "queued":
         ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
@@ -117,8 +142,8 @@ def live(run_id: str) -> None:
     elif record.status == "finished":
         st.progress(1.0, text="Finished")
     m = st.columns(4)
-    steps_total = len([s for s in runinfo.STEPS if not (s[0] == "gold_only" and record.scenario == 3)])
-    m[0].metric("Steps done", f"{len(prog.steps_done)} / {steps_total}")
+    done = {k for k, _, _ in steps if k in prog.steps_done or (k == "done" and record.status == "finished")}
+    m[0].metric("Steps done", f"{len(done)} / {len(steps)}")
     m[1].metric("Training step", f"{prog.step:,} / {prog.total:,}" if prog.total else "–")
     m[2].metric("Elapsed", fmt_duration(prog.elapsed))
     m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 GOLD = "#F2A33A"
-MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756", "Teacher ensemble": "#FF9DA6"}
+MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756", "Teacher ensemble": "#FF9DA6",
+                "Full gold (ceiling)": "#1D3557"}
 AUGSBERT_COLORS = ["#54A24B", "#2CA58D", "#8E6CCF", "#1F9BD1", "#B279A2", "#72B7B2"]
 SAMPLER_COLORS = {"bm25": "#4C78A8", "semantic": "#8E6CCF", "random": "#9AA5B1", "given": "#2CA58D",
                   "augmented": "#54A24B"}
@@ -104,9 +105,11 @@ def bucket_share(silver: pd.DataFrame, buckets: int = 5, title: str = "Share of 
 def curve(frame: pd.DataFrame, y: str, title: str, y_title: str, *, percent: bool = False) -> go.Figure:
     """Lines per training stage (frame columns: stage, step, `y`)."""
     fig = _fig(title, height=300)
-    names = {"teacher.train": "teacher", "gold_only.train": "gold-only student", "augsbert.train": "AugSBERT student"}
-    colors = {"teacher.train": MODEL_COLORS["Teacher"], "gold_only.train": MODEL_COLORS["Gold-only"],
-              "augsbert.train": AUGSBERT_COLORS[0]}
+    names = {"teacher.train": "teacher", "teacher.warm": "teacher warm start", "gold_only.train": "gold-only student",
+             "full_gold.train": "full-gold student", "augsbert.train": "AugSBERT student", "probe": "labeler probes"}
+    colors = {"teacher.train": MODEL_COLORS["Teacher"], "teacher.warm": MODEL_COLORS["Teacher ensemble"],
+              "gold_only.train": MODEL_COLORS["Gold-only"], "full_gold.train": MODEL_COLORS["Full gold (ceiling)"],
+              "augsbert.train": AUGSBERT_COLORS[0], "probe": AUGSBERT_COLORS[2]}
     for stage, group in frame.groupby("stage", sort=False):
         values = group[y].astype(float) * (100 if percent else 1)
         fig.add_scatter(x=group["step"], y=values, mode="lines+markers", name=names.get(stage, stage),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from augsbert_core.models import AUTO_TEACHER, default_teacher
+
 STUDENT_STEPS_PER_S = 2.2
 TEACHER_STEPS_PER_S = 2.3
 LABEL_PAIRS_PER_S = 200.0
@@ -18,6 +20,8 @@ STARTUP_S = 25.0  # imports, model loading, data validation
 PER_TRAINING_S = 10.0  # trainer set-up, saving the model
 GPU_SPEEDUP = 20.0
 MPNET_SLOWDOWN = 6.0  # all-mpnet-base-v2 vs all-MiniLM-L6-v2 (12 vs 6 layers, 768 vs 384 wide)
+WARM_START_MAX_PAIRS = 20_000  # augsbert_core.teacher.WARM_START_MAX_PAIRS: the warm start samples above this
+PROBE_FRACTION = 0.25  # augsbert_core.probe.PROBE_FRACTION: share of the student schedule each labeler probe runs
 
 
 @dataclass
@@ -79,10 +83,10 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
         candidates = counts.train_pairs * copies
         silver = candidates
         note = f"{copies} augmented cop{'y' if copies == 1 else 'ies'} of each gold pair"
-    elif scenario == 3 and counts.unlabeled_pairs:
+    elif given_pairs(draft, counts) and draft.get("candidates", "auto") != "given+sampled":
         candidates = min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
-        note = "the given target pairs, labeled by the teacher"
+        note = "the given unlabeled pairs, labeled by the teacher"
     else:
         sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
         sentences = max(sentences, 0)
@@ -92,6 +96,8 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
         # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
         overlap = 1.0 if sampler == "random" else 0.5
+        if given_pairs(draft, counts):  # given+sampled: the file's pairs too
+            candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
         note = "all candidates are kept"
         if sampler == "kde":
@@ -118,7 +124,11 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
         parts["gold-only student"] = (PER_TRAINING_S + _steps(gold, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
                                       * _seed_factor(student))
     if scenario in (2, 3):
-        slow = MPNET_SLOWDOWN if teacher.get("model") == "mpnet" else 1.0
+        slow = MPNET_SLOWDOWN if teacher_base(teacher.get("model"), device) == "mpnet" else 1.0
+        if warm_start_on(teacher) and t_ep:  # the teacher first learns the bi-encoder's cosine on the candidates
+            warm = min(candidates, WARM_START_MAX_PAIRS)
+            parts["teacher warm start"] = (PER_TRAINING_S + 2 * warm / ENCODE_SENTENCES_PER_S / speed
+                                           + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow)
         one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
         parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
         search = draft.get("teacher_search") or {}
@@ -132,6 +142,10 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
         parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
+        if (draft.get("labeler", "auto") == "auto" and draft.get("ensemble", "auto") != "off"
+                and counts.dev_pairs):  # two short student probes (a quarter of the schedule each) pick the labels
+            parts["labeler probes"] = 2 * (PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep)
+                                           / STUDENT_STEPS_PER_S / speed)
     else:
         parts["augmentation"] = candidates / 50.0
     parts["AugSBERT student"] = (PER_TRAINING_S + _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
@@ -139,6 +153,26 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
     return Estimate(candidates=int(candidates), silver=int(silver), silver_note=note, train_pairs=int(student_pairs),
                     seconds=sum(parts.values()), parts=parts, device_kind=device,
                     candidates_low=int(candidates * overlap), silver_low=silver_low)
+
+
+def given_pairs(draft: dict, counts: DataCounts) -> bool:
+    """Whether the run labels the unlabeled file's own pairs (`candidates`: auto or given with a file of pairs;
+    given+sampled adds sampled ones)."""
+    return (int(draft.get("scenario", 2)) in (2, 3) and bool(counts.unlabeled_pairs)
+            and draft.get("candidates", "auto") in ("auto", "given", "given+sampled"))
+
+
+def teacher_base(model: str | None, device: str = "cpu") -> str:
+    """The teacher base model a config value stands for: "auto" -> the core's choice for the device kind."""
+    if model == AUTO_TEACHER:
+        return default_teacher("cuda" if device == "gpu" else "cpu")[0]
+    return model or "default"
+
+
+def warm_start_on(teacher: dict) -> bool:
+    """teacher.warm_start: on, or auto with an offline bi-encoder base (a fresh cross-encoder head)."""
+    mode = teacher.get("warm_start", "auto")
+    return mode == "on" or (mode == "auto" and (teacher.get("model") or "default") in ("default", "mpnet", "auto"))
 
 
 def _seed_factor(model: dict) -> float:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,35 +13,54 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommend
 from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
 
-#: Steps of a run as the Training page shows them: (key, title, stages).
+#: Steps of a run as the Training page shows them: (key, title, stages). Candidate pairs come before the teacher
+#: (it warm-starts on them) and labeling after the readiness gate; runs of the older order (sampling after the
+#: gate) read just as well: a step's state comes from the events seen, not from its place in this list.
 STEPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("setup", "Load and check data", ("setup", "data")),
+    ("setup", "Load and check data", ("setup", "data", "reuse")),
     ("zero_shot", "Zero-shot baseline", ("eval.zero_shot",)),
     ("gold_only", "Gold-only student", ("gold_only.train", "eval.gold_only")),
-    ("teacher", "Teacher + readiness gate", ("teacher.search", "teacher.train", "eval.teacher", "ensemble", "gate")),
-    ("silver", "Silver pairs (sample + label)", ("augment", "sample", "sample.bm25", "sample.encode",
-                                                 "sample.search", "label")),
+    ("full_gold", "Full-gold ceiling student", ("full_gold.train", "eval.full_gold")),
+    ("candidates", "Candidate pairs", ("sample", "sample.given", "sample.bm25", "sample.encode", "sample.search",
+                                       "sample.chunk")),
+    ("teacher", "Teacher + readiness gate", ("teacher.warm", "teacher.search", "teacher.train", "eval.teacher",
+                                             "ensemble", "gate")),
+    ("silver", "Silver labels", ("label", "probe", "augment")),
     ("augsbert", "AugSBERT student", ("augsbert.train", "eval.augsbert")),
     ("done", "Done", ("done",)),
 ]
+#: state.json "done" entries (the core's finished stages, also those reused from an earlier run) -> step.
+STATE_STEPS = {"zero_shot": "zero_shot", "gold_only": "gold_only", "full_gold": "full_gold", "teacher": "teacher",
+               "candidates": "candidates", "silver": "silver", "augment": "silver", "augsbert": "augsbert"}
 STAGE_TITLES = {
-    "setup": "Setting up", "data": "Checking data", "eval.zero_shot": "Evaluating the zero-shot model",
+    "setup": "Setting up", "data": "Checking data", "reuse": "Reusing finished stages from an earlier run",
+    "eval.zero_shot": "Evaluating the zero-shot model",
     "gold_only.train": "Training the gold-only student", "eval.gold_only": "Evaluating the gold-only student",
+    "full_gold.train": "Training the full-gold ceiling student",
+    "eval.full_gold": "Evaluating the full-gold ceiling student",
+    "teacher.warm": "Warm-starting the teacher on the bi-encoder's similarities",
     "teacher.search": "Searching the teacher's settings on dev", "teacher.train": "Training the teacher",
     "eval.teacher": "Evaluating the teacher", "ensemble": "Fitting the teacher ensemble on dev",
     "gate": "Readiness gate",
     "augment": "Augmenting gold pairs", "sample": "Sampling candidate pairs", "sample.bm25": "BM25 search",
+    "sample.given": "Taking the given unlabeled pairs",
     "sample.encode": "Encoding sentences", "sample.search": "Nearest-neighbour search",
-    "label": "Teacher labels silver pairs", "augsbert.train": "Training the AugSBERT student",
+    "sample.chunk": "Sampling candidate pairs, block by block",
+    "label": "Teacher labels silver pairs",
+    "probe": "Choosing the silver labeler by short student probes on dev",
+    "augsbert.train": "Training the AugSBERT student",
     "eval.augsbert": "Evaluating the AugSBERT student", "done": "Finished",
 }
-MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "augsbert": "AugSBERT", "teacher": "Teacher",
-                "ensemble": "Teacher ensemble"}
+MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "full_gold": "Full gold (ceiling)",
+                "augsbert": "AugSBERT", "teacher": "Teacher", "ensemble": "Teacher ensemble",
+                "teacher_warm": "Teacher after the warm start"}  # the last: a model folder, never in metrics.json
 #: Models every run table lists (a column even when a run lacks one); the others only when some run has them.
 BASE_MODELS = ("zero_shot", "gold_only", "augsbert", "teacher")
-PREDICTION_MODELS = ("augsbert", "gold_only", "zero_shot", "teacher", "ensemble")  # scatter order
+PREDICTION_MODELS = ("augsbert", "gold_only", "full_gold", "zero_shot", "teacher", "ensemble")  # scatter order
+RECOMMENDED_WHY = "best on dev among {baseline} and the AugSBERT student; ties go to the baseline"
 STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
                 "finished": ":material/check_circle:", "failed": ":material/error:",
                 "cancelled": ":material/stop_circle:", "interrupted": ":material/warning:"}
@@ -82,33 +103,91 @@ class Progress:
 
 
 def step_of(stage: str | None) -> str | None:
+    """The step a stage belongs to: listed stages, then by name ('sample.*' -> candidates, 'teacher.*' -> teacher,
+    'eval.X' and 'X.train' -> step X); None for stages no step knows."""
+    if not stage:
+        return None
     for key, _, stages in STEPS:
         if stage in stages:
             return key
+    keys = {k for k, _, _ in STEPS}
+    head, _, tail = stage.partition(".")
+    if head == "sample":
+        return "candidates"
+    if head == "teacher":
+        return "teacher"
+    if head == "eval" and tail in keys:
+        return tail
+    if tail == "train" and head in keys:
+        return head
     return None
 
 
-def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None) -> Progress:
-    """Summarise a run's events: current stage and step, elapsed time, stage ETA, loss and eval curves."""
+def run_steps(scenario: int | None, config: dict[str, Any] | None = None) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The steps a run with this scenario and config (config.json) goes through, in display order.
+
+    Scenario 1 has no teacher and no candidates (its silver pairs are augmented copies of gold); scenario 3 no
+    gold-only student; the gold-only and full-gold students only when the config trains them; no candidates
+    when silver pairs come from a file."""
+    cfg = config or {}
+    scenario = int(scenario or cfg.get("scenario") or 2)
+    skip = set()
+    if scenario == 1:
+        skip |= {"candidates", "teacher"}
+    if scenario == 3 or cfg.get("train_gold_only") is False:
+        skip.add("gold_only")
+    if not cfg.get("train_full_gold"):
+        skip.add("full_gold")
+    if cfg.get("silver_file"):
+        skip.add("candidates")
+    titles = {"silver": "Augmented pairs"} if scenario == 1 else {}
+    return [(key, titles.get(key, title), stages) for key, title, stages in STEPS if key not in skip]
+
+
+def state_steps(done: list[str] | tuple[str, ...] | None) -> set[str]:
+    """Steps finished according to state.json's "done" list (finished stages, reused ones included)."""
+    out = set()
+    for stage in done or ():
+        step = STATE_STEPS.get(str(stage))
+        if step:
+            out.add(step)
+    return out
+
+
+def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None,
+             done: list[str] | None = None) -> Progress:
+    """Summarise a run's events: current stage and step, elapsed time, stage ETA, loss and eval curves.
+
+    A step is done when the run went on to another step after it in its latest attempt (a resumed run starts
+    again at 'setup'), when state.json lists it as finished (`done`, read from the run's directory when None:
+    stages finished in an earlier attempt or reused from an earlier run), or, once the run finished, when any
+    of its events was seen. The order of the steps is not assumed."""
     now = now or time.time()
     out = Progress()
     if record is not None and record.started_at:
         end = record.finished_at if record.status not in ACTIVE and record.finished_at else now
         out.elapsed = max(0.0, end - record.started_at)
+    if done is None and record is not None and getattr(record, "dir", None):
+        state = read_json(record.dir, "state.json", {})
+        done = state.get("done") if isinstance(state, dict) else None
+    from_state = state_steps(done)
     if not events:
         if record is not None and record.status == "running":
             out.stage_title = "Starting"
+        out.steps_done = from_state
         return out
     last = events[-1]
     out.stage = last.get("stage")
     out.stage_title = STAGE_TITLES.get(out.stage or "", out.stage or "")
     out.step_current = step_of(out.stage)
-    seen = {step_of(e.get("stage")) for e in events}
-    order = [k for k, _, _ in STEPS]
-    current_index = order.index(out.step_current) if out.step_current in order else -1
-    out.steps_done = {k for k in seen if k and order.index(k) < current_index}
+    starts = [i for i, e in enumerate(events) if e.get("stage") == "setup"]
+    attempt = events[starts[-1]:] if starts else events
+    seen_now = {step_of(e.get("stage")) for e in attempt}
+    out.steps_done = {k for k in seen_now if k and k != out.step_current} | from_state
     if out.stage == "done" or (record is not None and record.status == "finished"):
-        out.steps_done = {k for k in seen if k}
+        out.steps_done |= {k for k in (step_of(e.get("stage")) for e in events) if k}
+    else:
+        out.steps_done.discard(out.step_current)
     for e in reversed(events):
         if e.get("message") and e.get("message") not in ("log", "eval"):
             out.last_message = str(e["message"]).strip().splitlines()[0] if str(e["message"]).strip() else ""
@@ -290,7 +369,100 @@ def apply_review(silver: pd.DataFrame, review: dict[int, dict[str, Any]]) -> pd.
 
 
 def metrics(run_dir: str | Path) -> dict[str, dict[str, dict[str, float]]]:
-    return read_json(run_dir, "metrics.json", {}) or read_json(run_dir, "metrics.partial.json", {}) or {}
+    """The per-model metrics of a run ({model: {split: {metric: value}}}): metrics.json of a finished run, else
+    metrics.partial.json (a run the gate stopped). Top-level entries that are no model (the `recommended` name)
+    are left out: see `recommendation`."""
+    raw = read_json(run_dir, "metrics.json", {}) or read_json(run_dir, "metrics.partial.json", {}) or {}
+    return model_metrics(raw) if isinstance(raw, dict) else {}
+
+
+def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
+    """The model key a finished run recommends: metrics.json's `recommended`, or, for runs finished before runs
+    wrote it, computed the same way (`evaluation.recommend`: the better on dev of the baseline and AugSBERT,
+    ties to the baseline). None for a run without metrics.json (not finished)."""
+    raw = read_json(run_dir, "metrics.json", None)
+    if not isinstance(raw, dict):
+        return None
+    named = raw.get(RECOMMENDED)
+    if isinstance(named, str) and named:
+        return named
+    models = model_metrics(raw)
+    if not models:
+        return None
+    if task not in PRIMARY_METRIC:
+        task = (read_json(run_dir, "config.json", {}) or {}).get("task")
+    return recommend(models, task if task in PRIMARY_METRIC else "regression")
+
+
+def recommendation_reason(models: dict[str, Any] | list[str] | tuple[str, ...]) -> str:
+    """'best on dev among gold-only and the AugSBERT student; ties go to the baseline' (zero-shot when the run
+    has no gold-only student: scenario 3)."""
+    return RECOMMENDED_WHY.format(baseline="gold-only" if "gold_only" in models else "zero-shot")
+
+
+def order_recommended(keys: list[str], recommended: str | None) -> list[str]:
+    """`keys` with the recommended one first (unchanged when it is None or absent)."""
+    if recommended in keys:
+        return [recommended, *[k for k in keys if k != recommended]]
+    return list(keys)
+
+
+# ------------------------------------------------------------------------------------------------ models
+def zip_folder(path: str | Path, name: str) -> bytes:
+    """A model folder as a zip (files under `name/`; hidden files and folders, e.g. checkpoints, left out)."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
+                archive.write(file, Path(name) / file.relative_to(path))
+    return buffer.getvalue()
+
+
+def trained_models(run_dir: str | Path) -> list[str]:
+    """The model folders of a run (models/<name>/), in MODEL_TITLES order, then the others by name."""
+    models_dir = Path(run_dir) / "models"
+    if not models_dir.is_dir():
+        return []
+    names = [p.name for p in models_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    order = list(MODEL_TITLES)
+    return sorted(names, key=lambda n: (order.index(n) if n in order else len(order), n))
+
+
+@dataclass
+class ModelDownload:
+    """Where a run's model of one key can be downloaded from: `folder` (None when there is no local folder to
+    zip) and `note`, what the model is (the zero-shot model is the untrained base)."""
+
+    key: str
+    folder: Path | None
+    note: str = ""
+
+
+def model_download(run_dir: str | Path, key: str) -> ModelDownload:
+    """The folder of a run's model `key`: models/<key>/ for trained ones; for 'zero_shot' the base student model
+    as it is (its local folder when it resolves to one the app may serve, else just its name)."""
+    folder = Path(run_dir) / "models" / key
+    if key != "zero_shot":
+        if folder.is_dir():
+            return ModelDownload(key, folder)
+        return ModelDownload(key, None, f"This run has no saved {model_title(key)} model (models/{key}/).")
+    cfg = read_json(run_dir, "config.json", {}) or {}
+    name = str(((cfg.get("student") or {}).get("model")) or "default")
+    base = ("the offline all-MiniLM-L6-v2" if name == "default" else f"`{name}`")
+    note = f"The zero-shot model is the student's base model, {base}, unchanged (no training)"
+    from augsbert_core.models import ModelLoadError, resolve_model
+
+    from .security import ModelPathError, check_model
+
+    try:
+        resolved = Path(resolve_model(check_model(name).value))
+    except (ModelPathError, ModelLoadError, OSError):
+        resolved = None
+    if resolved is not None and resolved.is_dir():
+        return ModelDownload(key, resolved, note + ": the zip holds that base model.")
+    return ModelDownload(key, None, note + (f": load it by its name, `SentenceTransformer('{name}')`."
+                                             if name != "default" else "."))
 
 
 # --------------------------------------------------------------------------------------------- predictions
@@ -312,8 +484,10 @@ def model_title(key: str) -> str:
 
 
 def table_models(metrics_by_run: dict[str, dict]) -> list[str]:
-    """Model keys for a table of runs: the base four, then any other known key (the ensemble) some run has."""
-    extra = [k for k in MODEL_TITLES if k not in BASE_MODELS and any(k in m for m in metrics_by_run.values())]
+    """Model keys for a table of runs: the base four, then any other known key (the ensemble, the full-gold
+    ceiling) some run has. Non-model entries of metrics.json (`recommended`) never count."""
+    extra = [k for k in MODEL_TITLES if k not in BASE_MODELS
+             and any(isinstance(m.get(k), dict) for m in metrics_by_run.values())]
     return [*BASE_MODELS, *extra]
 
 
@@ -332,7 +506,8 @@ def labeling_teacher(run_dir: str | Path, preds: pd.DataFrame) -> str | None:
 
 
 def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric: str) -> pd.DataFrame:
-    """Rows of the grouped bar chart (series, split, value, color): zero-shot and gold-only of the first run,
+    """Rows of the grouped bar chart (series, split, value, color): zero-shot and gold-only of the first run, the
+    full-gold ceiling of the first run that trained one,
     AugSBERT of each run, and the teacher and its ensemble once when all runs share them (else per run)."""
     from .charts import AUGSBERT_COLORS, MODEL_COLORS
 
@@ -347,6 +522,9 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
         newest = metrics_by_run.get(chosen[0].id, {})
         for key in ("zero_shot", "gold_only"):
             add(MODEL_TITLES[key], newest.get(key, {}), MODEL_COLORS[MODEL_TITLES[key]])
+        ceiling = next((metrics_by_run[r.id]["full_gold"] for r in chosen
+                        if isinstance(metrics_by_run.get(r.id, {}).get("full_gold"), dict)), {})
+        add(MODEL_TITLES["full_gold"], ceiling, MODEL_COLORS[MODEL_TITLES["full_gold"]])
         for i, r in enumerate(chosen):
             add(f"AugSBERT · {r.sampler} ({short_id(r.id)})", metrics_by_run.get(r.id, {}).get("augsbert", {}),
                 AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])

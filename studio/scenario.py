@@ -45,11 +45,33 @@ AUGMENTERS: dict[str, str] = {
 #: Teacher base models offered by name on the Scenario page: (value, label). "mpnet" is the core's alias of the
 #: offline all-mpnet-base-v2 that `scripts/setup_mpnet.py` installs; the recommended teacher base.
 TEACHER_CHOICES: dict[str, str] = {
+    core_models.AUTO_TEACHER: "Auto · the recommended base for this device",
     "default": "Offline default (all-MiniLM-L6-v2)",
     core_models.MPNET: "Offline mpnet (all-mpnet-base-v2) · recommended teacher",
     "custom": "Hub name or local path",
 }
-OFFLINE_MODELS = ("default", core_models.MPNET)  # model values that are no hub name: never remote code
+OFFLINE_MODELS = ("default", core_models.MPNET, core_models.AUTO_TEACHER)  # no hub names: never remote code
+
+#: teacher.warm_start, labeler and candidates (the core's keys): value -> what it does.
+WARM_START_HELP: dict[str, str] = {
+    "auto": "On for a bi-encoder base with a fresh cross-encoder head, like the offline default.",
+    "on": "Always warm-start the teacher on the candidate pairs.",
+    "off": "Train the teacher on gold only.",
+}
+WARM_START_ABOUT = ("Before gold, the cross-encoder learns the bi-encoder's similarity on the candidate pairs "
+                    "(no extra labels); auto = on for a bi-encoder base with a fresh head, like the offline default.")
+LABELER_HELP: dict[str, str] = {
+    "auto": "Short student probes on dev choose the labels that teach the student most.",
+    "cross_encoder": "The cross-encoder's scores become the silver labels.",
+    "ensemble": "The teacher ensemble's scores (cross-encoder + bi-encoder) become the silver labels.",
+}
+CANDIDATES_HELP: dict[str, str] = {
+    "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
+            "sentences.",
+    "given": "Label the unlabeled file's pairs as they are (the file must have pairs).",
+    "sampled": "Sample pairs from the sentences with the chosen samplers.",
+    "given+sampled": "Both: the given pairs and sampled ones.",
+}
 
 ENSEMBLE_HELP: dict[str, str] = {
     "auto": "The cross-encoder and a bi-encoder (the gold-only student; scenario 3: the zero-shot one) are "
@@ -71,18 +93,22 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "max_unlabeled": None,
     "max_silver": None,
     "augment": {"method": "wordnet", "copies": 1, "aug_p": 0.15, "model": None},
-    # The core's defaults, except 2 teacher epochs (the demo config's choice: 4 doubles the teacher's time).
+    # The core's defaults (teacher: warm start auto, then 2 epochs on gold at 2e-5, the demo config's recipe).
     # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
     "student": {"model": "default", "epochs": _CORE.student.epochs, "batch_size": _CORE.student.batch_size,
                 "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length,
                 "trust_remote_code": False, "seed_trials": _CORE.student.seed_trials,
                 "seed_trial_fraction": _CORE.student.seed_trial_fraction},
-    "teacher": {"model": "default", "epochs": 2, "batch_size": _CORE.teacher.batch_size,
+    # teacher model "auto": the core picks the base for the device (core_models.default_teacher says which, why)
+    "teacher": {"model": core_models.AUTO_TEACHER, "epochs": _CORE.teacher.epochs,
+                "batch_size": _CORE.teacher.batch_size,
                 "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length,
                 "trust_remote_code": False, "seed_trials": _CORE.teacher.seed_trials,
-                "seed_trial_fraction": _CORE.teacher.seed_trial_fraction},
+                "seed_trial_fraction": _CORE.teacher.seed_trial_fraction, "warm_start": "auto"},
     "gate": {"action": "warn", "margin": 0.0},
     "ensemble": _CORE.ensemble,
+    "labeler": "auto",
+    "candidates": "auto",
     # Off unless `enabled`: the lists are kept so that turning it on again restores the last choice.
     "teacher_search": {"enabled": False, "learning_rates": [2e-5, 5e-5], "epochs": [1.0, 2.0],
                        "budget_minutes": _CORE.teacher_search.budget_minutes},
@@ -114,9 +140,32 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
-    if draft["ensemble"] not in ENSEMBLE_MODES:
-        draft["ensemble"] = DEFAULT_DRAFT["ensemble"]
+    for key, allowed in (("ensemble", ENSEMBLE_MODES), ("labeler", LABELER_HELP), ("candidates", CANDIDATES_HELP)):
+        if draft[key] not in allowed:
+            draft[key] = DEFAULT_DRAFT[key]
+    if draft["teacher"].get("warm_start") not in WARM_START_HELP:
+        draft["teacher"]["warm_start"] = "auto"
     return draft
+
+
+def device_for(draft: dict[str, Any], description: str) -> str:
+    """The device a run of `draft` trains on: the Advanced choice, else what the detected device's description
+    names ('cuda', 'mps' or 'cpu'; the app never imports torch)."""
+    if draft.get("device"):
+        return str(draft["device"])
+    text = (description or "").lower()
+    return "cuda" if "cuda" in text else "mps" if "mps" in text else "cpu"
+
+
+def auto_teacher(device: str) -> tuple[str, str]:
+    """What teacher model "auto" stands for on `device`: (model value, the core's one-sentence reason)."""
+    return core_models.default_teacher(device)
+
+
+def model_label(value: str) -> str:
+    """'all-MiniLM-L6-v2 (offline default)' for 'default', 'all-mpnet-base-v2 (offline)' for 'mpnet'."""
+    return {"default": "all-MiniLM-L6-v2 (offline default)",
+            core_models.MPNET: "all-mpnet-base-v2 (offline mpnet)"}.get(value, value)
 
 
 # ------------------------------------------------------------------------------------------ offline models
@@ -201,6 +250,8 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             "teacher": _model(draft["teacher"], "teacher"),
             "gate": dict(draft["gate"]),
             "ensemble": str(draft.get("ensemble") or "auto"),
+            "labeler": str(draft.get("labeler") or "auto"),
+            "candidates": str(draft.get("candidates") or "auto"),
             "seed": int(draft["seed"]),
             "train_gold_only": bool(draft["train_gold_only"]),
             "live_evals": int(draft["live_evals"]),

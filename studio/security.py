@@ -31,6 +31,7 @@ HUB_NAME_RE = re.compile(rf"^{_PART}(?:/{_PART})?$")
 
 
 MPNET_ALIAS = "mpnet"  # augsbert_core.models.MPNET: scripts/setup_mpnet.py installs it under the workspace
+AUTO_ALIAS = "auto"  # augsbert_core.models.AUTO_TEACHER: mpnet on a GPU when installed, else the offline default
 
 
 class ModelPathError(ValueError):
@@ -39,7 +40,8 @@ class ModelPathError(ValueError):
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A checked model value: `kind` is 'default', 'offline' (mpnet), 'hub' or 'local'; `value` goes into the config."""
+    """A checked model value: `kind` is 'default', 'offline' (mpnet), 'auto', 'hub' or 'local'; `value` goes into
+    the config."""
 
     kind: str
     value: str
@@ -80,12 +82,15 @@ def _looks_like_path(name: str) -> bool:
 
 
 def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoice:
-    """Accept 'default', 'mpnet', a hub name or a directory under the model roots; raise ModelPathError otherwise."""
+    """Accept 'default', 'mpnet', 'auto', a hub name or a directory under the model roots; raise ModelPathError
+    otherwise."""
     text = (name or "").strip()
     if not text or text == "default":
         return ModelChoice("default", "default")
     if text == MPNET_ALIAS:  # the core's alias of the offline all-mpnet-base-v2 (never a hub download)
         return ModelChoice("offline", MPNET_ALIAS)
+    if text == AUTO_ALIAS:  # the core's teacher choice for the device: one of the two offline aliases above
+        return ModelChoice("auto", AUTO_ALIAS)
     if any(ord(c) < 32 for c in text) or len(text) > 1024:
         raise ModelPathError("the model name contains control characters or is too long")
     roots = model_roots() if roots is None else [Path(r).expanduser().resolve() for r in roots]

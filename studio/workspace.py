@@ -55,10 +55,10 @@ DEMOS: dict[str, dict[str, Any]] = {
     },
     "stsb": {
         "title": "STSb full demo",
-        "blurb": "1,000 gold pairs, 1,000 unlabeled sentences, the full STSb test split: 6-9 minutes on 2 CPU cores, "
-                 "about a minute on a GPU.",
+        "blurb": "1,000 gold pairs, 4,749 unlabeled pairs (STSb train pairs with their scores dropped), the full "
+                 "STSb test split: about 11 minutes on 2 CPU cores, a few minutes on a GPU.",
         "files": {"train": ("stsb/train.csv", None), "dev": ("stsb/dev.csv", None), "test": ("stsb/test.csv", None),
-                  "unlabeled": ("stsb/unlabeled.csv", None)},
+                  "unlabeled": ("stsb/unlabeled_pairs.csv", None)},
     },
     "stsb-to-quora": {
         "title": "STSb → Quora (scenario 3)",
