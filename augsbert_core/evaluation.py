@@ -91,14 +91,24 @@ def primary_score(pred: Sequence[float], gold: Sequence[float], task: str) -> fl
     return score_splits({"dev": SplitScores(np.asarray(pred), np.asarray(gold))}, task)["dev"][PRIMARY_METRIC[task]]
 
 
-def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str], batch_size: int = 64) -> np.ndarray:
-    """Cosine similarity of each pair's embeddings (each unique sentence encoded once)."""
+def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str], batch_size: int = 64,
+                      memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Cosine similarity of each pair's embeddings (each unique sentence encoded once).
+
+    `memo` (sentence -> normalised embedding, for this one model) skips sentences encoded before and keeps the new
+    ones: a run that scores the same sentences twice with one model (warm start, then the ensemble) encodes once."""
     unique = list(dict.fromkeys([*sentences1, *sentences2]))
-    index = {s: i for i, s in enumerate(unique)}
-    emb = model.encode(unique, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                       show_progress_bar=False)
-    a = emb[[index[s] for s in sentences1]]
-    b = emb[[index[s] for s in sentences2]]
+    missing = unique if memo is None else [s for s in unique if s not in memo]
+    emb = model.encode(missing, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                       show_progress_bar=False) if missing else np.zeros((0, 1), dtype=np.float32)
+    if memo is None:
+        index = {s: i for i, s in enumerate(unique)}
+        a = emb[[index[s] for s in sentences1]]
+        b = emb[[index[s] for s in sentences2]]
+    else:
+        memo.update(zip(missing, emb))
+        a = np.stack([memo[s] for s in sentences1]) if len(sentences1) else np.zeros((0, 1))
+        b = np.stack([memo[s] for s in sentences2]) if len(sentences2) else np.zeros((0, 1))
     return (a * b).sum(axis=1)
 
 

@@ -56,11 +56,12 @@ def offline_models() -> list[dict[str, object]]:
         default, default_ok = str(exc), False
     return [
         {"name": DEFAULT_MODEL, "model": "all-MiniLM-L6-v2 (384-d)", "installed": default_ok, "path": default,
-         "use": "student (default); teacher only after fine-tuning, and weaker than the student on STSb"},
+         "use": "student (default); the CPU teacher (teacher.model auto): warm-started on the bi-encoder's "
+                "similarities, then fine-tuned on gold"},
         {"name": MPNET, "model": "all-mpnet-base-v2 (768-d, Apache-2.0)", "installed": mpnet_installed(),
          "path": str(mpnet_path()),
-         "use": "recommended teacher base: as a cross-encoder fine-tuned on gold it beats the MiniLM student "
-                f"(~6x slower on CPU). Install: {MPNET_SETUP}"},
+         "use": "recommended teacher base on a GPU (teacher.model auto picks it there): as a cross-encoder "
+                f"fine-tuned on gold it beats the MiniLM student (~6x slower on CPU). Install: {MPNET_SETUP}"},
     ]
 
 

@@ -259,6 +259,9 @@ class _Experiment:
         self.state = state or {"done": [], "metrics": {}, "predictions": {}, "timings": {}}
         self.device = choose_device(cfg.device)
         self.models_dir = run.path("models")
+        # sentence embeddings of the bi-encoders, kept in memory for this execution: the warm start and the
+        # ensemble labeler score mostly the same sentences with the same model
+        self.embedding_memo: dict[str, dict[str, np.ndarray]] = {"gold_only": {}, "zero_shot": {}}
         # `teacher.model: auto` stands for a base chosen by device (models.default_teacher); the config stays as given
         self.teacher_cfg, self.teacher_choice = cfg.teacher, None
         if cfg.teacher.model == AUTO_TEACHER:
@@ -356,7 +359,7 @@ class _Experiment:
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
         t0 = time.time()
-        what = "gold-only" if key == "gold_only" else "AugSBERT"
+        what = {"gold_only": "gold-only", "full_gold": "full-gold (ceiling)"}.get(key, "AugSBERT")
         self.report.stage(f"{key}.train", f"training the {what} student on {len(train):,} pairs")
         model = train_student(train, self.cfg.student, self.models_dir / key, task=task, dev=data.dev,
                               stage=f"{key}.train", **self.train_kwargs(key))
@@ -465,7 +468,8 @@ class _Experiment:
                                           f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)")
         model, info = warm_start_teacher(pairs, bi, self.teacher_cfg, folder, seed=self.cfg.seed,
                                          device=self.device, sink=self.report, cancel=self.cancel,
-                                         checkpoints=self.cfg.checkpoints, resume=self.resume)
+                                         checkpoints=self.cfg.checkpoints, resume=self.resume,
+                                         memo=self.embedding_memo[member])
         info.update(used=True, bi_encoder=member, candidates=int(len(candidates)),
                     top_k=self.teacher_cfg.warm_start_top_k)
         if "dev" in splits:
@@ -532,8 +536,9 @@ class _Experiment:
                                  device=self.device, max_seq_length=self.cfg.student.max_seq_length,
                                  trust_remote_code=self.cfg.student.trust_remote_code and zero_shot)
         use = "ensemble" if ensemble is not None and ensemble.report.get("used") else "cross_encoder"
+        memo = self.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None
         return Labeler(cross_encoder, cache if cache is not None else self._label_cache(), self.cfg.label_batch_size,
-                       ensemble, bi, use)
+                       ensemble, bi, use, memo)
 
     def _probe_wanted(self) -> bool:
         """labeler: auto with the ensemble allowed to label (ensemble: auto): short student probes choose."""
@@ -708,6 +713,7 @@ class Labeler:
     ensemble: TeacherEnsemble | None = None
     bi_encoder: Any = None
     use: str = "cross_encoder"
+    memo: dict | None = None  # the bi-encoder's sentence embeddings (see evaluation.bi_encoder_scores)
 
     def score(self, sentences1, sentences2, *, sink: ProgressSink = null_sink,
               cancel: CancelToken | None = None) -> dict[str, np.ndarray]:
@@ -717,7 +723,7 @@ class Labeler:
                          cancel=cancel, cache=self.cache)
         if self.ensemble is None:
             return {"score": ce, "score_cross_encoder": ce}
-        bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2))
+        bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2), memo=self.memo)
         mixed = self.ensemble(ce, bi)
         return {"score": mixed if self.use == "ensemble" else ce, "score_cross_encoder": ce,
                 "score_bi_encoder": bi.astype(np.float32), "score_ensemble": mixed}

@@ -21,7 +21,7 @@ from .evaluation import PRIMARY_METRIC, bi_encoder_scores, primary_score
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .student import train_student
 
-PROBE_FRACTION = 0.25  # share of the real student schedule (gold + silver, all epochs) each probe trains
+PROBE_FRACTION = 0.15  # share of the real student schedule (gold + silver, all epochs) each probe trains
 PREFERENCE = ("cross_encoder", "ensemble")  # tie-break order
 
 

@@ -92,13 +92,14 @@ WARM_START_MAX_PAIRS = 20_000  # more candidate pairs than this: a random sample
 
 def warm_start_teacher(pairs: pd.DataFrame, bi_encoder, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
                        device: str | None = None, sink: ProgressSink = null_sink, cancel: CancelToken | None = None,
-                       checkpoints: int = 0, resume: bool = False,
-                       max_pairs: int = WARM_START_MAX_PAIRS) -> tuple[object, dict]:
+                       checkpoints: int = 0, resume: bool = False, max_pairs: int = WARM_START_MAX_PAIRS,
+                       memo: dict | None = None) -> tuple[object, dict]:
     """Warm start (after Trans-Encoder, Liu et al. 2022): train the cross-encoder to reproduce `bi_encoder`'s cosine
     (clipped to [0, 1]) on unlabeled `pairs` (sentence1, sentence2), for `cfg.warm_start_epochs` at
     `cfg.warm_start_learning_rate`. No labels are needed: the head and body learn the bi-encoder's notion of
     similarity before gold training refines it. Half of the pairs are swapped (seeded) so both orders are seen
-    at the cost of one. Saves to `output_dir`; returns (model, {'pairs': n, 'target_mean': ...})."""
+    at the cost of one. `memo`: see `evaluation.bi_encoder_scores`. Saves to `output_dir`; returns
+    (model, {'pairs': n, 'target_mean': ...})."""
     from dataclasses import replace
 
     from .evaluation import bi_encoder_scores
@@ -111,7 +112,7 @@ def warm_start_teacher(pairs: pd.DataFrame, bi_encoder, cfg: ModelConfig, output
     s1 = np.where(swap, frame["sentence2"], frame["sentence1"])
     s2 = np.where(swap, frame["sentence1"], frame["sentence2"])
     sink(ProgressEvent("teacher.warm", message=f"bi-encoder similarities of {len(frame):,} candidate pairs"))
-    targets = np.clip(bi_encoder_scores(bi_encoder, list(s1), list(s2)), 0.0, 1.0)
+    targets = np.clip(bi_encoder_scores(bi_encoder, list(s1), list(s2), memo=memo), 0.0, 1.0)
     train = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": targets.astype(float)})
     warm_cfg = replace(cfg, epochs=cfg.warm_start_epochs, learning_rate=cfg.warm_start_learning_rate, seed_trials=1,
                        loss=None)

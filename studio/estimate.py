@@ -11,6 +11,10 @@ import math
 from dataclasses import dataclass, field
 
 from augsbert_core.models import AUTO_TEACHER, default_teacher
+from augsbert_core.probe import PROBE_FRACTION
+from augsbert_core.teacher import WARM_START_MAX_PAIRS
+
+WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
 
 STUDENT_STEPS_PER_S = 2.2
 TEACHER_STEPS_PER_S = 2.3
@@ -20,8 +24,6 @@ STARTUP_S = 25.0  # imports, model loading, data validation
 PER_TRAINING_S = 10.0  # trainer set-up, saving the model
 GPU_SPEEDUP = 20.0
 MPNET_SLOWDOWN = 6.0  # all-mpnet-base-v2 vs all-MiniLM-L6-v2 (12 vs 6 layers, 768 vs 384 wide)
-WARM_START_MAX_PAIRS = 20_000  # augsbert_core.teacher.WARM_START_MAX_PAIRS: the warm start samples above this
-PROBE_FRACTION = 0.25  # augsbert_core.probe.PROBE_FRACTION: share of the student schedule each labeler probe runs
 
 
 @dataclass
@@ -126,7 +128,8 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
     if scenario in (2, 3):
         slow = MPNET_SLOWDOWN if teacher_base(teacher.get("model"), device) == "mpnet" else 1.0
         if warm_start_on(teacher) and t_ep:  # the teacher first learns the bi-encoder's cosine on the candidates
-            warm = min(candidates, WARM_START_MAX_PAIRS)
+            top_k = int(teacher.get("warm_start_top_k", 1) or 0)  # + BM25 neighbours of the candidate sentences
+            warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
             parts["teacher warm start"] = (PER_TRAINING_S + 2 * warm / ENCODE_SENTENCES_PER_S / speed
                                            + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow)
         one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow

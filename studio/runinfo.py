@@ -26,14 +26,15 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("full_gold", "Full-gold ceiling student", ("full_gold.train", "eval.full_gold")),
     ("candidates", "Candidate pairs", ("sample", "sample.given", "sample.bm25", "sample.encode", "sample.search",
                                        "sample.chunk")),
-    ("teacher", "Teacher + readiness gate", ("teacher.warm", "teacher.search", "teacher.train", "eval.teacher",
-                                             "ensemble", "gate")),
+    ("teacher_warm", "Teacher warm start", ("teacher.warm",)),
+    ("teacher", "Teacher + readiness gate", ("teacher.search", "teacher.train", "eval.teacher", "ensemble", "gate")),
     ("silver", "Silver labels", ("label", "probe", "augment")),
     ("augsbert", "AugSBERT student", ("augsbert.train", "eval.augsbert")),
     ("done", "Done", ("done",)),
 ]
 #: state.json "done" entries (the core's finished stages, also those reused from an earlier run) -> step.
 STATE_STEPS = {"zero_shot": "zero_shot", "gold_only": "gold_only", "full_gold": "full_gold", "teacher": "teacher",
+               "teacher_warm": "teacher_warm",
                "candidates": "candidates", "silver": "silver", "augment": "silver", "augsbert": "augsbert"}
 STAGE_TITLES = {
     "setup": "Setting up", "data": "Checking data", "reuse": "Reusing finished stages from an earlier run",
@@ -140,8 +141,21 @@ def run_steps(scenario: int | None, config: dict[str, Any] | None = None) -> lis
         skip.add("full_gold")
     if cfg.get("silver_file"):
         skip.add("candidates")
+    if scenario == 1 or cfg.get("silver_file") or not _warm_start_applies(cfg.get("teacher")):
+        skip.add("teacher_warm")
     titles = {"silver": "Augmented pairs"} if scenario == 1 else {}
     return [(key, titles.get(key, title), stages) for key, title, stages in STEPS if key not in skip]
+
+
+def _warm_start_applies(teacher: Any) -> bool:
+    """Whether a run with this teacher config warm-starts its teacher (runs from before the warm start lack the key)."""
+    if not isinstance(teacher, dict) or teacher.get("warm_start") in (None, "off") or not teacher.get("epochs", 1):
+        return False
+    if teacher["warm_start"] == "on":
+        return True
+    from augsbert_core.models import is_fresh_head_bi_encoder
+
+    return is_fresh_head_bi_encoder(teacher.get("model"))
 
 
 def state_steps(done: list[str] | tuple[str, ...] | None) -> set[str]:

@@ -150,7 +150,7 @@ def _events(*stages: str, t0: float = 0.0) -> list[dict]:
 
 
 def test_new_stages_belong_to_their_steps():
-    expected = {"teacher.warm": "teacher", "probe": "silver", "full_gold.train": "full_gold",
+    expected = {"teacher.warm": "teacher_warm", "teacher.other": "teacher", "probe": "silver", "full_gold.train": "full_gold",
                 "eval.full_gold": "full_gold", "sample.given": "candidates", "sample.chunk": "candidates",
                 "sample.other": "candidates", "reuse": "setup", "label": "silver", "augment": "silver",
                 "gate": "teacher", "nonsense": None, None: None}
@@ -166,12 +166,13 @@ def test_new_order_candidates_before_the_teacher_and_labels_after_the_gate():
                      "sample.bm25")
     events.append({"stage": "teacher.warm", "step": 3, "total": 12, "loss": 0.5, "message": "log", "time": 20.0})
     prog = runinfo.progress(events, done=[])
-    assert prog.step_current == "teacher" and (prog.step, prog.total) == (3, 12)
+    assert prog.step_current == "teacher_warm" and (prog.step, prog.total) == (3, 12)
     assert prog.stage_title.startswith("Warm-starting the teacher")
     assert prog.steps_done == {"setup", "zero_shot", "gold_only", "candidates"}
     events += _events("teacher.train", "eval.teacher", "gate", "label", "probe", t0=30)
     prog = runinfo.progress(events, done=[])
-    assert prog.step_current == "silver" and "teacher" in prog.steps_done and "silver" not in prog.steps_done
+    assert prog.step_current == "silver" and {"teacher_warm", "teacher"} <= prog.steps_done
+    assert "silver" not in prog.steps_done
     # a run of the older order (sampling after the gate) reads as well
     old = _events("setup", "data", "eval.zero_shot", "teacher.train", "gate", "sample", "label", "augsbert.train")
     prog = runinfo.progress(old, done=[])
@@ -192,7 +193,7 @@ def test_reused_and_resumed_stages_count_from_state_json(store):
     run = store.run(seed_run(store, "reused", status="running", with_files=False))
     run.write_json("state.json", {"done": ["zero_shot", "gold_only", "teacher_warm", "teacher"]})
     prog = runinfo.progress(events, store.get(run.id))
-    assert {"zero_shot", "gold_only", "teacher"} <= prog.steps_done
+    assert {"zero_shot", "gold_only", "teacher_warm", "teacher"} <= prog.steps_done
 
 
 def test_run_steps_follow_the_scenario_and_the_config():
@@ -207,6 +208,14 @@ def test_run_steps_follow_the_scenario_and_the_config():
     assert "gold_only" not in keys(runinfo.run_steps(3, {}))
     assert "gold_only" not in keys(runinfo.run_steps(2, {"train_gold_only": False}))
     assert "candidates" not in keys(runinfo.run_steps(2, {"silver_file": "x.csv"}))
+    # the warm start is a step of its own when the run's teacher warm-starts (older runs' configs lack the key)
+    warm = {"teacher": {"model": "default", "epochs": 2, "warm_start": "auto"}}
+    assert keys(runinfo.run_steps(2, warm))[3:6] == ["candidates", "teacher_warm", "teacher"]
+    assert "teacher_warm" in keys(runinfo.run_steps(3, warm))
+    for no_warm in ({"teacher": {**warm["teacher"], "warm_start": "off"}}, {"teacher": {**warm["teacher"], "epochs": 0}},
+                    {**warm, "silver_file": "x.csv"}):
+        assert "teacher_warm" not in keys(runinfo.run_steps(2, no_warm))
+    assert "teacher_warm" not in keys(runinfo.run_steps(1, warm))
 
 
 def test_training_page_steps_of_a_finished_run_with_new_stages(store):
