@@ -578,7 +578,19 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
             "bi_encoder": _number(report.get("bi_encoder_crossfit")),
             "beats_members": bool(report.get("beats_members", False)),
             "used": bool(report.get("used", False)),
-            "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only"}
+            "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only",
+            "probe": _probe_summary(run_dir)}
+
+
+def _probe_summary(run_dir: str | Path) -> str | None:
+    """'probe students on dev: cross-encoder 86.2, ensemble 85.9' from probe.json (labeler: auto), else None."""
+    raw = read_json(run_dir, "probe.json")
+    trials = raw.get("trials") if isinstance(raw, dict) else None
+    if not isinstance(trials, list) or not trials:
+        return None
+    parts = [f"{str(t.get('labeler', '?')).replace('_', '-')} {100 * t['dev']:.1f}" for t in trials
+             if isinstance(t, dict) and _number(t.get("dev")) is not None]
+    return "probe students on dev: " + ", ".join(parts) if parts else None
 
 
 def ensemble_text(d: dict[str, Any]) -> str:
@@ -589,10 +601,13 @@ def ensemble_text(d: dict[str, Any]) -> str:
     weight = "–" if d["weight"] is None else f"{d['weight']:.1f}"
     rest = "–" if d["weight"] is None else f"{1 - d['weight']:.1f}"
     verdict = "beats both members" if d["beats_members"] else "does not beat both members"
+    probe = d.get("probe")
     if d["used"]:
-        labels = "**It labeled the silver pairs**" + ("" if d["beats_members"] else " (ensemble: on)")
+        why = f" (chosen by the labeler probe: {probe})" if probe else "" if d["beats_members"] else " (ensemble: on)"
+        labels = "**It labeled the silver pairs**" + why
     else:
-        labels = "**The cross-encoder alone labeled the silver pairs**"
+        labels = "**The cross-encoder alone labeled the silver pairs**" + (
+            f" (chosen by the labeler probe: {probe})" if probe else "")
     member = d.get("member", "gold-only")
     return (f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the {member} bi-encoder. "
             f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "

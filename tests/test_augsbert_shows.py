@@ -130,16 +130,17 @@ def test_warm_start_teaches_the_cross_encoder_the_bi_encoders_similarity(minilm,
     from augsbert_core.teacher import label_pairs, warm_start_teacher
 
     pairs = pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv")
-    train, held_out = pairs.iloc[:320], pairs.iloc[320:480]
+    train, held_out = pairs.iloc[:640], pairs.iloc[640:800]
     target = bi_encoder_scores(minilm, held_out["sentence1"].tolist(), held_out["sentence2"].tolist())
     fresh = label_pairs(load_cross_encoder("default", device="cpu"), held_out["sentence1"], held_out["sentence2"])
-    cfg = ModelConfig(model="default", batch_size=16, warm_start_epochs=1, warm_start_learning_rate=1e-4)
+    # small data learns slowly at the default 1e-4 (0.22 here); 3e-4 reached 0.83 and 0.82 on two held-out sets
+    cfg = ModelConfig(model="default", batch_size=16, warm_start_epochs=1, warm_start_learning_rate=3e-4)
     model, info = warm_start_teacher(train, minilm, cfg, tmp_path / "warm", device="cpu")
     warm = label_pairs(model, held_out["sentence1"], held_out["sentence2"])
     corr = lambda a, b: float(pd.Series(a).corr(pd.Series(b), method="spearman"))  # noqa: E731
-    assert info["pairs"] == 320 and (tmp_path / "warm" / "config.json").is_file()
-    assert corr(warm, target) > corr(fresh, target) + 0.2, (corr(fresh, target), corr(warm, target))
-    assert corr(warm, target) > 0.5
+    assert info["pairs"] == 640 and (tmp_path / "warm" / "config.json").is_file()
+    assert corr(warm, target) > corr(fresh, target) + 0.3, (corr(fresh, target), corr(warm, target))
+    assert corr(warm, target) > 0.6
 
 
 @pytest.mark.slow

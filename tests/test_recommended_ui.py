@@ -322,3 +322,17 @@ def test_cli_results_table_puts_the_recommended_model_first(store):
         lines = _results_table(result).splitlines()
         assert lines[1].startswith("augsbert *") and lines[-1].startswith("* recommended: augsbert"), lines
         assert ("recommended" in metrics) == (recommended is not None)
+
+
+def test_ensemble_text_says_when_the_labeler_probe_chose(store):
+    run = store.run(seed_run(store, "probed"))
+    run.write_json("ensemble.json", {"weight": 0.0, "report": {"metric": "spearman", "dev_crossfit": 0.86,
+                                                              "cross_encoder_crossfit": 0.8, "bi_encoder_crossfit": 0.87,
+                                                              "beats_members": False, "used": True}})
+    run.write_json("probe.json", {"chosen": "ensemble", "trials": [{"labeler": "cross_encoder", "dev": 0.851},
+                                                                   {"labeler": "ensemble", "dev": 0.862}]})
+    text = runinfo.ensemble_text(runinfo.ensemble_decision(run.dir))
+    assert "It labeled the silver pairs** (chosen by the labeler probe: probe students on dev: cross-encoder 85.1, " \
+           "ensemble 86.2)" in text and "ensemble: on" not in text
+    run.path("probe.json").unlink()
+    assert "(ensemble: on)" in runinfo.ensemble_text(runinfo.ensemble_decision(run.dir))
