@@ -19,22 +19,11 @@ pytest.importorskip("streamlit")
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import runinfo, scenario, workspace  # noqa: E402
 
-from .test_app import ROOT, app, seed_run, texts  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh workspace per test; no device probing, no hub (as in test_app.py)."""
-    ws = tmp_path / "workspace"
-    monkeypatch.setenv("AUGSBERT_HOME", str(ws))
-    monkeypatch.setenv("AUGSBERT_DEVICE_LABEL", "CPU (test)")
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.chdir(ROOT)
-    return ws
+from .test_app import ROOT, app, home, seed_run, texts  # noqa: E402, F401 - home: the autouse fresh-workspace fixture
 
 
 @pytest.fixture
-def store(home) -> RunStore:
+def store(home) -> RunStore:  # noqa: F811 - the fixture argument, not a redefinition
     return workspace.store()
 
 
