@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from augsbert_core import models as core_models
 from studio import estimate as est
 from studio import scenario, security, ui, workspace
 
@@ -120,7 +121,7 @@ def auto_teacher_note() -> None:
     """Which base teacher model "auto" stands for on this device, and why (the core's own sentence)."""
     chosen = st.session_state.get("sc_device", draft.get("device") or "auto")
     device = scenario.device_for({"device": None if chosen == "auto" else chosen}, ui.device_description())
-    name, why = scenario.auto_teacher(device)
+    name, why = core_models.default_teacher(device)
     st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md(why)}.")
     if name == "mpnet":
         mpnet_note()

@@ -180,25 +180,13 @@ def _read_metrics(run_dir) -> dict | None:
     return raw if isinstance(raw, dict) else None
 
 
-def _with_recommended(metrics: dict, task: str | None) -> dict:
-    """`metrics` with its `recommended` entry: as written, else computed (runs finished before runs wrote it)."""
-    from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommend
-
-    if isinstance(metrics.get(RECOMMENDED), str) or not model_metrics(metrics):
-        return metrics
-    named = recommend(metrics, task if task in PRIMARY_METRIC else "regression")
-    return {**metrics, RECOMMENDED: named} if named else metrics
-
-
 def _results_table(result) -> str:
     """The metrics table of a finished run, the recommended model first (marked '*'): from its metrics.json, so
     it shows what the run recorded; from the result when the file cannot be read."""
-    from .evaluation import format_table
+    from .evaluation import RECOMMENDED, format_table, recommended_of
 
-    metrics = _read_metrics(result.run_dir) or dict(result.metrics)
-    if not isinstance(metrics.get("recommended"), str) and isinstance(getattr(result, "recommended", None), str):
-        metrics = {**metrics, "recommended": result.recommended}
-    return format_table(_with_recommended(metrics, result.task), result.task)
+    metrics = _read_metrics(result.run_dir) or {**result.metrics, RECOMMENDED: getattr(result, "recommended", None)}
+    return format_table({**metrics, RECOMMENDED: recommended_of(metrics, result.task)}, result.task)
 
 
 def _cmd_study(args) -> int:
@@ -327,11 +315,10 @@ def _cmd_runs(args) -> int:
 
 def _recommended_of(record) -> str | None:
     """The model a finished run recommends (metrics.json's `recommended`, computed for older runs), else None."""
+    from .evaluation import recommended_of
+
     metrics = _read_metrics(record.dir) if record.status == "finished" else None
-    if not metrics:
-        return None
-    named = _with_recommended(metrics, record.task).get("recommended")
-    return named if isinstance(named, str) else None
+    return recommended_of(metrics, record.task) if metrics else None
 
 
 def _cmd_cancel(args) -> int:

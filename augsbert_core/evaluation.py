@@ -136,6 +136,17 @@ def recommend(metrics: dict[str, Any], task: str) -> str | None:
     return "augsbert" if ours > theirs else baseline
 
 
+def recommended_of(metrics: dict[str, Any], task: str | None) -> str | None:
+    """A metrics.json mapping's `recommended` as written, else computed with `recommend` (runs finished before runs
+    wrote it; an unknown task counts as regression). None without per-model metrics."""
+    named = metrics.get(RECOMMENDED)
+    if isinstance(named, str) and named:
+        return named
+    if not model_metrics(metrics):
+        return None
+    return recommend(metrics, task if task in PRIMARY_METRIC else "regression")
+
+
 def model_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     """The per-model part of a metrics.json mapping ({model: {split: {metric: value}}}), without `recommended`."""
     return {k: v for k, v in (metrics or {}).items() if isinstance(v, dict)}

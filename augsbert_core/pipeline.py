@@ -558,12 +558,12 @@ class _Experiment:
                 raise ConfigError(f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
                                   f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run")
         their_prints = _read_json(src / "fingerprints.json")
+        state = _read_json(src / "state.json")
         for key in ("train", "dev", "test", "source_train", "source_dev", "full_train"):
-            if key == "full_train" and "full_gold" not in _read_json(src / "state.json")["done"]:
+            if key == "full_train" and "full_gold" not in state["done"]:
                 continue
             if their_prints.get(key) != data.fingerprints.get(key):
                 raise ConfigError(f"reuse_from {source!r}: data.{key} is not the same file content")
-        state = _read_json(src / "state.json")
         for stage in ("zero_shot", "gold_only", "full_gold", "teacher"):
             if stage not in state["done"]:
                 continue
@@ -628,8 +628,7 @@ class _Experiment:
         options = {"cross_encoder": scores["score_cross_encoder"]}
         if "score_ensemble" in scores:
             options["ensemble"] = scores["score_ensemble"]
-        thresholds = {name: self._threshold(data, teacher, name) for name in options} \
-            if task == "classification" else {}
+        thresholds = self._thresholds(data, teacher, list(options)) if task == "classification" else {}
         labels = {name: (v >= thresholds[name]).astype(int) if task == "classification" else v.astype(float)
                   for name, v in options.items()}
         chosen, why = self._choose_labeler(data, silver, labels, task, teacher, splits)
@@ -662,14 +661,14 @@ class _Experiment:
                      + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
         return silver
 
-    def _threshold(self, data: LoadedData, teacher: "Labeler", labeler: str) -> float:
-        """Classification threshold for one labeler's scores: given, else chosen on the labeled dev set, else 0.5."""
+    def _thresholds(self, data: LoadedData, teacher: "Labeler", labelers: list[str]) -> dict[str, float]:
+        """Classification threshold per labeler's scores: given, else chosen on the labeled dev set, else 0.5."""
         if self.cfg.threshold is not None:
-            return self.cfg.threshold
+            return dict.fromkeys(labelers, self.cfg.threshold)
         if data.dev is not None and len(data.dev) >= 2 and data.dev["label"].nunique() == 2:
-            scores = teacher.score(data.dev["sentence1"], data.dev["sentence2"])
-            return best_threshold(scores[f"score_{labeler}"], data.dev["label"].to_numpy())
-        return 0.5
+            scores = teacher.score(data.dev["sentence1"], data.dev["sentence2"])  # once for every labeler
+            return {name: best_threshold(scores[f"score_{name}"], data.dev["label"].to_numpy()) for name in labelers}
+        return dict.fromkeys(labelers, 0.5)
 
     def _choose_labeler(self, data: LoadedData, silver: pd.DataFrame, labels: dict[str, np.ndarray], task: str,
                         teacher: "Labeler", splits) -> tuple[str, str]:
@@ -858,8 +857,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                                        seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report))
     candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if len(parts) > 1:  # a sampled pair that is also given counts once (as given)
-        key = [tuple(sorted(p)) for p in zip(candidates["sentence1"], candidates["sentence2"])]
-        candidates = candidates[~pd.Series(key).duplicated().to_numpy()].reset_index(drop=True)
+        candidates = candidates[~_pair_keys(candidates).duplicated().to_numpy()].reset_index(drop=True)
     return candidates
 
 
@@ -872,8 +870,12 @@ def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | 
         sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
         extra = sample_candidates(sentences, "bm25", top_k, gold=gold, model=base, seed=seed)
         pairs = pd.concat([pairs, extra[["sentence1", "sentence2"]]], ignore_index=True)
-    key = pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])])
-    return pairs[~key.duplicated().to_numpy()].reset_index(drop=True)
+    return pairs[~_pair_keys(pairs).duplicated().to_numpy()].reset_index(drop=True)
+
+
+def _pair_keys(pairs: pd.DataFrame) -> pd.Series:
+    """One key per unordered pair (the same for both orders), aligned with `pairs`' index."""
+    return pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])], index=pairs.index)
 
 
 def _stage(report: ProgressSink, stage: str, message: str) -> None:
@@ -886,11 +888,10 @@ def _stage(report: ProgressSink, stage: str, message: str) -> None:
 
 def _without_gold(pairs: pd.DataFrame, gold: pd.DataFrame | None) -> pd.DataFrame:
     """`pairs` less self-pairs, repeats (either order) and pairs that are gold pairs (either order)."""
-    key = pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])], index=pairs.index)
+    key = _pair_keys(pairs)
     keep = (pairs["sentence1"] != pairs["sentence2"]) & ~key.duplicated()
     if gold is not None:
-        gold_keys = {tuple(sorted(p)) for p in zip(gold["sentence1"], gold["sentence2"])}
-        keep &= ~key.isin(gold_keys)
+        keep &= ~key.isin(set(_pair_keys(gold)))
     return pairs[keep].reset_index(drop=True)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommend
+from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
 from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
 
 #: Steps of a run as the Training page shows them: (key, title, stages). Candidate pairs come before the teacher
@@ -397,15 +397,9 @@ def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
     raw = read_json(run_dir, "metrics.json", None)
     if not isinstance(raw, dict):
         return None
-    named = raw.get(RECOMMENDED)
-    if isinstance(named, str) and named:
-        return named
-    models = model_metrics(raw)
-    if not models:
-        return None
-    if task not in PRIMARY_METRIC:
+    if task not in PRIMARY_METRIC and not isinstance(raw.get(RECOMMENDED), str):
         task = (read_json(run_dir, "config.json", {}) or {}).get("task")
-    return recommend(models, task if task in PRIMARY_METRIC else "regression")
+    return recommended_of(raw, task)
 
 
 def recommendation_reason(models: dict[str, Any] | list[str] | tuple[str, ...]) -> str:

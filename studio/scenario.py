@@ -9,6 +9,7 @@ from typing import Any
 
 from augsbert_core import ConfigError, ExperimentConfig
 from augsbert_core import jobs
+from augsbert_core import config as core_config
 from augsbert_core import models as core_models
 from augsbert_core.runs import atomic_write_json
 
@@ -140,10 +141,11 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
-    for key, allowed in (("ensemble", ENSEMBLE_MODES), ("labeler", LABELER_HELP), ("candidates", CANDIDATES_HELP)):
+    for key, allowed in (("ensemble", ENSEMBLE_MODES), ("labeler", core_config.LABELERS),
+                         ("candidates", core_config.CANDIDATE_SOURCES)):
         if draft[key] not in allowed:
             draft[key] = DEFAULT_DRAFT[key]
-    if draft["teacher"].get("warm_start") not in WARM_START_HELP:
+    if draft["teacher"].get("warm_start") not in core_config.WARM_START_MODES:
         draft["teacher"]["warm_start"] = "auto"
     return draft
 
@@ -155,11 +157,6 @@ def device_for(draft: dict[str, Any], description: str) -> str:
         return str(draft["device"])
     text = (description or "").lower()
     return "cuda" if "cuda" in text else "mps" if "mps" in text else "cpu"
-
-
-def auto_teacher(device: str) -> tuple[str, str]:
-    """What teacher model "auto" stands for on `device`: (model value, the core's one-sentence reason)."""
-    return core_models.default_teacher(device)
 
 
 def model_label(value: str) -> str:
