@@ -3,7 +3,7 @@
 import streamlit as st
 
 from augsbert_core import models as core_models
-from studio import estimate as est
+from augsbert_core import estimate as est
 from studio import scenario, security, ui, workspace
 
 st.title("Scenario")

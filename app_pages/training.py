@@ -5,7 +5,7 @@ import streamlit as st
 
 from augsbert_core import jobs
 from studio import charts, runinfo, scenario, ui, workspace
-from studio.estimate import fmt_duration
+from augsbert_core.estimate import fmt_duration
 
 REFRESH_S = 2.0
 

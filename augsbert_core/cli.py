@@ -36,6 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key, dotted for nested keys (e.g. --set student.epochs=2); repeatable")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    p = sub.add_parser("check", help="dry run: validate a config and every data file it names, print the plan",
+                       description="Validate the config and every data file it names, then print the plan: rows "
+                                   "per file, task, scale, expected candidate and silver pairs and a rough time on "
+                                   "this device. Creates no run. Exit 0 when the run can start, 2 when not.")
+    p.add_argument("config", help="experiment config (YAML or JSON)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, as for `augsbert run`; repeatable")
+    p.add_argument("--json", action="store_true", help='print the plan, or {"ok": false, "errors": [...]}, as JSON')
+
+    p = sub.add_parser("config-schema", help="print the JSON Schema of config files (for editors)")
+
     p = sub.add_parser("validate", help="check a data file and print a summary or the errors")
     p.add_argument("file")
     p.add_argument("--kind", choices=["gold", "unlabeled"], default="gold")
@@ -61,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--one-order", action="store_true", help="score only (sentence1, sentence2), not both orders")
     p.add_argument("--threshold", type=float, help="also write label = score >= threshold (classification)")
 
-    p = sub.add_parser("runs", help="list the run history")
+    p = sub.add_parser("runs", help="list the run history",
+                       description="List the runs (read-only: a locked, empty or unreadable index is read around "
+                                   "and said so on stderr).")
     p.add_argument("--runs-dir")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--rebuild-index", action="store_true",
+                   help="rebuild the SQLite index from the run directories (they are the source of truth)")
 
     p = sub.add_parser("cancel", help="ask a queued or running job to stop")
     p.add_argument("run_id")
@@ -101,23 +116,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataError
     from .models import ModelLoadError
+    from .runs import RunFileError
 
     try:
-        return {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
-                "runs": _cmd_runs, "cancel": _cmd_cancel, "resume": _cmd_resume,
-                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
-                "study": _cmd_study, "models": _cmd_models}[args.command](args)
-    except DataError as exc:
+        return _dispatch(args)
+    except (DataError, ConfigError, ModelLoadError, RunFileError, FileNotFoundError) as exc:
+        if getattr(args, "json", False) and args.command in ("check", "validate"):
+            problems = [str(p) for p in getattr(exc, "problems", [])] or str(exc).splitlines()
+            print(json.dumps({"ok": False, "errors": problems}, indent=2))
         print(f"error: {exc}", file=sys.stderr)
-        for problem in exc.problems[1:20]:
+        for problem in getattr(exc, "problems", [])[1:20]:
             print(f"  {problem}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (ConfigError, ModelLoadError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _dispatch(args) -> int:
+    return {"run": _cmd_run, "check": _cmd_check, "config-schema": _cmd_config_schema, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
+                "runs": _cmd_runs, "cancel": _cmd_cancel, "resume": _cmd_resume,
+                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
+                "study": _cmd_study, "models": _cmd_models}[args.command](args)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -132,14 +152,19 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
 
 
 def _parse_scale(text: str | None) -> tuple[float, float] | None:
+    """`--scale LO,HI`: two finite numbers, LO below HI."""
+    import math
+
+    from .config import ConfigError
+
     if not text:
         return None
     try:
         lo, hi = (float(x) for x in text.split(","))
     except ValueError:
-        from .config import ConfigError
-
-        raise ConfigError(f"--scale must look like 0,5; got {text!r}") from None
+        raise ConfigError(f"--scale must be two numbers like 0,5; got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ConfigError(f"--scale needs finite numbers with LO below HI, like 0,5; got {text!r}")
     return lo, hi
 
 
@@ -149,6 +174,25 @@ def _cmd_run(args) -> int:
 
     cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
     return _run_in_foreground(cfg, RunStore(args.runs_dir or cfg.runs_dir), progress=not args.no_progress)
+
+
+def _cmd_check(args) -> int:
+    from .config import ExperimentConfig
+    from .plan import check_experiment
+
+    plan = check_experiment(ExperimentConfig.from_file(args.config, overrides=args.set))
+    if args.json:
+        print(json.dumps(plan.to_dict(), indent=2))
+    else:
+        print("\n".join(plan.lines()))
+    return EXIT_OK
+
+
+def _cmd_config_schema(args) -> int:
+    from .config import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
 
 
 def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: bool = True) -> int:
@@ -292,8 +336,12 @@ def _cmd_runs(args) -> int:
     from .runs import RunStore
 
     store = RunStore(args.runs_dir)
-    store.reconcile()
-    records = store.list()
+    if args.rebuild_index:
+        rows = store.rebuild_index()
+        print(f"rebuilt {store.db_path}: {rows} run(s)", file=sys.stderr)
+    records = store.list()  # read-only: runs whose process died show as interrupted without writing
+    for line in ([store.note] if store.note else []) + store.problems:
+        print(f"note: {line}", file=sys.stderr)
     recommended = {r.id: _recommended_of(r) for r in records}
     if args.json:
         print(json.dumps([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2,

@@ -1,94 +1,145 @@
-"""Typed experiment configs, loaded from YAML or JSON.
+"""Typed experiment configs, loaded from YAML or JSON: one schema for every key's type, default and range.
 
 The key names here are a public contract (the app, scripts and benchmarks write them): extend, never rename.
+The classes are pydantic dataclasses: constructing one (from a file, `--set`, the Python API or the app's
+Scenario page) checks every value, so a config that exists is a config of the right types and ranges.
+`ExperimentConfig.validate` adds the rules that span keys (what each scenario needs). `json_schema()` is the
+JSON Schema for editors (`augsbert config-schema`).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, field, fields, is_dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
 
 Scenario = Literal[1, 2, 3]
 Task = Literal["regression", "classification"]
 SAMPLERS = ("random", "bm25", "semantic", "bm25+semantic", "kde")
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
+STUDENT_LOSSES = ("cosent", "cosine", "angle", "online_contrastive", "contrastive", "mnrl")
+TEACHER_LOSSES = ("bce", "mse")
+AUGMENT_METHODS = ("wordnet", "contextual-substitute", "contextual-insert")
+DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
+MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
+MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
 
 
 class ConfigError(ValueError):
     """A config that cannot run: names the key and what is wrong."""
 
 
-@dataclass
+def _not_bool(value: Any) -> Any:
+    """YAML and JSON booleans are ints to Python: a number key must not take `true`."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not a boolean")  # noqa: TRY004 (pydantic reports ValueError)
+    return value
+
+
+def _on_off(value: Any) -> Any:
+    """YAML 1.1 reads a bare on/off/yes/no as a boolean: for the auto/on/off switches that means on/off."""
+    return ("on" if value else "off") if isinstance(value, bool) else value
+
+
+Int = Annotated[int, BeforeValidator(_not_bool)]
+Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_bool)]
+PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_not_bool)]
+Count = Annotated[int, Field(ge=0), BeforeValidator(_not_bool)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False), BeforeValidator(_not_bool)]
+Switch = Annotated[Literal["auto", "on", "off"], BeforeValidator(_on_off)]
+Text = Annotated[str, Field(min_length=1, max_length=4096)]
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@dataclass(config=_STRICT)
 class DataConfig:
     """Paths of the experiment's data files (relative paths resolve against the config file)."""
 
-    train: str | None = None  # gold (scenario 3: unused; the target has no training gold)
-    dev: str | None = None
-    test: str | None = None
-    unlabeled: str | None = None  # sentences or pairs (scenarios 2, 3)
-    source_train: str | None = None  # scenario 3: the teacher's source-domain gold
-    source_dev: str | None = None  # scenario 3: optional source dev set for the teacher
-    column_map: dict[str, str] = field(default_factory=dict)
-    scale: list[float] | None = None  # score scale of the gold files, e.g. [0, 5]; detected when omitted
-    max_unlabeled: int | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
-    full_train: str | None = None  # all available gold (a superset of train): the full-gold ceiling (train_full_gold)
+    train: Text | None = None  # gold (scenario 3: unused; the target has no training gold)
+    dev: Text | None = None
+    test: Text | None = None
+    unlabeled: Text | None = None  # sentences or pairs (scenarios 2, 3)
+    source_train: Text | None = None  # scenario 3: the teacher's source-domain gold
+    source_dev: Text | None = None  # scenario 3: optional source dev set for the teacher
+    column_map: dict[Text, Text] = field(default_factory=dict)
+    # score scale of the gold files, e.g. [0, 5]; detected when omitted
+    scale: Annotated[list[Float], Field(min_length=2, max_length=2)] | None = None
+    max_unlabeled: PositiveInt | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
+    full_train: Text | None = None  # all available gold (a superset of train): the full-gold ceiling
 
 
-@dataclass
+@dataclass(config=_STRICT)
 class ModelConfig:
     """A model to train: base model and hyperparameters."""
 
-    model: str = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
-    epochs: float = 1
-    batch_size: int = 16
-    learning_rate: float = 2e-5
-    warmup_ratio: float = 0.1
-    max_seq_length: int = 128
-    loss: str | None = None  # None = chosen by task (see student.py / teacher.py)
-    weight_decay: float = 0.01
-    trust_remote_code: bool = False  # run custom model code from the hub: only for models you trust
-    seed_trials: int = 1  # seed optimisation: train this many seeds for `seed_trial_fraction` of the run, finish the best on dev
-    seed_trial_fraction: float = 0.25  # share of the training schedule each seed trial runs (the paper: 20-30% of an epoch)
+    model: Text = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
+    epochs: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool)] = 1
+    batch_size: Annotated[int, Field(ge=1, le=65_536), BeforeValidator(_not_bool)] = 16
+    learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 2e-5
+    warmup_ratio: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.1
+    max_seq_length: Annotated[int, Field(ge=8, le=8192), BeforeValidator(_not_bool)] = 128
+    # None = chosen by task (see student.py / teacher.py); the teacher takes bce or mse
+    loss: Literal[STUDENT_LOSSES + TEACHER_LOSSES] | None = None  # type: ignore[valid-type]
+    weight_decay: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.01
+    trust_remote_code: StrictBool = False  # run custom model code from the hub: only for models you trust
+    seed_trials: Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_bool)] = 1  # seed optimisation: train
+    # this many seeds for `seed_trial_fraction` of the run, finish the best on dev
+    seed_trial_fraction: Fraction = 0.25  # share of the schedule each seed trial runs (the paper: 20-30% of an epoch)
     # teacher only: before gold, learn the bi-encoder's cosine on the candidate pairs (no extra labels).
     # auto = on when the base is a bi-encoder checkpoint whose cross-encoder head is fresh (the offline default)
-    warm_start: str = "auto"
-    warm_start_epochs: float = 1
-    warm_start_learning_rate: float = 1e-4
+    warm_start: Switch = "auto"
+    warm_start_epochs: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool)] = 1
+    warm_start_learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
+                                        BeforeValidator(_not_bool)] = 1e-4
     # BM25 neighbours per candidate sentence added to the warm-start pairs (unlabeled, never silver): pairs that
     # span the similarity range teach the head more than related pairs alone. 0 = the candidates only
-    warm_start_top_k: int = 1
+    warm_start_top_k: Annotated[int, Field(ge=0, le=MAX_TOP_K), BeforeValidator(_not_bool)] = 1
 
 
-@dataclass
+@dataclass(config=_STRICT)
 class AugmentSettings:
     """Scenario 1: word-level augmentation of gold pairs (see augment.AugmentConfig)."""
 
-    method: str = "wordnet"  # wordnet | contextual-substitute | contextual-insert
-    copies: int = 1
-    aug_p: float = 0.15
-    model: str | None = None  # masked LM for the contextual methods
-    side: str = "sentence1"
+    method: Literal[AUGMENT_METHODS] = "wordnet"  # type: ignore[valid-type]
+    copies: Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_bool)] = 1
+    aug_p: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.15
+    model: Text | None = None  # masked LM for the contextual methods
+    side: Literal["sentence1", "sentence2", "both"] = "sentence1"
 
 
-@dataclass
+@dataclass(config=_STRICT)
 class GateConfig:
     """Teacher-readiness gate: what to do when the teacher does not beat the student on dev."""
 
     action: Literal["warn", "stop", "proceed"] = "warn"
-    margin: float = 0.0  # teacher must beat the student by this much (metric units, e.g. 0.01 = 1 point)
+    # teacher must beat the student by this much (metric units, e.g. 0.01 = 1 point)
+    margin: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.0
 
 
-@dataclass
+@dataclass(config=_STRICT)
 class TeacherSearchConfig:
     """Teacher hyperparameter selection on dev: every (learning rate, epochs) pair that fits the time budget."""
 
-    learning_rates: list[float] = field(default_factory=list)  # empty (and epochs empty) = no search
-    epochs: list[float] = field(default_factory=list)
-    budget_minutes: float = 30.0  # trials whose estimated time no longer fits are skipped (the first always runs)
+    # empty (and epochs empty) = no search
+    learning_rates: Annotated[list[Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
+                                             BeforeValidator(_not_bool)]], Field(max_length=20)] = field(
+        default_factory=list)
+    epochs: Annotated[list[PositiveFloat], Field(max_length=20)] = field(default_factory=list)
+    budget_minutes: PositiveFloat = 30.0  # trials whose estimated time no longer fits are skipped (the first runs)
 
     @property
     def enabled(self) -> bool:
@@ -101,16 +152,16 @@ LABELERS = ("auto", "cross_encoder", "ensemble")  # auto = chosen by short stude
 CANDIDATE_SOURCES = ("auto", "given", "sampled", "given+sampled")  # auto = given pairs when the pool has pairs
 
 
-@dataclass
+@dataclass(config=_STRICT)
 class ExperimentConfig:
     """One AugSBERT experiment. `from_file` / `from_dict` validate; `to_dict` round-trips."""
 
-    name: str = "experiment"
-    scenario: int = 2
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "experiment"
+    scenario: Literal[1, 2, 3] = 2
     task: Task | None = None  # detected from the gold data when omitted
     data: DataConfig = field(default_factory=DataConfig)
-    sampler: str = "bm25"
-    top_k: int = 3
+    sampler: Literal[SAMPLERS] = "bm25"  # type: ignore[valid-type]
+    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_not_bool)] = 3
     student: ModelConfig = field(default_factory=ModelConfig)
     # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (README "Results")
     teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
@@ -119,55 +170,56 @@ class ExperimentConfig:
     teacher_search: TeacherSearchConfig = field(default_factory=TeacherSearchConfig)
     # teacher ensemble (scenario 2): cross-encoder score + gold-only bi-encoder cosine, z-scored, weighted and
     # calibrated on dev. auto = label with it when it beats both members on dev; on = always; off = never
-    ensemble: str = "auto"
+    ensemble: Switch = "auto"
     # which scores become silver labels: the cross-encoder, the ensemble, or (auto) the one whose labels teach a
-    # student most in a short probe on dev (see pipeline._choose_labeler)
-    labeler: str = "auto"
+    # student most in a short probe on dev (see probe.py)
+    labeler: Literal[LABELERS] = "auto"  # type: ignore[valid-type]
     # candidate pairs in scenarios 2 and 3: the unlabeled file's pairs as they are, pairs sampled from its
     # sentences, or both. auto = given pairs when the unlabeled file has pairs, else sampled
-    candidates: str = "auto"
-    seed: int = 42
-    device: str | None = None  # None = auto (cuda, mps, cpu)
-    threshold: float | None = None  # scenario 3 classification threshold; None = chosen on target dev or 0.5
-    max_silver: int | None = None  # cap on silver pairs (random subsample with the seed)
-    train_gold_only: bool = True  # also train the gold-only student baseline (scenarios 1, 2)
-    train_full_gold: bool = False  # also train the student on data.full_train: the ceiling AugSBERT aims at
-    label_batch_size: int = 64
-    live_evals: int = 4  # dev evaluations during each training (the app's metric curve); 0 = none
-    checkpoints: int = 4  # trainer checkpoints per training (newest kept) so a killed job can resume; 0 = none
-    hnsw_threshold: int = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
-    silver_file: str | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher, sampling, labeling
-    label_cache: bool = True  # remember teacher scores per (teacher weights, pair): relabeling is free
-    reuse_from: str | None = None  # a finished run (id or directory) whose zero-shot/gold-only/teacher stages are reused
-    runs_dir: str | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
-    base_dir: str | None = None  # where relative data paths resolve (set by from_file)
+    candidates: Literal[CANDIDATE_SOURCES] = "auto"  # type: ignore[valid-type]
+    seed: Annotated[int, Field(ge=0, lt=2**32), BeforeValidator(_not_bool)] = 42
+    device: Annotated[str, Field(pattern=DEVICE_PATTERN)] | None = None  # None or auto = cuda, mps, cpu
+    # scenario 3 classification threshold; None = chosen on target dev or 0.5
+    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] | None = None
+    max_silver: PositiveInt | None = None  # cap on silver pairs (random subsample with the seed)
+    train_gold_only: StrictBool = True  # also train the gold-only student baseline (scenarios 1, 2)
+    train_full_gold: StrictBool = False  # also train the student on data.full_train: the ceiling AugSBERT aims at
+    label_batch_size: Annotated[int, Field(ge=1, le=65_536), BeforeValidator(_not_bool)] = 64
+    live_evals: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_not_bool)] = 4  # dev evaluations during
+    # each training (the app's metric curve); 0 = none
+    checkpoints: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_not_bool)] = 4  # trainer checkpoints per
+    # training (newest kept) so a killed job can resume; 0 = none
+    hnsw_threshold: PositiveInt = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
+    silver_file: Text | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher and labeling
+    label_cache: StrictBool = True  # remember teacher scores per (teacher weights, pair): relabeling is free
+    reuse_from: Text | None = None  # a finished run (id or directory) whose zero-shot/gold-only/teacher stages
+    # are reused
+    runs_dir: Text | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
+    base_dir: Text | None = None  # where relative data paths resolve (set by from_file)
 
     # --- loading -------------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: dict[str, Any], base_dir: str | Path | None = None) -> "ExperimentConfig":
+    def from_dict(cls, raw: Any, base_dir: str | Path | None = None) -> ExperimentConfig:
+        """Check `raw` against the schema and the cross-key rules; ConfigError names every bad key."""
         if not isinstance(raw, dict):
-            raise ConfigError("config must be a mapping of keys to values")
-        cfg = _build(cls, raw, "")
+            raise ConfigError(f"a config must be a mapping of keys to values, got {type(raw).__name__}")
+        raw = _normalise(raw)
+        try:
+            cfg = _ADAPTER.validate_python(raw)
+        except ValidationError as exc:
+            raise ConfigError("\n".join(_explain(error) for error in exc.errors())) from None
         if base_dir is not None and cfg.base_dir is None:
             cfg.base_dir = str(base_dir)
         cfg.validate()
         return cfg
 
     @classmethod
-    def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> "ExperimentConfig":
+    def from_file(cls, path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
         """Load YAML/JSON; `overrides` are 'dotted.key=value' strings (values parsed as YAML)."""
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        text = path.read_text(encoding="utf-8")
-        try:
-            raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
-        raw = raw or {}
+        raw = load_config_file(path)
         for item in overrides or []:
             _apply_override(raw, item)
-        return cls.from_dict(raw, base_dir=path.resolve().parent)
+        return cls.from_dict(raw, base_dir=Path(path).resolve().parent)
 
     @property
     def method_label(self) -> str:
@@ -187,67 +239,34 @@ class ExperimentConfig:
         return p
 
     def validate(self) -> None:
-        """Raise ConfigError naming the first key that cannot work."""
-        if self.scenario not in (1, 2, 3):
-            raise ConfigError(f"scenario must be 1, 2 or 3, got {self.scenario!r}")
-        if self.task not in (None, "regression", "classification"):
-            raise ConfigError(f"task must be 'regression' or 'classification', got {self.task!r}")
-        if self.sampler not in SAMPLERS:
-            raise ConfigError(f"sampler must be one of {', '.join(SAMPLERS)}; got {self.sampler!r}")
-        if not (isinstance(self.top_k, int) and self.top_k >= 1):
-            raise ConfigError(f"top_k must be a positive integer, got {self.top_k!r}")
-        for role in ("student", "teacher"):
-            m: ModelConfig = getattr(self, role)
-            if m.epochs < 0 or (m.epochs == 0 and role == "student") or m.batch_size < 1 or m.learning_rate <= 0:
-                raise ConfigError(f"{role}: epochs, batch_size and learning_rate must be positive "
-                                  "(teacher.epochs may be 0: a ready-trained cross-encoder used as it is)")
-        for role in ("student", "teacher"):
-            m = getattr(self, role)
-            if not (isinstance(m.seed_trials, int) and m.seed_trials >= 1):
-                raise ConfigError(f"{role}.seed_trials must be a positive integer, got {m.seed_trials!r}")
-            if not 0.0 < m.seed_trial_fraction < 1.0:
-                raise ConfigError(f"{role}.seed_trial_fraction must be between 0 and 1, got {m.seed_trial_fraction!r}")
-        if isinstance(self.ensemble, bool):  # YAML reads a bare on/off as a boolean
-            self.ensemble = "on" if self.ensemble else "off"
-        for key, value, allowed in (("teacher.warm_start", self.teacher.warm_start, WARM_START_MODES),
-                                    ("student.warm_start", self.student.warm_start, WARM_START_MODES),
-                                    ("labeler", self.labeler, LABELERS),
-                                    ("candidates", self.candidates, CANDIDATE_SOURCES)):
-            if isinstance(value, bool):  # YAML reads a bare on/off as a boolean
-                value = "on" if value else "off"
-                if key.endswith(".warm_start"):
-                    getattr(self, key.split(".")[0]).warm_start = value
-            if value not in allowed:
-                raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
-        for role in ("student", "teacher"):
-            m = getattr(self, role)
-            if not m.warm_start_epochs > 0 or not m.warm_start_learning_rate > 0:
-                raise ConfigError(f"{role}.warm_start_epochs and warm_start_learning_rate must be positive")
-            if isinstance(m.warm_start_top_k, bool) or not (isinstance(m.warm_start_top_k, int)
-                                                            and m.warm_start_top_k >= 0):
-                raise ConfigError(f"{role}.warm_start_top_k must be a whole number >= 0, got {m.warm_start_top_k!r}")
+        """Raise ConfigError naming the first rule across keys that cannot work (types and ranges are the
+        schema's job)."""
+        if self.student.epochs == 0:
+            raise ConfigError("student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
+                              "ready-trained cross-encoder used as it is)")
+        for role, allowed in (("student", STUDENT_LOSSES), ("teacher", TEACHER_LOSSES)):
+            loss = getattr(self, role).loss
+            if loss is not None and loss not in allowed:
+                raise ConfigError(f"{role}.loss: {loss!r} is not a {role} loss; choose one of {', '.join(allowed)}")
+        loss, task = self.student.loss, self.task
+        if loss is not None and task is not None:
+            from_task = STUDENT_LOSSES[:3] if task == "regression" else STUDENT_LOSSES[3:]
+            if loss not in from_task:
+                raise ConfigError(f"student.loss: {loss!r} does not fit a {task} task; choose one of "
+                                  f"{', '.join(from_task)}")
+        scale = self.data.scale
+        if scale is not None and not scale[0] < scale[1]:
+            raise ConfigError(f"data.scale: the low end must be below the high end, got {list(scale)!r}")
         if self.train_full_gold and self.data.full_train is None and self.scenario in (1, 2):
             raise ConfigError("train_full_gold needs data.full_train: every gold pair available, the ceiling's data")
-        if self.ensemble not in ENSEMBLE_MODES:
-            raise ConfigError(f"ensemble must be one of {', '.join(ENSEMBLE_MODES)}; got {self.ensemble!r}")
         ts = self.teacher_search
-        if any(not (isinstance(x, (int, float)) and x > 0) for x in ts.learning_rates):
-            raise ConfigError(f"teacher_search.learning_rates must be positive numbers, got {ts.learning_rates!r}")
-        if any(not (isinstance(x, (int, float)) and x > 0) for x in ts.epochs):
-            raise ConfigError(f"teacher_search.epochs must be positive numbers, got {ts.epochs!r}")
-        if ts.enabled and not ts.budget_minutes > 0:
-            raise ConfigError(f"teacher_search.budget_minutes must be positive, got {ts.budget_minutes!r}")
         if ts.enabled and (self.data.dev if self.scenario != 3 else (self.data.source_dev or self.data.dev)) is None:
             raise ConfigError("teacher_search needs a dev split to choose on (data.dev; scenario 3: data.source_dev)")
-        if self.augment.method not in ("wordnet", "contextual-substitute", "contextual-insert"):
-            raise ConfigError(f"augment.method must be wordnet, contextual-substitute or contextual-insert, got {self.augment.method!r}")
         d = self.data
         if d.test is None:
             raise ConfigError("data.test is required: every experiment is evaluated on a test split")
         if self.scenario in (1, 2) and d.train is None:
             raise ConfigError(f"data.train (gold pairs) is required for scenario {self.scenario}")
-        if self.scenario == 2 and d.unlabeled is None and d.train is None:
-            raise ConfigError("scenario 2 needs data.train (and usually data.unlabeled)")
         if self.scenario == 3:
             if d.source_train is None:
                 raise ConfigError("scenario 3 needs data.source_train: the teacher's source-domain gold")
@@ -255,8 +274,88 @@ class ExperimentConfig:
                 raise ConfigError("scenario 3 needs data.unlabeled: target-domain pairs or sentences")
         if self.silver_file is not None and self.scenario == 1:
             raise ConfigError("silver_file applies to scenarios 2 and 3 (scenario 1 augments gold instead)")
-        if self.threshold is not None and not 0.0 <= self.threshold <= 1.0:
-            raise ConfigError(f"threshold must be in [0, 1], got {self.threshold}")
+
+
+_ADAPTER = TypeAdapter(ExperimentConfig)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a config file (for editors and the README's reference)."""
+    return _ADAPTER.json_schema()
+
+
+# --- reading files ------------------------------------------------------------------------------------------
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses documents whose aliases expand past MAX_YAML_NODES (billion laughs)."""
+
+
+def safe_yaml(text: str, source: str = "config") -> Any:
+    """Parse YAML safely: no Python tags, aliases allowed only while the expanded document stays small."""
+    loader = _BoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node, source)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise ConfigError(f"{source}: nested too deeply to be a config") from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(root: yaml.Node, source: str) -> None:
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key not in sizes:
+            sizes[key] = 0  # a recursive alias counts once, then expands no further
+            if isinstance(node, yaml.MappingNode):
+                total = 1 + sum(size(k) + size(v) for k, v in node.value)
+            elif isinstance(node, yaml.SequenceNode):
+                total = 1 + sum(size(item) for item in node.value)
+            else:
+                total = 1
+            if total > MAX_YAML_NODES:
+                raise ConfigError(f"{source}: its aliases expand to more than {MAX_YAML_NODES:,} values (a YAML "
+                                  "alias bomb?); write the values out instead of aliasing them")
+            sizes[key] = total
+        return sizes[key]
+
+    size(root)
+
+
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The raw mapping of a YAML/JSON config file, or ConfigError naming the file and what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (a directory, FIFO or device cannot be a config)")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size:,} bytes; a config is at most {MAX_CONFIG_BYTES:,}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    is_json = path.suffix.lower() == ".json"
+    try:
+        raw = json.loads(text) if is_json else safe_yaml(text, str(path))
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'YAML'}: "
+                          f"{' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config") from None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys to values, got {type(raw).__name__}")
+    return raw
 
 
 def _apply_override(raw: dict[str, Any], item: str) -> None:
@@ -269,42 +368,61 @@ def _apply_override(raw: dict[str, Any], item: str) -> None:
         node = node.setdefault(key, {})
         if not isinstance(node, dict):
             raise ConfigError(f"cannot set {dotted!r}: {key!r} is not a mapping")
-    node[last] = yaml.safe_load(value)
-
-
-def _build(cls: type, raw: dict[str, Any], prefix: str) -> Any:
-    """Build dataclass `cls` from `raw`, rejecting unknown keys with their full dotted name."""
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise ConfigError(f"unknown config key '{prefix}{key}' (known: {', '.join(sorted(known))})")
-        sub = _nested_type(cls, key)
-        if sub is not None:
-            if isinstance(value, str) and sub is ModelConfig:
-                value = {"model": value}  # shorthand: `student: bert-base-uncased`
-            if value is None:
-                continue
-            if not isinstance(value, dict):
-                raise ConfigError(f"'{prefix}{key}' must be a mapping")
-            if cls is ExperimentConfig and key == "teacher" and "model" not in value:
-                value = {"model": AUTO_TEACHER, **value}  # the teacher's default base is chosen by device
-            kwargs[key] = _build(sub, value, f"{prefix}{key}.")
-        else:
-            kwargs[key] = value
     try:
-        return cls(**kwargs)
-    except TypeError as exc:  # pragma: no cover - all keys are checked above
-        raise ConfigError(str(exc)) from None
+        node[last] = safe_yaml(value, f"--set {dotted}")
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {dotted}: {value!r} is not a YAML value: {' '.join(str(exc).split())}") from None
 
 
-def _nested_type(cls: type, key: str) -> type | None:
-    nested = {
-        (ExperimentConfig, "data"): DataConfig,
-        (ExperimentConfig, "student"): ModelConfig,
-        (ExperimentConfig, "teacher"): ModelConfig,
-        (ExperimentConfig, "augment"): AugmentSettings,
-        (ExperimentConfig, "gate"): GateConfig,
-        (ExperimentConfig, "teacher_search"): TeacherSearchConfig,
-    }
-    return nested.get((cls, key))
+# --- checking against the schema -----------------------------------------------------------------------------
+
+
+def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
+    """Shorthands before the schema: `student: NAME` means {model: NAME}; a teacher without `model` is auto."""
+    raw = dict(raw)
+    for role in ("student", "teacher"):
+        value = raw.get(role)
+        if isinstance(value, str):
+            raw[role] = {"model": value}
+        elif value is None and role in raw:
+            del raw[role]
+    if isinstance(raw.get("teacher"), dict) and "model" not in raw["teacher"]:
+        raw["teacher"] = {"model": AUTO_TEACHER, **raw["teacher"]}
+    for key in ("data", "augment", "gate", "teacher_search"):
+        if key in raw and raw[key] is None:
+            del raw[key]
+    return raw
+
+
+def _explain(error: dict[str, Any]) -> str:
+    """One line for one schema error: the dotted key, the bad value and what is expected."""
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc) or "(config)"
+    value = error.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    if error["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = _known_keys(loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"; did you mean '{'.'.join(loc[:-1] + close)}'?" if close else f" (known: {', '.join(known)})"
+        return f"unknown config key '{key}'{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    message = message[:1].lower() + message[1:]
+    return f"config key '{key}': {message}; got {shown}"
+
+
+def _known_keys(path: list[str]) -> list[str]:
+    cls: Any = ExperimentConfig
+    for part in path:
+        cls = _dataclass_in(cls, part)
+        if cls is None:
+            return []
+    return sorted(f.name for f in fields(cls))
+
+
+def _dataclass_in(cls: Any, name: str) -> Any:
+    """The config class of the nested key `name` of `cls` (None for a plain value)."""
+    info = getattr(cls, "__pydantic_fields__", {}).get(name)
+    hint = info.annotation if info is not None else None
+    return next((c for c in (hint, *get_args(hint)) if is_dataclass(c)), None)

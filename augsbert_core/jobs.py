@@ -21,8 +21,13 @@ from .runs import Run, RunStore
 
 
 def launch(cfg: ExperimentConfig, store: RunStore) -> str:
-    """Record a queued run for `cfg` and start its worker process. Returns the run id."""
+    """Check `cfg` and its data (ConfigError / DataError, no run created), record a queued run and start its
+    worker process. Returns the run id."""
+    from .pipeline import load_experiment_data
+
     cfg.validate()
+    load_experiment_data(cfg)
+    store.reconcile()  # a writer: runs whose worker died are marked interrupted in their records
     run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task,
                        status="queued")
     _start_worker(store, run)
@@ -35,10 +40,12 @@ RESUMABLE = ("interrupted", "cancelled", "failed")
 def resume(store: RunStore, run_id: str) -> str:
     """Queue an interrupted, cancelled or failed run again: finished stages are kept, trainings continue
     from their newest checkpoint. Returns the run id."""
+    store.reconcile()
     record = store.get(run_id)
     if record.status not in RESUMABLE:
         raise ValueError(f"run {run_id} is {record.status}; only {', '.join(RESUMABLE)} runs can be resumed")
     run = store.run(run_id)
+    run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the status left as it was
     run.cancel_file.unlink(missing_ok=True)
     store.update(run_id, status="queued", error=None, finished_at=None)
     run.log("resume requested")

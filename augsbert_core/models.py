@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import AUTO_TEACHER  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
+from .config import (
+    AUTO_TEACHER,  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
+)
 
 DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
@@ -124,10 +126,10 @@ def resolve_model(name: str | None) -> str:
 
 
 def choose_device(requested: str | None = None) -> str:
-    """The device to train on: `requested` if given, else CUDA, then MPS, then CPU."""
+    """The device to train on: `requested` if given (and not 'auto'), else CUDA, then MPS, then CPU."""
     import torch
 
-    if requested:
+    if requested and requested != "auto":
         if requested.startswith("cuda") and not torch.cuda.is_available():
             raise ModelLoadError(f"device {requested!r} requested but CUDA is not available")
         return requested
@@ -170,7 +172,7 @@ def load_bi_encoder(name: str | None, device: str | None = None, max_seq_length:
     path = resolve_model(name)
     try:
         model = SentenceTransformer(path, device=device or choose_device(), trust_remote_code=trust_remote_code)
-    except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable error
+    except Exception as exc:
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     if max_seq_length:
         model.max_seq_length = max_seq_length
@@ -188,6 +190,6 @@ def load_cross_encoder(name: str | None, device: str | None = None, max_length: 
     try:
         model = CrossEncoder(path, num_labels=1, device=device or choose_device(), max_length=max_length,
                              trust_remote_code=trust_remote_code)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     return model

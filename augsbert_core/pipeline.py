@@ -86,6 +86,7 @@ class LoadedData:
     pool: data_mod.SentencePool | None = None
     full_train: pd.DataFrame | None = None  # all available gold: the full-gold ceiling's training data
     fingerprints: dict[str, str] = field(default_factory=dict)
+    scale: tuple[float, float] | None = None  # the gold's score scale (given or detected); None for 0/1 labels
 
 
 class _Reporter:
@@ -116,12 +117,12 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task,
                                    scale=scale if use_scale else None).frame
 
-    task = cfg.task
-    if task is None:
-        first = paths["train"] if cfg.scenario in (1, 2) else paths["test"]
-        task = data_mod.load_pairs(first, column_map=d.column_map or None, scale=scale).task
+    first = data_mod.load_pairs(paths["train"] if cfg.scenario in (1, 2) else paths["test"],
+                                column_map=d.column_map or None, task=cfg.task, scale=scale)
+    task = cfg.task or first.task
     loaded = LoadedData(
         task=task,
+        scale=first.scale if task == "regression" else None,
         train=pairs("train", task) if cfg.scenario in (1, 2) else None,
         dev=pairs("dev", task),
         test=pairs("test", task),
@@ -204,21 +205,26 @@ def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run:
                    resume: bool = False) -> ExperimentResult:
     """Run one experiment end to end, recording everything in a run directory.
 
-    Pass `run` to execute a run created earlier (a queued job); otherwise one is created in `store`.
+    Pass `run` to execute a run created earlier (a queued job); otherwise every data file is checked first
+    and only then is a run created in `store` (bad input leaves no failed run behind).
     `resume=True` (with `run`) skips the stages an earlier attempt finished and continues interrupted
     trainings from their newest checkpoint. Raises data.DataError, ModelLoadError, Cancelled or
     GateStopped after marking the run."""
     cfg.validate()
     store = store or RunStore(cfg.runs_dir)
+    checked = None
     if run is None:
+        checked = load_experiment_data(cfg)  # DataError naming the file, row and column before any run exists
+        choose_device(cfg.device)  # a device that is not there: ModelLoadError, no run either
         run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task)
     cancel = cancel or CancelToken(run.cancel_file)
     if resume:
+        run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the run's status untouched
         run.cancel_file.unlink(missing_ok=True)
     report = _Reporter(run, sink)
     run.set_status("running", error=None, finished_at=None)
     try:
-        result = _Experiment(cfg, run, report, cancel, resume).run()
+        result = _Experiment(cfg, run, report, cancel, resume, data=checked).run()
     except Cancelled as exc:
         run.set_status("cancelled", error=str(exc))
         raise
@@ -253,8 +259,10 @@ def describe_error(exc: BaseException) -> str:
 class _Experiment:
     """One execution of the recipe. Finished stages are recorded in state.json so a resumed run skips them."""
 
-    def __init__(self, cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken, resume: bool):
+    def __init__(self, cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken, resume: bool,
+                 data: LoadedData | None = None):
         self.cfg, self.run_, self.report, self.cancel, self.resume = cfg, run, report, cancel, resume
+        self.checked_data = data  # loaded and validated before the run was created
         state = run.read_json("state.json", None) if resume else None
         self.state = state or {"done": [], "metrics": {}, "predictions": {}, "timings": {}}
         self.device = choose_device(cfg.device)
@@ -297,7 +305,7 @@ class _Experiment:
                      + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""))
         if self.teacher_choice:
             report.stage("setup", f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
-        data = load_experiment_data(cfg)
+        data = self.checked_data or load_experiment_data(cfg)
         self.run_.write_json("fingerprints.json", data.fingerprints)
         self.run_.store.update(self.run_.id, task=data.task)
         task = data.task

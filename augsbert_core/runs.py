@@ -1,6 +1,7 @@
 """The run store: one self-contained directory per run plus a SQLite index, so history survives restarts.
 
 Layout of a run directory `<root>/<run_id>/`:
+  run.json           the run's record (status, times, headline, error): the index is rebuilt from these
   config.json        resolved experiment config (reproduces the run on its own)
   fingerprints.json  sha256 prefixes of every input file
   events.jsonl       progress events (one JSON object per line), read by the app
@@ -11,7 +12,10 @@ Layout of a run directory `<root>/<run_id>/`:
   metrics.json       {model: {split: {metric: value}}} -- written last, only when the run finished
   models/<name>/     trained models in sentence-transformers format (with their model cards)
 
-Every JSON/CSV file is written atomically (temp file + rename). The SQLite index runs in WAL mode."""
+Every JSON/CSV file is written atomically (temp file + rename). The run directories are the source of truth;
+the SQLite index (WAL mode) is a fast view of them that `rebuild_index` recreates. Readers never write: a
+run whose process died shows as interrupted when listed, and is marked so by the next writer (`reconcile`).
+A locked, empty or unreadable index is read around (the run directories are listed instead) and said so."""
 
 from __future__ import annotations
 
@@ -19,16 +23,26 @@ import json
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
+RECORD_FILE = "run.json"
+WRITER_BUSY_MS = 5_000  # writers wait this long for the index; readers READER_BUSY_MS, then read the directories
+READER_BUSY_MS = 1_000
+DIED = "the job process ended without finishing (killed or crashed)"
+
+
+class RunFileError(ValueError):
+    """A run file that cannot be read (corrupt JSON, wrong shape): names the run and the file."""
 
 
 def default_root() -> Path:
@@ -112,15 +126,16 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "index.sqlite"
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        self.note: str | None = None  # set by list() when it read the directories instead of the index
+        self.problems: list[str] = []  # run directories scan() could not read (one line each)
+        if not self.db_path.exists() or self.db_path.stat().st_size == 0:
+            self.rebuild_index()
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+    def _connect(self, busy_ms: int = WRITER_BUSY_MS) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=busy_ms / 1000, isolation_level=None)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=30000")
+            db.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             db.row_factory = sqlite3.Row
             yield db
         finally:
@@ -128,73 +143,212 @@ class RunStore:
 
     # --- writing ---------------------------------------------------------------------------------
     def create(self, name: str, scenario: int, config: dict[str, Any], *, sampler: str | None = None,
-               task: str | None = None, status: str = "queued") -> "Run":
+               task: str | None = None, status: str = "queued") -> Run:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name, 40)}-{secrets.token_hex(3)}"
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True)
+        record = RunRecord(id=run_id, name=name, scenario=scenario, sampler=sampler, task=task, status=status,
+                           created_at=time.time(), started_at=None, finished_at=None, dir=str(run_dir.resolve()))
+        atomic_write_json(run_dir / RECORD_FILE, record.to_dict())  # first: a directory with files has a record
         atomic_write_json(run_dir / "config.json", config)
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, scenario, sampler, task, status, created_at, dir) VALUES (?,?,?,?,?,?,?,?)",
-                (run_id, name, scenario, sampler, task, status, time.time(), str(run_dir.resolve())),
-            )
+        self._index(record)
         return Run(self, run_id, run_dir)
 
     def update(self, run_id: str, **values: Any) -> None:
-        """Set columns of a run's row (headline is JSON-encoded)."""
+        """Set fields of a run's record: in its run.json (the truth), then in the index."""
         if "status" in values and values["status"] not in STATUSES:
             raise ValueError(f"unknown status {values['status']!r}")
-        if "headline" in values:
-            values["headline"] = json.dumps(values["headline"])
-        cols = ", ".join(f"{k} = ?" for k in values)
-        with self._connect() as db:
-            db.execute(f"UPDATE runs SET {cols} WHERE id = ?", (*values.values(), run_id))
+        unknown = set(values) - set(RunRecord.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown run field(s) {', '.join(sorted(unknown))}")
+        record = self._stored(run_id)
+        record = RunRecord(**{**record.to_dict(), **values})
+        atomic_write_json(Path(record.dir) / RECORD_FILE, record.to_dict())
+        self._index(record)
+
+    @property
+    def _stale_marker(self) -> Path:
+        return self.root / ".index-stale"
+
+    def _index(self, record: RunRecord) -> None:
+        """Write `record` into the index. When the index cannot be written (locked past the busy timeout,
+        corrupt) the run directory still holds it: a marker sends readers to the directories until the next
+        writer that gets through rebuilds the index."""
+        try:
+            with self._connect() as db:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                row = record.to_dict()
+                row["headline"] = json.dumps(row["headline"])
+                db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                           tuple(row.values()))
+        except sqlite3.DatabaseError:
+            self._stale_marker.touch()
+            return
+        if self._stale_marker.exists():
+            self._stale_marker.unlink(missing_ok=True)
+            try:
+                self.rebuild_index()
+            except sqlite3.DatabaseError:
+                self._stale_marker.touch()
 
     def delete(self, run_id: str) -> None:
         """Remove a run's row and directory."""
-        import shutil
-
         record = self.get(run_id)
         with self._connect() as db:
             db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
         shutil.rmtree(record.dir, ignore_errors=True)
 
+    def reconcile(self) -> list[str]:
+        """Mark runs whose worker process died while running as 'interrupted' (a writer's job). Their ids."""
+        stale = []
+        for record in self.list():
+            if record.status == "interrupted" and record.error == DIED and record.finished_at is None:
+                self.update(record.id, status="interrupted", finished_at=time.time(), error=DIED)
+                stale.append(record.id)
+        return stale
+
+    def rebuild_index(self) -> int:
+        """Recreate the SQLite index from the run directories (written aside, then swapped in). Rows written."""
+        records = self.scan()
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".index.", suffix=".sqlite")
+        os.close(fd)
+        try:
+            db = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")  # persistent in the file: readers and a writer together
+                db.executescript(_SCHEMA)
+                for record in records:
+                    row = record.to_dict()
+                    row["headline"] = json.dumps(row["headline"])
+                    db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) "
+                               f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+            finally:
+                db.close()
+            for suffix in ("-wal", "-shm"):
+                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+            os.replace(tmp, self.db_path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return len(records)
+
     # --- reading ---------------------------------------------------------------------------------
     def get(self, run_id: str) -> RunRecord:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        """A run's record as readers show it (a running run whose process is gone reads 'interrupted')."""
+        return _live(self._stored(run_id))
+
+    def _stored(self, run_id: str) -> RunRecord:
+        """A run's record as written: its run.json when there is one (the truth), else its index row."""
+        run_dir = self.root / run_id
+        if safe_name(run_id, 200) == run_id and (run_dir / RECORD_FILE).is_file():
+            return read_record(run_dir)
+        row = None
+        try:
+            with self._connect(READER_BUSY_MS) as db:
+                row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        except sqlite3.DatabaseError:
+            pass
         if row is None:
+            if safe_name(run_id, 200) == run_id and (run_dir / "config.json").is_file():
+                return read_record(run_dir)
             raise KeyError(f"no run {run_id!r} in {self.root}")
         return _record(row)
 
     def list(self, status: str | None = None) -> list[RunRecord]:
-        """All runs, newest first."""
-        with self._connect() as db:
-            if status:
-                rows = db.execute("SELECT * FROM runs WHERE status = ? ORDER BY created_at DESC", (status,))
-            else:
-                rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC")
-            return [_record(r) for r in rows.fetchall()]
+        """All runs, newest first. From the index; from the run directories when the index is locked, empty
+        or unreadable (then `note` says so). Never writes."""
+        self.note = None
+        if self._stale_marker.exists():
+            records = [_live(r) for r in self.scan()]
+            self.note = "the run index is behind (a write could not reach it); listed from the run directories"
+            return [r for r in records if status is None or r.status == status]
+        try:
+            with self._connect(READER_BUSY_MS) as db:
+                rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
+            records = [_record(r) for r in rows]
+        except sqlite3.OperationalError as exc:
+            records, self.note = None, f"the run index is busy ({exc}); listed from the run directories"
+        except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
+            records, self.note = None, (f"the run index {self.db_path} is unreadable ({exc}); listed from the run "
+                                        "directories; `augsbert runs --rebuild-index` rebuilds it")
+        if records is not None and not records and any(self._run_dirs()):
+            records, self.note = None, ("the run index is empty but run directories exist; listed from them; "
+                                        "`augsbert runs --rebuild-index` rebuilds it")
+        if records is None:
+            records = self.scan()
+        records = [_live(r) for r in records]
+        return [r for r in records if status is None or r.status == status]
 
-    def run(self, run_id: str) -> "Run":
+    def scan(self) -> list[RunRecord]:
+        """The records of every run directory, newest first (unreadable ones are reported in `problems`)."""
+        records, self.problems = [], []
+        for run_dir in self._run_dirs():
+            try:
+                records.append(read_record(run_dir))
+            except RunFileError as exc:
+                self.problems.append(str(exc))
+        return sorted(records, key=lambda r: r.created_at, reverse=True)
+
+    def _run_dirs(self) -> Iterator[Path]:
+        for child in sorted(self.root.iterdir()):
+            if child.is_dir() and not child.name.startswith(".") and any(
+                    (child / name).exists() for name in (RECORD_FILE, "config.json")):
+                yield child
+
+    def run(self, run_id: str) -> Run:
         record = self.get(run_id)
         return Run(self, run_id, Path(record.dir))
 
-    def reconcile(self) -> list[str]:
-        """Mark runs whose worker process died while running as 'interrupted'. Returns their ids."""
-        stale = []
-        for record in self.list():
-            if record.status == "running" and not _pid_alive(record.pid):
-                self.update(record.id, status="interrupted", finished_at=time.time(),
-                            error="the job process ended without finishing (killed or crashed)")
-                stale.append(record.id)
-        return stale
+
+def read_record(run_dir: Path) -> RunRecord:
+    """A run's record from its directory: run.json, or (runs from before run.json) what its files show."""
+    path = run_dir / RECORD_FILE
+    if path.is_file():
+        raw = read_run_json(run_dir, RECORD_FILE)
+        try:
+            record = RunRecord(**{k: raw[k] for k in RunRecord.__dataclass_fields__ if k in raw})
+        except TypeError as exc:
+            raise RunFileError(f"run {run_dir.name}: {RECORD_FILE} is missing fields ({exc})") from None
+        record.dir = str(run_dir.resolve())
+        return record
+    config = read_run_json(run_dir, "config.json")
+    finished = (run_dir / "metrics.json").is_file()
+    stamp = (run_dir / "config.json").stat().st_mtime
+    return RunRecord(id=run_dir.name, name=str(config.get("name", run_dir.name)),
+                     scenario=int(config.get("scenario", 2)), sampler=config.get("sampler"), task=config.get("task"),
+                     status="finished" if finished else "interrupted", created_at=stamp, started_at=stamp,
+                     finished_at=(run_dir / "metrics.json").stat().st_mtime if finished else None,
+                     dir=str(run_dir.resolve()),
+                     error=None if finished else "no run.json: status inferred from the files (no metrics.json)")
+
+
+def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
+    """A JSON file of a run; RunFileError naming the run and the file when it is corrupt."""
+    path = Path(run_dir) / name
+    if not path.exists():
+        return default
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFileError(f"run {Path(run_dir).name}: {name} is corrupt ({' '.join(str(exc).split())}); "
+                           "the run was left as it was") from None
+    if name.endswith(".json") and default is not None and not isinstance(value, type(default)):
+        raise RunFileError(f"run {Path(run_dir).name}: {name} holds a {type(value).__name__}, "
+                           f"not a {type(default).__name__}; the run was left as it was")
+    return value
+
+
+def _live(record: RunRecord) -> RunRecord:
+    """The record as a reader should show it: 'running' whose process is gone reads 'interrupted'."""
+    if record.status == "running" and not _pid_alive(record.pid):
+        return RunRecord(**{**record.to_dict(), "status": "interrupted", "error": DIED})
+    return record
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
     data = dict(row)
     data["headline"] = json.loads(data.get("headline") or "{}")
-    return RunRecord(**data)
+    return RunRecord(**{k: data[k] for k in RunRecord.__dataclass_fields__ if k in data})
 
 
 def _pid_alive(pid: int | None) -> bool:
@@ -229,8 +383,8 @@ class Run:
         return self.path(name)
 
     def read_json(self, name: str, default: Any = None) -> Any:
-        p = self.path(name)
-        return json.loads(p.read_text(encoding="utf-8")) if p.exists() else default
+        """A JSON file of this run (`default` when absent); RunFileError naming the run and file when corrupt."""
+        return read_run_json(self.dir, name, default)
 
     def log(self, message: str) -> None:
         with open(self.path("log.txt"), "a", encoding="utf-8") as handle:

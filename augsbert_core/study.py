@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import yaml
 
-from .config import ConfigError, ExperimentConfig
+from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
 from .progress import ProgressSink, null_sink
 from .runs import RunStore, atomic_write_text
@@ -56,9 +55,7 @@ class Study:
     @classmethod
     def from_file(cls, path: str | Path, out: str | Path | None = None) -> "Study":
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"study file not found: {path}")
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_config_file(path)  # the same bounded, safe reading as an experiment config
         known = {"name", "seeds", "experiments", "share_teacher", "out", "note"}
         unknown = set(raw) - known
         if unknown:
@@ -66,6 +63,8 @@ class Study:
         if not raw.get("experiments"):
             raise ConfigError(f"{path}: 'experiments' must list at least one experiment")
         experiments = []
+        if not isinstance(raw["experiments"], list):
+            raise ConfigError(f"{path}: 'experiments' must be a list of {{name, config}} mappings")
         for i, item in enumerate(raw["experiments"]):
             if not isinstance(item, dict) or "config" not in item:
                 raise ConfigError(f"{path}: experiments[{i}] needs a 'config' mapping")
@@ -74,7 +73,7 @@ class Study:
             ExperimentConfig.from_dict(dict(exp.config), base_dir=path.resolve().parent)  # validate early
             experiments.append(exp)
         seeds = raw.get("seeds", [42])
-        if not seeds or not all(isinstance(s, int) for s in seeds):
+        if not isinstance(seeds, list) or not seeds or not all(type(s) is int and s >= 0 for s in seeds):
             raise ConfigError(f"{path}: seeds must be a list of integers, got {seeds!r}")
         base = path.resolve().parent
         out_dir = Path(out) if out else base / str(raw.get("out", f"results/{raw.get('name', path.stem)}"))

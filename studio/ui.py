@@ -36,7 +36,7 @@ def device_description() -> str:
 
 
 def device_kind() -> str:
-    from .estimate import device_kind as kind
+    from augsbert_core.estimate import device_kind as kind
 
     return kind(device_description())
 
@@ -140,8 +140,8 @@ def _picked() -> None:
 def sidebar() -> None:
     """Workspace, current run and compute device (drawn by app.py on every page)."""
     store = workspace.store()
-    store.reconcile()
-    records = store.list()
+    records = store.list()  # read-only: a run whose worker died already reads 'interrupted'
+
     ids = [r.id for r in records]
     pending = st.session_state.pop(PENDING_RUN_KEY, None)
     if pending in ids:

@@ -20,7 +20,8 @@ pytest.importorskip("plotly")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from augsbert_core.runs import RunStore  # noqa: E402
-from studio import estimate, runinfo, scenario, workspace  # noqa: E402
+from augsbert_core import estimate  # noqa: E402
+from studio import runinfo, scenario, workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

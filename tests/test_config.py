@@ -45,8 +45,8 @@ def test_json_roundtrip(tmp_path):
 
 
 @pytest.mark.parametrize("raw,message", [
-    ({"scenario": 4, "data": {"test": "t"}}, "scenario must be 1, 2 or 3"),
-    ({"scenario": 2, "sampler": "elastic", "data": {"train": "a", "test": "t"}}, "sampler must be one of"),
+    ({"scenario": 4, "data": {"test": "t"}}, "config key 'scenario': input should be 1, 2 or 3; got 4"),
+    ({"scenario": 2, "sampler": "elastic", "data": {"train": "a", "test": "t"}}, "config key 'sampler': input should be 'random', 'bm25'.*; got 'elastic'"),
     ({"scenario": 2, "top_k": 0, "data": {"train": "a", "test": "t"}}, "top_k"),
     ({"scenario": 2, "data": {"train": "a"}}, "data.test is required"),
     ({"scenario": 3, "data": {"test": "t", "unlabeled": "u"}}, "source_train"),

@@ -264,7 +264,7 @@ def test_scenario_page_auto_teacher_and_the_new_advanced_keys():
 
 
 def test_estimate_counts_the_warm_start_the_probes_and_given_pairs():
-    from studio import estimate
+    from augsbert_core import estimate
 
     counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000,
                                  unlabeled_sentences=1000)

@@ -150,7 +150,7 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
 
 
 def test_config_rejects_bad_quality_settings():
-    with pytest.raises(ConfigError, match="ensemble must be one of"):
+    with pytest.raises(ConfigError, match="config key 'ensemble': input should be 'auto', 'on' or 'off'; got 'maybe'"):
         ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "ensemble": "maybe"})
     with pytest.raises(ConfigError, match="teacher.seed_trials"):
         ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "teacher": {"seed_trials": 0}})

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from augsbert_core.models import AUTO_TEACHER, default_teacher
-from augsbert_core.probe import PROBE_FRACTION
-from augsbert_core.teacher import WARM_START_MAX_PAIRS
+from .models import AUTO_TEACHER, default_teacher
+from .probe import PROBE_FRACTION
+from .teacher import WARM_START_MAX_PAIRS
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
 

@@ -1,0 +1,112 @@
+"""Pre-flight check of an experiment (`augsbert check`): the config, every data file it names, and the plan.
+
+`check_experiment` does what `run_experiment` does before it creates a run directory (validate the config,
+load and validate every file, find the device) and adds what a user wants to know before launching: rows per
+file, the task and score scale, the expected candidate and silver pairs and a rough duration on this device.
+It creates nothing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import ExperimentConfig
+from .estimate import DataCounts, Estimate, estimate, fmt_duration
+from .models import choose_device, device_description
+from .pipeline import LoadedData, load_experiment_data
+
+FILE_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
+
+
+@dataclass
+class Plan:
+    """What a run of `config` would read and do."""
+
+    config: ExperimentConfig
+    task: str
+    scale: tuple[float, float] | None
+    device: str
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> path, rows (and sentences, pairs)
+    estimate: Estimate | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        est = self.estimate
+        return {
+            "ok": True,
+            "name": self.config.name,
+            "scenario": self.config.scenario,
+            "task": self.task,
+            "scale": list(self.scale) if self.scale else None,
+            "device": self.device,
+            "files": self.files,
+            "candidates": est.candidates if est else None,
+            "candidates_low": est.candidates_low if est else None,
+            "silver": est.silver if est else None,
+            "silver_note": est.silver_note if est else None,
+            "student_train_pairs": est.train_pairs if est else None,
+            "seconds": round(est.seconds) if est else None,
+            "parts": {k: round(v) for k, v in est.parts.items()} if est else {},
+        }
+
+    def lines(self) -> list[str]:
+        """The plan as the CLI prints it."""
+        cfg, est = self.config, self.estimate
+        scale = f", scale {self.scale[0]:g}-{self.scale[1]:g}" if self.scale else ""
+        out = [f"config ok: {cfg.name} (scenario {cfg.scenario}, {self.task}{scale}, {cfg.method_label})",
+               f"device: {self.device}"]
+        for role, info in self.files.items():
+            extra = ""
+            if "sentences" in info:
+                pairs = f", {info['pairs']:,} pairs" if info.get("pairs") is not None else ""
+                extra = f" ({info['sentences']:,} unique sentences{pairs})"
+            out.append(f"  {role:<13} {info['rows']:>9,} rows{extra}  {info['path']}")
+        if est is not None:
+            out.append(f"candidate pairs: {est.range('candidates')}")
+            out.append(f"silver pairs: {est.range('silver')} ({est.silver_note})")
+            out.append(f"AugSBERT student trains on ~{est.train_pairs:,} pairs")
+            parts = ", ".join(f"{k} {fmt_duration(v)}" for k, v in est.parts.items() if v >= 1)
+            out.append(f"rough time on this device: {fmt_duration(est.seconds)} ({parts})")
+        return out
+
+
+def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> Plan:
+    """Validate `cfg` and its data files (ConfigError / DataError / ModelLoadError) and return the plan."""
+    cfg.validate()
+    data = data or load_experiment_data(cfg)
+    device = choose_device(cfg.device)
+    plan = Plan(config=cfg, task=data.task, scale=data.scale, device=device_description(device))
+    for role in FILE_ROLES:
+        path = cfg.resolve_path(getattr(cfg.data, role))
+        frame = getattr(data, role, None) if role != "unlabeled" else None
+        if role == "unlabeled" and data.pool is not None:
+            pairs = data.pool.pairs
+            plan.files[role] = {"path": os.path.normpath(path), "rows": len(pairs) if pairs is not None else len(data.pool),
+                                "sentences": len(data.pool), "pairs": None if pairs is None else len(pairs)}
+        elif frame is not None:
+            plan.files[role] = {"path": os.path.normpath(path), "rows": len(frame)}
+    draft = cfg.to_dict()
+    draft["teacher_search"] = {**draft["teacher_search"], "enabled": cfg.teacher_search.enabled}
+    kind = "gpu" if device.startswith(("cuda", "mps")) else "cpu"
+    plan.estimate = estimate(draft, _counts(data), device=kind)
+    return plan
+
+
+def _counts(data: LoadedData) -> DataCounts:
+    sentences: set[str] = set()
+    if data.train is not None:
+        sentences.update(data.train["sentence1"])
+        sentences.update(data.train["sentence2"])
+    pool = data.pool
+    counts = DataCounts(
+        train_pairs=len(data.train) if data.train is not None else 0,
+        dev_pairs=len(data.dev) if data.dev is not None else 0,
+        test_pairs=len(data.test),
+        source_pairs=len(data.source_train) if data.source_train is not None else 0,
+        unlabeled_sentences=len(pool) if pool is not None else 0,
+        unlabeled_pairs=len(pool.pairs) if pool is not None and pool.pairs is not None else None,
+    )
+    if pool is not None:
+        sentences.update(pool.sentences)
+    counts.unique_sentences = len(sentences)
+    return counts
