@@ -90,8 +90,8 @@ record = by_id[run_id]
 run_metrics = metrics_by_run[run_id]
 recommended = recommended_by_run.get(run_id)
 if recommended:
-    st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md(runinfo.model_title(recommended))}** · "
-                f"{runinfo.recommendation_reason(run_metrics)}.")
+    st.markdown(f":green-badge[:material/recommend: recommended] "
+                f"**{ui.md_escape(runinfo.model_title(recommended))}** · {runinfo.recommendation_reason(run_metrics)}.")
 tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
     ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"])
 

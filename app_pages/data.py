@@ -40,7 +40,8 @@ if files:
         scale = train_loaded["scale"]
         task_line = (f"**Task:** {train_loaded['task']}"
                      + (f" · scores {scale[0]:g}–{scale[1]:g}" if scale else " · labels 0/1"))
-    st.markdown(f"**Active dataset:** {manifest.get('title') or 'uploaded files'}  {('· ' + task_line) if task_line else ''}")
+    st.markdown(f"**Active dataset:** {ui.md_escape(manifest.get('title') or 'uploaded files')}  "
+                f"{('· ' + task_line) if task_line else ''}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 else:
     st.info("No data yet: load a demo above or upload files below.", icon=":material/info:")
@@ -71,7 +72,7 @@ def upload_box(role: str) -> None:
         if missing:
             st.warning(f"Not recognised: {', '.join(missing)}. Pick the file's column for each.", icon=":material/alt_route:")
         else:
-            st.caption("Recognised columns: " + ", ".join(f"{t} ← {c}" for t, c in guess.items() if c))
+            st.caption("Recognised columns: " + ", ".join(f"{t} ← {ui.md_escape(c)}" for t, c in guess.items() if c))
         mapping = {}
         map_cols = st.columns(len(targets))
         for col, target in zip(map_cols, targets):
@@ -89,8 +90,8 @@ def upload_box(role: str) -> None:
             if result.ok:
                 st.session_state.pop(err_key, None)
                 note = f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})" if result.warnings else ""
-                st.session_state["data_flash"] = (f"Saved {ui.md(workspace.display_name(uploaded.name))} as {title.lower()}: "
-                                                  f"{result.entry['rows']:,} rows{note}.")
+                st.session_state["data_flash"] = (f"Saved {ui.md_escape(workspace.display_name(uploaded.name))} as "
+                                                  f"{title.lower()}: {result.entry['rows']:,} rows{note}.")
                 st.rerun()
             else:
                 st.session_state[err_key] = (result.error, uploaded.name)
@@ -133,7 +134,7 @@ def summary(role: str) -> None:
         st.plotly_chart(charts.length_histogram(pd.Series(loaded["sentences"]), "Sentence length distribution"),
                         key=f"lengths_{role}")
     for warning in loaded.get("warnings", []):
-        st.caption(f":material/warning: {ui.md(warning)}")
+        st.caption(f":material/warning: {ui.md_escape(warning)}")
     path = workspace.role_path(role)
     with st.expander("Preview (first 200 rows)", expanded=False):
         preview = core_data.read_table(path).head(200)

@@ -51,9 +51,9 @@ steps = [
      or "upload gold pairs and unlabeled text, or load the demo"),
     ("Scenario", ui.PAGES["scenario"], bool(records),
      f"{scenario.SCENARIOS[int(draft['scenario'])][0]}"
-     + ("" if int(draft["scenario"]) == 1 else f" · sampler: {', '.join(draft['samplers'])}")),
+     + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}")),
     ("Training", ui.PAGES["training"], current is not None and current.status == "finished",
-     f"current run {ui.md(current.name)}: {current.status}" if current else "no run yet"),
+     f"current run {ui.md_escape(current.name)}: {current.status}" if current else "no run yet"),
     ("Silver labels", ui.PAGES["silver"], current is not None and (workspace.Path(current.dir) / "silver.csv").exists(),
      "inspect and review the teacher's labels"),
     ("Compare", ui.PAGES["compare"], bool(finished), f"{len(finished)} finished run{'s' if len(finished) != 1 else ''}"),
@@ -67,4 +67,4 @@ for i, (title, page, done, text) in enumerate(steps, 1):
 active = runinfo.queue(store)
 if active:
     st.info(f"{len(active)} job{'s' if len(active) != 1 else ''} on the device right now: "
-            + ", ".join(f"{ui.md(r.name)} ({r.status})" for r in active), icon=":material/directions_run:")
+            + ", ".join(f"{ui.md_escape(r.name)} ({r.status})" for r in active), icon=":material/directions_run:")

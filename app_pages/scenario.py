@@ -24,14 +24,14 @@ def model_note(name: str) -> bool:
     try:
         choice = security.check_model(name)
     except security.ModelPathError as exc:
-        st.error(f"**Not accepted:** {ui.md(exc)}", icon=":material/block:")
+        st.error(f"**Not accepted:** {ui.md_escape(exc)}", icon=":material/block:")
         return False
     if choice.kind == "offline":
         st.caption("Offline alias of all-mpnet-base-v2" + ("." if scenario.mpnet_installed() else ": not installed."))
     elif choice.kind == "auto":
         st.caption("Auto: the teacher base chosen for this device (as the Auto option above).")
     elif choice.kind == "local":
-        st.caption(f"Local folder: `{ui.code(choice.value)}`")
+        st.caption(f"Local folder: `{ui.md_escape(choice.value, code=True)}`")
     elif choice.kind == "hub":
         st.caption("Hub name: downloaded when the job starts (needs network access).")
     return True
@@ -87,7 +87,7 @@ else:
     if not samplers:
         st.caption("Nothing selected: BM25 is used.")
     for s in new["samplers"]:
-        st.markdown(f"- **{s}**: {scenario.SAMPLER_HELP[s]}")
+        st.markdown(f"- **{ui.md_escape(s)}**: {scenario.SAMPLER_HELP[s]}")
     c1, c2, c3 = st.columns(3)
     new["top_k"] = int(c1.slider("Top-k neighbours per sentence", 1, 10, int(draft["top_k"]), key="sc_top_k",
                                  help="Each sentence is paired with its k best matches (the paper uses 3)."))
@@ -122,7 +122,7 @@ def auto_teacher_note() -> None:
     chosen = st.session_state.get("sc_device", draft.get("device") or "auto")
     device = scenario.device_for({"device": None if chosen == "auto" else chosen}, ui.device_description())
     name, why = core_models.default_teacher(device)
-    st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md(why)}.")
+    st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}.")
     if name == "mpnet":
         mpnet_note()
 
@@ -153,7 +153,7 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             name = st.text_input("Hub name or local directory", "" if current in options else m["model"],
                                  key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model",
                                  help="A Hugging Face hub name, or a model folder under: "
-                                      + ", ".join(str(r) for r in security.model_roots())
+                                      + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
                                       + " (set AUGSBERT_MODEL_ROOTS to allow other folders).")
             m["model"] = name.strip() or "default"
             if name.strip():
@@ -306,7 +306,7 @@ with st.expander("Advanced", icon=":material/settings:"):
     for col, role in ((t1, "student"), (t2, "teacher")):
         custom = new[role]["model"] not in scenario.OFFLINE_MODELS
         new[role]["trust_remote_code"] = col.checkbox(
-            f"Trust remote code of the {role} model" + (f" ({ui.md(new[role]['model'])})" if custom else ""),
+            f"Trust remote code of the {role} model" + (f" ({ui.md_escape(new[role]['model'])})" if custom else ""),
             value=bool(draft[role].get("trust_remote_code")) and custom,
             key=f"sc_{role}_trust", disabled=not custom,
             help="Runs the model's own code from the hub: only for models you trust.")
@@ -360,7 +360,7 @@ with st.container(border=True):
     m[3].metric("Rough time on this device", f"≈ {est.fmt_duration(total)}",
                 help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
                      "Bigger base models are slower.")
-    st.caption(f"{first.silver_note}. Device: {ui.device_description()}. Breakdown: "
+    st.caption(f"{first.silver_note}. Device: {ui.md_escape(ui.device_description())}. Breakdown: "
                + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
                + (f" (per run; {runs} runs queue one after another)" if runs > 1 else ""))
 

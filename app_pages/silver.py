@@ -29,7 +29,7 @@ def wait_for_silver(run_id: str) -> None:
 
 
 silver = ui.load_silver(record.dir)
-st.markdown(f"**Run:** {ui.md(record.name)} · `{record.id}`")
+st.markdown(f"**Run:** {ui.md_escape(record.name)} · `{record.id}`")
 ui.gate_banner(record.dir)
 if silver is None:
     if ui.is_active(record):

@@ -20,11 +20,14 @@ store = workspace.store()
 def launch_box(expanded: bool) -> None:
     draft = scenario.load_draft()
     title = scenario.SCENARIOS[int(draft["scenario"])][0]
-    what = (f"augmenter {draft['augment']['method']}" if int(draft["scenario"]) == 1
-            else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {', '.join(draft['samplers'])}, top-k {draft['top_k']}")
+    what = (f"augmenter {ui.md_escape(draft['augment']['method'])}" if int(draft["scenario"]) == 1
+            else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {ui.md_escape(', '.join(draft['samplers']))}, "
+                 f"top-k {int(draft['top_k'])}")
     with st.expander("Launch a run with the Scenario settings", expanded=expanded, icon=":material/play_arrow:"):
-        st.markdown(f"**{title}** · {what} · student `{ui.code(draft['student']['model'])}` "
-                    f"({draft['student']['epochs']:g} epochs) · teacher `{ui.code(draft['teacher']['model'])}` "
+        st.markdown(f"**{title}** · {what} · "
+                    f"student `{ui.md_escape(draft['student']['model'], code=True)}` "
+                    f"({draft['student']['epochs']:g} epochs) · "
+                    f"teacher `{ui.md_escape(draft['teacher']['model'], code=True)}` "
                     f"({draft['teacher']['epochs']:g} epochs)")
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):
@@ -89,7 +92,7 @@ def results(record) -> None:
                    help=f"Recommended: {runinfo.recommendation_reason(metrics)}." if mark else None)
     if recommended:
         title = runinfo.model_title(recommended)
-        st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md(title)}** · "
+        st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · "
                     f"{runinfo.recommendation_reason(metrics)}.")
         download_recommended(record, recommended, title)
 
@@ -113,7 +116,7 @@ def live(run_id: str) -> None:
     prog = runinfo.progress(events, record)
     head_l, head_r = st.columns([4, 1], vertical_alignment="center")
     with head_l:
-        st.subheader(ui.md(record.name))
+        st.subheader(ui.md_escape(record.name))
         c = st.columns([1, 6])
         with c[0]:
             ui.status_badge(record.status)
@@ -135,7 +138,8 @@ def live(run_id: str) -> None:
     if record.status == "queued":
         ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
         st.info(f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
-                + (f" ({', '.join(ui.md(r.name) for r in ahead)})" if ahead else "") + ".", icon=":material/hourglass_top:")
+                + (f" ({', '.join(ui.md_escape(r.name) for r in ahead)})" if ahead else "") + ".",
+                icon=":material/hourglass_top:")
     elif record.status == "running":
         label = prog.stage_title + (f" · step {prog.step:,} of {prog.total:,}" if prog.total else "")
         st.progress(prog.fraction or 0.0, text=label)
@@ -148,7 +152,7 @@ def live(run_id: str) -> None:
     m[2].metric("Elapsed", fmt_duration(prog.elapsed))
     m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))
     if prog.last_message and record.status == "running":
-        st.caption(prog.last_message)
+        st.caption(ui.md_escape(prog.last_message))
     ui.run_error(record)
     ui.gate_banner(record.dir)
     results(record)

@@ -1,4 +1,7 @@
-"""Plotly figures of the app (pure functions of frames: no streamlit here)."""
+"""Plotly figures of the app (pure functions of frames: no streamlit here).
+
+Plotly reads titles, legend entries and hover text as a subset of HTML (`<a href>`, `<b>`, `<br>`): every
+text placed there goes through `html_escape` (run names, sentences and series names can be user text)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from .security import html_escape
 
 GOLD = "#F2A33A"
 MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756", "Teacher ensemble": "#FF9DA6",
@@ -20,7 +25,7 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=48, b=10), legend=dict(orientation="h",
 
 def _fig(title: str, **layout) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), **{**_LAYOUT, **layout})
+    fig.update_layout(title=dict(text=html_escape(title), x=0, font=dict(size=15)), **{**_LAYOUT, **layout})
     return fig
 
 
@@ -77,7 +82,7 @@ def silver_vs_gold(silver: pd.DataFrame, gold: pd.Series | None, *, by: str = "s
     for i, (name, group) in enumerate(silver.groupby(by, sort=True)):
         color = SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])
         fig.add_histogram(x=group["score"].astype(float), xbins=bins, histnorm="percent",
-                          name=f"silver · {name} ({len(group):,})", marker_color=color, opacity=0.55)
+                          name=f"silver · {html_escape(name)} ({len(group):,})", marker_color=color, opacity=0.55)
     fig.update_xaxes(title="score (normalised 0–1)", range=[0, 1])
     fig.update_yaxes(title="% of pairs")
     return fig
@@ -94,7 +99,7 @@ def bucket_share(silver: pd.DataFrame, buckets: int = 5, title: str = "Share of 
     table["share"] = table["pairs"] / totals
     fig = _fig(title, height=300, barmode="group")
     for i, (name, group) in enumerate(table.groupby("sampler", sort=True)):
-        fig.add_bar(x=group["bucket"].astype(str), y=100 * group["share"], name=str(name),
+        fig.add_bar(x=group["bucket"].astype(str), y=100 * group["share"], name=html_escape(name),
                     marker_color=SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]),
                     text=[f"{100 * v:.0f}%" for v in group["share"]], textposition="outside")
     fig.update_yaxes(title="% of pairs", rangemode="tozero")
@@ -112,7 +117,7 @@ def curve(frame: pd.DataFrame, y: str, title: str, y_title: str, *, percent: boo
               "augsbert.train": AUGSBERT_COLORS[0], "probe": AUGSBERT_COLORS[2]}
     for stage, group in frame.groupby("stage", sort=False):
         values = group[y].astype(float) * (100 if percent else 1)
-        fig.add_scatter(x=group["step"], y=values, mode="lines+markers", name=names.get(stage, stage),
+        fig.add_scatter(x=group["step"], y=values, mode="lines+markers", name=html_escape(names.get(stage, stage)),
                         line=dict(color=colors.get(stage)), marker=dict(size=5))
     fig.update_xaxes(title="training step")
     fig.update_yaxes(title=y_title)
@@ -123,8 +128,8 @@ def comparison_bars(rows: pd.DataFrame, metric_title: str) -> go.Figure:
     """Grouped bars: rows with columns series, split, value (fraction), color."""
     fig = _fig(f"{metric_title} by model (×100)", height=420, barmode="group")
     for series, group in rows.groupby("series", sort=False):
-        fig.add_bar(x=group["split"], y=100 * group["value"], name=series, marker_color=group["color"].iloc[0],
-                    text=[f"{100 * v:.1f}" for v in group["value"]], textposition="outside")
+        fig.add_bar(x=group["split"], y=100 * group["value"], name=html_escape(series),
+                    marker_color=group["color"].iloc[0], text=[f"{100 * v:.1f}" for v in group["value"]], textposition="outside")
     top = float(100 * rows["value"].max()) if len(rows) else 100
     low = float(100 * rows["value"].min()) if len(rows) else 0
     fig.update_yaxes(title=metric_title, range=[max(0, min(low - 10, 50)), min(100, top + 8)])
@@ -137,9 +142,9 @@ def scatter_pred_gold(pred: pd.DataFrame, model: str, model_title: str, scale: S
     fig = _fig(f"{model_title}: predicted vs gold (test)", height=420)
     low, high = scale or (0.0, 1.0)
     gold = low + pred["gold"].astype(float) * (high - low)
-    text = (pred["sentence1"].str.slice(0, 80) + "<br>" + pred["sentence2"].str.slice(0, 80)).str.replace("<", "‹")
-    text = text.str.replace("‹br>", "<br>", regex=False)
-    fig.add_scatter(x=gold, y=pred[model].astype(float), mode="markers", name=model_title,
+    text = [html_escape(str(a)[:80]) + "<br>" + html_escape(str(b)[:80])
+            for a, b in zip(pred["sentence1"], pred["sentence2"])]
+    fig.add_scatter(x=gold, y=pred[model].astype(float), mode="markers", name=html_escape(model_title),
                     marker=dict(size=6, opacity=0.6, color=AUGSBERT_COLORS[0]), hovertext=text, hoverinfo="text+x+y")
     fig.update_xaxes(title=f"gold score ({low:g}–{high:g})")
     fig.update_yaxes(title="predicted similarity")
@@ -151,8 +156,8 @@ def distributions_side_by_side(series: dict[str, pd.Series], title: str = "Label
     fig = _fig(title, height=380)
     for i, (name, values) in enumerate(series.items()):
         color = GOLD if name.lower().startswith("gold") else AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]
-        fig.add_violin(y=values.astype(float), name=name, box_visible=True, meanline_visible=True, line_color=color,
-                       fillcolor=color, opacity=0.6, points=False)
+        fig.add_violin(y=values.astype(float), name=html_escape(name), box_visible=True, meanline_visible=True,
+                       line_color=color, fillcolor=color, opacity=0.6, points=False)
     fig.update_yaxes(title="label / score (0–1)", range=[-0.05, 1.05])
     fig.update_layout(showlegend=False)
     return fig

@@ -16,6 +16,8 @@ import pandas as pd
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
 from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
 
+from .security import md_escape
+
 #: Steps of a run as the Training page shows them: (key, title, stages). Candidate pairs come before the teacher
 #: (it warm-starts on them) and labeling after the readiness gate; runs of the older order (sampling after the
 #: gate) read just as well: a step's state comes from the events seen, not from its place in this list.
@@ -457,7 +459,8 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
         return ModelDownload(key, None, f"This run has no saved {model_title(key)} model (models/{key}/).")
     cfg = read_json(run_dir, "config.json", {}) or {}
     name = str(((cfg.get("student") or {}).get("model")) or "default")
-    base = ("the offline all-MiniLM-L6-v2" if name == "default" else f"`{name}`")
+    shown = md_escape(name, code=True)  # in a code span: nothing in it is markdown, a backtick would end it
+    base = ("the offline all-MiniLM-L6-v2" if name == "default" else f"`{shown}`")
     note = f"The zero-shot model is the student's base model, {base}, unchanged (no training)"
     from augsbert_core.models import ModelLoadError, resolve_model
 
@@ -469,7 +472,7 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
         resolved = None
     if resolved is not None and resolved.is_dir():
         return ModelDownload(key, resolved, note + ": the zip holds that base model.")
-    return ModelDownload(key, None, note + (f": load it by its name, `SentenceTransformer('{name}')`."
+    return ModelDownload(key, None, note + (f": load it by its name, `SentenceTransformer('{shown}')`."
                                              if name != "default" else "."))
 
 

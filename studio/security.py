@@ -7,6 +7,8 @@ accepts, the upload size cap, and the server settings in `.streamlit/config.toml
   be used to read other files or folders of the server.
 - Uploads are capped at `server.maxUploadSize` MB (the same value Streamlit's uploader enforces); a gzip'd
   upload also may not expand beyond `MAX_EXPANSION` times that (a "zip bomb" is refused before it is read).
+- Text from users (file, column, model, run and dataset names, cells, and any exception message that may quote
+  them) reaches Streamlit's markdown only through `md_escape`; tests/test_escaping.py checks every call site.
 """
 
 from __future__ import annotations
@@ -118,6 +120,42 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
 
 def _under(path: Path, roots: list[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+# ---------------------------------------------------------------------------------------------- escaping
+#: What Markdown (CommonMark + GFM) and Streamlit's extensions could read in user text: emphasis `*_`, code
+#: spans, links and images `[]()!`, HTML and autolinks `<>`, headings `#`, lists `+-.` (`1. x`), tables `|`,
+#: strikethrough `~`, LaTeX `$`, directives `:red[..]` / `:material/..:` and URL/`www.` autolinks `:.`,
+#: attribute blocks `{}`, entities `&`, and the backslash itself. Every ASCII punctuation character may be
+#: backslash-escaped in CommonMark, so the escaped text renders exactly as the original.
+_MD_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x85\u2028\u2029]+")
+
+
+def md_escape(text: Any, *, code: bool = False) -> str:
+    """`text` (any value: str() is taken) made inert for Streamlit markdown (st.markdown, st.caption, alerts,
+    toasts, headers, widget labels), so it shows literally.
+
+    - Line breaks become one space: user text never starts a new block (heading, list, table, code block).
+    - Markdown and Streamlit specials (see `_MD_SPECIALS`) are backslash-escaped; ordinary letters, digits,
+      spaces and other characters are unchanged, so ordinary text looks the same.
+    - `code=True` is for text placed inside an inline code span (`` `...` `` written by the caller): nothing is
+      interpreted there and a backslash would show, so only backticks (which would close the span) become `'`.
+
+    Not covered: Streamlit's emoji and material-icon shortcodes (`:smile:`) are matched on the rendered text, so
+    they still show as an emoji or icon (no link, no request). HTML is never enabled (`unsafe_allow_html`)."""
+    flat = _LINE_BREAKS.sub(" ", str(text))
+    if code:
+        return flat.replace("`", "'")
+    return _MD_SPECIALS.sub(r"\\\1", flat)
+
+
+def html_escape(text: Any) -> str:
+    """`text` for Plotly titles, legend entries and hover text (which accept a subset of HTML tags: `<a href>`,
+    `<b>`, `<br>`): `&`, `<`, `>` become entities, which Plotly shows as the characters."""
+    import html
+
+    return html.escape(str(text), quote=False)
 
 
 # ------------------------------------------------------------------------------------------------ config

@@ -1,4 +1,7 @@
-"""Streamlit glue shared by the pages: the sidebar, the current run, cached loaders and small widgets."""
+"""Streamlit glue shared by the pages: the sidebar, the current run, cached loaders and small widgets.
+
+User text (file, column, model, run names, messages quoting them) goes into markdown only as
+`ui.md_escape(text)` (studio.security.md_escape; tests/test_escaping.py checks every call site)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from augsbert_core.runs import ACTIVE, RunRecord
 
 from . import device as device_mod
 from . import runinfo, workspace
+from .security import md_escape
 
 RUN_KEY = "run_id"  # the current run (plain session state, so it survives pages that hide the sidebar picker)
 PICKER_KEY = "run_picker"
@@ -116,7 +120,7 @@ def launch(draft: dict[str, Any]) -> bool:
     try:
         ids = scenario.launch(draft)
     except ConfigError as exc:
-        st.error(f"**Cannot launch:** {exc}", icon=":material/block:")
+        st.error(f"**Cannot launch:** {md_escape(exc)}", icon=":material/block:")
         return False
     select_run(ids[0])
     st.session_state["training_flash"] = f"Launched {len(ids)} run{'s' if len(ids) != 1 else ''}."
@@ -156,7 +160,7 @@ def sidebar() -> None:
         manifest = workspace.read_manifest()
         if manifest["files"]:
             title = manifest.get("title") or ("uploaded files" if manifest.get("source") == "upload" else "dataset")
-            st.markdown(f"**Data** · {md(title)}")
+            st.markdown(f"**Data** · {md_escape(title)}")
         else:
             st.markdown("**Data** · none yet")
         if ids:
@@ -169,7 +173,7 @@ def sidebar() -> None:
             running = sum(r.status == "running" for r in active)
             st.caption(f"Jobs: {running} running, {len(active) - running} queued")
         device_line()
-        st.caption(f"Workspace: `{workspace.home()}`")
+        st.caption(f"Workspace: `{md_escape(workspace.home(), code=True)}`")
 
 
 def device_line() -> None:
@@ -177,7 +181,7 @@ def device_line() -> None:
     if label is None:
         st.fragment(run_every=1.0)(_device_pending)()
     else:
-        st.markdown(f"**Device** · {md(label)}")
+        st.markdown(f"**Device** · {md_escape(label)}")
 
 
 def _device_pending() -> None:
@@ -190,7 +194,7 @@ def _device_pending() -> None:
 def status_badge(status: str) -> None:
     colors = {"queued": "gray", "running": "blue", "finished": "green", "failed": "red", "cancelled": "orange",
               "interrupted": "orange"}
-    st.badge(status, icon=runinfo.STATUS_ICONS.get(status), color=colors.get(status, "gray"))
+    st.badge(md_escape(status), icon=runinfo.STATUS_ICONS.get(status), color=colors.get(status, "gray"))
 
 
 def gate_banner(run_dir: str) -> None:
@@ -201,9 +205,9 @@ def gate_banner(run_dir: str) -> None:
         text = gate.get("message", "")
         kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""
         if gate.get("verdict") == "ready":
-            st.success(f"**Teacher-readiness gate: ready{kind}.** {text}", icon=":material/check_circle:")
+            st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
         else:
-            st.warning(f"**Teacher-readiness gate: weak{kind}.** {text}", icon=":material/warning:")
+            st.warning(f"**Teacher-readiness gate: weak{kind}.** {md_escape(text)}", icon=":material/warning:")
     teacher_choices(run_dir)
 
 
@@ -234,9 +238,9 @@ def teacher_choices(run_dir: str) -> None:
 def run_error(record: RunRecord) -> None:
     if record.status in ("failed", "interrupted"):
         title, message, hint = runinfo.explain_error(record.status, record.error)
-        st.error(f"**{title}.** {md(message)}\n\n{hint}", icon=":material/error:")
+        st.error(f"**{title}.** {md_escape(message)}\n\n{hint}", icon=":material/error:")
     elif record.status == "cancelled":
-        st.info(f"**Cancelled.** {md(record.error or '')}", icon=":material/stop_circle:")
+        st.info(f"**Cancelled.** {md_escape(record.error or '')}", icon=":material/stop_circle:")
 
 
 def data_error(error: core_data.DataError, name: str) -> None:
@@ -246,8 +250,8 @@ def data_error(error: core_data.DataError, name: str) -> None:
     first = error.problems[0]
     where = ", ".join(x for x in (f"row {first.row}" if first.row is not None else "",
                                   f"column '{first.column}'" if first.column else "") if x)
-    st.error(f"**{md(name)} was not saved** ({count}). {md(where + ': ' if where else '')}{md(first.message)}",
-             icon=":material/block:")
+    st.error(f"**{md_escape(name)} was not saved** ({count}). "
+             f"{md_escape(where + ': ' if where else '')}{md_escape(first.message)}", icon=":material/block:")
     table = pd.DataFrame([{"row": p.row, "column": p.column, "problem": p.message} for p in error.problems])
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"row": st.column_config.NumberColumn(format="%d")})
@@ -261,19 +265,6 @@ def need_run(message: str = "No run yet.") -> RunRecord | None:
         st.info(f"{message} Launch one on the Scenario page.", icon=":material/info:")
         st.page_link(PAGES["scenario"], label="Go to Scenario", icon=":material/arrow_forward:")
     return record
-
-
-def md(text: str) -> str:
-    """User text made inert for st.markdown (markdown punctuation escaped; HTML is never enabled)."""
-    import re
-
-    text = re.sub(r"[\r\n]+", " ", str(text))  # no new blocks (headings, lists, tables) from user text
-    return re.sub(r"([\\`*_\[\]<>|~$:#])", r"\\\1", text)
-
-
-def code(text: str) -> str:
-    """User text for inside `inline code` (backticks cannot be escaped there)."""
-    return str(text).replace("`", "'")
 
 
 def fmt_time(ts: float | None) -> str:

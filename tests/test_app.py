@@ -123,7 +123,7 @@ def test_every_page_renders_on_an_empty_workspace():
         at = app(page)
         assert at.title[0].value == title
     # the sidebar names the device (AppTest keeps sidebar elements of the first page run only)
-    assert "**Device** · CPU (test)" in [m.value for m in app().sidebar.markdown]
+    assert r"**Device** · CPU \(test\)" in [m.value for m in app().sidebar.markdown]  # escaped: md_escape
 
 
 def test_sidebar_shows_workspace_and_current_run(store, home):
@@ -165,7 +165,7 @@ def test_upload_saves_validated_file_and_survives_restart(home):
     at.file_uploader(key="upload_train").set_value(("mine.csv", GOOD, "text/csv")).run()
     at.button(key="save_train").click().run()
     assert not at.exception
-    assert "Saved mine.csv" in texts(at)
+    assert r"Saved mine\.csv" in texts(at)  # the file name is markdown-escaped
     saved = workspace.data_dir() / "train.csv"
     assert saved.is_file()
     assert pd.read_csv(saved).shape == (3, 3)
@@ -180,7 +180,7 @@ def test_malformed_upload_names_row_and_column_and_writes_nothing(home):
     at.button(key="save_train").click().run()
     assert not at.exception
     error = at.error[0].value
-    assert "bad.csv was not saved" in error and "row 2" in error and "'score'" in error and "high" in error
+    assert r"bad\.csv was not saved" in error and "row 2" in error and "'score'" in error and "high" in error
     assert not (workspace.data_dir() / "train.csv").exists()
     assert workspace.read_manifest()["files"] == {}
 
@@ -189,7 +189,7 @@ def test_column_mapping_when_names_differ(home):
     data = b"left;right\n"  # not a CSV the core accepts: semicolons
     at = app("data")
     at.file_uploader(key="upload_test").set_value(("semi.csv", data, "text/csv")).run()
-    assert "semi.csv was not saved" in at.error[0].value
+    assert r"semi\.csv was not saved" in at.error[0].value
     odd = b"premise_text,other_text,rating\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,1.0\n"
     at.file_uploader(key="upload_test").set_value(("odd.csv", odd, "text/csv")).run()
     assert "Not recognised" in texts(at)

@@ -400,6 +400,6 @@ def test_error_box_escapes_the_upload_text():
     body = at.error[0].value
     unescaped = re.sub(r"\\.", "", body)  # what markdown would interpret: everything not backslash-escaped
     assert "<" not in unescaped and "](" not in unescaped and "**x" not in unescaped.replace("**", "", 1)
-    assert r"\<img src=x onerror=alert(1)\>.csv" in body and r"\[click\](javascript\:alert(1))" in body
+    assert r"\<img src=x onerror=alert\(1\)\>\.csv" in body and r"\[click\]\(javascript\:alert\(1\)\)" in body
     table = at.dataframe[0].value
     assert table["problem"][0] == "score is not a number: '[click](javascript:alert(1)) **x**'"  # as data

@@ -238,7 +238,7 @@ def test_scenario_page_auto_teacher_and_the_new_advanced_keys():
     kind = at.radio(key="sc_teacher_kind")
     assert kind.value == "auto" and kind.options[0].startswith("Auto")
     name, why = default_teacher("cpu")  # the test's device label is a CPU
-    assert any(f"Auto stands for **{scenario.model_label(name)}** here. {ui.md(why)}" in c.value for c in at.caption)
+    assert any(f"Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}" in c.value for c in at.caption)
     default = scenario.build_configs(scenario.load_draft())[0]
     assert default.teacher.model == "auto" and default.teacher.warm_start == "auto"
     assert (default.labeler, default.candidates) == ("auto", "auto")
