@@ -283,7 +283,7 @@ def read_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
     path = Path(run_dir) / name
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):  # missing, being written, corrupt or not UTF-8: the page shows what it can
         return default
 
 
