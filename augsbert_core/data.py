@@ -1468,7 +1468,8 @@ def fingerprint(path: PathLike) -> str:
 def write_table(frame: pd.DataFrame, path: PathLike) -> None:
     """Write by extension (.csv, .tsv, .jsonl, .parquet), atomically (temp file in the same folder, then os.replace).
 
-    Raises ValueError for an unsupported extension, or for text with tabs/newlines when writing .tsv (no quoting).
+    Raises ValueError for an unsupported extension, or for text with tabs/newlines when writing .tsv (quotes are
+    written as pandas and spreadsheets do: a cell with a quote is quoted, its quotes doubled).
     """
     target = Path(path)
     ext, gz = _split_extension(target)
@@ -1482,7 +1483,7 @@ def write_table(frame: pd.DataFrame, path: PathLike) -> None:
         if ext == ".csv":
             frame.to_csv(temp, index=False, encoding="utf-8", lineterminator="\n")
         elif ext == ".tsv":
-            frame.to_csv(temp, sep="\t", index=False, encoding="utf-8", lineterminator="\n", quoting=csv.QUOTE_NONE)
+            frame.to_csv(temp, sep="\t", index=False, encoding="utf-8", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
         elif ext == ".jsonl":
             _write_jsonl(frame, temp)
         else:
@@ -1505,7 +1506,7 @@ def _check_tsv_safe(frame: pd.DataFrame) -> None:
             bad = _bool_array(column.astype(str).str.contains(r"[\t\r\n]", regex=True))
             if bad.any():
                 raise ValueError(f"column {name!r} row {int(np.flatnonzero(bad)[0]) + 1} contains a tab or newline; "
-                                 "TSV is written without quoting: write .csv, .jsonl or .parquet instead")
+                                 "write .csv, .jsonl or .parquet instead")
 
 
 def _write_jsonl(frame: pd.DataFrame, path: str) -> None:
