@@ -10,6 +10,8 @@ already labeled (its silver.csv: no teacher runs here), with one change at a tim
   silver_gold             silver 1 epoch, then gold 1 epoch from that model (silver-then-gold)
   aug_cosent / aug_angle  gold + silver, 1 epoch, CoSENT / AnglE loss
   aug_ens                 gold + silver labeled by the ensemble (score_ensemble) instead of the chosen labeler
+  silver_gold3            silver 1 epoch, then gold 3 epochs (against gold3: equal gold epochs)
+  aug_gold2               gold + silver 1 epoch, then gold 2 more epochs (against gold3)
 
   python experiments/explore_student.py --experiment stsb-1k --seed 42 --variants gold3,aug2,gold3x,silver_gold
 Needs a finished `bash experiments/run.sh cpu` (experiments/results/stsb-cpu-v2/runs). Appends one JSON line
@@ -70,6 +72,8 @@ def main() -> None:
         "aug_cosent": [(lambda: both(gold, silver()), replace(RECIPE, loss="cosent"))],
         "aug_angle": [(lambda: both(gold, silver()), replace(RECIPE, loss="angle"))],
         "aug_ens": [(lambda: both(gold, silver("score_ensemble")), RECIPE)],
+        "silver_gold3": [(lambda: silver(), RECIPE), (lambda: gold, replace(RECIPE, epochs=3))],
+        "aug_gold2": [(lambda: both(gold, silver()), RECIPE), (lambda: gold, replace(RECIPE, epochs=2))],
     }
     for name in args.variants.split(","):
         started = time.time()
