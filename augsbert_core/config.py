@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -54,7 +55,16 @@ def _on_off(value: Any) -> Any:
     return ("on" if value else "off") if isinstance(value, bool) else value
 
 
+def _whole_as_int(value: float) -> float | int:
+    """Epochs of 2.0 are written back as 2: configs, tables and the app show whole epochs as whole numbers."""
+    return int(value) if float(value).is_integer() else value
+
+
 Int = Annotated[int, BeforeValidator(_not_bool)]
+Epochs = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool),
+                   AfterValidator(_whole_as_int)]
+PositiveEpochs = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool),
+                           AfterValidator(_whole_as_int)]
 Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_bool)]
 PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_not_bool)]
 Count = Annotated[int, Field(ge=0), BeforeValidator(_not_bool)]
@@ -87,7 +97,7 @@ class ModelConfig:
     """A model to train: base model and hyperparameters."""
 
     model: Text = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
-    epochs: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool)] = 1
+    epochs: Epochs = 1
     batch_size: Annotated[int, Field(ge=1, le=65_536), BeforeValidator(_not_bool)] = 16
     learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 2e-5
     warmup_ratio: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.1
@@ -102,7 +112,7 @@ class ModelConfig:
     # teacher only: before gold, learn the bi-encoder's cosine on the candidate pairs (no extra labels).
     # auto = on when the base is a bi-encoder checkpoint whose cross-encoder head is fresh (the offline default)
     warm_start: Switch = "auto"
-    warm_start_epochs: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool)] = 1
+    warm_start_epochs: PositiveEpochs = 1
     warm_start_learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
                                         BeforeValidator(_not_bool)] = 1e-4
     # BM25 neighbours per candidate sentence added to the warm-start pairs (unlabeled, never silver): pairs that
@@ -138,7 +148,7 @@ class TeacherSearchConfig:
     learning_rates: Annotated[list[Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
                                              BeforeValidator(_not_bool)]], Field(max_length=20)] = field(
         default_factory=list)
-    epochs: Annotated[list[PositiveFloat], Field(max_length=20)] = field(default_factory=list)
+    epochs: Annotated[list[PositiveEpochs], Field(max_length=20)] = field(default_factory=list)
     budget_minutes: PositiveFloat = 30.0  # trials whose estimated time no longer fits are skipped (the first runs)
 
     @property

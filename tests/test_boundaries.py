@@ -274,3 +274,10 @@ def test_readers_do_not_write(tmp_path):
     assert (ghost.dir / "run.json").read_bytes() == before  # ...without writing
     assert store.reconcile() == [ghost.id]  # a writer records it
     assert json.loads((ghost.dir / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_whole_epochs_stay_whole_numbers():
+    cfg = ExperimentConfig.from_dict({**BASE, "student": {"epochs": 2.0}, "teacher": {"epochs": "3"}})
+    assert (cfg.student.epochs, cfg.teacher.epochs) == (2, 3)
+    assert isinstance(cfg.student.epochs, int) and json.dumps(cfg.to_dict()["student"]["epochs"]) == "2"
+    assert ExperimentConfig.from_dict({**BASE, "student": {"epochs": 0.5}}).student.epochs == 0.5
