@@ -178,10 +178,7 @@ class RunStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
-                row = record.to_dict()
-                row["headline"] = json.dumps(row["headline"])
-                db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                           tuple(row.values()))
+                _insert(db, record)
         except sqlite3.DatabaseError:
             self._stale_marker.touch()
             return
@@ -219,10 +216,7 @@ class RunStore:
                 db.execute("PRAGMA journal_mode=WAL")  # persistent in the file: readers and a writer together
                 db.executescript(_SCHEMA)
                 for record in records:
-                    row = record.to_dict()
-                    row["headline"] = json.dumps(row["headline"])
-                    db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) "
-                               f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+                    _insert(db, record)
             finally:
                 db.close()
             for suffix in ("-wal", "-shm"):
@@ -343,6 +337,14 @@ def _live(record: RunRecord) -> RunRecord:
     if record.status == "running" and not _pid_alive(record.pid):
         return RunRecord(**{**record.to_dict(), "status": "interrupted", "error": DIED})
     return record
+
+
+def _insert(db: sqlite3.Connection, record: RunRecord) -> None:
+    """Write `record` as its index row (replacing an older one)."""
+    row = record.to_dict()
+    row["headline"] = json.dumps(row["headline"])
+    db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+               tuple(row.values()))
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
