@@ -134,10 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    return {"run": _cmd_run, "check": _cmd_check, "config-schema": _cmd_config_schema, "validate": _cmd_validate, "sample": _cmd_sample, "label": _cmd_label,
-                "runs": _cmd_runs, "cancel": _cmd_cancel, "resume": _cmd_resume,
-                "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
-                "study": _cmd_study, "models": _cmd_models}[args.command](args)
+    return {"run": _cmd_run, "check": _cmd_check, "config-schema": _cmd_config_schema, "validate": _cmd_validate,
+            "sample": _cmd_sample, "label": _cmd_label, "runs": _cmd_runs, "cancel": _cmd_cancel,
+            "resume": _cmd_resume, "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
+            "study": _cmd_study, "models": _cmd_models}[args.command](args)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:

@@ -60,16 +60,25 @@ def _whole_as_int(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
-Int = Annotated[int, BeforeValidator(_not_bool)]
-Epochs = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool),
-                   AfterValidator(_whole_as_int)]
-PositiveEpochs = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False), BeforeValidator(_not_bool),
-                           AfterValidator(_whole_as_int)]
-Float = Annotated[float, Field(allow_inf_nan=False), BeforeValidator(_not_bool)]
-PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_not_bool)]
-Count = Annotated[int, Field(ge=0), BeforeValidator(_not_bool)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_not_bool)]
-Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False), BeforeValidator(_not_bool)]
+def _number(kind: type, *, whole: bool = False, **limits: Any) -> Any:
+    """A number key of the schema: `kind` with its range (pydantic Field limits), never a boolean, never
+    inf/nan; `whole=True` writes 2.0 back as 2."""
+    if kind is float:
+        limits["allow_inf_nan"] = False
+    after = (AfterValidator(_whole_as_int),) if whole else ()
+    return Annotated[(kind, Field(**limits), BeforeValidator(_not_bool), *after)]  # a tuple: Python 3.10 too
+
+
+Float = _number(float)
+PositiveInt = _number(int, ge=1)
+PositiveFloat = _number(float, gt=0)
+Fraction = _number(float, gt=0, lt=1)  # strictly between 0 and 1
+Share = _number(float, ge=0, le=1)  # 0..1 inclusive
+Epochs = _number(float, whole=True, ge=0, le=1000)
+PositiveEpochs = _number(float, whole=True, gt=0, le=1000)
+LearningRate = _number(float, gt=0, le=1)
+BatchSize = _number(int, ge=1, le=65_536)
+TopK = _number(int, ge=1, le=MAX_TOP_K)
 Switch = Annotated[Literal["auto", "on", "off"], BeforeValidator(_on_off)]
 Text = Annotated[str, Field(min_length=1, max_length=4096)]
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -98,26 +107,25 @@ class ModelConfig:
 
     model: Text = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
     epochs: Epochs = 1
-    batch_size: Annotated[int, Field(ge=1, le=65_536), BeforeValidator(_not_bool)] = 16
-    learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 2e-5
-    warmup_ratio: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.1
-    max_seq_length: Annotated[int, Field(ge=8, le=8192), BeforeValidator(_not_bool)] = 128
+    batch_size: BatchSize = 16
+    learning_rate: LearningRate = 2e-5
+    warmup_ratio: _number(float, ge=0, lt=1) = 0.1
+    max_seq_length: _number(int, ge=8, le=8192) = 128
     # None = chosen by task (see student.py / teacher.py); the teacher takes bce or mse
     loss: Literal[STUDENT_LOSSES + TEACHER_LOSSES] | None = None  # type: ignore[valid-type]
-    weight_decay: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.01
+    weight_decay: Share = 0.01
     trust_remote_code: StrictBool = False  # run custom model code from the hub: only for models you trust
-    seed_trials: Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_bool)] = 1  # seed optimisation: train
+    seed_trials: _number(int, ge=1, le=100) = 1  # seed optimisation: train
     # this many seeds for `seed_trial_fraction` of the run, finish the best on dev
     seed_trial_fraction: Fraction = 0.25  # share of the schedule each seed trial runs (the paper: 20-30% of an epoch)
     # teacher only: before gold, learn the bi-encoder's cosine on the candidate pairs (no extra labels).
     # auto = on when the base is a bi-encoder checkpoint whose cross-encoder head is fresh (the offline default)
     warm_start: Switch = "auto"
     warm_start_epochs: PositiveEpochs = 1
-    warm_start_learning_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
-                                        BeforeValidator(_not_bool)] = 1e-4
+    warm_start_learning_rate: LearningRate = 1e-4
     # BM25 neighbours per candidate sentence added to the warm-start pairs (unlabeled, never silver): pairs that
     # span the similarity range teach the head more than related pairs alone. 0 = the candidates only
-    warm_start_top_k: Annotated[int, Field(ge=0, le=MAX_TOP_K), BeforeValidator(_not_bool)] = 1
+    warm_start_top_k: _number(int, ge=0, le=MAX_TOP_K) = 1
 
 
 @dataclass(config=_STRICT)
@@ -125,8 +133,8 @@ class AugmentSettings:
     """Scenario 1: word-level augmentation of gold pairs (see augment.AugmentConfig)."""
 
     method: Literal[AUGMENT_METHODS] = "wordnet"  # type: ignore[valid-type]
-    copies: Annotated[int, Field(ge=1, le=100), BeforeValidator(_not_bool)] = 1
-    aug_p: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.15
+    copies: _number(int, ge=1, le=100) = 1
+    aug_p: _number(float, gt=0, le=1) = 0.15
     model: Text | None = None  # masked LM for the contextual methods
     side: Literal["sentence1", "sentence2", "both"] = "sentence1"
 
@@ -137,7 +145,7 @@ class GateConfig:
 
     action: Literal["warn", "stop", "proceed"] = "warn"
     # teacher must beat the student by this much (metric units, e.g. 0.01 = 1 point)
-    margin: Annotated[float, Field(ge=-1, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] = 0.0
+    margin: _number(float, ge=-1, le=1) = 0.0
 
 
 @dataclass(config=_STRICT)
@@ -145,9 +153,7 @@ class TeacherSearchConfig:
     """Teacher hyperparameter selection on dev: every (learning rate, epochs) pair that fits the time budget."""
 
     # empty (and epochs empty) = no search
-    learning_rates: Annotated[list[Annotated[float, Field(gt=0, le=1, allow_inf_nan=False),
-                                             BeforeValidator(_not_bool)]], Field(max_length=20)] = field(
-        default_factory=list)
+    learning_rates: Annotated[list[LearningRate], Field(max_length=20)] = field(default_factory=list)
     epochs: Annotated[list[PositiveEpochs], Field(max_length=20)] = field(default_factory=list)
     budget_minutes: PositiveFloat = 30.0  # trials whose estimated time no longer fits are skipped (the first runs)
 
@@ -171,7 +177,7 @@ class ExperimentConfig:
     task: Task | None = None  # detected from the gold data when omitted
     data: DataConfig = field(default_factory=DataConfig)
     sampler: Literal[SAMPLERS] = "bm25"  # type: ignore[valid-type]
-    top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K), BeforeValidator(_not_bool)] = 3
+    top_k: TopK = 3
     student: ModelConfig = field(default_factory=ModelConfig)
     # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (README "Results")
     teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
@@ -187,17 +193,17 @@ class ExperimentConfig:
     # candidate pairs in scenarios 2 and 3: the unlabeled file's pairs as they are, pairs sampled from its
     # sentences, or both. auto = given pairs when the unlabeled file has pairs, else sampled
     candidates: Literal[CANDIDATE_SOURCES] = "auto"  # type: ignore[valid-type]
-    seed: Annotated[int, Field(ge=0, lt=2**32), BeforeValidator(_not_bool)] = 42
+    seed: _number(int, ge=0, lt=2**32) = 42
     device: Annotated[str, Field(pattern=DEVICE_PATTERN)] | None = None  # None or auto = cuda, mps, cpu
     # scenario 3 classification threshold; None = chosen on target dev or 0.5
-    threshold: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), BeforeValidator(_not_bool)] | None = None
+    threshold: Share | None = None
     max_silver: PositiveInt | None = None  # cap on silver pairs (random subsample with the seed)
     train_gold_only: StrictBool = True  # also train the gold-only student baseline (scenarios 1, 2)
     train_full_gold: StrictBool = False  # also train the student on data.full_train: the ceiling AugSBERT aims at
-    label_batch_size: Annotated[int, Field(ge=1, le=65_536), BeforeValidator(_not_bool)] = 64
-    live_evals: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_not_bool)] = 4  # dev evaluations during
+    label_batch_size: BatchSize = 64
+    live_evals: _number(int, ge=0, le=1000) = 4  # dev evaluations during
     # each training (the app's metric curve); 0 = none
-    checkpoints: Annotated[int, Field(ge=0, le=1000), BeforeValidator(_not_bool)] = 4  # trainer checkpoints per
+    checkpoints: _number(int, ge=0, le=1000) = 4  # trainer checkpoints per
     # training (newest kept) so a killed job can resume; 0 = none
     hnsw_threshold: PositiveInt = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
     silver_file: Text | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher and labeling

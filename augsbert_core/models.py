@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import (
-    AUTO_TEACHER,  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
-)
+from .config import AUTO_TEACHER  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
 
 DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
@@ -172,7 +170,7 @@ def load_bi_encoder(name: str | None, device: str | None = None, max_seq_length:
     path = resolve_model(name)
     try:
         model = SentenceTransformer(path, device=device or choose_device(), trust_remote_code=trust_remote_code)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable error
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     if max_seq_length:
         model.max_seq_length = max_seq_length
@@ -190,6 +188,6 @@ def load_cross_encoder(name: str | None, device: str | None = None, max_length: 
     try:
         model = CrossEncoder(path, num_labels=1, device=device or choose_device(), max_length=max_length,
                              trust_remote_code=trust_remote_code)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     return model

@@ -117,15 +117,15 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task,
                                    scale=scale if use_scale else None).frame
 
-    first = data_mod.load_pairs(paths["train"] if cfg.scenario in (1, 2) else paths["test"],
-                                column_map=d.column_map or None, task=cfg.task, scale=scale)
+    first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
+    first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
     task = cfg.task or first.task
     loaded = LoadedData(
         task=task,
         scale=first.scale if task == "regression" else None,
-        train=pairs("train", task) if cfg.scenario in (1, 2) else None,
+        train=first.frame if first_key == "train" else None,
         dev=pairs("dev", task),
-        test=pairs("test", task),
+        test=first.frame if first_key == "test" else pairs("test", task),
     )
     if cfg.train_full_gold and cfg.scenario in (1, 2):
         loaded.full_train = pairs("full_train", task)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ExperimentConfig
-from .estimate import DataCounts, Estimate, estimate, fmt_duration
+from .estimate import DataCounts, Estimate, device_kind, estimate, fmt_duration
 from .models import choose_device, device_description
 from .pipeline import LoadedData, load_experiment_data
 
@@ -87,8 +87,7 @@ def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> P
             plan.files[role] = {"path": os.path.normpath(path), "rows": len(frame)}
     draft = cfg.to_dict()
     draft["teacher_search"] = {**draft["teacher_search"], "enabled": cfg.teacher_search.enabled}
-    kind = "gpu" if device.startswith(("cuda", "mps")) else "cpu"
-    plan.estimate = estimate(draft, _counts(data), device=kind)
+    plan.estimate = estimate(draft, _counts(data), device=device_kind(plan.device))
     return plan
 
 

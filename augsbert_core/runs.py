@@ -198,11 +198,9 @@ class RunStore:
 
     def reconcile(self) -> list[str]:
         """Mark runs whose worker process died while running as 'interrupted' (a writer's job). Their ids."""
-        stale = []
-        for record in self.list():
-            if record.status == "interrupted" and record.error == DIED and record.finished_at is None:
-                self.update(record.id, status="interrupted", finished_at=time.time(), error=DIED)
-                stale.append(record.id)
+        stale = [r.id for r in self._records() if r.status == "running" and not _pid_alive(r.pid)]
+        for run_id in stale:
+            self.update(run_id, status="interrupted", finished_at=time.time(), error=DIED)
         return stale
 
     def rebuild_index(self) -> int:
@@ -234,7 +232,8 @@ class RunStore:
     def _stored(self, run_id: str) -> RunRecord:
         """A run's record as written: its run.json when there is one (the truth), else its index row."""
         run_dir = self.root / run_id
-        if safe_name(run_id, 200) == run_id and (run_dir / RECORD_FILE).is_file():
+        plain = safe_name(run_id, 200) == run_id  # never a path outside the store
+        if plain and (run_dir / RECORD_FILE).is_file():
             return read_record(run_dir)
         row = None
         try:
@@ -242,36 +241,40 @@ class RunStore:
                 row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         except sqlite3.DatabaseError:
             pass
-        if row is None:
-            if safe_name(run_id, 200) == run_id and (run_dir / "config.json").is_file():
-                return read_record(run_dir)
-            raise KeyError(f"no run {run_id!r} in {self.root}")
-        return _record(row)
+        if row is not None:
+            return _record(row)
+        if plain and (run_dir / "config.json").is_file():
+            return read_record(run_dir)
+        raise KeyError(f"no run {run_id!r} in {self.root}")
 
     def list(self, status: str | None = None) -> list[RunRecord]:
-        """All runs, newest first. From the index; from the run directories when the index is locked, empty
-        or unreadable (then `note` says so). Never writes."""
+        """All runs, newest first, as readers show them. From the index; from the run directories when the
+        index is behind, locked, empty or unreadable (then `note` says so). Never writes."""
+        records = [_live(r) for r in self._records()]
+        return [r for r in records if status is None or r.status == status]
+
+    def _records(self) -> list[RunRecord]:
+        """The stored records, newest first: the index's rows, or the run directories' when the index cannot
+        be trusted (`note` says why)."""
         self.note = None
         if self._stale_marker.exists():
-            records = [_live(r) for r in self.scan()]
             self.note = "the run index is behind (a write could not reach it); listed from the run directories"
-            return [r for r in records if status is None or r.status == status]
+            return self.scan()
         try:
             with self._connect(READER_BUSY_MS) as db:
                 rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
-            records = [_record(r) for r in rows]
         except sqlite3.OperationalError as exc:
-            records, self.note = None, f"the run index is busy ({exc}); listed from the run directories"
+            self.note = f"the run index is busy ({exc}); listed from the run directories"
+            return self.scan()
         except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
-            records, self.note = None, (f"the run index {self.db_path} is unreadable ({exc}); listed from the run "
-                                        "directories; `augsbert runs --rebuild-index` rebuilds it")
-        if records is not None and not records and any(self._run_dirs()):
-            records, self.note = None, ("the run index is empty but run directories exist; listed from them; "
-                                        "`augsbert runs --rebuild-index` rebuilds it")
-        if records is None:
-            records = self.scan()
-        records = [_live(r) for r in records]
-        return [r for r in records if status is None or r.status == status]
+            self.note = (f"the run index {self.db_path} is unreadable ({exc}); listed from the run directories; "
+                         "`augsbert runs --rebuild-index` rebuilds it")
+            return self.scan()
+        if not rows and any(self._run_dirs()):
+            self.note = ("the run index is empty but run directories exist; listed from them; "
+                         "`augsbert runs --rebuild-index` rebuilds it")
+            return self.scan()
+        return [_record(r) for r in rows]
 
     def scan(self) -> list[RunRecord]:
         """The records of every run directory, newest first (unreadable ones are reported in `problems`)."""
