@@ -17,8 +17,15 @@ if not records:
     st.stop()
 
 PRIMARY = {"regression": "spearman", "classification": "ap"}
-METRIC_TITLES = {"spearman": "Spearman", "pearson": "Pearson", "ap": "Average precision", "f1": "F1",
-                 "accuracy": "Accuracy", "precision": "Precision", "recall": "Recall"}
+METRIC_TITLES = {
+    "spearman": "Spearman",
+    "pearson": "Pearson",
+    "ap": "Average precision",
+    "f1": "F1",
+    "accuracy": "Accuracy",
+    "precision": "Precision",
+    "recall": "Recall",
+}
 
 # ------------------------------------------------------------------------------------------------ the table
 rows, metrics_by_run = [], {r.id: runinfo.metrics(r.dir) for r in records}  # per model (no `recommended`)
@@ -28,26 +35,41 @@ for r in records:
     m = metrics_by_run[r.id]
     task = r.task or "regression"
     primary = PRIMARY.get(task, "spearman")
-    row = {"run": r.name, "status": r.status, "scenario": r.scenario, "sampler": r.sampler,
-           "recommended": runinfo.model_title(recommended_by_run[r.id]) if recommended_by_run[r.id] else ""}
+    row = {
+        "run": r.name,
+        "status": r.status,
+        "scenario": r.scenario,
+        "sampler": r.sampler,
+        "recommended": runinfo.model_title(recommended_by_run[r.id]) if recommended_by_run[r.id] else "",
+    }
     for key in models_listed:
         value = (m.get(key) or {}).get("test", {}).get(primary)
         row[f"{runinfo.model_title(key)} (test {primary})"] = None if value is None else round(100 * value, 2)
     rv = runinfo.review_summary(runinfo.load_review(r.dir))
     row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
-    row.update({"created": ui.fmt_time(r.created_at),
-                "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at
-                             else "–"),
-                "id": r.id})
+    row.update(
+        {
+            "created": ui.fmt_time(r.created_at),
+            "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–"),
+            "id": r.id,
+        }
+    )
     rows.append(row)
 table = pd.DataFrame(rows)
 st.subheader("All runs")
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={**{c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns
-                               if "(test" in c},
-                            "recommended": st.column_config.TextColumn(
-                                "recommended", help="The model each finished run recommends: "
-                                + runinfo.RECOMMENDED_WHY.format(baseline="gold-only (zero-shot in scenario 3)"))})
+st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        **{c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns if "(test" in c},
+        "recommended": st.column_config.TextColumn(
+            "recommended",
+            help="The model each finished run recommends: "
+            + runinfo.RECOMMENDED_WHY.format(baseline="gold-only (zero-shot in scenario 3)"),
+        ),
+    },
+)
 
 finished = [r for r in records if metrics_by_run.get(r.id)]
 if not finished:
@@ -66,18 +88,25 @@ else:
 candidates = [r for r in finished if (r.task or "regression") == task]
 current = ui.current_record()
 default = [r.id for r in candidates[:4]]
-chosen_ids = c2.multiselect("Runs", [r.id for r in candidates], default=default, key="cmp_runs",
-                            format_func=lambda i: runinfo.run_label(by_id[i]))
+chosen_ids = c2.multiselect(
+    "Runs",
+    [r.id for r in candidates],
+    default=default,
+    key="cmp_runs",
+    format_func=lambda i: runinfo.run_label(by_id[i]),
+)
 names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
 metric = c3.selectbox("Metric", names, format_func=lambda n: METRIC_TITLES.get(n, n), key="cmp_metric")
 chosen = [r for r in candidates if r.id in chosen_ids]
 if chosen:
     frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
     st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
-    st.caption("Zero-shot and gold-only come from the newest selected run (the full-gold ceiling from the newest that "
-               "trained one); the teacher (and the teacher ensemble, "
-               "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all selected runs "
-               "share it. Higher is better.")
+    st.caption(
+        "Zero-shot and gold-only come from the newest selected run (the full-gold ceiling from the newest that "
+        "trained one); the teacher (and the teacher ensemble, "
+        "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all "
+        "selected runs share it. Higher is better."
+    )
 else:
     st.caption("Pick at least one run.")
 
@@ -90,10 +119,13 @@ record = by_id[run_id]
 run_metrics = metrics_by_run[run_id]
 recommended = recommended_by_run.get(run_id)
 if recommended:
-    st.markdown(f":green-badge[:material/recommend: recommended] "
-                f"**{ui.md_escape(runinfo.model_title(recommended))}** · {runinfo.recommendation_reason(run_metrics)}.")
+    st.markdown(
+        f":green-badge[:material/recommend: recommended] "
+        f"**{ui.md_escape(runinfo.model_title(recommended))}** · {runinfo.recommendation_reason(run_metrics)}."
+    )
 tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
-    ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"])
+    ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"]
+)
 
 preds = runinfo.load_predictions(record.dir)
 
@@ -113,7 +145,9 @@ with tab_scatter:
         if model is None:
             st.caption("predictions.csv has no model columns.")
         else:
-            st.plotly_chart(charts.scatter_pred_gold(preds, model, runinfo.model_title(model), scale), key="cmp_scatter")
+            st.plotly_chart(
+                charts.scatter_pred_gold(preds, model, runinfo.model_title(model), scale), key="cmp_scatter"
+            )
 with tab_dist:
     series = {}
     gold = ui.gold_for_run(record, "train" if record.scenario in (1, 2) else "dev")
@@ -137,20 +171,36 @@ with tab_disagree:
         d = d.sort_values("difference", ascending=False).head(25)
         what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
         st.caption(f"Test pairs where the {what} and the AugSBERT student disagree most.")
-        st.dataframe(d[["sentence1", "sentence2", "gold", teacher_key, "augsbert", "difference"]], hide_index=True,
-                     width="stretch", column_config={c: st.column_config.NumberColumn(c, format="%.3f")
-                                                     for c in ("gold", teacher_key, "augsbert", "difference")})
+        st.dataframe(
+            d[["sentence1", "sentence2", "gold", teacher_key, "augsbert", "difference"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                c: st.column_config.NumberColumn(c, format="%.3f")
+                for c in ("gold", teacher_key, "augsbert", "difference")
+            },
+        )
     else:
         st.caption("This run has no teacher or AugSBERT predictions.")
 with tab_metrics:
-    long = [{"model": runinfo.model_title(mk), "split": sp, "metric": name,
-             "value": v if name == "threshold" else round(100 * v, 2)}
-            for mk, per in run_metrics.items() for sp, vals in per.items() for name, v in vals.items()]
+    long = [
+        {
+            "model": runinfo.model_title(mk),
+            "split": sp,
+            "metric": name,
+            "value": v if name == "threshold" else round(100 * v, 2),
+        }
+        for mk, per in run_metrics.items()
+        for sp, vals in per.items()
+        for name, v in vals.items()
+    ]
     wide = pd.DataFrame(long).pivot_table(index="model", columns=["split", "metric"], values="value")
     wide.columns = [f"{a}.{b}" for a, b in wide.columns]
     known = [k for k in runinfo.MODEL_TITLES if k in run_metrics]
-    order = [runinfo.model_title(k) for k in runinfo.order_recommended(
-        known + [k for k in run_metrics if k not in known], recommended)]
+    order = [
+        runinfo.model_title(k)
+        for k in runinfo.order_recommended(known + [k for k in run_metrics if k not in known], recommended)
+    ]
     wide = wide.reindex([t for t in order if t in wide.index] + [t for t in wide.index if t not in order])
     if recommended:  # first, and named so
         title = runinfo.model_title(recommended)
@@ -160,7 +210,10 @@ with tab_metrics:
     rv = runinfo.load_review(record.dir)
     if rv:
         s = runinfo.review_summary(rv)
-        st.caption(f":material/rate_review: Silver review saved with this run: {s['wrong']} pairs marked wrong, {s['corrected']} corrected.")
+        st.caption(
+            f":material/rate_review: Silver review saved with this run: {s['wrong']} pairs marked wrong, "
+            f"{s['corrected']} corrected."
+        )
 with tab_download:
     available = runinfo.order_recommended(runinfo.trained_models(record.dir), recommended)
     if recommended == "zero_shot":  # no folder: the untrained base (offered when it is a local folder)
@@ -170,19 +223,34 @@ with tab_download:
             available = ["zero_shot", *available]
     if available:
         c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-        name = c1.selectbox("Trained model", available, key="cmp_model_zip",
-                            format_func=lambda k: runinfo.model_title(k) + (" · recommended" if k == recommended
-                                                                            else ""))
+        name = c1.selectbox(
+            "Trained model",
+            available,
+            key="cmp_model_zip",
+            format_func=lambda k: runinfo.model_title(k) + (" · recommended" if k == recommended else ""),
+        )
         target = runinfo.model_download(record.dir, name)
-        c2.download_button("Download model (zip)",
-                           lambda folder=target.folder, key=name: runinfo.zip_folder(folder, key),
-                           file_name=f"{record.id}-{name}.zip", mime="application/zip", icon=":material/download:",
-                           key="cmp_dl_model", disabled=target.folder is None)
-        st.caption("Sentence-transformers format: `SentenceTransformer(folder)` for students, "
-                   "`CrossEncoder(folder)` for the teacher.")
+        c2.download_button(
+            "Download model (zip)",
+            lambda folder=target.folder, key=name: runinfo.zip_folder(folder, key),
+            file_name=f"{record.id}-{name}.zip",
+            mime="application/zip",
+            icon=":material/download:",
+            key="cmp_dl_model",
+            disabled=target.folder is None,
+        )
+        st.caption(
+            "Sentence-transformers format: `SentenceTransformer(folder)` for students, "
+            "`CrossEncoder(folder)` for the teacher."
+        )
     silver = ui.load_silver(record.dir)
     if silver is not None:
         export = runinfo.apply_review(silver, runinfo.load_review(record.dir)).drop(columns=["row"])
-        st.download_button("Download silver pairs (CSV)", safe_for_spreadsheet(export).to_csv(index=False).encode(),
-                           file_name=f"{record.id}-silver.csv", mime="text/csv", icon=":material/download:",
-                           key="cmp_dl_silver")
+        st.download_button(
+            "Download silver pairs (CSV)",
+            safe_for_spreadsheet(export).to_csv(index=False).encode(),
+            file_name=f"{record.id}-silver.csv",
+            mime="text/csv",
+            icon=":material/download:",
+            key="cmp_dl_silver",
+        )

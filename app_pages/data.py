@@ -7,8 +7,10 @@ from augsbert_core import data as core_data
 from studio import charts, ui, workspace
 
 st.title("Data")
-st.caption("Gold pairs (train, dev, test) and unlabeled text. Files are checked by the core's validator before "
-           "they are kept: a file with problems is not saved, and the problems name the row and column.")
+st.caption(
+    "Gold pairs (train, dev, test) and unlabeled text. Files are checked by the core's validator before "
+    "they are kept: a file with problems is not saved, and the problems name the row and column."
+)
 
 manifest = workspace.read_manifest()
 
@@ -32,16 +34,25 @@ files = manifest["files"]
 if files:
     rows = []
     for role, info in files.items():
-        rows.append({"role": workspace.ROLES[role][0], "rows": info.get("rows"), "from": info.get("original"),
-                     "saved": ui.fmt_time(info.get("saved_at"))})
+        rows.append(
+            {
+                "role": workspace.ROLES[role][0],
+                "rows": info.get("rows"),
+                "from": info.get("original"),
+                "saved": ui.fmt_time(info.get("saved_at")),
+            }
+        )
     task_line = ""
     train_loaded, _ = ui.load_role("train") if "train" in files else ui.load_role("test")
     if train_loaded and train_loaded.get("kind") == "pairs":
         scale = train_loaded["scale"]
-        task_line = (f"**Task:** {train_loaded['task']}"
-                     + (f" · scores {scale[0]:g}–{scale[1]:g}" if scale else " · labels 0/1"))
-    st.markdown(f"**Active dataset:** {ui.md_escape(manifest.get('title') or 'uploaded files')}  "
-                f"{('· ' + task_line) if task_line else ''}")
+        task_line = f"**Task:** {train_loaded['task']}" + (
+            f" · scores {scale[0]:g}–{scale[1]:g}" if scale else " · labels 0/1"
+        )
+    st.markdown(
+        f"**Active dataset:** {ui.md_escape(manifest.get('title') or 'uploaded files')}  "
+        f"{('· ' + task_line) if task_line else ''}"
+    )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 else:
     st.info("No data yet: load a demo above or upload files below.", icon=":material/info:")
@@ -53,9 +64,12 @@ show_error = ui.data_error
 
 def upload_box(role: str) -> None:
     title, help_text = workspace.ROLES[role]
-    uploaded = st.file_uploader(f"Upload {title.lower()}", type=workspace.UPLOAD_TYPES, key=f"upload_{role}",
-                                help="CSV, TSV, JSONL/JSON, Parquet or TXT (one sentence per line). "
-                                     "UTF-8 text, with a header row for CSV/TSV.")
+    uploaded = st.file_uploader(
+        f"Upload {title.lower()}",
+        type=workspace.UPLOAD_TYPES,
+        key=f"upload_{role}",
+        help="CSV, TSV, JSONL/JSON, Parquet or TXT (one sentence per line). UTF-8 text, with a header row for CSV/TSV.",
+    )
     err_key = f"upload_error_{role}"
     if uploaded is None:
         st.session_state.pop(err_key, None)
@@ -70,7 +84,9 @@ def upload_box(role: str) -> None:
     targets = list(guess)
     with st.expander("Column mapping", expanded=bool(missing)):
         if missing:
-            st.warning(f"Not recognised: {', '.join(missing)}. Pick the file's column for each.", icon=":material/alt_route:")
+            st.warning(
+                f"Not recognised: {', '.join(missing)}. Pick the file's column for each.", icon=":material/alt_route:"
+            )
         else:
             st.caption("Recognised columns: " + ", ".join(f"{t} ← {ui.md_escape(c)}" for t, c in guess.items() if c))
         mapping = {}
@@ -83,15 +99,25 @@ def upload_box(role: str) -> None:
     if st.button("Validate and save", key=f"save_{role}", type="primary", icon=":material/task_alt:"):
         chosen = [c for c in mapping.values() if c]
         if len(chosen) != len(set(chosen)):
-            st.session_state[err_key] = (core_data.DataError([core_data.Problem(
-                uploaded.name, None, None, "the same file column is mapped to two targets")]), uploaded.name)
+            st.session_state[err_key] = (
+                core_data.DataError(
+                    [core_data.Problem(uploaded.name, None, None, "the same file column is mapped to two targets")]
+                ),
+                uploaded.name,
+            )
         else:
             result = workspace.save_upload(role, uploaded.name, payload, mapping)
             if result.ok:
                 st.session_state.pop(err_key, None)
-                note = f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})" if result.warnings else ""
-                st.session_state["data_flash"] = (f"Saved {ui.md_escape(workspace.display_name(uploaded.name))} as "
-                                                  f"{title.lower()}: {result.entry['rows']:,} rows{note}.")
+                note = (
+                    f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})"
+                    if result.warnings
+                    else ""
+                )
+                st.session_state["data_flash"] = (
+                    f"Saved {ui.md_escape(workspace.display_name(uploaded.name))} as "
+                    f"{title.lower()}: {result.entry['rows']:,} rows{note}."
+                )
                 st.rerun()
             else:
                 st.session_state[err_key] = (result.error, uploaded.name)
@@ -121,18 +147,25 @@ def summary(role: str) -> None:
             m[3].metric("Positives", f"{100 * (s['positive_share'] or 0):.0f}%")
         m[4].metric("Duplicates dropped", s["duplicates_dropped"])
         left, right = st.columns(2)
-        left.plotly_chart(charts.label_histogram(frame["label"], s["task"], s.get("scale"), "Label histogram"),
-                          key=f"labels_{role}")
-        right.plotly_chart(charts.length_histogram(pd.concat([frame["sentence1"], frame["sentence2"]]),
-                                                   "Sentence length distribution"), key=f"lengths_{role}")
+        left.plotly_chart(
+            charts.label_histogram(frame["label"], s["task"], s.get("scale"), "Label histogram"), key=f"labels_{role}"
+        )
+        right.plotly_chart(
+            charts.length_histogram(
+                pd.concat([frame["sentence1"], frame["sentence2"]]), "Sentence length distribution"
+            ),
+            key=f"lengths_{role}",
+        )
     else:
         m = st.columns(4)
         m[0].metric("Unique sentences", f"{s['sentences']:,}")
         m[1].metric("Pairs", f"{s['pairs']:,}" if s.get("pairs") is not None else "–")
         m[2].metric("Mean words", f"{s['mean_words']:.1f}" if s.get("mean_words") else "–")
         m[3].metric("Duplicates merged", s["duplicates_dropped"])
-        st.plotly_chart(charts.length_histogram(pd.Series(loaded["sentences"]), "Sentence length distribution"),
-                        key=f"lengths_{role}")
+        st.plotly_chart(
+            charts.length_histogram(pd.Series(loaded["sentences"]), "Sentence length distribution"),
+            key=f"lengths_{role}",
+        )
     for warning in loaded.get("warnings", []):
         st.caption(f":material/warning: {ui.md_escape(warning)}")
     path = workspace.role_path(role)

@@ -25,8 +25,10 @@ def _load(key: str) -> None:
 if not manifest["files"]:
     with st.container(border=True):
         st.subheader("New here? Start with the demo")
-        st.markdown("No files to prepare: the demo data ships with the app (STS benchmark sentence pairs, "
-                    "scores 0–5). Load it, pick **Scenario 2 with BM25** and launch.")
+        st.markdown(
+            "No files to prepare: the demo data ships with the app (STS benchmark sentence pairs, "
+            "scores 0–5). Load it, pick **Scenario 2 with BM25** and launch."
+        )
         c1, c2 = st.columns([1, 2], vertical_alignment="center")
         if c1.button("Load the demo data", type="primary", icon=":material/rocket_launch:", key="demo_full"):
             _load("stsb")
@@ -34,8 +36,10 @@ if not manifest["files"]:
         if c2.button("Quick look: 64 gold pairs", icon=":material/bolt:", key="demo_quick"):
             _load("stsb-quick")
             st.switch_page(ui.PAGES["data"])
-        st.caption(f"**Demo data:** {workspace.DEMOS['stsb']['blurb']}  \n**Quick look:** "
-                   f"{workspace.DEMOS['stsb-quick']['blurb']}")
+        st.caption(
+            f"**Demo data:** {workspace.DEMOS['stsb']['blurb']}  \n**Quick look:** "
+            f"{workspace.DEMOS['stsb-quick']['blurb']}"
+        )
 
 flash = st.session_state.pop("flash", None)
 if flash:
@@ -46,17 +50,38 @@ draft = scenario.load_draft()
 current = ui.current_record()
 finished = [r for r in records if r.status == "finished"]
 steps = [
-    ("Data", ui.PAGES["data"], bool(manifest["files"]),
-     ", ".join(f"{workspace.ROLES[r][0].lower()}: {info['rows']:,}" for r, info in manifest["files"].items())
-     or "upload gold pairs and unlabeled text, or load the demo"),
-    ("Scenario", ui.PAGES["scenario"], bool(records),
-     f"{scenario.SCENARIOS[int(draft['scenario'])][0]}"
-     + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}")),
-    ("Training", ui.PAGES["training"], current is not None and current.status == "finished",
-     f"current run {ui.md_escape(current.name)}: {current.status}" if current else "no run yet"),
-    ("Silver labels", ui.PAGES["silver"], current is not None and (workspace.Path(current.dir) / "silver.csv").exists(),
-     "inspect and review the teacher's labels"),
-    ("Compare", ui.PAGES["compare"], bool(finished), f"{len(finished)} finished run{'s' if len(finished) != 1 else ''}"),
+    (
+        "Data",
+        ui.PAGES["data"],
+        bool(manifest["files"]),
+        ", ".join(f"{workspace.ROLES[r][0].lower()}: {info['rows']:,}" for r, info in manifest["files"].items())
+        or "upload gold pairs and unlabeled text, or load the demo",
+    ),
+    (
+        "Scenario",
+        ui.PAGES["scenario"],
+        bool(records),
+        f"{scenario.SCENARIOS[int(draft['scenario'])][0]}"
+        + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}"),
+    ),
+    (
+        "Training",
+        ui.PAGES["training"],
+        current is not None and current.status == "finished",
+        f"current run {ui.md_escape(current.name)}: {current.status}" if current else "no run yet",
+    ),
+    (
+        "Silver labels",
+        ui.PAGES["silver"],
+        current is not None and (workspace.Path(current.dir) / "silver.csv").exists(),
+        "inspect and review the teacher's labels",
+    ),
+    (
+        "Compare",
+        ui.PAGES["compare"],
+        bool(finished),
+        f"{len(finished)} finished run{'s' if len(finished) != 1 else ''}",
+    ),
 ]
 for i, (title, page, done, text) in enumerate(steps, 1):
     with st.container(border=True):
@@ -66,5 +91,8 @@ for i, (title, page, done, text) in enumerate(steps, 1):
 
 active = runinfo.queue(store)
 if active:
-    st.info(f"{len(active)} job{'s' if len(active) != 1 else ''} on the device right now: "
-            + ", ".join(f"{ui.md_escape(r.name)} ({r.status})" for r in active), icon=":material/directions_run:")
+    st.info(
+        f"{len(active)} job{'s' if len(active) != 1 else ''} on the device right now: "
+        + ", ".join(f"{ui.md_escape(r.name)} ({r.status})" for r in active),
+        icon=":material/directions_run:",
+    )

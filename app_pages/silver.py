@@ -9,8 +9,9 @@ from augsbert_core.data import safe_for_spreadsheet
 from studio import charts, runinfo, scenario, ui, workspace
 
 st.title("Silver labels")
-st.caption("Pairs the samplers found and the teacher labeled. Scores are normalised to 0–1 "
-           "(gold 0–5 becomes score ÷ 5).")
+st.caption(
+    "Pairs the samplers found and the teacher labeled. Scores are normalised to 0–1 (gold 0–5 becomes score ÷ 5)."
+)
 
 record = ui.need_run("No run yet.")
 if record is None:
@@ -24,8 +25,12 @@ def wait_for_silver(run_id: str) -> None:
     prog = runinfo.progress(store.run(run_id).events(), rec)
     if ui.load_silver(rec.dir) is not None or rec.status not in ("queued", "running"):
         st.rerun(scope="app")
-    st.info(f"Silver labels appear once the teacher has labeled the candidates. Now: **{prog.stage_title}**"
-            + (f" (step {prog.step:,} of {prog.total:,})" if prog.total else "") + ".", icon=":material/hourglass_top:")
+    st.info(
+        f"Silver labels appear once the teacher has labeled the candidates. Now: **{prog.stage_title}**"
+        + (f" (step {prog.step:,} of {prog.total:,})" if prog.total else "")
+        + ".",
+        icon=":material/hourglass_top:",
+    )
 
 
 silver = ui.load_silver(record.dir)
@@ -36,8 +41,10 @@ if silver is None:
         wait_for_silver(record.id)
     else:
         ui.run_error(record)
-        st.info("This run has no silver pairs" + (" (it stopped before labeling)." if record.status != "finished"
-                                                  else "."), icon=":material/info:")
+        st.info(
+            "This run has no silver pairs" + (" (it stopped before labeling)." if record.status != "finished" else "."),
+            icon=":material/info:",
+        )
     st.stop()
 
 summary = runinfo.read_json(record.dir, "silver_summary.json", {}) or {}
@@ -51,9 +58,12 @@ m[0].metric("Candidate pairs", f"{len(silver):,}")
 m[1].metric("Kept for training", f"{int(silver['kept'].sum()):,}")
 m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
 ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
-m[3].metric("Distance to gold (KS)", f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
-            help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
-                 "distribution. A large value means the silver data is skewed (try the kde sampler).")
+m[3].metric(
+    "Distance to gold (KS)",
+    f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
+    help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
+    "distribution. A large value means the silver data is skewed (try the kde sampler).",
+)
 s = runinfo.review_summary(review)
 m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
 m[5].metric("Scores corrected", f"{s['corrected']:,}")
@@ -61,12 +71,21 @@ if summary.get("threshold") is not None:
     st.caption(f"Classification threshold on teacher scores: {summary['threshold']:.3f}")
 
 # ------------------------------------------------------------------------------------------------- charts
-others = [r for r in store.list() if r.id != record.id and r.status in ("finished", "running", "failed")
-          and (workspace.Path(r.dir) / "silver.csv").exists()]
+others = [
+    r
+    for r in store.list()
+    if r.id != record.id
+    and r.status in ("finished", "running", "failed")
+    and (workspace.Path(r.dir) / "silver.csv").exists()
+]
 c1, c2 = st.columns([1, 2])
 only_kept = c1.toggle("Only pairs kept for training", value=False, key="sv_only_kept")
-overlay = c2.multiselect("Overlay the silver labels of other runs", [r.id for r in others],
-                         format_func=lambda i: runinfo.run_label(next(r for r in others if r.id == i)), key="sv_overlay")
+overlay = c2.multiselect(
+    "Overlay the silver labels of other runs",
+    [r.id for r in others],
+    format_func=lambda i: runinfo.run_label(next(r for r in others if r.id == i)),
+    key="sv_overlay",
+)
 plot = reviewed[reviewed["used"]] if only_kept else reviewed
 plot = plot.assign(series=plot["sampler"])
 frames = [plot[["score", "series"]]]
@@ -74,14 +93,24 @@ for run_id in overlay:
     other = store.get(run_id)
     data = ui.load_silver(other.dir)
     if data is not None:
-        frames.append(pd.DataFrame({"score": data["score"], "series": f"{other.name} · {data['sampler'].iloc[0] if len(data) else ''}"
-                                    + f" ({runinfo.short_id(other.id)})"}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "score": data["score"],
+                    "series": f"{other.name} · {data['sampler'].iloc[0] if len(data) else ''}"
+                    + f" ({runinfo.short_id(other.id)})",
+                }
+            )
+        )
 combined = pd.concat(frames, ignore_index=True)
 left, right = st.columns([3, 2])
-left.plotly_chart(charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks),
-                  key="silver_hist")
-left.caption(f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
-             "run, 0 = same distribution, 1 = disjoint).")
+left.plotly_chart(
+    charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks), key="silver_hist"
+)
+left.caption(
+    f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
+    "run, 0 = same distribution, 1 = disjoint)."
+)
 bucket_fig, bucket_table = charts.bucket_share(plot)
 right.plotly_chart(bucket_fig, key="silver_buckets")
 
@@ -96,8 +125,10 @@ show = f4.selectbox("Show", ["all", "kept", "marked wrong"], key="sv_show")
 view = reviewed[(reviewed["score"] >= low - 1e-9) & (reviewed["score"] <= high + 1e-9)]
 if query.strip():
     q = query.strip()
-    view = view[view["sentence1"].str.contains(q, case=False, regex=False)
-                | view["sentence2"].str.contains(q, case=False, regex=False)]
+    view = view[
+        view["sentence1"].str.contains(q, case=False, regex=False)
+        | view["sentence2"].str.contains(q, case=False, regex=False)
+    ]
 if show == "kept":
     view = view[view["kept"]]
 elif show == "marked wrong":
@@ -109,25 +140,36 @@ elif sort == "score, low first":
 elif sort == "sentence1":
     view = view.sort_values("sentence1", kind="stable")
 LIMIT = 500
-st.caption(f"{len(view):,} of {len(reviewed):,} pairs match" + (f"; showing the first {LIMIT}" if len(view) > LIMIT else "")
-           + ". Tick **wrong** to exclude a pair from student training, or type a corrected score; then save.")
+st.caption(
+    f"{len(view):,} of {len(reviewed):,} pairs match"
+    + (f"; showing the first {LIMIT}" if len(view) > LIMIT else "")
+    + ". Tick **wrong** to exclude a pair from student training, or type a corrected score; then save."
+)
 page = view.head(LIMIT)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
 editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, page["row"]))).encode()).hexdigest()[:12]
 edited = st.data_editor(
-    page, key=editor_key, hide_index=True, width="stretch", height=420, placeholder="",
+    page,
+    key=editor_key,
+    hide_index=True,
+    width="stretch",
+    height=420,
+    placeholder="",
     disabled=["row", "sentence1", "sentence2", "sampler", "score", "kept"],
     column_config={
         "row": st.column_config.NumberColumn("row", format="%d", width=55),
         "sentence1": st.column_config.TextColumn("sentence 1", width=250),
         "sentence2": st.column_config.TextColumn("sentence 2", width=250),
         "sampler": st.column_config.TextColumn("sampler", width=75),
-        "score": st.column_config.ProgressColumn("teacher score", min_value=0.0, max_value=1.0, format="%.2f",
-                                                 width=110),
-        "kept": st.column_config.CheckboxColumn("kept", help="kept for student training by the sampler/KDE/cap",
-                                                width=50),
+        "score": st.column_config.ProgressColumn(
+            "teacher score", min_value=0.0, max_value=1.0, format="%.2f", width=110
+        ),
+        "kept": st.column_config.CheckboxColumn(
+            "kept", help="kept for student training by the sampler/KDE/cap", width=50
+        ),
         "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training", width=60),
-        "corrected_score": st.column_config.NumberColumn("corrected", help="corrected score (0-1)", min_value=0.0,
-                                                         max_value=1.0, step=0.05, format="%.2f", width=85),
+        "corrected_score": st.column_config.NumberColumn(
+            "corrected", help="corrected score (0-1)", min_value=0.0, max_value=1.0, step=0.05, format="%.2f", width=85
+        ),
     },
 )
 b1, b2, b3 = st.columns([1, 1, 3], vertical_alignment="center")
@@ -138,10 +180,20 @@ if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save
     st.rerun()
 
 export = reviewed.drop(columns=["row"]).rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
-b2.download_button("Export CSV", safe_for_spreadsheet(export).to_csv(index=False).encode("utf-8"),
-                   file_name=f"{record.id}-silver.csv", mime="text/csv", icon=":material/download:", key="sv_export")
+b2.download_button(
+    "Export CSV",
+    safe_for_spreadsheet(export).to_csv(index=False).encode("utf-8"),
+    file_name=f"{record.id}-silver.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    key="sv_export",
+)
 if review:
-    if b3.button("Retrain the student with the review applied", help="Launches a new run whose student trains on gold + the reviewed silver pairs (no new teacher).", key="sv_retrain"):
+    if b3.button(
+        "Retrain the student with the review applied",
+        help="Launches a new run whose student trains on gold + the reviewed silver pairs (no new teacher).",
+        key="sv_retrain",
+    ):
         new_id = scenario.retrain_with_review(record, reviewed)
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."

@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import jobs
-from studio import charts, runinfo, scenario, ui, workspace
 from augsbert_core.estimate import fmt_duration
+from studio import charts, runinfo, scenario, ui, workspace
 
 REFRESH_S = 2.0
 
@@ -20,15 +20,20 @@ store = workspace.store()
 def launch_box(expanded: bool) -> None:
     draft = scenario.load_draft()
     title = scenario.SCENARIOS[int(draft["scenario"])][0]
-    what = (f"augmenter {ui.md_escape(draft['augment']['method'])}" if int(draft["scenario"]) == 1
-            else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {ui.md_escape(', '.join(draft['samplers']))}, "
-                 f"top-k {int(draft['top_k'])}")
+    what = (
+        f"augmenter {ui.md_escape(draft['augment']['method'])}"
+        if int(draft["scenario"]) == 1
+        else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {ui.md_escape(', '.join(draft['samplers']))}, "
+        f"top-k {int(draft['top_k'])}"
+    )
     with st.expander("Launch a run with the Scenario settings", expanded=expanded, icon=":material/play_arrow:"):
-        st.markdown(f"**{title}** · {what} · "
-                    f"student `{ui.md_escape(draft['student']['model'], code=True)}` "
-                    f"({draft['student']['epochs']:g} epochs) · "
-                    f"teacher `{ui.md_escape(draft['teacher']['model'], code=True)}` "
-                    f"({draft['teacher']['epochs']:g} epochs)")
+        st.markdown(
+            f"**{title}** · {what} · "
+            f"student `{ui.md_escape(draft['student']['model'], code=True)}` "
+            f"({draft['student']['epochs']:g} epochs) · "
+            f"teacher `{ui.md_escape(draft['teacher']['model'], code=True)}` "
+            f"({draft['teacher']['epochs']:g} epochs)"
+        )
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):
             if ui.launch(draft):
@@ -42,13 +47,27 @@ if record is None:
     launch_box(expanded=True)
     st.stop()
 
+
 def queue_table() -> None:
     active = runinfo.queue(store)
     if active:
         st.markdown("**Device queue** (one training per device at a time; the others wait)")
-        st.dataframe(pd.DataFrame([{"position": i + 1, "run": r.name, "status": r.status, "id": r.id,
-                                    "queued at": ui.fmt_time(r.created_at)} for i, r in enumerate(active)]),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "position": i + 1,
+                        "run": r.name,
+                        "status": r.status,
+                        "id": r.id,
+                        "queued at": ui.fmt_time(r.created_at),
+                    }
+                    for i, r in enumerate(active)
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 def steps_row(prog: runinfo.Progress, status: str, steps: list) -> None:
@@ -87,13 +106,20 @@ def results(record) -> None:
         if key == "augsbert" and value is not None and base is not None:
             delta = f"{100 * (value - base):+.1f} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
         mark = key == recommended
-        col.metric(runinfo.model_title(key), ui.pct(value) if value is not None else "–", delta=delta, border=True,
-                   icon=":material/recommend:" if mark else None,
-                   help=f"Recommended: {runinfo.recommendation_reason(metrics)}." if mark else None)
+        col.metric(
+            runinfo.model_title(key),
+            ui.pct(value) if value is not None else "–",
+            delta=delta,
+            border=True,
+            icon=":material/recommend:" if mark else None,
+            help=f"Recommended: {runinfo.recommendation_reason(metrics)}." if mark else None,
+        )
     if recommended:
         title = runinfo.model_title(recommended)
-        st.markdown(f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · "
-                    f"{runinfo.recommendation_reason(metrics)}.")
+        st.markdown(
+            f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · "
+            f"{runinfo.recommendation_reason(metrics)}."
+        )
         download_recommended(record, recommended, title)
 
 
@@ -101,10 +127,14 @@ def download_recommended(record, key: str, title: str) -> None:
     """'Download recommended model (<title>)': a zip of models/<key>/ (zero-shot: the base model's folder)."""
     target = runinfo.model_download(record.dir, key)
     if target.folder is not None:
-        st.download_button(f"Download recommended model ({title})",
-                           lambda folder=target.folder: runinfo.zip_folder(folder, key),
-                           file_name=f"{record.id}-{key}.zip", mime="application/zip", icon=":material/download:",
-                           key=f"tr_dl_recommended_{record.id}")
+        st.download_button(
+            f"Download recommended model ({title})",
+            lambda folder=target.folder: runinfo.zip_folder(folder, key),
+            file_name=f"{record.id}-{key}.zip",
+            mime="application/zip",
+            icon=":material/download:",
+            key=f"tr_dl_recommended_{record.id}",
+        )
     if target.note:
         st.caption(target.note)
 
@@ -120,15 +150,24 @@ def live(run_id: str) -> None:
         c = st.columns([1, 6])
         with c[0]:
             ui.status_badge(record.status)
-        c[1].caption(f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
-                     f"created {ui.fmt_time(record.created_at)}")
+        c[1].caption(
+            f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
+            f"created {ui.fmt_time(record.created_at)}"
+        )
     if record.status in ("queued", "running"):
         if head_r.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}"):
             jobs.cancel(store, run_id)
-            st.toast("Cancel requested: the job stops at the next step and keeps what it saved.", icon=":material/stop_circle:")
+            st.toast(
+                "Cancel requested: the job stops at the next step and keeps what it saved.",
+                icon=":material/stop_circle:",
+            )
     elif record.status in jobs.RESUMABLE:
-        if head_r.button("Resume", icon=":material/play_circle:", key=f"resume_{run_id}",
-                         help="Finished steps are kept; trainings continue from their newest checkpoint."):
+        if head_r.button(
+            "Resume",
+            icon=":material/play_circle:",
+            key=f"resume_{run_id}",
+            help="Finished steps are kept; trainings continue from their newest checkpoint.",
+        ):
             jobs.resume(store, run_id)
             st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
             st.rerun()
@@ -137,9 +176,12 @@ def live(run_id: str) -> None:
 
     if record.status == "queued":
         ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
-        st.info(f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
-                + (f" ({', '.join(ui.md_escape(r.name) for r in ahead)})" if ahead else "") + ".",
-                icon=":material/hourglass_top:")
+        st.info(
+            f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
+            + (f" ({', '.join(ui.md_escape(r.name) for r in ahead)})" if ahead else "")
+            + ".",
+            icon=":material/hourglass_top:",
+        )
     elif record.status == "running":
         label = prog.stage_title + (f" · step {prog.step:,} of {prog.total:,}" if prog.total else "")
         st.progress(prog.fraction or 0.0, text=label)
@@ -163,16 +205,19 @@ def live(run_id: str) -> None:
     else:
         left.caption("The loss curve appears when training starts.")
     if len(prog.evals):
-        right.plotly_chart(charts.curve(prog.evals, "value", "Dev metric during training", "×100", percent=True),
-                           key=f"eval_{run_id}")
+        right.plotly_chart(
+            charts.curve(prog.evals, "value", "Dev metric during training", "×100", percent=True), key=f"eval_{run_id}"
+        )
     else:
         right.caption("The dev-metric curve appears after the first evaluation.")
 
     review = runinfo.load_review(record.dir)
     if review:
         s = runinfo.review_summary(review)
-        st.caption(f":material/rate_review: Silver review: {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected "
-                   "(see the Silver labels page).")
+        st.caption(
+            f":material/rate_review: Silver review: {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected "
+            "(see the Silver labels page)."
+        )
     with st.expander("Log", icon=":material/article:"):
         st.code(runinfo.read_log(record.dir, 80) or "(no log yet)", language=None)
 

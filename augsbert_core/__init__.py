@@ -1,8 +1,8 @@
 """AugSBERT Studio core: Augmented SBERT (Thakur et al., NAACL 2021) as a headless library.
 
-    from augsbert_core import ExperimentConfig, run_experiment
-    result = run_experiment(ExperimentConfig.from_file("configs/demo-stsb-bm25.yaml"))
-    print(result.table())
+from augsbert_core import ExperimentConfig, run_experiment
+result = run_experiment(ExperimentConfig.from_file("configs/demo-stsb-bm25.yaml"))
+print(result.table())
 """
 
 from .config import (
@@ -32,11 +32,44 @@ from .teacher import label_pairs, train_teacher
 __version__ = "0.1.0"
 
 __all__ = [
-    "SAMPLERS", "AugmentSettings", "ConfigError", "DataConfig", "ExperimentConfig", "GateConfig", "ModelConfig",
-    "DataError", "PairSet", "Problem", "SentencePool", "load_pairs", "load_unlabeled", "read_table", "write_table",
-    "best_threshold", "classification_metrics", "format_table", "regression_metrics",
-    "ModelLoadError", "choose_device", "default_model_path", "load_bi_encoder", "load_cross_encoder",
-    "ExperimentResult", "GateStopped", "evaluate_bi_encoder", "evaluate_cross_encoder", "run_experiment",
-    "Cancelled", "CancelToken", "ProgressEvent", "RunRecord", "RunStore",
-    "distribution_distance", "kde_select", "sample_candidates", "train_student", "label_pairs", "train_teacher",
+    "SAMPLERS",
+    "AugmentSettings",
+    "ConfigError",
+    "DataConfig",
+    "ExperimentConfig",
+    "GateConfig",
+    "ModelConfig",
+    "DataError",
+    "PairSet",
+    "Problem",
+    "SentencePool",
+    "load_pairs",
+    "load_unlabeled",
+    "read_table",
+    "write_table",
+    "best_threshold",
+    "classification_metrics",
+    "format_table",
+    "regression_metrics",
+    "ModelLoadError",
+    "choose_device",
+    "default_model_path",
+    "load_bi_encoder",
+    "load_cross_encoder",
+    "ExperimentResult",
+    "GateStopped",
+    "evaluate_bi_encoder",
+    "evaluate_cross_encoder",
+    "run_experiment",
+    "Cancelled",
+    "CancelToken",
+    "ProgressEvent",
+    "RunRecord",
+    "RunStore",
+    "distribution_distance",
+    "kde_select",
+    "sample_candidates",
+    "train_student",
+    "label_pairs",
+    "train_teacher",
 ]

@@ -20,8 +20,8 @@ beyond a query's lexical matches hold id -1 and score 0.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -36,15 +36,23 @@ class SparseBM25:
     token "" (length 1), exactly as `sampling.bm25_neighbours_reference` feeds them to rank-bm25, so that
     avgdl and the epsilon floor agree with it."""
 
-    def __init__(self, corpus: Sequence[Sequence[str]], *, k1: float = 1.5, b: float = 0.75,
-                 epsilon: float = 0.25, dtype=np.float32) -> None:
+    def __init__(
+        self,
+        corpus: Sequence[Sequence[str]],
+        *,
+        k1: float = 1.5,
+        b: float = 0.75,
+        epsilon: float = 0.25,
+        dtype=np.float32,
+    ) -> None:
         self.k1, self.b, self.epsilon = k1, b, epsilon
         self.n_docs = len(corpus)
         vocab: dict[str, int] = {}
         lookup = vocab.setdefault
         lengths = np.fromiter((len(doc) for doc in corpus), dtype=np.int64, count=self.n_docs)
-        ids = np.fromiter((lookup(tok, len(vocab)) for doc in corpus for tok in doc), dtype=np.int64,
-                          count=int(lengths.sum()))
+        ids = np.fromiter(
+            (lookup(tok, len(vocab)) for doc in corpus for tok in doc), dtype=np.int64, count=int(lengths.sum())
+        )
         empty = np.flatnonzero(lengths == 0)
         if len(empty):  # one "" token per empty document, as the reference indexes them
             empty_id = lookup(EMPTY_TOKEN, len(vocab))
@@ -69,8 +77,9 @@ class SparseBM25:
         tf = counts.data.astype(np.float64)
         norm = k1 * (1 - b + b * self.doc_len[rows] / max(self.avgdl, 1e-12))
         weights = idf[counts.indices] * tf * (k1 + 1) / (tf + norm)
-        self.weights_t = sp.csr_matrix((weights.astype(dtype), counts.indices, counts.indptr),
-                                       shape=(self.n_docs, n_terms)).T.tocsr()
+        self.weights_t = sp.csr_matrix(
+            (weights.astype(dtype), counts.indices, counts.indptr), shape=(self.n_docs, n_terms)
+        ).T.tocsr()
         # queries: term counts without the "" placeholder (a real query never contains it)
         query = counts.copy()
         if EMPTY_TOKEN in vocab:
@@ -87,8 +96,7 @@ class SparseBM25:
                 if j is not None and tok != EMPTY_TOKEN:
                     rows.append(i)
                     cols.append(j)
-        m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                          shape=(len(queries), len(self.vocab)))
+        m = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(queries), len(self.vocab)))
         m.sum_duplicates()
         return m
 
@@ -96,8 +104,15 @@ class SparseBM25:
         """Dense scores of one query against every document (the rank-bm25 `get_scores` equivalent)."""
         return np.asarray((self.query_matrix([query]) @ self.weights_t).todense()).ravel()
 
-    def topk(self, k: int, query_ids: np.ndarray | None = None, *, queries: sp.csr_matrix | None = None,
-             block_nnz: int = 1 << 22, n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def topk(
+        self,
+        k: int,
+        query_ids: np.ndarray | None = None,
+        *,
+        queries: sp.csr_matrix | None = None,
+        block_nnz: int = 1 << 22,
+        n_jobs: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-`k` documents per query: (ids int64, scores float32), each (m, k), best first.
 
         Queries are corpus documents `query_ids` (default: all, i.e. all-vs-all) or explicit `queries`
@@ -212,14 +227,22 @@ def _topk_rows(scores: sp.csr_matrix, k: int, sample: int = 128) -> tuple[np.nda
     return ids, vals
 
 
-def bm25_topk(tokens: Sequence[Sequence[str]], k: int, *, k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25,
-              n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def bm25_topk(
+    tokens: Sequence[Sequence[str]],
+    k: int,
+    *,
+    k1: float = 1.5,
+    b: float = 0.75,
+    epsilon: float = 0.25,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """All-vs-all top-`k` BM25Okapi neighbours of a tokenised corpus (each document is also a query)."""
     return SparseBM25(tokens, k1=k1, b=b, epsilon=epsilon).topk(k, n_jobs=n_jobs)
 
 
-def iter_bm25_topk(index: SparseBM25, k: int, chunk_size: int = 50_000, *,
-                   n_jobs: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def iter_bm25_topk(
+    index: SparseBM25, k: int, chunk_size: int = 50_000, *, n_jobs: int | None = None
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """All-vs-all in chunks of query documents: yields (start, ids, scores) for rows start..start+len(ids)."""
     for start in range(0, index.n_docs, chunk_size):
         query_ids = np.arange(start, min(start + chunk_size, index.n_docs))

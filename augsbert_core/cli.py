@@ -8,8 +8,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -21,28 +21,47 @@ class _ArgParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _ArgParser(prog="augsbert", description=(
-        "AugSBERT Studio: train bi-encoders (SBERT) with silver data labeled by a cross-encoder teacher.\n"
-        "Scenarios: 1 = augment full gold data, 2 = limited gold + unlabeled sentences, 3 = no target labels."),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _ArgParser(
+        prog="augsbert",
+        description=(
+            "AugSBERT Studio: train bi-encoders (SBERT) with silver data labeled by a cross-encoder teacher.\n"
+            "Scenarios: 1 = augment full gold data, 2 = limited gold + unlabeled sentences, 3 = no target labels."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgParser)
 
-    p = sub.add_parser("run", help="run a whole experiment from a YAML/JSON config",
-                       description="Run an experiment; prints the run id, the metrics table and, on the last line, "
-                                   "the run directory.")
+    p = sub.add_parser(
+        "run",
+        help="run a whole experiment from a YAML/JSON config",
+        description="Run an experiment; prints the run id, the metrics table and, on the last line, the run directory.",
+    )
     p.add_argument("config", help="experiment config (YAML or JSON)")
     p.add_argument("--runs-dir", help="run store root (default: config runs_dir, $AUGSBERT_HOME/runs or ./runs)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, dotted for nested keys (e.g. --set student.epochs=2); repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, dotted for nested keys (e.g. --set student.epochs=2); repeatable",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    p = sub.add_parser("check", help="dry run: validate a config and every data file it names, print the plan",
-                       description="Validate the config and every data file it names, then print the plan: rows "
-                                   "per file, task, scale, expected candidate and silver pairs and a rough time on "
-                                   "this device. Creates no run. Exit 0 when the run can start, 2 when not.")
+    p = sub.add_parser(
+        "check",
+        help="dry run: validate a config and every data file it names, print the plan",
+        description="Validate the config and every data file it names, then print the plan: rows "
+        "per file, task, scale, expected candidate and silver pairs and a rough time on "
+        "this device. Creates no run. Exit 0 when the run can start, 2 when not.",
+    )
     p.add_argument("config", help="experiment config (YAML or JSON)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config key, as for `augsbert run`; repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, as for `augsbert run`; repeatable",
+    )
     p.add_argument("--json", action="store_true", help='print the plan, or {"ok": false, "errors": [...]}, as JSON')
 
     p = sub.add_parser("config-schema", help="print the JSON Schema of config files (for editors)")
@@ -50,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a data file and print a summary or the errors")
     p.add_argument("file")
     p.add_argument("--kind", choices=["gold", "unlabeled"], default="gold")
-    p.add_argument("--column-map", metavar="FILECOL=NAME,...", help="map file columns to sentence1/sentence2/score/label")
+    p.add_argument(
+        "--column-map", metavar="FILECOL=NAME,...", help="map file columns to sentence1/sentence2/score/label"
+    )
     p.add_argument("--scale", metavar="LO,HI", help="score scale, e.g. 0,5 (detected when omitted)")
     p.add_argument("--task", choices=["regression", "classification"])
     p.add_argument("--json", action="store_true", help="print the summary or errors as JSON")
@@ -72,31 +93,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--one-order", action="store_true", help="score only (sentence1, sentence2), not both orders")
     p.add_argument("--threshold", type=float, help="also write label = score >= threshold (classification)")
 
-    p = sub.add_parser("runs", help="list the run history",
-                       description="List the runs (read-only: a locked, empty or unreadable index is read around "
-                                   "and said so on stderr).")
+    p = sub.add_parser(
+        "runs",
+        help="list the run history",
+        description="List the runs (read-only: a locked, empty or unreadable index is read around "
+        "and said so on stderr).",
+    )
     p.add_argument("--runs-dir")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--rebuild-index", action="store_true",
-                   help="rebuild the SQLite index from the run directories (they are the source of truth)")
+    p.add_argument(
+        "--rebuild-index",
+        action="store_true",
+        help="rebuild the SQLite index from the run directories (they are the source of truth)",
+    )
 
     p = sub.add_parser("cancel", help="ask a queued or running job to stop")
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
 
-    p = sub.add_parser("resume", help="continue an interrupted, cancelled or failed run from its checkpoints",
-                       description="Finished stages are kept; trainings continue from their newest checkpoint. "
-                                   "Runs in the foreground with progress bars (use --background for a job).")
+    p = sub.add_parser(
+        "resume",
+        help="continue an interrupted, cancelled or failed run from its checkpoints",
+        description="Finished stages are kept; trainings continue from their newest checkpoint. "
+        "Runs in the foreground with progress bars (use --background for a job).",
+    )
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
     p.add_argument("--background", action="store_true", help="start a background worker and return at once")
 
     _add_scale_parsers(sub)
 
-    p = sub.add_parser("study", help="run a study (seeds x samplers) and write a mean +- std results table",
-                       description="Run every experiment of a study file over its seeds and samplers (finished "
-                                   "runs are skipped on a rerun), then write results.json and results.md; prints "
-                                   "the Markdown table.")
+    p = sub.add_parser(
+        "study",
+        help="run a study (seeds x samplers) and write a mean +- std results table",
+        description="Run every experiment of a study file over its seeds and samplers (finished "
+        "runs are skipped on a rerun), then write results.json and results.md; prints "
+        "the Markdown table.",
+    )
     p.add_argument("study", help="study file (YAML), e.g. experiments/stsb-cpu.yaml")
     p.add_argument("--out", help="output folder (default: the study's `out`)")
     p.add_argument("--summarize", action="store_true", help="only rebuild the table from the finished runs")
@@ -134,10 +167,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args) -> int:
-    return {"run": _cmd_run, "check": _cmd_check, "config-schema": _cmd_config_schema, "validate": _cmd_validate,
-            "sample": _cmd_sample, "label": _cmd_label, "runs": _cmd_runs, "cancel": _cmd_cancel,
-            "resume": _cmd_resume, "worker": _cmd_worker, "train": _cmd_train, "silver": _cmd_silver,
-            "study": _cmd_study, "models": _cmd_models}[args.command](args)
+    return {
+        "run": _cmd_run,
+        "check": _cmd_check,
+        "config-schema": _cmd_config_schema,
+        "validate": _cmd_validate,
+        "sample": _cmd_sample,
+        "label": _cmd_label,
+        "runs": _cmd_runs,
+        "cancel": _cmd_cancel,
+        "resume": _cmd_resume,
+        "worker": _cmd_worker,
+        "train": _cmd_train,
+        "silver": _cmd_silver,
+        "study": _cmd_study,
+        "models": _cmd_models,
+    }[args.command](args)
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:
@@ -272,8 +317,11 @@ def _cmd_validate(args) -> int:
         loaded = data.load_unlabeled(args.file, column_map=column_map)
     summary = loaded.summary()
     if args.json:
-        print(json.dumps({"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]},
-                         indent=2, default=str))
+        print(
+            json.dumps(
+                {"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]}, indent=2, default=str
+            )
+        )
     else:
         print(f"{args.file}: OK ({args.kind})")
         for key, value in summary.items():
@@ -298,8 +346,9 @@ def _cmd_sample(args) -> int:
         raise ConfigError("--top-k must be at least 1")
     sink = _TqdmSink()
     try:
-        pairs = sample_candidates(sentences, args.sampler, args.top_k, gold=gold, model=model, seed=args.seed,
-                                  sink=sink)
+        pairs = sample_candidates(
+            sentences, args.sampler, args.top_k, gold=gold, model=model, seed=args.seed, sink=sink
+        )
     finally:
         sink.close()
     data.write_table(pairs, args.out)
@@ -320,8 +369,14 @@ def _cmd_label(args) -> int:
     teacher = load_cross_encoder(args.teacher)
     sink = _TqdmSink()
     try:
-        scores = label_pairs(teacher, pool.pairs["sentence1"], pool.pairs["sentence2"], batch_size=args.batch_size,
-                             symmetric=not args.one_order, sink=sink)
+        scores = label_pairs(
+            teacher,
+            pool.pairs["sentence1"],
+            pool.pairs["sentence2"],
+            batch_size=args.batch_size,
+            symmetric=not args.one_order,
+            sink=sink,
+        )
     finally:
         sink.close()
     out = pool.pairs[["sentence1", "sentence2"]].assign(score=scores)
@@ -344,8 +399,7 @@ def _cmd_runs(args) -> int:
         print(f"note: {line}", file=sys.stderr)
     recommended = {r.id: _recommended_of(r) for r in records}
     if args.json:
-        print(json.dumps([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2,
-                         default=str))
+        print(json.dumps([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2, default=str))
         return EXIT_OK
     if not records:
         print(f"no runs in {store.root}")
@@ -414,10 +468,13 @@ def _cmd_worker(args) -> int:
 
 def _add_scale_parsers(sub) -> None:
     """`train` (data-parallel under torchrun / accelerate launch) and `silver` (streamed sample + label)."""
-    p = sub.add_parser("train", help="train a teacher or student on pairs (data-parallel under torchrun)",
-                       description="Train one model on labeled pairs. Runs as one process, or data-parallel under "
-                                   "`torchrun --nproc_per_node N -m augsbert_core train ...` / `accelerate launch "
-                                   "-m augsbert_core train ...` (rank 0 saves and prints).")
+    p = sub.add_parser(
+        "train",
+        help="train a teacher or student on pairs (data-parallel under torchrun)",
+        description="Train one model on labeled pairs. Runs as one process, or data-parallel under "
+        "`torchrun --nproc_per_node N -m augsbert_core train ...` / `accelerate launch "
+        "-m augsbert_core train ...` (rank 0 saves and prints).",
+    )
     p.add_argument("--role", required=True, choices=["teacher", "student"])
     p.add_argument("--train", required=True, help="labeled pairs (gold, or gold + silver)")
     p.add_argument("--out", required=True, help="output model directory")
@@ -434,10 +491,13 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
     p.add_argument("--seed", type=int, default=42)
 
-    p = sub.add_parser("silver", help="sample candidate pairs and label them with a teacher, chunk by chunk",
-                       description="Streams: candidates for a block of sentences are generated, labeled and "
-                                   "appended to --out (CSV) before the next block, so a pool of millions of "
-                                   "sentences never holds all its pairs in memory.")
+    p = sub.add_parser(
+        "silver",
+        help="sample candidate pairs and label them with a teacher, chunk by chunk",
+        description="Streams: candidates for a block of sentences are generated, labeled and "
+        "appended to --out (CSV) before the next block, so a pool of millions of "
+        "sentences never holds all its pairs in memory.",
+    )
     p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
     p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
     p.add_argument("--out", required=True, help="output CSV (written incrementally, renamed into place at the end)")
@@ -464,12 +524,29 @@ def _cmd_train(args) -> int:
     lr = args.lr if args.lr is not None else (5e-5 if args.role == "teacher" else 2e-5)
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    cfg = ModelConfig(model=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=lr,
-                      max_seq_length=args.max_seq_length, loss=args.loss)
+    cfg = ModelConfig(
+        model=args.model,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=lr,
+        max_seq_length=args.max_seq_length,
+        loss=args.loss,
+    )
     log = print if info.is_main else (lambda *a, **k: None)
     log(f"training {args.role} on {len(gold.frame):,} pairs ({gold.task}) with {info.world_size} process(es)")
-    train_distributed(args.role, gold.frame, cfg, args.out, task=gold.task, dev=dev, seed=args.seed,
-                      device=args.device, max_steps=args.max_steps, ddp_backend=args.ddp_backend, log=log)
+    train_distributed(
+        args.role,
+        gold.frame,
+        cfg,
+        args.out,
+        task=gold.task,
+        dev=dev,
+        seed=args.seed,
+        device=args.device,
+        max_steps=args.max_steps,
+        ddp_backend=args.ddp_backend,
+        log=log,
+    )
     print(f"rank {info.rank}/{info.world_size} finished", file=sys.stderr)
     if info.is_main:
         print(args.out)
@@ -505,11 +582,20 @@ def _cmd_silver(args) -> int:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["sentence1", "sentence2", "sampler", "score"])
-            chunks = iter_candidate_chunks(sentences, args.sampler, args.top_k, gold=gold, model=model,
-                                           seed=args.seed, hnsw_threshold=args.hnsw_threshold,
-                                           chunk_size=args.chunk_size, sink=sink)
-            for i, frame in enumerate(iter_labeled_chunks(teacher, chunks, batch_size=args.batch_size,
-                                                          backend=args.backend, devices=devices)):
+            chunks = iter_candidate_chunks(
+                sentences,
+                args.sampler,
+                args.top_k,
+                gold=gold,
+                model=model,
+                seed=args.seed,
+                hnsw_threshold=args.hnsw_threshold,
+                chunk_size=args.chunk_size,
+                sink=sink,
+            )
+            for i, frame in enumerate(
+                iter_labeled_chunks(teacher, chunks, batch_size=args.batch_size, backend=args.backend, devices=devices)
+            ):
                 writer.writerows(frame[["sentence1", "sentence2", "sampler", "score"]].itertuples(index=False))
                 handle.flush()
                 total += len(frame)
@@ -535,8 +621,13 @@ class _TqdmSink:
         if event.total and event.total > 0:
             if self.bar is None or self.stage != event.stage or self.bar.total != event.total:
                 self.close()
-                self.bar = tqdm(total=event.total, desc=event.stage, unit="step" if ".train" in event.stage else "it",
-                                file=sys.stderr, dynamic_ncols=True)
+                self.bar = tqdm(
+                    total=event.total,
+                    desc=event.stage,
+                    unit="step" if ".train" in event.stage else "it",
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
                 self.stage = event.stage
             self.bar.n = event.step
             if event.loss is not None:

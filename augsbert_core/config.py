@@ -258,8 +258,10 @@ class ExperimentConfig:
         """Raise ConfigError naming the first rule across keys that cannot work (types and ranges are the
         schema's job)."""
         if self.student.epochs == 0:
-            raise ConfigError("student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
-                              "ready-trained cross-encoder used as it is)")
+            raise ConfigError(
+                "student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
+                "ready-trained cross-encoder used as it is)"
+            )
         for role, allowed in (("student", STUDENT_LOSSES), ("teacher", TEACHER_LOSSES)):
             loss = getattr(self, role).loss
             if loss is not None and loss not in allowed:
@@ -268,8 +270,9 @@ class ExperimentConfig:
         if loss is not None and task is not None:
             from_task = STUDENT_LOSSES[:3] if task == "regression" else STUDENT_LOSSES[3:]
             if loss not in from_task:
-                raise ConfigError(f"student.loss: {loss!r} does not fit a {task} task; choose one of "
-                                  f"{', '.join(from_task)}")
+                raise ConfigError(
+                    f"student.loss: {loss!r} does not fit a {task} task; choose one of {', '.join(from_task)}"
+                )
         scale = self.data.scale
         if scale is not None and not scale[0] < scale[1]:
             raise ConfigError(f"data.scale: the low end must be below the high end, got {list(scale)!r}")
@@ -336,8 +339,10 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
             else:
                 total = 1
             if total > MAX_YAML_NODES:
-                raise ConfigError(f"{source}: its aliases expand to more than {MAX_YAML_NODES:,} values (a YAML "
-                                  "alias bomb?); write the values out instead of aliasing them")
+                raise ConfigError(
+                    f"{source}: its aliases expand to more than {MAX_YAML_NODES:,} values (a YAML "
+                    "alias bomb?); write the values out instead of aliasing them"
+                )
             sizes[key] = total
         return sizes[key]
 
@@ -364,8 +369,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     try:
         raw = json.loads(text) if is_json else safe_yaml(text, str(path))
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'YAML'}: "
-                          f"{' '.join(str(exc).split())}") from None
+        raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'YAML'}: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a config") from None
     raw = {} if raw is None else raw

@@ -45,27 +45,51 @@ import stat
 import tempfile
 import zlib
 from collections import Counter
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Literal, NoReturn
+from typing import BinaryIO, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
     "match_columns",
-    "Task", "Problem", "DataError", "PairSet", "SentencePool", "SUPPORTED_EXTENSIONS", "ALIASES",
-    "read_table", "load_pairs", "load_unlabeled", "fingerprint", "write_table", "safe_for_spreadsheet",
-    "MAX_ROWS", "MAX_CELLS", "MAX_COLUMNS", "MAX_BYTES",
+    "Task",
+    "Problem",
+    "DataError",
+    "PairSet",
+    "SentencePool",
+    "SUPPORTED_EXTENSIONS",
+    "ALIASES",
+    "read_table",
+    "load_pairs",
+    "load_unlabeled",
+    "fingerprint",
+    "write_table",
+    "safe_for_spreadsheet",
+    "MAX_ROWS",
+    "MAX_CELLS",
+    "MAX_COLUMNS",
+    "MAX_BYTES",
 ]
 
 Task = Literal["regression", "classification"]
 PathLike = str | os.PathLike
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (
-    ".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet",
-    ".csv.gz", ".tsv.gz", ".txt.gz", ".jsonl.gz", ".json.gz",
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".jsonl",
+    ".json",
+    ".parquet",
+    ".csv.gz",
+    ".tsv.gz",
+    ".txt.gz",
+    ".jsonl.gz",
+    ".json.gz",
 )
 WRITABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".jsonl", ".parquet")
 CANONICAL_COLUMNS: tuple[str, ...] = ("sentence1", "sentence2", "score", "label", "sentence")
@@ -79,12 +103,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "sentence": ("sentence", "text", "question", "sentences", "query"),
 }
 
-MAX_PROBLEMS = 50          # problems kept on a DataError (the rest are only counted)
-_MAX_LISTED_ROWS = 10      # rows named in one aggregated warning
-MAX_ROWS = 5_000_000       # data rows (lines of a text file); AUGSBERT_MAX_ROWS overrides
-MAX_CELLS = 20_000_000     # rows x columns; AUGSBERT_MAX_CELLS overrides
-MAX_COLUMNS = 1_000        # columns / distinct JSON keys; AUGSBERT_MAX_COLUMNS overrides
-MAX_BYTES = 1 << 30        # bytes after decompression / decoding; AUGSBERT_MAX_BYTES overrides
+MAX_PROBLEMS = 50  # problems kept on a DataError (the rest are only counted)
+_MAX_LISTED_ROWS = 10  # rows named in one aggregated warning
+MAX_ROWS = 5_000_000  # data rows (lines of a text file); AUGSBERT_MAX_ROWS overrides
+MAX_CELLS = 20_000_000  # rows x columns; AUGSBERT_MAX_CELLS overrides
+MAX_COLUMNS = 1_000  # columns / distinct JSON keys; AUGSBERT_MAX_COLUMNS overrides
+MAX_BYTES = 1 << 30  # bytes after decompression / decoding; AUGSBERT_MAX_BYTES overrides
 _BOM = b"\xef\xbb\xbf"
 _NAN_WORDS = ("nan", "+nan", "-nan")
 _FORMULA_START = r"[=+\-@\t\r]"
@@ -95,10 +119,10 @@ _FORMULA_START = r"[=+\-@\t\r]"
 class Problem:
     """One thing wrong (or worth a warning) in an input file."""
 
-    file: str            # file name as given (str(path))
-    row: int | None      # 1-based data row (header not counted); None for file-level problems
-    column: str | None   # column name in the FILE (original name, before alias mapping)
-    message: str         # what is wrong, specific
+    file: str  # file name as given (str(path))
+    row: int | None  # 1-based data row (header not counted); None for file-level problems
+    column: str | None  # column name in the FILE (original name, before alias mapping)
+    message: str  # what is wrong, specific
 
     def __str__(self) -> str:
         where = [self.file]
@@ -196,7 +220,7 @@ class PairSet:
 
     frame: pd.DataFrame
     task: Task
-    source: str                        # file name
+    source: str  # file name
     scale: tuple[float, float] | None  # original score scale (regression), e.g. (0.0, 5.0)
     duplicates_dropped: int = 0
     warnings: list[Problem] = field(default_factory=list)  # non-fatal (duplicates dropped, identical s1==s2 ...)
@@ -243,7 +267,7 @@ class SentencePool:
     """Unlabeled data: unique sentences, plus the pairs when the file had pairs."""
 
     sentences: list[str]
-    pairs: pd.DataFrame | None         # columns sentence1, sentence2 (when the file had two sentence columns)
+    pairs: pd.DataFrame | None  # columns sentence1, sentence2 (when the file had two sentence columns)
     source: str
     duplicates_dropped: int = 0
     warnings: list[Problem] = field(default_factory=list)
@@ -300,8 +324,13 @@ def _limit(name: str, file: str) -> int:
 
 def _over_limit(file: str, name: str, found: str, *, row: int | None = None, column: str | None = None) -> NoReturn:
     env, _, unit = _LIMITS[name]
-    _fail(file, f"{found}; the limit is {_limit(name, file):,} {unit}: split the file, or raise the limit with the "
-                f"environment variable {env}", row=row, column=column)
+    _fail(
+        file,
+        f"{found}; the limit is {_limit(name, file):,} {unit}: split the file, or raise the limit with the "
+        f"environment variable {env}",
+        row=row,
+        column=column,
+    )
 
 
 def _size(n: int) -> str:
@@ -329,8 +358,8 @@ class _Odd:
     """The cells of one column that were not text in the file (JSON numbers, booleans, objects and arrays; typed
     Parquet values): per row a code (0 = text or missing) and, per code, what the value was (for messages)."""
 
-    codes: np.ndarray          # int8, one per row
-    names: dict[int, str]      # code -> "a JSON object", "a Parquet int64 number", ...
+    codes: np.ndarray  # int8, one per row
+    names: dict[int, str]  # code -> "a JSON object", "a Parquet int64 number", ...
 
     def mask(self, *codes: int) -> np.ndarray:
         return np.isin(self.codes, codes) if codes else self.codes != 0
@@ -375,7 +404,7 @@ def _read_raw(path: PathLike) -> _Raw:
         data = _read_bytes(handle, file, gz)
     _check_text_bytes(data, file, ext)
     if data.startswith(_BOM):
-        data = data[len(_BOM):]
+        data = data[len(_BOM) :]
     if ext in (".csv", ".tsv"):
         return _Raw(_read_delimited(data, file, ext, gz))
     text = _decode(data, file, ext, gz)
@@ -455,11 +484,14 @@ def _gunzip(data: bytes, file: str, limit: int | None = None) -> bytes:
     pos = 0
     while pos < len(data):
         pos = _gunzip_member(data, pos, out, limit, file)
-        if data[pos:pos + 2] == b"\x1f\x8b":
+        if data[pos : pos + 2] == b"\x1f\x8b":
             continue
         if data.count(b"\x00", pos) < len(data) - pos:  # zero padding after the last member is fine (as for gzip)
-            _fail(file, f"has {len(data) - pos:,} bytes of trailing garbage after the gzip data (from byte offset "
-                        f"{pos:,}); re-download or re-compress it")
+            _fail(
+                file,
+                f"has {len(data) - pos:,} bytes of trailing garbage after the gzip data (from byte offset "
+                f"{pos:,}); re-download or re-compress it",
+            )
         break
     if not out:
         _fail(file, "file is empty (0 bytes after decompression)")
@@ -482,7 +514,7 @@ def _gunzip_member(data: bytes, pos: int, out: bytearray, limit: int, file: str)
     view = memoryview(data)
     try:
         while not inflater.eof and pos < len(data):
-            pending: bytes | memoryview = view[pos:pos + _GZIP_STEP]
+            pending: bytes | memoryview = view[pos : pos + _GZIP_STEP]
             pos += len(pending)
             while pending and not inflater.eof:
                 out += inflater.decompress(pending, limit + 1 - len(out))
@@ -517,10 +549,13 @@ def _check_text_bytes(data: bytes, file: str, ext: str) -> None:
             _fail(file, f"is not {kind} text: it {message}")
     nul = data.find(b"\x00")
     if nul >= 0:
-        line = _count_lines(data[:nul + 1])
+        line = _count_lines(data[: nul + 1])
         where = "" if nul < 65536 else f" (first at byte {nul:,}, line {line:,})"
-        _fail(file, f"is not {kind} text: it contains NUL bytes{where}, so it looks like a binary file "
-                    "(the file must be UTF-8 text)")
+        _fail(
+            file,
+            f"is not {kind} text: it contains NUL bytes{where}, so it looks like a binary file "
+            "(the file must be UTF-8 text)",
+        )
 
 
 def _decode(data: bytes, file: str, ext: str, gz: bool) -> str:
@@ -528,7 +563,7 @@ def _decode(data: bytes, file: str, ext: str, gz: bool) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = _count_lines(data[:exc.start + 1])
+        line = _count_lines(data[: exc.start + 1])
         has_header = ext in (".csv", ".tsv")
         row = (line - 1 if line > 1 else None) if has_header else line
         where = " after decompression" if gz else ""
@@ -559,7 +594,7 @@ def _first_line(data: bytes) -> bytes:
     """The first non-blank line, without its line break (LF, CRLF or CR)."""
     start = len(data) - len(data.lstrip(b"\r\n")) if data[:1] in (b"\r", b"\n") else 0
     end = _LINE_BREAK.search(data, start)
-    return data[start:] if end is None else data[start:end.start()]
+    return data[start:] if end is None else data[start : end.start()]
 
 
 _QUOTE_AT_FIELD_START = re.compile(rb'[\t\r\n]"')
@@ -597,16 +632,17 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
         _fail(file, "has no header row (the file contains only blank lines)")
     if sep == "," and "," not in header:
         if "\t" in header:
-            _fail(file, "looks tab-separated (the header has tabs, no commas); "
-                        "rename it to .tsv or save it comma-separated")
+            _fail(
+                file,
+                "looks tab-separated (the header has tabs, no commas); rename it to .tsv or save it comma-separated",
+            )
         if ";" in header:
             _fail(file, "looks semicolon-separated (the header has ';', no commas); save it comma-separated (CSV)")
     if sep == "\t" and "\t" not in header and "," in header:
         _fail(file, "looks comma-separated (the header has commas, no tabs); rename it to .csv")
     n_fields = header.count(sep) + 1
     if n_fields > _limit("columns", file):
-        _over_limit(file, "columns", f"the header line has {n_fields:,} fields; this does not look like a {kind} "
-                                     "table")
+        _over_limit(file, "columns", f"the header line has {n_fields:,} fields; this does not look like a {kind} table")
     quoted = sep == "," or _tsv_is_quoted(data)
     names = _header_names(header, sep, quoted)
     counts = Counter(n for n in names if n.strip())
@@ -615,8 +651,9 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
         _fail(file, f"duplicate column name {dupes[0]!r} in the header; column names must be unique")
     lines = _check_lines(data, file, header=1)
     if (lines - 1) * len(names) > _limit("cells", file):
-        _over_limit(file, "cells", f"has {lines - 1:,} lines × {len(names):,} columns = "
-                                   f"{(lines - 1) * len(names):,} cells")
+        _over_limit(
+            file, "cells", f"has {lines - 1:,} lines × {len(names):,} columns = {(lines - 1) * len(names):,} cells"
+        )
 
     if not data.endswith((b"\n", b"\r")):
         data += b"\n"  # pyarrow needs a terminated header line
@@ -626,10 +663,14 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
         table = pacsv.read_csv(
             io.BytesIO(data),
             read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=block_size),
-            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"' if quoted else False,
-                                              double_quote=True, newlines_in_values=quoted),
-            convert_options=pacsv.ConvertOptions(column_types={g: pa.string() for g in generated},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, quote_char='"' if quoted else False, double_quote=True, newlines_in_values=quoted
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={g: pa.string() for g in generated},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
         table = table.slice(1)  # the first parsed row is the header
         frame = table.to_pandas()
@@ -638,8 +679,11 @@ def _read_delimited(data: bytes, file: str, ext: str, gz: bool) -> pd.DataFrame:
             _decode(data, file, ext, gz)  # raises with the offset / line
         _raise_parse_error(data, file, sep, quoted, exc)
     if frame.shape[1] != len(names):
-        _fail(file, f"could not be parsed as {kind}: the header row has {len(names)} fields but the parser "
-                    f"found {frame.shape[1]}")
+        _fail(
+            file,
+            f"could not be parsed as {kind}: the header row has {len(names)} fields but the parser "
+            f"found {frame.shape[1]}",
+        )
     if len(frame) == 0:
         _fail(file, "has a header row but no data rows")
     frame.columns = [name if name else f"Unnamed: {i}" for i, name in enumerate(names)]
@@ -712,10 +756,10 @@ def _read_txt(text: str, file: str) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------------- JSON
-_JSON_CHUNK = 10_000                    # JSON lines parsed per json.loads call (limits are checked in between)
+_JSON_CHUNK = 10_000  # JSON lines parsed per json.loads call (limits are checked in between)
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
-_JSON_OBJECT_HINT = "{\"sentence1\": ..., \"sentence2\": ...}"
+_JSON_OBJECT_HINT = '{"sentence1": ..., "sentence2": ...}'
 
 
 class _JsonShape:
@@ -723,7 +767,7 @@ class _JsonShape:
 
     def __init__(self, file: str, rows: int = 0) -> None:
         self.file = file
-        self.rows = rows                # records expected (JSON lines) or read so far (JSON array)
+        self.rows = rows  # records expected (JSON lines) or read so far (JSON array)
         self.keys: dict[str, object] = {}
         self.max_columns = _limit("columns", file)
         self.max_cells = _limit("cells", file)
@@ -738,8 +782,11 @@ class _JsonShape:
             self._name_the_record(records, rows, before)
         cells = max(self.rows, 1) * len(self.keys)
         if cells > self.max_cells:
-            _over_limit(self.file, "cells", f"has {max(self.rows, 1):,} records × {len(self.keys):,} distinct keys "
-                                            f"= {cells:,} cells")
+            _over_limit(
+                self.file,
+                "cells",
+                f"has {max(self.rows, 1):,} records × {len(self.keys):,} distinct keys = {cells:,} cells",
+            )
 
     def _name_the_record(self, records: list[dict], rows: Iterable[int], seen: dict) -> NoReturn:
         for record, row in zip(records, rows):
@@ -747,8 +794,12 @@ class _JsonShape:
                 _over_limit(self.file, "columns", f"a record with {len(record):,} keys (one column each)", row=row)
             seen.update(record)
             if len(seen) > self.max_columns:
-                _over_limit(self.file, "columns", f"the records use more than {self.max_columns:,} distinct keys "
-                                                  "(one column each) by this one", row=row)
+                _over_limit(
+                    self.file,
+                    "columns",
+                    f"the records use more than {self.max_columns:,} distinct keys (one column each) by this one",
+                    row=row,
+                )
         raise AssertionError("no record is over the limit")  # pragma: no cover
 
 
@@ -800,7 +851,7 @@ def _read_json_array(text: str, file: str, decoder: json.JSONDecoder) -> tuple[l
 def _check_json_chunk(records: list, shape: _JsonShape, max_rows: int, file: str) -> None:
     """Check the records of a JSON array read since the last check: objects only, rows, keys and cells."""
     new = len(records) - shape.rows
-    chunk = records[shape.rows:]
+    chunk = records[shape.rows :]
     if not all(isinstance(r, dict) for r in chunk):
         _fail(file, f"the JSON array must contain only objects like {_JSON_OBJECT_HINT}")
     if len(records) > max_rows:
@@ -823,8 +874,8 @@ def _read_json_lines(text: str, file: str, decoder: json.JSONDecoder) -> tuple[l
     shape = _JsonShape(file, rows=len(content))
     records: list[dict] = []
     for start in range(0, len(content), _JSON_CHUNK):
-        part = content[start:start + _JSON_CHUNK]
-        numbers = line_numbers[start:start + _JSON_CHUNK]
+        part = content[start : start + _JSON_CHUNK]
+        numbers = line_numbers[start : start + _JSON_CHUNK]
         try:
             parsed = decoder.decode("[" + ",".join(part) + "]")
         except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so is a 5000-digit integer
@@ -858,8 +909,11 @@ def _raise_json_line(file: str, line: str, line_number: int) -> NoReturn:
     except ValueError as exc:
         _fail(file, f"invalid JSON on line {line_number}: {exc}", row=line_number)
     kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "null")
-    _fail(file, f"line {line_number} is a JSON {kind}, not an object; each line must be one object like "
-                f"{_JSON_OBJECT_HINT}", row=line_number)
+    _fail(
+        file,
+        f"line {line_number} is a JSON {kind}, not an object; each line must be one object like {_JSON_OBJECT_HINT}",
+        row=line_number,
+    )
 
 
 def _json_frame(records: list[dict], keys: list[str]) -> _Raw:
@@ -970,8 +1024,12 @@ def _check_parquet_footer(parquet, file: str):
 def _is_bytes(arrow_type) -> bool:
     import pyarrow as pa
 
-    return (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_binary(arrow_type)
-            or pa.types.is_large_binary(arrow_type))
+    return (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+    )
 
 
 def _read_parquet_batches(parquet, flat: list, file: str) -> dict[str, list]:
@@ -1007,8 +1065,13 @@ def _parquet_kind(arrow_type) -> tuple[int, str | None]:
 
     if pa.types.is_dictionary(arrow_type):
         arrow_type = arrow_type.value_type
-    if (_is_bytes(arrow_type) or pa.types.is_fixed_size_binary(arrow_type) or pa.types.is_null(arrow_type)
-            or pa.types.is_string_view(arrow_type) or pa.types.is_binary_view(arrow_type)):
+    if (
+        _is_bytes(arrow_type)
+        or pa.types.is_fixed_size_binary(arrow_type)
+        or pa.types.is_null(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+        or pa.types.is_binary_view(arrow_type)
+    ):
         return 0, None
     if pa.types.is_boolean(arrow_type):
         return _BOOLEAN, "a Parquet boolean"
@@ -1062,8 +1125,13 @@ def _raise_not_utf8(chunk, name: str, file: str, start: int) -> NoReturn:
         try:
             value.decode("utf-8")
         except UnicodeDecodeError as exc:
-            _fail(file, f"binary value is not UTF-8 text (byte 0x{value[exc.start]:02x} at offset {exc.start}); "
-                        "text columns must hold UTF-8", row=start + i + 1, column=name)
+            _fail(
+                file,
+                f"binary value is not UTF-8 text (byte 0x{value[exc.start]:02x} at offset {exc.start}); "
+                "text columns must hold UTF-8",
+                row=start + i + 1,
+                column=name,
+            )
     _fail(file, "binary values are not UTF-8 text; text columns must hold UTF-8", column=name)
 
 
@@ -1078,8 +1146,9 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", str(name).lower())
 
 
-def _apply_column_map(frame: pd.DataFrame, column_map: dict[str, str] | None, file: str
-                      ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _apply_column_map(
+    frame: pd.DataFrame, column_map: dict[str, str] | None, file: str
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """Rename FILE columns to canonical names. Returns the frame and {current name: original file name}.
 
     A file column whose name equals a mapped target (and is not itself mapped) is dropped: it is shadowed.
@@ -1091,15 +1160,21 @@ def _apply_column_map(frame: pd.DataFrame, column_map: dict[str, str] | None, fi
     rename: dict[str, str] = {}
     for file_col, target in column_map.items():
         if target not in CANONICAL_COLUMNS:
-            _fail(file, f"column_map maps {file_col!r} to {target!r}, which is not one of: "
-                        f"{', '.join(CANONICAL_COLUMNS)}", column=str(file_col))
+            _fail(
+                file,
+                f"column_map maps {file_col!r} to {target!r}, which is not one of: {', '.join(CANONICAL_COLUMNS)}",
+                column=str(file_col),
+            )
         if file_col in columns:
             actual = file_col
         else:
             loose = [c for c in columns if c.strip().lower() == str(file_col).strip().lower()]
             if len(loose) != 1:
-                _fail(file, f"column_map refers to column {file_col!r}, which is not in the file "
-                            f"(found: {_column_list(columns)})")
+                _fail(
+                    file,
+                    f"column_map refers to column {file_col!r}, which is not in the file "
+                    f"(found: {_column_list(columns)})",
+                )
             actual = loose[0]
         if target in rename.values():
             _fail(file, f"column_map maps two columns to {target!r}", column=actual)
@@ -1119,8 +1194,9 @@ def _find_column(columns: list[str], canonical: str, taken: set[str]) -> str | N
     return None
 
 
-def match_columns(columns: Iterable[str], targets: Iterable[str] = ("sentence1", "sentence2", "score", "label")
-                  ) -> dict[str, str | None]:
+def match_columns(
+    columns: Iterable[str], targets: Iterable[str] = ("sentence1", "sentence2", "score", "label")
+) -> dict[str, str | None]:
     """{canonical name: file column or None}, matched as the loaders do (aliases; case, spaces, '_' and '-'
     ignored); each file column is used at most once, targets in the order given."""
     columns = [str(c) for c in columns]
@@ -1142,26 +1218,55 @@ def _column_list(names: Iterable[str], limit: int = 20) -> str:
 
 def _missing_column(file: str, canonical: str, origin: dict[str, str]) -> Problem:
     found = _column_list(origin.values())
-    return Problem(file, None, None, f"missing column {canonical!r} (found: {found}); "
-                                     f"map it with column_map={{'your_col': {canonical!r}}}")
+    return Problem(
+        file,
+        None,
+        None,
+        f"missing column {canonical!r} (found: {found}); map it with column_map={{'your_col': {canonical!r}}}",
+    )
 
 
 # ------------------------------------------------------------------------------------------------ validation
 # Format characters (Unicode category Cf) and other default-ignorable code points: invisible in a sentence.
 _INVISIBLE_RANGES = (
-    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
-    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F),
-    (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0),
-    (0xFFF0, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x0600, 0x0605),
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
 )
 _BLANK = re.compile("[\\s" + "".join(f"{chr(a)}-{chr(b)}" for a, b in _INVISIBLE_RANGES) + "]*")
-_BLANK_FIRST = tuple(sorted({chr(c) for a, b in _INVISIBLE_RANGES for c in range(a, b + 1)}
-                            | {chr(c) for c in range(0x3001) if chr(c).isspace()}))
+_BLANK_FIRST = tuple(
+    sorted(
+        {chr(c) for a, b in _INVISIBLE_RANGES for c in range(a, b + 1)}
+        | {chr(c) for c in range(0x3001) if chr(c).isspace()}
+    )
+)
 
 
-def _clean_sentences(raw: pd.Series, canonical: str, column: str, log: _ProblemLog, odd: _Odd | None = None
-                     ) -> pd.Series:
+def _clean_sentences(
+    raw: pd.Series, canonical: str, column: str, log: _ProblemLog, odd: _Odd | None = None
+) -> pd.Series:
     """Strip sentences; log missing / empty / whitespace- or invisible-only cells and non-text values."""
     stripped = raw.str.strip()
     missing = _bool_array(raw.isna())
@@ -1169,8 +1274,11 @@ def _clean_sentences(raw: pd.Series, canonical: str, column: str, log: _ProblemL
     empty = _bool_array(stripped == "") & ~missing & ~other
     invisible = _invisible_only(stripped) & ~empty & ~missing & ~other
     log.add_rows(missing, column, lambda i: f"{canonical} is missing")
-    log.add_rows(empty, column, lambda i: f"{canonical} is empty" if raw.iat[i] == "" else
-                 f"{canonical} is empty (whitespace only)")
+    log.add_rows(
+        empty,
+        column,
+        lambda i: f"{canonical} is empty" if raw.iat[i] == "" else f"{canonical} is empty (whitespace only)",
+    )
     log.add_rows(invisible, column, lambda i: f"{canonical} is empty ({_invisible_names(stripped.iat[i])})")
     if odd is not None:
         log.add_rows(other, column, lambda i: f"{canonical} is {odd.name(i)}, not text: {_preview(raw.iat[i])}")
@@ -1193,8 +1301,9 @@ def _invisible_names(text: str, limit: int = 3) -> str:
     return f"invisible characters only: {shown}"
 
 
-def _parse_numbers(raw: pd.Series, canonical: str, column: str, log: _ProblemLog, odd: _Odd | None = None
-                   ) -> np.ndarray:
+def _parse_numbers(
+    raw: pd.Series, canonical: str, column: str, log: _ProblemLog, odd: _Odd | None = None
+) -> np.ndarray:
     """Parse label/score cells to float64 (NaN where invalid); 'true'/'false' count as 1/0. Objects, arrays and
     other non-number values (JSON, Parquet) are errors; booleans are left to the caller."""
     text = raw.str.strip()
@@ -1217,13 +1326,13 @@ def _parse_numbers(raw: pd.Series, canonical: str, column: str, log: _ProblemLog
         return f"{canonical} is not a number: {_preview(cell)}{hint}"
 
     if odd is not None:
-        log.add_rows(not_value, column, lambda i: f"{canonical} is {odd.name(i)}, not a number: "
-                                                  f"{_preview(raw.iat[i])}")
+        log.add_rows(not_value, column, lambda i: f"{canonical} is {odd.name(i)}, not a number: {_preview(raw.iat[i])}")
     log.add_rows(missing, column, lambda i: f"{canonical} is missing")
     log.add_rows(empty, column, lambda i: f"{canonical} is empty")
     log.add_rows(not_number, column, not_number_message)
-    log.add_rows(non_finite, column,
-                 lambda i: f"{canonical} is not a finite number: {_preview(str(raw.iat[i]).strip())}")
+    log.add_rows(
+        non_finite, column, lambda i: f"{canonical} is not a finite number: {_preview(str(raw.iat[i]).strip())}"
+    )
     values[non_finite] = np.nan
     return values
 
@@ -1251,8 +1360,9 @@ def _check_arguments(task: Task | None, scale: tuple[float, float] | None) -> tu
     return (low, high)
 
 
-def _pair_warnings(s1: pd.Series, s2: pd.Series, labels: np.ndarray | None, file: str, drop: bool
-                   ) -> tuple[np.ndarray, int, list[Problem]]:
+def _pair_warnings(
+    s1: pd.Series, s2: pd.Series, labels: np.ndarray | None, file: str, drop: bool
+) -> tuple[np.ndarray, int, list[Problem]]:
     """Find duplicate pairs (also swapped) and identical s1 == s2 rows. Returns (keep mask, dropped, warnings)."""
     n = len(s1)
     first_le = _bool_array(s1 <= s2)
@@ -1294,11 +1404,16 @@ def _pair_warnings(s1: pd.Series, s2: pd.Series, labels: np.ndarray | None, file
         listed = ", ".join(str(r) for r in rows[:_MAX_LISTED_ROWS])
         more = f", … {len(rows) - _MAX_LISTED_ROWS} more" if len(rows) > _MAX_LISTED_ROWS else ""
         single = len(rows) == 1
-        warnings.append(Problem(
-            file, int(rows[0]) if single else None, None,
-            "sentence1 and sentence2 are identical (kept)" if single else
-            f"{len(rows)} rows have identical sentence1 and sentence2 (kept): rows {listed}{more}",
-        ))
+        warnings.append(
+            Problem(
+                file,
+                int(rows[0]) if single else None,
+                None,
+                "sentence1 and sentence2 are identical (kept)"
+                if single
+                else f"{len(rows)} rows have identical sentence1 and sentence2 (kept): rows {listed}{more}",
+            )
+        )
     return keep, dropped, warnings
 
 
@@ -1313,8 +1428,14 @@ def read_table(path: PathLike, *, column_map: dict[str, str] | None = None) -> p
     return frame
 
 
-def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task: Task | None = None,
-               scale: tuple[float, float] | None = None, drop_duplicates: bool = True) -> PairSet:
+def load_pairs(
+    path: PathLike,
+    *,
+    column_map: dict[str, str] | None = None,
+    task: Task | None = None,
+    scale: tuple[float, float] | None = None,
+    drop_duplicates: bool = True,
+) -> PairSet:
     """Load labeled pairs: validate every row, detect the task and score scale, normalise labels."""
     scale = _check_arguments(task, scale)
     file = str(path)
@@ -1330,8 +1451,15 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
     missing = [_missing_column(file, c, origin) for c in ("sentence1", "sentence2") if found[c] is None]
     if found["score"] is None and found["label"] is None:
         found_names = _column_list(origin.values())
-        missing.append(Problem(file, None, None, f"missing column 'score' or 'label' (found: {found_names}); "
-                                                 "map it with column_map={'your_col': 'score'}"))
+        missing.append(
+            Problem(
+                file,
+                None,
+                None,
+                f"missing column 'score' or 'label' (found: {found_names}); "
+                "map it with column_map={'your_col': 'score'}",
+            )
+        )
     if missing:
         raise DataError(missing)
 
@@ -1349,10 +1477,12 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
     target_name = origin[target_column]
 
     log = _ProblemLog(file)
-    s1 = _clean_sentences(frame[found["sentence1"]], "sentence1", origin[found["sentence1"]], log,
-                          raw.odd.get(origin[found["sentence1"]]))
-    s2 = _clean_sentences(frame[found["sentence2"]], "sentence2", origin[found["sentence2"]], log,
-                          raw.odd.get(origin[found["sentence2"]]))
+    s1 = _clean_sentences(
+        frame[found["sentence1"]], "sentence1", origin[found["sentence1"]], log, raw.odd.get(origin[found["sentence1"]])
+    )
+    s2 = _clean_sentences(
+        frame[found["sentence2"]], "sentence2", origin[found["sentence2"]], log, raw.odd.get(origin[found["sentence2"]])
+    )
     raw_target = frame[target_column]
     odd_target = raw.odd.get(target_name)
     values = _parse_numbers(raw_target, target, target_name, log, odd_target)
@@ -1373,7 +1503,7 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
     elif target == "score":
         resolved = "regression"
     else:
-        resolved = "classification"   # a label-named column with non-0/1 values: each such row is an error
+        resolved = "classification"  # a label-named column with non-0/1 values: each such row is an error
 
     final_scale: tuple[float, float] | None = None
     if resolved == "classification":
@@ -1381,8 +1511,11 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
     elif scale is not None:
         low, high = scale
         outside = valid & ((values < low) | (values > high))
-        log.add_rows(outside, target_name, lambda i: f"{target} {str(raw_target.iat[i]).strip()} is outside "
-                                                     f"the scale {low:g}..{high:g}")
+        log.add_rows(
+            outside,
+            target_name,
+            lambda i: f"{target} {str(raw_target.iat[i]).strip()} is outside the scale {low:g}..{high:g}",
+        )
         final_scale = scale
     elif valid.any():
         low, high = float(values[valid].min()), float(values[valid].max())
@@ -1392,12 +1525,20 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
             final_scale = (0.0, 5.0)
         else:
             suggestion = _suggest_scale(low, high)
-            log.add(f"scores range {low:g}..{high:g}; pass scale=(lo, hi), e.g. scale=({suggestion[0]:g}, "
-                    f"{suggestion[1]:g})", column=target_name)
+            log.add(
+                f"scores range {low:g}..{high:g}; pass scale=(lo, hi), e.g. scale=({suggestion[0]:g}, "
+                f"{suggestion[1]:g})",
+                column=target_name,
+            )
     if odd_target is not None and (target == "score" or resolved == "regression"):
-        log.add_rows(odd_target.mask(_BOOLEAN), target_name,
-                     lambda i: f"{target} is {odd_target.name(i)} ({str(raw_target.iat[i]).strip()}), not a number; "
-                               "a boolean is read as 1/0 only in a label column of a classification task")
+        log.add_rows(
+            odd_target.mask(_BOOLEAN),
+            target_name,
+            lambda i: (
+                f"{target} is {odd_target.name(i)} ({str(raw_target.iat[i]).strip()}), not a number; "
+                "a boolean is read as 1/0 only in a label column of a classification task"
+            ),
+        )
     log.raise_if_any()
 
     if resolved == "classification":
@@ -1413,8 +1554,9 @@ def load_pairs(path: PathLike, *, column_map: dict[str, str] | None = None, task
     out = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": labels})
     if not keep.all():
         out = out[keep].reset_index(drop=True)
-    return PairSet(frame=out, task=resolved, source=file, scale=final_scale,
-                   duplicates_dropped=dropped, warnings=warnings)
+    return PairSet(
+        frame=out, task=resolved, source=file, scale=final_scale, duplicates_dropped=dropped, warnings=warnings
+    )
 
 
 def load_unlabeled(path: PathLike, *, column_map: dict[str, str] | None = None) -> SentencePool:
@@ -1441,15 +1583,23 @@ def load_unlabeled(path: PathLike, *, column_map: dict[str, str] | None = None) 
         pairs = pd.DataFrame({"sentence1": s1, "sentence2": s2})
         if not keep.all():
             pairs = pairs[keep].reset_index(drop=True)
-        return SentencePool(sentences=_unique_interleaved(pairs["sentence1"], pairs["sentence2"]), pairs=pairs,
-                            source=file, duplicates_dropped=dropped, warnings=warnings)
+        return SentencePool(
+            sentences=_unique_interleaved(pairs["sentence1"], pairs["sentence2"]),
+            pairs=pairs,
+            source=file,
+            duplicates_dropped=dropped,
+            warnings=warnings,
+        )
 
     if single is None and len(columns) == 1:
         single = columns[0]
     if single is None:
         found_names = _column_list(origin.values())
-        _fail(file, f"no sentence column found (found: {found_names}); map one with "
-                    "column_map={'your_col': 'sentence'}, or two with 'sentence1' and 'sentence2'")
+        _fail(
+            file,
+            f"no sentence column found (found: {found_names}); map one with "
+            "column_map={'your_col': 'sentence'}, or two with 'sentence1' and 'sentence2'",
+        )
     cleaned = _clean_sentences(frame[single], "sentence", origin[single], log, raw.odd.get(origin[single]))
     log.raise_if_any()
     unique = pd.unique(cleaned.to_numpy(dtype=object)).tolist()
@@ -1505,8 +1655,10 @@ def _check_tsv_safe(frame: pd.DataFrame) -> None:
         if pd.api.types.is_string_dtype(column) or column.dtype == object:
             bad = _bool_array(column.astype(str).str.contains(r"[\t\r\n]", regex=True))
             if bad.any():
-                raise ValueError(f"column {name!r} row {int(np.flatnonzero(bad)[0]) + 1} contains a tab or newline; "
-                                 "write .csv, .jsonl or .parquet instead")
+                raise ValueError(
+                    f"column {name!r} row {int(np.flatnonzero(bad)[0]) + 1} contains a tab or newline; "
+                    "write .csv, .jsonl or .parquet instead"
+                )
 
 
 def _write_jsonl(frame: pd.DataFrame, path: str) -> None:

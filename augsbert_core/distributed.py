@@ -35,8 +35,11 @@ class DistInfo:
 
 def dist_info() -> DistInfo:
     """This process's place in a torchrun / accelerate launch (rank 0 of 1 when not launched)."""
-    return DistInfo(rank=int(os.environ.get("RANK", 0)), local_rank=int(os.environ.get("LOCAL_RANK", 0)),
-                    world_size=int(os.environ.get("WORLD_SIZE", 1)))
+    return DistInfo(
+        rank=int(os.environ.get("RANK", 0)),
+        local_rank=int(os.environ.get("LOCAL_RANK", 0)),
+        world_size=int(os.environ.get("WORLD_SIZE", 1)),
+    )
 
 
 def process_device(info: DistInfo, requested: str | None = None) -> str:
@@ -49,10 +52,20 @@ def process_device(info: DistInfo, requested: str | None = None) -> str:
     return device
 
 
-def train_distributed(role: str, train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *,
-                      task: str = "regression", dev: pd.DataFrame | None = None, seed: int = 42,
-                      device: str | None = None, max_steps: int | None = None, ddp_backend: str | None = None,
-                      log=print) -> dict:
+def train_distributed(
+    role: str,
+    train: pd.DataFrame,
+    cfg: ModelConfig,
+    output_dir: str | Path,
+    *,
+    task: str = "regression",
+    dev: pd.DataFrame | None = None,
+    seed: int = 42,
+    device: str | None = None,
+    max_steps: int | None = None,
+    ddp_backend: str | None = None,
+    log=print,
+) -> dict:
     """Train the teacher (cross-encoder, both orders) or the student (bi-encoder) on this process group.
 
     Works in a single process too. Returns a summary dict (same on every rank); rank 0 saves the model
@@ -83,8 +96,9 @@ def train_distributed(role: str, train: pd.DataFrame, cfg: ModelConfig, output_d
         frame = both_orders(train[["sentence1", "sentence2", "label"]]).astype({"label": float})
         loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
         args = CrossEncoderTrainingArguments(**kwargs)
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False),
-                                      loss=loss)
+        trainer = CrossEncoderTrainer(
+            model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False), loss=loss
+        )
     elif role == "student":
         from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
@@ -97,29 +111,43 @@ def train_distributed(role: str, train: pd.DataFrame, cfg: ModelConfig, output_d
             raise ValueError("mnrl is not supported by `augsbert train` yet; use cosine/cosent/angle or contrastive")
         frame = train[["sentence1", "sentence2", "label"]].astype({"label": float if task == "regression" else int})
         args = SentenceTransformerTrainingArguments(**kwargs)
-        trainer = SentenceTransformerTrainer(model=model, args=args,
-                                             train_dataset=Dataset.from_pandas(frame.reset_index(drop=True),
-                                                                               preserve_index=False),
-                                             loss=build_loss(model, loss_name, task))
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False),
+            loss=build_loss(model, loss_name, task),
+        )
     else:
         raise ValueError(f"role must be 'teacher' or 'student', got {role!r}")
     quiet(trainer)
     result = trainer.train()
-    summary = {"role": role, "world_size": info.world_size, "device": device,
-               "global_steps": int(result.global_step), "train_loss": float(result.training_loss),
-               "examples": int(len(frame)), "per_device_batch_size": cfg.batch_size,
-               "backend": kwargs.get("ddp_backend"), "output_dir": str(output_dir)}
+    summary = {
+        "role": role,
+        "world_size": info.world_size,
+        "device": device,
+        "global_steps": int(result.global_step),
+        "train_loss": float(result.training_loss),
+        "examples": int(len(frame)),
+        "per_device_batch_size": cfg.batch_size,
+        "backend": kwargs.get("ddp_backend"),
+        "output_dir": str(output_dir),
+    }
     if trainer.is_world_process_zero():
         model.save_pretrained(str(output_dir))
         if dev is not None and len(dev) >= 2:
             from .student import bi_encoder_evaluator
 
-            evaluator = (cross_encoder_evaluator(dev, task, "dev") if role == "teacher"
-                         else bi_encoder_evaluator(dev, task, "dev"))
+            evaluator = (
+                cross_encoder_evaluator(dev, task, "dev")
+                if role == "teacher"
+                else bi_encoder_evaluator(dev, task, "dev")
+            )
             summary["dev"] = {k: float(v) for k, v in evaluator(model).items()}
         Path(output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2))
-        log(f"rank 0/{info.world_size}: {role} trained {summary['global_steps']} steps "
-            f"(loss {summary['train_loss']:.4f}) -> {output_dir}")
+        log(
+            f"rank 0/{info.world_size}: {role} trained {summary['global_steps']} steps "
+            f"(loss {summary['train_loss']:.4f}) -> {output_dir}"
+        )
     _barrier(info)
     return summary
 

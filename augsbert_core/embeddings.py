@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -109,9 +109,15 @@ def save_atomic(path: Path, array: np.ndarray) -> None:
         raise
 
 
-def cached_embeddings(model, sentences: Sequence[str], compute: Callable[[], np.ndarray], *,
-                      directory: str | Path | None = None, model_id: str | None = None,
-                      normalize: bool = True) -> tuple[np.ndarray, bool]:
+def cached_embeddings(
+    model,
+    sentences: Sequence[str],
+    compute: Callable[[], np.ndarray],
+    *,
+    directory: str | Path | None = None,
+    model_id: str | None = None,
+    normalize: bool = True,
+) -> tuple[np.ndarray, bool]:
     """(embeddings, hit): the cached entry for (model, sentences) or `compute()` stored for next time."""
     key = cache_key(model_id or model_fingerprint(model), sentences, normalize=normalize)
     path = cache_dir(directory) / f"{key}.npy"

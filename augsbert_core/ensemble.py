@@ -44,7 +44,7 @@ class TeacherEnsemble:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "TeacherEnsemble":
+    def from_dict(cls, raw: dict) -> TeacherEnsemble:
         return cls(**raw)
 
     @property
@@ -66,8 +66,9 @@ def _stats(values: np.ndarray) -> tuple[float, float]:
     return float(np.mean(values)), std if std > 1e-9 else 1.0
 
 
-def fit_ensemble(ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, task: str, *,
-                 seed: int = 42) -> TeacherEnsemble:
+def fit_ensemble(
+    ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, task: str, *, seed: int = 42
+) -> TeacherEnsemble:
     """Choose the weight and calibration on dev; `report` holds the cross-fitted comparison with the members."""
     ce, bi, gold = (np.asarray(x, dtype=float) for x in (ce_dev, bi_dev, gold_dev))
     if not len(ce) == len(bi) == len(gold) or len(gold) < 8:
@@ -81,7 +82,7 @@ def fit_ensemble(ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, t
 
     # cross-fitted comparison: choose on one half, score on the other, both ways
     order = np.random.default_rng(seed).permutation(len(gold))
-    halves = (order[: len(order) // 2], order[len(order) // 2:])
+    halves = (order[: len(order) // 2], order[len(order) // 2 :])
     crossfit, ce_only, bi_only = [], [], []
     for choose, score in (halves, halves[::-1]):
         if task == "classification" and len(np.unique(gold[score])) < 2:
@@ -98,8 +99,9 @@ def fit_ensemble(ce_dev: np.ndarray, bi_dev: np.ndarray, gold_dev: np.ndarray, t
         "cross_encoder_crossfit": float(np.mean(ce_only)) if ce_only else float("nan"),
         "bi_encoder_crossfit": float(np.mean(bi_only)) if bi_only else float("nan"),
     }
-    report["beats_members"] = bool(crossfit) and report["dev_crossfit"] > max(report["cross_encoder_crossfit"],
-                                                                            report["bi_encoder_crossfit"])
+    report["beats_members"] = bool(crossfit) and report["dev_crossfit"] > max(
+        report["cross_encoder_crossfit"], report["bi_encoder_crossfit"]
+    )
     ensemble.report = report
     return ensemble
 
@@ -108,7 +110,9 @@ def describe(ensemble: TeacherEnsemble) -> str:
     """One line for logs and the app: the weight and the cross-fitted dev comparison."""
     r = ensemble.report
     member = r.get("bi_encoder", "gold_only").replace("_", "-")
-    return (f"ensemble (weight {ensemble.weight:.1f} on the cross-encoder): {100 * r['dev_crossfit']:.1f} "
-            f"{r['metric']} on dev (cross-fitted) vs cross-encoder {100 * r['cross_encoder_crossfit']:.1f} and "
-            f"{member} bi-encoder {100 * r['bi_encoder_crossfit']:.1f}"
-            + ("" if ensemble.beats_members else ": it does not beat both members"))
+    return (
+        f"ensemble (weight {ensemble.weight:.1f} on the cross-encoder): {100 * r['dev_crossfit']:.1f} "
+        f"{r['metric']} on dev (cross-fitted) vs cross-encoder {100 * r['cross_encoder_crossfit']:.1f} and "
+        f"{member} bi-encoder {100 * r['bi_encoder_crossfit']:.1f}"
+        + ("" if ensemble.beats_members else ": it does not beat both members")
+    )

@@ -119,19 +119,25 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
     eval_pairs = counts.dev_pairs + counts.test_pairs
     live_evals = int(draft.get("live_evals", 4))
     parts: dict[str, float] = {"startup": STARTUP_S}
-    parts["evaluation"] = (4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S
-                           + 2 * eval_pairs / LABEL_PAIRS_PER_S
-                           + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S) / speed
+    parts["evaluation"] = (
+        4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S
+        + 2 * eval_pairs / LABEL_PAIRS_PER_S
+        + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S
+    ) / speed
     if scenario in (1, 2) and draft.get("train_gold_only", True):
-        parts["gold-only student"] = (PER_TRAINING_S + _steps(gold, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
-                                      * _seed_factor(student))
+        parts["gold-only student"] = PER_TRAINING_S + _steps(
+            gold, s_bs, s_ep
+        ) / STUDENT_STEPS_PER_S / speed * _seed_factor(student)
     if scenario in (2, 3):
         slow = MPNET_SLOWDOWN if teacher_base(teacher.get("model"), device) == "mpnet" else 1.0
         if warm_start_on(teacher) and t_ep:  # the teacher first learns the bi-encoder's cosine on the candidates
             top_k = int(teacher.get("warm_start_top_k", 1) or 0)  # + BM25 neighbours of the candidate sentences
             warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
-            parts["teacher warm start"] = (PER_TRAINING_S + 2 * warm / ENCODE_SENTENCES_PER_S / speed
-                                           + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow)
+            parts["teacher warm start"] = (
+                PER_TRAINING_S
+                + 2 * warm / ENCODE_SENTENCES_PER_S / speed
+                + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow
+            )
         one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
         parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
         search = draft.get("teacher_search") or {}
@@ -145,24 +151,38 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
         parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
-        if (draft.get("labeler", "auto") == "auto" and draft.get("ensemble", "auto") != "off"
-                and counts.dev_pairs):  # two short student probes (a quarter of the schedule each) pick the labels
-            parts["labeler probes"] = 2 * (PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep)
-                                           / STUDENT_STEPS_PER_S / speed)
+        if (
+            draft.get("labeler", "auto") == "auto" and draft.get("ensemble", "auto") != "off" and counts.dev_pairs
+        ):  # two short student probes (a quarter of the schedule each) pick the labels
+            parts["labeler probes"] = 2 * (
+                PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
+            )
     else:
         parts["augmentation"] = candidates / 50.0
-    parts["AugSBERT student"] = (PER_TRAINING_S + _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
-                                 * _seed_factor(student))
-    return Estimate(candidates=int(candidates), silver=int(silver), silver_note=note, train_pairs=int(student_pairs),
-                    seconds=sum(parts.values()), parts=parts, device_kind=device,
-                    candidates_low=int(candidates * overlap), silver_low=silver_low)
+    parts["AugSBERT student"] = PER_TRAINING_S + _steps(
+        student_pairs, s_bs, s_ep
+    ) / STUDENT_STEPS_PER_S / speed * _seed_factor(student)
+    return Estimate(
+        candidates=int(candidates),
+        silver=int(silver),
+        silver_note=note,
+        train_pairs=int(student_pairs),
+        seconds=sum(parts.values()),
+        parts=parts,
+        device_kind=device,
+        candidates_low=int(candidates * overlap),
+        silver_low=silver_low,
+    )
 
 
 def given_pairs(draft: dict, counts: DataCounts) -> bool:
     """Whether the run labels the unlabeled file's own pairs (`candidates`: auto or given with a file of pairs;
     given+sampled adds sampled ones)."""
-    return (int(draft.get("scenario", 2)) in (2, 3) and bool(counts.unlabeled_pairs)
-            and draft.get("candidates", "auto") in ("auto", "given", "given+sampled"))
+    return (
+        int(draft.get("scenario", 2)) in (2, 3)
+        and bool(counts.unlabeled_pairs)
+        and draft.get("candidates", "auto") in ("auto", "given", "given+sampled")
+    )
 
 
 def teacher_base(model: str | None, device: str = "cpu") -> str:

@@ -6,8 +6,9 @@ applied unchanged to test."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -91,16 +92,26 @@ def primary_score(pred: Sequence[float], gold: Sequence[float], task: str) -> fl
     return score_splits({"dev": SplitScores(np.asarray(pred), np.asarray(gold))}, task)["dev"][PRIMARY_METRIC[task]]
 
 
-def bi_encoder_scores(model, sentences1: Sequence[str], sentences2: Sequence[str], batch_size: int = 64,
-                      memo: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def bi_encoder_scores(
+    model,
+    sentences1: Sequence[str],
+    sentences2: Sequence[str],
+    batch_size: int = 64,
+    memo: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Cosine similarity of each pair's embeddings (each unique sentence encoded once).
 
     `memo` (sentence -> normalised embedding, for this one model) skips sentences encoded before and keeps the new
     ones: a run that scores the same sentences twice with one model (warm start, then the ensemble) encodes once."""
     unique = list(dict.fromkeys([*sentences1, *sentences2]))
     missing = unique if memo is None else [s for s in unique if s not in memo]
-    emb = model.encode(missing, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                       show_progress_bar=False) if missing else np.zeros((0, 1), dtype=np.float32)
+    emb = (
+        model.encode(
+            missing, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
+        if missing
+        else np.zeros((0, 1), dtype=np.float32)
+    )
     if memo is None:
         index = {s: i for i, s in enumerate(unique)}
         a = emb[[index[s] for s in sentences1]]
@@ -176,8 +187,9 @@ def format_table(metrics: dict[str, Any], task: str) -> str:
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
-    return table + (f"\n* recommended: {recommended} (best on dev among the baseline and AugSBERT)"
-                    if recommended else "")
+    return table + (
+        f"\n* recommended: {recommended} (best on dev among the baseline and AugSBERT)" if recommended else ""
+    )
 
 
 def tidy(metrics: dict[str, Any]) -> list[dict[str, object]]:

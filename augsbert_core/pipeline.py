@@ -22,7 +22,8 @@ import pandas as pd
 
 from . import data as data_mod
 from .config import ConfigError, ExperimentConfig
-from .ensemble import TeacherEnsemble, describe as describe_ensemble, fit_ensemble
+from .ensemble import TeacherEnsemble, fit_ensemble
+from .ensemble import describe as describe_ensemble
 from .evaluation import (
     PRIMARY_METRIC,
     RECOMMENDED,
@@ -44,11 +45,11 @@ from .models import (
     load_bi_encoder,
     load_cross_encoder,
 )
-from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, null_sink
+from .probe import PROBE_FRACTION, probe_labelers
+from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunStore, atomic_write_text
 from .sampling import distribution_distance, kde_select, sample_candidates
 from .student import train_student
-from .probe import PROBE_FRACTION, probe_labelers
 from .teacher import LabelCache, label_pairs, search_teacher, train_teacher, warm_start_teacher
 
 
@@ -108,14 +109,17 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     """Load and validate every file named in the config (raises data.DataError on bad input)."""
     d = cfg.data
     scale = tuple(d.scale) if d.scale else None
-    paths = {key: cfg.resolve_path(getattr(d, key)) for key in
-             ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")}
+    paths = {
+        key: cfg.resolve_path(getattr(d, key))
+        for key in ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
+    }
 
     def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
         if paths[key] is None:
             return None
-        return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task,
-                                   scale=scale if use_scale else None).frame
+        return data_mod.load_pairs(
+            paths[key], column_map=d.column_map or None, task=task, scale=scale if use_scale else None
+        ).frame
 
     first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
     first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
@@ -152,36 +156,52 @@ def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_
     return pool
 
 
-def evaluate_bi_encoder(model, splits: dict[str, pd.DataFrame], task: str,
-                        predictions: dict[str, dict[str, np.ndarray]] | None = None) -> dict[str, dict[str, float]]:
+def evaluate_bi_encoder(
+    model, splits: dict[str, pd.DataFrame], task: str, predictions: dict[str, dict[str, np.ndarray]] | None = None
+) -> dict[str, dict[str, float]]:
     """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev).
 
     Pass a dict as `predictions` to receive the per-pair scores ({split: scores})."""
-    scores = {name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist())
-              for name, f in splits.items()}
+    scores = {
+        name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()) for name, f in splits.items()
+    }
     if predictions is not None:
         predictions.update(scores)
     return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
 
 
-def evaluate_cross_encoder(model, splits: dict[str, pd.DataFrame], task: str, batch_size: int = 64,
-                           predictions: dict[str, np.ndarray] | None = None,
-                           cache: LabelCache | None = None) -> dict[str, dict[str, float]]:
+def evaluate_cross_encoder(
+    model,
+    splits: dict[str, pd.DataFrame],
+    task: str,
+    batch_size: int = 64,
+    predictions: dict[str, np.ndarray] | None = None,
+    cache: LabelCache | None = None,
+) -> dict[str, dict[str, float]]:
     """Metrics of the teacher's both-order-averaged scores on each split (see `evaluate_bi_encoder`)."""
-    scores = {name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size, cache=cache)
-              for name, f in splits.items()}
+    scores = {
+        name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size, cache=cache)
+        for name, f in splits.items()
+    }
     if predictions is not None:
         predictions.update(scores)
     return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
 
 
-def write_predictions(path: Path, splits: dict[str, pd.DataFrame], predictions: dict[str, dict[str, np.ndarray]]
-                      ) -> None:
+def write_predictions(
+    path: Path, splits: dict[str, pd.DataFrame], predictions: dict[str, dict[str, np.ndarray]]
+) -> None:
     """predictions.csv: split, sentence1, sentence2, gold, then one score column per evaluated model."""
     parts = []
     for split, frame in splits.items():
-        part = pd.DataFrame({"split": split, "sentence1": frame["sentence1"].to_numpy(),
-                             "sentence2": frame["sentence2"].to_numpy(), "gold": frame["label"].to_numpy()})
+        part = pd.DataFrame(
+            {
+                "split": split,
+                "sentence1": frame["sentence1"].to_numpy(),
+                "sentence2": frame["sentence2"].to_numpy(),
+                "gold": frame["label"].to_numpy(),
+            }
+        )
         for model_key, per_split in predictions.items():
             if split in per_split:
                 part[model_key] = per_split[split]
@@ -200,9 +220,15 @@ def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict
     return out
 
 
-def run_experiment(cfg: ExperimentConfig, *, store: RunStore | None = None, run: Run | None = None,
-                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None,
-                   resume: bool = False) -> ExperimentResult:
+def run_experiment(
+    cfg: ExperimentConfig,
+    *,
+    store: RunStore | None = None,
+    run: Run | None = None,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    resume: bool = False,
+) -> ExperimentResult:
     """Run one experiment end to end, recording everything in a run directory.
 
     Pass `run` to execute a run created earlier (a queued job); otherwise every data file is checked first
@@ -246,10 +272,16 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "interrupted by the user"
     if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
-        return (f"out of memory ({type(exc).__name__}: {text[:200]}). Reduce batch_size or max_seq_length, "
-                "or use a smaller model")
-    if (isinstance(exc, OSError) and exc.errno in (28, 27)) or "no space left" in lowered \
-            or "file too large" in lowered or "filetoolarge" in lowered:  # ENOSPC, EFBIG
+        return (
+            f"out of memory ({type(exc).__name__}: {text[:200]}). Reduce batch_size or max_seq_length, "
+            "or use a smaller model"
+        )
+    if (
+        (isinstance(exc, OSError) and exc.errno in (28, 27))
+        or "no space left" in lowered
+        or "file too large" in lowered
+        or "filetoolarge" in lowered
+    ):  # ENOSPC, EFBIG
         return f"disk full or file too large while writing ({text[:200]}); free space, then resume the run"
     if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == 30):  # EROFS
         return f"cannot write the run directory ({exc.strerror}: {exc.filename})"
@@ -259,8 +291,15 @@ def describe_error(exc: BaseException) -> str:
 class _Experiment:
     """One execution of the recipe. Finished stages are recorded in state.json so a resumed run skips them."""
 
-    def __init__(self, cfg: ExperimentConfig, run: Run, report: _Reporter, cancel: CancelToken, resume: bool,
-                 data: LoadedData | None = None):
+    def __init__(
+        self,
+        cfg: ExperimentConfig,
+        run: Run,
+        report: _Reporter,
+        cancel: CancelToken,
+        resume: bool,
+        data: LoadedData | None = None,
+    ):
         self.cfg, self.run_, self.report, self.cancel, self.resume = cfg, run, report, cancel, resume
         self.checked_data = data  # loaded and validated before the run was created
         state = run.read_json("state.json", None) if resume else None
@@ -280,8 +319,9 @@ class _Experiment:
     def done(self, stage: str) -> bool:
         return stage in self.state["done"]
 
-    def finish(self, stage: str, started: float, metrics: dict | None = None,
-               predictions: dict[str, np.ndarray] | None = None) -> None:
+    def finish(
+        self, stage: str, started: float, metrics: dict | None = None, predictions: dict[str, np.ndarray] | None = None
+    ) -> None:
         if metrics is not None:
             self.state["metrics"][stage] = metrics
         if predictions is not None:
@@ -295,14 +335,24 @@ class _Experiment:
         return self.state["metrics"]
 
     def train_kwargs(self, stage: str) -> dict[str, Any]:
-        return dict(seed=self.cfg.seed, device=self.device, sink=self.report, cancel=self.cancel,
-                    evals=self.cfg.live_evals, checkpoints=self.cfg.checkpoints, resume=self.resume)
+        return dict(
+            seed=self.cfg.seed,
+            device=self.device,
+            sink=self.report,
+            cancel=self.cancel,
+            evals=self.cfg.live_evals,
+            checkpoints=self.cfg.checkpoints,
+            resume=self.resume,
+        )
 
     # --- the recipe ------------------------------------------------------------------------------
     def run(self) -> ExperimentResult:
         cfg, report = self.cfg, self.report
-        report.stage("setup", f"device: {device_description(self.device)}"
-                     + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""))
+        report.stage(
+            "setup",
+            f"device: {device_description(self.device)}"
+            + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""),
+        )
         if self.teacher_choice:
             report.stage("setup", f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = self.checked_data or load_experiment_data(cfg)
@@ -310,15 +360,23 @@ class _Experiment:
         self.run_.store.update(self.run_.id, task=data.task)
         task = data.task
         splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
-        report.stage("data", f"task={task}; " + ", ".join(f"{k}={len(v)}" for k, v in splits.items())
-                     + (f", train={len(data.train)}" if data.train is not None else "")
-                     + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""))
+        report.stage(
+            "data",
+            f"task={task}; "
+            + ", ".join(f"{k}={len(v)}" for k, v in splits.items())
+            + (f", train={len(data.train)}" if data.train is not None else "")
+            + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""),
+        )
 
         if cfg.reuse_from and not self.state["done"]:
             self._adopt(cfg.reuse_from, data)
 
-        base = load_bi_encoder(cfg.student.model, device=self.device, max_seq_length=cfg.student.max_seq_length,
-                               trust_remote_code=cfg.student.trust_remote_code)
+        base = load_bi_encoder(
+            cfg.student.model,
+            device=self.device,
+            max_seq_length=cfg.student.max_seq_length,
+            trust_remote_code=cfg.student.trust_remote_code,
+        )
         if not self.done("zero_shot"):
             t0, preds = time.time(), {}
             metrics = evaluate_bi_encoder(base, splits, task, preds)
@@ -352,8 +410,9 @@ class _Experiment:
             self._train_student("augsbert", train, data, splits, task)
 
         metrics = self.metrics
-        predictions = {k: {split: np.asarray(v) for split, v in per.items()}
-                       for k, per in self.state["predictions"].items()}
+        predictions = {
+            k: {split: np.asarray(v) for split, v in per.items()} for k, per in self.state["predictions"].items()
+        }
         write_predictions(self.run_.path("predictions.csv"), splits, predictions)
         self.run_.write_json("timings.json", self.state["timings"])
         recommended = recommend(metrics, task)
@@ -362,15 +421,23 @@ class _Experiment:
         table = format_table({**metrics, RECOMMENDED: recommended}, task)
         atomic_write_text(self.run_.path("metrics.txt"), table + "\n")
         report.stage("done", "\n" + table)
-        return ExperimentResult(self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"],
-                                recommended)
+        return ExperimentResult(
+            self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"], recommended
+        )
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
         t0 = time.time()
         what = {"gold_only": "gold-only", "full_gold": "full-gold (ceiling)"}.get(key, "AugSBERT")
         self.report.stage(f"{key}.train", f"training the {what} student on {len(train):,} pairs")
-        model = train_student(train, self.cfg.student, self.models_dir / key, task=task, dev=data.dev,
-                              stage=f"{key}.train", **self.train_kwargs(key))
+        model = train_student(
+            train,
+            self.cfg.student,
+            self.models_dir / key,
+            task=task,
+            dev=data.dev,
+            stage=f"{key}.train",
+            **self.train_kwargs(key),
+        )
         preds: dict[str, np.ndarray] = {}
         metrics = evaluate_bi_encoder(model, splits, task, preds)
         self.finish(key, t0, metrics, preds)
@@ -385,9 +452,17 @@ class _Experiment:
         if self.done("teacher"):
             gate = self.run_.read_json("gate.json")
             needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
-            return (self._labeler(load_cross_encoder(str(self.models_dir / "teacher"), device=self.device,
-                                                     trust_remote_code=self.teacher_cfg.trust_remote_code))
-                    if needed else None), gate
+            return (
+                self._labeler(
+                    load_cross_encoder(
+                        str(self.models_dir / "teacher"),
+                        device=self.device,
+                        trust_remote_code=self.teacher_cfg.trust_remote_code,
+                    )
+                )
+                if needed
+                else None
+            ), gate
         t0 = time.time()
         gold = data.source_train if cfg.scenario == 3 else data.train
         dev = data.source_dev if cfg.scenario == 3 else data.dev
@@ -398,32 +473,59 @@ class _Experiment:
             teacher_cfg = replace(teacher_cfg, model=str(self.models_dir / "teacher_warm"))
         if cfg.teacher_search.enabled:
             choose_on = dev if dev is not None else data.dev
-            self.report.stage("teacher.train", f"teacher search on {len(gold):,} gold pairs, chosen on dev "
-                                               f"(budget {cfg.teacher_search.budget_minutes:g} min)")
-            teacher, trials = search_teacher(gold, teacher_cfg, cfg.teacher_search, self.models_dir / "teacher",
-                                             dev=choose_on, task=teacher_task, seed=cfg.seed, device=self.device,
-                                             sink=self.report, cancel=self.cancel)
+            self.report.stage(
+                "teacher.train",
+                f"teacher search on {len(gold):,} gold pairs, chosen on dev "
+                f"(budget {cfg.teacher_search.budget_minutes:g} min)",
+            )
+            teacher, trials = search_teacher(
+                gold,
+                teacher_cfg,
+                cfg.teacher_search,
+                self.models_dir / "teacher",
+                dev=choose_on,
+                task=teacher_task,
+                seed=cfg.seed,
+                device=self.device,
+                sink=self.report,
+                cancel=self.cancel,
+            )
             self.run_.write_json("teacher_search.json", {"trials": trials})
             chosen = next(t for t in trials if t.get("chosen"))
-            self.report.stage("teacher.search", f"chose {chosen['epochs']:g} epochs, lr {chosen['learning_rate']:g} "
-                                                f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)")
+            self.report.stage(
+                "teacher.search",
+                f"chose {chosen['epochs']:g} epochs, lr {chosen['learning_rate']:g} "
+                f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)",
+            )
         else:
-            self.report.stage("teacher.train", f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
-                              + (", from its warm start" if warm else "")
-                              if cfg.teacher.epochs else f"using the ready cross-encoder {teacher_cfg.model}")
-            teacher = train_teacher(gold, teacher_cfg, self.models_dir / "teacher", dev=dev, task=teacher_task,
-                                    **self.train_kwargs("teacher"))
+            self.report.stage(
+                "teacher.train",
+                f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
+                + (", from its warm start" if warm else "")
+                if cfg.teacher.epochs
+                else f"using the ready cross-encoder {teacher_cfg.model}",
+            )
+            teacher = train_teacher(
+                gold,
+                teacher_cfg,
+                self.models_dir / "teacher",
+                dev=dev,
+                task=teacher_task,
+                **self.train_kwargs("teacher"),
+            )
         cache = self._label_cache()
         preds: dict[str, np.ndarray] = {}
-        metrics = evaluate_cross_encoder(teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds,
-                                         cache=cache)
+        metrics = evaluate_cross_encoder(
+            teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds, cache=cache
+        )
         self.report.stage("eval.teacher", _fmt(metrics, task))
         self.state["metrics"]["teacher"] = metrics
         self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
         ensemble = self._fit_ensemble(splits, task)
         teacher_config = getattr(getattr(teacher, "model", None), "config", None)  # the loaded teacher's HF config
-        gate = readiness_gate(self.metrics, task, cfg, ensemble=ensemble,
-                              teacher_model_type=getattr(teacher_config, "model_type", None))
+        gate = readiness_gate(
+            self.metrics, task, cfg, ensemble=ensemble, teacher_model_type=getattr(teacher_config, "model_type", None)
+        )
         gate["teacher_model"] = self.teacher_cfg.model
         if self.teacher_choice:
             gate["teacher_model_why"] = self.teacher_choice
@@ -468,24 +570,44 @@ class _Experiment:
             return self.run_.read_json(info_path, {"used": True})
         t0 = time.time()
         member = "gold_only" if (self.models_dir / "gold_only" / "config.json").is_file() else "zero_shot"
-        bi = base if member == "zero_shot" else load_bi_encoder(
-            str(self.models_dir / "gold_only"), device=self.device, max_seq_length=self.cfg.student.max_seq_length)
+        bi = (
+            base
+            if member == "zero_shot"
+            else load_bi_encoder(
+                str(self.models_dir / "gold_only"), device=self.device, max_seq_length=self.cfg.student.max_seq_length
+            )
+        )
         pairs = warm_start_pairs(candidates, self.teacher_cfg.warm_start_top_k, data.train, base, self.cfg.seed)
-        self.report.stage("teacher.warm", f"warm start: the teacher learns the {member.replace('_', '-')} "
-                                          f"bi-encoder's similarity on {len(pairs):,} pairs ({len(candidates):,} "
-                                          f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)")
-        model, info = warm_start_teacher(pairs, bi, self.teacher_cfg, folder, seed=self.cfg.seed,
-                                         device=self.device, sink=self.report, cancel=self.cancel,
-                                         checkpoints=self.cfg.checkpoints, resume=self.resume,
-                                         memo=self.embedding_memo[member])
-        info.update(used=True, bi_encoder=member, candidates=int(len(candidates)),
-                    top_k=self.teacher_cfg.warm_start_top_k)
+        self.report.stage(
+            "teacher.warm",
+            f"warm start: the teacher learns the {member.replace('_', '-')} "
+            f"bi-encoder's similarity on {len(pairs):,} pairs ({len(candidates):,} "
+            f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)",
+        )
+        model, info = warm_start_teacher(
+            pairs,
+            bi,
+            self.teacher_cfg,
+            folder,
+            seed=self.cfg.seed,
+            device=self.device,
+            sink=self.report,
+            cancel=self.cancel,
+            checkpoints=self.cfg.checkpoints,
+            resume=self.resume,
+            memo=self.embedding_memo[member],
+        )
+        info.update(
+            used=True, bi_encoder=member, candidates=int(len(candidates)), top_k=self.teacher_cfg.warm_start_top_k
+        )
         if "dev" in splits:
             dev = splits["dev"]
             pred = label_pairs(model, dev["sentence1"], dev["sentence2"], batch_size=self.cfg.label_batch_size)
             info["dev_after_warm"] = primary_score(pred, dev["label"].to_numpy(), task)
-            self.report.stage("teacher.warm", f"after the warm start, before gold: dev {PRIMARY_METRIC[task]} "
-                                              f"{100 * info['dev_after_warm']:.2f}")
+            self.report.stage(
+                "teacher.warm",
+                f"after the warm start, before gold: dev {PRIMARY_METRIC[task]} {100 * info['dev_after_warm']:.2f}",
+            )
         del model
         self.run_.write_json(info_path, info)
         self.finish("teacher_warm", t0)
@@ -505,13 +627,19 @@ class _Experiment:
         bi-encoder (scenario 2) or, with no target gold (scenario 3), the zero-shot student."""
         cfg, preds = self.cfg, self.state["predictions"]
         member = "gold_only" if "gold_only" in preds else "zero_shot"
-        if cfg.scenario == 1 or cfg.ensemble == "off" or cfg.labeler == "cross_encoder" or member not in preds \
-                or "dev" not in splits:
+        if (
+            cfg.scenario == 1
+            or cfg.ensemble == "off"
+            or cfg.labeler == "cross_encoder"
+            or member not in preds
+            or "dev" not in splits
+        ):
             return None
         ce, bi = preds["teacher"], preds[member]
         try:
-            ensemble = fit_ensemble(np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(),
-                                    task, seed=cfg.seed)
+            ensemble = fit_ensemble(
+                np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(), task, seed=cfg.seed
+            )
         except ValueError as exc:  # too small a dev split: label with the cross-encoder alone
             self.report.stage("ensemble", f"skipped: {exc}")
             return None
@@ -523,14 +651,17 @@ class _Experiment:
         ensemble.report["bi_encoder"] = member
         combined = {split: ensemble(np.asarray(ce[split]), np.asarray(bi[split])) for split in splits if split in ce}
         self.state["metrics"]["ensemble"] = score_splits(
-            {n: SplitScores(combined[n], splits[n]["label"].to_numpy()) for n in combined}, task)
+            {n: SplitScores(combined[n], splits[n]["label"].to_numpy()) for n in combined}, task
+        )
         self.state["predictions"]["ensemble"] = {k: [float(x) for x in v] for k, v in combined.items()}
         self.run_.write_json("ensemble.json", ensemble.to_dict())
-        self.report.stage("ensemble", describe_ensemble(ensemble) + ("; labeling with it" if used else
-                                                                     "; labeling with the cross-encoder alone"))
+        self.report.stage(
+            "ensemble",
+            describe_ensemble(ensemble) + ("; labeling with it" if used else "; labeling with the cross-encoder alone"),
+        )
         return ensemble if used else None
 
-    def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> "Labeler":
+    def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> Labeler:
         """The cross-encoder, joined by the fitted ensemble and its bi-encoder (gold-only or zero-shot) when the
         ensemble may label: chosen on dev (`used`), forced, or one of the options the labeler probe weighs."""
         raw = self.run_.read_json("ensemble.json", None)
@@ -540,13 +671,23 @@ class _Experiment:
         bi = None
         if ensemble is not None:
             zero_shot = ensemble.report.get("bi_encoder") == "zero_shot"
-            bi = load_bi_encoder(self.cfg.student.model if zero_shot else str(self.models_dir / "gold_only"),
-                                 device=self.device, max_seq_length=self.cfg.student.max_seq_length,
-                                 trust_remote_code=self.cfg.student.trust_remote_code and zero_shot)
+            bi = load_bi_encoder(
+                self.cfg.student.model if zero_shot else str(self.models_dir / "gold_only"),
+                device=self.device,
+                max_seq_length=self.cfg.student.max_seq_length,
+                trust_remote_code=self.cfg.student.trust_remote_code and zero_shot,
+            )
         use = "ensemble" if ensemble is not None and ensemble.report.get("used") else "cross_encoder"
         memo = self.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None
-        return Labeler(cross_encoder, cache if cache is not None else self._label_cache(), self.cfg.label_batch_size,
-                       ensemble, bi, use, memo)
+        return Labeler(
+            cross_encoder,
+            cache if cache is not None else self._label_cache(),
+            self.cfg.label_batch_size,
+            ensemble,
+            bi,
+            use,
+            memo,
+        )
 
     def _probe_wanted(self) -> bool:
         """labeler: auto with the ensemble allowed to label (ensemble: auto): short student probes choose."""
@@ -560,11 +701,23 @@ class _Experiment:
         if not (src / "state.json").is_file():
             raise ConfigError(f"reuse_from: no run found at {source!r} (give a run id or a run directory)")
         theirs = _read_json(src / "config.json")
-        for key in ("scenario", "task", "seed", "student", "teacher", "teacher_search", "ensemble", "train_gold_only",
-                    "label_batch_size", "labeler"):
+        for key in (
+            "scenario",
+            "task",
+            "seed",
+            "student",
+            "teacher",
+            "teacher_search",
+            "ensemble",
+            "train_gold_only",
+            "label_batch_size",
+            "labeler",
+        ):
             if theirs.get(key) != self.cfg.to_dict().get(key):
-                raise ConfigError(f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
-                                  f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run")
+                raise ConfigError(
+                    f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
+                    f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run"
+                )
         their_prints = _read_json(src / "fingerprints.json")
         state = _read_json(src / "state.json")
         for key in ("train", "dev", "test", "source_train", "source_dev", "full_train"):
@@ -614,8 +767,9 @@ class _Experiment:
 
     def _silver(self, data: LoadedData, teacher, task: str, candidates: pd.DataFrame | None, splits) -> pd.DataFrame:
         if self.done("silver"):
-            silver = pd.read_csv(self.run_.path("silver.csv"), keep_default_na=False,
-                                 dtype={"sentence1": str, "sentence2": str})
+            silver = pd.read_csv(
+                self.run_.path("silver.csv"), keep_default_na=False, dtype={"sentence1": str, "sentence2": str}
+            )
             return silver.astype({"kept": bool})
         t0 = time.time()
         if self.cfg.silver_file:
@@ -625,30 +779,39 @@ class _Experiment:
         self.finish("silver", t0)
         return silver
 
-    def _make_silver(self, data: LoadedData, teacher: "Labeler", task: str, candidates: pd.DataFrame,
-                     splits) -> pd.DataFrame:
+    def _make_silver(
+        self, data: LoadedData, teacher: Labeler, task: str, candidates: pd.DataFrame, splits
+    ) -> pd.DataFrame:
         """Teacher scores -> labeler choice -> (threshold) -> KDE / cap. Returns all candidates with a `kept` flag."""
         cfg, report = self.cfg, self.report
-        report.stage("label", f"teacher labels {len(candidates):,} pairs (both orders averaged)"
-                     + (" and the ensemble" if teacher.ensemble is not None else ""))
+        report.stage(
+            "label",
+            f"teacher labels {len(candidates):,} pairs (both orders averaged)"
+            + (" and the ensemble" if teacher.ensemble is not None else ""),
+        )
         scores = teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report, cancel=self.cancel)
         silver = candidates.assign(**{k: v for k, v in scores.items() if k != "score"})
         options = {"cross_encoder": scores["score_cross_encoder"]}
         if "score_ensemble" in scores:
             options["ensemble"] = scores["score_ensemble"]
         thresholds = self._thresholds(data, teacher, list(options)) if task == "classification" else {}
-        labels = {name: (v >= thresholds[name]).astype(int) if task == "classification" else v.astype(float)
-                  for name, v in options.items()}
+        labels = {
+            name: (v >= thresholds[name]).astype(int) if task == "classification" else v.astype(float)
+            for name, v in options.items()
+        }
         chosen, why = self._choose_labeler(data, silver, labels, task, teacher, splits)
         teacher.use = chosen
         silver["score"] = options[chosen]
         silver["label"] = labels[chosen]
         threshold = thresholds.get(chosen)
         kept = np.ones(len(silver), dtype=bool)
-        gold_labels = (data.train if data.train is not None else data.dev)
+        gold_labels = data.train if data.train is not None else data.dev
         if cfg.sampler == "kde" and gold_labels is not None:
-            keep_idx = kde_select(silver["score" if task == "regression" else "label"].to_numpy(),
-                                  gold_labels["label"].to_numpy(), seed=cfg.seed)
+            keep_idx = kde_select(
+                silver["score" if task == "regression" else "label"].to_numpy(),
+                gold_labels["label"].to_numpy(),
+                seed=cfg.seed,
+            )
             kept[:] = False
             kept[keep_idx] = True
         if cfg.max_silver and kept.sum() > cfg.max_silver:
@@ -658,18 +821,26 @@ class _Experiment:
             kept[rng.choice(idx, cfg.max_silver, replace=False)] = True
         silver["kept"] = kept
         data_mod.write_table(silver, self.run_.path("silver.csv"))
-        summary = {"candidates": int(len(silver)), "kept": int(kept.sum()), "threshold": threshold,
-                   "by_sampler": silver.groupby("sampler").size().to_dict(), "labeler": chosen, "labeler_why": why}
+        summary = {
+            "candidates": int(len(silver)),
+            "kept": int(kept.sum()),
+            "threshold": threshold,
+            "by_sampler": silver.groupby("sampler").size().to_dict(),
+            "labeler": chosen,
+            "labeler_why": why,
+        }
         if gold_labels is not None and len(silver):
             summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
             summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
         self.run_.write_json("silver_summary.json", summary)
-        report.stage("label", f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}, labeled by the "
-                     f"{chosen.replace('_', '-')} ({why})"
-                     + (f"; threshold {threshold:.3f}" if threshold is not None else ""))
+        report.stage(
+            "label",
+            f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}, labeled by the "
+            f"{chosen.replace('_', '-')} ({why})" + (f"; threshold {threshold:.3f}" if threshold is not None else ""),
+        )
         return silver
 
-    def _thresholds(self, data: LoadedData, teacher: "Labeler", labelers: list[str]) -> dict[str, float]:
+    def _thresholds(self, data: LoadedData, teacher: Labeler, labelers: list[str]) -> dict[str, float]:
         """Classification threshold per labeler's scores: given, else chosen on the labeled dev set, else 0.5."""
         if self.cfg.threshold is not None:
             return dict.fromkeys(labelers, self.cfg.threshold)
@@ -678,23 +849,47 @@ class _Experiment:
             return {name: best_threshold(scores[f"score_{name}"], data.dev["label"].to_numpy()) for name in labelers}
         return dict.fromkeys(labelers, 0.5)
 
-    def _choose_labeler(self, data: LoadedData, silver: pd.DataFrame, labels: dict[str, np.ndarray], task: str,
-                        teacher: "Labeler", splits) -> tuple[str, str]:
+    def _choose_labeler(
+        self,
+        data: LoadedData,
+        silver: pd.DataFrame,
+        labels: dict[str, np.ndarray],
+        task: str,
+        teacher: Labeler,
+        splits,
+    ) -> tuple[str, str]:
         """Which labels become silver, and why. With `labeler: auto` and a choice to make, short student probes on
         dev decide (probe.json); the result is recorded in ensemble.json (`used`) and gate.json (`labeler`)."""
         cfg = self.cfg
         if len(labels) == 1:
-            return "cross_encoder", ("labeler: cross_encoder" if cfg.labeler == "cross_encoder"
-                                     else "the only labeler")
+            return "cross_encoder", ("labeler: cross_encoder" if cfg.labeler == "cross_encoder" else "the only labeler")
         if not self._probe_wanted() or "dev" not in splits or len(silver) < 2:
-            return teacher.use, (f"labeler: {cfg.labeler}" if cfg.labeler != "auto" else
-                                 "ensemble: on" if cfg.ensemble == "on" else "chosen on dev by its own score")
-        self.report.stage("probe", f"choosing the silver labels by short student probes on dev "
-                                   f"({len(labels)} labelers, {100 * PROBE_FRACTION:.0f}% of the schedule each)")
+            return teacher.use, (
+                f"labeler: {cfg.labeler}"
+                if cfg.labeler != "auto"
+                else "ensemble: on"
+                if cfg.ensemble == "on"
+                else "chosen on dev by its own score"
+            )
+        self.report.stage(
+            "probe",
+            f"choosing the silver labels by short student probes on dev "
+            f"({len(labels)} labelers, {100 * PROBE_FRACTION:.0f}% of the schedule each)",
+        )
         gold = data.train if cfg.scenario != 3 else None
-        chosen, probe = probe_labelers(gold, silver, labels, cfg.student, splits["dev"], task,
-                                       self.models_dir / ".probe", seed=cfg.seed, device=self.device,
-                                       sink=self.report, cancel=self.cancel)
+        chosen, probe = probe_labelers(
+            gold,
+            silver,
+            labels,
+            cfg.student,
+            splits["dev"],
+            task,
+            self.models_dir / ".probe",
+            seed=cfg.seed,
+            device=self.device,
+            sink=self.report,
+            cancel=self.cancel,
+        )
         self.run_.write_json("probe.json", probe)
         ensemble_raw = self.run_.read_json("ensemble.json", None)
         if ensemble_raw:
@@ -722,18 +917,30 @@ class Labeler:
     use: str = "cross_encoder"
     memo: dict | None = None  # the bi-encoder's sentence embeddings (see evaluation.bi_encoder_scores)
 
-    def score(self, sentences1, sentences2, *, sink: ProgressSink = null_sink,
-              cancel: CancelToken | None = None) -> dict[str, np.ndarray]:
+    def score(
+        self, sentences1, sentences2, *, sink: ProgressSink = null_sink, cancel: CancelToken | None = None
+    ) -> dict[str, np.ndarray]:
         """{'score': the chosen labeler's score in [0, 1], 'score_cross_encoder': ...} plus, with an ensemble,
         'score_bi_encoder' and 'score_ensemble'."""
-        ce = label_pairs(self.cross_encoder, sentences1, sentences2, batch_size=self.batch_size, sink=sink,
-                         cancel=cancel, cache=self.cache)
+        ce = label_pairs(
+            self.cross_encoder,
+            sentences1,
+            sentences2,
+            batch_size=self.batch_size,
+            sink=sink,
+            cancel=cancel,
+            cache=self.cache,
+        )
         if self.ensemble is None:
             return {"score": ce, "score_cross_encoder": ce}
         bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2), memo=self.memo)
         mixed = self.ensemble(ce, bi)
-        return {"score": mixed if self.use == "ensemble" else ce, "score_cross_encoder": ce,
-                "score_bi_encoder": bi.astype(np.float32), "score_ensemble": mixed}
+        return {
+            "score": mixed if self.use == "ensemble" else ce,
+            "score_cross_encoder": ce,
+            "score_bi_encoder": bi.astype(np.float32),
+            "score_ensemble": mixed,
+        }
 
 
 def _read_json(path: Path) -> dict:
@@ -744,6 +951,7 @@ def _read_json(path: Path) -> dict:
 
 def _link_tree(src: Path, dst: Path) -> None:
     """Copy a model folder by hard links (no extra disk), falling back to a copy across file systems."""
+
     def link(a: str, b: str) -> None:
         try:
             os.link(a, b)
@@ -760,8 +968,9 @@ def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter)
     pairs = data_mod.load_pairs(path, task=task, scale=(0.0, 1.0) if task == "regression" else None).frame
     silver = pairs.assign(sampler="given", score=pairs["label"].astype(float), kept=True)
     data_mod.write_table(silver, run.path("silver.csv"))
-    run.write_json("silver_summary.json", {"candidates": len(silver), "kept": len(silver), "threshold": None,
-                                           "source": str(path)})
+    run.write_json(
+        "silver_summary.json", {"candidates": len(silver), "kept": len(silver), "threshold": None, "source": str(path)}
+    )
     report.stage("label", f"{len(silver):,} silver pairs from {path.name}")
     return silver
 
@@ -775,11 +984,18 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
 
 
-SMALL_LEAD = 0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
+SMALL_LEAD = (
+    0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
+)
 
 
-def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, cfg: ExperimentConfig,
-                   ensemble: TeacherEnsemble | None = None, teacher_model_type: str | None = None) -> dict:
+def readiness_gate(
+    metrics: dict[str, dict[str, dict[str, float]]],
+    task: str,
+    cfg: ExperimentConfig,
+    ensemble: TeacherEnsemble | None = None,
+    teacher_model_type: str | None = None,
+) -> dict:
     """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
 
     With an ensemble teacher its weight was chosen on dev, so its cross-fitted dev score is compared with
@@ -799,15 +1015,21 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
     ready = teacher > best + cfg.gate.margin
     lead = teacher - best
     if ready:
-        message = (f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
-                   f"on {split}")
+        message = f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} on {split}"
         if lead < SMALL_LEAD:
-            message += (f". Its lead is only {100 * lead:.1f} points: a student distilled from it recovers part of "
-                        f"that lead at best, so expect a gain well below {100 * lead:.1f} points over {best_name}")
+            message += (
+                f". Its lead is only {100 * lead:.1f} points: a student distilled from it recovers part of "
+                f"that lead at best, so expect a gain well below {100 * lead:.1f} points over {best_name}"
+            )
     else:
-        options = ["a stronger teacher (a trained cross-encoder" + (
-            ")" if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
-            else ", or the offline mpnet base: python scripts/setup_mpnet.py, then teacher.model: mpnet)")]
+        options = [
+            "a stronger teacher (a trained cross-encoder"
+            + (
+                ")"
+                if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
+                else ", or the offline mpnet base: python scripts/setup_mpnet.py, then teacher.model: mpnet)"
+            )
+        ]
         if cfg.scenario == 3:
             options.append("source gold closer to the target domain")
         if cfg.ensemble == "off":
@@ -817,26 +1039,43 @@ def readiness_gate(metrics: dict[str, dict[str, dict[str, float]]], task: str, c
         if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
             options.append("seed trials (teacher.seed_trials: 4)")
         options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
-        verdict = ("silver labels from this teacher may not help (marginal: it trails by less than "
-                   f"{100 * SMALL_LEAD:.0f} points, where {split} and test can disagree)" if -lead < SMALL_LEAD
-                   else "silver labels from this teacher will likely hurt")
-        message = (f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
-                   f"on {split}. Options: " + "; ".join(options) + ".")
-    return {"split": split, "metric": primary, "teacher": teacher, "students": students, "best_student": best_name,
-            "verdict": "ready" if ready else "weak", "action": cfg.gate.action, "message": message,
-            "used_test": split == "test", "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
-            "cross_encoder": metrics["teacher"][split][primary], "lead": lead}
+        verdict = (
+            "silver labels from this teacher may not help (marginal: it trails by less than "
+            f"{100 * SMALL_LEAD:.0f} points, where {split} and test can disagree)"
+            if -lead < SMALL_LEAD
+            else "silver labels from this teacher will likely hurt"
+        )
+        message = (
+            f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
+            f"on {split}. Options: " + "; ".join(options) + "."
+        )
+    return {
+        "split": split,
+        "metric": primary,
+        "teacher": teacher,
+        "students": students,
+        "best_student": best_name,
+        "verdict": "ready" if ready else "weak",
+        "action": cfg.gate.action,
+        "message": message,
+        "used_test": split == "test",
+        "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
+        "cross_encoder": metrics["teacher"][split][primary],
+        "lead": lead,
+    }
 
 
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):
     from .augment import AugmentConfig, augment_pairs
 
     a = cfg.augment
-    aug_cfg = AugmentConfig(method=a.method, copies=a.copies, aug_p=a.aug_p, model=a.model, side=a.side,
-                            seed=cfg.seed, device=cfg.device)
+    aug_cfg = AugmentConfig(
+        method=a.method, copies=a.copies, aug_p=a.aug_p, model=a.model, side=a.side, seed=cfg.seed, device=cfg.device
+    )
     report.stage("augment", f"{a.method}: {a.copies} copies of {len(data.train):,} gold pairs")
-    augmented = augment_pairs(data.train, aug_cfg,
-                              progress=lambda done, total: report(ProgressEvent("augment", done, total)))
+    augmented = augment_pairs(
+        data.train, aug_cfg, progress=lambda done, total: report(ProgressEvent("augment", done, total))
+    )
     data_mod.write_table(augmented, run.path("augmented.csv"))
     report.stage("augment", f"{len(augmented):,} augmented pairs")
     return augmented
@@ -849,8 +1088,10 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
     has_pairs = pool is not None and pool.pairs is not None
     source = cfg.candidates if cfg.candidates != "auto" else ("given" if has_pairs else "sampled")
     if source != "sampled" and not has_pairs:
-        raise ConfigError(f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
-                          "the unlabeled file has sentences only: use candidates: sampled")
+        raise ConfigError(
+            f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
+            "the unlabeled file has sentences only: use candidates: sampled"
+        )
     parts = []
     if source in ("given", "given+sampled"):
         given = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
@@ -861,16 +1102,25 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
         sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
         sentences += pool.sentences if pool is not None else []
         _stage(report, "sample", f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}")
-        parts.append(sample_candidates(sentences, cfg.sampler, cfg.top_k, gold=data.train, model=base,
-                                       seed=cfg.seed, hnsw_threshold=cfg.hnsw_threshold, sink=report))
+        parts.append(
+            sample_candidates(
+                sentences,
+                cfg.sampler,
+                cfg.top_k,
+                gold=data.train,
+                model=base,
+                seed=cfg.seed,
+                hnsw_threshold=cfg.hnsw_threshold,
+                sink=report,
+            )
+        )
     candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if len(parts) > 1:  # a sampled pair that is also given counts once (as given)
         candidates = candidates[~_pair_keys(candidates).duplicated().to_numpy()].reset_index(drop=True)
     return candidates
 
 
-def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int
-                     ) -> pd.DataFrame:
+def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int) -> pd.DataFrame:
     """The candidates plus each candidate sentence's `top_k` BM25 neighbours (gold pairs left out), each unordered
     pair once: the teacher's warm-start pairs. The neighbours are never labeled as silver."""
     pairs = candidates[["sentence1", "sentence2"]]

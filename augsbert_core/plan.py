@@ -53,8 +53,10 @@ class Plan:
         """The plan as the CLI prints it."""
         cfg, est = self.config, self.estimate
         scale = f", scale {self.scale[0]:g}-{self.scale[1]:g}" if self.scale else ""
-        out = [f"config ok: {cfg.name} (scenario {cfg.scenario}, {self.task}{scale}, {cfg.method_label})",
-               f"device: {self.device}"]
+        out = [
+            f"config ok: {cfg.name} (scenario {cfg.scenario}, {self.task}{scale}, {cfg.method_label})",
+            f"device: {self.device}",
+        ]
         for role, info in self.files.items():
             extra = ""
             if "sentences" in info:
@@ -81,8 +83,12 @@ def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> P
         frame = getattr(data, role, None) if role != "unlabeled" else None
         if role == "unlabeled" and data.pool is not None:
             pairs = data.pool.pairs
-            plan.files[role] = {"path": os.path.normpath(path), "rows": len(pairs) if pairs is not None else len(data.pool),
-                                "sentences": len(data.pool), "pairs": None if pairs is None else len(pairs)}
+            plan.files[role] = {
+                "path": os.path.normpath(path),
+                "rows": len(pairs) if pairs is not None else len(data.pool),
+                "sentences": len(data.pool),
+                "pairs": None if pairs is None else len(pairs),
+            }
         elif frame is not None:
             plan.files[role] = {"path": os.path.normpath(path), "rows": len(frame)}
     draft = cfg.to_dict()

@@ -28,16 +28,30 @@ PREFERENCE = ("cross_encoder", "ensemble")  # tie-break order
 def probe_sample(n_gold: int, n_silver: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the gold and silver pairs every probe trains on: `fraction` of each, seeded."""
     rng = np.random.default_rng(seed)
-    gold_idx = np.sort(rng.choice(n_gold, max(1, round(fraction * n_gold)), replace=False)) if n_gold else \
-        np.zeros(0, dtype=int)
+    gold_idx = (
+        np.sort(rng.choice(n_gold, max(1, round(fraction * n_gold)), replace=False))
+        if n_gold
+        else np.zeros(0, dtype=int)
+    )
     silver_idx = np.sort(rng.choice(n_silver, max(1, round(fraction * n_silver)), replace=False))
     return gold_idx, silver_idx
 
 
-def probe_labelers(gold: pd.DataFrame | None, silver_pairs: pd.DataFrame, labels: dict[str, np.ndarray],
-                   student: ModelConfig, dev: pd.DataFrame, task: str, folder: str | Path, *, seed: int = 42,
-                   device: str | None = None, fraction: float = PROBE_FRACTION, sink: ProgressSink = null_sink,
-                   cancel: CancelToken | None = None) -> tuple[str, dict]:
+def probe_labelers(
+    gold: pd.DataFrame | None,
+    silver_pairs: pd.DataFrame,
+    labels: dict[str, np.ndarray],
+    student: ModelConfig,
+    dev: pd.DataFrame,
+    task: str,
+    folder: str | Path,
+    *,
+    seed: int = 42,
+    device: str | None = None,
+    fraction: float = PROBE_FRACTION,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+) -> tuple[str, dict]:
     """Train one short student per labeler on gold + that labeler's silver labels; return (best, report).
 
     `labels` maps a labeler name to its label for every row of `silver_pairs` (scores in [0, 1], or 0/1
@@ -57,22 +71,41 @@ def probe_labelers(gold: pd.DataFrame | None, silver_pairs: pd.DataFrame, labels
         train = pairs.assign(label=np.asarray(labels[name])[silver_idx])
         if gold_part is not None:
             train = pd.concat([gold_part, train], ignore_index=True)
-        sink(ProgressEvent("probe", number - 1, len(names),
-                           message=f"probe {number}/{len(names)}: student on {len(train):,} pairs labeled by "
-                                   f"{name.replace('_', '-')}"))
-        model = train_student(train, student, folder / name, task=task, seed=seed, device=device, stage="probe",
-                              cancel=cancel)
+        sink(
+            ProgressEvent(
+                "probe",
+                number - 1,
+                len(names),
+                message=f"probe {number}/{len(names)}: student on {len(train):,} pairs labeled by "
+                f"{name.replace('_', '-')}",
+            )
+        )
+        model = train_student(
+            train, student, folder / name, task=task, seed=seed, device=device, stage="probe", cancel=cancel
+        )
         pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
         value = primary_score(pred, dev["label"].to_numpy(), task)
-        trials.append({"labeler": name, "dev": float(value), "pairs": int(len(train)),
-                       "seconds": round(time.time() - t0, 1)})
-        sink(ProgressEvent("probe", number, len(names),
-                           message=f"{name.replace('_', '-')} labels: probe student dev {PRIMARY_METRIC[task]} "
-                                   f"{100 * value:.2f}"))
+        trials.append(
+            {"labeler": name, "dev": float(value), "pairs": int(len(train)), "seconds": round(time.time() - t0, 1)}
+        )
+        sink(
+            ProgressEvent(
+                "probe",
+                number,
+                len(names),
+                message=f"{name.replace('_', '-')} labels: probe student dev {PRIMARY_METRIC[task]} {100 * value:.2f}",
+            )
+        )
         del model
         shutil.rmtree(folder / name, ignore_errors=True)
     best = max(trials, key=lambda t: t["dev"])  # first of equals: the earlier in PREFERENCE
     shutil.rmtree(folder, ignore_errors=True)
-    report = {"chosen": best["labeler"], "metric": PRIMARY_METRIC[task], "fraction": fraction,
-              "gold_pairs": int(len(gold_idx)), "silver_pairs": int(len(silver_idx)), "trials": trials}
+    report = {
+        "chosen": best["labeler"],
+        "metric": PRIMARY_METRIC[task],
+        "fraction": fraction,
+        "gold_pairs": int(len(gold_idx)),
+        "silver_pairs": int(len(silver_idx)),
+        "trials": trials,
+    }
     return best["labeler"], report

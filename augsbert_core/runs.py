@@ -142,13 +142,31 @@ class RunStore:
             db.close()
 
     # --- writing ---------------------------------------------------------------------------------
-    def create(self, name: str, scenario: int, config: dict[str, Any], *, sampler: str | None = None,
-               task: str | None = None, status: str = "queued") -> Run:
+    def create(
+        self,
+        name: str,
+        scenario: int,
+        config: dict[str, Any],
+        *,
+        sampler: str | None = None,
+        task: str | None = None,
+        status: str = "queued",
+    ) -> Run:
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{safe_name(name, 40)}-{secrets.token_hex(3)}"
         run_dir = self.root / run_id
         run_dir.mkdir(parents=True)
-        record = RunRecord(id=run_id, name=name, scenario=scenario, sampler=sampler, task=task, status=status,
-                           created_at=time.time(), started_at=None, finished_at=None, dir=str(run_dir.resolve()))
+        record = RunRecord(
+            id=run_id,
+            name=name,
+            scenario=scenario,
+            sampler=sampler,
+            task=task,
+            status=status,
+            created_at=time.time(),
+            started_at=None,
+            finished_at=None,
+            dir=str(run_dir.resolve()),
+        )
         atomic_write_json(run_dir / RECORD_FILE, record.to_dict())  # first: a directory with files has a record
         atomic_write_json(run_dir / "config.json", config)
         self._index(record)
@@ -267,12 +285,16 @@ class RunStore:
             self.note = f"the run index is busy ({exc}); listed from the run directories"
             return self.scan()
         except (sqlite3.DatabaseError, ValueError, TypeError) as exc:
-            self.note = (f"the run index {self.db_path} is unreadable ({exc}); listed from the run directories; "
-                         "`augsbert runs --rebuild-index` rebuilds it")
+            self.note = (
+                f"the run index {self.db_path} is unreadable ({exc}); listed from the run directories; "
+                "`augsbert runs --rebuild-index` rebuilds it"
+            )
             return self.scan()
         if not rows and any(self._run_dirs()):
-            self.note = ("the run index is empty but run directories exist; listed from them; "
-                         "`augsbert runs --rebuild-index` rebuilds it")
+            self.note = (
+                "the run index is empty but run directories exist; listed from them; "
+                "`augsbert runs --rebuild-index` rebuilds it"
+            )
             return self.scan()
         return [_record(r) for r in rows]
 
@@ -288,8 +310,11 @@ class RunStore:
 
     def _run_dirs(self) -> Iterator[Path]:
         for child in sorted(self.root.iterdir()):
-            if child.is_dir() and not child.name.startswith(".") and any(
-                    (child / name).exists() for name in (RECORD_FILE, "config.json")):
+            if (
+                child.is_dir()
+                and not child.name.startswith(".")
+                and any((child / name).exists() for name in (RECORD_FILE, "config.json"))
+            ):
                 yield child
 
     def run(self, run_id: str) -> Run:
@@ -311,12 +336,19 @@ def read_record(run_dir: Path) -> RunRecord:
     config = read_run_json(run_dir, "config.json")
     finished = (run_dir / "metrics.json").is_file()
     stamp = (run_dir / "config.json").stat().st_mtime
-    return RunRecord(id=run_dir.name, name=str(config.get("name", run_dir.name)),
-                     scenario=int(config.get("scenario", 2)), sampler=config.get("sampler"), task=config.get("task"),
-                     status="finished" if finished else "interrupted", created_at=stamp, started_at=stamp,
-                     finished_at=(run_dir / "metrics.json").stat().st_mtime if finished else None,
-                     dir=str(run_dir.resolve()),
-                     error=None if finished else "no run.json: status inferred from the files (no metrics.json)")
+    return RunRecord(
+        id=run_dir.name,
+        name=str(config.get("name", run_dir.name)),
+        scenario=int(config.get("scenario", 2)),
+        sampler=config.get("sampler"),
+        task=config.get("task"),
+        status="finished" if finished else "interrupted",
+        created_at=stamp,
+        started_at=stamp,
+        finished_at=(run_dir / "metrics.json").stat().st_mtime if finished else None,
+        dir=str(run_dir.resolve()),
+        error=None if finished else "no run.json: status inferred from the files (no metrics.json)",
+    )
 
 
 def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
@@ -327,11 +359,14 @@ def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFileError(f"run {Path(run_dir).name}: {name} is corrupt ({' '.join(str(exc).split())}); "
-                           "the run was left as it was") from None
+        raise RunFileError(
+            f"run {Path(run_dir).name}: {name} is corrupt ({' '.join(str(exc).split())}); the run was left as it was"
+        ) from None
     if name.endswith(".json") and default is not None and not isinstance(value, type(default)):
-        raise RunFileError(f"run {Path(run_dir).name}: {name} holds a {type(value).__name__}, "
-                           f"not a {type(default).__name__}; the run was left as it was")
+        raise RunFileError(
+            f"run {Path(run_dir).name}: {name} holds a {type(value).__name__}, "
+            f"not a {type(default).__name__}; the run was left as it was"
+        )
     return value
 
 
@@ -346,8 +381,9 @@ def _insert(db: sqlite3.Connection, record: RunRecord) -> None:
     """Write `record` as its index row (replacing an older one)."""
     row = record.to_dict()
     row["headline"] = json.dumps(row["headline"])
-    db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-               tuple(row.values()))
+    db.execute(
+        f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
+    )
 
 
 def _record(row: sqlite3.Row) -> RunRecord:

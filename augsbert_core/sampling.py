@@ -14,8 +14,8 @@ neighbours (the query itself never counts towards k).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -99,9 +99,17 @@ def random_neighbours(n: int, depth: int, seed: int = 42) -> np.ndarray:
     return rng.integers(0, n, size=(n, min(depth, n)))
 
 
-def bm25_neighbours(sentences: Sequence[str], depth: int, *, k1: float = 1.5, b: float = 0.75,
-                    sink: ProgressSink = null_sink, chunk_size: int = 10_000, epsilon: float = 0.25,
-                    n_jobs: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def bm25_neighbours(
+    sentences: Sequence[str],
+    depth: int,
+    *,
+    k1: float = 1.5,
+    b: float = 0.75,
+    sink: ProgressSink = null_sink,
+    chunk_size: int = 10_000,
+    epsilon: float = 0.25,
+    n_jobs: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """All-vs-all BM25Okapi neighbours on sparse matrices (`bm25.SparseBM25`): (ids, scores), each (n, depth).
 
     The same scores as rank-bm25's `BM25Okapi` (idf floor included) for the same tokens and k1/b/epsilon.
@@ -120,8 +128,9 @@ def bm25_neighbours(sentences: Sequence[str], depth: int, *, k1: float = 1.5, b:
     return ids, scores
 
 
-def bm25_neighbours_reference(sentences: Sequence[str], depth: int, *, k1: float = 1.5,
-                              b: float = 0.75) -> tuple[np.ndarray, np.ndarray]:
+def bm25_neighbours_reference(
+    sentences: Sequence[str], depth: int, *, k1: float = 1.5, b: float = 0.75
+) -> tuple[np.ndarray, np.ndarray]:
     """The same neighbours with rank-bm25's BM25Okapi, one query at a time (quadratic; the reference)."""
     from rank_bm25 import BM25Okapi
 
@@ -139,9 +148,16 @@ def bm25_neighbours_reference(sentences: Sequence[str], depth: int, *, k1: float
     return ids, scores
 
 
-def embed_sentences(model, sentences: Sequence[str], batch_size: int = 64, sink: ProgressSink = null_sink,
-                    chunk_size: int = 8192, *, cache: bool | str | Path | None = None,
-                    model_id: str | None = None) -> np.ndarray:
+def embed_sentences(
+    model,
+    sentences: Sequence[str],
+    batch_size: int = 64,
+    sink: ProgressSink = null_sink,
+    chunk_size: int = 8192,
+    *,
+    cache: bool | str | Path | None = None,
+    model_id: str | None = None,
+) -> np.ndarray:
     """L2-normalised float32 embeddings, encoded in chunks with progress.
 
     `cache`: None/True = the embeddings cache (`embeddings.cache_dir()`), a path = that folder, False =
@@ -152,9 +168,16 @@ def embed_sentences(model, sentences: Sequence[str], batch_size: int = 64, sink:
     def compute() -> np.ndarray:
         parts = []
         for start in range(0, len(sentences), chunk_size):
-            chunk = sentences[start:start + chunk_size]
-            parts.append(model.encode(chunk, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True,
-                                      show_progress_bar=False).astype(np.float32))
+            chunk = sentences[start : start + chunk_size]
+            parts.append(
+                model.encode(
+                    chunk,
+                    batch_size=batch_size,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                ).astype(np.float32)
+            )
             sink(ProgressEvent("sample.encode", start + len(chunk), len(sentences)))
         return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
@@ -162,16 +185,30 @@ def embed_sentences(model, sentences: Sequence[str], batch_size: int = 64, sink:
         return compute()
     from .embeddings import cached_embeddings
 
-    emb, hit = cached_embeddings(model, sentences, compute, directory=None if cache in (None, True) else cache,
-                                 model_id=model_id)
+    emb, hit = cached_embeddings(
+        model, sentences, compute, directory=None if cache in (None, True) else cache, model_id=model_id
+    )
     if hit:
-        sink(ProgressEvent("sample.encode", len(sentences), len(sentences),
-                           message=f"embeddings of {len(sentences):,} sentences from the cache"))
+        sink(
+            ProgressEvent(
+                "sample.encode",
+                len(sentences),
+                len(sentences),
+                message=f"embeddings of {len(sentences):,} sentences from the cache",
+            )
+        )
     return emb
 
 
-def build_vector_index(embeddings: np.ndarray, *, hnsw_threshold: int = 50_000, hnsw_m: int = 16,
-                       ef_construction: int = 40, ef_search: int = 32, depth: int = 1):
+def build_vector_index(
+    embeddings: np.ndarray,
+    *,
+    hnsw_threshold: int = 50_000,
+    hnsw_m: int = 16,
+    ef_construction: int = 40,
+    ef_search: int = 32,
+    depth: int = 1,
+):
     """A faiss inner-product index: exact `IndexFlatIP` up to `hnsw_threshold` vectors, `IndexHNSWFlat` above."""
     import faiss
 
@@ -188,9 +225,17 @@ def build_vector_index(embeddings: np.ndarray, *, hnsw_threshold: int = 50_000, 
     return index
 
 
-def semantic_neighbours(embeddings: np.ndarray, depth: int, *, hnsw_threshold: int = 50_000,
-                        ef_search: int = 32, sink: ProgressSink = null_sink, hnsw_m: int = 16,
-                        ef_construction: int = 40, chunk_size: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
+def semantic_neighbours(
+    embeddings: np.ndarray,
+    depth: int,
+    *,
+    hnsw_threshold: int = 50_000,
+    ef_search: int = 32,
+    sink: ProgressSink = null_sink,
+    hnsw_m: int = 16,
+    ef_construction: int = 40,
+    chunk_size: int = 50_000,
+) -> tuple[np.ndarray, np.ndarray]:
     """Inner-product (cosine) neighbours with faiss: exact IndexFlatIP up to `hnsw_threshold` vectors, HNSW above.
 
     HNSW defaults (M=16, efConstruction=40, efSearch=max(32, 2*depth)) were chosen on 100k x 384-d
@@ -198,14 +243,20 @@ def semantic_neighbours(embeddings: np.ndarray, depth: int, *, hnsw_threshold: i
     emb = np.ascontiguousarray(embeddings, dtype=np.float32)
     n = emb.shape[0]
     depth = min(depth, n)
-    index = build_vector_index(emb, hnsw_threshold=hnsw_threshold, hnsw_m=hnsw_m, ef_construction=ef_construction,
-                               ef_search=ef_search, depth=depth)
+    index = build_vector_index(
+        emb,
+        hnsw_threshold=hnsw_threshold,
+        hnsw_m=hnsw_m,
+        ef_construction=ef_construction,
+        ef_search=ef_search,
+        depth=depth,
+    )
     sink(ProgressEvent("sample.search", 0, n, message=f"{type(index).__name__} over {n:,} vectors"))
     ids = np.empty((n, depth), dtype=np.int64)
     scores = np.empty((n, depth), dtype=np.float32)
     for start in range(0, n, chunk_size):
-        sc, found = index.search(emb[start:start + chunk_size], depth)
-        ids[start:start + len(found)], scores[start:start + len(found)] = found, sc
+        sc, found = index.search(emb[start : start + chunk_size], depth)
+        ids[start : start + len(found)], scores[start : start + len(found)] = found, sc
         sink(ProgressEvent("sample.search", start + len(found), n))
     return ids, scores
 
@@ -223,8 +274,9 @@ class _ChunkKeeper:
         self.seen = np.zeros(0, dtype=np.int64)
         self.count = 0
 
-    def take(self, queries: np.ndarray, ranked: np.ndarray, top_k: int,
-             valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def take(
+        self, queries: np.ndarray, ranked: np.ndarray, top_k: int, valid: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """New pairs (first ids, second ids) from `ranked` neighbours (rows aligned with `queries`)."""
         q = np.broadcast_to(queries[:, None], ranked.shape)
         ok = (ranked >= 0) & (ranked != q) & (ranked < self.n)
@@ -247,10 +299,20 @@ class _ChunkKeeper:
         return first, second
 
 
-def iter_candidate_chunks(sentences: Sequence[str], sampler: str, top_k: int, *, gold: pd.DataFrame | None = None,
-                          model=None, seed: int = 42, hnsw_threshold: int = 50_000, sink: ProgressSink = null_sink,
-                          embeddings: np.ndarray | None = None, chunk_size: int = 50_000,
-                          cache: bool | str | Path | None = None) -> Iterator[pd.DataFrame]:
+def iter_candidate_chunks(
+    sentences: Sequence[str],
+    sampler: str,
+    top_k: int,
+    *,
+    gold: pd.DataFrame | None = None,
+    model=None,
+    seed: int = 42,
+    hnsw_threshold: int = 50_000,
+    sink: ProgressSink = null_sink,
+    embeddings: np.ndarray | None = None,
+    chunk_size: int = 50_000,
+    cache: bool | str | Path | None = None,
+) -> Iterator[pd.DataFrame]:
     """Candidate pairs like `sample_candidates`, yielded per block of `chunk_size` query sentences.
 
     The indexes (BM25 weights, faiss) are built once; neighbours, pairs and the DataFrame exist for one
@@ -298,22 +360,45 @@ def iter_candidate_chunks(sentences: Sequence[str], sampler: str, top_k: int, *,
                 valid = scores > 0
                 sink(ProgressEvent("sample.bm25", int(queries[-1]) + 1, n))
             else:
-                emb = np.ascontiguousarray(embeddings[start:start + len(queries)], dtype=np.float32)
+                emb = np.ascontiguousarray(embeddings[start : start + len(queries)], dtype=np.float32)
                 _, ranked = vector_index.search(emb, depth)
                 sink(ProgressEvent("sample.search", int(queries[-1]) + 1, n))
             first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
-            frames.append(pd.DataFrame({"sentence1": text[first].tolist(), "sentence2": text[second].tolist(),
-                                        "sampler": [name] * len(first)}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "sentence1": text[first].tolist(),
+                        "sentence2": text[second].tolist(),
+                        "sampler": [name] * len(first),
+                    }
+                )
+            )
         chunk = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        sink(ProgressEvent("sample.chunk", int(queries[-1]) + 1, n,
-                           message=f"{len(chunk):,} pairs from sentences {start + 1:,}-{int(queries[-1]) + 1:,}"))
+        sink(
+            ProgressEvent(
+                "sample.chunk",
+                int(queries[-1]) + 1,
+                n,
+                message=f"{len(chunk):,} pairs from sentences {start + 1:,}-{int(queries[-1]) + 1:,}",
+            )
+        )
         yield chunk
 
 
-def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gold: pd.DataFrame | None = None,
-                      model=None, seed: int = 42, hnsw_threshold: int = 50_000, sink: ProgressSink = null_sink,
-                      embeddings: np.ndarray | None = None, chunk_size: int | None = None,
-                      cache: bool | str | Path | None = None) -> pd.DataFrame:
+def sample_candidates(
+    sentences: Sequence[str],
+    sampler: str,
+    top_k: int,
+    *,
+    gold: pd.DataFrame | None = None,
+    model=None,
+    seed: int = 42,
+    hnsw_threshold: int = 50_000,
+    sink: ProgressSink = null_sink,
+    embeddings: np.ndarray | None = None,
+    chunk_size: int | None = None,
+    cache: bool | str | Path | None = None,
+) -> pd.DataFrame:
     """Candidate pairs (sentence1, sentence2, sampler) recombined from unique `sentences`.
 
     `model` (a SentenceTransformer) is needed by the semantic samplers unless `embeddings` are given
@@ -321,9 +406,21 @@ def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gol
     bm25+semantic pool; `kde_select` then filters it after labeling. The whole frame is returned: for
     pools too large for that, iterate `iter_candidate_chunks` instead."""
     n = len(dict.fromkeys(sentences))
-    parts = list(iter_candidate_chunks(sentences, sampler, top_k, gold=gold, model=model, seed=seed,
-                                       hnsw_threshold=hnsw_threshold, sink=sink, embeddings=embeddings,
-                                       chunk_size=chunk_size or max(n, 1), cache=cache))
+    parts = list(
+        iter_candidate_chunks(
+            sentences,
+            sampler,
+            top_k,
+            gold=gold,
+            model=model,
+            seed=seed,
+            hnsw_threshold=hnsw_threshold,
+            sink=sink,
+            embeddings=embeddings,
+            chunk_size=chunk_size or max(n, 1),
+            cache=cache,
+        )
+    )
     if not parts:
         return pd.DataFrame({"sentence1": [], "sentence2": [], "sampler": []})
     pairs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -331,8 +428,9 @@ def sample_candidates(sentences: Sequence[str], sampler: str, top_k: int, *, gol
     return pairs
 
 
-def kde_select(silver_scores: np.ndarray, gold_labels: np.ndarray, *, seed: int = 42,
-               keep_quantile: float = 0.95) -> np.ndarray:
+def kde_select(
+    silver_scores: np.ndarray, gold_labels: np.ndarray, *, seed: int = 42, keep_quantile: float = 0.95
+) -> np.ndarray:
     """Indices of silver pairs kept so the silver label distribution matches the gold one.
 
     Regression: rejection sampling with weight p_gold(s) / p_silver(s) from Gaussian KDEs (Thakur et al.

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder
-from .progress import CancelToken, Cancelled, ProgressSink, make_trainer_callback, null_sink
+from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
 REGRESSION_LOSSES = ("cosent", "cosine", "angle")
@@ -47,16 +47,30 @@ def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
 
     s1, s2 = frame["sentence1"].tolist(), frame["sentence2"].tolist()
     if task == "classification":
-        return BinaryClassificationEvaluator(s1, s2, frame["label"].astype(int).tolist(), name=name,
-                                             show_progress_bar=False)
-    return EmbeddingSimilarityEvaluator(s1, s2, frame["label"].astype(float).tolist(), name=name,
-                                        show_progress_bar=False)
+        return BinaryClassificationEvaluator(
+            s1, s2, frame["label"].astype(int).tolist(), name=name, show_progress_bar=False
+        )
+    return EmbeddingSimilarityEvaluator(
+        s1, s2, frame["label"].astype(float).tolist(), name=name, show_progress_bar=False
+    )
 
 
-def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, task: str = "regression",
-                  seed: int = 42, device: str | None = None, dev: pd.DataFrame | None = None,
-                  sink: ProgressSink = null_sink, cancel: CancelToken | None = None, stage: str = "student.train",
-                  evals: int = 0, checkpoints: int = 0, resume: bool = False):
+def train_student(
+    train: pd.DataFrame,
+    cfg: ModelConfig,
+    output_dir: str | Path,
+    *,
+    task: str = "regression",
+    seed: int = 42,
+    device: str | None = None,
+    dev: pd.DataFrame | None = None,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    stage: str = "student.train",
+    evals: int = 0,
+    checkpoints: int = 0,
+    resume: bool = False,
+):
     """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
 
     On cancel the partly trained model is saved, then `Cancelled` is raised."""
@@ -77,16 +91,23 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
     evaluator = bi_encoder_evaluator(dev, task, "dev") if evals and dev is not None and len(dev) >= 2 else None
 
     def make_trainer(trainer_seed: int, folder: Path | None = None):
-        model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length,
-                                trust_remote_code=cfg.trust_remote_code)
-        kwargs = trainer_kwargs(cfg, output_dir, trainer_seed, device, len(frame),
-                                evals=evals if evaluator else 0, checkpoints=checkpoints)
+        model = load_bi_encoder(
+            cfg.model, device=device, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
+        )
+        kwargs = trainer_kwargs(
+            cfg, output_dir, trainer_seed, device, len(frame), evals=evals if evaluator else 0, checkpoints=checkpoints
+        )
         if folder is not None:
             kwargs["output_dir"] = str(folder)
         args = SentenceTransformerTrainingArguments(**kwargs, **extra)
-        return SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
-                                          loss=build_loss(model, loss_name, task), evaluator=evaluator,
-                                          callbacks=[make_trainer_callback(stage, sink, cancel)])
+        return SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            loss=build_loss(model, loss_name, task),
+            evaluator=evaluator,
+            callbacks=[make_trainer_callback(stage, sink, cancel)],
+        )
 
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
         from .evaluation import bi_encoder_scores, primary_score
@@ -95,9 +116,17 @@ def train_student(train: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path,
             pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
             return primary_score(pred, dev["label"].to_numpy(), task)
 
-        trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
-                                                 fraction=cfg.seed_trial_fraction, score=dev_score, stage=stage,
-                                                 sink=sink, resume=resume, cancel=cancel)
+        trainer, report = train_with_seed_search(
+            make_trainer,
+            output_dir,
+            seeds=seed_list(seed, cfg.seed_trials),
+            fraction=cfg.seed_trial_fraction,
+            score=dev_score,
+            stage=stage,
+            sink=sink,
+            resume=resume,
+            cancel=cancel,
+        )
     else:
         trainer, report = make_trainer(seed), None
         run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)

@@ -22,10 +22,11 @@ import hashlib
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -53,13 +54,15 @@ class Study:
     note: str = ""
 
     @classmethod
-    def from_file(cls, path: str | Path, out: str | Path | None = None) -> "Study":
+    def from_file(cls, path: str | Path, out: str | Path | None = None) -> Study:
         path = Path(path)
         raw = load_config_file(path)  # the same bounded, safe reading as an experiment config
         known = {"name", "seeds", "experiments", "share_teacher", "out", "note"}
         unknown = set(raw) - known
         if unknown:
-            raise ConfigError(f"{path}: unknown study key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+            raise ConfigError(
+                f"{path}: unknown study key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})"
+            )
         if not raw.get("experiments"):
             raise ConfigError(f"{path}: 'experiments' must list at least one experiment")
         experiments = []
@@ -68,8 +71,11 @@ class Study:
         for i, item in enumerate(raw["experiments"]):
             if not isinstance(item, dict) or "config" not in item:
                 raise ConfigError(f"{path}: experiments[{i}] needs a 'config' mapping")
-            exp = StudyExperiment(name=str(item.get("name", f"experiment-{i + 1}")), config=item["config"],
-                                  samplers=list(item.get("samplers") or []))
+            exp = StudyExperiment(
+                name=str(item.get("name", f"experiment-{i + 1}")),
+                config=item["config"],
+                samplers=list(item.get("samplers") or []),
+            )
             ExperimentConfig.from_dict(dict(exp.config), base_dir=path.resolve().parent)  # validate early
             experiments.append(exp)
         seeds = raw.get("seeds", [42])
@@ -77,14 +83,22 @@ class Study:
             raise ConfigError(f"{path}: seeds must be a list of integers, got {seeds!r}")
         base = path.resolve().parent
         out_dir = Path(out) if out else base / str(raw.get("out", f"results/{raw.get('name', path.stem)}"))
-        return cls(name=str(raw.get("name", path.stem)), seeds=list(seeds), experiments=experiments,
-                   share_teacher=bool(raw.get("share_teacher", False)), out=out_dir, base_dir=base,
-                   note=str(raw.get("note", "")))
+        return cls(
+            name=str(raw.get("name", path.stem)),
+            seeds=list(seeds),
+            experiments=experiments,
+            share_teacher=bool(raw.get("share_teacher", False)),
+            out=out_dir,
+            base_dir=base,
+            note=str(raw.get("note", "")),
+        )
 
     # --- running ---------------------------------------------------------------------------------
     def cell_config(self, exp: StudyExperiment, seed: int, sampler: str | None) -> ExperimentConfig:
         raw = json.loads(json.dumps(exp.config))
-        raw.update(seed=seed, runs_dir=str(self.out / "runs"), name=f"{self.name}.{exp.name}.{sampler or 'run'}.s{seed}")
+        raw.update(
+            seed=seed, runs_dir=str(self.out / "runs"), name=f"{self.name}.{exp.name}.{sampler or 'run'}.s{seed}"
+        )
         if sampler:
             raw["sampler"] = sampler
         return ExperimentConfig.from_dict(raw, base_dir=self.base_dir)
@@ -113,23 +127,28 @@ class Study:
                         continue
                     if first_run:
                         cfg.reuse_from = first_run
-                    log(f"[study] {exp.name} {sampler or ''} seed {seed}: running"
-                        + (f" (reusing {Path(first_run).name})" if first_run else ""))
+                    log(
+                        f"[study] {exp.name} {sampler or ''} seed {seed}: running"
+                        + (f" (reusing {Path(first_run).name})" if first_run else "")
+                    )
                     t0 = time.time()
                     result = run_experiment(cfg, store=store, sink=sink)
                     index[key] = str(result.run_dir)
                     atomic_write_text(index_path, json.dumps(index, indent=2))
                     first_run = first_run or str(result.run_dir)
-                    log(f"[study] {exp.name} {sampler or ''} seed {seed}: {time.time() - t0:.0f} s, "
-                        + ", ".join(f"{k} {100 * v:.2f}" for k, v in _primary(result.metrics, result.task).items()))
+                    log(
+                        f"[study] {exp.name} {sampler or ''} seed {seed}: {time.time() - t0:.0f} s, "
+                        + ", ".join(f"{k} {100 * v:.2f}" for k, v in _primary(result.metrics, result.task).items())
+                    )
         results = self.collect(index)
         results["wall_seconds"] = round(time.time() - started, 1)
         atomic_write_text(self.out / "results.json", json.dumps(results, indent=2))
         atomic_write_text(self.out / "results.md", results_markdown(results))
         return results
 
-    def _use_shared_teacher(self, cfg: ExperimentConfig, log: Callable[[str], None],
-                            sink: ProgressSink = null_sink) -> None:
+    def _use_shared_teacher(
+        self, cfg: ExperimentConfig, log: Callable[[str], None], sink: ProgressSink = null_sink
+    ) -> None:
         """Train this teacher once (with the study's first seed) and point the config at the trained folder."""
         from .pipeline import load_experiment_data
         from .teacher import search_teacher, train_teacher
@@ -140,24 +159,43 @@ class Study:
         gold = data.source_train if cfg.scenario == 3 else data.train
         dev = data.source_dev if cfg.scenario == 3 else data.dev
         task = "regression" if not set(np.unique(gold["label"])) <= {0, 1} else "classification"
-        recipe = {"teacher": cfg.teacher.__dict__, "search": cfg.teacher_search.__dict__, "seed": self.seeds[0],
-                  "gold": data.fingerprints.get("source_train" if cfg.scenario == 3 else "train"), "task": task,
-                  "dev": data.fingerprints.get("source_dev" if cfg.scenario == 3 else "dev")
-                  if cfg.teacher_search.enabled or cfg.teacher.seed_trials > 1 else None}
+        recipe = {
+            "teacher": cfg.teacher.__dict__,
+            "search": cfg.teacher_search.__dict__,
+            "seed": self.seeds[0],
+            "gold": data.fingerprints.get("source_train" if cfg.scenario == 3 else "train"),
+            "task": task,
+            "dev": data.fingerprints.get("source_dev" if cfg.scenario == 3 else "dev")
+            if cfg.teacher_search.enabled or cfg.teacher.seed_trials > 1
+            else None,
+        }
         folder = self.out / "teachers" / _digest(recipe)
         if not (folder / "config.json").is_file():
-            log(f"[study] training the shared teacher ({cfg.teacher.model}, {cfg.teacher.epochs:g} epochs) "
-                f"on {len(gold):,} gold pairs -> {folder}")
+            log(
+                f"[study] training the shared teacher ({cfg.teacher.model}, {cfg.teacher.epochs:g} epochs) "
+                f"on {len(gold):,} gold pairs -> {folder}"
+            )
             t0 = time.time()
             if cfg.teacher_search.enabled:
-                _, trials = search_teacher(gold, cfg.teacher, cfg.teacher_search, folder, dev=dev, task=task,
-                                           seed=self.seeds[0], device=cfg.device, sink=sink)
+                _, trials = search_teacher(
+                    gold,
+                    cfg.teacher,
+                    cfg.teacher_search,
+                    folder,
+                    dev=dev,
+                    task=task,
+                    seed=self.seeds[0],
+                    device=cfg.device,
+                    sink=sink,
+                )
                 (folder / "teacher_search.json").write_text(json.dumps(trials, indent=2))
             else:
-                train_teacher(gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task,
-                              sink=sink)
-            (folder / "study_teacher.json").write_text(json.dumps({**recipe, "seconds": round(time.time() - t0, 1)},
-                                                                  indent=2, default=str))
+                train_teacher(
+                    gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task, sink=sink
+                )
+            (folder / "study_teacher.json").write_text(
+                json.dumps({**recipe, "seconds": round(time.time() - t0, 1)}, indent=2, default=str)
+            )
         cfg.teacher.model = str(folder.resolve())
         cfg.teacher.epochs = 0
         cfg.teacher.seed_trials = 1
@@ -180,24 +218,43 @@ class Study:
                 gate = _maybe_json(Path(run_dir) / "gate.json")
                 ensemble = _maybe_json(Path(run_dir) / "ensemble.json")
                 summary = _maybe_json(Path(run_dir) / "silver_summary.json")
-                runs.append({"sampler": sampler, "seed": int(seed), "run": Path(run_dir).name, "metrics": metrics,
-                             "gate": gate, "ensemble_weight": (ensemble or {}).get("weight"),
-                             "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
-                             "silver_kept": (summary or {}).get("kept"),
-                             "recommended": raw_metrics.get(RECOMMENDED),
-                             "labeler": (summary or {}).get("labeler"),
-                             "ks_kept_vs_gold": (summary or {}).get("ks_kept_vs_gold")})
+                runs.append(
+                    {
+                        "sampler": sampler,
+                        "seed": int(seed),
+                        "run": Path(run_dir).name,
+                        "metrics": metrics,
+                        "gate": gate,
+                        "ensemble_weight": (ensemble or {}).get("weight"),
+                        "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
+                        "silver_kept": (summary or {}).get("kept"),
+                        "recommended": raw_metrics.get(RECOMMENDED),
+                        "labeler": (summary or {}).get("labeler"),
+                        "ks_kept_vs_gold": (summary or {}).get("ks_kept_vs_gold"),
+                    }
+                )
             task = ExperimentConfig.from_dict(json.loads(json.dumps(exp.config)), base_dir=self.base_dir).task
             if task is None and runs:
                 first = next(iter(runs[0]["metrics"].values()))
                 task = "classification" if "ap" in first.get("test", {}) else "regression"
-            blocks.append({"name": exp.name, "task": task or "regression",
-                           "scenario": exp.config.get("scenario", 2), "runs": runs,
-                           "rows": summary_rows(runs, task or "regression",
-                                                [str(x) for x in (exp.samplers or [None])])})
-        return {"study": self.name, "seeds": self.seeds, "share_teacher": self.share_teacher, "note": self.note,
-                "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine_description(),
-                "experiments": blocks}
+            blocks.append(
+                {
+                    "name": exp.name,
+                    "task": task or "regression",
+                    "scenario": exp.config.get("scenario", 2),
+                    "runs": runs,
+                    "rows": summary_rows(runs, task or "regression", [str(x) for x in (exp.samplers or [None])]),
+                }
+            )
+        return {
+            "study": self.name,
+            "seeds": self.seeds,
+            "share_teacher": self.share_teacher,
+            "note": self.note,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "machine": machine_description(),
+            "experiments": blocks,
+        }
 
 
 def _maybe_json(path: Path) -> dict | None:
@@ -249,9 +306,13 @@ def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None)
     seen_shared: set[tuple[str, int]] = set()
     rank = {name: i for i, name in enumerate(samplers or [])}
     for run in sorted(runs, key=lambda r: (r["seed"], rank.get(r["sampler"], len(rank)), r["sampler"])):
-        for key, label in (("zero_shot", "zero-shot student"), ("gold_only", "gold-only student"),
-                           ("full_gold", FULL_GOLD_ROW),
-                           ("teacher", "teacher: cross-encoder"), ("ensemble", "teacher: ensemble (CE + bi-encoder)")):
+        for key, label in (
+            ("zero_shot", "zero-shot student"),
+            ("gold_only", "gold-only student"),
+            ("full_gold", FULL_GOLD_ROW),
+            ("teacher", "teacher: cross-encoder"),
+            ("ensemble", "teacher: ensemble (CE + bi-encoder)"),
+        ):
             if key in run["metrics"] and (key, run["seed"]) not in seen_shared:
                 seen_shared.add((key, run["seed"]))  # shared stages count once per seed
                 add(label, run["metrics"][key])
@@ -261,25 +322,39 @@ def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None)
     for label in order:
         row: dict[str, Any] = {"model": label, "n": max(len(v) for v in rows[label].values())}
         for column, values in rows[label].items():
-            row[column] = {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-                           "values": [round(v, 2) for v in values]}
+            row[column] = {
+                "mean": float(np.mean(values)),
+                "std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+                "values": [round(v, 2) for v in values],
+            }
         out.append(row)
     return out
 
 
 def results_markdown(results: dict[str, Any]) -> str:
     """The results as Markdown tables (mean +- std over seeds, x100)."""
-    lines = [f"# Results: {results['study']}", "",
-             f"{results['date']} · {results['machine']} · seeds {', '.join(map(str, results['seeds']))}"
-             + (" · teacher trained once (first seed) and shared by all seeds" if results.get("share_teacher") else ""),
-             ""]
+    lines = [
+        f"# Results: {results['study']}",
+        "",
+        f"{results['date']} · {results['machine']} · seeds {', '.join(map(str, results['seeds']))}"
+        + (" · teacher trained once (first seed) and shared by all seeds" if results.get("share_teacher") else ""),
+        "",
+    ]
     if results.get("note"):
         lines += [results["note"].strip(), ""]
     for block in results["experiments"]:
         task = block["task"]
-        cols = ["test.spearman", "dev.spearman"] if task == "regression" else ["test.ap", "test.f1", "test.accuracy", "dev.ap"]
-        lines += [f"## {block['name']} (scenario {block['scenario']}, {task})", "",
-                  "| model | " + " | ".join(cols) + " | n |", "|---|" + "---:|" * (len(cols) + 1)]
+        cols = (
+            ["test.spearman", "dev.spearman"]
+            if task == "regression"
+            else ["test.ap", "test.f1", "test.accuracy", "dev.ap"]
+        )
+        lines += [
+            f"## {block['name']} (scenario {block['scenario']}, {task})",
+            "",
+            "| model | " + " | ".join(cols) + " | n |",
+            "|---|" + "---:|" * (len(cols) + 1),
+        ]
         gold = next((r for r in block["rows"] if r["model"] == "gold-only student"), None)
         for row in block["rows"]:
             cells = []
@@ -290,43 +365,78 @@ def results_markdown(results: dict[str, Any]) -> str:
         primary = "test.spearman" if task == "regression" else "test.ap"
         baseline = gold or next((r for r in block["rows"] if r["model"] == "zero-shot student"), None)
         if baseline and primary in baseline:
-            deltas = [(r["model"], r[primary]["mean"] - baseline[primary]["mean"])
-                      for r in block["rows"] if r["model"].startswith("AugSBERT") and primary in r]
+            deltas = [
+                (r["model"], r[primary]["mean"] - baseline[primary]["mean"])
+                for r in block["rows"]
+                if r["model"].startswith("AugSBERT") and primary in r
+            ]
             if deltas:
-                lines += ["", f"AugSBERT minus {baseline['model'].removesuffix(' student')} ({primary}, mean of "
-                          "seeds): " + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}"
-                                                 for m, d in deltas)]
+                lines += [
+                    "",
+                    f"AugSBERT minus {baseline['model'].removesuffix(' student')} ({primary}, mean of "
+                    "seeds): " + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas),
+                ]
         full = next((r for r in block["rows"] if r["model"] == FULL_GOLD_ROW), None)
         if gold and full and primary in full and primary in gold:
-            shares = [(r["model"], gap_recovered(r[primary]["mean"], gold[primary]["mean"], full[primary]["mean"]))
-                      for r in block["rows"] if r["model"].startswith("AugSBERT") and primary in r]
-            lines += ["", f"Share of the gap recovered, (AugSBERT - gold-only) / (full-gold - gold-only) on "
-                      f"{primary} (gap {full[primary]['mean'] - gold[primary]['mean']:.2f} points): "
-                      + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} "
-                                  + ("-" if v is None else f"{100 * v:.0f}%") for m, v in shares)]
+            shares = [
+                (r["model"], gap_recovered(r[primary]["mean"], gold[primary]["mean"], full[primary]["mean"]))
+                for r in block["rows"]
+                if r["model"].startswith("AugSBERT") and primary in r
+            ]
+            lines += [
+                "",
+                f"Share of the gap recovered, (AugSBERT - gold-only) / (full-gold - gold-only) on "
+                f"{primary} (gap {full[primary]['mean'] - gold[primary]['mean']:.2f} points): "
+                + ", ".join(
+                    f"{m.removeprefix('AugSBERT ').strip('()')} " + ("-" if v is None else f"{100 * v:.0f}%")
+                    for m, v in shares
+                ),
+            ]
         recommended = [(r["seed"], r["sampler"], r.get("recommended")) for r in block["runs"] if r.get("recommended")]
         if recommended:
             counts: dict[str, int] = {}
             for _, _, key in recommended:
                 counts[key] = counts.get(key, 0) + 1
-            lines += ["", "Recommended model per run (best on dev of the baseline and AugSBERT; ties to the "
-                      "baseline): " + ", ".join(f"{k} {n}/{len(recommended)}" for k, n in sorted(counts.items()))]
+            lines += [
+                "",
+                "Recommended model per run (best on dev of the baseline and AugSBERT; ties to the "
+                "baseline): " + ", ".join(f"{k} {n}/{len(recommended)}" for k, n in sorted(counts.items())),
+            ]
         labelers = [r.get("labeler") for r in block["runs"] if r.get("labeler")]
         if labelers:
-            lines += ["", "Silver labels chosen by the labeler probe: "
-                      + ", ".join(f"{k} {labelers.count(k)}/{len(labelers)}" for k in sorted(set(labelers)))]
-        weights = sorted({(r["seed"], r["ensemble_weight"], r["ensemble_used"]) for r in block["runs"]
-                          if r.get("ensemble_weight") is not None})
+            lines += [
+                "",
+                "Silver labels chosen by the labeler probe: "
+                + ", ".join(f"{k} {labelers.count(k)}/{len(labelers)}" for k in sorted(set(labelers))),
+            ]
+        weights = sorted(
+            {
+                (r["seed"], r["ensemble_weight"], r["ensemble_used"])
+                for r in block["runs"]
+                if r.get("ensemble_weight") is not None
+            }
+        )
         if weights:
-            lines += ["", "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
-                      "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights)]
+            lines += [
+                "",
+                "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
+                "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights),
+            ]
         first_seed = min((r["seed"] for r in block["runs"]), default=None)
-        kept = [(r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"]) for r in block["runs"]
-                if r.get("silver_kept") is not None and r["seed"] == first_seed]
+        kept = [
+            (r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"])
+            for r in block["runs"]
+            if r.get("silver_kept") is not None and r["seed"] == first_seed
+        ]
         if kept:
-            lines += ["", "Silver pairs kept (first seed) and their KS distance to the gold labels: "
-                      + ", ".join(f"{s if s != 'None' else 'given pairs'} {k:,}" + (f" (KS {ks:.2f})" if ks is not None else "")
-                                 for s, k, ks in kept)]
+            lines += [
+                "",
+                "Silver pairs kept (first seed) and their KS distance to the gold labels: "
+                + ", ".join(
+                    f"{s if s != 'None' else 'given pairs'} {k:,}" + (f" (KS {ks:.2f})" if ks is not None else "")
+                    for s, k, ks in kept
+                ),
+            ]
         gates = {(r["seed"]): r["gate"]["message"] for r in block["runs"] if r.get("gate")}
         if gates:
             lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]

@@ -6,15 +6,15 @@ label is the mean of both orders' scores."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .config import ModelConfig
 from .models import choose_device, load_cross_encoder
-from .progress import CancelToken, Cancelled, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
+from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
 
@@ -24,10 +24,23 @@ def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame, swapped], ignore_index=True)
 
 
-def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
-                  device: str | None = None, dev: pd.DataFrame | None = None, task: str = "regression",
-                  sink: ProgressSink = null_sink, cancel: CancelToken | None = None, evals: int = 0,
-                  checkpoints: int = 0, resume: bool = False, symmetric: bool = True, stage: str = "teacher.train"):
+def train_teacher(
+    gold: pd.DataFrame,
+    cfg: ModelConfig,
+    output_dir: str | Path,
+    *,
+    seed: int = 42,
+    device: str | None = None,
+    dev: pd.DataFrame | None = None,
+    task: str = "regression",
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    evals: int = 0,
+    checkpoints: int = 0,
+    resume: bool = False,
+    symmetric: bool = True,
+    stage: str = "teacher.train",
+):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
     Saves the model to `output_dir` and returns it. With `cfg.epochs == 0` the model is used untrained.
@@ -40,8 +53,9 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
 
     device = device or choose_device()
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
-        model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
-                                   trust_remote_code=cfg.trust_remote_code)
+        model = load_cross_encoder(
+            cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
+        )
         sink(ProgressEvent(stage, message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
         model.save_pretrained(str(output_dir))
         return model
@@ -53,16 +67,23 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
         evaluator = cross_encoder_evaluator(dev, task, name="dev")
 
     def make_trainer(trainer_seed: int, folder: Path | None = None):
-        model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length,
-                                   trust_remote_code=cfg.trust_remote_code)
+        model = load_cross_encoder(
+            cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
+        )
         loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
-        kwargs = trainer_kwargs(cfg, output_dir, trainer_seed, device, len(train),
-                                evals=evals if evaluator else 0, checkpoints=checkpoints)
+        kwargs = trainer_kwargs(
+            cfg, output_dir, trainer_seed, device, len(train), evals=evals if evaluator else 0, checkpoints=checkpoints
+        )
         if folder is not None:
             kwargs["output_dir"] = str(folder)
-        return CrossEncoderTrainer(model=model, args=CrossEncoderTrainingArguments(**kwargs), train_dataset=dataset,
-                                   loss=loss, evaluator=evaluator,
-                                   callbacks=[make_trainer_callback(stage, sink, cancel)])
+        return CrossEncoderTrainer(
+            model=model,
+            args=CrossEncoderTrainingArguments(**kwargs),
+            train_dataset=dataset,
+            loss=loss,
+            evaluator=evaluator,
+            callbacks=[make_trainer_callback(stage, sink, cancel)],
+        )
 
     report = None
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
@@ -72,9 +93,17 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
             pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
             return primary_score(pred, dev["label"].to_numpy(), task)
 
-        trainer, report = train_with_seed_search(make_trainer, output_dir, seeds=seed_list(seed, cfg.seed_trials),
-                                                 fraction=cfg.seed_trial_fraction, score=dev_score,
-                                                 stage=stage, sink=sink, resume=resume, cancel=cancel)
+        trainer, report = train_with_seed_search(
+            make_trainer,
+            output_dir,
+            seeds=seed_list(seed, cfg.seed_trials),
+            fraction=cfg.seed_trial_fraction,
+            score=dev_score,
+            stage=stage,
+            sink=sink,
+            resume=resume,
+            cancel=cancel,
+        )
     else:
         trainer = make_trainer(seed)
         run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
@@ -90,10 +119,21 @@ def train_teacher(gold: pd.DataFrame, cfg: ModelConfig, output_dir: str | Path, 
 WARM_START_MAX_PAIRS = 20_000  # more candidate pairs than this: a random sample (the warm start is a first step)
 
 
-def warm_start_teacher(pairs: pd.DataFrame, bi_encoder, cfg: ModelConfig, output_dir: str | Path, *, seed: int = 42,
-                       device: str | None = None, sink: ProgressSink = null_sink, cancel: CancelToken | None = None,
-                       checkpoints: int = 0, resume: bool = False, max_pairs: int = WARM_START_MAX_PAIRS,
-                       memo: dict | None = None) -> tuple[object, dict]:
+def warm_start_teacher(
+    pairs: pd.DataFrame,
+    bi_encoder,
+    cfg: ModelConfig,
+    output_dir: str | Path,
+    *,
+    seed: int = 42,
+    device: str | None = None,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    checkpoints: int = 0,
+    resume: bool = False,
+    max_pairs: int = WARM_START_MAX_PAIRS,
+    memo: dict | None = None,
+) -> tuple[object, dict]:
     """Warm start (after Trans-Encoder, Liu et al. 2022): train the cross-encoder to reproduce `bi_encoder`'s cosine
     (clipped to [0, 1]) on unlabeled `pairs` (sentence1, sentence2), for `cfg.warm_start_epochs` at
     `cfg.warm_start_learning_rate`. No labels are needed: the head and body learn the bi-encoder's notion of
@@ -114,12 +154,28 @@ def warm_start_teacher(pairs: pd.DataFrame, bi_encoder, cfg: ModelConfig, output
     sink(ProgressEvent("teacher.warm", message=f"bi-encoder similarities of {len(frame):,} candidate pairs"))
     targets = np.clip(bi_encoder_scores(bi_encoder, list(s1), list(s2), memo=memo), 0.0, 1.0)
     train = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": targets.astype(float)})
-    warm_cfg = replace(cfg, epochs=cfg.warm_start_epochs, learning_rate=cfg.warm_start_learning_rate, seed_trials=1,
-                       loss=None)
-    model = train_teacher(train, warm_cfg, output_dir, seed=seed, device=device, sink=sink, cancel=cancel,
-                          checkpoints=checkpoints, resume=resume, symmetric=False, stage="teacher.warm")
-    return model, {"pairs": int(len(train)), "target_mean": float(targets.mean()),
-                   "epochs": warm_cfg.epochs, "learning_rate": warm_cfg.learning_rate}
+    warm_cfg = replace(
+        cfg, epochs=cfg.warm_start_epochs, learning_rate=cfg.warm_start_learning_rate, seed_trials=1, loss=None
+    )
+    model = train_teacher(
+        train,
+        warm_cfg,
+        output_dir,
+        seed=seed,
+        device=device,
+        sink=sink,
+        cancel=cancel,
+        checkpoints=checkpoints,
+        resume=resume,
+        symmetric=False,
+        stage="teacher.warm",
+    )
+    return model, {
+        "pairs": int(len(train)),
+        "target_mean": float(targets.mean()),
+        "epochs": warm_cfg.epochs,
+        "learning_rate": warm_cfg.learning_rate,
+    }
 
 
 def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
@@ -131,10 +187,12 @@ def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
 
     pairs = list(zip(frame["sentence1"], frame["sentence2"]))
     if task == "classification":
-        return CrossEncoderClassificationEvaluator(pairs, frame["label"].astype(int).tolist(), name=name,
-                                                   show_progress_bar=False)
-    return CrossEncoderCorrelationEvaluator(pairs, frame["label"].astype(float).tolist(), name=name,
-                                            show_progress_bar=False)
+        return CrossEncoderClassificationEvaluator(
+            pairs, frame["label"].astype(int).tolist(), name=name, show_progress_bar=False
+        )
+    return CrossEncoderCorrelationEvaluator(
+        pairs, frame["label"].astype(float).tolist(), name=name, show_progress_bar=False
+    )
 
 
 def _autocast(model, precision: str):
@@ -150,11 +208,23 @@ def _autocast(model, precision: str):
     return torch.autocast("cuda", dtype=dtype)
 
 
-def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, batch_size: int = 64,
-                symmetric: bool = True, chunk_size: int = 8192, sink: ProgressSink = null_sink,
-                cancel: CancelToken | None = None, stage: str = "label", backend: str = "torch",
-                precision: str = "auto", devices: Sequence[str] | None = None, pool=None,
-                cache: "LabelCache | None" = None) -> np.ndarray:
+def label_pairs(
+    model,
+    sentences1: Sequence[str],
+    sentences2: Sequence[str],
+    *,
+    batch_size: int = 64,
+    symmetric: bool = True,
+    chunk_size: int = 8192,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    stage: str = "label",
+    backend: str = "torch",
+    precision: str = "auto",
+    devices: Sequence[str] | None = None,
+    pool=None,
+    cache: LabelCache | None = None,
+) -> np.ndarray:
     """Teacher scores in [0,1] for each pair, the mean of both orders when `symmetric`.
 
     Each distinct ordered pair is scored exactly once (duplicates share one score), in chunks so that
@@ -193,12 +263,13 @@ def label_pairs(model, sentences1: Sequence[str], sentences2: Sequence[str], *, 
     for start in range(0, len(unique), chunk_size):
         if cancel is not None:
             cancel.raise_if_cancelled("labeling")
-        chunk = unique[start:start + chunk_size]
+        chunk = unique[start : start + chunk_size]
         with _autocast(model, precision):
-            scores[start:start + len(chunk)] = model.predict(chunk, batch_size=batch_size, show_progress_bar=False,
-                                                              convert_to_numpy=True, **extra)
+            scores[start : start + len(chunk)] = model.predict(
+                chunk, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, **extra
+            )
         if cache is not None:
-            cache.put(chunk, scores[start:start + len(chunk)])
+            cache.put(chunk, scores[start : start + len(chunk)])
         sink(ProgressEvent(stage, start + len(chunk), len(unique)))
     lookup = dict(zip(unique, scores))
     lookup.update(known)
@@ -256,25 +327,38 @@ class OnnxCrossEncoder:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             with torch.no_grad():
-                torch.onnx.export(_Logits(hf).cpu(), tuple(probe[k] for k in names), str(path),
-                                  input_names=names, output_names=["logits"], opset_version=17, dynamo=False,
-                                  dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in names},
-                                                "logits": {0: "batch"}})
+                torch.onnx.export(
+                    _Logits(hf).cpu(),
+                    tuple(probe[k] for k in names),
+                    str(path),
+                    input_names=names,
+                    output_names=["logits"],
+                    opset_version=17,
+                    dynamo=False,
+                    dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in names}, "logits": {0: "batch"}},
+                )
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
         self.device = "cpu"
 
-    def predict(self, pairs, batch_size: int = 64, show_progress_bar: bool = False, convert_to_numpy: bool = True,
-                **_ignored) -> np.ndarray:
+    def predict(
+        self, pairs, batch_size: int = 64, show_progress_bar: bool = False, convert_to_numpy: bool = True, **_ignored
+    ) -> np.ndarray:
         pairs = list(pairs)
         order = np.argsort([len(a) + len(b) for a, b in pairs], kind="stable")
         out = np.empty(len(pairs), dtype=np.float32)
         for start in range(0, len(pairs), batch_size):
-            idx = order[start:start + batch_size]
-            enc = self.tokenizer([pairs[i][0] for i in idx], [pairs[i][1] for i in idx], padding=True,
-                                 truncation=True, max_length=self.max_length, return_tensors="np")
+            idx = order[start : start + batch_size]
+            enc = self.tokenizer(
+                [pairs[i][0] for i in idx],
+                [pairs[i][1] for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
             logits = self.session.run(None, {k: enc[k].astype(np.int64) for k in self.input_names})[0]
             out[idx] = 1.0 / (1.0 + np.exp(-logits[:, 0]))
         return out
@@ -293,9 +377,19 @@ def onnx_cross_encoder(model) -> OnnxCrossEncoder:
     return twin
 
 
-def search_teacher(gold: pd.DataFrame, cfg: ModelConfig, search, output_dir: str | Path, *, dev: pd.DataFrame,
-                   task: str = "regression", seed: int = 42, device: str | None = None,
-                   sink: ProgressSink = null_sink, cancel: CancelToken | None = None) -> tuple[object, list[dict]]:
+def search_teacher(
+    gold: pd.DataFrame,
+    cfg: ModelConfig,
+    search,
+    output_dir: str | Path,
+    *,
+    dev: pd.DataFrame,
+    task: str = "regression",
+    seed: int = 42,
+    device: str | None = None,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+) -> tuple[object, list[dict]]:
     """Teacher hyperparameter selection on dev within `search.budget_minutes` (a TeacherSearchConfig).
 
     Tries every (epochs, learning rate) pair, cheapest first; a trial whose estimated time (from the
@@ -324,19 +418,40 @@ def search_teacher(gold: pd.DataFrame, cfg: ModelConfig, search, output_dir: str
             continue
         if cancel is not None:
             cancel.raise_if_cancelled("teacher search")
-        sink(ProgressEvent("teacher.search", number - 1, len(grid),
-                           message=f"trial {number}/{len(grid)}: {n_epochs:g} epochs, lr {rate:g}"))
+        sink(
+            ProgressEvent(
+                "teacher.search",
+                number - 1,
+                len(grid),
+                message=f"trial {number}/{len(grid)}: {n_epochs:g} epochs, lr {rate:g}",
+            )
+        )
         t0 = time.time()
         folder = scratch / f"trial-{number}"
-        model = train_teacher(gold, replace(cfg, epochs=n_epochs, learning_rate=rate), folder, seed=seed,
-                              device=device, task=task, dev=dev, sink=sink, cancel=cancel)
+        model = train_teacher(
+            gold,
+            replace(cfg, epochs=n_epochs, learning_rate=rate),
+            folder,
+            seed=seed,
+            device=device,
+            task=task,
+            dev=dev,
+            sink=sink,
+            cancel=cancel,
+        )
         pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
         value = primary_score(pred, dev["label"].to_numpy(), task)
         seconds = time.time() - t0
         seconds_per_epoch = max(seconds_per_epoch or 0.0, seconds / n_epochs)
         trials.append({**trial, "status": "done", "dev": float(value), "seconds": round(seconds, 1)})
-        sink(ProgressEvent("teacher.search", number, len(grid),
-                           message=f"{n_epochs:g} epochs, lr {rate:g}: dev {PRIMARY_METRIC[task]} {100 * value:.2f}"))
+        sink(
+            ProgressEvent(
+                "teacher.search",
+                number,
+                len(grid),
+                message=f"{n_epochs:g} epochs, lr {rate:g}: dev {PRIMARY_METRIC[task]} {100 * value:.2f}",
+            )
+        )
         if best is None or value > best["dev"]:
             if best is not None:
                 shutil.rmtree(best["folder"], ignore_errors=True)
@@ -360,8 +475,14 @@ def model_fingerprint(model_dir: str | Path) -> str:
 
     digest = hashlib.sha1()
     folder = Path(model_dir)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".safetensors", ".bin", ".json")
-                       and ".checkpoints" not in p.parts and p.name != "seed_search.json"):
+    for path in sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix in (".safetensors", ".bin", ".json")
+        and ".checkpoints" not in p.parts
+        and p.name != "seed_search.json"
+    ):
         digest.update(path.relative_to(folder).as_posix().encode())
         with open(path, "rb") as handle:
             for block in iter(lambda: handle.read(8 << 20), b""):
@@ -381,11 +502,12 @@ class LabelCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(str(self.path), timeout=60)
-        self.db.execute("CREATE TABLE IF NOT EXISTS scores (s1 TEXT, s2 TEXT, score REAL, PRIMARY KEY (s1, s2))"
-                        " WITHOUT ROWID")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS scores (s1 TEXT, s2 TEXT, score REAL, PRIMARY KEY (s1, s2)) WITHOUT ROWID"
+        )
 
     @classmethod
-    def for_model(cls, model_dir: str | Path, device: str = "cpu", root: str | Path | None = None) -> "LabelCache":
+    def for_model(cls, model_dir: str | Path, device: str = "cpu", root: str | Path | None = None) -> LabelCache:
         from .embeddings import cache_dir
 
         base = Path(root) if root else cache_dir().parent / "labels"
@@ -403,8 +525,9 @@ class LabelCache:
 
     def put(self, pairs: Sequence[tuple[str, str]], scores: Sequence[float]) -> None:
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO scores VALUES (?, ?, ?)",
-                                [(a, b, float(s)) for (a, b), s in zip(pairs, scores)])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO scores VALUES (?, ?, ?)", [(a, b, float(s)) for (a, b), s in zip(pairs, scores)]
+            )
 
     def __len__(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])

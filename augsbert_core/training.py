@@ -30,13 +30,23 @@ def latest_checkpoint(output_dir: str | Path) -> str | None:
     folder = checkpoint_dir(output_dir)
     if not folder.is_dir():
         return None
-    complete = [p for p in folder.glob("checkpoint-*") if (p / "trainer_state.json").is_file()
-                and p.name.split("-")[-1].isdigit()]
+    complete = [
+        p
+        for p in folder.glob("checkpoint-*")
+        if (p / "trainer_state.json").is_file() and p.name.split("-")[-1].isdigit()
+    ]
     return str(max(complete, key=lambda p: int(p.name.split("-")[-1]))) if complete else None
 
 
-def trainer_kwargs(cfg: ModelConfig, output_dir: str | Path, seed: int, device: str, n_examples: int,
-                   evals: int = 0, checkpoints: int = 0) -> dict:
+def trainer_kwargs(
+    cfg: ModelConfig,
+    output_dir: str | Path,
+    seed: int,
+    device: str,
+    n_examples: int,
+    evals: int = 0,
+    checkpoints: int = 0,
+) -> dict:
     """Keyword arguments for SentenceTransformerTrainingArguments / CrossEncoderTrainingArguments.
 
     Trainer checkpoints go beside the model, in `<models>/.checkpoints/<name>`, not inside the saved model."""
@@ -105,8 +115,18 @@ def _stop_at(step: int):
     return _StopAt()
 
 
-def train_with_seed_search(make_trainer, output_dir: str | Path, *, seeds: list[int], fraction: float,
-                           score, stage: str, sink, resume: bool = False, cancel=None) -> tuple[object, dict]:
+def train_with_seed_search(
+    make_trainer,
+    output_dir: str | Path,
+    *,
+    seeds: list[int],
+    fraction: float,
+    score,
+    stage: str,
+    sink,
+    resume: bool = False,
+    cancel=None,
+) -> tuple[object, dict]:
     """Seed optimisation (Thakur et al. 2021): train each seed for `fraction` of its schedule, keep the best on
     dev, finish that one from its checkpoint.
 
@@ -132,8 +152,13 @@ def train_with_seed_search(make_trainer, output_dir: str | Path, *, seeds: list[
         stop_step = max(1, round(trainer_steps(trainer) * fraction))
         trainer.add_callback(_stop_at(stop_step))
         quiet(trainer)
-        sink(ProgressEvent(stage, message=f"seed trial {len(trials) + 1}/{len(seeds)}: seed {seed}, "
-                                          f"{stop_step} of {trainer_steps(trainer)} steps"))
+        sink(
+            ProgressEvent(
+                stage,
+                message=f"seed trial {len(trials) + 1}/{len(seeds)}: seed {seed}, "
+                f"{stop_step} of {trainer_steps(trainer)} steps",
+            )
+        )
         trainer.train()
         if cancel is not None and cancel.cancelled:
             from .progress import Cancelled
@@ -161,7 +186,9 @@ def trainer_steps(trainer) -> int:
     args = trainer.args
     if args.max_steps and args.max_steps > 0:
         return int(args.max_steps)
-    per_epoch = math.ceil(len(trainer.train_dataset) / args.per_device_train_batch_size / args.gradient_accumulation_steps)
+    per_epoch = math.ceil(
+        len(trainer.train_dataset) / args.per_device_train_batch_size / args.gradient_accumulation_steps
+    )
     return max(1, math.ceil(per_epoch * args.num_train_epochs))
 
 

@@ -26,8 +26,9 @@ def _word(rank: int) -> str:
     return "q" + "".join(out)  # 'q' + letters: 2+ chars, never an English stop word
 
 
-def zipf_sentences(n: int, *, seed: int = 0, vocab: int = 60_000, exponent: float = 1.0, offset: float = 5.0,
-                   mean_len: float = 5.0) -> list[str]:
+def zipf_sentences(
+    n: int, *, seed: int = 0, vocab: int = 60_000, exponent: float = 1.0, offset: float = 5.0, mean_len: float = 5.0
+) -> list[str]:
     """`n` distinct-ish synthetic sentences (space-separated pseudo-words), reproducible from `seed`."""
     rng = np.random.default_rng(seed)
     ranks = np.arange(1, vocab + 1, dtype=np.float64)
@@ -37,11 +38,12 @@ def zipf_sentences(n: int, *, seed: int = 0, vocab: int = 60_000, exponent: floa
     words = np.array([_word(r) for r in range(vocab)], dtype=object)
     tokens = words[rng.choice(vocab, size=int(lengths.sum()), p=p)]
     bounds = np.concatenate([[0], np.cumsum(lengths)])
-    return [" ".join(tokens[bounds[i]:bounds[i + 1]]) for i in range(n)]
+    return [" ".join(tokens[bounds[i] : bounds[i + 1]]) for i in range(n)]
 
 
-def clustered_embeddings(n: int, dim: int = 384, *, seed: int = 0, clusters: int = 2000, latent: int = 48,
-                         noise: float = 0.35) -> np.ndarray:
+def clustered_embeddings(
+    n: int, dim: int = 384, *, seed: int = 0, clusters: int = 2000, latent: int = 48, noise: float = 0.35
+) -> np.ndarray:
     """`n` L2-normalised float32 vectors: cluster centres in a `latent`-d subspace plus isotropic noise."""
     rng = np.random.default_rng(seed)
     basis = rng.normal(size=(latent, dim)).astype(np.float32) / np.sqrt(latent)

@@ -66,15 +66,21 @@ def label_throughput(pairs, device: str, batch_size: int) -> dict[str, float]:
     model.predict(pairs[:256], batch_size=batch_size, show_progress_bar=False)  # warm-up
     times = {"bare": [], "ours": []}
     for _ in range(3):
-        _sync(); t = time.perf_counter()
+        _sync()
+        t = time.perf_counter()
         model.predict(pairs, batch_size=batch_size, show_progress_bar=False)
-        _sync(); times["bare"].append(time.perf_counter() - t)
+        _sync()
+        times["bare"].append(time.perf_counter() - t)
         t = time.perf_counter()
         label_pairs(model, s1, s2, batch_size=batch_size, symmetric=False)
-        _sync(); times["ours"].append(time.perf_counter() - t)
+        _sync()
+        times["ours"].append(time.perf_counter() - t)
     med = {k: sorted(v)[1] for k, v in times.items()}
-    return {"bare_pairs_per_s": len(pairs) / med["bare"], "ours_pairs_per_s": len(pairs) / med["ours"],
-            "ours_vs_bare": med["bare"] / med["ours"]}
+    return {
+        "bare_pairs_per_s": len(pairs) / med["bare"],
+        "ours_pairs_per_s": len(pairs) / med["ours"],
+        "ours_vs_bare": med["bare"] / med["ours"],
+    }
 
 
 def main() -> None:
@@ -92,8 +98,12 @@ def main() -> None:
     from augsbert_core.sampling import sample_candidates
 
     device = choose_device()
-    info = {"device": device_description(device), "torch": torch.__version__, "python": platform.python_version(),
-            "cpu_count": os.cpu_count()}
+    info = {
+        "device": device_description(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+    }
     import sentence_transformers
     import transformers
 
@@ -104,12 +114,16 @@ def main() -> None:
     for kind, bs in (("student", 16), ("student", 64), ("teacher", 16)):
         t = time.time()
         results[f"{kind}_bs{bs}_steps_per_s"] = round(train_throughput(kind, gold, bs, args.steps, device), 2)
-        print(f"{kind} batch {bs}: {results[f'{kind}_bs{bs}_steps_per_s']} steps/s ({time.time() - t:.0f} s)", flush=True)
+        print(
+            f"{kind} batch {bs}: {results[f'{kind}_bs{bs}_steps_per_s']} steps/s ({time.time() - t:.0f} s)", flush=True
+        )
     unlabeled = [line.strip() for line in (REPO / "demo" / "stsb" / "unlabeled.csv").read_text().splitlines()[1:]]
     sentences = list(gold["sentence1"]) + list(gold["sentence2"]) + unlabeled
     cands = sample_candidates(sentences, "bm25", 10, gold=gold)
     pairs = list(zip(cands["sentence1"], cands["sentence2"]))[: args.pairs]
-    results["label"] = {k: round(v, 3) for k, v in label_throughput(pairs, device, 128 if device == "cuda" else 64).items()}
+    results["label"] = {
+        k: round(v, 3) for k, v in label_throughput(pairs, device, 128 if device == "cuda" else 64).items()
+    }
     results["label"]["pairs"] = len(pairs)
     print("label:", results["label"], flush=True)
     if not args.no_demo:

@@ -29,8 +29,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 CHART_TEXT = "Spearman by model (×100)"
 
 
@@ -51,33 +59,67 @@ def seed_runs(home: Path, count: int) -> None:
     for i in range(count):
         sampler = samplers[i % len(samplers)]
         name = f"s2-{sampler}-{i:03d}"
-        cfg = {"name": name, "scenario": 2, "sampler": sampler, "task": "regression",
-               "data": {"train": str(demo / "train.csv"), "dev": str(demo / "dev.csv"),
-                        "test": str(demo / "test.csv"), "scale": [0, 5]}}
+        cfg = {
+            "name": name,
+            "scenario": 2,
+            "sampler": sampler,
+            "task": "regression",
+            "data": {
+                "train": str(demo / "train.csv"),
+                "dev": str(demo / "dev.csv"),
+                "test": str(demo / "test.csv"),
+                "scale": [0, 5],
+            },
+        }
         run = store.create(name, 2, cfg, sampler=sampler, task="regression", status="queued")
         t0 = time.time() - 3600 + 30 * i
         for step in range(1, 11):
-            run.event({"stage": "teacher.train", "step": step, "total": 10, "loss": 1.0 / step, "metrics": {},
-                       "message": "log", "time": t0 + step})
+            run.event(
+                {
+                    "stage": "teacher.train",
+                    "step": step,
+                    "total": 10,
+                    "loss": 1.0 / step,
+                    "metrics": {},
+                    "message": "log",
+                    "time": t0 + step,
+                }
+            )
         run.write_json("gate.json", {"verdict": "ready", "message": "teacher is ready", "split": "dev"})
-        silver = pd.DataFrame({"sentence1": [f"a dog runs {i}-{k}" for k in range(n)],
-                               "sentence2": [f"a cat sleeps {i}-{k}" for k in range(n)],
-                               "sampler": sampler, "score": rng.random(n).round(3)})
+        silver = pd.DataFrame(
+            {
+                "sentence1": [f"a dog runs {i}-{k}" for k in range(n)],
+                "sentence2": [f"a cat sleeps {i}-{k}" for k in range(n)],
+                "sampler": sampler,
+                "score": rng.random(n).round(3),
+            }
+        )
         silver["label"] = silver["score"]
         silver["kept"] = True
         silver.to_csv(run.path("silver.csv"), index=False)
         run.write_json("silver_summary.json", {"candidates": n, "kept": n, "ks_kept_vs_gold": 0.1})
         base = {"zero_shot": 0.70, "gold_only": 0.78, "augsbert": 0.78 + rng.random() * 0.06, "teacher": 0.85}
-        run.write_json("metrics.json", {k: {"dev": {"spearman": v, "pearson": v - 0.01},
-                                            "test": {"spearman": v - 0.02, "pearson": v - 0.03}}
-                                        for k, v in base.items()})
-        pred = pd.DataFrame({"split": "test", "sentence1": silver["sentence1"], "sentence2": silver["sentence2"],
-                             "gold": rng.random(n)})
+        run.write_json(
+            "metrics.json",
+            {
+                k: {"dev": {"spearman": v, "pearson": v - 0.01}, "test": {"spearman": v - 0.02, "pearson": v - 0.03}}
+                for k, v in base.items()
+            },
+        )
+        pred = pd.DataFrame(
+            {"split": "test", "sentence1": silver["sentence1"], "sentence2": silver["sentence2"], "gold": rng.random(n)}
+        )
         for k in base:
             pred[k] = (pred["gold"] + rng.normal(0, 0.1, n)).clip(0, 1)
         pred.to_csv(run.path("predictions.csv"), index=False)
-        store.update(run.id, status="finished", started_at=t0, finished_at=t0 + 300, pid=None,
-                     headline={"augsbert.test.spearman": base["augsbert"] - 0.02})
+        store.update(
+            run.id,
+            status="finished",
+            started_at=t0,
+            finished_at=t0 + 300,
+            pid=None,
+            headline={"augsbert.test.spearman": base["augsbert"] - 0.02},
+        )
 
 
 # ----------------------------------------------------------------------------------------------- server
@@ -88,14 +130,37 @@ def free_port() -> int:
 
 
 def start_server(home: Path, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, AUGSBERT_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false", AUGSBERT_DEVICE_LABEL=os.environ.get("AUGSBERT_DEVICE_LABEL",
-                                                                                     "CPU (load test)"))
+    env = dict(
+        os.environ,
+        AUGSBERT_HOME=str(home),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        AUGSBERT_DEVICE_LABEL=os.environ.get("AUGSBERT_DEVICE_LABEL", "CPU (load test)"),
+    )
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -148,8 +213,7 @@ async def run_load(url: str, sessions: int, loads: int, timeout_s: float) -> tup
             # one warm-up load (first script run compiles pages and fills caches), not counted
             await session(browser, url, -1, 1, timeout_s, [], errors)
             start = time.perf_counter()
-            await asyncio.gather(*(session(browser, url, i, loads, timeout_s, times, errors)
-                                   for i in range(sessions)))
+            await asyncio.gather(*(session(browser, url, i, loads, timeout_s, times, errors) for i in range(sessions)))
             wall = time.perf_counter() - start
         finally:
             await browser.close()
@@ -211,13 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--loads", type=int, default=5, help="Compare page loads per session")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds one load may take before it counts as an error")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds one load may take before it counts as an error"
+    )
     parser.add_argument("--target", type=float, default=2.0, help="p95 target in seconds")
     parser.add_argument("--strict", action="store_true", help="exit 2 when p95 is over the target")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and server log")
-    parser.add_argument("--server-only", action="store_true",
-                        help="no browser: time the page's script runs alone (concurrent AppTest sessions)")
+    parser.add_argument(
+        "--server-only",
+        action="store_true",
+        help="no browser: time the page's script runs alone (concurrent AppTest sessions)",
+    )
     args = parser.parse_args(argv)
     if not args.server_only and not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)", file=sys.stderr)
@@ -237,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             server = start_server(home, port, tmp / "streamlit.log")
             load_before = os.getloadavg()
-            times, errors, wall = asyncio.run(run_load(f"http://127.0.0.1:{port}", args.sessions, args.loads,
-                                                       args.timeout))
+            times, errors, wall = asyncio.run(
+                run_load(f"http://127.0.0.1:{port}", args.sessions, args.loads, args.timeout)
+            )
         load_after = os.getloadavg()
     finally:
         if server is not None:
@@ -251,17 +321,26 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
     result = {
         "mode": "server-only (AppTest)" if args.server_only else "browser (Chromium)",
-        "runs": args.runs, "sessions": args.sessions, "loads_per_session": args.loads,
-        "loads_ok": len(times), "errors": len(errors),
-        "p50_s": round(percentile(times, 0.50), 3), "p95_s": round(percentile(times, 0.95), 3),
-        "max_s": round(max(times), 3) if times else None, "wall_s": round(wall, 1),
-        "target_p95_s": args.target, "loadavg_before": [round(x, 2) for x in load_before],
-        "loadavg_after": [round(x, 2) for x in load_after], "cpus": os.cpu_count(),
+        "runs": args.runs,
+        "sessions": args.sessions,
+        "loads_per_session": args.loads,
+        "loads_ok": len(times),
+        "errors": len(errors),
+        "p50_s": round(percentile(times, 0.50), 3),
+        "p95_s": round(percentile(times, 0.95), 3),
+        "max_s": round(max(times), 3) if times else None,
+        "wall_s": round(wall, 1),
+        "target_p95_s": args.target,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after],
+        "cpus": os.cpu_count(),
     }
-    print(f"{result['mode']}: Compare page, {args.runs} runs, {args.sessions} sessions x {args.loads} loads: "
-          f"p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, max {result['max_s'] or float('nan'):.2f} s, "
-          f"{len(errors)} errors (load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
-          f"{os.cpu_count()} CPUs)")
+    print(
+        f"{result['mode']}: Compare page, {args.runs} runs, {args.sessions} sessions x {args.loads} loads: "
+        f"p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s, max {result['max_s'] or float('nan'):.2f} s, "
+        f"{len(errors)} errors (load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
+        f"{os.cpu_count()} CPUs)"
+    )
     for error in errors[:20]:
         print(f"  error: {error}")
     if args.keep:

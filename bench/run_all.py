@@ -47,10 +47,16 @@ def machine() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "usable_cores": len(os.sched_getaffinity(0)),
-            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "loadavg_start": os.getloadavg(),
-            "date": time.strftime("%Y-%m-%d %H:%M")}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_start": os.getloadavg(),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:
@@ -65,17 +71,32 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 def row(figure: str, ours: float, ref: float | None, unit: str = "s", note: str = "", target: str = "") -> None:
     ratio = f"{ref / ours:8.1f}x" if ref else "       -"
     ref_s = f"{ref:10.2f}" if ref is not None else "         -"
-    print(f"  {figure:<46} ours {ours:9.2f} {unit:<4} ref {ref_s} {unit:<4} speed-up {ratio}  {target}  {note}",
-          flush=True)
-    RESULTS.setdefault("rows", []).append({"figure": figure, "ours": ours, "reference": ref,
-                                           "speedup": (ref / ours) if ref else None, "unit": unit,
-                                           "note": note, "target": target})
+    print(
+        f"  {figure:<46} ours {ours:9.2f} {unit:<4} ref {ref_s} {unit:<4} speed-up {ratio}  {target}  {note}",
+        flush=True,
+    )
+    RESULTS.setdefault("rows", []).append(
+        {
+            "figure": figure,
+            "ours": ours,
+            "reference": ref,
+            "speedup": (ref / ours) if ref else None,
+            "unit": unit,
+            "note": note,
+            "target": target,
+        }
+    )
 
 
 def peak_in_child(code: str) -> dict:
     """Run `code` in a fresh Python (peak RSS of that process only); it prints one JSON line."""
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'bench'}"},
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -108,8 +129,13 @@ def fig_bm25(repeats: int, quick: bool) -> None:
 
     t_sample, _ = timed(ref_sample, max(1, repeats - 1))
     t_ref = t_sample * n / len(sample) + 0.0
-    row(f"BM25 all-vs-all top-5, {n:,} sentences", t_ours, t_ref,
-        note=f"rank-bm25 extrapolated from {len(sample)} queries", target="target >=100x")
+    row(
+        f"BM25 all-vs-all top-5, {n:,} sentences",
+        t_ours,
+        t_ref,
+        note=f"rank-bm25 extrapolated from {len(sample)} queries",
+        target="target >=100x",
+    )
 
     import bm25s
 
@@ -145,11 +171,17 @@ times = []
 for _ in range({repeats}):
     t = time.perf_counter(); ids, sc = bm25_neighbours(s, 6); times.append(time.perf_counter() - t)
 times.sort()
-print(json.dumps({{"median": times[len(times) // 2], "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
+peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+print(json.dumps({{"median": times[len(times) // 2], "peak_gb": peak_gb}}))
 """
     out = peak_in_child(code)
-    row(f"BM25 all-vs-all top-5, {big:,} sentences (end to end)", out["median"], None,
-        note=f"peak RSS {out['peak_gb']:.2f} GB (whole process)", target="target <=30 s, <3 GB")
+    row(
+        f"BM25 all-vs-all top-5, {big:,} sentences (end to end)",
+        out["median"],
+        None,
+        note=f"peak RSS {out['peak_gb']:.2f} GB (whole process)",
+        target="target <=30 s, <3 GB",
+    )
 
 
 def fig_faiss(repeats: int, quick: bool) -> None:
@@ -172,9 +204,13 @@ def fig_faiss(repeats: int, quick: bool) -> None:
 
     t_hnsw, (_, approx) = timed(hnsw, repeats)
     recall = float(np.mean([len(set(approx[q]) & set(exact[i])) / 6 for i, q in enumerate(sample)]))
-    row(f"faiss all-vs-all top-6, {n:,} x 384 (HNSW vs flat)", t_hnsw, t_flat,
+    row(
+        f"faiss all-vs-all top-6, {n:,} x 384 (HNSW vs flat)",
+        t_hnsw,
+        t_flat,
         note=f"HNSW M=16 efC=40 efS=32, build+search; recall@6 {recall:.4f}; flat extrapolated from 2,000 queries",
-        target="target <=15 s, recall >=0.98")
+        target="target <=15 s, recall >=0.98",
+    )
     RESULTS["hnsw_recall"] = recall
 
 
@@ -194,9 +230,13 @@ def fig_label(repeats: int, quick: bool) -> None:
     pairs = list(zip(s1, s2))
     t_bare, bare = timed(lambda: model.predict(pairs, batch_size=64, show_progress_bar=False), repeats)
     t_ours, ours = timed(lambda: label_pairs(model, s1, s2, symmetric=False, batch_size=64), repeats)
-    row(f"teacher labeling, {m:,} pairs (label_pairs vs bare predict)", t_ours, t_bare,
+    row(
+        f"teacher labeling, {m:,} pairs (label_pairs vs bare predict)",
+        t_ours,
+        t_bare,
         note=f"{m / t_ours:.0f} vs {m / t_bare:.0f} pairs/s; max |diff| {np.abs(bare - ours).max():.1e}",
-        target="target >=0.95x")
+        target="target >=0.95x",
+    )
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
@@ -209,8 +249,13 @@ def fig_label(repeats: int, quick: bool) -> None:
     export_s = time.perf_counter() - t0
     t_onnx, onnx_scores = timed(lambda: onnx.predict(pairs, batch_size=64), repeats)
     diff = float(np.abs(onnx_scores - bare).max())
-    row(f"teacher labeling, {m:,} pairs (ONNX runtime vs torch)", t_onnx, t_bare,
-        note=f"export {export_s:.1f} s once; max |score diff| {diff:.1e}", target="offer if >=1.5x, diff <=0.01")
+    row(
+        f"teacher labeling, {m:,} pairs (ONNX runtime vs torch)",
+        t_onnx,
+        t_bare,
+        note=f"export {export_s:.1f} s once; max |score diff| {diff:.1e}",
+        target="offer if >=1.5x, diff <=0.01",
+    )
     RESULTS["onnx"] = {"speedup": t_bare / t_onnx, "max_diff": diff}
 
 
@@ -228,9 +273,13 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "pairs": pairs, "chunks":
                   "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20}}))
 """
     out = peak_in_child(code)
-    row(f"streamed bm25 candidates, {n:,} sentences, chunks of 50k", out["seconds"], None,
+    row(
+        f"streamed bm25 candidates, {n:,} sentences, chunks of 50k",
+        out["seconds"],
+        None,
         note=f"{out['pairs']:,} pairs in {out['chunks']} chunks (largest {out['biggest']:,}); "
-             f"peak RSS {out['peak_gb']:.2f} GB")
+        f"peak RSS {out['peak_gb']:.2f} GB",
+    )
 
 
 def main() -> None:
@@ -242,8 +291,10 @@ def main() -> None:
     args = parser.parse_args()
     info = machine()
     RESULTS["machine"] = info
-    print(f"machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['memory_gb']} GB, "
-          f"Python {info['python']}, load average {info['loadavg_start'][0]:.2f} (1 min) at start, {info['date']}")
+    print(
+        f"machine: {info['cpu']}, {info['usable_cores']} usable cores, {info['memory_gb']} GB, "
+        f"Python {info['python']}, load average {info['loadavg_start'][0]:.2f} (1 min) at start, {info['date']}"
+    )
     figures = {"bm25": fig_bm25, "faiss": fig_faiss, "label": fig_label, "stream": fig_stream}
     for name in args.only.split(","):
         print(f"[{name}]", flush=True)

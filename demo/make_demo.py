@@ -51,10 +51,10 @@ def main(source: Path = SOURCE) -> None:
         writer.writerow(["sentence1", "sentence2"])
         for r in rest:
             writer.writerow([r["sentence1"], r["sentence2"]])
-    print(f"wrote {out}: train 1000, dev 300, test {len(by_split['test'])}, unlabeled {min(1000, len(unlabeled))}, "
-          f"unlabeled pairs {len(rest)}")
-
-
+    print(
+        f"wrote {out}: train 1000, dev 300, test {len(by_split['test'])}, unlabeled {min(1000, len(unlabeled))}, "
+        f"unlabeled pairs {len(rest)}"
+    )
 
 
 QUORA = HERE.parent.parent / "shared" / "data" / "quora" / "quora_bimpm_dev_test.tsv.gz"

@@ -85,12 +85,19 @@ def main() -> None:
             model = train_student(train, replace(cfg, model=base), out, seed=args.seed)
             base = str(out)
 
-        def score(f: pd.DataFrame) -> float:
+        def score(f: pd.DataFrame, model=model) -> float:
             pred = bi_encoder_scores(model, f.sentence1.tolist(), f.sentence2.tolist())
             return 100 * primary_score(pred, f.label.to_numpy(), "regression")
 
-        row = {"experiment": args.experiment, "variant": name, "seed": args.seed, "rows": rows,
-               "seconds": round(time.time() - started), "dev": round(score(dev), 2), "test": round(score(test), 2)}
+        row = {
+            "experiment": args.experiment,
+            "variant": name,
+            "seed": args.seed,
+            "rows": rows,
+            "seconds": round(time.time() - started),
+            "dev": round(score(dev), 2),
+            "test": round(score(test), 2),
+        }
         print(json.dumps(row), flush=True)
         with open(study / "explore_student.jsonl", "a") as out_file:
             out_file.write(json.dumps(row) + "\n")

@@ -9,7 +9,8 @@
                full-train.csv      all 5,749 STSb train pairs: the full-gold ceiling (train_full_gold)
     stsb-1k-b/ a second, disjoint 1,000-pair gold draw (seed 7) with its own unlabeled-pairs.csv; same dev/test
     quora/     the CPU variant uses demo/quora as it is (2,000 target pairs, 300 dev, 1,000 test);
-               full/unlabeled.csv  9,700 BiMPM-dev pairs; full/dev.csv the other 300; full/test.csv 10,000 BiMPM-test pairs
+               full/unlabeled.csv  9,700 BiMPM-dev pairs; full/dev.csv the other 300;
+               full/test.csv 10,000 BiMPM-test pairs
 
 Deterministic. Exits with a clear message when ../shared/data is missing (the demo subset alone runs
 the CPU study with a 300-pair dev split: pass --demo-only)."""
@@ -68,8 +69,11 @@ def main() -> int:
     with open(stsb_out / "train.csv", encoding="utf8") as handle:
         for r in csv.DictReader(handle):
             gold.update((r["sentence1"], r["sentence2"]))
-    others = list(dict.fromkeys(s for r in rows if r["split"] == "train" for s in (r["sentence1"], r["sentence2"])
-                                if s not in gold))
+    others = list(
+        dict.fromkeys(
+            s for r in rows if r["split"] == "train" for s in (r["sentence1"], r["sentence2"]) if s not in gold
+        )
+    )
     write(stsb_out / "unlabeled-full.csv", ["sentence"], [[s] for s in others])
     train_rows = [r for r in rows if r["split"] == "train"]
     full_train = [[r["sentence1"], r["sentence2"], r["score"]] for r in train_rows]
@@ -77,10 +81,15 @@ def main() -> int:
     gold_pairs = set()
     with open(stsb_out / "train.csv", encoding="utf8") as handle:
         gold_pairs.update((r["sentence1"], r["sentence2"]) for r in csv.DictReader(handle))
-    write(stsb_out / "unlabeled-pairs.csv", ["sentence1", "sentence2"],
-          [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in gold_pairs])
-    print(f"wrote {stsb_out}: train 1000, dev {len(dev)}, test 1379, unlabeled cpu 1000 / full {len(others)}, "
-          f"full train {len(full_train)}, unlabeled pairs {len(train_rows) - 1000}")
+    write(
+        stsb_out / "unlabeled-pairs.csv",
+        ["sentence1", "sentence2"],
+        [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in gold_pairs],
+    )
+    print(
+        f"wrote {stsb_out}: train 1000, dev {len(dev)}, test 1379, unlabeled cpu 1000 / full {len(others)}, "
+        f"full train {len(full_train)}, unlabeled pairs {len(train_rows) - 1000}"
+    )
     # a second, disjoint draw of 1,000 gold pairs, so that defaults are not tuned to one sample
     draw_b = out / "stsb-1k-b"
     rng_b = random.Random(7)
@@ -88,10 +97,16 @@ def main() -> int:
     rng_b.shuffle(rest)
     gold_b = rest[:1000]
     chosen = {(r["sentence1"], r["sentence2"]) for r in gold_b}
-    write(draw_b / "train.csv", ["sentence1", "sentence2", "score"],
-          [[r["sentence1"], r["sentence2"], r["score"]] for r in gold_b])
-    write(draw_b / "unlabeled-pairs.csv", ["sentence1", "sentence2"],
-          [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in chosen])
+    write(
+        draw_b / "train.csv",
+        ["sentence1", "sentence2", "score"],
+        [[r["sentence1"], r["sentence2"], r["score"]] for r in gold_b],
+    )
+    write(
+        draw_b / "unlabeled-pairs.csv",
+        ["sentence1", "sentence2"],
+        [[r["sentence1"], r["sentence2"]] for r in train_rows if (r["sentence1"], r["sentence2"]) not in chosen],
+    )
     for name in ("dev.csv", "test.csv", "full-train.csv"):
         shutil.copy(stsb_out / name, draw_b / name)
     print(f"wrote {draw_b}: a second 1,000-pair gold draw (seed 7, disjoint from the first), the same dev/test")
@@ -100,15 +115,19 @@ def main() -> int:
     if quora_file.is_file():
         q = read_tsv(quora_file)
         cols = list(q[0].keys())
-        s1, s2, lab = (next(c for c in cols if c in names) for names in
-                       (("sentence1", "question1"), ("sentence2", "question2"), ("label", "is_duplicate")))
+        s1, s2, lab = (
+            next(c for c in cols if c in names)
+            for names in (("sentence1", "question1"), ("sentence2", "question2"), ("label", "is_duplicate"))
+        )
         rng = random.Random(42)
         qdev = [r for r in q if r.get("split") == "dev"]
         qtest = [r for r in q if r.get("split") == "test"]
         rng.shuffle(qdev)
         full = out / "quora" / "full"
         write(full / "unlabeled.csv", ["question1", "question2"], [[r[s1], r[s2]] for r in qdev[:9700]])
-        write(full / "dev.csv", ["question1", "question2", "is_duplicate"], [[r[s1], r[s2], r[lab]] for r in qdev[9700:]])
+        write(
+            full / "dev.csv", ["question1", "question2", "is_duplicate"], [[r[s1], r[s2], r[lab]] for r in qdev[9700:]]
+        )
         write(full / "test.csv", ["question1", "question2", "is_duplicate"], [[r[s1], r[s2], r[lab]] for r in qtest])
         print(f"wrote {full}: unlabeled 9700, dev {len(qdev) - 9700}, test {len(qtest)}")
     return 0

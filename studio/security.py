@@ -1,9 +1,9 @@
 """Security defaults of the app, independent of `augsbert_core`: which model names and paths the Scenario page
 accepts, the upload size cap, and the server settings in `.streamlit/config.toml`.
 
-- A model is the offline `default` or `mpnet` (the core's aliases), a Hugging Face hub name (`name` or `org/name`), or a directory under one of
-  the configured model roots: `$AUGSBERT_MODEL_ROOTS` (os.pathsep-separated), by default the workspace's
-  `models/` folder and the installed offline model's folder. Anything else is refused, so the model box cannot
+- A model is the offline `default` or `mpnet` (the core's aliases), a Hugging Face hub name (`name` or
+  `org/name`), or a directory under one of the configured model roots: `$AUGSBERT_MODEL_ROOTS`
+  (os.pathsep-separated), by default the workspace's `models/` folder and the installed offline model's folder. Anything else is refused, so the model box cannot
   be used to read other files or folders of the server.
 - Uploads are capped at `server.maxUploadSize` MB (the same value Streamlit's uploader enforces); a gzip'd
   upload also may not expand beyond `MAX_EXPANSION` times that (a "zip bomb" is refused before it is read).
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
@@ -79,8 +80,14 @@ def model_roots() -> list[Path]:
 
 
 def _looks_like_path(name: str) -> bool:
-    return (name.startswith(("/", ".", "~", "\\")) or "\\" in name or "//" in name or ".." in name
-            or bool(re.match(r"^[A-Za-z]:", name)) or name.count("/") > 1)
+    return (
+        name.startswith(("/", ".", "~", "\\"))
+        or "\\" in name
+        or "//" in name
+        or ".." in name
+        or bool(re.match(r"^[A-Za-z]:", name))
+        or name.count("/") > 1
+    )
 
 
 def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoice:
@@ -102,17 +109,23 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
         # that unless the directory is under a model root.
         local = Path(text)
         if local.exists() and not _under(local.resolve(), roots):
-            raise ModelPathError(f"{text!r} is also a folder on the server outside the allowed model folders; "
-                                 f"put the model under one of: {allowed} and give its full path")
+            raise ModelPathError(
+                f"{text!r} is also a folder on the server outside the allowed model folders; "
+                f"put the model under one of: {allowed} and give its full path"
+            )
         return ModelChoice("hub", text)
     if not _looks_like_path(text):
-        raise ModelPathError(f"{text!r} is not a hub name (like 'bert-base-uncased' or "
-                             "'cross-encoder/stsb-roberta-base') nor a model folder path")
+        raise ModelPathError(
+            f"{text!r} is not a hub name (like 'bert-base-uncased' or "
+            "'cross-encoder/stsb-roberta-base') nor a model folder path"
+        )
     resolved = Path(text).expanduser().resolve()  # symlinks and '..' resolved before the check
     if not _under(resolved, roots) or not resolved.exists():
         # One message whether or not the path exists outside the roots: the box is no file-existence oracle.
-        raise ModelPathError(f"model directory not found under the allowed model folders: {text!r} (allowed: "
-                             f"{allowed}; set AUGSBERT_MODEL_ROOTS to allow another folder)")
+        raise ModelPathError(
+            f"model directory not found under the allowed model folders: {text!r} (allowed: "
+            f"{allowed}; set AUGSBERT_MODEL_ROOTS to allow another folder)"
+        )
     if not resolved.is_dir():
         raise ModelPathError(f"{text!r} is a file; give the model's folder")
     return ModelChoice("local", str(resolved))
@@ -171,8 +184,11 @@ def max_upload_bytes() -> int:
     """Upload cap in bytes: $AUGSBERT_MAX_UPLOAD_MB, else server.maxUploadSize of config.toml, else 200 MB."""
     env = os.environ.get("AUGSBERT_MAX_UPLOAD_MB")
     try:
-        mb = float(env) if env else float(streamlit_config().get("server", {}).get("maxUploadSize",
-                                                                                     DEFAULT_MAX_UPLOAD_MB))
+        mb = (
+            float(env)
+            if env
+            else float(streamlit_config().get("server", {}).get("maxUploadSize", DEFAULT_MAX_UPLOAD_MB))
+        )
     except (TypeError, ValueError):
         mb = DEFAULT_MAX_UPLOAD_MB
     return int(mb * 1024 * 1024)
@@ -186,14 +202,18 @@ def upload_problem(filename: str, payload: bytes, limit: int | None = None) -> s
     """Why an upload is refused before it is parsed (too big, or a gzip that expands too far), else None."""
     limit = max_upload_bytes() if limit is None else limit
     if len(payload) > limit:
-        return (f"the file is {_mb(len(payload))}; uploads are limited to {_mb(limit)} "
-                "(server.maxUploadSize in .streamlit/config.toml)")
+        return (
+            f"the file is {_mb(len(payload))}; uploads are limited to {_mb(limit)} "
+            "(server.maxUploadSize in .streamlit/config.toml)"
+        )
     if filename.lower().endswith(".gz") and payload[:2] == b"\x1f\x8b":
         cap = MAX_EXPANSION * limit
         expanded = _gunzipped_size(payload, cap + 1)
         if expanded > cap:
-            return (f"the file expands to more than {_mb(cap)} when decompressed ({MAX_EXPANSION}x the upload "
-                    "limit); upload a smaller file")
+            return (
+                f"the file expands to more than {_mb(cap)} when decompressed ({MAX_EXPANSION}x the upload "
+                "limit); upload a smaller file"
+            )
     return None
 
 

@@ -51,11 +51,22 @@ def _load_role_cached(role: str, signature: str, scale_key: str):
     if loaded is None:
         return None
     if role in workspace.PAIR_ROLES:
-        return {"kind": "pairs", "frame": loaded.frame, "task": loaded.task, "scale": loaded.scale,
-                "summary": loaded.summary(), "sentences": loaded.sentences(),
-                "warnings": [str(w) for w in loaded.warnings]}
-    return {"kind": "pool", "sentences": loaded.sentences, "pairs": loaded.pairs, "summary": loaded.summary(),
-            "warnings": [str(w) for w in loaded.warnings]}
+        return {
+            "kind": "pairs",
+            "frame": loaded.frame,
+            "task": loaded.task,
+            "scale": loaded.scale,
+            "summary": loaded.summary(),
+            "sentences": loaded.sentences(),
+            "warnings": [str(w) for w in loaded.warnings],
+        }
+    return {
+        "kind": "pool",
+        "sentences": loaded.sentences,
+        "pairs": loaded.pairs,
+        "summary": loaded.summary(),
+        "warnings": [str(w) for w in loaded.warnings],
+    }
 
 
 def load_role(role: str) -> tuple[dict | None, core_data.DataError | None]:
@@ -164,8 +175,9 @@ def sidebar() -> None:
         else:
             st.markdown("**Data** · none yet")
         if ids:
-            st.selectbox("Current run", ids, key=PICKER_KEY, format_func=lambda i: runinfo.run_label(by_id[i]),
-                         on_change=_picked)
+            st.selectbox(
+                "Current run", ids, key=PICKER_KEY, format_func=lambda i: runinfo.run_label(by_id[i]), on_change=_picked
+            )
         else:
             st.markdown("**Run** · none yet")
         active = runinfo.queue(store)
@@ -192,8 +204,14 @@ def _device_pending() -> None:
 
 # ------------------------------------------------------------------------------------------------ widgets
 def status_badge(status: str) -> None:
-    colors = {"queued": "gray", "running": "blue", "finished": "green", "failed": "red", "cancelled": "orange",
-              "interrupted": "orange"}
+    colors = {
+        "queued": "gray",
+        "running": "blue",
+        "finished": "green",
+        "failed": "red",
+        "cancelled": "orange",
+        "interrupted": "orange",
+    }
     st.badge(md_escape(status), icon=runinfo.STATUS_ICONS.get(status), color=colors.get(status, "gray"))
 
 
@@ -224,15 +242,27 @@ def teacher_choices(run_dir: str) -> None:
     with st.expander(title[0].upper() + title[1:] + " (dev)", icon=":material/manage_search:"):
         if search is not None:
             st.markdown(f"**Teacher search** · {runinfo.teacher_search_summary(search)}")
-            st.dataframe(search, hide_index=True, width="stretch",
-                         column_config={"learning rate": st.column_config.NumberColumn(format="%.0e"),
-                                        "dev ×100": st.column_config.NumberColumn(format="%.2f"),
-                                        "seconds": st.column_config.NumberColumn(format="%.0f")})
+            st.dataframe(
+                search,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "learning rate": st.column_config.NumberColumn(format="%.0e"),
+                    "dev ×100": st.column_config.NumberColumn(format="%.2f"),
+                    "seconds": st.column_config.NumberColumn(format="%.0f"),
+                },
+            )
         if seeds is not None:
             st.markdown(f"**Seed trials** · {runinfo.seed_trials_summary(seeds)}")
-            st.dataframe(seeds, hide_index=True, width="stretch",
-                         column_config={"dev ×100": st.column_config.NumberColumn(format="%.2f"),
-                                        "fraction": st.column_config.NumberColumn(format="%.2f")})
+            st.dataframe(
+                seeds,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "dev ×100": st.column_config.NumberColumn(format="%.2f"),
+                    "fraction": st.column_config.NumberColumn(format="%.2f"),
+                },
+            )
 
 
 def run_error(record: RunRecord) -> None:
@@ -248,13 +278,23 @@ def data_error(error: core_data.DataError, name: str) -> None:
     file names and messages quote the upload's own cells, so markdown is escaped and HTML never enabled)."""
     count = f"{error.total} problem{'s' if error.total != 1 else ''}"
     first = error.problems[0]
-    where = ", ".join(x for x in (f"row {first.row}" if first.row is not None else "",
-                                  f"column '{first.column}'" if first.column else "") if x)
-    st.error(f"**{md_escape(name)} was not saved** ({count}). "
-             f"{md_escape(where + ': ' if where else '')}{md_escape(first.message)}", icon=":material/block:")
+    where = ", ".join(
+        x
+        for x in (
+            f"row {first.row}" if first.row is not None else "",
+            f"column '{first.column}'" if first.column else "",
+        )
+        if x
+    )
+    st.error(
+        f"**{md_escape(name)} was not saved** ({count}). "
+        f"{md_escape(where + ': ' if where else '')}{md_escape(first.message)}",
+        icon=":material/block:",
+    )
     table = pd.DataFrame([{"row": p.row, "column": p.column, "problem": p.message} for p in error.problems])
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"row": st.column_config.NumberColumn(format="%d")})
+    st.dataframe(
+        table, hide_index=True, width="stretch", column_config={"row": st.column_config.NumberColumn(format="%d")}
+    )
     if error.more:
         st.caption(f"… and {error.more} more problems not listed.")
 

@@ -31,12 +31,18 @@ ROLES: dict[str, tuple[str, str]] = {
     "train": ("Gold train pairs", "Labeled pairs the teacher and the students learn from (scenarios 1 and 2)."),
     "dev": ("Gold dev pairs", "Labeled pairs for model selection, live evaluation and the readiness gate."),
     "test": ("Gold test pairs", "Labeled pairs every model is scored on (required)."),
-    "unlabeled": ("Unlabeled sentences or pairs", "In-domain text the samplers recombine into silver pairs "
-                                                  "(scenarios 2 and 3)."),
-    "source_train": ("Source-domain gold (scenario 3)", "Labeled pairs of another domain: the scenario-3 teacher "
-                                                        "learns from them."),
-    "source_dev": ("Source-domain dev (scenario 3, optional)", "Labeled source-domain pairs for the teacher's "
-                                                                "evaluation."),
+    "unlabeled": (
+        "Unlabeled sentences or pairs",
+        "In-domain text the samplers recombine into silver pairs (scenarios 2 and 3).",
+    ),
+    "source_train": (
+        "Source-domain gold (scenario 3)",
+        "Labeled pairs of another domain: the scenario-3 teacher learns from them.",
+    ),
+    "source_dev": (
+        "Source-domain dev (scenario 3, optional)",
+        "Labeled source-domain pairs for the teacher's evaluation.",
+    ),
 }
 PAIR_ROLES = ("train", "dev", "test", "source_train", "source_dev")
 UPLOAD_TYPES = ["csv", "tsv", "jsonl", "json", "parquet", "txt"]
@@ -49,24 +55,36 @@ DEMOS: dict[str, dict[str, Any]] = {
     "stsb-quick": {
         "title": "STSb quick demo",
         "blurb": "64 gold pairs, 60 unlabeled sentences: a first result in a few minutes on a CPU, but a teacher "
-                 "trained on 64 pairs is too weak to help (the readiness gate says so).",
-        "files": {"train": ("stsb/train.csv", 64), "dev": ("stsb/dev.csv", 40), "test": ("stsb/test.csv", 60),
-                  "unlabeled": ("stsb/unlabeled.csv", 60)},
+        "trained on 64 pairs is too weak to help (the readiness gate says so).",
+        "files": {
+            "train": ("stsb/train.csv", 64),
+            "dev": ("stsb/dev.csv", 40),
+            "test": ("stsb/test.csv", 60),
+            "unlabeled": ("stsb/unlabeled.csv", 60),
+        },
     },
     "stsb": {
         "title": "STSb full demo",
         "blurb": "1,000 gold pairs, 4,749 unlabeled pairs (STSb train pairs with their scores dropped), the full "
-                 "STSb test split: about 11 minutes on 2 CPU cores, a few minutes on a GPU.",
-        "files": {"train": ("stsb/train.csv", None), "dev": ("stsb/dev.csv", None), "test": ("stsb/test.csv", None),
-                  "unlabeled": ("stsb/unlabeled_pairs.csv", None)},
+        "STSb test split: about 11 minutes on 2 CPU cores, a few minutes on a GPU.",
+        "files": {
+            "train": ("stsb/train.csv", None),
+            "dev": ("stsb/dev.csv", None),
+            "test": ("stsb/test.csv", None),
+            "unlabeled": ("stsb/unlabeled_pairs.csv", None),
+        },
     },
     "stsb-to-quora": {
         "title": "STSb → Quora (scenario 3)",
         "scenario": 3,
         "blurb": "Teacher learns from STSb scores; silver labels for 2,000 unlabeled Quora question pairs.",
-        "files": {"source_train": ("stsb/train.csv", None), "source_dev": ("stsb/dev.csv", None),
-                  "dev": ("quora/dev.csv", None), "test": ("quora/test.csv", None),
-                  "unlabeled": ("quora/unlabeled.csv", None)},
+        "files": {
+            "source_train": ("stsb/train.csv", None),
+            "source_dev": ("stsb/dev.csv", None),
+            "dev": ("quora/dev.csv", None),
+            "test": ("quora/test.csv", None),
+            "unlabeled": ("quora/unlabeled.csv", None),
+        },
     },
 }
 
@@ -105,8 +123,11 @@ def read_manifest() -> dict[str, Any]:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {"source": None, "files": {}}
-    files = {role: info for role, info in (manifest.get("files") or {}).items()
-             if role in ROLES and (data_dir() / info.get("file", "")).is_file()}
+    files = {
+        role: info
+        for role, info in (manifest.get("files") or {}).items()
+        if role in ROLES and (data_dir() / info.get("file", "")).is_file()
+    }
     manifest["files"] = files
     return manifest
 
@@ -212,8 +233,13 @@ def missing_targets(mapping: dict[str, str | None], role: str) -> list[str]:
     return ["sentence (or sentence1 and sentence2)"]
 
 
-def save_upload(role: str, filename: str, payload: bytes, mapping: dict[str, str | None] | None = None,
-                scale: tuple[float, float] | None = None) -> UploadResult:
+def save_upload(
+    role: str,
+    filename: str,
+    payload: bytes,
+    mapping: dict[str, str | None] | None = None,
+    scale: tuple[float, float] | None = None,
+) -> UploadResult:
     """Validate `payload` with the core loader; only when it passes, save it as `data/<role>.csv`.
 
     The saved copy has canonical column names (the mapping applied), so experiments need no column map."""
@@ -238,9 +264,14 @@ def save_upload(role: str, filename: str, payload: bytes, mapping: dict[str, str
         keep = _canonical_columns(frame, role, mapping or {})
         target = data_dir() / f"{role}.csv"
         core_data.write_table(frame[keep], target)
-    entry = {"file": target.name, "original": display_name(filename), "column_map": column_map,
-             "rows": len(loaded.frame) if role in PAIR_ROLES else len(loaded.sentences),
-             "saved_at": time.time(), "fingerprint": core_data.fingerprint(target)}
+    entry = {
+        "file": target.name,
+        "original": display_name(filename),
+        "column_map": column_map,
+        "rows": len(loaded.frame) if role in PAIR_ROLES else len(loaded.sentences),
+        "saved_at": time.time(),
+        "fingerprint": core_data.fingerprint(target),
+    }
     manifest = read_manifest()
     manifest["files"][role] = entry
     manifest["source"] = "upload"
@@ -263,8 +294,12 @@ def _canonical_columns(frame: pd.DataFrame, role: str, mapping: dict[str, str | 
 def _relabel(exc: core_data.DataError, temp_path: Path, original: str) -> core_data.DataError:
     """The same DataError with the temporary path replaced by the uploaded file's name."""
     name = display_name(original)
-    problems = [core_data.Problem(name if p.file == str(temp_path) else p.file, p.row, p.column,
-                                  p.message.replace(str(temp_path), name)) for p in exc.problems]
+    problems = [
+        core_data.Problem(
+            name if p.file == str(temp_path) else p.file, p.row, p.column, p.message.replace(str(temp_path), name)
+        )
+        for p in exc.problems
+    ]
     return core_data.DataError(problems, exc.total)
 
 
@@ -285,8 +320,14 @@ def load_demo(key: str = "stsb-quick") -> dict[str, Any]:
             frame = core_data.read_table(src).head(head)
             core_data.write_table(frame, target)
             rows = len(frame)
-        files[role] = {"file": target.name, "original": f"demo/{rel}", "column_map": {}, "rows": rows,
-                       "saved_at": time.time(), "fingerprint": core_data.fingerprint(target)}
+        files[role] = {
+            "file": target.name,
+            "original": f"demo/{rel}",
+            "column_map": {},
+            "rows": rows,
+            "saved_at": time.time(),
+            "fingerprint": core_data.fingerprint(target),
+        }
     manifest = {"source": key, "title": demo["title"], "files": files}
     write_manifest(manifest)
     _set_draft_scenario(int(demo.get("scenario", 2)))

@@ -19,16 +19,28 @@ pytest.importorskip("plotly")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from augsbert_core.runs import RunStore  # noqa: E402
 from augsbert_core import estimate  # noqa: E402
+from augsbert_core.runs import RunStore  # noqa: E402
 from studio import runinfo, scenario, workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = {"home": "app_pages/home.py", "data": "app_pages/data.py", "scenario": "app_pages/scenario.py",
-         "training": "app_pages/training.py", "silver": "app_pages/silver.py", "compare": "app_pages/compare.py"}
-TITLES = {"home": "AugSBERT Studio", "data": "Data", "scenario": "Scenario", "training": "Training",
-          "silver": "Silver labels", "compare": "Compare"}
+PAGES = {
+    "home": "app_pages/home.py",
+    "data": "app_pages/data.py",
+    "scenario": "app_pages/scenario.py",
+    "training": "app_pages/training.py",
+    "silver": "app_pages/silver.py",
+    "compare": "app_pages/compare.py",
+}
+TITLES = {
+    "home": "AugSBERT Studio",
+    "data": "Data",
+    "scenario": "Scenario",
+    "training": "Training",
+    "silver": "Silver labels",
+    "compare": "Compare",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -65,44 +77,102 @@ def plotly_charts(at: AppTest) -> list:
 
 
 # ------------------------------------------------------------------------------------------------ seeding
-def seed_run(store: RunStore, name: str = "s2-bm25", status: str = "finished", *, sampler: str = "bm25",
-             error: str | None = None, with_files: bool = True, pid: int | None = None, offset: float = 0.0) -> str:
+def seed_run(
+    store: RunStore,
+    name: str = "s2-bm25",
+    status: str = "finished",
+    *,
+    sampler: str = "bm25",
+    error: str | None = None,
+    with_files: bool = True,
+    pid: int | None = None,
+    offset: float = 0.0,
+) -> str:
     """A run as the core writes it: config, events, gate, silver, metrics (no models)."""
     demo = ROOT / "demo" / "stsb"
-    cfg = {"name": name, "scenario": 2, "sampler": sampler, "task": "regression",
-           "data": {"train": str(demo / "train.csv"), "dev": str(demo / "dev.csv"), "test": str(demo / "test.csv"),
-                    "scale": [0, 5]}}
+    cfg = {
+        "name": name,
+        "scenario": 2,
+        "sampler": sampler,
+        "task": "regression",
+        "data": {
+            "train": str(demo / "train.csv"),
+            "dev": str(demo / "dev.csv"),
+            "test": str(demo / "test.csv"),
+            "scale": [0, 5],
+        },
+    }
     run = store.create(name, 2, cfg, sampler=sampler, task="regression", status="queued")
     t0 = time.time() - 120 + offset
     if status != "queued":
-        store.update(run.id, status=status, started_at=t0, pid=pid or 999_999_999,
-                     finished_at=None if status == "running" else t0 + 100, error=error)
+        store.update(
+            run.id,
+            status=status,
+            started_at=t0,
+            pid=pid or 999_999_999,
+            finished_at=None if status == "running" else t0 + 100,
+            error=error,
+        )
     if not with_files:
         return run.id
     for i in range(1, 11):
-        run.event({"stage": "teacher.train", "step": i, "total": 10, "loss": 1.0 / i, "metrics": {},
-                   "message": "log", "time": t0 + i})
-    run.event({"stage": "teacher.train", "step": 10, "total": 10, "loss": None,
-               "metrics": {"eval_dev_spearman": 0.8, "eval_loss": 0.3}, "message": "eval", "time": t0 + 11})
-    run.write_json("gate.json", {"verdict": "ready", "message": "teacher is ready: 85.0 vs student (gold_only) 80.0 "
-                                                               "spearman on dev", "split": "dev"})
+        run.event(
+            {
+                "stage": "teacher.train",
+                "step": i,
+                "total": 10,
+                "loss": 1.0 / i,
+                "metrics": {},
+                "message": "log",
+                "time": t0 + i,
+            }
+        )
+    run.event(
+        {
+            "stage": "teacher.train",
+            "step": 10,
+            "total": 10,
+            "loss": None,
+            "metrics": {"eval_dev_spearman": 0.8, "eval_loss": 0.3},
+            "message": "eval",
+            "time": t0 + 11,
+        }
+    )
+    run.write_json(
+        "gate.json",
+        {
+            "verdict": "ready",
+            "message": "teacher is ready: 85.0 vs student (gold_only) 80.0 spearman on dev",
+            "split": "dev",
+        },
+    )
     rng = np.random.default_rng(0)
     n = 40
-    silver = pd.DataFrame({"sentence1": [f"a dog runs number {i}" for i in range(n)],
-                           "sentence2": [f"=cmd a cat sleeps {i}" if i == 0 else f"a cat sleeps {i}" for i in range(n)],
-                           "sampler": ["bm25"] * 30 + ["semantic"] * 10, "score": rng.random(n).round(3)})
+    silver = pd.DataFrame(
+        {
+            "sentence1": [f"a dog runs number {i}" for i in range(n)],
+            "sentence2": [f"=cmd a cat sleeps {i}" if i == 0 else f"a cat sleeps {i}" for i in range(n)],
+            "sampler": ["bm25"] * 30 + ["semantic"] * 10,
+            "score": rng.random(n).round(3),
+        }
+    )
     silver["label"] = silver["score"]
     silver["kept"] = True
     silver.to_csv(run.path("silver.csv"), index=False)
     run.write_json("silver_summary.json", {"candidates": n, "kept": n, "ks_kept_vs_gold": 0.12})
     if status == "finished":
         base = {"zero_shot": 0.70, "gold_only": 0.78, "augsbert": 0.81 + 0.01 * offset, "teacher": 0.85}
-        run.write_json("metrics.json", {k: {"dev": {"spearman": v, "pearson": v - 0.01},
-                                            "test": {"spearman": v - 0.02, "pearson": v - 0.03}}
-                                        for k, v in base.items()})
+        run.write_json(
+            "metrics.json",
+            {
+                k: {"dev": {"spearman": v, "pearson": v - 0.01}, "test": {"spearman": v - 0.02, "pearson": v - 0.03}}
+                for k, v in base.items()
+            },
+        )
         store.update(run.id, headline={"augsbert.test.spearman": base["augsbert"] - 0.02})
-        pred = pd.DataFrame({"split": "test", "sentence1": silver["sentence1"], "sentence2": silver["sentence2"],
-                             "gold": rng.random(n)})
+        pred = pd.DataFrame(
+            {"split": "test", "sentence1": silver["sentence1"], "sentence2": silver["sentence2"], "gold": rng.random(n)}
+        )
         for k in ("zero_shot", "gold_only", "augsbert", "teacher"):
             pred[k] = (pred["gold"] + rng.normal(0, 0.1, n)).clip(0, 1)
         pred.to_csv(run.path("predictions.csv"), index=False)
@@ -203,7 +273,10 @@ def test_column_mapping_when_names_differ(home):
     saved = pd.read_csv(workspace.data_dir() / "test.csv")
     assert list(saved.columns) == ["sentence1", "sentence2", "score"]
     assert workspace.read_manifest()["files"]["test"]["column_map"] == {
-        "premise_text": "sentence1", "other_text": "sentence2", "rating": "score"}
+        "premise_text": "sentence1",
+        "other_text": "sentence2",
+        "rating": "score",
+    }
 
 
 # --------------------------------------------------------------------------------------------- scenario page
@@ -333,11 +406,17 @@ def test_scenario_teacher_quality_settings_reach_the_config():
 
 
 def test_estimate_counts_and_time():
-    counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000,
-                                 unlabeled_sentences=1000)
+    counts = estimate.DataCounts(
+        train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000
+    )
     # the recipe those minutes were measured with: no teacher warm start, no labeler probes
-    draft = {**scenario.DEFAULT_DRAFT, "sampler": "bm25", "top_k": 2, "labeler": "cross_encoder",
-             "teacher": {**scenario.DEFAULT_DRAFT["teacher"], "warm_start": "off"}}
+    draft = {
+        **scenario.DEFAULT_DRAFT,
+        "sampler": "bm25",
+        "top_k": 2,
+        "labeler": "cross_encoder",
+        "teacher": {**scenario.DEFAULT_DRAFT["teacher"], "warm_start": "off"},
+    }
     cpu = estimate.estimate(draft, counts, "cpu")
     assert cpu.candidates == 6000 and cpu.candidates_low == 3000
     assert 5 * 60 < cpu.seconds < 12 * 60  # the full demo took 6-8 minutes on 2 cores
@@ -375,12 +454,17 @@ def test_training_page_queue_lists_waiting_jobs(store):
     assert "Waiting for the device: 1 job ahead" in texts(at)  # the current run is the newest (queued) one
 
 
-@pytest.mark.parametrize("error, title", [
-    ("ModelLoadError: could not load model 'nope/nope': the hub is offline (HF_HUB_OFFLINE=1). Use 'default'",
-     "Model could not be loaded"),
-    ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", "Out of memory"),
-    ("DataError: train.csv, row 3, column 'score': score is not a number: 'x'", "Bad data"),
-])
+@pytest.mark.parametrize(
+    "error, title",
+    [
+        (
+            "ModelLoadError: could not load model 'nope/nope': the hub is offline (HF_HUB_OFFLINE=1). Use 'default'",
+            "Model could not be loaded",
+        ),
+        ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", "Out of memory"),
+        ("DataError: train.csv, row 3, column 'score': score is not a number: 'x'", "Bad data"),
+    ],
+)
 def test_failed_run_shows_a_readable_message(store, error, title):
     seed_run(store, status="failed", error=error, with_files=False)
     at = app("training")
@@ -441,8 +525,11 @@ def test_review_edits_merge_into_the_saved_review(store):
     merged = runinfo.merge_review({5: {"wrong": True, "score": None}}, edited)
     runinfo.save_review(store.get(run_id).dir, merged)
     review = runinfo.load_review(store.get(run_id).dir)
-    assert review == {0: {"wrong": True, "score": None}, 1: {"wrong": False, "score": 0.25},
-                      5: {"wrong": True, "score": None}}
+    assert review == {
+        0: {"wrong": True, "score": None},
+        1: {"wrong": False, "score": 0.25},
+        5: {"wrong": True, "score": None},
+    }
 
 
 def test_retrain_with_review_launches_a_run_on_the_reviewed_silver(store):
@@ -450,8 +537,9 @@ def test_retrain_with_review_launches_a_run_on_the_reviewed_silver(store):
 
     run_id = seed_run(store)
     record = store.get(run_id)
-    reviewed = runinfo.apply_review(runinfo.load_silver(record.dir),
-                                    {0: {"wrong": True, "score": None}, 1: {"wrong": False, "score": 0.25}})
+    reviewed = runinfo.apply_review(
+        runinfo.load_silver(record.dir), {0: {"wrong": True, "score": None}, 1: {"wrong": False, "score": 0.25}}
+    )
     new_id = scenario.retrain_with_review(record, reviewed)
     cancel(store, new_id)  # the launched worker stops before training; the config is what matters here
     new = store.get(new_id)
@@ -479,22 +567,68 @@ def test_silver_export_is_spreadsheet_safe(store):
 def add_teacher_choices(run_dir: str | Path, *, used: bool = True) -> None:
     """ensemble.json, teacher_search.json and a teacher seed_search.json as the core writes them."""
     run_dir = Path(run_dir)
-    report = {"metric": "spearman", "weight": 0.6, "dev": 0.874, "dev_crossfit": 0.861,
-              "cross_encoder_crossfit": 0.842, "bi_encoder_crossfit": 0.803, "beats_members": used, "used": used}
-    (run_dir / "ensemble.json").write_text(json.dumps({"weight": 0.6, "ce_mean": 0.5, "ce_std": 0.2, "bi_mean": 0.6,
-                                                       "bi_std": 0.15, "slope": 0.2, "intercept": 0.5,
-                                                       "report": report}))
+    report = {
+        "metric": "spearman",
+        "weight": 0.6,
+        "dev": 0.874,
+        "dev_crossfit": 0.861,
+        "cross_encoder_crossfit": 0.842,
+        "bi_encoder_crossfit": 0.803,
+        "beats_members": used,
+        "used": used,
+    }
+    (run_dir / "ensemble.json").write_text(
+        json.dumps(
+            {
+                "weight": 0.6,
+                "ce_mean": 0.5,
+                "ce_std": 0.2,
+                "bi_mean": 0.6,
+                "bi_std": 0.15,
+                "slope": 0.2,
+                "intercept": 0.5,
+                "report": report,
+            }
+        )
+    )
     gate = json.loads((run_dir / "gate.json").read_text())
     gate.update({"teacher_kind": "ensemble" if used else "cross_encoder", "cross_encoder": 0.85})
     (run_dir / "gate.json").write_text(json.dumps(gate))
-    (run_dir / "teacher_search.json").write_text(json.dumps({"trials": [
-        {"epochs": 1.0, "learning_rate": 2e-5, "status": "done", "dev": 0.81, "seconds": 40.0, "chosen": False},
-        {"epochs": 2.0, "learning_rate": 5e-5, "status": "done", "dev": 0.85, "seconds": 80.0, "chosen": True},
-        {"epochs": 4.0, "learning_rate": 5e-5, "status": "skipped: over the time budget"}]}))
+    (run_dir / "teacher_search.json").write_text(
+        json.dumps(
+            {
+                "trials": [
+                    {
+                        "epochs": 1.0,
+                        "learning_rate": 2e-5,
+                        "status": "done",
+                        "dev": 0.81,
+                        "seconds": 40.0,
+                        "chosen": False,
+                    },
+                    {
+                        "epochs": 2.0,
+                        "learning_rate": 5e-5,
+                        "status": "done",
+                        "dev": 0.85,
+                        "seconds": 80.0,
+                        "chosen": True,
+                    },
+                    {"epochs": 4.0, "learning_rate": 5e-5, "status": "skipped: over the time budget"},
+                ]
+            }
+        )
+    )
     (run_dir / "models" / "teacher").mkdir(parents=True, exist_ok=True)
-    (run_dir / "models" / "teacher" / "seed_search.json").write_text(json.dumps(
-        {"trials": [{"seed": 42, "steps": 5, "dev": 0.80}, {"seed": 43, "steps": 5, "dev": 0.83}],
-         "chosen_seed": 43, "fraction": 0.25}))
+    (run_dir / "models" / "teacher" / "seed_search.json").write_text(
+        json.dumps(
+            {
+                "trials": [{"seed": 42, "steps": 5, "dev": 0.80}, {"seed": 43, "steps": 5, "dev": 0.83}],
+                "chosen_seed": 43,
+                "fraction": 0.25,
+            }
+        )
+    )
 
 
 @pytest.mark.parametrize("page", ["training", "silver", "compare"])
@@ -537,8 +671,9 @@ def test_gate_display_without_teacher_files_adds_nothing(store):
 def test_silver_page_shows_ks_of_all_and_kept_pairs_by_the_histogram(store):
     run_id = seed_run(store)
     run_dir = Path(store.get(run_id).dir)
-    (run_dir / "silver_summary.json").write_text(json.dumps({"candidates": 40, "kept": 40, "ks_all_vs_gold": 0.34,
-                                                             "ks_kept_vs_gold": 0.12}))
+    (run_dir / "silver_summary.json").write_text(
+        json.dumps({"candidates": 40, "kept": 40, "ks_all_vs_gold": 0.34, "ks_kept_vs_gold": 0.12})
+    )
     at = app("silver")
     assert "KS to gold: all candidates 0.34 · kept pairs 0.12" in texts(at)
     hist = json.loads(plotly_charts(at)[0].proto.spec)
@@ -546,9 +681,8 @@ def test_silver_page_shows_ks_of_all_and_kept_pairs_by_the_histogram(store):
     assert any(t["name"].startswith("gold") for t in hist["data"])  # gold overlaid on the silver series
     # an older run without the numbers: computed from its silver and gold labels
     (run_dir / "silver_summary.json").write_text(json.dumps({"candidates": 40, "kept": 40}))
-    from augsbert_core.sampling import distribution_distance
-
     from augsbert_core.data import load_pairs
+    from augsbert_core.sampling import distribution_distance
 
     silver = runinfo.load_silver(run_dir)
     gold = load_pairs(ROOT / "demo" / "stsb" / "train.csv", scale=(0, 5)).frame["label"]  # as the run saw it
@@ -634,9 +768,11 @@ def test_compare_page_without_runs():
 
 
 def test_progress_summary_from_events():
-    events = [{"stage": "setup", "step": 0, "total": 0, "time": 0.0, "message": "device"},
-              {"stage": "teacher.train", "step": 1, "total": 11, "loss": 2.0, "message": "log", "time": 10.0},
-              {"stage": "teacher.train", "step": 6, "total": 11, "loss": 1.0, "message": "log", "time": 20.0}]
+    events = [
+        {"stage": "setup", "step": 0, "total": 0, "time": 0.0, "message": "device"},
+        {"stage": "teacher.train", "step": 1, "total": 11, "loss": 2.0, "message": "log", "time": 10.0},
+        {"stage": "teacher.train", "step": 6, "total": 11, "loss": 1.0, "message": "log", "time": 20.0},
+    ]
     prog = runinfo.progress(events)
     assert prog.step_current == "teacher" and prog.step == 6 and prog.total == 11
     assert prog.stage_eta == pytest.approx(10.0)

@@ -45,7 +45,8 @@ def test_page_with_100k_rows_rerenders_under_a_second(big_dataset, page):
         at.run()
         timings.append(time.perf_counter() - t)
         assert not at.exception, [e.value for e in at.exception]
-    assert "100,000" in " ".join(str(m.value) for m in at.markdown) + " ".join(str(m.value) for m in at.metric) \
-        or page.endswith("scenario.py")
+    assert "100,000" in " ".join(str(m.value) for m in at.markdown) + " ".join(
+        str(m.value) for m in at.metric
+    ) or page.endswith("scenario.py")
     print(f"{page}: reruns {[round(t, 3) for t in timings]} s")
     assert sorted(timings)[1] < 1.0, timings  # median rerun

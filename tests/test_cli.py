@@ -17,8 +17,14 @@ from .conftest import REPO
 
 def cli(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "augsbert_core", *args], capture_output=True, text=True,
-                          cwd=cwd or REPO, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "augsbert_core", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def test_help_lists_every_command():
@@ -63,8 +69,19 @@ def test_bad_arguments_exit_2(tmp_path):
 
 def test_sample_bm25_writes_candidates(tiny_stsb, tmp_path):
     out_file = tmp_path / "cands.csv"
-    out = cli("sample", "--sentences", str(tiny_stsb["unlabeled"]), "--gold", str(tiny_stsb["train"]),
-              "--sampler", "bm25", "--top-k", "2", "--out", str(out_file))
+    out = cli(
+        "sample",
+        "--sentences",
+        str(tiny_stsb["unlabeled"]),
+        "--gold",
+        str(tiny_stsb["train"]),
+        "--sampler",
+        "bm25",
+        "--top-k",
+        "2",
+        "--out",
+        str(out_file),
+    )
     assert out.returncode == 0, out.stderr
     pairs = pd.read_csv(out_file)
     assert len(pairs) > 0 and set(pairs.columns) == {"sentence1", "sentence2", "sampler"}
@@ -89,7 +106,8 @@ def test_label_and_runs_and_run(tiny_stsb, tmp_path):
         "name: cli-tiny\nscenario: 2\nsampler: random\ntop_k: 1\ntrain_gold_only: false\nlive_evals: 0\n"
         f"data: {{train: {tiny_stsb['train']}, dev: {tiny_stsb['dev']}, test: {tiny_stsb['test']}, "
         f"unlabeled: {tiny_stsb['unlabeled']}}}\n"
-        "student: {epochs: 1}\nteacher: {epochs: 1}\n")
+        "student: {epochs: 1}\nteacher: {epochs: 1}\n"
+    )
     runs_dir = tmp_path / "runs"
     out = cli("run", str(cfg), "--runs-dir", str(runs_dir), "--set", "top_k=2", "--no-progress")
     assert out.returncode == 0, out.stderr

@@ -41,8 +41,12 @@ def home(tmp_path, monkeypatch) -> Path:
 
 def micro_dataset() -> None:
     """16 gold train pairs, 12 dev/test pairs and 12 unlabeled sentences, saved through the upload path."""
-    for role, name, n in (("train", "train.csv", 16), ("dev", "dev.csv", 12), ("test", "test.csv", 12),
-                          ("unlabeled", "unlabeled.csv", 12)):
+    for role, name, n in (
+        ("train", "train.csv", 16),
+        ("dev", "dev.csv", 12),
+        ("test", "test.csv", 12),
+        ("unlabeled", "unlabeled.csv", 12),
+    ):
         payload = pd.read_csv(DEMO / name).head(n).to_csv(index=False).encode()
         result = workspace.save_upload(role, name, payload)
         assert result.ok, str(result.error)
@@ -157,8 +161,12 @@ def test_concurrent_readers_see_consistent_rows(tmp_path):
             for i in range(60):
                 run = store.create(f"run-{i}", 2, {"name": f"run-{i}"}, sampler="bm25")
                 store.update(run.id, status="running", started_at=time.time(), pid=os.getpid())
-                store.update(run.id, status="finished", finished_at=time.time(),
-                             headline={"augsbert.test.spearman": 0.5 + i / 1000})
+                store.update(
+                    run.id,
+                    status="finished",
+                    finished_at=time.time(),
+                    headline={"augsbert.test.spearman": 0.5 + i / 1000},
+                )
         except Exception as exc:  # noqa: BLE001
             problems.append(f"writer: {exc!r}")
         finally:
@@ -177,7 +185,9 @@ def test_concurrent_readers_see_consistent_rows(tmp_path):
                 problems.append(f"row count went down: {last} -> {len(rows)}")
             last = len(rows)
             for r in rows:
-                if (r.status == "finished") != bool(r.headline) or (r.status == "finished") != (r.finished_at is not None):
+                if (r.status == "finished") != bool(r.headline) or (r.status == "finished") != (
+                    r.finished_at is not None
+                ):
                     problems.append(f"half-updated row: {r.status} {r.headline} {r.finished_at}")
                 if r.status == "running" and not r.pid:
                     problems.append("running without pid")
@@ -210,8 +220,10 @@ def test_readers_in_other_processes_during_writes(tmp_path):
         "print(json.dumps({'reads': n, 'bad': bad}))\n"
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    readers = [subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True, env=env)
-               for _ in range(2)]
+    readers = [
+        subprocess.Popen([sys.executable, "-c", code, str(root)], stdout=subprocess.PIPE, text=True, env=env)
+        for _ in range(2)
+    ]
     store = RunStore(root)
     time.sleep(1.0)
     for i in range(40):
@@ -223,8 +235,10 @@ def test_readers_in_other_processes_during_writes(tmp_path):
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(not Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists(),
-                    reason="chromium not found: apt-get install -y chromium (or set CHROMIUM_PATH)")
+@pytest.mark.skipif(
+    not Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")).exists(),
+    reason="chromium not found: apt-get install -y chromium (or set CHROMIUM_PATH)",
+)
 def test_compare_page_under_concurrent_sessions(tmp_path):
     """bench/load_compare.py, small: 3 browser sessions x 2 Compare loads over 30 stored runs, zero errors.
     (The full figure, 10 sessions x 5 loads over 100 runs, is run by hand: see docs/RELIABILITY.md.)"""
@@ -233,10 +247,27 @@ def test_compare_page_under_concurrent_sessions(tmp_path):
     import sys
 
     out = tmp_path / "load.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "load_compare.py"), "--runs", "30", "--sessions", "3",
-                           "--loads", "2", "--timeout", "90", "--json", str(out)],
-                          capture_output=True, text=True, cwd=ROOT, timeout=600,
-                          env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "load_compare.py"),
+            "--runs",
+            "30",
+            "--sessions",
+            "3",
+            "--loads",
+            "2",
+            "--timeout",
+            "90",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600,
+        env=dict(os.environ, HF_HUB_OFFLINE="1"),
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["errors"] == 0 and result["loads_ok"] == 6

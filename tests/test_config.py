@@ -30,29 +30,43 @@ def test_contract_yaml_loads_and_resolves_relative_paths(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(CONTRACT)
     cfg = ExperimentConfig.from_file(path)
-    assert (cfg.name, cfg.scenario, cfg.task, cfg.sampler, cfg.top_k, cfg.seed) == ("demo-stsb-bm25", 2,
-                                                                                    "regression", "bm25", 3, 42)
+    assert (cfg.name, cfg.scenario, cfg.task, cfg.sampler, cfg.top_k, cfg.seed) == (
+        "demo-stsb-bm25",
+        2,
+        "regression",
+        "bm25",
+        3,
+        42,
+    )
     assert cfg.student.model == "default" and cfg.teacher.epochs == 4 and cfg.student.batch_size == 16
     assert cfg.resolve_path(cfg.data.train) == tmp_path / "d" / "gold_train.csv"
 
 
 def test_json_roundtrip(tmp_path):
-    cfg = ExperimentConfig.from_dict({"scenario": 2, "data": {"train": "a", "test": "b"}, "student": "bert-base-uncased"})
+    cfg = ExperimentConfig.from_dict(
+        {"scenario": 2, "data": {"train": "a", "test": "b"}, "student": "bert-base-uncased"}
+    )
     assert cfg.student.model == "bert-base-uncased"
     path = tmp_path / "c.json"
     path.write_text(json.dumps(cfg.to_dict()))
     assert ExperimentConfig.from_file(path).to_dict() == cfg.to_dict() | {"base_dir": str(tmp_path)}
 
 
-@pytest.mark.parametrize("raw,message", [
-    ({"scenario": 4, "data": {"test": "t"}}, "config key 'scenario': input should be 1, 2 or 3; got 4"),
-    ({"scenario": 2, "sampler": "elastic", "data": {"train": "a", "test": "t"}}, "config key 'sampler': input should be 'random', 'bm25'.*; got 'elastic'"),
-    ({"scenario": 2, "top_k": 0, "data": {"train": "a", "test": "t"}}, "top_k"),
-    ({"scenario": 2, "data": {"train": "a"}}, "data.test is required"),
-    ({"scenario": 3, "data": {"test": "t", "unlabeled": "u"}}, "source_train"),
-    ({"scenario": 2, "data": {"train": "a", "test": "t", "trian": "x"}}, "unknown config key 'data.trian'"),
-    ({"scenario": 2, "data": {"train": "a", "test": "t"}, "student": {"epochs": -1}}, "student"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ({"scenario": 4, "data": {"test": "t"}}, "config key 'scenario': input should be 1, 2 or 3; got 4"),
+        (
+            {"scenario": 2, "sampler": "elastic", "data": {"train": "a", "test": "t"}},
+            "config key 'sampler': input should be 'random', 'bm25'.*; got 'elastic'",
+        ),
+        ({"scenario": 2, "top_k": 0, "data": {"train": "a", "test": "t"}}, "top_k"),
+        ({"scenario": 2, "data": {"train": "a"}}, "data.test is required"),
+        ({"scenario": 3, "data": {"test": "t", "unlabeled": "u"}}, "source_train"),
+        ({"scenario": 2, "data": {"train": "a", "test": "t", "trian": "x"}}, "unknown config key 'data.trian'"),
+        ({"scenario": 2, "data": {"train": "a", "test": "t"}, "student": {"epochs": -1}}, "student"),
+    ],
+)
 def test_invalid_configs_name_the_key(raw, message):
     with pytest.raises(ConfigError, match=message):
         ExperimentConfig.from_dict(raw)
@@ -68,8 +82,13 @@ def test_shipped_configs_are_valid():
 
 
 def test_teacher_may_be_used_untrained_but_the_student_must_train():
-    cfg = ExperimentConfig.from_dict({"scenario": 2, "data": {"train": "a", "test": "t"},
-                                      "teacher": {"model": "cross-encoder/stsb-roberta-base", "epochs": 0}})
+    cfg = ExperimentConfig.from_dict(
+        {
+            "scenario": 2,
+            "data": {"train": "a", "test": "t"},
+            "teacher": {"model": "cross-encoder/stsb-roberta-base", "epochs": 0},
+        }
+    )
     assert cfg.teacher.epochs == 0
     with pytest.raises(ConfigError, match="student"):
         ExperimentConfig.from_dict({"scenario": 2, "data": {"train": "a", "test": "t"}, "student": {"epochs": 0}})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from augsbert_core.config import (
     AugmentSettings,
@@ -17,19 +18,36 @@ from augsbert_core.config import (
     load_config_file,
 )
 
-FAST = settings(derandomize=True, max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FAST = settings(
+    derandomize=True,
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
-SECTIONS = {"data": DataConfig, "student": ModelConfig, "teacher": ModelConfig, "augment": AugmentSettings,
-            "gate": GateConfig, "teacher_search": TeacherSearchConfig}
+SECTIONS = {
+    "data": DataConfig,
+    "student": ModelConfig,
+    "teacher": ModelConfig,
+    "augment": AugmentSettings,
+    "gate": GateConfig,
+    "teacher_search": TeacherSearchConfig,
+}
 TOP_KEYS = [f.name for f in dataclasses.fields(ExperimentConfig)]
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=20),
-                    st.sampled_from(["2e-5", "true", "off", "auto", "bm25", "cuda:0", "1e400", "-0", "nan"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-                      max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["2e-5", "true", "off", "auto", "bm25", "cuda:0", "1e400", "-0", "nan"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 @st.composite

@@ -61,8 +61,10 @@ def find(err: DataError, *, row: int | None, column: str | None) -> Problem:
 
 # ------------------------------------------------------------------------------------------ Problem, DataError
 def test_problem_str_omits_missing_parts():
-    assert str(Problem("gold.csv", 12, "score", "score is not a number: 'abc'")) == \
-        "gold.csv, row 12, column 'score': score is not a number: 'abc'"
+    assert (
+        str(Problem("gold.csv", 12, "score", "score is not a number: 'abc'"))
+        == "gold.csv, row 12, column 'score': score is not a number: 'abc'"
+    )
     assert str(Problem("gold.csv", None, "score", "x")) == "gold.csv, column 'score': x"
     assert str(Problem("gold.csv", 3, None, "x")) == "gold.csv, row 3: x"
     assert str(Problem("gold.csv", None, None, "x")) == "gold.csv: x"
@@ -86,8 +88,9 @@ def _pair_frame() -> pd.DataFrame:
     return pd.read_csv(pd.io.common.StringIO(PAIRS_CSV), dtype=str)
 
 
-@pytest.mark.parametrize("name", ["p.csv", "p.tsv", "p.jsonl", "p.json", "p.parquet",
-                                  "p.csv.gz", "p.tsv.gz", "p.jsonl.gz", "p.JSONL"])
+@pytest.mark.parametrize(
+    "name", ["p.csv", "p.tsv", "p.jsonl", "p.json", "p.parquet", "p.csv.gz", "p.tsv.gz", "p.jsonl.gz", "p.JSONL"]
+)
 def test_every_format_loads_the_same_pairs(tmp_path, name):
     frame = _pair_frame()
     base = name.lower().removesuffix(".gz")
@@ -114,8 +117,11 @@ def test_every_format_loads_the_same_pairs(tmp_path, name):
 
 
 def test_json_array_and_numeric_json_values(tmp_path):
-    records = [{"s1": "a b", "s2": "c d", "label": 1}, {"s1": "e", "s2": "f", "label": 0}, {"s1": "g", "s2": "h",
-                                                                                          "label": True}]
+    records = [
+        {"s1": "a b", "s2": "c d", "label": 1},
+        {"s1": "e", "s2": "f", "label": 0},
+        {"s1": "g", "s2": "h", "label": True},
+    ]
     path = write(tmp_path, "arr.json", json.dumps(records, indent=2))
     pairs = data.load_pairs(path)
     assert pairs.task == "classification" and pairs.frame["label"].tolist() == [1, 0, 1]
@@ -131,7 +137,7 @@ def test_parquet_numeric_columns_are_read(tmp_path):
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_txt_one_sentence_per_line(tmp_path, gz):
-    raw = "First sentence.\r\nSecond one.\nFirst sentence.\n\n\n".encode()
+    raw = b"First sentence.\r\nSecond one.\nFirst sentence.\n\n\n"
     path = write(tmp_path, "s.txt.gz" if gz else "s.txt", gzip.compress(raw) if gz else raw)
     assert list(data.read_table(path).columns) == ["sentence"]
     pool = data.load_unlabeled(path)
@@ -172,11 +178,21 @@ def test_bom_is_stripped(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------- column mapping
-@pytest.mark.parametrize("header", [
-    "s1,s2,score", "text_a,text_b,relatedness", "question1,question2,is_duplicate", "Premise,Hypothesis,Label",
-    "anchor,positive,similarity", "q1,q2,gold_score", "Sentence 1,SENTENCE_2,sim", "text1,text2,target",
-    "sentence_a,sentence_b,y", "Sentence1,Sentence2,Duplicate",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "s1,s2,score",
+        "text_a,text_b,relatedness",
+        "question1,question2,is_duplicate",
+        "Premise,Hypothesis,Label",
+        "anchor,positive,similarity",
+        "q1,q2,gold_score",
+        "Sentence 1,SENTENCE_2,sim",
+        "text1,text2,target",
+        "sentence_a,sentence_b,y",
+        "Sentence1,Sentence2,Duplicate",
+    ],
+)
 def test_aliases(tmp_path, header):
     path = write(tmp_path, "alias.csv", f"{header}\nhello there,general kenobi,1\nfoo bar,baz qux,0\n")
     pairs = data.load_pairs(path)
@@ -214,8 +230,9 @@ def test_column_map_errors(tmp_path):
 def test_missing_column_message(tmp_path):
     path = write(tmp_path, "miss.csv", "a,b,score\nx,y,1\n")
     err = raises_data_error(data.load_pairs, path)
-    assert str(err).startswith(f"{path}: missing column 'sentence1' (found: a, b, score); "
-                               "map it with column_map={'your_col': 'sentence1'}")
+    assert str(err).startswith(
+        f"{path}: missing column 'sentence1' (found: a, b, score); map it with column_map={{'your_col': 'sentence1'}}"
+    )
     assert err.total == 2 and "missing column 'sentence2'" in err.problems[1].message
     path = write(tmp_path, "nolabel.csv", "sentence1,sentence2,other\nx,y,1\n")
     assert "missing column 'score' or 'label'" in str(raises_data_error(data.load_pairs, path))
@@ -311,19 +328,23 @@ def test_undetectable_scale_asks_for_scale(tmp_path):
 
 # ------------------------------------------------------------------------------------------- row errors
 def test_every_row_problem_is_collected(tmp_path):
-    path = write(tmp_path, "gold.csv", (
-        "sentence1,sentence2,score\n"
-        "ok,fine,1\n"        # 1
-        ",b,1\n"             # 2 empty sentence1
-        "a,   ,1\n"          # 3 whitespace-only sentence2
-        "a,b,abc\n"          # 4 not a number
-        "a,b,nan\n"          # 5 nan literal
-        "a,b,NaN\n"          # 6
-        "a,b,inf\n"          # 7
-        "a,b,\n"             # 8 empty score
-        "a,b,\"4,5\"\n"      # 9 comma decimal
-        "a,b,-inf\n"         # 10
-    ))
+    path = write(
+        tmp_path,
+        "gold.csv",
+        (
+            "sentence1,sentence2,score\n"
+            "ok,fine,1\n"  # 1
+            ",b,1\n"  # 2 empty sentence1
+            "a,   ,1\n"  # 3 whitespace-only sentence2
+            "a,b,abc\n"  # 4 not a number
+            "a,b,nan\n"  # 5 nan literal
+            "a,b,NaN\n"  # 6
+            "a,b,inf\n"  # 7
+            "a,b,\n"  # 8 empty score
+            'a,b,"4,5"\n'  # 9 comma decimal
+            "a,b,-inf\n"  # 10
+        ),
+    )
     err = raises_data_error(data.load_pairs, path)
     assert err.total == 9
     expected = {
@@ -349,22 +370,31 @@ def test_sentences_are_stripped(tmp_path):
 
 # ------------------------------------------------------------------------------------------- duplicates
 def test_duplicates_and_swapped_duplicates_dropped(tmp_path):
-    path = write(tmp_path, "dup.csv", (
-        "sentence1,sentence2,label\n"
-        "a,b,1\n"     # 1 kept
-        "c,d,0\n"     # 2 kept
-        "a,b,1\n"     # 3 exact duplicate of 1
-        "b,a,0\n"     # 4 swapped duplicate of 1, different label
-        "d,c,0\n"     # 5 swapped duplicate of 2
-        "e,f,1\n"     # 6 kept
-    ))
+    path = write(
+        tmp_path,
+        "dup.csv",
+        (
+            "sentence1,sentence2,label\n"
+            "a,b,1\n"  # 1 kept
+            "c,d,0\n"  # 2 kept
+            "a,b,1\n"  # 3 exact duplicate of 1
+            "b,a,0\n"  # 4 swapped duplicate of 1, different label
+            "d,c,0\n"  # 5 swapped duplicate of 2
+            "e,f,1\n"  # 6 kept
+        ),
+    )
     pairs = data.load_pairs(path)
     assert pairs.duplicates_dropped == 3 and len(pairs) == 3
     assert pairs.frame[["sentence1", "sentence2"]].values.tolist() == [["a", "b"], ["c", "d"], ["e", "f"]]
     warning = next(w for w in pairs.warnings if "duplicate" in w.message)
     assert warning.file == str(path)
-    for text in ("dropped 3 duplicate pairs", "row 3 = row 1", "row 4 = row 1 (swapped)", "row 5 = row 2 (swapped)",
-                 "1 of them had a different label"):
+    for text in (
+        "dropped 3 duplicate pairs",
+        "row 3 = row 1",
+        "row 4 = row 1 (swapped)",
+        "row 5 = row 2 (swapped)",
+        "1 of them had a different label",
+    ):
         assert text in warning.message
     kept = data.load_pairs(path, drop_duplicates=False)
     assert len(kept) == 6 and kept.duplicates_dropped == 0
@@ -394,10 +424,14 @@ def test_empty_after_decompression(tmp_path):
     assert "empty" in str(raises_data_error(data.read_table, path))
 
 
-@pytest.mark.parametrize("name,content", [
-    ("h.csv", "sentence1,sentence2,score\n"), ("h.tsv", "sentence1\tsentence2\tscore\r\n"),
-    ("h.csv.gz", gzip.compress(b"sentence1,sentence2,score")),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("h.csv", "sentence1,sentence2,score\n"),
+        ("h.tsv", "sentence1\tsentence2\tscore\r\n"),
+        ("h.csv.gz", gzip.compress(b"sentence1,sentence2,score")),
+    ],
+)
 def test_header_only(tmp_path, name, content):
     path = write(tmp_path, name, content)
     err = raises_data_error(data.load_pairs, path)
@@ -425,14 +459,17 @@ def test_latin1_in_txt_and_gzip(tmp_path):
     assert "after decompression" in str(err)
 
 
-@pytest.mark.parametrize("content,expected", [
-    (bytes(range(256)) * 4, "binary"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-    (b"PAR1\x15\x04\x15", "Parquet"),
-    (b"PK\x03\x04\x14\x00\x06\x00", "Excel"),
-    (gzip.compress(b"sentence1,sentence2,score\na,b,1\n"), "gzip"),
-    ("sentence\nhello\n".encode("utf-16"), "UTF-16"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (bytes(range(256)) * 4, "binary"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"PAR1\x15\x04\x15", "Parquet"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "Excel"),
+        (gzip.compress(b"sentence1,sentence2,score\na,b,1\n"), "gzip"),
+        ("sentence\nhello\n".encode("utf-16"), "UTF-16"),
+    ],
+)
 def test_binary_or_mislabeled_csv(tmp_path, content, expected):
     path = write(tmp_path, "fake.csv", content)
     err = raises_data_error(data.load_pairs, path)
@@ -483,8 +520,9 @@ def test_invalid_json_line(tmp_path):
     assert "invalid JSON on line 2" in str(raises_data_error(data.read_table, path))
 
 
-@pytest.mark.parametrize("header,kind", [("sentence1;sentence2;score", "semicolon"),
-                                         ("sentence1\tsentence2\tscore", "tab")])
+@pytest.mark.parametrize(
+    "header,kind", [("sentence1;sentence2;score", "semicolon"), ("sentence1\tsentence2\tscore", "tab")]
+)
 def test_wrong_delimiter_in_csv(tmp_path, header, kind):
     sep = ";" if kind == "semicolon" else "\t"
     path = write(tmp_path, "wrong.csv", f"{header}\nhello, world{sep}b{sep}1\n")
@@ -541,12 +579,24 @@ def test_huge_single_line_does_not_hang(tmp_path):
     assert time.perf_counter() - started < 10
 
 
-@pytest.mark.parametrize("name,content", [
-    ("a.csv", b"\xff\xfe\x00garbage"), ("a.csv", b'"'), ("a.csv", b"a,b\n\"x"), ("a.tsv", b"\t\t\n\t\n"),
-    ("a.jsonl", b"{"), ("a.jsonl", b"[1]"), ("a.json", b"[1, 2]"), ("a.json", b"{\"a\": 1}"), ("a.jsonl", b"null"),
-    ("a.parquet", b"PAR1PAR1"), ("a.txt.gz", b"\x1f\x8b\x08\x00"), ("a.csv", b"a\n\xc3"),
-    ("a.jsonl", b"{\"a\": [[[[[[[]]]]]]]}}"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("a.csv", b"\xff\xfe\x00garbage"),
+        ("a.csv", b'"'),
+        ("a.csv", b'a,b\n"x'),
+        ("a.tsv", b"\t\t\n\t\n"),
+        ("a.jsonl", b"{"),
+        ("a.jsonl", b"[1]"),
+        ("a.json", b"[1, 2]"),
+        ("a.json", b'{"a": 1}'),
+        ("a.jsonl", b"null"),
+        ("a.parquet", b"PAR1PAR1"),
+        ("a.txt.gz", b"\x1f\x8b\x08\x00"),
+        ("a.csv", b"a\n\xc3"),
+        ("a.jsonl", b'{"a": [[[[[[[]]]]]]]}}'),
+    ],
+)
 def test_no_raw_exception_escapes(tmp_path, name, content):
     path = write(tmp_path, name, content)
     for loader in (data.read_table, data.load_pairs, data.load_unlabeled):
@@ -625,11 +675,13 @@ def test_fingerprint(tmp_path):
 
 @pytest.mark.parametrize("ext", [".csv", ".tsv", ".jsonl", ".parquet"])
 def test_write_table_round_trip(tmp_path, ext):
-    frame = pd.DataFrame({
-        "sentence1": ["Plain", 'He said "hi", then left', "=1+2", "Caf\u00e9 \u2603"],
-        "sentence2": ["<b>x</b>", "a;b", "@user", "-dash"],
-        "label": [0.1, 0.30000000000000004, 1.0, 0.0],
-    })
+    frame = pd.DataFrame(
+        {
+            "sentence1": ["Plain", 'He said "hi", then left', "=1+2", "Caf\u00e9 \u2603"],
+            "sentence2": ["<b>x</b>", "a;b", "@user", "-dash"],
+            "label": [0.1, 0.30000000000000004, 1.0, 0.0],
+        }
+    )
     path = tmp_path / f"out{ext}"
     data.write_table(frame, path)
     back = data.load_pairs(path, scale=(0, 1), drop_duplicates=False)
@@ -652,34 +704,38 @@ def test_write_table_rejects_bad_targets(tmp_path):
 
 
 def test_safe_for_spreadsheet():
-    frame = pd.DataFrame({
-        "text": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "a=b", None],
-        "number": [-1.0, 2, 3, 4, 5, 6, 7, 8, 9],
-        "mixed": pd.Series(["=x", 1, None, "ok", "-", 2.5, "+", "y", "@"], dtype=object),
-    })
+    frame = pd.DataFrame(
+        {
+            "text": ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "a=b", None],
+            "number": [-1.0, 2, 3, 4, 5, 6, 7, 8, 9],
+            "mixed": pd.Series(["=x", 1, None, "ok", "-", 2.5, "+", "y", "@"], dtype=object),
+        }
+    )
     safe = data.safe_for_spreadsheet(frame)
-    assert safe["text"].tolist()[:8] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx",
-                                         "plain", "a=b"]
+    assert safe["text"].tolist()[:8] == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx", "plain", "a=b"]
     assert pd.isna(safe["text"].iloc[8])
     assert safe["number"].tolist() == frame["number"].tolist()
     assert safe["mixed"].tolist()[:2] == ["'=x", 1] and safe["mixed"].tolist()[3:] == ["ok", "'-", 2.5, "'+", "y", "'@"]
-    assert frame["text"].iloc[0] == "=HYPERLINK(\"x\")"  # input untouched
+    assert frame["text"].iloc[0] == '=HYPERLINK("x")'  # input untouched
 
 
 def test_supported_extensions_constant():
-    assert {".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".csv.gz", ".tsv.gz", ".jsonl.gz",
-            ".txt.gz"} <= set(data.SUPPORTED_EXTENSIONS)
+    assert {".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".csv.gz", ".tsv.gz", ".jsonl.gz", ".txt.gz"} <= set(
+        data.SUPPORTED_EXTENSIONS
+    )
 
 
 # ------------------------------------------------------------------------------------------- scale & real data
 def test_200k_rows_load_fast(tmp_path):
     n = 200_000
     ids = np.arange(n)
-    frame = pd.DataFrame({
-        "sentence1": "A man is playing the guitar number " + pd.Series(ids).astype(str),
-        "sentence2": "Someone plays an instrument, take " + pd.Series(ids % 9973).astype(str),
-        "score": (ids % 51) / 10,
-    })
+    frame = pd.DataFrame(
+        {
+            "sentence1": "A man is playing the guitar number " + pd.Series(ids).astype(str),
+            "sentence2": "Someone plays an instrument, take " + pd.Series(ids % 9973).astype(str),
+            "score": (ids % 51) / 10,
+        }
+    )
     path = tmp_path / "big.csv"
     frame.to_csv(path, index=False)
     started = time.perf_counter()

@@ -29,13 +29,46 @@ def test_torchrun_two_processes_train_and_save_one_model(tmp_path, role):
     out = tmp_path / "model"
     torchrun = shutil.which("torchrun")
     launcher = [torchrun] if torchrun else [sys.executable, "-m", "torch.distributed.run"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
-           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "OMP_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     proc = subprocess.run(
-        [*launcher, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-         "-m", "augsbert_core", "train", "--role", role, "--train", str(train), "--out", str(out),
-         "--max-steps", "3", "--batch-size", "4", "--device", "cpu", "--ddp-backend", "gloo"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        [
+            *launcher,
+            "--nproc_per_node",
+            "2",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(_free_port()),
+            "-m",
+            "augsbert_core",
+            "train",
+            "--role",
+            role,
+            "--train",
+            str(train),
+            "--out",
+            str(out),
+            "--max-steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--device",
+            "cpu",
+            "--ddp-backend",
+            "gloo",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert "rank 0/2 finished" in log and "rank 1/2 finished" in log

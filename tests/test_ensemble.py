@@ -68,8 +68,11 @@ def test_round_trip_and_input_checks():
 def test_gate_judges_the_ensemble_by_its_cross_fitted_dev_score():
     ce, bi, gold = _members()
     ens = fit_ensemble(ce, bi, gold, "regression")
-    metrics = {"zero_shot": {"dev": {"spearman": 0.50}}, "gold_only": {"dev": {"spearman": 0.99}},
-               "teacher": {"dev": {"spearman": 0.40}}}
+    metrics = {
+        "zero_shot": {"dev": {"spearman": 0.50}},
+        "gold_only": {"dev": {"spearman": 0.99}},
+        "teacher": {"dev": {"spearman": 0.40}},
+    }
     gate = readiness_gate(metrics, "regression", ExperimentConfig(), ensemble=ens)
     assert gate["teacher_kind"] == "ensemble"
     assert gate["teacher"] == pytest.approx(ens.report["dev_crossfit"])

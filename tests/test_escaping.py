@@ -119,19 +119,59 @@ def test_chart_titles_and_legends_are_html_escaped():
 
 # ------------------------------------------------------------------------------------------------ the source
 #: Streamlit functions whose text argument is rendered as markdown.
-MARKDOWN_CALLS = {"error", "warning", "info", "success", "markdown", "caption", "toast", "write", "header",
-                  "subheader", "title", "exception", "badge", "help"}
+MARKDOWN_CALLS = {
+    "error",
+    "warning",
+    "info",
+    "success",
+    "markdown",
+    "caption",
+    "toast",
+    "write",
+    "header",
+    "subheader",
+    "title",
+    "exception",
+    "badge",
+    "help",
+}
 #: Widgets whose label (first argument or `label=`) is rendered as (a subset of) markdown, images included.
-LABEL_CALLS = {"button", "download_button", "checkbox", "toggle", "expander", "page_link", "link_button",
-               "text_input", "number_input", "selectbox", "multiselect", "radio", "slider", "pills",
-               "file_uploader", "metric", "popover", "text_area"}
+LABEL_CALLS = {
+    "button",
+    "download_button",
+    "checkbox",
+    "toggle",
+    "expander",
+    "page_link",
+    "link_button",
+    "text_input",
+    "number_input",
+    "selectbox",
+    "multiselect",
+    "radio",
+    "slider",
+    "pills",
+    "file_uploader",
+    "metric",
+    "popover",
+    "text_area",
+}
 #: Receivers whose `.info()`/`.write()`/... are not Streamlit.
 NOT_STREAMLIT = {"logging", "logger", "log", "warnings", "handle", "sys", "fh", "file", "stream", "re"}
 ESCAPERS = {"md_escape"}
 #: Calls whose result is never user text: numbers, times, or sentences built only from constants and numbers.
 SAFE_CALLS = {
-    "len", "int", "float", "round", "sum", "abs", "min", "max",
-    "fmt_time", "pct", "fmt_duration",  # times and percentages
+    "len",
+    "int",
+    "float",
+    "round",
+    "sum",
+    "abs",
+    "min",
+    "max",
+    "fmt_time",
+    "pct",
+    "fmt_duration",  # times and percentages
     "ks_label",  # 'KS to gold: all candidates 0.21 · kept pairs 0.12'
     "recommendation_reason",  # a fixed sentence naming model titles
     "teacher_search_summary",  # counts, epochs and learning rates
@@ -144,16 +184,36 @@ SAFE_CALLS = {
 APP_MODULES = {"ui", "scenario", "workspace", "runinfo", "security", "charts", "est", "core_models", "jobs"}
 #: Values that are never user text (source as ast.unparse writes it), in every file: fields the run store sets or
 #: validates (ids are [0-9a-z-], scenario and sampler are enums) and the core's stage titles.
-SAFE_VALUES = {"record.id", "r.status", "record.scenario", "record.sampler", "prog.stage_title",
-               "s['wrong']", "s['corrected']",  # review counts (runinfo.review_summary)
-               "flash"}  # a session note: checked where it is set (see _is_session_note)
+SAFE_VALUES = {
+    "record.id",
+    "r.status",
+    "record.scenario",
+    "record.sampler",
+    "prog.stage_title",
+    "s['wrong']",
+    "s['corrected']",  # review counts (runinfo.review_summary)
+    "flash",
+}  # a session note: checked where it is set (see _is_session_note)
 #: Locals reviewed per file (a trailing '*': any lookup in it): built from constant tables, enums or numbers only.
 SAFE_LOCALS = {
     "app_pages/data.py": {"title", "note", "target", "t", "task_line", "missing", "demo[*"},  # roles, targets
     "app_pages/home.py": {"i", "title", "text"},  # workflow steps: constants, numbers and escaped run names
-    "app_pages/scenario.py": {"title", "help_text", "role", "absent", "problem", "label", "grid", "runs", "source",
-                              "first.silver_note", "first.parts*",  # the core's estimate: numbers and stage names
-                              "new['teacher']*", "new['labeler']*", "new['candidates']*"},  # validated enums
+    "app_pages/scenario.py": {
+        "title",
+        "help_text",
+        "role",
+        "absent",
+        "problem",
+        "label",
+        "grid",
+        "runs",
+        "source",
+        "first.silver_note",
+        "first.parts*",  # the core's estimate: numbers and stage names
+        "new['teacher']*",
+        "new['labeler']*",
+        "new['candidates']*",
+    },  # validated enums
     "app_pages/training.py": {"title", "what", "icon", "note", "primary", "split", "target.note", "label"},
     "app_pages/compare.py": {"what", "base.note"},
     "studio/ui.py": {"title", "hint", "kind", "count", "running", "message", "error.more"},  # need_run(constant)
@@ -197,20 +257,26 @@ def _numeric_format(spec: ast.JoinedStr | None) -> bool:
         return False
     text = "".join(str(v.value) for v in spec.values)
     return bool(re.fullmatch(r"[<>=^]?[+\- ]?#?0?\d*[,_]?(?:\.\d+)?[bdeEfFgGnoxX%]?", text)) and any(
-        c in text for c in ",.bdeEfFgGnoxX%")
+        c in text for c in ",.bdeEfFgGnoxX%"
+    )
 
 
 def _offenders(node: ast.AST, rel: str, names: frozenset = frozenset()) -> list[ast.AST]:
     """Sub-expressions of a markdown text argument that may carry user text unescaped. `names`: loop variables
     of an enclosing comprehension over a constant table."""
+
     def again(x: ast.AST, extra: frozenset = frozenset()) -> list[ast.AST]:
         return _offenders(x, rel, names | extra)
 
     if isinstance(node, ast.Constant) or _allowed(node, rel, names):
         return []
     if isinstance(node, ast.JoinedStr):
-        return [bad for part in node.values if isinstance(part, ast.FormattedValue)
-                and not _numeric_format(part.format_spec) for bad in again(part.value)]
+        return [
+            bad
+            for part in node.values
+            if isinstance(part, ast.FormattedValue) and not _numeric_format(part.format_spec)
+            for bad in again(part.value)
+        ]
     if isinstance(node, ast.BinOp):  # '+' joins text; other operators only compute numbers
         return again(node.left) + again(node.right) if isinstance(node.op, (ast.Add, ast.Mod)) else []
     if isinstance(node, ast.IfExp):
@@ -250,8 +316,12 @@ def _offenders(node: ast.AST, rel: str, names: frozenset = frozenset()) -> list[
 
 def _is_session_note(target: ast.AST) -> bool:
     """`st.session_state["data_flash"] = ...`: notes that a page shows later with st.success."""
-    return (isinstance(target, ast.Subscript) and ast.unparse(target.value) == "st.session_state"
-            and isinstance(target.slice, ast.Constant) and "flash" in str(target.slice.value))
+    return (
+        isinstance(target, ast.Subscript)
+        and ast.unparse(target.value) == "st.session_state"
+        and isinstance(target.slice, ast.Constant)
+        and "flash" in str(target.slice.value)
+    )
 
 
 def _receiver_root(func: ast.Attribute) -> str:
@@ -262,8 +332,12 @@ def _receiver_root(func: ast.Attribute) -> str:
 
 
 def _sources() -> list[Path]:
-    files = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
-             *sorted((ROOT / "studio").glob("*.py"))]
+    files = [
+        ROOT / "app.py",
+        *sorted((ROOT / "app_pages").glob("*.py")),
+        *sorted((ROOT / "pages").glob("*.py")),
+        *sorted((ROOT / "studio").glob("*.py")),
+    ]
     return [f for f in files if "streamlit" in f.read_text(encoding="utf-8")]
 
 
@@ -287,8 +361,12 @@ def scan(path: Path, root: Path = ROOT) -> list[str]:
                 problems.append(f"{rel}:{node.lineno}: {name}(unsafe_allow_html=...) enables HTML")
         if name == "html" and receiver == "st":
             problems.append(f"{rel}:{node.lineno}: st.html renders raw HTML")
-        texts = [kw.value for kw in node.keywords if kw.arg in ("body", "label", "help", "caption", "captions")
-                 or (kw.arg == "text" and name in ("progress", "spinner", "status"))]
+        texts = [
+            kw.value
+            for kw in node.keywords
+            if kw.arg in ("body", "label", "help", "caption", "captions")
+            or (kw.arg == "text" and name in ("progress", "spinner", "status"))
+        ]
         if name in MARKDOWN_CALLS | LABEL_CALLS and name != "page_link":  # page_link's first argument is a page
             texts += node.args[:1]
         if name == "write":
@@ -311,14 +389,15 @@ def test_the_source_check_finds_unescaped_text(tmp_path):
     sample = tmp_path / "page.py"
     sample.write_text(
         "import streamlit as st\n"
-        "st.error(f'**Cannot launch:** {exc}')\n"                      # 2: flagged
+        "st.error(f'**Cannot launch:** {exc}')\n"  # 2: flagged
         "st.markdown(f'**Run:** {ui.md_escape(record.name)} · {n:,} rows')\n"  # fine
-        "st.caption(prog.last_message)\n"                              # 4: flagged
+        "st.caption(prog.last_message)\n"  # 4: flagged
         "st.info('Runs: ' + ', '.join(f'{r.name} ({r.status})' for r in runs))\n"  # 5: flagged (r.name)
-        "st.markdown(body, unsafe_allow_html=True)\n"                  # 6: flagged twice
-        "st.session_state['data_flash'] = f'Saved {name}'\n"          # 7: flagged
-        "log.info(f'{exc}')\n",                                         # not streamlit
-        encoding="utf-8")
+        "st.markdown(body, unsafe_allow_html=True)\n"  # 6: flagged twice
+        "st.session_state['data_flash'] = f'Saved {name}'\n"  # 7: flagged
+        "log.info(f'{exc}')\n",  # not streamlit
+        encoding="utf-8",
+    )
     found = scan(sample, tmp_path)
     lines = sorted(int(p.split(":")[1]) for p in found)
     assert lines == [2, 4, 5, 6, 6, 7], found

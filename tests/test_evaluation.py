@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from augsbert_core.evaluation import (
+    SplitScores,
     average_precision,
     best_threshold,
     classification_metrics,
     format_table,
     regression_metrics,
     score_splits,
-    SplitScores,
     tidy,
 )
 
@@ -71,8 +71,10 @@ def test_dev_threshold_is_applied_to_test_unchanged():
 
 
 def test_format_table_and_tidy():
-    metrics = {"zero_shot": {"dev": {"spearman": 0.5, "pearson": 0.4}, "test": {"spearman": 0.6, "pearson": 0.7}},
-               "augsbert": {"test": {"spearman": 0.8, "pearson": 0.75}}}
+    metrics = {
+        "zero_shot": {"dev": {"spearman": 0.5, "pearson": 0.4}, "test": {"spearman": 0.6, "pearson": 0.7}},
+        "augsbert": {"test": {"spearman": 0.8, "pearson": 0.75}},
+    }
     table = format_table(metrics, "regression")
     lines = table.splitlines()
     assert lines[0].split()[:3] == ["model", "dev.spearman", "dev.pearson"]

@@ -33,9 +33,18 @@ def _wait_done(store: RunStore, run_id: str, timeout: float = 300) -> str:
 
 
 def _cfg(data: dict, **overrides) -> ExperimentConfig:
-    raw = {"name": "fault", "scenario": 2, "sampler": "random", "top_k": 1, "live_evals": 0, "checkpoints": 0,
-           "device": "cpu", "data": {k: str(v) for k, v in data.items()},
-           "student": {"epochs": 1}, "teacher": {"epochs": 1}}
+    raw = {
+        "name": "fault",
+        "scenario": 2,
+        "sampler": "random",
+        "top_k": 1,
+        "live_evals": 0,
+        "checkpoints": 0,
+        "device": "cpu",
+        "data": {k: str(v) for k, v in data.items()},
+        "student": {"epochs": 1},
+        "teacher": {"epochs": 1},
+    }
     for key, value in overrides.items():
         raw[key] = value if not isinstance(value, dict) else {**raw.get(key, {}), **value}
     return ExperimentConfig.from_dict(raw)
@@ -57,12 +66,18 @@ def _intact(store: RunStore, run) -> None:
     assert json.loads(run.path("metrics.json").read_text()) == {"augsbert": {"test": {"spearman": 0.8}}}
 
 
-def test_batch_too_large_for_the_memory_cap_fails_readably(micro_stsb, tmp_path, monkeypatch,
-                                                           store_with_a_finished_run):
+def test_batch_too_large_for_the_memory_cap_fails_readably(
+    micro_stsb, tmp_path, monkeypatch, store_with_a_finished_run
+):
     store, earlier = store_with_a_finished_run
     long = " ".join(["the quick brown fox jumps over the lazy dog"] * 40)
-    train = pd.DataFrame({"sentence1": [f"{long} {i}" for i in range(256)],
-                          "sentence2": [f"{i} {long}" for i in range(256)], "score": [2.5] * 256})
+    train = pd.DataFrame(
+        {
+            "sentence1": [f"{long} {i}" for i in range(256)],
+            "sentence2": [f"{i} {long}" for i in range(256)],
+            "score": [2.5] * 256,
+        }
+    )
     train.to_csv(tmp_path / "long.csv", index=False)
     data = dict(micro_stsb, train=tmp_path / "long.csv")
     monkeypatch.setenv("AUGSBERT_JOB_MEMORY_MB", "5000")  # ~2.6 GB is mapped after imports
@@ -87,8 +102,9 @@ def test_write_that_cannot_complete_fails_readably(micro_stsb, monkeypatch, stor
 def test_unreachable_hub_model_fails_readably(micro_stsb, monkeypatch, store_with_a_finished_run):
     store, earlier = store_with_a_finished_run
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    run_id = launch(_cfg(micro_stsb, teacher={"model": "cross-encoder/stsb-roberta-base"}, train_gold_only=False),
-                    store)
+    run_id = launch(
+        _cfg(micro_stsb, teacher={"model": "cross-encoder/stsb-roberta-base"}, train_gold_only=False), store
+    )
     assert _wait_done(store, run_id) == "failed"
     error = store.get(run_id).error
     assert "could not load model 'cross-encoder/stsb-roberta-base'" in error and "offline" in error, error
@@ -108,7 +124,22 @@ def test_corrupt_saved_model_fails_readably(micro_stsb, tmp_path, store_with_a_f
     # the CLI says the same, with exit code 2 (bad argument), and no traceback
     pairs = tmp_path / "pairs.csv"
     pd.DataFrame({"sentence1": ["a"], "sentence2": ["b"]}).to_csv(pairs, index=False)
-    out = subprocess.run([sys.executable, "-m", "augsbert_core", "label", "--pairs", str(pairs), "--teacher",
-                          str(corrupt), "--out", str(tmp_path / "o.csv")], capture_output=True, text=True,
-                         cwd=REPO, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "augsbert_core",
+            "label",
+            "--pairs",
+            str(pairs),
+            "--teacher",
+            str(corrupt),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+    )
     assert out.returncode == 2 and "could not load model" in out.stderr and "Traceback" not in out.stderr

@@ -13,11 +13,20 @@ pytestmark = pytest.mark.slow
 
 
 def _tiny(micro_stsb, name: str) -> ExperimentConfig:
-    return ExperimentConfig.from_dict({
-        "name": name, "scenario": 2, "sampler": "random", "top_k": 1, "train_gold_only": False, "live_evals": 0,
-        "data": {k: str(v) for k, v in micro_stsb.items()}, "student": {"epochs": 1}, "teacher": {"epochs": 1},
-        "device": "cpu",
-    })
+    return ExperimentConfig.from_dict(
+        {
+            "name": name,
+            "scenario": 2,
+            "sampler": "random",
+            "top_k": 1,
+            "train_gold_only": False,
+            "live_evals": 0,
+            "data": {k: str(v) for k, v in micro_stsb.items()},
+            "student": {"epochs": 1},
+            "teacher": {"epochs": 1},
+            "device": "cpu",
+        }
+    )
 
 
 def _wait(store: RunStore, run_id: str, statuses: tuple[str, ...], timeout: float = 400) -> str:

@@ -66,9 +66,15 @@ print(json.dumps({"error": error, "grown_mb": grown, "seconds": time.perf_counte
 
 def probe(path: Path, kind: str = "unlabeled", **env: str) -> dict:
     """Load `path` in a fresh interpreter; its error and how much its peak RSS grew while loading."""
-    proc = subprocess.run([sys.executable, "-c", _PROBE, str(path), kind], capture_output=True, text=True,
-                          cwd=ROOT, env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), **env), timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(path), kind],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT), **env),
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
 
@@ -79,11 +85,13 @@ def repeated_parquet(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("pq") / "repeated.parquet"
     step = 1_000_000
     indices = pa.array(np.zeros(step, dtype=np.int32))
-    batch = pa.table({
-        "sentence1": pa.DictionaryArray.from_arrays(indices, pa.array(["A man is playing a guitar."])),
-        "sentence2": pa.DictionaryArray.from_arrays(indices, pa.array(["Someone plays an instrument."])),
-        "score": pa.array(np.full(step, 2.5)),
-    })
+    batch = pa.table(
+        {
+            "sentence1": pa.DictionaryArray.from_arrays(indices, pa.array(["A man is playing a guitar."])),
+            "sentence2": pa.DictionaryArray.from_arrays(indices, pa.array(["Someone plays an instrument."])),
+            "score": pa.array(np.full(step, 2.5)),
+        }
+    )
     with pq.ParquetWriter(path, batch.schema) as writer:
         for _ in range(20):
             writer.write_table(batch)
@@ -93,8 +101,10 @@ def repeated_parquet(tmp_path_factory) -> Path:
 
 def test_20m_row_parquet_is_refused_from_its_footer(repeated_parquet):
     result = probe(repeated_parquet, "gold")
-    assert result["error"] == (f"{repeated_parquet}: has 20,000,000 rows; the limit is 5,000,000 rows: split the file, "
-                               "or raise the limit with the environment variable AUGSBERT_MAX_ROWS")
+    assert result["error"] == (
+        f"{repeated_parquet}: has 20,000,000 rows; the limit is 5,000,000 rows: split the file, "
+        "or raise the limit with the environment variable AUGSBERT_MAX_ROWS"
+    )
     assert result["grown_mb"] < MEMORY_BOUND_MB and result["seconds"] < 5, result
 
 
@@ -109,8 +119,9 @@ def test_parquet_whose_text_expands_from_its_dictionary_is_refused_while_reading
     """2,000 rows of one 1 MiB string: 2 GiB decoded, 50 KB on disk, footer sizes small (dictionary-encoded)."""
     path = tmp_path / "expanding.parquet"
     text = pa.array(["x" * (1 << 20)])
-    pq.write_table(pa.table({"sentence": pa.DictionaryArray.from_arrays(pa.array(np.zeros(2000, np.int32)), text)}),
-                   path)
+    pq.write_table(
+        pa.table({"sentence": pa.DictionaryArray.from_arrays(pa.array(np.zeros(2000, np.int32)), text)}), path
+    )
     assert path.stat().st_size < 200_000
     result = probe(path)
     expected = "expanding.parquet: decodes to more than 1,024.0 MB of data; the limit is 1,073,741,824 bytes"
@@ -121,8 +132,12 @@ def test_parquet_whose_text_expands_from_its_dictionary_is_refused_while_reading
 
 def test_parquet_uncompressed_size_is_checked_from_the_footer(tmp_path, monkeypatch):
     path = tmp_path / "plain.parquet"
-    pq.write_table(pa.table({"sentence": ["the same sentence, again and again"] * 100_000}), path,
-                   use_dictionary=False, compression="zstd")
+    pq.write_table(
+        pa.table({"sentence": ["the same sentence, again and again"] * 100_000}),
+        path,
+        use_dictionary=False,
+        compression="zstd",
+    )
     monkeypatch.setenv("AUGSBERT_MAX_BYTES", str(max(path.stat().st_size * 2, 1_000_000)))
     err = error_of(data.load_unlabeled, path)
     assert "of uncompressed data; the limit is" in str(err) and "AUGSBERT_MAX_BYTES" in str(err)
@@ -132,9 +147,11 @@ def test_jsonl_with_a_new_key_per_record_is_refused_fast(tmp_path):
     path = tmp_path / "keys.jsonl"
     path.write_text("".join(json.dumps({"sentence": f"s{i}", f"key{i}": i}) + "\n" for i in range(20_000)))
     result = probe(path)
-    assert result["error"] == (f"{path}, row 1000: the records use more than 1,000 distinct keys (one column each) by "
-                               "this one; the limit is 1,000 columns: split the file, or raise the limit with the "
-                               "environment variable AUGSBERT_MAX_COLUMNS")
+    assert result["error"] == (
+        f"{path}, row 1000: the records use more than 1,000 distinct keys (one column each) by "
+        "this one; the limit is 1,000 columns: split the file, or raise the limit with the "
+        "environment variable AUGSBERT_MAX_COLUMNS"
+    )
     assert result["grown_mb"] < MEMORY_BOUND_MB and result["seconds"] < 5, result
 
 
@@ -145,8 +162,9 @@ def test_one_record_with_50k_keys_is_refused_fast(tmp_path, name):
     path = write(tmp_path / name, body)
     result = probe(path)
     row = 1 if name.endswith("l") else 2
-    assert result["error"].startswith(f"{path}, row {row}: a record with 50,001 keys (one column each); the limit is "
-                                      "1,000 columns")
+    assert result["error"].startswith(
+        f"{path}, row {row}: a record with 50,001 keys (one column each); the limit is 1,000 columns"
+    )
     assert result["grown_mb"] < MEMORY_BOUND_MB and result["seconds"] < 5, result
 
 
@@ -154,17 +172,24 @@ def test_gzip_bomb_is_decompressed_with_a_cap(tmp_path):
     path = write(tmp_path / "bomb.csv.gz", gzip.compress(b"sentence\n" + b"a" * 300_000_000, compresslevel=1))
     assert path.stat().st_size < 2_000_000
     result = probe(path, AUGSBERT_MAX_BYTES="50000000")
-    assert result["error"] == (f"{path}: decompresses to more than 47.7 MB; the limit is 50,000,000 bytes: split the "
-                               "file, or raise the limit with the environment variable AUGSBERT_MAX_BYTES")
+    assert result["error"] == (
+        f"{path}: decompresses to more than 47.7 MB; the limit is 50,000,000 bytes: split the "
+        "file, or raise the limit with the environment variable AUGSBERT_MAX_BYTES"
+    )
     assert result["grown_mb"] < 200, result
 
 
 # ------------------------------------------------------------------------------------ limits: each of them
-@pytest.mark.parametrize("name,content", [
-    ("rows.csv", "sentence\n" + "a\n" * 101), ("rows.tsv", "sentence\r" + "a\r" * 101),
-    ("rows.txt", "a\n" * 101), ("rows.jsonl", '{"sentence": "a"}\n' * 101),
-    ("rows.json", json.dumps([{"sentence": "a"}] * 20_001)),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("rows.csv", "sentence\n" + "a\n" * 101),
+        ("rows.tsv", "sentence\r" + "a\r" * 101),
+        ("rows.txt", "a\n" * 101),
+        ("rows.jsonl", '{"sentence": "a"}\n' * 101),
+        ("rows.json", json.dumps([{"sentence": "a"}] * 20_001)),
+    ],
+)
 def test_row_limit(tmp_path, monkeypatch, name, content):
     monkeypatch.setenv("AUGSBERT_MAX_ROWS", "100" if name != "rows.json" else "20000")
     err = error_of(data.load_unlabeled, write(tmp_path / name, content))
@@ -190,11 +215,13 @@ def test_cell_limit_for_json_and_parquet(tmp_path, monkeypatch):
     monkeypatch.setenv("AUGSBERT_MAX_CELLS", "100")
     jsonl = write(tmp_path / "cells.jsonl", '{"sentence": "a", "id": 1}\n' * 51)
     assert str(error_of(data.load_unlabeled, jsonl)).startswith(
-        f"{jsonl}: has 51 records × 2 distinct keys = 102 cells; the limit is 100 cells")
+        f"{jsonl}: has 51 records × 2 distinct keys = 102 cells; the limit is 100 cells"
+    )
     parquet = tmp_path / "cells.parquet"
     pq.write_table(pa.table({"sentence": ["a"] * 51, "id": list(range(51))}), parquet)
     assert str(error_of(data.load_unlabeled, parquet)).startswith(
-        f"{parquet}: has 51 rows × 2 columns = 102 cells; the limit is 100 cells")
+        f"{parquet}: has 51 rows × 2 columns = 102 cells; the limit is 100 cells"
+    )
     monkeypatch.setenv("AUGSBERT_MAX_CELLS", "102")
     assert data.load_unlabeled(jsonl).sentences == data.load_unlabeled(parquet).sentences == ["a"]
 
@@ -258,16 +285,23 @@ def test_fifo_is_refused_without_blocking(fifo):
 
 def test_cli_validate_on_a_fifo_exits_2_at_once(fifo):
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "augsbert_core", "validate", str(fifo)], capture_output=True,
-                          text=True, cwd=ROOT, env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT)),
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "augsbert_core", "validate", str(fifo)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT)),
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: {fifo}: is a named pipe (FIFO)")
     assert time.perf_counter() - started < 30
 
 
-@pytest.mark.parametrize("device,name", [("/dev/zero", "zero.csv"), ("/dev/null", "null.txt"),
-                                         ("/dev/urandom", "random.parquet")])
+@pytest.mark.parametrize(
+    "device,name", [("/dev/zero", "zero.csv"), ("/dev/null", "null.txt"), ("/dev/urandom", "random.parquet")]
+)
 def test_character_devices_are_refused(tmp_path, device, name):
     if not os.path.exists(device):
         pytest.skip(f"no {device}")
@@ -291,16 +325,22 @@ def test_directory_and_socket_are_refused(tmp_path):
 GOOD_GZ = gzip.compress(b"sentence1,sentence2,score\na,b,1\nc,d,0\n")
 
 
-@pytest.mark.parametrize("payload,message", [
-    (GOOD_GZ[:-8] + bytes([GOOD_GZ[-8] ^ 1]) + GOOD_GZ[-7:], "gzip CRC check failed"),
-    (GOOD_GZ[:-4] + bytes([GOOD_GZ[-4] ^ 1]) + GOOD_GZ[-3:], "gzip length check failed"),
-    (GOOD_GZ[:-3], "gzip data is truncated (the file ends early)"),
-    (GOOD_GZ[:15], "gzip data is truncated (the file ends early)"),
-    (GOOD_GZ + b"garbage", f"has 7 bytes of trailing garbage after the gzip data (from byte offset {len(GOOD_GZ)})"),
-    (GOOD_GZ + b"\x1f\x8b\x08", "gzip data is truncated"),
-    (b"\x1f\x8b\x07" + GOOD_GZ[3:], "bad gzip header: unknown compression method"),
-    (b"plain text, not gzip\n", "is not gzip-compressed (bad gzip header)"),
-])
+@pytest.mark.parametrize(
+    "payload,message",
+    [
+        (GOOD_GZ[:-8] + bytes([GOOD_GZ[-8] ^ 1]) + GOOD_GZ[-7:], "gzip CRC check failed"),
+        (GOOD_GZ[:-4] + bytes([GOOD_GZ[-4] ^ 1]) + GOOD_GZ[-3:], "gzip length check failed"),
+        (GOOD_GZ[:-3], "gzip data is truncated (the file ends early)"),
+        (GOOD_GZ[:15], "gzip data is truncated (the file ends early)"),
+        (
+            GOOD_GZ + b"garbage",
+            f"has 7 bytes of trailing garbage after the gzip data (from byte offset {len(GOOD_GZ)})",
+        ),
+        (GOOD_GZ + b"\x1f\x8b\x08", "gzip data is truncated"),
+        (b"\x1f\x8b\x07" + GOOD_GZ[3:], "bad gzip header: unknown compression method"),
+        (b"plain text, not gzip\n", "is not gzip-compressed (bad gzip header)"),
+    ],
+)
 def test_gzip_errors_say_what_is_wrong(tmp_path, payload, message):
     path = write(tmp_path / "x.csv.gz", payload)
     err = error_of(data.load_pairs, path)
@@ -318,10 +358,13 @@ def test_gzip_multi_member_and_zero_padding_load(tmp_path):
 
 # ---------------------------------------------------------------------------------------- non-text cells
 def test_json_objects_lists_booleans_and_numbers_are_not_sentences(tmp_path):
-    records = [{"sentence1": {"x": 1}, "sentence2": "b", "score": 1},
-               {"sentence1": "a", "sentence2": ["l"], "score": 2},
-               {"sentence1": True, "sentence2": "c", "score": 3}, {"sentence1": 42, "sentence2": "d", "score": 4},
-               {"sentence1": "fine", "sentence2": "ok", "score": 5}]
+    records = [
+        {"sentence1": {"x": 1}, "sentence2": "b", "score": 1},
+        {"sentence1": "a", "sentence2": ["l"], "score": 2},
+        {"sentence1": True, "sentence2": "c", "score": 3},
+        {"sentence1": 42, "sentence2": "d", "score": 4},
+        {"sentence1": "fine", "sentence2": "ok", "score": 5},
+    ]
     path = write(tmp_path / "types.jsonl", "".join(json.dumps(r) + "\n" for r in records))
     err = error_of(data.load_pairs, path)
     assert problems(err) == {
@@ -336,8 +379,11 @@ def test_json_objects_lists_booleans_and_numbers_are_not_sentences(tmp_path):
 
 @pytest.mark.parametrize("value", [True, False, {"x": 1}, [1]])
 def test_json_non_numbers_are_not_scores(tmp_path, value):
-    rows = [{"s1": "a", "s2": "b", "score": 1}, {"s1": "c", "s2": "d", "score": value},
-            {"s1": "e", "s2": "f", "score": 0}]
+    rows = [
+        {"s1": "a", "s2": "b", "score": 1},
+        {"s1": "c", "s2": "d", "score": value},
+        {"s1": "e", "s2": "f", "score": 0},
+    ]
     path = write(tmp_path / "scores.json", json.dumps(rows))
     err = error_of(data.load_pairs, path)
     message = problems(err)[(2, "score")]
@@ -355,47 +401,65 @@ def test_json_booleans_stay_0_1_labels_only_for_classification(tmp_path):
 
 
 def test_json_number_scores_and_string_scores_still_load(tmp_path):
-    rows = [{"s1": "a", "s2": "b", "score": 4.5}, {"s1": "c", "s2": "d", "score": "2"},
-            {"s1": "e", "s2": "f", "score": 0}]
+    rows = [
+        {"s1": "a", "s2": "b", "score": 4.5},
+        {"s1": "c", "s2": "d", "score": "2"},
+        {"s1": "e", "s2": "f", "score": 0},
+    ]
     pairs = data.load_pairs(write(tmp_path / "num.jsonl", "".join(json.dumps(r) + "\n" for r in rows)))
     assert pairs.frame["label"].tolist() == [0.9, 0.4, 0.0]
 
 
 def test_parquet_typed_cells(tmp_path):
     path = tmp_path / "typed.parquet"
-    pq.write_table(pa.table({"sentence1": [1, 2], "sentence2": ["a", "b"], "score": [True, False],
-                             "tags": [[1], [2]]}), path)
+    pq.write_table(
+        pa.table({"sentence1": [1, 2], "sentence2": ["a", "b"], "score": [True, False], "tags": [[1], [2]]}), path
+    )
     err = error_of(data.load_pairs, path)
     assert problems(err) == {
         (1, "sentence1"): "sentence1 is a Parquet int64 number, not text: '1'",
         (2, "sentence1"): "sentence1 is a Parquet int64 number, not text: '2'",
         (1, "score"): "score is a Parquet boolean (true), not a number; a boolean is read as 1/0 only in a label "
-                      "column of a classification task",
+        "column of a classification task",
         (2, "score"): "score is a Parquet boolean (false), not a number; a boolean is read as 1/0 only in a label "
-                      "column of a classification task",
+        "column of a classification task",
     }
     err = error_of(data.load_unlabeled, path, column_map={"tags": "sentence"})
-    assert problems(err)[(1, "tags")] == ("sentence is a Parquet list<element: int64> value, not text: "
-                                          "'<list<element: int64>>'")
+    assert problems(err)[(1, "tags")] == (
+        "sentence is a Parquet list<element: int64> value, not text: '<list<element: int64>>'"
+    )
 
 
 def test_parquet_binary_is_strict_utf8(tmp_path):
     good = tmp_path / "good.parquet"
-    pq.write_table(pa.table({"sentence1": pa.array(["caf\u00e9".encode(), b"b"], pa.binary()),
-                             "sentence2": pa.array([b"xy", b"zw"], pa.binary(2)), "score": [1.0, 0.0]}), good)
+    pq.write_table(
+        pa.table(
+            {
+                "sentence1": pa.array(["caf\u00e9".encode(), b"b"], pa.binary()),
+                "sentence2": pa.array([b"xy", b"zw"], pa.binary(2)),
+                "score": [1.0, 0.0],
+            }
+        ),
+        good,
+    )
     assert data.load_pairs(good).frame[["sentence1", "sentence2"]].values.tolist() == [["caf\u00e9", "xy"], ["b", "zw"]]
     bad = tmp_path / "bad.parquet"
-    pq.write_table(pa.table({"sentence1": ["a", "b", "c"], "blob": pa.array([b"ok", None, b"\xff\xfe"], pa.binary())}),
-                   bad)
+    pq.write_table(
+        pa.table({"sentence1": ["a", "b", "c"], "blob": pa.array([b"ok", None, b"\xff\xfe"], pa.binary())}), bad
+    )
     for loader in (data.read_table, data.load_unlabeled):
         err = error_of(loader, bad)
-        assert str(err) == (f"{bad}, row 3, column 'blob': binary value is not UTF-8 text (byte 0xff at offset 0); "
-                            "text columns must hold UTF-8")
+        assert str(err) == (
+            f"{bad}, row 3, column 'blob': binary value is not UTF-8 text (byte 0xff at offset 0); "
+            "text columns must hold UTF-8"
+        )
 
 
 # ------------------------------------------------------------------------------------ invisible sentences
-@pytest.mark.parametrize("cell", ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " \u200b\u200b ",
-                                  "\u200b\t\u2060", "\U000e0041"])
+@pytest.mark.parametrize(
+    "cell",
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " \u200b\u200b ", "\u200b\t\u2060", "\U000e0041"],
+)
 def test_invisible_only_sentences_are_empty(tmp_path, cell):
     path = write(tmp_path / "inv.csv", f"sentence1,sentence2,score\nfine,ok,1\n{cell},b,2\n")
     err = error_of(data.load_pairs, path)
@@ -447,8 +511,13 @@ def test_cr_only_jsonl(tmp_path):
 
 # --------------------------------------------------------------------------------------------- TSV quoting
 def test_pandas_written_tsv_round_trips(tmp_path):
-    frame = pd.DataFrame({"sentence1": ['He said "hi"', "tab\there", '"fully quoted"', "plain"],
-                          "sentence2": ["multi\nline", "a", "b", 'ends with "'], "score": [1.0, 2.0, 3.0, 4.0]})
+    frame = pd.DataFrame(
+        {
+            "sentence1": ['He said "hi"', "tab\there", '"fully quoted"', "plain"],
+            "sentence2": ["multi\nline", "a", "b", 'ends with "'],
+            "score": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
     path = tmp_path / "pd.tsv"
     frame.to_csv(path, sep="\t", index=False)
     assert '"He said ""hi"""' in path.read_text()

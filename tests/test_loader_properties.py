@@ -22,15 +22,22 @@ from hypothesis import strategies as st
 from augsbert_core import data
 from augsbert_core.data import DataError, PairSet, SentencePool
 
-FIXED = {"derandomize": True, "deadline": None, "database": None,
-         "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+FIXED = {
+    "derandomize": True,
+    "deadline": None,
+    "database": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
 NAMES = ["sentence1", "sentence2", "score", "label", "sentence", "text", "s1", "q2", "is_duplicate", "id", ""]
 
 
 def _valid_sentence(text: object) -> bool:
     """Stripped text with at least one visible character (not whitespace, not a format character like U+200B)."""
-    return (isinstance(text, str) and text == text.strip()
-            and any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text))
+    return (
+        isinstance(text, str)
+        and text == text.strip()
+        and any(not c.isspace() and unicodedata.category(c) != "Cf" for c in text)
+    )
 
 
 def check_loaders(path: Path, texts: set[str] | None = None) -> None:
@@ -75,8 +82,9 @@ MAGIC = [b"", b"PAR1", b"\x1f\x8b\x08\x00", b"\xef\xbb\xbf", b"sentence1,sentenc
 
 
 @settings(max_examples=150, **FIXED)
-@given(ext=st.sampled_from(EXTENSIONS), prefix=st.sampled_from(MAGIC), body=st.binary(max_size=600),
-       compress=st.booleans())
+@given(
+    ext=st.sampled_from(EXTENSIONS), prefix=st.sampled_from(MAGIC), body=st.binary(max_size=600), compress=st.booleans()
+)
 def test_random_bytes(ext, prefix, body, compress):
     payload = prefix + body
     if compress and ext.endswith(".gz"):
@@ -85,8 +93,13 @@ def test_random_bytes(ext, prefix, body, compress):
 
 
 @settings(max_examples=80, **FIXED)
-@given(body=st.binary(min_size=1, max_size=400), position=st.integers(0, 10_000), flip=st.integers(1, 255),
-       cut=st.integers(0, 60), tail=st.binary(max_size=8))
+@given(
+    body=st.binary(min_size=1, max_size=400),
+    position=st.integers(0, 10_000),
+    flip=st.integers(1, 255),
+    cut=st.integers(0, 60),
+    tail=st.binary(max_size=8),
+)
 def test_damaged_gzip(body, position, flip, cut, tail):
     good = gzip.compress(b"sentence1,sentence2,score\n" + body)
     damaged = bytearray(good[: max(len(good) - cut, 1)])
@@ -95,16 +108,20 @@ def test_damaged_gzip(body, position, flip, cut, tail):
 
 
 # -------------------------------------------------------------------------------------------- CSV / TSV text
-CELL_TEXT = st.text(alphabet=st.sampled_from(list('ab Z9.,;"\'\t\r\n-=\u200b\ufeff\u00e9\u00a0') + ["\U0001f600"]),
-                    max_size=12)
+CELL_TEXT = st.text(
+    alphabet=st.sampled_from(list("ab Z9.,;\"'\t\r\n-=\u200b\ufeff\u00e9\u00a0") + ["\U0001f600"]), max_size=12
+)
 NUMBERS = st.sampled_from(["0", "1", "2.5", "5", "-1", "nan", "inf", "true", "False", "1e400", "4,5", " 3 ", ""])
 
 
 @settings(max_examples=150, **FIXED)
-@given(names=st.lists(st.sampled_from(NAMES), min_size=1, max_size=4),
-       rows=st.lists(st.lists(st.one_of(CELL_TEXT, NUMBERS), min_size=0, max_size=5), max_size=6),
-       sep=st.sampled_from([",", "\t"]), breaks=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),
-       quote=st.booleans())
+@given(
+    names=st.lists(st.sampled_from(NAMES), min_size=1, max_size=4),
+    rows=st.lists(st.lists(st.one_of(CELL_TEXT, NUMBERS), min_size=0, max_size=5), max_size=6),
+    sep=st.sampled_from([",", "\t"]),
+    breaks=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1),
+    quote=st.booleans(),
+)
 def test_random_csv_text(names, rows, sep, breaks, quote):
     def field(cell: str) -> str:
         return '"' + cell.replace('"', '""') + '"' if quote and any(c in cell for c in f'"{sep}\r\n') else cell
@@ -115,9 +132,14 @@ def test_random_csv_text(names, rows, sep, breaks, quote):
 
 
 # ------------------------------------------------------------------------------------------------------ JSON
-JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
-                         st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=10),
-                         st.sampled_from(["", " ", "\u200b", "0", "1", "4.5", "true"]))
+JSON_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=10),
+    st.sampled_from(["", " ", "\u200b", "0", "1", "4.5", "true"]),
+)
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
     lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
@@ -127,8 +149,11 @@ RECORDS = st.dictionaries(st.one_of(st.sampled_from(NAMES), st.text(max_size=4))
 
 
 @settings(max_examples=150, **FIXED)
-@given(items=st.lists(st.one_of(RECORDS, RECORDS, RECORDS, JSON_VALUES), max_size=6),
-       as_array=st.booleans(), blank_lines=st.booleans())
+@given(
+    items=st.lists(st.one_of(RECORDS, RECORDS, RECORDS, JSON_VALUES), max_size=6),
+    as_array=st.booleans(),
+    blank_lines=st.booleans(),
+)
 def test_random_json_structures(items, as_array, blank_lines):
     if as_array:
         payload, name = json.dumps(items, indent=1 if blank_lines else None), "random.json"
@@ -141,8 +166,24 @@ def test_random_json_structures(items, as_array, blank_lines):
 
 # --------------------------------------------------------------------------------------------------- Parquet
 def _column(draw, rows: int) -> pa.Array:
-    kind = draw(st.sampled_from(["string", "binary", "int", "float", "bool", "list", "struct", "null", "timestamp",
-                                 "dictionary", "large_string", "fixed_binary"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "string",
+                "binary",
+                "int",
+                "float",
+                "bool",
+                "list",
+                "struct",
+                "null",
+                "timestamp",
+                "dictionary",
+                "large_string",
+                "fixed_binary",
+            ]
+        )
+    )
 
     def maybe(values: st.SearchStrategy) -> st.SearchStrategy:
         return st.lists(st.one_of(st.none(), values), min_size=rows, max_size=rows)

@@ -64,8 +64,9 @@ def result_scenario(config: dict) -> int:
 
 
 def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path):
-    cfg = _config(scenario=2, sampler="bm25", top_k=2,
-                  data={k: str(v) for k, v in tiny_stsb.items()} | {"scale": [0, 5]})
+    cfg = _config(
+        scenario=2, sampler="bm25", top_k=2, data={k: str(v) for k, v in tiny_stsb.items()} | {"scale": [0, 5]}
+    )
     store = RunStore(tmp_path / "runs")
     events = []
     result = run_experiment(cfg, store=store, sink=events.append)
@@ -92,14 +93,19 @@ def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path):
 
     test_rows = preds[preds["split"] == "test"]  # the per-pair scores reproduce the reported metric
     assert regression_metrics(test_rows["augsbert"], test_rows["gold"])["spearman"] == pytest.approx(
-        metrics["augsbert"]["test"]["spearman"], abs=1e-6)
+        metrics["augsbert"]["test"]["spearman"], abs=1e-6
+    )
     # a fine-tuned student is a different model from the zero-shot base
     assert metrics["augsbert"]["test"]["spearman"] != metrics["zero_shot"]["test"]["spearman"]
 
 
 def test_scenario1_wordnet_end_to_end(tiny_stsb, tmp_path):
-    data = {"train": str(tiny_stsb["train"]), "dev": str(tiny_stsb["dev"]), "test": str(tiny_stsb["test"]),
-            "scale": [0, 5]}
+    data = {
+        "train": str(tiny_stsb["train"]),
+        "dev": str(tiny_stsb["dev"]),
+        "test": str(tiny_stsb["test"]),
+        "scale": [0, 5],
+    }
     cfg = _config(scenario=1, data=data, augment={"method": "wordnet", "copies": 1})
     store = RunStore(tmp_path / "runs")
     result = run_experiment(cfg, store=store)
@@ -113,8 +119,12 @@ def test_scenario1_wordnet_end_to_end(tiny_stsb, tmp_path):
 
 
 def test_scenario3_stsb_to_quora_end_to_end(tiny_stsb, tiny_quora, tmp_path):
-    data = {"source_train": str(tiny_stsb["train"]), "unlabeled": str(tiny_quora["unlabeled"]),
-            "dev": str(tiny_quora["dev"]), "test": str(tiny_quora["test"])}
+    data = {
+        "source_train": str(tiny_stsb["train"]),
+        "unlabeled": str(tiny_quora["unlabeled"]),
+        "dev": str(tiny_quora["dev"]),
+        "test": str(tiny_quora["test"]),
+    }
     cfg = _config(scenario=3, data=data)
     store = RunStore(tmp_path / "runs")
     result = run_experiment(cfg, store=store)
@@ -133,8 +143,12 @@ def test_scenario3_stsb_to_quora_end_to_end(tiny_stsb, tiny_quora, tmp_path):
 
 
 def test_failed_run_is_marked_failed_not_finished(tiny_stsb, tmp_path):
-    cfg = _config(scenario=2, data={k: str(v) for k, v in tiny_stsb.items()},
-                  teacher={"model": str(tmp_path / "missing-model"), **FAST}, train_gold_only=False)
+    cfg = _config(
+        scenario=2,
+        data={k: str(v) for k, v in tiny_stsb.items()},
+        teacher={"model": str(tmp_path / "missing-model"), **FAST},
+        train_gold_only=False,
+    )
     store = RunStore(tmp_path / "runs")
     with pytest.raises(Exception, match="not found"):
         run_experiment(cfg, store=store)
@@ -169,8 +183,9 @@ def test_trained_teacher_beats_untrained_teacher(tmp_path):
 
     untrained = load_cross_encoder("default", device="cpu")
     before = evaluate_cross_encoder(untrained, {"test": test}, "regression")["test"]["spearman"]
-    teacher = train_teacher(gold, ModelConfig(epochs=1, batch_size=16, learning_rate=1e-4), tmp_path / "teacher",
-                            device="cpu")
+    teacher = train_teacher(
+        gold, ModelConfig(epochs=1, batch_size=16, learning_rate=1e-4), tmp_path / "teacher", device="cpu"
+    )
     after = evaluate_cross_encoder(teacher, {"test": test}, "regression")["test"]["spearman"]
     assert after > before + 0.2, (before, after)
     assert after > 0.7  # measured: 0.83 (lr 1e-4, one epoch, 400 pairs)
@@ -178,12 +193,21 @@ def test_trained_teacher_beats_untrained_teacher(tmp_path):
 
 def test_given_silver_file_skips_teacher_and_labeling(micro_stsb, tmp_path):
     silver = pd.read_csv(micro_stsb["unlabeled"]).head(8)
-    given = pd.DataFrame({"sentence1": silver["sentence"][:4].to_numpy(), "sentence2": silver["sentence"][4:8].to_numpy(),
-                          "label": [0.1, 0.9, 0.5, 0.3]})
+    given = pd.DataFrame(
+        {
+            "sentence1": silver["sentence"][:4].to_numpy(),
+            "sentence2": silver["sentence"][4:8].to_numpy(),
+            "label": [0.1, 0.9, 0.5, 0.3],
+        }
+    )
     path = tmp_path / "reviewed.csv"
     given.to_csv(path, index=False)
-    cfg = _config(scenario=2, data={k: str(v) for k, v in micro_stsb.items()} | {"scale": [0, 5]},
-                  silver_file=str(path), train_gold_only=False)
+    cfg = _config(
+        scenario=2,
+        data={k: str(v) for k, v in micro_stsb.items()} | {"scale": [0, 5]},
+        silver_file=str(path),
+        train_gold_only=False,
+    )
     store = RunStore(tmp_path / "runs")
     result = run_experiment(cfg, store=store)
     assert set(result.metrics) == {"zero_shot", "augsbert"}

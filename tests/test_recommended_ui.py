@@ -1,8 +1,9 @@
-"""The recommended model and the run's steps in the app and the CLI: metrics.json's `recommended` entry (computed
-for runs finished before it existed), the step list of the new order (candidates before the teacher, labeling
+"""The recommended model and the run's steps in the app and the CLI: metrics.json's `recommended` entry
+(computed for runs finished before it existed), the step list of the new order (candidates before the teacher, labeling
 after the gate), optional and reused steps, and the Scenario page's teacher warm start / labeler / candidates.
 
-Fast: seeded run stores, AppTest, the CLI in-process. Run: HF_HUB_OFFLINE=1 python -m pytest tests/test_recommended_ui.py"""
+Fast: seeded run stores, AppTest, the CLI in-process.
+Run: HF_HUB_OFFLINE=1 python -m pytest tests/test_recommended_ui.py"""
 
 from __future__ import annotations
 
@@ -139,10 +140,22 @@ def _events(*stages: str, t0: float = 0.0) -> list[dict]:
 
 
 def test_new_stages_belong_to_their_steps():
-    expected = {"teacher.warm": "teacher_warm", "teacher.other": "teacher", "probe": "silver", "full_gold.train": "full_gold",
-                "eval.full_gold": "full_gold", "sample.given": "candidates", "sample.chunk": "candidates",
-                "sample.other": "candidates", "reuse": "setup", "label": "silver", "augment": "silver",
-                "gate": "teacher", "nonsense": None, None: None}
+    expected = {
+        "teacher.warm": "teacher_warm",
+        "teacher.other": "teacher",
+        "probe": "silver",
+        "full_gold.train": "full_gold",
+        "eval.full_gold": "full_gold",
+        "sample.given": "candidates",
+        "sample.chunk": "candidates",
+        "sample.other": "candidates",
+        "reuse": "setup",
+        "label": "silver",
+        "augment": "silver",
+        "gate": "teacher",
+        "nonsense": None,
+        None: None,
+    }
     assert {s: runinfo.step_of(s) for s in expected} == expected
     for stage in ("teacher.warm", "probe", "sample.given", "reuse", "full_gold.train", "eval.full_gold"):
         assert runinfo.STAGE_TITLES[stage]
@@ -151,8 +164,7 @@ def test_new_stages_belong_to_their_steps():
 
 
 def test_new_order_candidates_before_the_teacher_and_labels_after_the_gate():
-    events = _events("setup", "data", "eval.zero_shot", "gold_only.train", "eval.gold_only", "sample",
-                     "sample.bm25")
+    events = _events("setup", "data", "eval.zero_shot", "gold_only.train", "eval.gold_only", "sample", "sample.bm25")
     events.append({"stage": "teacher.warm", "step": 3, "total": 12, "loss": 0.5, "message": "log", "time": 20.0})
     prog = runinfo.progress(events, done=[])
     assert prog.step_current == "teacher_warm" and (prog.step, prog.total) == (3, 12)
@@ -189,8 +201,16 @@ def test_run_steps_follow_the_scenario_and_the_config():
     def keys(steps: list) -> list[str]:
         return [k for k, _, _ in steps]
 
-    assert keys(runinfo.run_steps(2, {})) == ["setup", "zero_shot", "gold_only", "candidates", "teacher", "silver",
-                                              "augsbert", "done"]
+    assert keys(runinfo.run_steps(2, {})) == [
+        "setup",
+        "zero_shot",
+        "gold_only",
+        "candidates",
+        "teacher",
+        "silver",
+        "augsbert",
+        "done",
+    ]
     s1 = runinfo.run_steps(1, {"train_full_gold": True})
     assert keys(s1) == ["setup", "zero_shot", "gold_only", "full_gold", "silver", "augsbert", "done"]
     assert {k: t for k, t, _ in s1}["silver"] == "Augmented pairs"
@@ -201,8 +221,11 @@ def test_run_steps_follow_the_scenario_and_the_config():
     warm = {"teacher": {"model": "default", "epochs": 2, "warm_start": "auto"}}
     assert keys(runinfo.run_steps(2, warm))[3:6] == ["candidates", "teacher_warm", "teacher"]
     assert "teacher_warm" in keys(runinfo.run_steps(3, warm))
-    for no_warm in ({"teacher": {**warm["teacher"], "warm_start": "off"}}, {"teacher": {**warm["teacher"], "epochs": 0}},
-                    {**warm, "silver_file": "x.csv"}):
+    for no_warm in (
+        {"teacher": {**warm["teacher"], "warm_start": "off"}},
+        {"teacher": {**warm["teacher"], "epochs": 0}},
+        {**warm, "silver_file": "x.csv"},
+    ):
         assert "teacher_warm" not in keys(runinfo.run_steps(2, no_warm))
     assert "teacher_warm" not in keys(runinfo.run_steps(1, warm))
 
@@ -214,8 +237,18 @@ def test_training_page_steps_of_a_finished_run_with_new_stages(store):
     cfg.update(train_gold_only=False, train_full_gold=True)  # gold-only not listed; full gold listed, never ran
     run.path("config.json").write_text(json.dumps(cfg))
     t = time.time()
-    for stage in ("setup", "data", "reuse", "sample.given", "teacher.warm", "gate", "label", "probe",
-                  "augsbert.train", "done"):
+    for stage in (
+        "setup",
+        "data",
+        "reuse",
+        "sample.given",
+        "teacher.warm",
+        "gate",
+        "label",
+        "probe",
+        "augsbert.train",
+        "done",
+    ):
         run.event({"stage": stage, "step": 0, "total": 0, "message": stage, "time": t})
     run.write_json("state.json", {"done": ["zero_shot", "teacher", "silver", "augsbert"]})
     at = app("training")
@@ -238,7 +271,9 @@ def test_scenario_page_auto_teacher_and_the_new_advanced_keys():
     kind = at.radio(key="sc_teacher_kind")
     assert kind.value == "auto" and kind.options[0].startswith("Auto")
     name, why = default_teacher("cpu")  # the test's device label is a CPU
-    assert any(f"Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}" in c.value for c in at.caption)
+    assert any(
+        f"Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}" in c.value for c in at.caption
+    )
     default = scenario.build_configs(scenario.load_draft())[0]
     assert default.teacher.model == "auto" and default.teacher.warm_start == "auto"
     assert (default.labeler, default.candidates) == ("auto", "auto")
@@ -266,13 +301,15 @@ def test_scenario_page_auto_teacher_and_the_new_advanced_keys():
 def test_estimate_counts_the_warm_start_the_probes_and_given_pairs():
     from augsbert_core import estimate
 
-    counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000,
-                                 unlabeled_sentences=1000)
+    counts = estimate.DataCounts(
+        train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000
+    )
     draft = {**scenario.DEFAULT_DRAFT, "sampler": "bm25", "top_k": 2}
     full = estimate.estimate(draft, counts, "cpu")
     assert {"teacher warm start", "labeler probes"} <= set(full.parts)
-    plain = estimate.estimate({**draft, "labeler": "cross_encoder",
-                               "teacher": {**draft["teacher"], "warm_start": "off"}}, counts, "cpu")
+    plain = estimate.estimate(
+        {**draft, "labeler": "cross_encoder", "teacher": {**draft["teacher"], "warm_start": "off"}}, counts, "cpu"
+    )
     assert not {"teacher warm start", "labeler probes"} & set(plain.parts) and plain.seconds < full.seconds
     pairs = estimate.DataCounts(**{**counts.__dict__, "unlabeled_pairs": 500})
     assert estimate.estimate(draft, pairs).candidates == 500  # auto: the file's pairs as they are
@@ -315,13 +352,33 @@ def test_cli_results_table_puts_the_recommended_model_first(store):
 
 def test_ensemble_text_says_when_the_labeler_probe_chose(store):
     run = store.run(seed_run(store, "probed"))
-    run.write_json("ensemble.json", {"weight": 0.0, "report": {"metric": "spearman", "dev_crossfit": 0.86,
-                                                              "cross_encoder_crossfit": 0.8, "bi_encoder_crossfit": 0.87,
-                                                              "beats_members": False, "used": True}})
-    run.write_json("probe.json", {"chosen": "ensemble", "trials": [{"labeler": "cross_encoder", "dev": 0.851},
-                                                                   {"labeler": "ensemble", "dev": 0.862}]})
+    run.write_json(
+        "ensemble.json",
+        {
+            "weight": 0.0,
+            "report": {
+                "metric": "spearman",
+                "dev_crossfit": 0.86,
+                "cross_encoder_crossfit": 0.8,
+                "bi_encoder_crossfit": 0.87,
+                "beats_members": False,
+                "used": True,
+            },
+        },
+    )
+    run.write_json(
+        "probe.json",
+        {
+            "chosen": "ensemble",
+            "trials": [{"labeler": "cross_encoder", "dev": 0.851}, {"labeler": "ensemble", "dev": 0.862}],
+        },
+    )
     text = runinfo.ensemble_text(runinfo.ensemble_decision(run.dir))
-    assert "It labeled the silver pairs** (chosen by the labeler probe: probe students on dev: cross-encoder 85.1, " \
-           "ensemble 86.2)" in text and "ensemble: on" not in text
+    assert (
+        "It labeled the silver pairs** (chosen by the labeler probe: probe students on dev: cross-encoder 85.1, "
+        "ensemble 86.2)"
+        in text
+        and "ensemble: on" not in text
+    )
     run.path("probe.json").unlink()
     assert "(ensemble: on)" in runinfo.ensemble_text(runinfo.ensemble_decision(run.dir))

