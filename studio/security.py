@@ -3,8 +3,8 @@ accepts, the upload size cap, and the server settings in `.streamlit/config.toml
 
 - A model is the offline `default` or `mpnet` (the core's aliases), a Hugging Face hub name (`name` or
   `org/name`), or a directory under one of the configured model roots: `$AUGSBERT_MODEL_ROOTS`
-  (os.pathsep-separated), by default the workspace's `models/` folder and the installed offline model's folder. Anything else is refused, so the model box cannot
-  be used to read other files or folders of the server.
+  (os.pathsep-separated), by default the workspace's `models/` folder and the installed offline model's
+  folder. Anything else is refused, so the model box cannot be used to read other files or folders of the server.
 - Uploads are capped at `server.maxUploadSize` MB (the same value Streamlit's uploader enforces); a gzip'd
   upload also may not expand beyond `MAX_EXPANSION` times that (a "zip bomb" is refused before it is read).
 - Text from users (file, column, model, run and dataset names, cells, and any exception message that may quote
