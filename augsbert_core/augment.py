@@ -31,6 +31,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .errors import AugmentError
+
 __all__ = [
     "AugmentConfig",
     "AugmentError",
@@ -65,10 +67,6 @@ _TAG_FIXES: dict[str, str] = {'"': "''", "NP": "NNP", "NPS": "NNPS", "-LRB-": "(
 
 # Masked LMs we loaded, keyed by full path (nlpaug's own cache keys by basename only).
 _MLM_CACHE: dict[tuple[str, str, str], Any] = {}
-
-
-class AugmentError(RuntimeError):
-    """Augmentation cannot run (bad config, missing data or model)."""
 
 
 @dataclass

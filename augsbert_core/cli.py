@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import AugsbertError, Cancelled, GateStopped
+
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
 
@@ -146,14 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .config import ConfigError
-    from .data import DataError
-    from .models import ModelLoadError
-    from .runs import RunFileError
-
     try:
         return _dispatch(args)
-    except (DataError, ConfigError, ModelLoadError, RunFileError, FileNotFoundError) as exc:
+    except (Cancelled, GateStopped) as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except (AugsbertError, FileNotFoundError) as exc:  # expected: bad input, settings, a model, a run file
         if getattr(args, "json", False) and args.command in ("check", "validate"):
             problems = [str(p) for p in getattr(exc, "problems", [])] or str(exc).splitlines()
             print(json.dumps({"ok": False, "errors": problems}, indent=2))

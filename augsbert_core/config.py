@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from .errors import ConfigError
+
 Scenario = Literal[1, 2, 3]
 Task = Literal["regression", "classification"]
 SAMPLERS = ("random", "bm25", "semantic", "bm25+semantic", "kde")
@@ -37,10 +39,6 @@ AUGMENT_METHODS = ("wordnet", "contextual-substitute", "contextual-insert")
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
-
-
-class ConfigError(ValueError):
-    """A config that cannot run: names the key and what is wrong."""
 
 
 def _not_bool(value: Any) -> Any:

@@ -54,6 +54,8 @@ from typing import BinaryIO, Literal, NoReturn
 import numpy as np
 import pandas as pd
 
+from .errors import AugsbertError
+
 __all__ = [
     "match_columns",
     "Task",
@@ -133,9 +135,10 @@ class Problem:
         return f"{', '.join(where)}: {self.message}"
 
 
-class DataError(ValueError):
+class DataError(AugsbertError, ValueError):
     """Bad input. `.problems` lists the problems found (at most MAX_PROBLEMS); `.total` counts all of them."""
 
+    kind = "data"
     problems: list[Problem]
     total: int
 

@@ -12,11 +12,13 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .config import ExperimentConfig
+from .errors import Failure, failure_of
 from .runs import Run, RunStore
 
 
@@ -46,7 +48,7 @@ def resume(store: RunStore, run_id: str) -> str:
     run = store.run(run_id)
     run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the status left as it was
     run.cancel_file.unlink(missing_ok=True)
-    store.update(run_id, status="queued", error=None, finished_at=None)
+    store.update(run_id, status="queued", error=None, failure=None, finished_at=None)
     run.log("resume requested")
     _start_worker(store, run, "--resume")
     return run_id
@@ -125,19 +127,17 @@ def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
         device = choose_device(cfg.device)
         with device_lock(store, device, run):
             if run.cancel_file.exists():
-                run.set_status("cancelled", error="cancelled while queued")
+                run.fail(Failure("cancelled", "cancelled while queued"), status="cancelled")
                 return 1
             run_experiment(cfg, store=store, run=run, resume=resume)
     except BlockingIOError:
-        run.set_status("cancelled", error="cancelled while queued")
+        run.fail(Failure("cancelled", "cancelled while queued"), status="cancelled")
         return 1
     except Cancelled:
         return 1
-    except Exception:  # noqa: BLE001 - already recorded as failed by run_experiment
+    except Exception as exc:  # noqa: BLE001 - run_experiment recorded its own failures; this is one before it
         if store.get(run_id).status in ("queued", "running"):
-            import traceback
-
             run.log(traceback.format_exc())
-            run.set_status("failed", error="the worker failed before the run started")
+            run.fail(failure_of(exc))
         return 1
     return 0

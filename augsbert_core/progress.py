@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import Cancelled
+
 ProgressSink = Callable[["ProgressEvent"], None]
 
 
@@ -29,10 +31,6 @@ class ProgressEvent:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class Cancelled(RuntimeError):
-    """Raised after a step stopped because cancellation was requested; saved work is kept."""
 
 
 class CancelToken:

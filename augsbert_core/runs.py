@@ -33,16 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import Failure, RunFileError
+
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 RECORD_FILE = "run.json"
 WRITER_BUSY_MS = 5_000  # writers wait this long for the index; readers READER_BUSY_MS, then read the directories
 READER_BUSY_MS = 1_000
 DIED = "the job process ended without finishing (killed or crashed)"
-
-
-class RunFileError(ValueError):
-    """A run file that cannot be read (corrupt JSON, wrong shape): names the run and the file."""
 
 
 def default_root() -> Path:
@@ -92,8 +90,9 @@ class RunRecord:
     finished_at: float | None
     dir: str
     headline: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None  # one line: why the run did not finish (`failure`'s message and hint)
     pid: int | None = None
+    failure: dict[str, str] | None = None  # errors.Failure as a dict: {kind, message, hint}
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -113,7 +112,8 @@ CREATE TABLE IF NOT EXISTS runs (
     dir TEXT NOT NULL,
     headline TEXT NOT NULL DEFAULT '{}',
     error TEXT,
-    pid INTEGER
+    pid INTEGER,
+    failure TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
 """
@@ -196,6 +196,7 @@ class RunStore:
             with self._connect() as db:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.executescript(_SCHEMA)
+                _add_missing_columns(db)
                 _insert(db, record)
         except sqlite3.DatabaseError:
             self._stale_marker.touch()
@@ -218,7 +219,8 @@ class RunStore:
         """Mark runs whose worker process died while running as 'interrupted' (a writer's job). Their ids."""
         stale = [r.id for r in self._records() if r.status == "running" and not _pid_alive(r.pid)]
         for run_id in stale:
-            self.update(run_id, status="interrupted", finished_at=time.time(), error=DIED)
+            failure = Failure("interrupted", DIED).to_dict()
+            self.update(run_id, status="interrupted", finished_at=time.time(), error=DIED, failure=failure)
         return stale
 
     def rebuild_index(self) -> int:
@@ -373,14 +375,23 @@ def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
 def _live(record: RunRecord) -> RunRecord:
     """The record as a reader should show it: 'running' whose process is gone reads 'interrupted'."""
     if record.status == "running" and not _pid_alive(record.pid):
-        return RunRecord(**{**record.to_dict(), "status": "interrupted", "error": DIED})
+        failure = Failure("interrupted", DIED).to_dict()
+        return RunRecord(**{**record.to_dict(), "status": "interrupted", "error": DIED, "failure": failure})
     return record
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """An index written by an older version lacks newer columns: add them (the rows keep NULL there)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    if "failure" not in have:
+        db.execute("ALTER TABLE runs ADD COLUMN failure TEXT")
 
 
 def _insert(db: sqlite3.Connection, record: RunRecord) -> None:
     """Write `record` as its index row (replacing an older one)."""
     row = record.to_dict()
     row["headline"] = json.dumps(row["headline"])
+    row["failure"] = json.dumps(row["failure"]) if row["failure"] is not None else None
     db.execute(
         f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
     )
@@ -389,6 +400,7 @@ def _insert(db: sqlite3.Connection, record: RunRecord) -> None:
 def _record(row: sqlite3.Row) -> RunRecord:
     data = dict(row)
     data["headline"] = json.loads(data.get("headline") or "{}")
+    data["failure"] = json.loads(data["failure"]) if data.get("failure") else None
     return RunRecord(**{k: data[k] for k in RunRecord.__dataclass_fields__ if k in data})
 
 
@@ -456,8 +468,16 @@ class Run:
             values.setdefault("pid", os.getpid())
         if status in ("finished", "failed", "cancelled", "interrupted"):
             values.setdefault("finished_at", now)
+        if status in ("queued", "running", "finished"):
+            values.setdefault("error", None)
+            values.setdefault("failure", None)
         self.store.update(self.id, status=status, **values)
         self.log(f"status: {status}" + (f" ({values['error']})" if values.get("error") else ""))
+
+    def fail(self, failure: Failure, status: str = "failed") -> None:
+        """End the run as `status` (failed, cancelled) for the reason `failure`, kept as data and as one line."""
+        error = failure.message + (f". {failure.hint}" if failure.hint else "")
+        self.set_status(status, error=error, failure=failure.to_dict())
 
     @property
     def cancel_file(self) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augsbert_core.errors import Failure
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
 from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
 
@@ -286,48 +287,46 @@ def eval_metric_key(metrics: dict[str, float]) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------------- errors
-def explain_error(status: str, error: str | None) -> tuple[str, str, str]:
-    """(title, message, what to do) for a run that did not finish: readable, never a traceback."""
-    text = (error or "").strip()
-    kind, _, detail = text.partition(": ")
-    if not detail:
-        kind, detail = "", text
-    detail = detail.splitlines()[0] if detail else ""
-    low = text.lower()
-    if status == "cancelled":
-        return ("Cancelled", detail or "the job was cancelled", "Launch it again from the Scenario page when ready.")
-    if status == "interrupted":
-        return (
-            "Interrupted",
-            detail or "the job process ended without finishing",
-            "The worker was killed or the machine restarted. Launch the run again.",
-        )
-    if "out of memory" in low or "outofmemory" in low:
-        return (
-            "Out of memory",
-            detail or text,
-            "Lower the batch size or the max sequence length, or use a smaller base model.",
-        )
-    if kind == "ModelLoadError" or "could not load model" in low or "model directory not found" in low:
-        hint = (
-            "The model hub is not reachable from here: use the offline default or a local model directory."
-            if "offline" in low or "reach" in low
-            else "Check the model name or path on the Scenario page."
-        )
-        return ("Model could not be loaded", detail or text, hint)
-    if kind == "DataError":
-        return ("Bad data", detail, "Fix the file (the message names its row and column) and upload it again.")
-    if kind == "GateStopped" or "silver labels from this teacher" in low:
-        return (
-            "Stopped by the teacher-readiness gate",
-            detail or text,
-            "Train the teacher longer, use a stronger teacher, or set the gate to 'warn'.",
-        )
-    if kind == "ConfigError":
-        return ("Invalid settings", detail, "Change the settings on the Scenario page.")
-    if "connection" in low or "resolve" in low or "hub" in low:
-        return ("Model hub unreachable", detail or text, "Use the offline default model or a local directory.")
-    return ("The run failed", text or "no error message was recorded", "The log below has the details.")
+#: (title, what to do) for each kind of failure the core records (errors.FAILURE_KINDS; a test checks the keys).
+FAILURE_ADVICE: dict[str, tuple[str, str]] = {
+    "config": ("Invalid settings", "Change the settings on the Scenario page."),
+    "data": ("Bad data", "Fix the file (the message names its row and column) and upload it again."),
+    "model": ("Model could not be loaded", "Check the model name or path on the Scenario page."),
+    "run_file": ("A run file is unreadable", "The message names the file; delete the run or restore the file."),
+    "augment": ("Augmentation could not run", "Pick another augmentation method on the Scenario page."),
+    "gate": (
+        "Stopped by the teacher-readiness gate",
+        "Train the teacher longer, use a stronger teacher, or set the gate to 'warn'.",
+    ),
+    "cancelled": ("Cancelled", "Launch it again from the Scenario page when ready."),
+    "interrupted": ("Interrupted", "The worker was killed or the machine restarted. Launch the run again."),
+    "out_of_memory": ("Out of memory", "Lower the batch size or the max sequence length, or use a smaller base model."),
+    "disk_full": ("Disk full", "Free disk space, then resume the run."),
+    "permission": ("Cannot write the run", "Check that the workspace folder is writable."),
+    "hub_unreachable": ("Model hub unreachable", "Use the offline default model or a local model directory."),
+    "internal": ("The run failed", "The log below has the details."),
+}
+#: Runs recorded before failures were stored as data: their error line starts with the exception's class name.
+_LEGACY_KINDS = {
+    "ConfigError": "config",
+    "DataError": "data",
+    "ModelLoadError": "model",
+    "GateStopped": "gate",
+    "AugmentError": "augment",
+}
+
+
+def explain_failure(record: RunRecord) -> tuple[str, str, str]:
+    """(title, message, what to do) for a run that did not finish, from its stored failure kind."""
+    failure = Failure.from_dict(record.failure)
+    if failure is None:  # a run from before failures were stored as data
+        text = (record.error or "").strip()
+        name, _, detail = text.partition(": ")
+        legacy = _LEGACY_KINDS.get(name)
+        kind = legacy or {"cancelled": "cancelled", "interrupted": "interrupted"}.get(record.status, "internal")
+        failure = Failure(kind, (detail if legacy else text) or "no error message was recorded")
+    title, advice = FAILURE_ADVICE.get(failure.kind, FAILURE_ADVICE["internal"])
+    return title, failure.message.splitlines()[0] if failure.message else "", failure.hint or advice
 
 
 # ------------------------------------------------------------------------------------------------- files

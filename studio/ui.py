@@ -267,7 +267,7 @@ def teacher_choices(run_dir: str) -> None:
 
 def run_error(record: RunRecord) -> None:
     if record.status in ("failed", "interrupted"):
-        title, message, hint = runinfo.explain_error(record.status, record.error)
+        title, message, hint = runinfo.explain_failure(record)
         st.error(f"**{title}.** {md_escape(message)}\n\n{hint}", icon=":material/error:")
     elif record.status == "cancelled":
         st.info(f"**Cancelled.** {md_escape(record.error or '')}", icon=":material/stop_circle:")
