@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import stages
 from .errors import AugsbertError, Cancelled, GateStopped
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
@@ -621,10 +622,11 @@ class _TqdmSink:
         if event.total and event.total > 0:
             if self.bar is None or self.stage != event.stage or self.bar.total != event.total:
                 self.close()
+                known = stages.BY_NAME.get(event.stage)
                 self.bar = tqdm(
                     total=event.total,
-                    desc=event.stage,
-                    unit="step" if ".train" in event.stage else "it",
+                    desc=stages.title(event.stage),
+                    unit=known.unit if known else "it",
                     file=sys.stderr,
                     dynamic_ncols=True,
                 )
@@ -633,7 +635,7 @@ class _TqdmSink:
             if event.loss is not None:
                 self.bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
             self.bar.refresh()
-        elif event.message and event.message not in ("log", "eval"):
+        elif event.kind == "message":
             self.close()
             print(f"[{event.stage}] {event.message}", file=sys.stderr)
 
@@ -645,7 +647,7 @@ class _TqdmSink:
 
 class _PrintSink(_TqdmSink):
     def __call__(self, event) -> None:
-        if event.message and event.message not in ("log", "eval") and not event.total:
+        if event.kind == "message" and not event.total:
             print(f"[{event.stage}] {event.message}", file=sys.stderr)
 
 

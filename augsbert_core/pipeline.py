@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
+from . import stages
 from .config import ConfigError, ExperimentConfig
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
@@ -319,19 +320,19 @@ class _Experiment:
     def run(self) -> ExperimentResult:
         cfg, report = self.cfg, self.report
         report.stage(
-            "setup",
+            stages.SETUP,
             f"device: {device_description(self.device)}"
             + (f"; resuming after: {', '.join(self.state['done'])}" if self.resume else ""),
         )
         if self.teacher_choice:
-            report.stage("setup", f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
+            report.stage(stages.SETUP, f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = self.checked_data or load_experiment_data(cfg)
         self.run_.write_json("fingerprints.json", data.fingerprints)
         self.run_.store.update(self.run_.id, task=data.task)
         task = data.task
         splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
         report.stage(
-            "data",
+            stages.DATA,
             f"task={task}; "
             + ", ".join(f"{k}={len(v)}" for k, v in splits.items())
             + (f", train={len(data.train)}" if data.train is not None else "")
@@ -351,7 +352,7 @@ class _Experiment:
             t0, preds = time.time(), {}
             metrics = evaluate_bi_encoder(base, splits, task, preds)
             self.finish("zero_shot", t0, metrics, preds)
-            report.stage("eval.zero_shot", _fmt(metrics, task))
+            report.stage(stages.eval_stage("zero_shot"), _fmt(metrics, task))
         self.cancel.raise_if_cancelled("evaluation")
 
         if cfg.scenario in (1, 2) and cfg.train_gold_only and not self.done("gold_only"):
@@ -360,7 +361,9 @@ class _Experiment:
             if data.full_train is not None:
                 self._train_student("full_gold", data.full_train, data, splits, task)
             else:
-                report.stage("full_gold.train", "skipped: no full gold (data.full_train) in this scenario")
+                report.stage(
+                    stages.train_stage("full_gold"), "skipped: no full gold (data.full_train) in this scenario"
+                )
 
         candidates = None  # scenarios 2, 3: sampled before the teacher, which warm-starts on them
         if cfg.scenario != 1 and not cfg.silver_file and not self.done("silver"):
@@ -390,34 +393,35 @@ class _Experiment:
         self.run_.write_json("metrics.json", {**metrics, RECOMMENDED: recommended})
         table = format_table({**metrics, RECOMMENDED: recommended}, task)
         atomic_write_text(self.run_.path("metrics.txt"), table + "\n")
-        report.stage("done", "\n" + table)
+        report.stage(stages.DONE, "\n" + table)
         return ExperimentResult(
             self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"], recommended
         )
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
         t0 = time.time()
-        what = {"gold_only": "gold-only", "full_gold": "full-gold (ceiling)"}.get(key, "AugSBERT")
-        self.report.stage(f"{key}.train", f"training the {what} student on {len(train):,} pairs")
+        self.report.stage(
+            stages.train_stage(key), f"training the {stages.STUDENTS[key]} student on {len(train):,} pairs"
+        )
         model = train_student(
             train,
             self.cfg.student,
             self.models_dir / key,
             task=task,
             dev=data.dev,
-            stage=f"{key}.train",
+            stage=stages.train_stage(key),
             **self.train_kwargs(key),
         )
         preds: dict[str, np.ndarray] = {}
         metrics = evaluate_bi_encoder(model, splits, task, preds)
         self.finish(key, t0, metrics, preds)
-        self.report.stage(f"eval.{key}", _fmt(metrics, task))
+        self.report.stage(stages.eval_stage(key), _fmt(metrics, task))
 
     def _teacher(self, data: LoadedData, splits, task: str, candidates: pd.DataFrame | None, base):
         """The labeling teacher (None when silver comes from a file) and the readiness gate."""
         cfg = self.cfg
         if cfg.scenario != 1 and cfg.silver_file:
-            self.report.stage("teacher.train", "skipped: using the given silver file")
+            self.report.stage(stages.TEACHER_TRAIN, "skipped: using the given silver file")
             return None, None
         if self.done("teacher"):
             gate = self.run_.read_json("gate.json")
@@ -444,7 +448,7 @@ class _Experiment:
         if cfg.teacher_search.enabled:
             choose_on = dev if dev is not None else data.dev
             self.report.stage(
-                "teacher.train",
+                stages.TEACHER_TRAIN,
                 f"teacher search on {len(gold):,} gold pairs, chosen on dev "
                 f"(budget {cfg.teacher_search.budget_minutes:g} min)",
             )
@@ -463,13 +467,13 @@ class _Experiment:
             self.run_.write_json("teacher_search.json", {"trials": trials})
             chosen = next(t for t in trials if t.get("chosen"))
             self.report.stage(
-                "teacher.search",
+                stages.TEACHER_SEARCH,
                 f"chose {chosen['epochs']:g} epochs, lr {chosen['learning_rate']:g} "
                 f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)",
             )
         else:
             self.report.stage(
-                "teacher.train",
+                stages.TEACHER_TRAIN,
                 f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
                 + (", from its warm start" if warm else "")
                 if cfg.teacher.epochs
@@ -488,7 +492,7 @@ class _Experiment:
         metrics = evaluate_cross_encoder(
             teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds, cache=cache
         )
-        self.report.stage("eval.teacher", _fmt(metrics, task))
+        self.report.stage(stages.eval_stage("teacher"), _fmt(metrics, task))
         self.state["metrics"]["teacher"] = metrics
         self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
         ensemble = self._fit_ensemble(splits, task)
@@ -507,7 +511,7 @@ class _Experiment:
         else:
             gate["warm_start"] = {"used": False, "why": self._warm_start_why()}
         self.run_.write_json("gate.json", gate)
-        self.report.stage("gate", gate["message"])
+        self.report.stage(stages.GATE, gate["message"])
         self.finish("teacher", t0, metrics, preds)
         if gate["verdict"] == "weak" and cfg.gate.action == "stop":
             self.run_.write_json("metrics.partial.json", self.metrics)
@@ -549,7 +553,7 @@ class _Experiment:
         )
         pairs = warm_start_pairs(candidates, self.teacher_cfg.warm_start_top_k, data.train, base, self.cfg.seed)
         self.report.stage(
-            "teacher.warm",
+            stages.TEACHER_WARM,
             f"warm start: the teacher learns the {member.replace('_', '-')} "
             f"bi-encoder's similarity on {len(pairs):,} pairs ({len(candidates):,} "
             f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)",
@@ -575,7 +579,7 @@ class _Experiment:
             pred = label_pairs(model, dev["sentence1"], dev["sentence2"], batch_size=self.cfg.label_batch_size)
             info["dev_after_warm"] = primary_score(pred, dev["label"].to_numpy(), task)
             self.report.stage(
-                "teacher.warm",
+                stages.TEACHER_WARM,
                 f"after the warm start, before gold: dev {PRIMARY_METRIC[task]} {100 * info['dev_after_warm']:.2f}",
             )
         del model
@@ -611,7 +615,7 @@ class _Experiment:
                 np.asarray(ce["dev"]), np.asarray(bi["dev"]), splits["dev"]["label"].to_numpy(), task, seed=cfg.seed
             )
         except ValueError as exc:  # too small a dev split: label with the cross-encoder alone
-            self.report.stage("ensemble", f"skipped: {exc}")
+            self.report.stage(stages.ENSEMBLE, f"skipped: {exc}")
             return None
         if cfg.labeler != "auto":
             used = cfg.labeler == "ensemble"
@@ -626,7 +630,7 @@ class _Experiment:
         self.state["predictions"]["ensemble"] = {k: [float(x) for x in v] for k, v in combined.items()}
         self.run_.write_json("ensemble.json", ensemble.to_dict())
         self.report.stage(
-            "ensemble",
+            stages.ENSEMBLE,
             describe_ensemble(ensemble) + ("; labeling with it" if used else "; labeling with the cross-encoder alone"),
         )
         return ensemble if used else None
@@ -711,7 +715,7 @@ class _Experiment:
                 shutil.copy2(src / name, self.run_.path(name))
         self.state["reused_from"] = src.name
         self.run_.write_json("state.json", self.state)
-        self.report.stage("reuse", f"reusing {', '.join(self.state['done'])} from run {src.name}")
+        self.report.stage(stages.REUSE, f"reusing {', '.join(self.state['done'])} from run {src.name}")
 
     def _augmented(self, data: LoadedData) -> pd.DataFrame:
         path = self.run_.path("augmented.csv")
@@ -755,7 +759,7 @@ class _Experiment:
         """Teacher scores -> labeler choice -> (threshold) -> KDE / cap. Returns all candidates with a `kept` flag."""
         cfg, report = self.cfg, self.report
         report.stage(
-            "label",
+            stages.LABEL,
             f"teacher labels {len(candidates):,} pairs (both orders averaged)"
             + (" and the ensemble" if teacher.ensemble is not None else ""),
         )
@@ -804,7 +808,7 @@ class _Experiment:
             summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
         self.run_.write_json("silver_summary.json", summary)
         report.stage(
-            "label",
+            stages.LABEL,
             f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}, labeled by the "
             f"{chosen.replace('_', '-')} ({why})" + (f"; threshold {threshold:.3f}" if threshold is not None else ""),
         )
@@ -842,7 +846,7 @@ class _Experiment:
                 else "chosen on dev by its own score"
             )
         self.report.stage(
-            "probe",
+            stages.PROBE,
             f"choosing the silver labels by short student probes on dev "
             f"({len(labels)} labelers, {100 * PROBE_FRACTION:.0f}% of the schedule each)",
         )
@@ -941,7 +945,7 @@ def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter)
     run.write_json(
         "silver_summary.json", {"candidates": len(silver), "kept": len(silver), "threshold": None, "source": str(path)}
     )
-    report.stage("label", f"{len(silver):,} silver pairs from {path.name}")
+    report.stage(stages.LABEL, f"{len(silver):,} silver pairs from {path.name}")
     return silver
 
 
@@ -1042,12 +1046,12 @@ def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report
     aug_cfg = AugmentConfig(
         method=a.method, copies=a.copies, aug_p=a.aug_p, model=a.model, side=a.side, seed=cfg.seed, device=cfg.device
     )
-    report.stage("augment", f"{a.method}: {a.copies} copies of {len(data.train):,} gold pairs")
+    report.stage(stages.AUGMENT, f"{a.method}: {a.copies} copies of {len(data.train):,} gold pairs")
     augmented = augment_pairs(
-        data.train, aug_cfg, progress=lambda done, total: report(ProgressEvent("augment", done, total))
+        data.train, aug_cfg, progress=lambda done, total: report(ProgressEvent(stages.AUGMENT, done, total))
     )
     data_mod.write_table(augmented, run.path("augmented.csv"))
-    report.stage("augment", f"{len(augmented):,} augmented pairs")
+    report.stage(stages.AUGMENT, f"{len(augmented):,} augmented pairs")
     return augmented
 
 
@@ -1066,12 +1070,14 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
     if source in ("given", "given+sampled"):
         given = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
         given = _without_gold(given, data.train)
-        _stage(report, "sample.given", f"{len(given):,} given unlabeled pairs")
+        _stage(report, stages.SAMPLE_GIVEN, f"{len(given):,} given unlabeled pairs")
         parts.append(given)
     if source in ("sampled", "given+sampled"):
         sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
         sentences += pool.sentences if pool is not None else []
-        _stage(report, "sample", f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}")
+        _stage(
+            report, stages.SAMPLE, f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}"
+        )
         parts.append(
             sample_candidates(
                 sentences,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import stages
 from .config import ModelConfig
 from .evaluation import PRIMARY_METRIC, bi_encoder_scores, primary_score
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
@@ -73,7 +74,7 @@ def probe_labelers(
             train = pd.concat([gold_part, train], ignore_index=True)
         sink(
             ProgressEvent(
-                "probe",
+                stages.PROBE,
                 number - 1,
                 len(names),
                 message=f"probe {number}/{len(names)}: student on {len(train):,} pairs labeled by "
@@ -81,7 +82,7 @@ def probe_labelers(
             )
         )
         model = train_student(
-            train, student, folder / name, task=task, seed=seed, device=device, stage="probe", cancel=cancel
+            train, student, folder / name, task=task, seed=seed, device=device, stage=stages.PROBE, cancel=cancel
         )
         pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
         value = primary_score(pred, dev["label"].to_numpy(), task)
@@ -90,7 +91,7 @@ def probe_labelers(
         )
         sink(
             ProgressEvent(
-                "probe",
+                stages.PROBE,
                 number,
                 len(names),
                 message=f"{name.replace('_', '-')} labels: probe student dev {PRIMARY_METRIC[task]} {100 * value:.2f}",

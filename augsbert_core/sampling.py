@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import stages
 from .progress import ProgressEvent, ProgressSink, null_sink
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -178,7 +179,7 @@ def embed_sentences(
                     show_progress_bar=False,
                 ).astype(np.float32)
             )
-            sink(ProgressEvent("sample.encode", start + len(chunk), len(sentences)))
+            sink(ProgressEvent(stages.SAMPLE_ENCODE, start + len(chunk), len(sentences)))
         return np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
     if cache is False or not sentences:
@@ -191,7 +192,7 @@ def embed_sentences(
     if hit:
         sink(
             ProgressEvent(
-                "sample.encode",
+                stages.SAMPLE_ENCODE,
                 len(sentences),
                 len(sentences),
                 message=f"embeddings of {len(sentences):,} sentences from the cache",
@@ -251,13 +252,13 @@ def semantic_neighbours(
         ef_search=ef_search,
         depth=depth,
     )
-    sink(ProgressEvent("sample.search", 0, n, message=f"{type(index).__name__} over {n:,} vectors"))
+    sink(ProgressEvent(stages.SAMPLE_SEARCH, 0, n, message=f"{type(index).__name__} over {n:,} vectors"))
     ids = np.empty((n, depth), dtype=np.int64)
     scores = np.empty((n, depth), dtype=np.float32)
     for start in range(0, n, chunk_size):
         sc, found = index.search(emb[start : start + chunk_size], depth)
         ids[start : start + len(found)], scores[start : start + len(found)] = found, sc
-        sink(ProgressEvent("sample.search", start + len(found), n))
+        sink(ProgressEvent(stages.SAMPLE_SEARCH, start + len(found), n))
     return ids, scores
 
 
@@ -343,7 +344,7 @@ def iter_candidate_chunks(
                 raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
             embeddings = embed_sentences(model, sentences, sink=sink, cache=cache)
         vector_index = build_vector_index(embeddings, hnsw_threshold=hnsw_threshold, depth=depth)
-        sink(ProgressEvent("sample.search", 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
+        sink(ProgressEvent(stages.SAMPLE_SEARCH, 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
     if "random" in names:
         rng = np.random.default_rng(seed)
     keeper = _ChunkKeeper(n, excluded)
@@ -362,7 +363,7 @@ def iter_candidate_chunks(
             else:
                 emb = np.ascontiguousarray(embeddings[start : start + len(queries)], dtype=np.float32)
                 _, ranked = vector_index.search(emb, depth)
-                sink(ProgressEvent("sample.search", int(queries[-1]) + 1, n))
+                sink(ProgressEvent(stages.SAMPLE_SEARCH, int(queries[-1]) + 1, n))
             first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
             frames.append(
                 pd.DataFrame(
@@ -376,7 +377,7 @@ def iter_candidate_chunks(
         chunk = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         sink(
             ProgressEvent(
-                "sample.chunk",
+                stages.SAMPLE_CHUNK,
                 int(queries[-1]) + 1,
                 n,
                 message=f"{len(chunk):,} pairs from sentences {start + 1:,}-{int(queries[-1]) + 1:,}",
@@ -424,7 +425,7 @@ def sample_candidates(
     if not parts:
         return pd.DataFrame({"sentence1": [], "sentence2": [], "sampler": []})
     pairs = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    sink(ProgressEvent("sample", len(pairs), len(pairs), message=f"{len(pairs):,} candidate pairs"))
+    sink(ProgressEvent(stages.SAMPLE, len(pairs), len(pairs), message=f"{len(pairs):,} candidate pairs"))
     return pairs
 
 

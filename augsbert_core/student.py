@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import stages
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
@@ -66,7 +67,7 @@ def train_student(
     dev: pd.DataFrame | None = None,
     sink: ProgressSink = null_sink,
     cancel: CancelToken | None = None,
-    stage: str = "student.train",
+    stage: str = stages.STUDENT_TRAIN,
     evals: int = 0,
     checkpoints: int = 0,
     resume: bool = False,

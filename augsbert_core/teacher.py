@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import stages
 from .config import ModelConfig
 from .models import choose_device, load_cross_encoder
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
@@ -39,7 +40,7 @@ def train_teacher(
     checkpoints: int = 0,
     resume: bool = False,
     symmetric: bool = True,
-    stage: str = "teacher.train",
+    stage: str = stages.TEACHER_TRAIN,
 ):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
@@ -151,7 +152,7 @@ def warm_start_teacher(
     swap = rng.random(len(frame)) < 0.5
     s1 = np.where(swap, frame["sentence2"], frame["sentence1"])
     s2 = np.where(swap, frame["sentence1"], frame["sentence2"])
-    sink(ProgressEvent("teacher.warm", message=f"bi-encoder similarities of {len(frame):,} candidate pairs"))
+    sink(ProgressEvent(stages.TEACHER_WARM, message=f"bi-encoder similarities of {len(frame):,} candidate pairs"))
     targets = np.clip(bi_encoder_scores(bi_encoder, list(s1), list(s2), memo=memo), 0.0, 1.0)
     train = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": targets.astype(float)})
     warm_cfg = replace(
@@ -168,7 +169,7 @@ def warm_start_teacher(
         checkpoints=checkpoints,
         resume=resume,
         symmetric=False,
-        stage="teacher.warm",
+        stage=stages.TEACHER_WARM,
     )
     return model, {
         "pairs": int(len(train)),
@@ -218,7 +219,7 @@ def label_pairs(
     chunk_size: int = 8192,
     sink: ProgressSink = null_sink,
     cancel: CancelToken | None = None,
-    stage: str = "label",
+    stage: str = stages.LABEL,
     backend: str = "torch",
     precision: str = "auto",
     devices: Sequence[str] | None = None,
@@ -420,7 +421,7 @@ def search_teacher(
             cancel.raise_if_cancelled("teacher search")
         sink(
             ProgressEvent(
-                "teacher.search",
+                stages.TEACHER_SEARCH,
                 number - 1,
                 len(grid),
                 message=f"trial {number}/{len(grid)}: {n_epochs:g} epochs, lr {rate:g}",
@@ -446,7 +447,7 @@ def search_teacher(
         trials.append({**trial, "status": "done", "dev": float(value), "seconds": round(seconds, 1)})
         sink(
             ProgressEvent(
-                "teacher.search",
+                stages.TEACHER_SEARCH,
                 number,
                 len(grid),
                 message=f"{n_epochs:g} epochs, lr {rate:g}: dev {PRIMARY_METRIC[task]} {100 * value:.2f}",

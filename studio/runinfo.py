@@ -13,71 +13,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augsbert_core import stages
 from augsbert_core.errors import Failure
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
+from augsbert_core.progress import event_kind
 from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
 
 from .security import md_escape
 
-#: Steps of a run as the Training page shows them: (key, title, stages). Candidate pairs come before the teacher
-#: (it warm-starts on them) and labeling after the readiness gate; runs of the older order (sampling after the
-#: gate) read just as well: a step's state comes from the events seen, not from its place in this list.
+#: Steps of a run as the Training page shows them: (key, title, stages), from the core's table (stages.py).
 STEPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("setup", "Load and check data", ("setup", "data", "reuse")),
-    ("zero_shot", "Zero-shot baseline", ("eval.zero_shot",)),
-    ("gold_only", "Gold-only student", ("gold_only.train", "eval.gold_only")),
-    ("full_gold", "Full-gold ceiling student", ("full_gold.train", "eval.full_gold")),
-    (
-        "candidates",
-        "Candidate pairs",
-        ("sample", "sample.given", "sample.bm25", "sample.encode", "sample.search", "sample.chunk"),
-    ),
-    ("teacher_warm", "Teacher warm start", ("teacher.warm",)),
-    ("teacher", "Teacher + readiness gate", ("teacher.search", "teacher.train", "eval.teacher", "ensemble", "gate")),
-    ("silver", "Silver labels", ("label", "probe", "augment")),
-    ("augsbert", "AugSBERT student", ("augsbert.train", "eval.augsbert")),
-    ("done", "Done", ("done",)),
+    (step.key, step.title, tuple(stage.name for stage in stages.STAGES if stage.step == step.key))
+    for step in stages.STEPS
 ]
-#: state.json "done" entries (the core's finished stages, also those reused from an earlier run) -> step.
-STATE_STEPS = {
-    "zero_shot": "zero_shot",
-    "gold_only": "gold_only",
-    "full_gold": "full_gold",
-    "teacher": "teacher",
-    "teacher_warm": "teacher_warm",
-    "candidates": "candidates",
-    "silver": "silver",
-    "augment": "silver",
-    "augsbert": "augsbert",
-}
-STAGE_TITLES = {
-    "setup": "Setting up",
-    "data": "Checking data",
-    "reuse": "Reusing finished stages from an earlier run",
-    "eval.zero_shot": "Evaluating the zero-shot model",
-    "gold_only.train": "Training the gold-only student",
-    "eval.gold_only": "Evaluating the gold-only student",
-    "full_gold.train": "Training the full-gold ceiling student",
-    "eval.full_gold": "Evaluating the full-gold ceiling student",
-    "teacher.warm": "Warm-starting the teacher on the bi-encoder's similarities",
-    "teacher.search": "Searching the teacher's settings on dev",
-    "teacher.train": "Training the teacher",
-    "eval.teacher": "Evaluating the teacher",
-    "ensemble": "Fitting the teacher ensemble on dev",
-    "gate": "Readiness gate",
-    "augment": "Augmenting gold pairs",
-    "sample": "Sampling candidate pairs",
-    "sample.bm25": "BM25 search",
-    "sample.given": "Taking the given unlabeled pairs",
-    "sample.encode": "Encoding sentences",
-    "sample.search": "Nearest-neighbour search",
-    "sample.chunk": "Sampling candidate pairs, block by block",
-    "label": "Teacher labels silver pairs",
-    "probe": "Choosing the silver labeler by short student probes on dev",
-    "augsbert.train": "Training the AugSBERT student",
-    "eval.augsbert": "Evaluating the AugSBERT student",
-    "done": "Finished",
-}
 MODEL_TITLES = {
     "zero_shot": "Zero-shot",
     "gold_only": "Gold-only",
@@ -137,25 +85,7 @@ class Progress:
         return min(self.step / self.total, 1.0) if self.total else None
 
 
-def step_of(stage: str | None) -> str | None:
-    """The step a stage belongs to: listed stages, then by name ('sample.*' -> candidates, 'teacher.*' -> teacher,
-    'eval.X' and 'X.train' -> step X); None for stages no step knows."""
-    if not stage:
-        return None
-    for key, _, stages in STEPS:
-        if stage in stages:
-            return key
-    keys = {k for k, _, _ in STEPS}
-    head, _, tail = stage.partition(".")
-    if head == "sample":
-        return "candidates"
-    if head == "teacher":
-        return "teacher"
-    if head == "eval" and tail in keys:
-        return tail
-    if tail == "train" and head in keys:
-        return head
-    return None
+step_of = stages.step_of  # the step a stage belongs to (None for stages no step knows)
 
 
 def run_steps(scenario: int | None, config: dict[str, Any] | None = None) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -194,12 +124,7 @@ def _warm_start_applies(teacher: Any) -> bool:
 
 def state_steps(done: list[str] | tuple[str, ...] | None) -> set[str]:
     """Steps finished according to state.json's "done" list (finished stages, reused ones included)."""
-    out = set()
-    for stage in done or ():
-        step = STATE_STEPS.get(str(stage))
-        if step:
-            out.add(step)
-    return out
+    return {step for step in (stages.step_of_done(str(key)) for key in done or ()) if step}
 
 
 def progress(
@@ -230,7 +155,7 @@ def progress(
         return out
     last = events[-1]
     out.stage = last.get("stage")
-    out.stage_title = STAGE_TITLES.get(out.stage or "", out.stage or "")
+    out.stage_title = stages.title(out.stage)
     out.step_current = step_of(out.stage)
     starts = [i for i, e in enumerate(events) if e.get("stage") == "setup"]
     attempt = events[starts[-1] :] if starts else events
@@ -241,7 +166,7 @@ def progress(
     else:
         out.steps_done.discard(out.step_current)
     for e in reversed(events):
-        if e.get("message") and e.get("message") not in ("log", "eval"):
+        if e.get("message") and event_kind(e) == "message":
             out.last_message = str(e["message"]).strip().splitlines()[0] if str(e["message"]).strip() else ""
             break
     stage_events = [e for e in events if e.get("stage") == out.stage and e.get("total")]
@@ -256,7 +181,7 @@ def progress(
     losses = [
         (e["stage"], int(e.get("step") or 0), float(e["loss"]))
         for e in events
-        if e.get("loss") is not None and e.get("message") == "log"
+        if e.get("loss") is not None and event_kind(e) == "log"
     ]
     if not losses:
         losses = [(e["stage"], int(e.get("step") or 0), float(e["loss"])) for e in events if e.get("loss") is not None]
@@ -266,7 +191,7 @@ def progress(
         )
     rows = []
     for e in events:
-        if e.get("message") != "eval":
+        if event_kind(e) != "eval":
             continue
         key = eval_metric_key(e.get("metrics") or {})
         if key:

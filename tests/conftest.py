@@ -7,6 +7,8 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Every progress event the tests cause (pipeline, samplers, teacher, workers) must name a stage of the core's table.
+os.environ["AUGSBERT_STRICT_STAGES"] = "1"
 
 from pathlib import Path  # noqa: E402
 

@@ -20,6 +20,7 @@ pytest.importorskip("plotly")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from augsbert_core import estimate  # noqa: E402
+from augsbert_core.errors import ConfigError, ModelLoadError, failure_of  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import runinfo, scenario, workspace  # noqa: E402
 
@@ -84,6 +85,7 @@ def seed_run(
     *,
     sampler: str = "bm25",
     error: str | None = None,
+    failure: dict | None = None,
     with_files: bool = True,
     pid: int | None = None,
     offset: float = 0.0,
@@ -112,6 +114,7 @@ def seed_run(
             pid=pid or 999_999_999,
             finished_at=None if status == "running" else t0 + 100,
             error=error,
+            failure=failure,
         )
     if not with_files:
         return run.id
@@ -455,21 +458,29 @@ def test_training_page_queue_lists_waiting_jobs(store):
 
 
 @pytest.mark.parametrize(
-    "error, title",
+    "exc, title",
     [
         (
-            "ModelLoadError: could not load model 'nope/nope': the hub is offline (HF_HUB_OFFLINE=1). Use 'default'",
+            ModelLoadError("could not load model 'nope/nope': the hub is offline (HF_HUB_OFFLINE=1). Use 'default'"),
             "Model could not be loaded",
         ),
-        ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", "Out of memory"),
-        ("DataError: train.csv, row 3, column 'score': score is not a number: 'x'", "Bad data"),
+        (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), "Out of memory"),
+        (ConfigError("student.epochs: must be >= 0"), "Invalid settings"),
     ],
 )
-def test_failed_run_shows_a_readable_message(store, error, title):
-    seed_run(store, status="failed", error=error, with_files=False)
+def test_failed_run_shows_a_readable_message(store, exc, title):
+    """The failure as the core records it (errors.failure_of) gets the title of its kind."""
+    failure = failure_of(exc)
+    seed_run(store, status="failed", error=failure.message, failure=failure.to_dict(), with_files=False)
     at = app("training")
     message = at.error[0].value
     assert title in message and "Traceback" not in message
+
+
+def test_failed_run_from_before_failures_were_data_still_reads_well(store):
+    seed_run(store, status="failed", error="DataError: train.csv, row 3: score is not a number", with_files=False)
+    at = app("training")
+    assert "Bad data" in at.error[0].value
 
 
 def test_dead_worker_is_marked_interrupted(store):
