@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
+from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, ui, workspace
 
 st.title("Compare")
@@ -134,7 +135,7 @@ def predictions_needed(where: str) -> None:
     st.caption("This run has no per-pair predictions (predictions.csv is written when a run finishes).")
 
 
-cfg = runinfo.read_json(record.dir, "config.json", {}) or {}
+cfg = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
 scale = (cfg.get("data") or {}).get("scale") if record.scenario in (1, 2) else None
 with tab_scatter:
     if preds is None:

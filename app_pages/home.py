@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from augsbert_core.runs import RunFiles
 from studio import runinfo, scenario, ui, workspace
 
 st.title("AugSBERT Studio")
@@ -73,7 +74,7 @@ steps = [
     (
         "Silver labels",
         ui.PAGES["silver"],
-        current is not None and (workspace.Path(current.dir) / "silver.csv").exists(),
+        current is not None and (workspace.Path(current.dir) / RunFiles.SILVER).exists(),
         "inspect and review the teacher's labels",
     ),
     (

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
+from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 
 st.title("Silver labels")
@@ -47,7 +48,7 @@ if silver is None:
         )
     st.stop()
 
-summary = runinfo.read_json(record.dir, "silver_summary.json", {}) or {}
+summary = runinfo.read_json(record.dir, RunFiles.SILVER_SUMMARY, {}) or {}
 review = runinfo.load_review(record.dir)
 reviewed = runinfo.apply_review(silver, review)
 gold = ui.gold_for_run(record, "train") if record.scenario in (1, 2) else ui.gold_for_run(record, "dev")
@@ -76,7 +77,7 @@ others = [
     for r in store.list()
     if r.id != record.id
     and r.status in ("finished", "running", "failed")
-    and (workspace.Path(r.dir) / "silver.csv").exists()
+    and (workspace.Path(r.dir) / RunFiles.SILVER).exists()
 ]
 c1, c2 = st.columns([1, 2])
 only_kept = c1.toggle("Only pairs kept for training", value=False, key="sv_only_kept")

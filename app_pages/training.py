@@ -5,6 +5,7 @@ import streamlit as st
 
 from augsbert_core import jobs
 from augsbert_core.estimate import fmt_duration
+from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 
 REFRESH_S = 2.0
@@ -171,7 +172,7 @@ def live(run_id: str) -> None:
             jobs.resume(store, run_id)
             st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
             st.rerun()
-    steps = runinfo.run_steps(record.scenario, runinfo.read_json(record.dir, "config.json", {}))
+    steps = runinfo.run_steps(record.scenario, runinfo.read_json(record.dir, RunFiles.CONFIG, {}))
     steps_row(prog, record.status, steps)
 
     if record.status == "queued":

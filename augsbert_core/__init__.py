@@ -18,16 +18,17 @@ from .data import DataError, PairSet, Problem, SentencePool, load_pairs, load_un
 from .evaluation import (
     best_threshold,
     classification_metrics,
+    evaluate_bi_encoder,
     format_table,
     regression_metrics,
 )
 from .models import ModelLoadError, choose_device, default_model_path, load_bi_encoder, load_cross_encoder
-from .pipeline import ExperimentResult, GateStopped, evaluate_bi_encoder, evaluate_cross_encoder, run_experiment
+from .pipeline import ExperimentResult, GateStopped, run_experiment
 from .progress import Cancelled, CancelToken, ProgressEvent
 from .runs import RunRecord, RunStore
 from .sampling import distribution_distance, kde_select, sample_candidates
 from .student import train_student
-from .teacher import label_pairs, train_teacher
+from .teacher import evaluate_cross_encoder, label_pairs, train_teacher
 
 __version__ = "0.1.0"
 

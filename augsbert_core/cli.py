@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import stages
 from .errors import AugsbertError, Cancelled, GateStopped
+from .runs import RunFiles
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -264,7 +264,7 @@ def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: 
 def _read_metrics(run_dir) -> dict | None:
     """A run's metrics.json as written (per-model entries and `recommended`), or None when absent or unreadable."""
     try:
-        raw = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+        raw = json.loads((Path(run_dir) / RunFiles.METRICS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return raw if isinstance(raw, dict) else None
@@ -456,7 +456,7 @@ def _cmd_resume(args) -> int:
         print(f"resuming {args.run_id} in the background")
         return EXIT_OK
     run = store.run(args.run_id)
-    cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
+    cfg = ExperimentConfig.from_dict(run.read_json(RunFiles.CONFIG))
     return _run_in_foreground(cfg, store, run=run, resume=True)
 
 
@@ -555,14 +555,11 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_silver(args) -> int:
-    import csv
-    import tempfile
 
     from . import data
     from .config import ConfigError
     from .models import load_bi_encoder, load_cross_encoder
-    from .sampling import iter_candidate_chunks
-    from .teacher import iter_labeled_chunks
+    from .silver import stream_silver
 
     if args.top_k < 1 or args.chunk_size < 1:
         raise ConfigError("--top-k and --chunk-size must be at least 1")
@@ -574,37 +571,22 @@ def _cmd_silver(args) -> int:
     model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
     teacher = load_cross_encoder(args.teacher)
     devices = [d for d in (args.devices or "").split(",") if d] or None
-    sink = _PrintSink()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    total = 0
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["sentence1", "sentence2", "sampler", "score"])
-            chunks = iter_candidate_chunks(
-                sentences,
-                args.sampler,
-                args.top_k,
-                gold=gold,
-                model=model,
-                seed=args.seed,
-                hnsw_threshold=args.hnsw_threshold,
-                chunk_size=args.chunk_size,
-                sink=sink,
-            )
-            for i, frame in enumerate(
-                iter_labeled_chunks(teacher, chunks, batch_size=args.batch_size, backend=args.backend, devices=devices)
-            ):
-                writer.writerows(frame[["sentence1", "sentence2", "sampler", "score"]].itertuples(index=False))
-                handle.flush()
-                total += len(frame)
-                print(f"[silver] chunk {i + 1}: {len(frame):,} pairs labeled ({total:,} so far)", file=sys.stderr)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    total = stream_silver(
+        sentences,
+        args.sampler,
+        args.top_k,
+        teacher,
+        args.out,
+        gold=gold,
+        model=model,
+        seed=args.seed,
+        hnsw_threshold=args.hnsw_threshold,
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
+        backend=args.backend,
+        devices=devices,
+        sink=_PrintSink(),
+    )
     print(f"{total:,} silver pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out}")
     return EXIT_OK
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import atomic_path
 
 KEY_VERSION = "augsbert-embeddings-v1"
 
@@ -92,21 +93,11 @@ def load_cached(path: Path, n: int, mmap_min_bytes: int = 64 << 20) -> np.ndarra
 
 
 def save_atomic(path: Path, array: np.ndarray) -> None:
-    """Write `array` as .npy to `path` atomically (temp file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """Write `array` as .npy to `path` atomically (see atomic.atomic_path), flushed to disk before the rename."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def cached_embeddings(

@@ -1,4 +1,5 @@
-"""Metrics for bi-encoders and cross-encoders, and the dev-chosen classification threshold.
+"""Metrics for bi-encoders and cross-encoders, the dev-chosen classification threshold, evaluating a bi-encoder on
+the run's splits, predictions.csv, the recommended model and the metrics table.
 
 Regression: Spearman and Pearson correlation of predicted scores with gold (as fractions, x100 in tables).
 Classification: average precision (threshold-free), and F1/accuracy at a threshold chosen on dev and
@@ -8,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from .tables import write_table
 
 MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "full_gold", "teacher", "ensemble")
 PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
@@ -201,3 +206,49 @@ def tidy(metrics: dict[str, Any]) -> list[dict[str, object]]:
         for split, values in per_split.items()
         for name, value in values.items()
     ]
+
+
+def evaluate_bi_encoder(
+    model, splits: dict[str, pd.DataFrame], task: str, predictions: dict[str, dict[str, np.ndarray]] | None = None
+) -> dict[str, dict[str, float]]:
+    """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev).
+
+    Pass a dict as `predictions` to receive the per-pair scores ({split: scores})."""
+    scores = {
+        name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()) for name, f in splits.items()
+    }
+    if predictions is not None:
+        predictions.update(scores)
+    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
+
+
+def write_predictions(
+    path: Path, splits: dict[str, pd.DataFrame], predictions: dict[str, dict[str, np.ndarray]]
+) -> None:
+    """predictions.csv: split, sentence1, sentence2, gold, then one score column per evaluated model."""
+    parts = []
+    for split, frame in splits.items():
+        part = pd.DataFrame(
+            {
+                "split": split,
+                "sentence1": frame["sentence1"].to_numpy(),
+                "sentence2": frame["sentence2"].to_numpy(),
+                "gold": frame["label"].to_numpy(),
+            }
+        )
+        for model_key, per_split in predictions.items():
+            if split in per_split:
+                part[model_key] = per_split[split]
+        parts.append(part)
+    write_table(pd.concat(parts, ignore_index=True), path)
+
+
+def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict[str, float]:
+    """The primary test (else dev) metric of each model, e.g. {'augsbert.test.spearman': 0.84}."""
+    primary = PRIMARY_METRIC[task]
+    out = {}
+    for model_key, per_split in model_metrics(metrics).items():
+        split = "test" if "test" in per_split else next(iter(per_split), None)
+        if split and primary in per_split[split]:
+            out[f"{model_key}.{split}.{primary}"] = per_split[split][primary]
+    return out

@@ -19,13 +19,13 @@ from pathlib import Path
 
 from .config import ExperimentConfig
 from .errors import Failure, failure_of
-from .runs import Run, RunStore
+from .runs import Run, RunFiles, RunStore
 
 
 def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     """Check `cfg` and its data (ConfigError / DataError, no run created), record a queued run and start its
     worker process. Returns the run id."""
-    from .pipeline import load_experiment_data
+    from .inputs import load_experiment_data
 
     cfg.validate()
     load_experiment_data(cfg)
@@ -46,7 +46,7 @@ def resume(store: RunStore, run_id: str) -> str:
     if record.status not in RESUMABLE:
         raise ValueError(f"run {run_id} is {record.status}; only {', '.join(RESUMABLE)} runs can be resumed")
     run = store.run(run_id)
-    run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the status left as it was
+    run.read_json(RunFiles.STATE, {})  # a corrupt state.json: RunFileError now, the status left as it was
     run.cancel_file.unlink(missing_ok=True)
     store.update(run_id, status="queued", error=None, failure=None, finished_at=None)
     run.log("resume requested")
@@ -120,7 +120,7 @@ def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
     from .progress import Cancelled
 
     run = store.run(run_id)
-    cfg = ExperimentConfig.from_dict(run.read_json("config.json"))
+    cfg = ExperimentConfig.from_dict(run.read_json(RunFiles.CONFIG))
     store.update(run_id, pid=os.getpid())
     apply_job_limits()
     try:

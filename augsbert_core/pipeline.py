@@ -22,37 +22,44 @@ import pandas as pd
 
 from . import data as data_mod
 from . import stages
+from .augment import AugmentConfig, augment_pairs
 from .config import ConfigError, ExperimentConfig
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
-from .errors import GateStopped, failure_of
+from .errors import Cancelled, GateStopped, failure_of
 from .evaluation import (
     PRIMARY_METRIC,
     RECOMMENDED,
     SplitScores,
     best_threshold,
-    bi_encoder_scores,
+    evaluate_bi_encoder,
     format_table,
-    model_metrics,
+    headline,
     primary_score,
     recommend,
     score_splits,
+    write_predictions,
 )
-from .models import (
-    AUTO_TEACHER,
-    choose_device,
-    default_teacher,
-    device_description,
-    is_fresh_head_bi_encoder,
-    load_bi_encoder,
-    load_cross_encoder,
-)
+from .gate import readiness_gate
+from .inputs import LoadedData, load_experiment_data
+from .models import choose_device, device_description, is_fresh_head_bi_encoder, load_bi_encoder, load_cross_encoder
 from .probe import PROBE_FRACTION, probe_labelers
-from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, null_sink
-from .runs import Run, RunStore, atomic_write_text
-from .sampling import distribution_distance, kde_select, sample_candidates
+from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .runs import Run, RunFiles, RunStore, atomic_write_text
+from .sampling import distribution_distance
+from .silver import Labeler, cap_before_labeling, given_silver, kept_mask, make_candidates, warm_start_pairs
 from .student import train_student
-from .teacher import LabelCache, label_pairs, search_teacher, train_teacher, warm_start_teacher
+from .teacher import (
+    LabelCache,
+    evaluate_cross_encoder,
+    fit_teacher,
+    label_pairs,
+    resolve_teacher,
+    teacher_inputs,
+    warm_start_teacher,
+)
+
+__all__ = ["ExperimentResult", "GateStopped", "LoadedData", "load_experiment_data", "run_experiment"]
 
 
 @dataclass
@@ -72,22 +79,6 @@ class ExperimentResult:
         return format_table({**self.metrics, RECOMMENDED: self.recommended}, self.task)
 
 
-@dataclass
-class LoadedData:
-    """Every data file of an experiment, validated."""
-
-    task: str
-    train: pd.DataFrame | None
-    dev: pd.DataFrame | None
-    test: pd.DataFrame
-    source_train: pd.DataFrame | None = None
-    source_dev: pd.DataFrame | None = None
-    pool: data_mod.SentencePool | None = None
-    full_train: pd.DataFrame | None = None  # all available gold: the full-gold ceiling's training data
-    fingerprints: dict[str, str] = field(default_factory=dict)
-    scale: tuple[float, float] | None = None  # the gold's score scale (given or detected); None for 0/1 labels
-
-
 class _Reporter:
     """Forwards progress to the run's events file, its log and an outside sink."""
 
@@ -101,121 +92,6 @@ class _Reporter:
     def stage(self, stage: str, message: str) -> None:
         self.run.log(f"[{stage}] {message}")
         self(ProgressEvent(stage, message=message))
-
-
-def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
-    """Load and validate every file named in the config (raises data.DataError on bad input)."""
-    d = cfg.data
-    scale = tuple(d.scale) if d.scale else None
-    paths = {
-        key: cfg.resolve_path(getattr(d, key))
-        for key in ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
-    }
-
-    def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
-        if paths[key] is None:
-            return None
-        return data_mod.load_pairs(
-            paths[key], column_map=d.column_map or None, task=task, scale=scale if use_scale else None
-        ).frame
-
-    first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
-    first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
-    task = cfg.task or first.task
-    loaded = LoadedData(
-        task=task,
-        scale=first.scale if task == "regression" else None,
-        train=first.frame if first_key == "train" else None,
-        dev=pairs("dev", task),
-        test=first.frame if first_key == "test" else pairs("test", task),
-    )
-    if cfg.train_full_gold and cfg.scenario in (1, 2):
-        loaded.full_train = pairs("full_train", task)
-    if cfg.scenario == 3:
-        loaded.source_train = pairs("source_train", None, use_scale=False)
-        loaded.source_dev = pairs("source_dev", None, use_scale=False)
-    if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
-        loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
-        if d.max_unlabeled:
-            loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
-    loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
-    return loaded
-
-
-def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_mod.SentencePool:
-    rng = np.random.default_rng(seed)
-    if pool.pairs is not None and len(pool.pairs) > limit:
-        pairs = pool.pairs.iloc[np.sort(rng.choice(len(pool.pairs), limit, replace=False))].reset_index(drop=True)
-        sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
-        return data_mod.SentencePool(sentences=sentences, pairs=pairs, source=pool.source)
-    if len(pool.sentences) > limit:
-        keep = np.sort(rng.choice(len(pool.sentences), limit, replace=False))
-        return data_mod.SentencePool(sentences=[pool.sentences[i] for i in keep], pairs=None, source=pool.source)
-    return pool
-
-
-def evaluate_bi_encoder(
-    model, splits: dict[str, pd.DataFrame], task: str, predictions: dict[str, dict[str, np.ndarray]] | None = None
-) -> dict[str, dict[str, float]]:
-    """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev).
-
-    Pass a dict as `predictions` to receive the per-pair scores ({split: scores})."""
-    scores = {
-        name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()) for name, f in splits.items()
-    }
-    if predictions is not None:
-        predictions.update(scores)
-    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
-
-
-def evaluate_cross_encoder(
-    model,
-    splits: dict[str, pd.DataFrame],
-    task: str,
-    batch_size: int = 64,
-    predictions: dict[str, np.ndarray] | None = None,
-    cache: LabelCache | None = None,
-) -> dict[str, dict[str, float]]:
-    """Metrics of the teacher's both-order-averaged scores on each split (see `evaluate_bi_encoder`)."""
-    scores = {
-        name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size, cache=cache)
-        for name, f in splits.items()
-    }
-    if predictions is not None:
-        predictions.update(scores)
-    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
-
-
-def write_predictions(
-    path: Path, splits: dict[str, pd.DataFrame], predictions: dict[str, dict[str, np.ndarray]]
-) -> None:
-    """predictions.csv: split, sentence1, sentence2, gold, then one score column per evaluated model."""
-    parts = []
-    for split, frame in splits.items():
-        part = pd.DataFrame(
-            {
-                "split": split,
-                "sentence1": frame["sentence1"].to_numpy(),
-                "sentence2": frame["sentence2"].to_numpy(),
-                "gold": frame["label"].to_numpy(),
-            }
-        )
-        for model_key, per_split in predictions.items():
-            if split in per_split:
-                part[model_key] = per_split[split]
-        parts.append(part)
-    data_mod.write_table(pd.concat(parts, ignore_index=True), path)
-
-
-def headline(metrics: dict[str, dict[str, dict[str, float]]], task: str) -> dict[str, float]:
-    """The primary test (else dev) metric of each model, e.g. {'augsbert.test.spearman': 0.84}."""
-    primary = PRIMARY_METRIC[task]
-    out = {}
-    for model_key, per_split in model_metrics(metrics).items():
-        split = "test" if "test" in per_split else next(iter(per_split), None)
-        if split and primary in per_split[split]:
-            out[f"{model_key}.{split}.{primary}"] = per_split[split][primary]
-    return out
 
 
 def run_experiment(
@@ -243,7 +119,7 @@ def run_experiment(
         run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task)
     cancel = cancel or CancelToken(run.cancel_file)
     if resume:
-        run.read_json("state.json", {})  # a corrupt state.json: RunFileError now, the run's status untouched
+        run.read_json(RunFiles.STATE, {})  # a corrupt state.json: RunFileError now, the run's status untouched
         run.cancel_file.unlink(missing_ok=True)
     report = _Reporter(run, sink)
     run.set_status("running", finished_at=None)
@@ -273,18 +149,15 @@ class _Experiment:
     ):
         self.cfg, self.run_, self.report, self.cancel, self.resume = cfg, run, report, cancel, resume
         self.checked_data = data  # loaded and validated before the run was created
-        state = run.read_json("state.json", None) if resume else None
+        state = run.state() if resume else None
         self.state = state or {"done": [], "metrics": {}, "predictions": {}, "timings": {}}
         self.device = choose_device(cfg.device)
-        self.models_dir = run.path("models")
+        self.models_dir = run.path(RunFiles.MODELS)
         # sentence embeddings of the bi-encoders, kept in memory for this execution: the warm start and the
         # ensemble labeler score mostly the same sentences with the same model
         self.embedding_memo: dict[str, dict[str, np.ndarray]] = {"gold_only": {}, "zero_shot": {}}
         # `teacher.model: auto` stands for a base chosen by device (models.default_teacher); the config stays as given
-        self.teacher_cfg, self.teacher_choice = cfg.teacher, None
-        if cfg.teacher.model == AUTO_TEACHER:
-            name, self.teacher_choice = default_teacher(self.device)
-            self.teacher_cfg = replace(cfg.teacher, model=name)
+        self.teacher_cfg, self.teacher_choice = resolve_teacher(cfg.teacher, self.device)
 
     # --- state ---------------------------------------------------------------------------------
     def done(self, stage: str) -> bool:
@@ -299,7 +172,7 @@ class _Experiment:
             self.state["predictions"][stage] = {k: [float(x) for x in v] for k, v in predictions.items()}
         self.state["timings"][stage] = time.time() - started
         self.state["done"].append(stage)
-        self.run_.write_json("state.json", self.state)
+        self.run_.write_json(RunFiles.STATE, self.state)
 
     @property
     def metrics(self) -> dict[str, dict[str, dict[str, float]]]:
@@ -327,7 +200,7 @@ class _Experiment:
         if self.teacher_choice:
             report.stage(stages.SETUP, f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = self.checked_data or load_experiment_data(cfg)
-        self.run_.write_json("fingerprints.json", data.fingerprints)
+        self.run_.write_json(RunFiles.FINGERPRINTS, data.fingerprints)
         self.run_.store.update(self.run_.id, task=data.task)
         task = data.task
         splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
@@ -386,13 +259,13 @@ class _Experiment:
         predictions = {
             k: {split: np.asarray(v) for split, v in per.items()} for k, per in self.state["predictions"].items()
         }
-        write_predictions(self.run_.path("predictions.csv"), splits, predictions)
-        self.run_.write_json("timings.json", self.state["timings"])
+        write_predictions(self.run_.path(RunFiles.PREDICTIONS), splits, predictions)
+        self.run_.write_json(RunFiles.TIMINGS, self.state["timings"])
         recommended = recommend(metrics, task)
         # last: its presence means the run finished
-        self.run_.write_json("metrics.json", {**metrics, RECOMMENDED: recommended})
+        self.run_.write_json(RunFiles.METRICS, {**metrics, RECOMMENDED: recommended})
         table = format_table({**metrics, RECOMMENDED: recommended}, task)
-        atomic_write_text(self.run_.path("metrics.txt"), table + "\n")
+        atomic_write_text(self.run_.path(RunFiles.METRICS_TXT), table + "\n")
         report.stage(stages.DONE, "\n" + table)
         return ExperimentResult(
             self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"], recommended
@@ -424,7 +297,7 @@ class _Experiment:
             self.report.stage(stages.TEACHER_TRAIN, "skipped: using the given silver file")
             return None, None
         if self.done("teacher"):
-            gate = self.run_.read_json("gate.json")
+            gate = self.run_.gate()
             needed = cfg.scenario != 1 and not self.done("silver")  # only labeling still needs it
             return (
                 self._labeler(
@@ -438,54 +311,40 @@ class _Experiment:
                 else None
             ), gate
         t0 = time.time()
-        gold = data.source_train if cfg.scenario == 3 else data.train
-        dev = data.source_dev if cfg.scenario == 3 else data.dev
-        teacher_task = "regression" if cfg.scenario == 3 and _is_scores(gold) else task
+        gold, dev, teacher_task = teacher_inputs(cfg, data)
         teacher_cfg, warm = self.teacher_cfg, None
         if self._wants_warm_start() and candidates is not None and len(candidates):
             warm = self._warm_start(candidates, base, data, splits, task)
             teacher_cfg = replace(teacher_cfg, model=str(self.models_dir / "teacher_warm"))
         if cfg.teacher_search.enabled:
-            choose_on = dev if dev is not None else data.dev
-            self.report.stage(
-                stages.TEACHER_TRAIN,
+            what = (
                 f"teacher search on {len(gold):,} gold pairs, chosen on dev "
-                f"(budget {cfg.teacher_search.budget_minutes:g} min)",
+                f"(budget {cfg.teacher_search.budget_minutes:g} min)"
             )
-            teacher, trials = search_teacher(
-                gold,
-                teacher_cfg,
-                cfg.teacher_search,
-                self.models_dir / "teacher",
-                dev=choose_on,
-                task=teacher_task,
-                seed=cfg.seed,
-                device=self.device,
-                sink=self.report,
-                cancel=self.cancel,
+        elif cfg.teacher.epochs:
+            what = f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)" + (
+                ", from its warm start" if warm else ""
             )
-            self.run_.write_json("teacher_search.json", {"trials": trials})
+        else:
+            what = f"using the ready cross-encoder {teacher_cfg.model}"
+        self.report.stage(stages.TEACHER_TRAIN, what)
+        options = self.train_kwargs("teacher")
+        teacher, trials = fit_teacher(
+            gold,
+            teacher_cfg,
+            cfg.teacher_search,
+            self.models_dir / "teacher",
+            dev=dev,
+            task=teacher_task,
+            **options,
+        )
+        if trials is not None:
+            self.run_.write_json(RunFiles.TEACHER_SEARCH, {"trials": trials})
             chosen = next(t for t in trials if t.get("chosen"))
             self.report.stage(
                 stages.TEACHER_SEARCH,
                 f"chose {chosen['epochs']:g} epochs, lr {chosen['learning_rate']:g} "
                 f"({sum(t['status'] == 'done' for t in trials)} of {len(trials)} trials run)",
-            )
-        else:
-            self.report.stage(
-                stages.TEACHER_TRAIN,
-                f"training the cross-encoder teacher on {len(gold):,} pairs (both orders)"
-                + (", from its warm start" if warm else "")
-                if cfg.teacher.epochs
-                else f"using the ready cross-encoder {teacher_cfg.model}",
-            )
-            teacher = train_teacher(
-                gold,
-                teacher_cfg,
-                self.models_dir / "teacher",
-                dev=dev,
-                task=teacher_task,
-                **self.train_kwargs("teacher"),
             )
         cache = self._label_cache()
         preds: dict[str, np.ndarray] = {}
@@ -510,11 +369,11 @@ class _Experiment:
             gate["warm_start"] = warm
         else:
             gate["warm_start"] = {"used": False, "why": self._warm_start_why()}
-        self.run_.write_json("gate.json", gate)
+        self.run_.write_json(RunFiles.GATE, gate)
         self.report.stage(stages.GATE, gate["message"])
         self.finish("teacher", t0, metrics, preds)
         if gate["verdict"] == "weak" and cfg.gate.action == "stop":
-            self.run_.write_json("metrics.partial.json", self.metrics)
+            self.run_.write_json(RunFiles.METRICS_PARTIAL, self.metrics)
             raise GateStopped(gate["message"])
         return self._labeler(teacher, cache), gate
 
@@ -539,11 +398,11 @@ class _Experiment:
     def _warm_start(self, candidates: pd.DataFrame, base, data: LoadedData, splits, task: str) -> dict:
         """Train the cross-encoder on the bi-encoder's cosine over the candidates (stage teacher_warm, cached)."""
         folder = self.models_dir / "teacher_warm"
-        info_path = "teacher_warm.json"
-        if self.done("teacher_warm") and (folder / "config.json").is_file():
+        info_path = RunFiles.TEACHER_WARM
+        if self.done("teacher_warm") and (folder / RunFiles.CONFIG).is_file():
             return self.run_.read_json(info_path, {"used": True})
         t0 = time.time()
-        member = "gold_only" if (self.models_dir / "gold_only" / "config.json").is_file() else "zero_shot"
+        member = "gold_only" if (self.models_dir / "gold_only" / RunFiles.CONFIG).is_file() else "zero_shot"
         bi = (
             base
             if member == "zero_shot"
@@ -628,7 +487,7 @@ class _Experiment:
             {n: SplitScores(combined[n], splits[n]["label"].to_numpy()) for n in combined}, task
         )
         self.state["predictions"]["ensemble"] = {k: [float(x) for x in v] for k, v in combined.items()}
-        self.run_.write_json("ensemble.json", ensemble.to_dict())
+        self.run_.write_json(RunFiles.ENSEMBLE, ensemble.to_dict())
         self.report.stage(
             stages.ENSEMBLE,
             describe_ensemble(ensemble) + ("; labeling with it" if used else "; labeling with the cross-encoder alone"),
@@ -638,7 +497,7 @@ class _Experiment:
     def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> Labeler:
         """The cross-encoder, joined by the fitted ensemble and its bi-encoder (gold-only or zero-shot) when the
         ensemble may label: chosen on dev (`used`), forced, or one of the options the labeler probe weighs."""
-        raw = self.run_.read_json("ensemble.json", None)
+        raw = self.run_.ensemble()
         ensemble = TeacherEnsemble.from_dict(raw) if raw else None
         if ensemble is not None and not (ensemble.report.get("used") or self._probe_wanted()):
             ensemble = None
@@ -670,11 +529,11 @@ class _Experiment:
     def _adopt(self, source: str, data: LoadedData) -> None:
         """Reuse the zero-shot, gold-only and teacher stages of a finished run with the same data and models."""
         src = Path(source).expanduser()
-        if not (src / "state.json").is_file():
+        if not (src / RunFiles.STATE).is_file():
             src = self.run_.store.root / source
-        if not (src / "state.json").is_file():
+        if not (src / RunFiles.STATE).is_file():
             raise ConfigError(f"reuse_from: no run found at {source!r} (give a run id or a run directory)")
-        theirs = _read_json(src / "config.json")
+        theirs = _read_json(src / RunFiles.CONFIG)
         for key in (
             "scenario",
             "task",
@@ -692,8 +551,8 @@ class _Experiment:
                     f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
                     f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run"
                 )
-        their_prints = _read_json(src / "fingerprints.json")
-        state = _read_json(src / "state.json")
+        their_prints = _read_json(src / RunFiles.FINGERPRINTS)
+        state = _read_json(src / RunFiles.STATE)
         for key in ("train", "dev", "test", "source_train", "source_dev", "full_train"):
             if key == "full_train" and "full_gold" not in state["done"]:
                 continue
@@ -710,15 +569,15 @@ class _Experiment:
             self.state["done"].append(stage)
             if (src / "models" / stage).is_dir():
                 _link_tree(src / "models" / stage, self.models_dir / stage)
-        for name in ("gate.json", "ensemble.json", "teacher_search.json"):
+        for name in (RunFiles.GATE, RunFiles.ENSEMBLE, RunFiles.TEACHER_SEARCH):
             if (src / name).is_file():
                 shutil.copy2(src / name, self.run_.path(name))
         self.state["reused_from"] = src.name
-        self.run_.write_json("state.json", self.state)
+        self.run_.write_json(RunFiles.STATE, self.state)
         self.report.stage(stages.REUSE, f"reusing {', '.join(self.state['done'])} from run {src.name}")
 
     def _augmented(self, data: LoadedData) -> pd.DataFrame:
-        path = self.run_.path("augmented.csv")
+        path = self.run_.path(RunFiles.AUGMENTED)
         if self.done("augment"):
             return data_mod.read_table(path).astype({"label": float})[["sentence1", "sentence2", "label"]]
         t0 = time.time()
@@ -728,13 +587,13 @@ class _Experiment:
 
     def _candidates(self, data: LoadedData, base) -> pd.DataFrame:
         """Candidate pairs for silver labels (stage `candidates`, kept in candidates.csv for a resumed run)."""
-        path = self.run_.path("candidates.csv")
+        path = self.run_.path(RunFiles.CANDIDATES)
         if self.done("candidates") and path.is_file():
             return pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str})
         t0 = time.time()
         candidates = make_candidates(self.cfg, data, base, self.report)
         self.cancel.raise_if_cancelled("sampling")
-        candidates = _cap_before_labeling(candidates, self.cfg)
+        candidates = cap_before_labeling(candidates, self.cfg)
         data_mod.write_table(candidates, path)
         self.finish("candidates", t0)
         return candidates
@@ -742,12 +601,12 @@ class _Experiment:
     def _silver(self, data: LoadedData, teacher, task: str, candidates: pd.DataFrame | None, splits) -> pd.DataFrame:
         if self.done("silver"):
             silver = pd.read_csv(
-                self.run_.path("silver.csv"), keep_default_na=False, dtype={"sentence1": str, "sentence2": str}
+                self.run_.path(RunFiles.SILVER), keep_default_na=False, dtype={"sentence1": str, "sentence2": str}
             )
             return silver.astype({"kept": bool})
         t0 = time.time()
         if self.cfg.silver_file:
-            silver = _given_silver(self.cfg, task, self.run_, self.report)
+            silver = given_silver(self.cfg, task, self.run_, self.report)
         else:
             silver = self._make_silver(data, teacher, task, candidates, splits)
         self.finish("silver", t0)
@@ -778,23 +637,10 @@ class _Experiment:
         silver["score"] = options[chosen]
         silver["label"] = labels[chosen]
         threshold = thresholds.get(chosen)
-        kept = np.ones(len(silver), dtype=bool)
         gold_labels = data.train if data.train is not None else data.dev
-        if cfg.sampler == "kde" and gold_labels is not None:
-            keep_idx = kde_select(
-                silver["score" if task == "regression" else "label"].to_numpy(),
-                gold_labels["label"].to_numpy(),
-                seed=cfg.seed,
-            )
-            kept[:] = False
-            kept[keep_idx] = True
-        if cfg.max_silver and kept.sum() > cfg.max_silver:
-            rng = np.random.default_rng(cfg.seed)
-            idx = np.flatnonzero(kept)
-            kept[:] = False
-            kept[rng.choice(idx, cfg.max_silver, replace=False)] = True
+        kept = kept_mask(silver["score" if task == "regression" else "label"].to_numpy(), gold_labels, cfg)
         silver["kept"] = kept
-        data_mod.write_table(silver, self.run_.path("silver.csv"))
+        data_mod.write_table(silver, self.run_.path(RunFiles.SILVER))
         summary = {
             "candidates": int(len(silver)),
             "kept": int(kept.sum()),
@@ -806,7 +652,7 @@ class _Experiment:
         if gold_labels is not None and len(silver):
             summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
             summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])
-        self.run_.write_json("silver_summary.json", summary)
+        self.run_.write_json(RunFiles.SILVER_SUMMARY, summary)
         report.stage(
             stages.LABEL,
             f"{int(kept.sum()):,} silver pairs kept of {len(silver):,}, labeled by the "
@@ -864,57 +710,17 @@ class _Experiment:
             sink=self.report,
             cancel=self.cancel,
         )
-        self.run_.write_json("probe.json", probe)
-        ensemble_raw = self.run_.read_json("ensemble.json", None)
+        self.run_.write_json(RunFiles.PROBE, probe)
+        ensemble_raw = self.run_.ensemble()
         if ensemble_raw:
             ensemble_raw["report"]["used"] = chosen == "ensemble"
-            self.run_.write_json("ensemble.json", ensemble_raw)
-        gate = self.run_.read_json("gate.json", None)
+            self.run_.write_json(RunFiles.ENSEMBLE, ensemble_raw)
+        gate = self.run_.gate()
         if gate is not None:
             gate["labeler"] = chosen
-            self.run_.write_json("gate.json", gate)
+            self.run_.write_json(RunFiles.GATE, gate)
         trials = ", ".join(f"{t['labeler'].replace('_', '-')} {100 * t['dev']:.2f}" for t in probe["trials"])
         return chosen, f"best probe student on dev: {trials}"
-
-
-@dataclass
-class Labeler:
-    """Scores pairs for silver labels: the cross-encoder, and the ensemble of it and a bi-encoder when fitted.
-
-    `use` names the labels that become the silver `score` ('cross_encoder' or 'ensemble')."""
-
-    cross_encoder: Any
-    cache: LabelCache | None = None
-    batch_size: int = 64
-    ensemble: TeacherEnsemble | None = None
-    bi_encoder: Any = None
-    use: str = "cross_encoder"
-    memo: dict | None = None  # the bi-encoder's sentence embeddings (see evaluation.bi_encoder_scores)
-
-    def score(
-        self, sentences1, sentences2, *, sink: ProgressSink = null_sink, cancel: CancelToken | None = None
-    ) -> dict[str, np.ndarray]:
-        """{'score': the chosen labeler's score in [0, 1], 'score_cross_encoder': ...} plus, with an ensemble,
-        'score_bi_encoder' and 'score_ensemble'."""
-        ce = label_pairs(
-            self.cross_encoder,
-            sentences1,
-            sentences2,
-            batch_size=self.batch_size,
-            sink=sink,
-            cancel=cancel,
-            cache=self.cache,
-        )
-        if self.ensemble is None:
-            return {"score": ce, "score_cross_encoder": ce}
-        bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2), memo=self.memo)
-        mixed = self.ensemble(ce, bi)
-        return {
-            "score": mixed if self.use == "ensemble" else ce,
-            "score_cross_encoder": ce,
-            "score_bi_encoder": bi.astype(np.float32),
-            "score_ensemble": mixed,
-        }
 
 
 def _read_json(path: Path) -> dict:
@@ -936,111 +742,12 @@ def _link_tree(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=link)
 
 
-def _given_silver(cfg: ExperimentConfig, task: str, run: Run, report: _Reporter) -> pd.DataFrame:
-    """Silver pairs from `cfg.silver_file` (e.g. a reviewed silver set): labels already 0..1 or 0/1."""
-    path = cfg.resolve_path(cfg.silver_file)
-    pairs = data_mod.load_pairs(path, task=task, scale=(0.0, 1.0) if task == "regression" else None).frame
-    silver = pairs.assign(sampler="given", score=pairs["label"].astype(float), kept=True)
-    data_mod.write_table(silver, run.path("silver.csv"))
-    run.write_json(
-        "silver_summary.json", {"candidates": len(silver), "kept": len(silver), "threshold": None, "source": str(path)}
-    )
-    report.stage(stages.LABEL, f"{len(silver):,} silver pairs from {path.name}")
-    return silver
-
-
-def _is_scores(frame: pd.DataFrame) -> bool:
-    return not set(np.unique(frame["label"].to_numpy())) <= {0, 1}
-
-
 def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     primary = PRIMARY_METRIC[task]
     return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
 
 
-SMALL_LEAD = (
-    0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
-)
-
-
-def readiness_gate(
-    metrics: dict[str, dict[str, dict[str, float]]],
-    task: str,
-    cfg: ExperimentConfig,
-    ensemble: TeacherEnsemble | None = None,
-    teacher_model_type: str | None = None,
-) -> dict:
-    """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
-
-    With an ensemble teacher its weight was chosen on dev, so its cross-fitted dev score is compared with
-    the gold-only student's score on the same dev halves."""
-    primary = PRIMARY_METRIC[task]
-    split = "dev" if "dev" in metrics["teacher"] else "test"
-    students = {k: metrics[k][split][primary] for k in ("zero_shot", "gold_only") if k in metrics}
-    if ensemble is not None:
-        teacher = ensemble.report["dev_crossfit"]
-        students[ensemble.report.get("bi_encoder", "gold_only")] = ensemble.report["bi_encoder_crossfit"]
-        what = f"teacher (ensemble, cross-fitted; cross-encoder alone {100 * metrics['teacher'][split][primary]:.1f})"
-    else:
-        teacher = metrics["teacher"][split][primary]
-        what = "teacher"
-    best_name = max(students, key=students.get)
-    best = students[best_name]
-    ready = teacher > best + cfg.gate.margin
-    lead = teacher - best
-    if ready:
-        message = f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} on {split}"
-        if lead < SMALL_LEAD:
-            message += (
-                f". Its lead is only {100 * lead:.1f} points: a student distilled from it recovers part of "
-                f"that lead at best, so expect a gain well below {100 * lead:.1f} points over {best_name}"
-            )
-    else:
-        options = [
-            "a stronger teacher (a trained cross-encoder"
-            + (
-                ")"
-                if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
-                else ", or the offline mpnet base: python scripts/setup_mpnet.py, then teacher.model: mpnet)"
-            )
-        ]
-        if cfg.scenario == 3:
-            options.append("source gold closer to the target domain")
-        if cfg.ensemble == "off":
-            options.append("the teacher ensemble (ensemble: auto)")
-        if not cfg.teacher_search.enabled and cfg.teacher.epochs:
-            options.append("teacher search on dev (teacher_search: {learning_rates: [...], epochs: [...]})")
-        if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
-            options.append("seed trials (teacher.seed_trials: 4)")
-        options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
-        verdict = (
-            "silver labels from this teacher may not help (marginal: it trails by less than "
-            f"{100 * SMALL_LEAD:.0f} points, where {split} and test can disagree)"
-            if -lead < SMALL_LEAD
-            else "silver labels from this teacher will likely hurt"
-        )
-        message = (
-            f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
-            f"on {split}. Options: " + "; ".join(options) + "."
-        )
-    return {
-        "split": split,
-        "metric": primary,
-        "teacher": teacher,
-        "students": students,
-        "best_student": best_name,
-        "verdict": "ready" if ready else "weak",
-        "action": cfg.gate.action,
-        "message": message,
-        "used_test": split == "test",
-        "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
-        "cross_encoder": metrics["teacher"][split][primary],
-        "lead": lead,
-    }
-
-
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):
-    from .augment import AugmentConfig, augment_pairs
 
     a = cfg.augment
     aug_cfg = AugmentConfig(
@@ -1050,91 +757,6 @@ def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report
     augmented = augment_pairs(
         data.train, aug_cfg, progress=lambda done, total: report(ProgressEvent(stages.AUGMENT, done, total))
     )
-    data_mod.write_table(augmented, run.path("augmented.csv"))
+    data_mod.write_table(augmented, run.path(RunFiles.AUGMENTED))
     report.stage(stages.AUGMENT, f"{len(augmented):,} augmented pairs")
     return augmented
-
-
-def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: ProgressSink = null_sink) -> pd.DataFrame:
-    """Candidate pairs (sentence1, sentence2, sampler): the unlabeled file's pairs as they are, pairs sampled from
-    the gold and unlabeled sentences, or both (`cfg.candidates`). Gold pairs and self-pairs are left out."""
-    pool = data.pool
-    has_pairs = pool is not None and pool.pairs is not None
-    source = cfg.candidates if cfg.candidates != "auto" else ("given" if has_pairs else "sampled")
-    if source != "sampled" and not has_pairs:
-        raise ConfigError(
-            f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
-            "the unlabeled file has sentences only: use candidates: sampled"
-        )
-    parts = []
-    if source in ("given", "given+sampled"):
-        given = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
-        given = _without_gold(given, data.train)
-        _stage(report, stages.SAMPLE_GIVEN, f"{len(given):,} given unlabeled pairs")
-        parts.append(given)
-    if source in ("sampled", "given+sampled"):
-        sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
-        sentences += pool.sentences if pool is not None else []
-        _stage(
-            report, stages.SAMPLE, f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}"
-        )
-        parts.append(
-            sample_candidates(
-                sentences,
-                cfg.sampler,
-                cfg.top_k,
-                gold=data.train,
-                model=base,
-                seed=cfg.seed,
-                hnsw_threshold=cfg.hnsw_threshold,
-                sink=report,
-            )
-        )
-    candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if len(parts) > 1:  # a sampled pair that is also given counts once (as given)
-        candidates = candidates[~_pair_keys(candidates).duplicated().to_numpy()].reset_index(drop=True)
-    return candidates
-
-
-def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int) -> pd.DataFrame:
-    """The candidates plus each candidate sentence's `top_k` BM25 neighbours (gold pairs left out), each unordered
-    pair once: the teacher's warm-start pairs. The neighbours are never labeled as silver."""
-    pairs = candidates[["sentence1", "sentence2"]]
-    if top_k > 0 and len(pairs):
-        sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
-        extra = sample_candidates(sentences, "bm25", top_k, gold=gold, model=base, seed=seed)
-        pairs = pd.concat([pairs, extra[["sentence1", "sentence2"]]], ignore_index=True)
-    return pairs[~_pair_keys(pairs).duplicated().to_numpy()].reset_index(drop=True)
-
-
-def _pair_keys(pairs: pd.DataFrame) -> pd.Series:
-    """One key per unordered pair (the same for both orders), aligned with `pairs`' index."""
-    return pd.Series([tuple(sorted(p)) for p in zip(pairs["sentence1"], pairs["sentence2"])], index=pairs.index)
-
-
-def _stage(report: ProgressSink, stage: str, message: str) -> None:
-    stage_fn = getattr(report, "stage", None)
-    if stage_fn is not None:
-        stage_fn(stage, message)
-    else:
-        report(ProgressEvent(stage, message=message))
-
-
-def _without_gold(pairs: pd.DataFrame, gold: pd.DataFrame | None) -> pd.DataFrame:
-    """`pairs` less self-pairs, repeats (either order) and pairs that are gold pairs (either order)."""
-    key = _pair_keys(pairs)
-    keep = (pairs["sentence1"] != pairs["sentence2"]) & ~key.duplicated()
-    if gold is not None:
-        keep &= ~key.isin(set(_pair_keys(gold)))
-    return pairs[keep].reset_index(drop=True)
-
-
-def _cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.DataFrame:
-    """With `max_silver`, label only what can be kept: a random `max_silver` of the candidates (twice that for
-    KDE, which then keeps the pairs that match the gold label distribution). Same rule as the cap after
-    labeling, without paying the teacher for pairs that would be dropped."""
-    limit = cfg.max_silver * (2 if cfg.sampler == "kde" else 1) if cfg.max_silver else None
-    if limit is None or len(candidates) <= limit:
-        return candidates
-    keep = np.sort(np.random.default_rng(cfg.seed).choice(len(candidates), limit, replace=False))
-    return candidates.iloc[keep].reset_index(drop=True)

@@ -13,8 +13,8 @@ from typing import Any
 
 from .config import ExperimentConfig
 from .estimate import DataCounts, Estimate, device_kind, estimate, fmt_duration
+from .inputs import LoadedData, load_experiment_data
 from .models import choose_device, device_description
-from .pipeline import LoadedData, load_experiment_data
 
 FILE_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
 

@@ -25,7 +25,6 @@ import re
 import secrets
 import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,40 +32,52 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_path, atomic_write_json, atomic_write_text  # noqa: F401 - re-exported
 from .errors import Failure, RunFileError
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
-RECORD_FILE = "run.json"
 WRITER_BUSY_MS = 5_000  # writers wait this long for the index; readers READER_BUSY_MS, then read the directories
 READER_BUSY_MS = 1_000
 DIED = "the job process ended without finishing (killed or crashed)"
+
+
+class RunFiles:
+    """The names of a run directory's files: written here once (they are part of the results contract,
+    docs/results-contract.md); the pipeline, the CLI and the app refer to them by these names."""
+
+    RECORD = "run.json"
+    CONFIG = "config.json"
+    FINGERPRINTS = "fingerprints.json"
+    STATE = "state.json"
+    GATE = "gate.json"
+    ENSEMBLE = "ensemble.json"
+    PROBE = "probe.json"
+    TEACHER_SEARCH = "teacher_search.json"
+    TEACHER_WARM = "teacher_warm.json"
+    SILVER_SUMMARY = "silver_summary.json"
+    METRICS = "metrics.json"
+    METRICS_PARTIAL = "metrics.partial.json"
+    TIMINGS = "timings.json"
+    REVIEW = "review.json"
+    EVENTS = "events.jsonl"
+    LOG = "log.txt"
+    SILVER = "silver.csv"
+    CANDIDATES = "candidates.csv"
+    AUGMENTED = "augmented.csv"
+    PREDICTIONS = "predictions.csv"
+    METRICS_TXT = "metrics.txt"
+    CANCEL = "CANCEL"
+    MODELS = "models"  # models/<key>/: trained models in sentence-transformers format
+
+
+RECORD_FILE = RunFiles.RECORD  # kept: older callers import it
 
 
 def default_root() -> Path:
     """$AUGSBERT_HOME/runs, else ./runs."""
     home = os.environ.get("AUGSBERT_HOME")
     return Path(home) / "runs" if home else Path("runs")
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write `text` to `path` via a temp file in the same directory and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def safe_name(name: str, max_len: int = 60) -> str:
@@ -168,7 +179,7 @@ class RunStore:
             dir=str(run_dir.resolve()),
         )
         atomic_write_json(run_dir / RECORD_FILE, record.to_dict())  # first: a directory with files has a record
-        atomic_write_json(run_dir / "config.json", config)
+        atomic_write_json(run_dir / RunFiles.CONFIG, config)
         self._index(record)
         return Run(self, run_id, run_dir)
 
@@ -226,9 +237,7 @@ class RunStore:
     def rebuild_index(self) -> int:
         """Recreate the SQLite index from the run directories (written aside, then swapped in). Rows written."""
         records = self.scan()
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".index.", suffix=".sqlite")
-        os.close(fd)
-        try:
+        with atomic_path(self.db_path) as tmp:
             db = sqlite3.connect(tmp, isolation_level=None)
             try:
                 db.execute("PRAGMA journal_mode=WAL")  # persistent in the file: readers and a writer together
@@ -239,9 +248,6 @@ class RunStore:
                 db.close()
             for suffix in ("-wal", "-shm"):
                 Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
-            os.replace(tmp, self.db_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
         return len(records)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ class RunStore:
             pass
         if row is not None:
             return _record(row)
-        if plain and (run_dir / "config.json").is_file():
+        if plain and (run_dir / RunFiles.CONFIG).is_file():
             return read_record(run_dir)
         raise KeyError(f"no run {run_id!r} in {self.root}")
 
@@ -315,7 +321,7 @@ class RunStore:
             if (
                 child.is_dir()
                 and not child.name.startswith(".")
-                and any((child / name).exists() for name in (RECORD_FILE, "config.json"))
+                and any((child / name).exists() for name in (RECORD_FILE, RunFiles.CONFIG))
             ):
                 yield child
 
@@ -335,9 +341,9 @@ def read_record(run_dir: Path) -> RunRecord:
             raise RunFileError(f"run {run_dir.name}: {RECORD_FILE} is missing fields ({exc})") from None
         record.dir = str(run_dir.resolve())
         return record
-    config = read_run_json(run_dir, "config.json")
-    finished = (run_dir / "metrics.json").is_file()
-    stamp = (run_dir / "config.json").stat().st_mtime
+    config = read_run_json(run_dir, RunFiles.CONFIG)
+    finished = (run_dir / RunFiles.METRICS).is_file()
+    stamp = (run_dir / RunFiles.CONFIG).stat().st_mtime
     return RunRecord(
         id=run_dir.name,
         name=str(config.get("name", run_dir.name)),
@@ -347,7 +353,7 @@ def read_record(run_dir: Path) -> RunRecord:
         status="finished" if finished else "interrupted",
         created_at=stamp,
         started_at=stamp,
-        finished_at=(run_dir / "metrics.json").stat().st_mtime if finished else None,
+        finished_at=(run_dir / RunFiles.METRICS).stat().st_mtime if finished else None,
         dir=str(run_dir.resolve()),
         error=None if finished else "no run.json: status inferred from the files (no metrics.json)",
     )
@@ -439,18 +445,54 @@ class Run:
         """A JSON file of this run (`default` when absent); RunFileError naming the run and file when corrupt."""
         return read_run_json(self.dir, name, default)
 
+    # named accessors of the run's files (None when the run has not written one; RunFileError when corrupt)
+    def config(self) -> dict[str, Any]:
+        return self.read_json(RunFiles.CONFIG, {})
+
+    def state(self) -> dict[str, Any] | None:
+        return self.read_json(RunFiles.STATE)
+
+    def gate(self) -> dict[str, Any] | None:
+        return self.read_json(RunFiles.GATE)
+
+    def ensemble(self) -> dict[str, Any] | None:
+        return self.read_json(RunFiles.ENSEMBLE)
+
+    def silver_summary(self) -> dict[str, Any] | None:
+        return self.read_json(RunFiles.SILVER_SUMMARY)
+
+    def metrics(self) -> dict[str, Any] | None:
+        """metrics.json: present only once the run finished."""
+        return self.read_json(RunFiles.METRICS)
+
+    def review(self) -> dict[str, Any]:
+        return self.read_json(RunFiles.REVIEW, {})
+
+    def predictions(self):
+        """predictions.csv as a DataFrame (None before the run finished)."""
+        path = self.path(RunFiles.PREDICTIONS)
+        if not path.is_file():
+            return None
+        import pandas as pd  # noqa: PLC0415 - pandas is heavy; the run store itself does not need it
+
+        return pd.read_csv(path, keep_default_na=False)
+
+    def model_dir(self, key: str) -> Path:
+        """models/<key>/ (e.g. 'augsbert', 'teacher')."""
+        return self.path(RunFiles.MODELS, key)
+
     def log(self, message: str) -> None:
-        with open(self.path("log.txt"), "a", encoding="utf-8") as handle:
+        with open(self.path(RunFiles.LOG), "a", encoding="utf-8") as handle:
             handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
     def event(self, event: dict[str, Any]) -> None:
         """Append one progress event (a single short write: readers never see half a line)."""
         line = json.dumps(event, default=str) + "\n"
-        with open(self.path("events.jsonl"), "a", encoding="utf-8") as handle:
+        with open(self.path(RunFiles.EVENTS), "a", encoding="utf-8") as handle:
             handle.write(line)
 
     def events(self) -> list[dict[str, Any]]:
-        p = self.path("events.jsonl")
+        p = self.path(RunFiles.EVENTS)
         if not p.exists():
             return []
         out = []
@@ -481,4 +523,4 @@ class Run:
 
     @property
     def cancel_file(self) -> Path:
-        return self.path("CANCEL")
+        return self.path(RunFiles.CANCEL)

@@ -23,7 +23,7 @@ import json
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,12 @@ import numpy as np
 
 from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
+from .inputs import load_experiment_data
+from .models import choose_device, device_description
+from .pipeline import run_experiment
 from .progress import ProgressSink, null_sink
-from .runs import RunStore, atomic_write_text
+from .runs import RunFiles, RunStore, atomic_write_text
+from .teacher import fit_teacher, resolve_teacher, teacher_inputs
 
 
 @dataclass
@@ -104,8 +108,6 @@ class Study:
         return ExperimentConfig.from_dict(raw, base_dir=self.base_dir)
 
     def run(self, sink: ProgressSink = null_sink, log: Callable[[str], None] = print) -> dict[str, Any]:
-        from .pipeline import run_experiment
-
         self.out.mkdir(parents=True, exist_ok=True)
         index_path = self.out / "index.json"
         index = json.loads(index_path.read_text()) if index_path.is_file() else {}
@@ -118,15 +120,15 @@ class Study:
                 for sampler in samplers:
                     cfg = self.cell_config(exp, seed, sampler)
                     if self.share_teacher and cfg.scenario != 1 and not cfg.silver_file:
-                        self._use_shared_teacher(cfg, log, sink)
+                        cfg = self._use_shared_teacher(cfg, log, sink)
                     key = f"{exp.name}|{sampler}|{seed}|{_digest(cfg.to_dict())}"
                     done = index.get(key)
-                    if done and (Path(done) / "metrics.json").is_file():
+                    if done and (Path(done) / RunFiles.METRICS).is_file():
                         log(f"[study] {exp.name} {sampler or ''} seed {seed}: done before ({Path(done).name})")
                         first_run = first_run or done
                         continue
                     if first_run:
-                        cfg.reuse_from = first_run
+                        cfg = replace(cfg, reuse_from=first_run)
                     log(
                         f"[study] {exp.name} {sampler or ''} seed {seed}: running"
                         + (f" (reusing {Path(first_run).name})" if first_run else "")
@@ -148,20 +150,17 @@ class Study:
 
     def _use_shared_teacher(
         self, cfg: ExperimentConfig, log: Callable[[str], None], sink: ProgressSink = null_sink
-    ) -> None:
-        """Train this teacher once (with the study's first seed) and point the config at the trained folder."""
-        from .pipeline import load_experiment_data
-        from .teacher import search_teacher, train_teacher
-
+    ) -> ExperimentConfig:
+        """Train this teacher once (with the study's first seed) with the run's own teacher stage
+        (teacher.resolve_teacher, teacher_inputs, fit_teacher); a copy of `cfg` pointing at the trained folder."""
         if cfg.teacher.epochs == 0 and not cfg.teacher_search.enabled:
-            return  # a ready cross-encoder: nothing to train
+            return cfg  # a ready cross-encoder: nothing to train
         data = load_experiment_data(cfg)
-        gold = data.source_train if cfg.scenario == 3 else data.train
-        dev = data.source_dev if cfg.scenario == 3 else data.dev
-        task = "regression" if not set(np.unique(gold["label"])) <= {0, 1} else "classification"
+        teacher_cfg, _ = resolve_teacher(cfg.teacher, choose_device(cfg.device))
+        gold, dev, task = teacher_inputs(cfg, data)
         recipe = {
-            "teacher": cfg.teacher.__dict__,
-            "search": cfg.teacher_search.__dict__,
+            "teacher": asdict(teacher_cfg),
+            "search": asdict(cfg.teacher_search),
             "seed": self.seeds[0],
             "gold": data.fingerprints.get("source_train" if cfg.scenario == 3 else "train"),
             "task": task,
@@ -172,34 +171,29 @@ class Study:
         folder = self.out / "teachers" / _digest(recipe)
         if not (folder / "config.json").is_file():
             log(
-                f"[study] training the shared teacher ({cfg.teacher.model}, {cfg.teacher.epochs:g} epochs) "
+                f"[study] training the shared teacher ({teacher_cfg.model}, {teacher_cfg.epochs:g} epochs) "
                 f"on {len(gold):,} gold pairs -> {folder}"
             )
             t0 = time.time()
-            if cfg.teacher_search.enabled:
-                _, trials = search_teacher(
-                    gold,
-                    cfg.teacher,
-                    cfg.teacher_search,
-                    folder,
-                    dev=dev,
-                    task=task,
-                    seed=self.seeds[0],
-                    device=cfg.device,
-                    sink=sink,
-                )
-                (folder / "teacher_search.json").write_text(json.dumps(trials, indent=2))
-            else:
-                train_teacher(
-                    gold, cfg.teacher, folder, seed=self.seeds[0], device=cfg.device, dev=dev, task=task, sink=sink
-                )
+            _, trials = fit_teacher(
+                gold,
+                teacher_cfg,
+                cfg.teacher_search,
+                folder,
+                dev=dev,
+                task=task,
+                seed=self.seeds[0],
+                device=cfg.device,
+                sink=sink,
+            )
+            if trials is not None:
+                (folder / RunFiles.TEACHER_SEARCH).write_text(json.dumps(trials, indent=2))
             (folder / "study_teacher.json").write_text(
                 json.dumps({**recipe, "seconds": round(time.time() - t0, 1)}, indent=2, default=str)
             )
-        cfg.teacher.model = str(folder.resolve())
-        cfg.teacher.epochs = 0
-        cfg.teacher.seed_trials = 1
-        cfg.teacher_search.learning_rates, cfg.teacher_search.epochs = [], []
+        ready = replace(cfg.teacher, model=str(folder.resolve()), epochs=0, seed_trials=1)
+        no_search = replace(cfg.teacher_search, learning_rates=[], epochs=[])
+        return replace(cfg, teacher=ready, teacher_search=no_search)
 
     # --- summarising -----------------------------------------------------------------------------
     def collect(self, index: dict[str, str]) -> dict[str, Any]:
@@ -209,15 +203,15 @@ class Study:
             runs = []
             for key, run_dir in index.items():
                 name, sampler, seed, _ = key.split("|")
-                if name != exp.name or not (Path(run_dir) / "metrics.json").is_file():
+                if name != exp.name or not (Path(run_dir) / RunFiles.METRICS).is_file():
                     continue
                 if sampler not in [str(s) for s in (exp.samplers or [None])] or int(seed) not in self.seeds:
                     continue
-                raw_metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+                raw_metrics = json.loads((Path(run_dir) / RunFiles.METRICS).read_text())
                 metrics = model_metrics(raw_metrics)
-                gate = _maybe_json(Path(run_dir) / "gate.json")
-                ensemble = _maybe_json(Path(run_dir) / "ensemble.json")
-                summary = _maybe_json(Path(run_dir) / "silver_summary.json")
+                gate = _maybe_json(Path(run_dir) / RunFiles.GATE)
+                ensemble = _maybe_json(Path(run_dir) / RunFiles.ENSEMBLE)
+                summary = _maybe_json(Path(run_dir) / RunFiles.SILVER_SUMMARY)
                 runs.append(
                     {
                         "sampler": sampler,
@@ -272,8 +266,6 @@ def _primary(metrics: dict, task: str) -> dict[str, float]:
 
 def machine_description() -> str:
     import os
-
-    from .models import device_description
 
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device_description()}"
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import stages
-from .config import ModelConfig
-from .models import choose_device, load_cross_encoder
+from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
+from .embeddings import cache_dir
+from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
+from .inputs import LoadedData
+from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
@@ -88,7 +92,6 @@ def train_teacher(
 
     report = None
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-        from .evaluation import primary_score
 
         def dev_score(model) -> float:
             pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
@@ -141,9 +144,6 @@ def warm_start_teacher(
     similarity before gold training refines it. Half of the pairs are swapped (seeded) so both orders are seen
     at the cost of one. `memo`: see `evaluation.bi_encoder_scores`. Saves to `output_dir`; returns
     (model, {'pairs': n, 'target_mean': ...})."""
-    from dataclasses import replace
-
-    from .evaluation import bi_encoder_scores
 
     frame = pairs[["sentence1", "sentence2"]].drop_duplicates().reset_index(drop=True)
     rng = np.random.default_rng(seed)
@@ -398,9 +398,6 @@ def search_teacher(
     `output_dir` and returned with the list of trials."""
     import shutil
     import time
-    from dataclasses import replace
-
-    from .evaluation import PRIMARY_METRIC, primary_score
 
     epochs = sorted(set(search.epochs or [cfg.epochs]))
     rates = list(dict.fromkeys(search.learning_rates or [cfg.learning_rate]))
@@ -509,7 +506,6 @@ class LabelCache:
 
     @classmethod
     def for_model(cls, model_dir: str | Path, device: str = "cpu", root: str | Path | None = None) -> LabelCache:
-        from .embeddings import cache_dir
 
         base = Path(root) if root else cache_dir().parent / "labels"
         kind = "cuda" if str(device).startswith("cuda") else str(device).split(":")[0]
@@ -535,3 +531,70 @@ class LabelCache:
 
     def close(self) -> None:
         self.db.close()
+
+
+def evaluate_cross_encoder(
+    model,
+    splits: dict[str, pd.DataFrame],
+    task: str,
+    batch_size: int = 64,
+    predictions: dict[str, np.ndarray] | None = None,
+    cache: LabelCache | None = None,
+) -> dict[str, dict[str, float]]:
+    """Metrics of the teacher's both-order-averaged scores on each split (see `evaluate_bi_encoder`)."""
+    scores = {
+        name: label_pairs(model, f["sentence1"], f["sentence2"], batch_size=batch_size, cache=cache)
+        for name, f in splits.items()
+    }
+    if predictions is not None:
+        predictions.update(scores)
+    return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
+
+
+# --- the teacher stage, shared by a run (pipeline) and a study's shared teacher --------------------------------
+def resolve_teacher(cfg: ModelConfig, device: str) -> tuple[ModelConfig, str | None]:
+    """The teacher config to train: `model: auto` becomes the device's default base (models.default_teacher),
+    with the reason; any other config is returned as it is (reason None). The given config is never changed."""
+    if cfg.model != AUTO_TEACHER:
+        return cfg, None
+    name, why = default_teacher(device)
+    return replace(cfg, model=name), why
+
+
+def teacher_inputs(cfg: ExperimentConfig, data: LoadedData) -> tuple[pd.DataFrame, pd.DataFrame | None, str]:
+    """The teacher's gold, dev and task. Scenario 3 trains on the source domain's gold (a regression teacher when
+    its labels are scores, thresholded later); scenarios 1 and 2 on the target gold with the run's task. A teacher
+    search without source dev chooses on the target dev."""
+    if cfg.scenario == 3:
+        gold = data.source_train
+        scores = not set(np.unique(gold["label"].to_numpy())) <= {0, 1}
+        dev = data.source_dev if data.source_dev is not None or not cfg.teacher_search.enabled else data.dev
+        return gold, dev, "regression" if scores else data.task
+    return data.train, data.dev, data.task
+
+
+def fit_teacher(
+    gold: pd.DataFrame,
+    cfg: ModelConfig,
+    search: TeacherSearchConfig,
+    output_dir: str | Path,
+    *,
+    dev: pd.DataFrame | None,
+    task: str,
+    seed: int,
+    device: str | None = None,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+    **train_options,
+) -> tuple[object, list[dict] | None]:
+    """Train the teacher on gold: a search over `search`'s grid chosen on dev when enabled, else one training.
+    Returns the model and the search's trials (None without a search). `train_options` go to `train_teacher`
+    (evals, checkpoints, resume)."""
+    if search.enabled:
+        return search_teacher(
+            gold, cfg, search, output_dir, dev=dev, task=task, seed=seed, device=device, sink=sink, cancel=cancel
+        )
+    model = train_teacher(
+        gold, cfg, output_dir, seed=seed, device=device, dev=dev, task=task, sink=sink, cancel=cancel, **train_options
+    )
+    return model, None

@@ -17,7 +17,7 @@ from augsbert_core import stages
 from augsbert_core.errors import Failure
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
 from augsbert_core.progress import event_kind
-from augsbert_core.runs import ACTIVE, Run, RunRecord, RunStore, atomic_write_json
+from augsbert_core.runs import ACTIVE, Run, RunFiles, RunRecord, RunStore, atomic_write_json
 
 from .security import md_escape
 
@@ -145,7 +145,7 @@ def progress(
         end = record.finished_at if record.status not in ACTIVE and record.finished_at else now
         out.elapsed = max(0.0, end - record.started_at)
     if done is None and record is not None and getattr(record, "dir", None):
-        state = read_json(record.dir, "state.json", {})
+        state = read_json(record.dir, RunFiles.STATE, {})
         done = state.get("done") if isinstance(state, dict) else None
     from_state = state_steps(done)
     if not events:
@@ -264,7 +264,7 @@ def read_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
 
 
 def read_log(run_dir: str | Path, lines: int = 60) -> str:
-    path = Path(run_dir) / "log.txt"
+    path = Path(run_dir) / RunFiles.LOG
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -274,7 +274,7 @@ def read_log(run_dir: str | Path, lines: int = 60) -> str:
 
 def load_silver(run_dir: str | Path) -> pd.DataFrame | None:
     """silver.csv (scenarios 2, 3) or augmented.csv (scenario 1) with a stable `row` id, or None."""
-    for name in ("silver.csv", "augmented.csv"):
+    for name in (RunFiles.SILVER, RunFiles.AUGMENTED):
         path = Path(run_dir) / name
         if path.is_file():
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -294,12 +294,12 @@ def load_silver(run_dir: str | Path) -> pd.DataFrame | None:
 
 
 def review_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "review.json"
+    return Path(run_dir) / RunFiles.REVIEW
 
 
 def load_review(run_dir: str | Path) -> dict[int, dict[str, Any]]:
     """{row: {'wrong': bool, 'score': float | None}} from review.json (empty when there is none)."""
-    raw = read_json(run_dir, "review.json", {}) or {}
+    raw = read_json(run_dir, RunFiles.REVIEW, {}) or {}
     out = {}
     for key, value in raw.items():
         try:
@@ -326,7 +326,7 @@ def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Pat
     path = review_path(run_dir)
     atomic_write_json(path, clean)
     summary = review_summary(clean)
-    with open(Path(run_dir) / "log.txt", "a", encoding="utf-8") as handle:
+    with open(Path(run_dir) / RunFiles.LOG, "a", encoding="utf-8") as handle:
         handle.write(
             f"{time.strftime('%Y-%m-%d %H:%M:%S')} review saved: {summary['wrong']} pairs marked wrong, "
             f"{summary['corrected']} scores corrected\n"
@@ -370,7 +370,7 @@ def metrics(run_dir: str | Path) -> dict[str, dict[str, dict[str, float]]]:
     """The per-model metrics of a run ({model: {split: {metric: value}}}): metrics.json of a finished run, else
     metrics.partial.json (a run the gate stopped). Top-level entries that are no model (the `recommended` name)
     are left out: see `recommendation`."""
-    raw = read_json(run_dir, "metrics.json", {}) or read_json(run_dir, "metrics.partial.json", {}) or {}
+    raw = read_json(run_dir, RunFiles.METRICS, {}) or read_json(run_dir, RunFiles.METRICS_PARTIAL, {}) or {}
     return model_metrics(raw) if isinstance(raw, dict) else {}
 
 
@@ -378,11 +378,11 @@ def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
     """The model key a finished run recommends: metrics.json's `recommended`, or, for runs finished before runs
     wrote it, computed the same way (`evaluation.recommend`: the better on dev of the baseline and AugSBERT,
     ties to the baseline). None for a run without metrics.json (not finished)."""
-    raw = read_json(run_dir, "metrics.json", None)
+    raw = read_json(run_dir, RunFiles.METRICS, None)
     if not isinstance(raw, dict):
         return None
     if task not in PRIMARY_METRIC and not isinstance(raw.get(RECOMMENDED), str):
-        task = (read_json(run_dir, "config.json", {}) or {}).get("task")
+        task = (read_json(run_dir, RunFiles.CONFIG, {}) or {}).get("task")
     return recommended_of(raw, task)
 
 
@@ -439,7 +439,7 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
         if folder.is_dir():
             return ModelDownload(key, folder)
         return ModelDownload(key, None, f"This run has no saved {model_title(key)} model (models/{key}/).")
-    cfg = read_json(run_dir, "config.json", {}) or {}
+    cfg = read_json(run_dir, RunFiles.CONFIG, {}) or {}
     name = str(((cfg.get("student") or {}).get("model")) or "default")
     shown = md_escape(name, code=True)  # in a code span: nothing in it is markdown, a backtick would end it
     base = "the offline all-MiniLM-L6-v2" if name == "default" else f"`{shown}`"
@@ -461,7 +461,7 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
 
 # --------------------------------------------------------------------------------------------- predictions
 def predictions_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "predictions.csv"
+    return Path(run_dir) / RunFiles.PREDICTIONS
 
 
 def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
@@ -561,7 +561,7 @@ def _number(value: Any) -> float | None:
 def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
     """What ensemble.json says: weight on the cross-encoder, the cross-fitted dev scores of the ensemble and
     of each member, whether it beats both and whether it labeled the silver pairs; None without the file."""
-    raw = read_json(run_dir, "ensemble.json")
+    raw = read_json(run_dir, RunFiles.ENSEMBLE)
     if not isinstance(raw, dict):
         return None
     report = raw.get("report") if isinstance(raw.get("report"), dict) else {}
@@ -582,7 +582,7 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
 
 def _probe_summary(run_dir: str | Path) -> str | None:
     """'probe students on dev: cross-encoder 86.2, ensemble 85.9' from probe.json (labeler: auto), else None."""
-    raw = read_json(run_dir, "probe.json")
+    raw = read_json(run_dir, RunFiles.PROBE)
     trials = raw.get("trials") if isinstance(raw, dict) else None
     if not isinstance(trials, list) or not trials:
         return None
@@ -621,7 +621,7 @@ def ensemble_text(d: dict[str, Any]) -> str:
 
 def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:
     """teacher_search.json as a table (epochs, learning rate, status, dev ×100, seconds, chosen), or None."""
-    raw = read_json(run_dir, "teacher_search.json")
+    raw = read_json(run_dir, RunFiles.TEACHER_SEARCH)
     trials = raw.get("trials") if isinstance(raw, dict) else None
     if not trials:
         return None

@@ -10,7 +10,7 @@ from typing import Any
 from augsbert_core import ConfigError, ExperimentConfig, jobs
 from augsbert_core import config as core_config
 from augsbert_core import models as core_models
-from augsbert_core.runs import atomic_write_json
+from augsbert_core.runs import RunFiles, atomic_write_json
 
 from . import security, workspace
 
@@ -348,12 +348,12 @@ def retrain_with_review(record, reviewed) -> str:
     used = reviewed[reviewed["used"]]
     silver = used.assign(label=used["final_score"])[["sentence1", "sentence2", "label"]]
     if (record.task or "regression") == "classification":
-        summary = json.loads((Path(record.dir) / "silver_summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((Path(record.dir) / RunFiles.SILVER_SUMMARY).read_text(encoding="utf-8"))
         threshold = summary.get("threshold") or 0.5
         silver = silver.assign(label=(used["final_score"] >= threshold).astype(int))
     target = Path(record.dir) / "silver.reviewed.csv"
     write_table(silver, target)
-    raw = json.loads((Path(record.dir) / "config.json").read_text(encoding="utf-8"))
+    raw = json.loads((Path(record.dir) / RunFiles.CONFIG).read_text(encoding="utf-8"))
     raw["name"] = f"{raw.get('name', 'run')}-reviewed"[:60]
     raw["silver_file"] = str(target)
     cfg = ExperimentConfig.from_dict(raw)

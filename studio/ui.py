@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import data as core_data
-from augsbert_core.runs import ACTIVE, RunRecord
+from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
 from . import device as device_mod
 from . import runinfo, workspace
@@ -87,7 +87,7 @@ def _silver_cached(run_dir: str, signature: str) -> pd.DataFrame | None:
 
 
 def load_silver(run_dir: str) -> pd.DataFrame | None:
-    sig = "|".join(workspace.file_signature(Path(run_dir) / n) for n in ("silver.csv", "augmented.csv"))
+    sig = "|".join(workspace.file_signature(Path(run_dir) / n) for n in (RunFiles.SILVER, RunFiles.AUGMENTED))
     return _silver_cached(run_dir, sig)
 
 
@@ -101,7 +101,7 @@ def _gold_cached(path: str, signature: str, scale: tuple | None) -> pd.DataFrame
 
 def gold_for_run(record: RunRecord, role: str = "train") -> pd.DataFrame | None:
     """The run's gold pairs of `role` (labels normalised as the run saw them), or None."""
-    cfg = runinfo.read_json(record.dir, "config.json", {}) or {}
+    cfg = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
     data = cfg.get("data") or {}
     path = data.get(role)
     if not path:
@@ -218,7 +218,7 @@ def status_badge(status: str) -> None:
 def gate_banner(run_dir: str) -> None:
     """The teacher-readiness verdict, prominently (scenarios 2 and 3), then how the teacher was chosen:
     the ensemble decision, the teacher search trials and the seed trials, where the run has them."""
-    gate = runinfo.read_json(run_dir, "gate.json")
+    gate = runinfo.read_json(run_dir, RunFiles.GATE)
     if gate:
         text = gate.get("message", "")
         kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""

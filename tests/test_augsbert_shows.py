@@ -13,8 +13,9 @@ from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ConfigError, ModelConfig
 from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import bi_encoder_scores, format_table, model_metrics, recommend
+from augsbert_core.inputs import LoadedData
 from augsbert_core.models import default_teacher, is_fresh_head_bi_encoder
-from augsbert_core.pipeline import LoadedData, make_candidates
+from augsbert_core.silver import make_candidates
 from augsbert_core.study import gap_recovered
 
 from .conftest import DEMO
@@ -124,7 +125,7 @@ def test_given_pairs_are_candidates_without_gold_self_or_repeated_pairs(minilm):
 
 
 def test_warm_start_pairs_add_bm25_neighbours_once_and_never_gold(minilm):
-    from augsbert_core.pipeline import warm_start_pairs
+    from augsbert_core.silver import warm_start_pairs
 
     frame = load_pairs(DEMO / "stsb" / "train.csv", scale=(0, 5)).frame
     gold, candidates = frame.iloc[:40], frame.iloc[40:100][["sentence1", "sentence2"]]

@@ -13,9 +13,8 @@ import pytest
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ModelConfig
 from augsbert_core.data import load_pairs
-from augsbert_core.pipeline import evaluate_cross_encoder
 from augsbert_core.progress import Cancelled, CancelToken
-from augsbert_core.teacher import train_teacher
+from augsbert_core.teacher import evaluate_cross_encoder, train_teacher
 
 from .conftest import DEMO
 

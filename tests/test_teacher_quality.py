@@ -177,7 +177,7 @@ def test_config_rejects_bad_quality_settings():
 
 
 def test_max_silver_caps_candidates_before_labeling():
-    from augsbert_core.pipeline import _cap_before_labeling
+    from augsbert_core.silver import cap_before_labeling as _cap_before_labeling
 
     candidates = pd.DataFrame(
         {"sentence1": [f"a{i}" for i in range(100)], "sentence2": [f"b{i}" for i in range(100)], "sampler": "bm25"}

@@ -1,0 +1,79 @@
+"""Every data file an experiment names, loaded and checked once: the gold splits, the unlabeled pool, the
+source-domain gold (scenario 3) and the full gold (the ceiling), with their fingerprints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import data as data_mod
+from .config import ExperimentConfig
+
+
+@dataclass
+class LoadedData:
+    """Every data file of an experiment, validated."""
+
+    task: str
+    train: pd.DataFrame | None
+    dev: pd.DataFrame | None
+    test: pd.DataFrame
+    source_train: pd.DataFrame | None = None
+    source_dev: pd.DataFrame | None = None
+    pool: data_mod.SentencePool | None = None
+    full_train: pd.DataFrame | None = None  # all available gold: the full-gold ceiling's training data
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    scale: tuple[float, float] | None = None  # the gold's score scale (given or detected); None for 0/1 labels
+
+
+def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
+    """Load and validate every file named in the config (raises data.DataError on bad input)."""
+    d = cfg.data
+    scale = tuple(d.scale) if d.scale else None
+    paths = {
+        key: cfg.resolve_path(getattr(d, key))
+        for key in ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
+    }
+
+    def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
+        if paths[key] is None:
+            return None
+        return data_mod.load_pairs(
+            paths[key], column_map=d.column_map or None, task=task, scale=scale if use_scale else None
+        ).frame
+
+    first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
+    first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
+    task = cfg.task or first.task
+    loaded = LoadedData(
+        task=task,
+        scale=first.scale if task == "regression" else None,
+        train=first.frame if first_key == "train" else None,
+        dev=pairs("dev", task),
+        test=first.frame if first_key == "test" else pairs("test", task),
+    )
+    if cfg.train_full_gold and cfg.scenario in (1, 2):
+        loaded.full_train = pairs("full_train", task)
+    if cfg.scenario == 3:
+        loaded.source_train = pairs("source_train", None, use_scale=False)
+        loaded.source_dev = pairs("source_dev", None, use_scale=False)
+    if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
+        loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
+        if d.max_unlabeled:
+            loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
+    loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
+    return loaded
+
+
+def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_mod.SentencePool:
+    rng = np.random.default_rng(seed)
+    if pool.pairs is not None and len(pool.pairs) > limit:
+        pairs = pool.pairs.iloc[np.sort(rng.choice(len(pool.pairs), limit, replace=False))].reset_index(drop=True)
+        sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
+        return data_mod.SentencePool(sentences=sentences, pairs=pairs, source=pool.source)
+    if len(pool.sentences) > limit:
+        keep = np.sort(rng.choice(len(pool.sentences), limit, replace=False))
+        return data_mod.SentencePool(sentences=[pool.sentences[i] for i in keep], pairs=None, source=pool.source)
+    return pool
