@@ -60,7 +60,7 @@ if new["scenario"] == 2 and "unlabeled" not in files:
 st.subheader("Augmenter" if new["scenario"] == 1 else "Sampler")
 if new["scenario"] == 1:
     aug = dict(draft["augment"])
-    methods = list(scenario.AUGMENTERS)
+    methods = list(scenario.AUGMENT_METHODS)
     c1, c2, c3 = st.columns([2, 1, 1])
     aug["method"] = c1.selectbox(
         "Augmenter",
@@ -415,7 +415,7 @@ with st.expander("Advanced", icon=":material/settings:"):
     st.markdown("**Teacher and silver labels** (scenarios 2 and 3)")
     w1, w2, w3 = st.columns(3)
     no_teacher = new["scenario"] == 1
-    warm = list(scenario.WARM_START_HELP)
+    warm = list(scenario.WARM_START_MODES)
     new["teacher"]["warm_start"] = w1.selectbox(
         "Teacher warm start",
         warm,
@@ -424,7 +424,7 @@ with st.expander("Advanced", icon=":material/settings:"):
         disabled=no_teacher,
         help=scenario.WARM_START_ABOUT,
     )
-    labelers = list(scenario.LABELER_HELP)
+    labelers = list(scenario.LABELERS)
     new["labeler"] = w2.selectbox(
         "Silver labeler",
         labelers,
@@ -435,7 +435,7 @@ with st.expander("Advanced", icon=":material/settings:"):
         help="auto: short student probes on dev choose the labels that teach the student most. "
         "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
     )
-    sources = list(scenario.CANDIDATES_HELP)
+    sources = list(scenario.CANDIDATE_SOURCES)
     new["candidates"] = w3.selectbox(
         "Candidate pairs",
         sources,
@@ -518,7 +518,7 @@ def counts() -> est.DataCounts:
 kind = ui.device_kind()
 runs = 1 if new["scenario"] == 1 else len(new["samplers"])
 estimates = [
-    est.estimate({**new, "sampler": s}, counts(), kind)
+    est.estimate(scenario.draft_config(new, s), counts(), kind)
     for s in (["augment"] if new["scenario"] == 1 else new["samplers"])
 ]
 with st.container(border=True):

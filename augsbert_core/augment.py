@@ -24,17 +24,17 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .config import AUGMENT_METHODS, AUGMENT_SIDES, AugmentSettings
 from .errors import AugmentError
 
 __all__ = [
-    "AugmentConfig",
+    "AugmentSettings",
     "AugmentError",
     "PENN_TAGS",
     "augment_pairs",
@@ -43,11 +43,7 @@ __all__ = [
     "setup_offline_wordnet",
 ]
 
-Method = Literal["wordnet", "contextual-substitute", "contextual-insert"]
-Side = Literal["both", "sentence1", "sentence2"]
-
-METHODS: tuple[str, ...] = ("wordnet", "contextual-substitute", "contextual-insert")
-SIDES: tuple[str, ...] = ("both", "sentence1", "sentence2")
+METHODS, SIDES = AUGMENT_METHODS, AUGMENT_SIDES  # the config schema's choices
 COLUMNS: tuple[str, str, str] = ("sentence1", "sentence2", "label")
 RESULT_COLUMNS: list[str] = ["sentence1", "sentence2", "label", "source_row"]
 
@@ -67,19 +63,6 @@ _TAG_FIXES: dict[str, str] = {'"': "''", "NP": "NNP", "NPS": "NNPS", "-LRB-": "(
 
 # Masked LMs we loaded, keyed by full path (nlpaug's own cache keys by basename only).
 _MLM_CACHE: dict[tuple[str, str, str], Any] = {}
-
-
-@dataclass
-class AugmentConfig:
-    """How to augment gold pairs."""
-
-    method: Method = "wordnet"
-    copies: int = 1  # N augmented copies per gold pair
-    aug_p: float = 0.15  # share of words changed
-    model: str | None = None  # masked LM hub name or local dir (contextual methods); required for them
-    side: Side = "sentence1"  # which sentence(s) are augmented
-    seed: int = 42
-    device: str | None = None
 
 
 # --------------------------------------------------------------------------- WordNet (offline)
@@ -283,7 +266,7 @@ def _resolve_device(device: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _validate_config(config: AugmentConfig) -> None:
+def _validate_config(config: AugmentSettings) -> None:
     if config.method not in METHODS:
         raise AugmentError(f"Unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     if config.side not in SIDES:
@@ -296,8 +279,8 @@ def _validate_config(config: AugmentConfig) -> None:
         raise AugmentError(f"Method {config.method!r} needs a masked LM: set model to a local dir or hub name")
 
 
-def build_augmenter(config: AugmentConfig, batch_size: int = 32) -> Any:
-    """Build the nlpaug augmenter for ``config``, configured to run offline."""
+def build_augmenter(config: AugmentSettings, batch_size: int = 32, device: str | None = None) -> Any:
+    """Build the nlpaug augmenter for ``config``, configured to run offline (a masked LM on ``device``)."""
     _validate_config(config)
     if config.method == "wordnet":
         setup_offline_wordnet()
@@ -306,7 +289,7 @@ def build_augmenter(config: AugmentConfig, batch_size: int = 32) -> Any:
 
     assert config.model is not None
     location, model_type = _resolve_model(config.model)
-    device = _resolve_device(config.device)
+    device = _resolve_device(device)
     import nlpaug.augmenter.word as naw
     from nlpaug.augmenter.word import context_word_embs
 
@@ -414,9 +397,11 @@ def _as_text(value: Any) -> str:
 
 def augment_pairs(
     frame: pd.DataFrame,
-    config: AugmentConfig,
+    config: AugmentSettings,
     progress: Callable[[int, int], None] | None = None,
     *,
+    seed: int = 42,
+    device: str | None = None,
     batch_size: int = 32,
 ) -> pd.DataFrame:
     """Return only the new augmented rows: sentence1, sentence2, label, source_row.
@@ -438,9 +423,9 @@ def augment_pairs(
     if frame.empty or config.copies == 0:
         return empty[RESULT_COLUMNS]
 
-    augmenter = build_augmenter(config, batch_size=batch_size)
+    augmenter = build_augmenter(config, batch_size=batch_size, device=device)
     specials = None if config.method == "wordnet" else _special_token_pattern(augmenter)
-    _seed_everything(int(config.seed))
+    _seed_everything(int(seed))
 
     index = list(frame.index)
     s1 = [_as_text(v) for v in frame["sentence1"].tolist()]

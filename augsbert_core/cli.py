@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import stages
+from .config import SENTENCE_SAMPLERS, TASKS
 from .errors import AugsbertError, Cancelled, GateStopped
 from .runs import RunFiles
 
@@ -76,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--column-map", metavar="FILECOL=NAME,...", help="map file columns to sentence1/sentence2/score/label"
     )
     p.add_argument("--scale", metavar="LO,HI", help="score scale, e.g. 0,5 (detected when omitted)")
-    p.add_argument("--task", choices=["regression", "classification"])
+    p.add_argument("--task", choices=TASKS)
     p.add_argument("--json", action="store_true", help="print the summary or errors as JSON")
 
     p = sub.add_parser("sample", help="generate candidate pairs from sentences with a sampler")
     p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
-    p.add_argument("--sampler", required=True, choices=["random", "bm25", "semantic", "bm25+semantic"])
+    p.add_argument("--sampler", required=True, choices=SENTENCE_SAMPLERS)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler (default: offline MiniLM)")
     p.add_argument("--seed", type=int, default=42)
@@ -487,7 +488,7 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     p.add_argument("--max-seq-length", type=int, default=128)
     p.add_argument("--loss", help="student loss (cosine, cosent, angle, online_contrastive, contrastive); teacher: mse")
-    p.add_argument("--task", choices=["regression", "classification"])
+    p.add_argument("--task", choices=TASKS)
     p.add_argument("--device", help="cpu, cuda, mps (default: auto; cuda:LOCAL_RANK under a launcher)")
     p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
     p.add_argument("--seed", type=int, default=42)
@@ -503,7 +504,7 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
     p.add_argument("--out", required=True, help="output CSV (written incrementally, renamed into place at the end)")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
-    p.add_argument("--sampler", default="bm25", choices=["random", "bm25", "semantic", "bm25+semantic"])
+    p.add_argument("--sampler", default="bm25", choices=SENTENCE_SAMPLERS)
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler")
     p.add_argument("--chunk-size", type=int, default=50_000, help="query sentences per block")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .config import ExperimentConfig, ModelConfig
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION
 from .teacher import WARM_START_MAX_PAIRS
@@ -69,23 +70,21 @@ def device_kind(description: str) -> str:
     return "gpu" if "cuda" in text or "mps" in text else "cpu"
 
 
-def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
-    """Expected candidates, silver pairs and duration of one run of `draft` (the Scenario page's settings)."""
-    scenario = int(draft.get("scenario", 2))
-    sampler = draft.get("sampler", "bm25")
-    top_k = int(draft.get("top_k", 3))
-    student, teacher = draft.get("student", {}), draft.get("teacher", {})
-    pool_cap = draft.get("max_unlabeled")
+def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
+    """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
+    scenario, sampler, top_k = cfg.scenario, cfg.sampler, cfg.top_k
+    student, teacher = cfg.student, cfg.teacher
+    pool_cap = cfg.data.max_unlabeled
     unlabeled = counts.unlabeled_sentences
     if pool_cap:
         unlabeled = min(unlabeled, int(pool_cap))
     overlap = 1.0  # share of the upper bound expected at the low end
     if scenario == 1:
-        copies = int(draft.get("augment", {}).get("copies", 1))
+        copies = cfg.augment.copies
         candidates = counts.train_pairs * copies
         silver = candidates
         note = f"{copies} augmented cop{'y' if copies == 1 else 'ies'} of each gold pair"
-    elif given_pairs(draft, counts) and draft.get("candidates", "auto") != "given+sampled":
+    elif given_pairs(cfg, counts) and cfg.candidates != "given+sampled":
         candidates = min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
         note = "the given unlabeled pairs, labeled by the teacher"
@@ -98,7 +97,7 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
         # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
         overlap = 1.0 if sampler == "random" else 0.5
-        if given_pairs(draft, counts):  # given+sampled: the file's pairs too
+        if given_pairs(cfg, counts):  # given+sampled: the file's pairs too
             candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
         note = "all candidates are kept"
@@ -106,32 +105,32 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             silver = int(candidates * 0.45)
             note = "KDE keeps the subset whose label distribution matches gold (typically 30-60%)"
     silver_low = int(silver * overlap)
-    cap = draft.get("max_silver")
+    cap = cfg.max_silver
     if cap and silver > int(cap):
         silver, note = int(cap), f"capped at {int(cap):,} (max silver pairs)"
         silver_low = min(silver_low, silver)
     gold = counts.train_pairs if scenario in (1, 2) else 0
     student_pairs = gold + silver
     speed = GPU_SPEEDUP if device == "gpu" else 1.0
-    s_bs, t_bs = int(student.get("batch_size", 16)), int(teacher.get("batch_size", 16))
-    s_ep, t_ep = float(student.get("epochs", 1)), float(teacher.get("epochs", 1))
+    s_bs, t_bs = student.batch_size, teacher.batch_size
+    s_ep, t_ep = float(student.epochs), float(teacher.epochs)
     teacher_pairs = counts.source_pairs if scenario == 3 else counts.train_pairs
     eval_pairs = counts.dev_pairs + counts.test_pairs
-    live_evals = int(draft.get("live_evals", 4))
+    live_evals = cfg.live_evals
     parts: dict[str, float] = {"startup": STARTUP_S}
     parts["evaluation"] = (
         4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S
         + 2 * eval_pairs / LABEL_PAIRS_PER_S
         + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S
     ) / speed
-    if scenario in (1, 2) and draft.get("train_gold_only", True):
+    if scenario in (1, 2) and cfg.train_gold_only:
         parts["gold-only student"] = PER_TRAINING_S + _steps(
             gold, s_bs, s_ep
         ) / STUDENT_STEPS_PER_S / speed * _seed_factor(student)
     if scenario in (2, 3):
-        slow = MPNET_SLOWDOWN if teacher_base(teacher.get("model"), device) == "mpnet" else 1.0
+        slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
         if warm_start_on(teacher) and t_ep:  # the teacher first learns the bi-encoder's cosine on the candidates
-            top_k = int(teacher.get("warm_start_top_k", 1) or 0)  # + BM25 neighbours of the candidate sentences
+            top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
             warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
             parts["teacher warm start"] = (
                 PER_TRAINING_S
@@ -140,19 +139,19 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
             )
         one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
         parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
-        search = draft.get("teacher_search") or {}
-        if search.get("enabled"):
-            epochs = sorted({float(e) for e in search.get("epochs") or []}) or [t_ep]
-            rates = len(set(search.get("learning_rates") or [])) or 1
+        search = cfg.teacher_search
+        if search.enabled:
+            epochs = sorted({float(e) for e in search.epochs}) or [t_ep]
+            rates = len(set(search.learning_rates)) or 1
             per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
             grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
             # the core skips trials that no longer fit the budget, but always runs the first one
-            budget = 60.0 * float(search.get("budget_minutes") or 30.0)
+            budget = 60.0 * search.budget_minutes
             parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
         parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
         if (
-            draft.get("labeler", "auto") == "auto" and draft.get("ensemble", "auto") != "off" and counts.dev_pairs
+            cfg.labeler == "auto" and cfg.ensemble != "off" and counts.dev_pairs
         ):  # two short student probes (a quarter of the schedule each) pick the labels
             parts["labeler probes"] = 2 * (
                 PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep) / STUDENT_STEPS_PER_S / speed
@@ -175,13 +174,11 @@ def estimate(draft: dict, counts: DataCounts, device: str = "cpu") -> Estimate:
     )
 
 
-def given_pairs(draft: dict, counts: DataCounts) -> bool:
+def given_pairs(cfg: ExperimentConfig, counts: DataCounts) -> bool:
     """Whether the run labels the unlabeled file's own pairs (`candidates`: auto or given with a file of pairs;
     given+sampled adds sampled ones)."""
     return (
-        int(draft.get("scenario", 2)) in (2, 3)
-        and bool(counts.unlabeled_pairs)
-        and draft.get("candidates", "auto") in ("auto", "given", "given+sampled")
+        cfg.scenario in (2, 3) and bool(counts.unlabeled_pairs) and cfg.candidates in ("auto", "given", "given+sampled")
     )
 
 
@@ -192,16 +189,15 @@ def teacher_base(model: str | None, device: str = "cpu") -> str:
     return model or "default"
 
 
-def warm_start_on(teacher: dict) -> bool:
+def warm_start_on(teacher: ModelConfig) -> bool:
     """teacher.warm_start: on, or auto with an offline bi-encoder base (a fresh cross-encoder head)."""
-    mode = teacher.get("warm_start", "auto")
-    return mode == "on" or (mode == "auto" and (teacher.get("model") or "default") in ("default", "mpnet", "auto"))
+    mode = teacher.warm_start
+    return mode == "on" or (mode == "auto" and (teacher.model or "default") in ("default", "mpnet", "auto"))
 
 
-def _seed_factor(model: dict) -> float:
+def _seed_factor(model: ModelConfig) -> float:
     """Training time with seed trials relative to one training: each extra seed runs `fraction` of it."""
-    trials = max(1, int(model.get("seed_trials", 1) or 1))
-    return 1.0 + (trials - 1) * float(model.get("seed_trial_fraction", 0.25) or 0.25)
+    return 1.0 + (model.seed_trials - 1) * model.seed_trial_fraction
 
 
 def _steps(pairs: int, batch_size: int, epochs: float) -> float:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import data as data_mod
 from . import stages
-from .augment import AugmentConfig, augment_pairs
+from .augment import augment_pairs
 from .config import ConfigError, ExperimentConfig
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
@@ -750,12 +750,13 @@ def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):
 
     a = cfg.augment
-    aug_cfg = AugmentConfig(
-        method=a.method, copies=a.copies, aug_p=a.aug_p, model=a.model, side=a.side, seed=cfg.seed, device=cfg.device
-    )
     report.stage(stages.AUGMENT, f"{a.method}: {a.copies} copies of {len(data.train):,} gold pairs")
     augmented = augment_pairs(
-        data.train, aug_cfg, progress=lambda done, total: report(ProgressEvent(stages.AUGMENT, done, total))
+        data.train,
+        a,
+        progress=lambda done, total: report(ProgressEvent(stages.AUGMENT, done, total)),
+        seed=cfg.seed,
+        device=cfg.device,
     )
     data_mod.write_table(augmented, run.path(RunFiles.AUGMENTED))
     report.stage(stages.AUGMENT, f"{len(augmented):,} augmented pairs")

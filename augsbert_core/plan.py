@@ -91,9 +91,7 @@ def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> P
             }
         elif frame is not None:
             plan.files[role] = {"path": os.path.normpath(path), "rows": len(frame)}
-    draft = cfg.to_dict()
-    draft["teacher_search"] = {**draft["teacher_search"], "enabled": cfg.teacher_search.enabled}
-    plan.estimate = estimate(draft, _counts(data), device=device_kind(plan.device))
+    plan.estimate = estimate(cfg, _counts(data), device=device_kind(plan.device))
     return plan
 
 

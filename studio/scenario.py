@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,13 @@ SAMPLER_HELP: dict[str, str] = {
     "kde": "BM25 + semantic pool, then keeps the subset whose silver label distribution matches gold (KDE).",
     "random": "Random sentence pairs: cheap, but almost all are dissimilar (a baseline, rarely useful).",
 }
-SAMPLERS = tuple(SAMPLER_HELP)
+# The choices the page offers are the core's (config.py); each help dictionary has a line for every one of them
+# (tests/test_app.py checks the keys), in the core's order.
+SAMPLERS = core_config.SAMPLERS
+AUGMENT_METHODS = core_config.AUGMENT_METHODS
+WARM_START_MODES = core_config.WARM_START_MODES
+LABELERS = core_config.LABELERS
+CANDIDATE_SOURCES = core_config.CANDIDATE_SOURCES
 
 AUGMENTERS: dict[str, str] = {
     "wordnet": "WordNet synonyms (offline).",
@@ -87,7 +94,7 @@ ENSEMBLE_HELP: dict[str, str] = {
     "on": "Always label with the ensemble (needs a dev file).",
     "off": "Label with the cross-encoder alone.",
 }
-ENSEMBLE_MODES = tuple(ENSEMBLE_HELP)
+ENSEMBLE_MODES = core_config.ENSEMBLE_MODES
 SEARCH_LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
 SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
@@ -330,6 +337,45 @@ def _run_name(draft: dict[str, Any], scenario: int, sampler: str) -> str:
     label = draft["augment"]["method"] if sampler == "augment" else sampler
     auto = f"s{scenario}-{label}"
     return f"{base}-{label}" if base and len(draft.get("samplers") or []) > 1 and scenario != 1 else (base or auto)
+
+
+def draft_config(draft: dict[str, Any], sampler: str | None = None) -> ExperimentConfig:
+    """The settings of one run of `draft` as a config, without data files (for the estimate): `sampler`, else
+    the draft's `sampler` or first sampler. Settings the schema refuses give the defaults (the launch says why)."""
+    scenario = int(draft.get("scenario", 2))
+    sampler = sampler or draft.get("sampler") or (draft.get("samplers") or ["bm25"])[0]
+    raw: dict[str, Any] = {
+        "scenario": scenario,
+        "top_k": int(draft.get("top_k", 3)),
+        "student": _settings(draft.get("student") or {}),
+        "teacher": _settings(draft.get("teacher") or {}),
+        "ensemble": str(draft.get("ensemble") or "auto"),
+        "labeler": str(draft.get("labeler") or "auto"),
+        "candidates": str(draft.get("candidates") or "auto"),
+        "train_gold_only": bool(draft.get("train_gold_only", True)),
+        "live_evals": int(draft.get("live_evals", 4)),
+        "augment": {k: v for k, v in (draft.get("augment") or {}).items() if v not in (None, "")},
+        "data": {"max_unlabeled": int(draft["max_unlabeled"])} if draft.get("max_unlabeled") else {},
+    }
+    if sampler in core_config.SAMPLERS:
+        raw["sampler"] = sampler
+    if draft.get("max_silver"):
+        raw["max_silver"] = int(draft["max_silver"])
+    search = draft.get("teacher_search") or {}
+    if search.get("enabled") and scenario != 1:
+        raw["teacher_search"] = {k: search[k] for k in ("learning_rates", "epochs", "budget_minutes") if k in search}
+    try:
+        return ExperimentConfig.from_dict(raw, rules=False)
+    except ConfigError:
+        return ExperimentConfig.from_dict({"scenario": scenario, "sampler": raw.get("sampler", "bm25")}, rules=False)
+
+
+def _settings(m: dict[str, Any]) -> dict[str, Any]:
+    """A model's settings for a config, as given (no allow-list: nothing is loaded)."""
+    return {k: v for k, v in m.items() if v not in (None, "") and k in _MODEL_KEYS}
+
+
+_MODEL_KEYS = {f.name for f in dataclasses.fields(core_config.ModelConfig)}
 
 
 def launch(draft: dict[str, Any]) -> list[str]:

@@ -391,8 +391,8 @@ def test_scenario_teacher_quality_settings_reach_the_config():
     assert ExperimentConfig.from_dict(cfg.to_dict()).to_dict() == cfg.to_dict()
     # the estimate counts the extra trainings
     counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=300, unique_sentences=2000)
-    plain = estimate.estimate({**scenario.DEFAULT_DRAFT, "sampler": "bm25"}, counts)
-    tuned = estimate.estimate({**draft, "sampler": "bm25"}, counts)
+    plain = estimate.estimate(scenario.draft_config({**scenario.DEFAULT_DRAFT, "sampler": "bm25"}), counts)
+    tuned = estimate.estimate(scenario.draft_config({**draft, "sampler": "bm25"}), counts)
     assert tuned.parts["teacher"] > plain.parts["teacher"]
     assert tuned.parts["AugSBERT student"] > plain.parts["AugSBERT student"]
     # search on, but nothing picked: refused before launch rather than silently off
@@ -420,11 +420,11 @@ def test_estimate_counts_and_time():
         "labeler": "cross_encoder",
         "teacher": {**scenario.DEFAULT_DRAFT["teacher"], "warm_start": "off"},
     }
-    cpu = estimate.estimate(draft, counts, "cpu")
+    cpu = estimate.estimate(scenario.draft_config(draft), counts, "cpu")
     assert cpu.candidates == 6000 and cpu.candidates_low == 3000
     assert 5 * 60 < cpu.seconds < 12 * 60  # the full demo took 6-8 minutes on 2 cores
-    assert estimate.estimate(draft, counts, "gpu").seconds < cpu.seconds / 5
-    kde = estimate.estimate({**draft, "sampler": "kde"}, counts)
+    assert estimate.estimate(scenario.draft_config(draft), counts, "gpu").seconds < cpu.seconds / 5
+    kde = estimate.estimate(scenario.draft_config({**draft, "sampler": "kde"}), counts)
     assert kde.silver < kde.candidates
     assert estimate.fmt_duration(65) == "1:05" and estimate.fmt_duration(None) == "–"
 
@@ -814,3 +814,24 @@ def test_tiny_scenario2_job_end_to_end(store):
     compare = app("compare")
     assert not compare.exception
     assert len(plotly_charts(compare)) >= 1
+
+
+def test_the_app_offers_exactly_the_core_s_choices_with_help_for_each():
+    """Choices are defined once (augsbert_core.config); the Scenario page's option lists are those tuples and
+    every help dictionary has a line for exactly those values."""
+    from augsbert_core import config as core_config
+
+    pairs = [
+        (scenario.SAMPLER_HELP, core_config.SAMPLERS),
+        (scenario.AUGMENTERS, core_config.AUGMENT_METHODS),
+        (scenario.WARM_START_HELP, core_config.WARM_START_MODES),
+        (scenario.LABELER_HELP, core_config.LABELERS),
+        (scenario.CANDIDATES_HELP, core_config.CANDIDATE_SOURCES),
+        (scenario.ENSEMBLE_HELP, core_config.ENSEMBLE_MODES),
+        (scenario.SCENARIOS, core_config.SCENARIOS),
+    ]
+    for help_dict, choices in pairs:
+        assert set(help_dict) == set(choices), (sorted(help_dict), choices)
+    assert scenario.SAMPLERS == core_config.SAMPLERS and scenario.LABELERS == core_config.LABELERS
+    for value in (*core_config.SAMPLERS, *core_config.AUGMENT_METHODS):
+        assert isinstance(value, str) and value in scenario.SAMPLER_HELP | scenario.AUGMENTERS

@@ -306,16 +306,22 @@ def test_estimate_counts_the_warm_start_the_probes_and_given_pairs():
         train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000
     )
     draft = {**scenario.DEFAULT_DRAFT, "sampler": "bm25", "top_k": 2}
-    full = estimate.estimate(draft, counts, "cpu")
+    full = estimate.estimate(scenario.draft_config(draft), counts, "cpu")
     assert {"teacher warm start", "labeler probes"} <= set(full.parts)
     plain = estimate.estimate(
-        {**draft, "labeler": "cross_encoder", "teacher": {**draft["teacher"], "warm_start": "off"}}, counts, "cpu"
+        scenario.draft_config(
+            {**draft, "labeler": "cross_encoder", "teacher": {**draft["teacher"], "warm_start": "off"}}
+        ),
+        counts,
+        "cpu",
     )
     assert not {"teacher warm start", "labeler probes"} & set(plain.parts) and plain.seconds < full.seconds
     pairs = estimate.DataCounts(**{**counts.__dict__, "unlabeled_pairs": 500})
-    assert estimate.estimate(draft, pairs).candidates == 500  # auto: the file's pairs as they are
-    assert estimate.estimate({**draft, "candidates": "sampled"}, pairs).candidates == 6000
-    assert estimate.estimate({**draft, "candidates": "given+sampled"}, pairs).candidates == 6500
+    assert (
+        estimate.estimate(scenario.draft_config(draft), pairs).candidates == 500
+    )  # auto: the file's pairs as they are
+    assert estimate.estimate(scenario.draft_config({**draft, "candidates": "sampled"}), pairs).candidates == 6000
+    assert estimate.estimate(scenario.draft_config({**draft, "candidates": "given+sampled"}), pairs).candidates == 6500
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
