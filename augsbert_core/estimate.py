@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .config import ExperimentConfig, ModelConfig
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION
+from .sampling import SAMPLER_PARTS
 from .teacher import WARM_START_MAX_PAIRS
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
@@ -91,7 +92,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     else:
         sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
         sentences = max(sentences, 0)
-        n_samplers = 2 if sampler in ("bm25+semantic", "kde") else 1
+        n_samplers = len(SAMPLER_PARTS[sampler])
         candidates = top_k * sentences * n_samplers
         if n_samplers == 2:
             candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs

@@ -26,6 +26,17 @@ from .progress import ProgressEvent, ProgressSink, null_sink
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
+#: The base searches each sampler of the config (config.Sampler) runs; a new sampler is a value of that Literal,
+#: its entry here and, for a new base search, a branch of `iter_candidate_chunks`.
+SAMPLER_PARTS: dict[str, tuple[str, ...]] = {
+    "random": ("random",),
+    "bm25": ("bm25",),
+    "semantic": ("semantic",),
+    "bm25+semantic": ("bm25", "semantic"),
+    "kde": ("bm25", "semantic"),  # the bm25+semantic pool; kde_select keeps a subset after labeling
+}
+
+
 def _stopwords() -> frozenset[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
@@ -328,10 +339,9 @@ def iter_candidate_chunks(
         return
     excluded = gold_id_pairs(sentences, gold)
     depth = _search_depth(n, top_k, excluded)
-    names = {"kde": ["bm25", "semantic"], "bm25+semantic": ["bm25", "semantic"]}.get(sampler, [sampler])
-    unknown = [name for name in names if name not in ("random", "bm25", "semantic")]
-    if unknown:
-        raise ValueError(f"unknown sampler {unknown[0]!r}")
+    if sampler not in SAMPLER_PARTS:
+        raise ValueError(f"unknown sampler {sampler!r}")
+    names = SAMPLER_PARTS[sampler]
     chunk_size = max(1, int(chunk_size))
     bm25_index = vector_index = rng = None
     if "bm25" in names:

@@ -127,3 +127,12 @@ def test_kde_balances_binary_labels():
     share = (silver[kept] >= 0.5).mean()
     assert share == pytest.approx(0.5, abs=0.02)
     assert len(kept) == 200
+
+
+def test_every_config_sampler_has_its_searches():
+    """A sampler is defined once (config.Sampler); sampling.SAMPLER_PARTS says which searches it runs."""
+    from augsbert_core.config import SAMPLERS
+    from augsbert_core.sampling import SAMPLER_PARTS
+
+    assert set(SAMPLER_PARTS) == set(SAMPLERS)
+    assert {part for parts in SAMPLER_PARTS.values() for part in parts} == {"random", "bm25", "semantic"}
