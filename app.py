@@ -5,18 +5,10 @@ their own worker processes (closing the browser does not stop them)."""
 
 import streamlit as st
 
-from studio import ui
+from studio import pages, ui
 
 st.set_page_config(page_title="AugSBERT Studio", page_icon=":material/science:", layout="wide")
 
-pages = [
-    st.Page(ui.PAGES["home"], title="Start", icon=":material/home:", default=True),
-    st.Page(ui.PAGES["data"], title="Data", icon=":material/table_view:"),
-    st.Page(ui.PAGES["scenario"], title="Scenario", icon=":material/tune:"),
-    st.Page(ui.PAGES["training"], title="Training", icon=":material/model_training:"),
-    st.Page(ui.PAGES["silver"], title="Silver labels", icon=":material/label:"),
-    st.Page(ui.PAGES["compare"], title="Compare", icon=":material/leaderboard:"),
-]
-page = st.navigation(pages)
+page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.key == pages.DEFAULT) for p in pages.PAGES])
 ui.sidebar()
 page.run()

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import data as core_data
-from studio import charts, ui, workspace
+from studio import charts, scenario, ui, workspace
 
 st.title("Data")
 st.caption(
@@ -25,7 +25,7 @@ with st.expander("Built-in demo data", expanded=not manifest["files"], icon=":ma
             st.markdown(f"**{demo['title']}**")
             st.caption(demo["blurb"])
             if st.button("Load", key=f"load_demo_{key}", type="primary" if key == "stsb-quick" else "secondary"):
-                workspace.load_demo(key)
+                scenario.load_demo(key)
                 st.session_state["data_flash"] = f"Loaded the {demo['title']}. It replaces the previous dataset."
                 st.rerun()
 

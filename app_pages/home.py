@@ -19,7 +19,7 @@ records = store.list()
 
 
 def _load(key: str) -> None:
-    workspace.load_demo(key)
+    scenario.load_demo(key)
     st.session_state["data_flash"] = f"Loaded the {workspace.DEMOS[key]['title']} into the workspace."
 
 

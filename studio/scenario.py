@@ -150,6 +150,15 @@ DEFAULT_DRAFT: dict[str, Any] = {
 }
 
 
+def load_demo(key: str = "stsb-quick") -> dict[str, Any]:
+    """Load a built-in demo as the active dataset and point the Scenario page at the scenario it is made for."""
+    manifest = workspace.load_demo(key)
+    draft = load_draft()
+    draft["scenario"] = manifest["scenario"]
+    save_draft(draft)
+    return manifest
+
+
 def draft_path() -> Path:
     return workspace.home() / "studio" / "scenario.json"
 

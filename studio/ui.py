@@ -16,21 +16,14 @@ from augsbert_core import data as core_data
 from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
 from . import device as device_mod
-from . import runinfo, workspace
+from . import pages, runinfo, workspace
 from .security import md_escape
 
 RUN_KEY = "run_id"  # the current run (plain session state, so it survives pages that hide the sidebar picker)
 PICKER_KEY = "run_picker"
 PENDING_RUN_KEY = "pending_run"
 
-PAGES = {
-    "home": "app_pages/home.py",
-    "data": "app_pages/data.py",
-    "scenario": "app_pages/scenario.py",
-    "training": "app_pages/training.py",
-    "silver": "app_pages/silver.py",
-    "compare": "app_pages/compare.py",
-}
+PAGES = pages.PATHS  # page key -> path (the registry is studio/pages.py)
 
 
 # ----------------------------------------------------------------------------------------------- caching

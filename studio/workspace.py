@@ -328,19 +328,9 @@ def load_demo(key: str = "stsb-quick") -> dict[str, Any]:
             "saved_at": time.time(),
             "fingerprint": core_data.fingerprint(target),
         }
-    manifest = {"source": key, "title": demo["title"], "files": files}
+    manifest = {"source": key, "title": demo["title"], "files": files, "scenario": int(demo.get("scenario", 2))}
     write_manifest(manifest)
-    _set_draft_scenario(int(demo.get("scenario", 2)))
     return manifest
-
-
-def _set_draft_scenario(number: int) -> None:
-    """Point the Scenario page at the scenario the loaded demo is made for."""
-    from . import scenario
-
-    draft = scenario.load_draft()
-    draft["scenario"] = number
-    scenario.save_draft(draft)
 
 
 # ---------------------------------------------------------------------------------------------- summary

@@ -22,18 +22,11 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from augsbert_core import estimate  # noqa: E402
 from augsbert_core.errors import ConfigError, ModelLoadError, failure_of  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
-from studio import runinfo, scenario, workspace  # noqa: E402
+from studio import pages, runinfo, scenario, workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-PAGES = {
-    "home": "app_pages/home.py",
-    "data": "app_pages/data.py",
-    "scenario": "app_pages/scenario.py",
-    "training": "app_pages/training.py",
-    "silver": "app_pages/silver.py",
-    "compare": "app_pages/compare.py",
-}
+PAGES = pages.PATHS  # the app's one page registry
 TITLES = {
     "home": "AugSBERT Studio",
     "data": "Data",

@@ -1,0 +1,68 @@
+"""The rooms keep their rules: no import circles among the project's modules, the core never imports streamlit
+(nor the app's helpers), and lazy imports inside functions are only of heavy libraries (ruff's PLC0415, with a
+reason on the line)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("augsbert_core", "studio")
+
+
+def _imports(path: Path, package: str) -> set[str]:
+    """Every module of this project that `path` imports, at top level or inside functions."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                base = f"{package}.{node.module}" if node.module else package
+            elif node.module and node.module.split(".")[0] in PACKAGES:
+                base = node.module
+            else:
+                continue
+            if node.module:  # `from . import x` imports the module x, not the package's __init__
+                found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] in PACKAGES}
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = {}
+    for package in PACKAGES:
+        for path in (ROOT / package).glob("*.py"):
+            name = package if path.stem == "__init__" else f"{package}.{path.stem}"
+            modules[name] = _imports(path, package)
+    return {name: {d for d in deps if d in modules and d != name} for name, deps in modules.items()}
+
+
+def test_no_import_circles():
+    graph, cycles = _graph(), []
+
+    def visit(node: str, path: list[str]) -> None:
+        for dep in graph[node]:
+            if dep in path:
+                cycles.append(" -> ".join(path[path.index(dep) :] + [dep]))
+            elif dep != "augsbert_core":  # the package's __init__ re-exports; importing it is not a circle
+                visit(dep, path + [dep])
+
+    for module in graph:
+        visit(module, [module])
+    assert not cycles, sorted(set(cycles))[:10]
+
+
+def test_the_core_is_headless():
+    for path in (ROOT / "augsbert_core").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import streamlit" not in text and "from streamlit" not in text, path.name
+        assert not any(dep.startswith("studio") for dep in _imports(path, "augsbert_core")), path.name
+
+
+def test_the_cycle_check_can_fail(tmp_path):
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text("from . import b\n")
+    b.write_text("from .a import thing\n")
+    assert "augsbert_core.b" in _imports(a, "augsbert_core") and "augsbert_core.a" in _imports(b, "augsbert_core")
