@@ -91,7 +91,7 @@ def _wn_source_dir() -> Path:
 
 
 def _add_nltk_path(directory: Path) -> None:
-    import nltk
+    import nltk  # noqa: PLC0415 - scenario 1 only; slow to import
 
     entry = str(directory)
     if entry in nltk.data.path:
@@ -164,7 +164,7 @@ def pos_tag_penn(tokens: Sequence[str]) -> list[tuple[str, str]]:
     Uses textblob's bundled pattern tagger (lexicon + suffix rules, the same tagging as
     ``textblob.en.taggers.PatternTagger``) on the given tokens, so no NLTK tagger download.
     """
-    from textblob.en import parser  # bundled en-lexicon, no download
+    from textblob.en import parser  # bundled en-lexicon, no download  # noqa: PLC0415 - scenario 1 only; slow to import
 
     words = [str(t) for t in tokens]
     if not words:
@@ -178,14 +178,14 @@ def pos_tag_penn(tokens: Sequence[str]) -> list[tuple[str, str]]:
 @functools.lru_cache(maxsize=1)
 def _offline_synonym_aug_class() -> type:
     """``SynonymAug`` whose WordNet model tags with :func:`pos_tag_penn` and never downloads."""
-    import nlpaug.augmenter.word as naw
-    import nlpaug.model.word_dict as nmw
+    import nlpaug.augmenter.word as naw  # noqa: PLC0415 - scenario 1 only; pulls in nltk and torch
+    import nlpaug.model.word_dict as nmw  # noqa: PLC0415 - scenario 1 only; pulls in nltk and torch
 
     class OfflineWordNet(nmw.WordNet):  # type: ignore[misc]
         """nlpaug WordNet model: textblob tagger instead of nltk.pos_tag, no nltk.download."""
 
         def read(self) -> Any:
-            from nltk.corpus import wordnet
+            from nltk.corpus import wordnet  # noqa: PLC0415 - scenario 1 only; slow to import
 
             try:
                 wordnet.synsets("testing")
@@ -221,7 +221,7 @@ def _env_flag(name: str) -> bool:
 
 def _resolve_model(model: str) -> tuple[str, str]:
     """Return (path-or-hub-name, nlpaug model_type) for a masked LM, or raise AugmentError."""
-    from transformers import AutoConfig
+    from transformers import AutoConfig  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     text = str(model).strip()
     local = Path(text).expanduser()
@@ -261,7 +261,7 @@ def _resolve_device(device: str | None) -> str:
         if device != "cpu" and not device.startswith("cuda"):
             raise AugmentError(f"Unsupported device for nlpaug: {device!r} (use 'cpu', 'cuda' or 'cuda:N')")
         return device
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 
@@ -290,8 +290,8 @@ def build_augmenter(config: AugmentSettings, batch_size: int = 32, device: str |
     assert config.model is not None
     location, model_type = _resolve_model(config.model)
     device = _resolve_device(device)
-    import nlpaug.augmenter.word as naw
-    from nlpaug.augmenter.word import context_word_embs
+    import nlpaug.augmenter.word as naw  # noqa: PLC0415 - scenario 1 only; pulls in nltk and torch
+    from nlpaug.augmenter.word import context_word_embs  # noqa: PLC0415 - scenario 1 only; pulls in nltk and torch
 
     # nlpaug caches models by basename only; reuse its cache only when it holds *our* model.
     key = (location, model_type, device)
@@ -346,7 +346,7 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     try:
-        import torch
+        import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
     except ImportError:  # pragma: no cover - torch ships with the project
         return
     torch.manual_seed(seed)

@@ -6,14 +6,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import stages
-from .config import SENTENCE_SAMPLERS, TASKS
+from tqdm import tqdm
+
+from . import data, stages
+from .config import SENTENCE_SAMPLERS, TASKS, ConfigError, ExperimentConfig, ModelConfig, json_schema
+from .distributed import dist_info, train_distributed
 from .errors import AugsbertError, Cancelled, GateStopped
-from .runs import RunFiles
+from .evaluation import RECOMMENDED, format_table, recommended_of
+from .jobs import RESUMABLE, cancel, resume, run_worker
+from .models import load_bi_encoder, load_cross_encoder, offline_models
+from .pipeline import run_experiment
+from .plan import check_experiment
+from .runs import RunFiles, RunStore
+from .sampling import sample_candidates
+from .silver import stream_silver
+from .study import Study, results_markdown
+from .teacher import label_pairs
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -192,17 +206,12 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
         return None
     pairs = [item.split("=", 1) for item in text.split(",") if item]
     if any(len(p) != 2 for p in pairs):
-        from .config import ConfigError
-
         raise ConfigError(f"--column-map must look like filecol=sentence1,other=score; got {text!r}")
     return {k.strip(): v.strip() for k, v in pairs}
 
 
 def _parse_scale(text: str | None) -> tuple[float, float] | None:
     """`--scale LO,HI`: two finite numbers, LO below HI."""
-    import math
-
-    from .config import ConfigError
 
     if not text:
         return None
@@ -216,16 +225,12 @@ def _parse_scale(text: str | None) -> tuple[float, float] | None:
 
 
 def _cmd_run(args) -> int:
-    from .config import ExperimentConfig
-    from .runs import RunStore
 
     cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
     return _run_in_foreground(cfg, RunStore(args.runs_dir or cfg.runs_dir), progress=not args.no_progress)
 
 
 def _cmd_check(args) -> int:
-    from .config import ExperimentConfig
-    from .plan import check_experiment
 
     plan = check_experiment(ExperimentConfig.from_file(args.config, overrides=args.set))
     if args.json:
@@ -236,7 +241,6 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_config_schema(args) -> int:
-    from .config import json_schema
 
     print(json.dumps(json_schema(), indent=2))
     return EXIT_OK
@@ -244,8 +248,6 @@ def _cmd_config_schema(args) -> int:
 
 def _run_in_foreground(cfg, store, *, run=None, resume: bool = False, progress: bool = True) -> int:
     """Run (or resume) an experiment with progress on stderr; print run id, metrics table and run dir last."""
-    from .pipeline import GateStopped, run_experiment
-    from .progress import Cancelled
 
     sink = _TqdmSink() if progress else _PrintSink()
     try:
@@ -274,14 +276,12 @@ def _read_metrics(run_dir) -> dict | None:
 def _results_table(result) -> str:
     """The metrics table of a finished run, the recommended model first (marked '*'): from its metrics.json, so
     it shows what the run recorded; from the result when the file cannot be read."""
-    from .evaluation import RECOMMENDED, format_table, recommended_of
 
     metrics = _read_metrics(result.run_dir) or {**result.metrics, RECOMMENDED: getattr(result, "recommended", None)}
     return format_table({**metrics, RECOMMENDED: recommended_of(metrics, result.task)}, result.task)
 
 
 def _cmd_study(args) -> int:
-    from .study import Study, results_markdown
 
     study = Study.from_file(args.study, out=args.out)
     if args.summarize:
@@ -297,7 +297,6 @@ def _cmd_study(args) -> int:
 
 
 def _cmd_models(args) -> int:
-    from .models import offline_models
 
     models = offline_models()
     if args.json:
@@ -310,7 +309,6 @@ def _cmd_models(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from . import data
 
     column_map = _parse_map(args.column_map)
     if args.kind == "gold":
@@ -334,17 +332,12 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_sample(args) -> int:
-    from . import data
-    from .models import load_bi_encoder
-    from .sampling import sample_candidates
 
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
     model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
     if args.top_k < 1:
-        from .config import ConfigError
-
         raise ConfigError("--top-k must be at least 1")
     sink = _TqdmSink()
     try:
@@ -359,14 +352,9 @@ def _cmd_sample(args) -> int:
 
 
 def _cmd_label(args) -> int:
-    from . import data
-    from .models import load_cross_encoder
-    from .teacher import label_pairs
 
     pool = data.load_unlabeled(args.pairs)
     if pool.pairs is None:
-        from .config import ConfigError
-
         raise ConfigError(f"{args.pairs}: needs two sentence columns (sentence1, sentence2) to label pairs")
     teacher = load_cross_encoder(args.teacher)
     sink = _TqdmSink()
@@ -390,7 +378,6 @@ def _cmd_label(args) -> int:
 
 
 def _cmd_runs(args) -> int:
-    from .runs import RunStore
 
     store = RunStore(args.runs_dir)
     if args.rebuild_index:
@@ -406,7 +393,6 @@ def _cmd_runs(args) -> int:
     if not records:
         print(f"no runs in {store.root}")
         return EXIT_OK
-    import time
 
     print(f"{'id':<48} {'scenario':>8} {'sampler':<16} {'status':<11} {'created':<19} headline")
     for r in records:
@@ -419,15 +405,12 @@ def _cmd_runs(args) -> int:
 
 def _recommended_of(record) -> str | None:
     """The model a finished run recommends (metrics.json's `recommended`, computed for older runs), else None."""
-    from .evaluation import recommended_of
 
     metrics = _read_metrics(record.dir) if record.status == "finished" else None
     return recommended_of(metrics, record.task) if metrics else None
 
 
 def _cmd_cancel(args) -> int:
-    from .jobs import cancel
-    from .runs import RunStore
 
     store = RunStore(args.runs_dir)
     try:
@@ -440,9 +423,6 @@ def _cmd_cancel(args) -> int:
 
 
 def _cmd_resume(args) -> int:
-    from .config import ConfigError, ExperimentConfig
-    from .jobs import RESUMABLE, resume
-    from .runs import RunStore
 
     store = RunStore(args.runs_dir)
     store.reconcile()
@@ -462,8 +442,6 @@ def _cmd_resume(args) -> int:
 
 
 def _cmd_worker(args) -> int:
-    from .jobs import run_worker
-    from .runs import RunStore
 
     return run_worker(args.run_id, RunStore(args.runs_dir), resume=args.resume)
 
@@ -516,9 +494,6 @@ def _add_scale_parsers(sub) -> None:
 
 
 def _cmd_train(args) -> int:
-    from . import data
-    from .config import ConfigError, ModelConfig
-    from .distributed import dist_info, train_distributed
 
     info = dist_info()
     gold = data.load_pairs(args.train, task=args.task)
@@ -556,11 +531,6 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_silver(args) -> int:
-
-    from . import data
-    from .config import ConfigError
-    from .models import load_bi_encoder, load_cross_encoder
-    from .silver import stream_silver
 
     if args.top_k < 1 or args.chunk_size < 1:
         raise ConfigError("--top-k and --chunk-size must be at least 1")
@@ -600,7 +570,6 @@ class _TqdmSink:
         self.stage = None
 
     def __call__(self, event) -> None:
-        from tqdm import tqdm
 
         if event.total and event.total > 0:
             if self.bar is None or self.stage != event.stage or self.bar.total != event.total:

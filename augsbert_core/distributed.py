@@ -13,6 +13,7 @@ global batch is N times larger. Only rank 0 evaluates, prints and saves the mode
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from .config import ModelConfig
+from .models import choose_device, load_bi_encoder, load_cross_encoder
+from .student import bi_encoder_evaluator, build_loss, default_loss
+from .teacher import both_orders, cross_encoder_evaluator
+from .training import quiet, trainer_kwargs
 
 
 @dataclass
@@ -44,7 +49,6 @@ def dist_info() -> DistInfo:
 
 def process_device(info: DistInfo, requested: str | None = None) -> str:
     """The device of this process: its own GPU (cuda:LOCAL_RANK) when launched on CUDA, else `requested`/auto."""
-    from .models import choose_device
 
     device = choose_device(requested)
     if device == "cuda" and info.world_size > 1:
@@ -70,10 +74,6 @@ def train_distributed(
 
     Works in a single process too. Returns a summary dict (same on every rank); rank 0 saves the model
     to `output_dir` and writes `train_summary.json` there."""
-    import json
-
-    from .teacher import both_orders, cross_encoder_evaluator
-    from .training import quiet, trainer_kwargs
 
     info = dist_info()
     device = process_device(info, device)
@@ -84,13 +84,11 @@ def train_distributed(
         kwargs["ddp_backend"] = ddp_backend or ("nccl" if device.startswith("cuda") else "gloo")
         # the cross-encoder uses every parameter (pooler + head); the bi-encoder leaves BERT's pooler unused
         kwargs["ddp_find_unused_parameters"] = role != "teacher"
-    from datasets import Dataset
+    from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
 
     if role == "teacher":
-        from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
-        from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
-
-        from .models import load_cross_encoder
+        from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
+        from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss  # noqa: PLC0415 - loads torch; only training and encoding need it
 
         model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length)
         frame = both_orders(train[["sentence1", "sentence2", "label"]]).astype({"label": float})
@@ -100,10 +98,7 @@ def train_distributed(
             model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False), loss=loss
         )
     elif role == "student":
-        from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-
-        from .models import load_bi_encoder
-        from .student import build_loss, default_loss
+        from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
 
         model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
         loss_name = cfg.loss or default_loss(task)
@@ -135,8 +130,6 @@ def train_distributed(
     if trainer.is_world_process_zero():
         model.save_pretrained(str(output_dir))
         if dev is not None and len(dev) >= 2:
-            from .student import bi_encoder_evaluator
-
             evaluator = (
                 cross_encoder_evaluator(dev, task, "dev")
                 if role == "teacher"
@@ -156,7 +149,7 @@ def _barrier(info: DistInfo) -> None:
     """Wait for rank 0's save before any rank exits (and tear the process group down cleanly)."""
     if info.world_size <= 1:
         return
-    import torch.distributed as dist
+    import torch.distributed as dist  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()

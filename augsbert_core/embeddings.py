@@ -43,7 +43,7 @@ def model_fingerprint(model) -> str:
     that already know an immutable identity, e.g. a hub name pinned to a revision)."""
     if isinstance(model, str):
         return hashlib.sha256(model.encode()).hexdigest()
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     h = hashlib.sha256()
     h.update(type(model).__name__.encode())

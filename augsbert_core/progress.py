@@ -94,7 +94,7 @@ def null_sink(_: ProgressEvent) -> None:
 
 def make_trainer_callback(stage: str, sink: ProgressSink, cancel: CancelToken | None = None):
     """A `transformers.TrainerCallback` that reports steps, losses and eval metrics, and stops on cancel."""
-    from transformers import TrainerCallback
+    from transformers import TrainerCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     class _Callback(TrainerCallback):
         last_loss: float | None = None

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from . import stages
+from .bm25 import SparseBM25
+from .embeddings import cached_embeddings
 from .progress import ProgressEvent, ProgressSink, null_sink
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -38,7 +40,7 @@ SAMPLER_PARTS: dict[str, tuple[str, ...]] = {
 
 
 def _stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS  # noqa: PLC0415 - slow to import; only the metrics need it
 
     return frozenset(ENGLISH_STOP_WORDS)
 
@@ -126,7 +128,6 @@ def bm25_neighbours(
 
     The same scores as rank-bm25's `BM25Okapi` (idf floor included) for the same tokens and k1/b/epsilon.
     Only documents sharing a term with the query count: missing slots hold id -1 and score 0."""
-    from .bm25 import SparseBM25
 
     index = SparseBM25(tokenize(sentences), k1=k1, b=b, epsilon=epsilon)
     n = index.n_docs
@@ -144,7 +145,7 @@ def bm25_neighbours_reference(
     sentences: Sequence[str], depth: int, *, k1: float = 1.5, b: float = 0.75
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same neighbours with rank-bm25's BM25Okapi, one query at a time (quadratic; the reference)."""
-    from rank_bm25 import BM25Okapi
+    from rank_bm25 import BM25Okapi  # noqa: PLC0415 - only the reference BM25 needs it
 
     tokens = tokenize(sentences)
     bm25 = BM25Okapi([t if t else [""] for t in tokens], k1=k1, b=b)
@@ -195,7 +196,6 @@ def embed_sentences(
 
     if cache is False or not sentences:
         return compute()
-    from .embeddings import cached_embeddings
 
     emb, hit = cached_embeddings(
         model, sentences, compute, directory=None if cache in (None, True) else cache, model_id=model_id
@@ -222,7 +222,7 @@ def build_vector_index(
     depth: int = 1,
 ):
     """A faiss inner-product index: exact `IndexFlatIP` up to `hnsw_threshold` vectors, `IndexHNSWFlat` above."""
-    import faiss
+    import faiss  # noqa: PLC0415 - native library; only the semantic sampler needs it
 
     emb = np.ascontiguousarray(embeddings, dtype=np.float32)
     n, dim = emb.shape
@@ -345,8 +345,6 @@ def iter_candidate_chunks(
     chunk_size = max(1, int(chunk_size))
     bm25_index = vector_index = rng = None
     if "bm25" in names:
-        from .bm25 import SparseBM25
-
         bm25_index = SparseBM25(tokenize(sentences))
     if "semantic" in names:
         if embeddings is None:
@@ -446,7 +444,7 @@ def kde_select(
 
     Regression: rejection sampling with weight p_gold(s) / p_silver(s) from Gaussian KDEs (Thakur et al.
     2021, KDE sampling). Binary gold: keep the positive share (score >= 0.5) equal to gold's."""
-    from scipy.stats import gaussian_kde
+    from scipy.stats import gaussian_kde  # noqa: PLC0415 - slow to import; only the metrics need it
 
     silver = np.asarray(silver_scores, dtype=float)
     gold = np.asarray(gold_labels, dtype=float)
@@ -472,7 +470,7 @@ def kde_select(
 
 def distribution_distance(a: Sequence[float], b: Sequence[float]) -> float:
     """Kolmogorov-Smirnov statistic between two label samples (0 = same distribution, 1 = disjoint)."""
-    from scipy.stats import ks_2samp
+    from scipy.stats import ks_2samp  # noqa: PLC0415 - slow to import; only the metrics need it
 
     if len(a) == 0 or len(b) == 0:
         return float("nan")

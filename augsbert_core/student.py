@@ -9,6 +9,7 @@ import pandas as pd
 
 from . import stages
 from .config import ModelConfig
+from .evaluation import bi_encoder_scores, primary_score
 from .models import choose_device, load_bi_encoder
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
@@ -27,7 +28,7 @@ def default_loss(task: str) -> str:
 
 def build_loss(model, name: str, task: str):
     """The sentence-transformers loss object for `name` (checked against the task)."""
-    from sentence_transformers import losses
+    from sentence_transformers import losses  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     allowed = REGRESSION_LOSSES if task == "regression" else CLASSIFICATION_LOSSES
     if name not in allowed:
@@ -44,7 +45,7 @@ def build_loss(model, name: str, task: str):
 
 def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
     """EmbeddingSimilarityEvaluator (regression) or BinaryClassificationEvaluator (classification)."""
-    from sentence_transformers.evaluation import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator
+    from sentence_transformers.evaluation import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     s1, s2 = frame["sentence1"].tolist(), frame["sentence2"].tolist()
     if task == "classification":
@@ -75,9 +76,9 @@ def train_student(
     """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
 
     On cancel the partly trained model is saved, then `Cancelled` is raised."""
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from sentence_transformers.training_args import BatchSamplers
+    from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
+    from sentence_transformers.training_args import BatchSamplers  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     device = device or choose_device()
     loss_name = cfg.loss or default_loss(task)
@@ -111,7 +112,6 @@ def train_student(
         )
 
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-        from .evaluation import bi_encoder_scores, primary_score
 
         def dev_score(model) -> float:
             pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -265,7 +266,6 @@ def _primary(metrics: dict, task: str) -> dict[str, float]:
 
 
 def machine_description() -> str:
-    import os
 
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {device_description()}"
 

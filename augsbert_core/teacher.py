@@ -5,7 +5,14 @@ label is the mean of both orders' scores."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -52,9 +59,9 @@ def train_teacher(
     `checkpoints` > 0 keeps the newest of that many trainer checkpoints per run; `resume` continues from it.
     `symmetric=False` trains on the pairs in the order given (the caller balances the orders). On cancel the
     partly trained model is saved, then `Cancelled` is raised."""
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss
+    from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     device = device or choose_device()
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
@@ -181,7 +188,7 @@ def warm_start_teacher(
 
 def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
     """A sentence-transformers evaluator for a dev split, used for the live metric curve."""
-    from sentence_transformers.cross_encoder.evaluation import (
+    from sentence_transformers.cross_encoder.evaluation import (  # noqa: PLC0415 - loads torch; training only
         CrossEncoderClassificationEvaluator,
         CrossEncoderCorrelationEvaluator,
     )
@@ -198,9 +205,8 @@ def cross_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
 
 def _autocast(model, precision: str):
     """bf16 (else fp16) autocast for a model on CUDA when `precision` is 'auto'; a no-op elsewhere."""
-    import contextlib
 
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     device = str(getattr(model, "device", "cpu"))
     if precision == "fp32" or not device.startswith("cuda"):
@@ -301,11 +307,9 @@ class OnnxCrossEncoder:
     with plain `onnxruntime`. Scores match the torch model to ~1e-7 (see BENCHMARKS.md)."""
 
     def __init__(self, model, path: str | Path | None = None, threads: int | None = None) -> None:
-        import os
-        import tempfile
 
-        import onnxruntime as ort
-        import torch
+        import onnxruntime as ort  # noqa: PLC0415 - optional runtime; only the onnx backend needs it
+        import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
         self.tokenizer = model.tokenizer
         self.max_length = getattr(model, "max_length", None)
@@ -396,8 +400,6 @@ def search_teacher(
     Tries every (epochs, learning rate) pair, cheapest first; a trial whose estimated time (from the
     seconds per epoch measured so far) no longer fits the budget is skipped. The best on dev is saved to
     `output_dir` and returned with the list of trials."""
-    import shutil
-    import time
 
     epochs = sorted(set(search.epochs or [cfg.epochs]))
     rates = list(dict.fromkeys(search.learning_rates or [cfg.learning_rate]))
@@ -469,7 +471,6 @@ def search_teacher(
 
 def model_fingerprint(model_dir: str | Path) -> str:
     """A content hash of a saved model's weights and configuration (names the label cache)."""
-    import hashlib
 
     digest = hashlib.sha1()
     folder = Path(model_dir)
@@ -495,7 +496,6 @@ class LabelCache:
     after a sampler change, or another run with the same teacher, costs a lookup."""
 
     def __init__(self, path: str | Path) -> None:
-        import sqlite3
 
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

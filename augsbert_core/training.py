@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from pathlib import Path
 
 from .config import ModelConfig
+from .progress import Cancelled, ProgressEvent
 
 
 def mixed_precision(device: str) -> dict[str, bool]:
     """bf16 where the GPU supports it, else fp16, on CUDA; full precision elsewhere."""
     if not device.startswith("cuda"):
         return {}
-    import torch
+    import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
     return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
 
@@ -80,14 +83,13 @@ def trainer_kwargs(
 
 def quiet(trainer) -> None:
     """Drop the HF PrinterCallback: progress goes through our sink, not dicts printed to stdout."""
-    from transformers.trainer_callback import PrinterCallback
+    from transformers.trainer_callback import PrinterCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     trainer.remove_callback(PrinterCallback)
 
 
 def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, sink) -> None:
     """trainer.train(), continuing from the newest checkpoint when `resume` and one exists."""
-    from .progress import ProgressEvent
 
     checkpoint = latest_checkpoint(output_dir) if resume else None
     if checkpoint:
@@ -103,7 +105,7 @@ def seed_list(seed: int, n: int) -> list[int]:
 
 def _stop_at(step: int):
     """A callback that saves a checkpoint and stops training once `step` optimizer steps are done."""
-    from transformers import TrainerCallback
+    from transformers import TrainerCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     class _StopAt(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
@@ -132,10 +134,6 @@ def train_with_seed_search(
 
     make_trainer(seed, checkpoint_folder) -> a fresh trainer whose model starts from the base weights.
     score(model) -> the dev metric (higher is better). Returns (the finished trainer, a report of the trials)."""
-    import json
-    import shutil
-
-    from .progress import ProgressEvent
 
     folder = checkpoint_dir(output_dir)
     record = folder.parent / f"{Path(output_dir).name}.seed_search.json"
@@ -161,8 +159,6 @@ def train_with_seed_search(
         )
         trainer.train()
         if cancel is not None and cancel.cancelled:
-            from .progress import Cancelled
-
             raise Cancelled(f"{stage} cancelled during seed trials")
         value = float(score(trainer.model))
         trials.append({"seed": seed, "steps": stop_step, "dev": value, "checkpoint": str(_newest(trial_folder))})

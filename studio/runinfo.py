@@ -16,10 +16,13 @@ import pandas as pd
 from augsbert_core import stages
 from augsbert_core.errors import Failure
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
+from augsbert_core.models import ModelLoadError, is_fresh_head_bi_encoder, resolve_model
 from augsbert_core.progress import event_kind
 from augsbert_core.runs import ACTIVE, Run, RunFiles, RunRecord, RunStore, atomic_write_json
+from augsbert_core.sampling import distribution_distance
 
-from .security import md_escape
+from .charts import AUGSBERT_COLORS, MODEL_COLORS
+from .security import ModelPathError, check_model, md_escape
 
 #: Steps of a run as the Training page shows them: (key, title, stages), from the core's table (stages.py).
 STEPS: list[tuple[str, str, tuple[str, ...]]] = [
@@ -117,7 +120,6 @@ def _warm_start_applies(teacher: Any) -> bool:
         return False
     if teacher["warm_start"] == "on":
         return True
-    from augsbert_core.models import is_fresh_head_bi_encoder
 
     return is_fresh_head_bi_encoder(teacher.get("model"))
 
@@ -444,9 +446,6 @@ def model_download(run_dir: str | Path, key: str) -> ModelDownload:
     shown = md_escape(name, code=True)  # in a code span: nothing in it is markdown, a backtick would end it
     base = "the offline all-MiniLM-L6-v2" if name == "default" else f"`{shown}`"
     note = f"The zero-shot model is the student's base model, {base}, unchanged (no training)"
-    from augsbert_core.models import ModelLoadError, resolve_model
-
-    from .security import ModelPathError, check_model
 
     try:
         resolved = Path(resolve_model(check_model(name).value))
@@ -506,7 +505,6 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
     """Rows of the grouped bar chart (series, split, value, color): zero-shot and gold-only of the first run, the
     full-gold ceiling of the first run that trained one,
     AugSBERT of each run, and the teacher and its ensemble once when all runs share them (else per run)."""
-    from .charts import AUGSBERT_COLORS, MODEL_COLORS
 
     bars: list[dict[str, Any]] = []
 
@@ -708,8 +706,6 @@ def ks_distances(summary: dict[str, Any], silver: pd.DataFrame, gold: pd.Series 
     for key, mask in (("all", None), ("kept", silver["kept"].to_numpy(dtype=bool))):
         value = _number(summary.get(f"ks_{key}_vs_gold"))
         if value is None and gold is not None and len(gold):
-            from augsbert_core.sampling import distribution_distance
-
             sample = labels if mask is None else labels[mask]
             value = _number(distribution_distance(pd.to_numeric(sample, errors="coerce").dropna(), gold.astype(float)))
         out[key] = value

