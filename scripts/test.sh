@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 export AUGSBERT_SKIP_MPNET=${AUGSBERT_SKIP_MPNET:-1}  # the tests never load mpnet: skip its 404 MB
 bash scripts/install.sh --browser
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# style first (seconds): the rules are in pyproject.toml ([tool.ruff])
+python3 -m ruff check .
+python3 -m ruff format --check .
 exec python3 -m pytest -q --durations=15 "$@"
