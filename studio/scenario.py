@@ -105,11 +105,11 @@ _CORE = ExperimentConfig()
 DEFAULT_DRAFT: dict[str, Any] = {
     "name": "",
     "scenario": 2,
-    "samplers": ["bm25"],
-    "top_k": 3,
+    "samplers": [_CORE.sampler],
+    "top_k": _CORE.top_k,
     "max_unlabeled": None,
     "max_silver": None,
-    "augment": {"method": "wordnet", "copies": 1, "aug_p": 0.15, "model": None},
+    "augment": {k: getattr(_CORE.augment, k) for k in ("method", "copies", "aug_p", "model")},
     # The core's defaults (teacher: warm start auto, then 2 epochs on gold at 2e-5, the demo config's recipe).
     # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
     "student": {
@@ -132,12 +132,12 @@ DEFAULT_DRAFT: dict[str, Any] = {
         "trust_remote_code": False,
         "seed_trials": _CORE.teacher.seed_trials,
         "seed_trial_fraction": _CORE.teacher.seed_trial_fraction,
-        "warm_start": "auto",
+        "warm_start": _CORE.teacher.warm_start,
     },
-    "gate": {"action": "warn", "margin": 0.0},
+    "gate": {"action": _CORE.gate.action, "margin": _CORE.gate.margin},
     "ensemble": _CORE.ensemble,
-    "labeler": "auto",
-    "candidates": "auto",
+    "labeler": _CORE.labeler,
+    "candidates": _CORE.candidates,
     # Off unless `enabled`: the lists are kept so that turning it on again restores the last choice.
     "teacher_search": {
         "enabled": False,
@@ -145,9 +145,9 @@ DEFAULT_DRAFT: dict[str, Any] = {
         "epochs": [1.0, 2.0],
         "budget_minutes": _CORE.teacher_search.budget_minutes,
     },
-    "train_gold_only": True,
-    "live_evals": 4,
-    "seed": 42,
+    "train_gold_only": _CORE.train_gold_only,
+    "live_evals": _CORE.live_evals,
+    "seed": _CORE.seed,
     "device": None,
     "threshold": None,
 }
