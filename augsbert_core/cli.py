@@ -15,7 +15,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import data, stages
-from .config import SENTENCE_SAMPLERS, TASKS, ConfigError, ExperimentConfig, ModelConfig, json_schema
+from .config import (
+    SENTENCE_SAMPLERS,
+    STUDENT_LOSSES,
+    TASKS,
+    TEACHER_LOSSES,
+    ConfigError,
+    ExperimentConfig,
+    ModelConfig,
+    json_schema,
+)
 from .distributed import dist_info, train_distributed
 from .errors import AugsbertError, Cancelled, GateStopped
 from .evaluation import RECOMMENDED, format_table, recommended_of
@@ -30,6 +39,7 @@ from .study import Study, results_markdown
 from .teacher import label_pairs
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
+DEFAULTS = ExperimentConfig()  # the config schema's defaults are the commands' defaults
 
 
 class _ArgParser(argparse.ArgumentParser):
@@ -98,16 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
     p.add_argument("--sampler", required=True, choices=SENTENCE_SAMPLERS)
-    p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler (default: offline MiniLM)")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    p.add_argument(
+        "--model", default=DEFAULTS.student.model, help="bi-encoder for the semantic sampler (default: offline MiniLM)"
+    )
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
     p.add_argument("--out", required=True, help="output file (.csv, .tsv, .jsonl, .parquet)")
 
     p = sub.add_parser("label", help="score pairs with a cross-encoder teacher (both orders averaged)")
     p.add_argument("--pairs", required=True, help="pairs file (sentence1, sentence2)")
     p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
     p.add_argument("--out", required=True)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.label_batch_size)
     p.add_argument("--one-order", action="store_true", help="score only (sentence1, sentence2), not both orders")
     p.add_argument("--threshold", type=float, help="also write label = score >= threshold (classification)")
 
@@ -459,17 +471,19 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--train", required=True, help="labeled pairs (gold, or gold + silver)")
     p.add_argument("--out", required=True, help="output model directory")
     p.add_argument("--dev", help="labeled pairs scored after training (rank 0)")
-    p.add_argument("--model", default="default", help="base model: default, a hub name or a local directory")
-    p.add_argument("--epochs", type=float, default=1)
-    p.add_argument("--batch-size", type=int, default=16, help="per process")
+    p.add_argument(
+        "--model", default=DEFAULTS.student.model, help="base model: default, a hub name or a local directory"
+    )
+    p.add_argument("--epochs", type=float, default=DEFAULTS.student.epochs)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.student.batch_size, help="per process")
     p.add_argument("--lr", type=float)
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    p.add_argument("--max-seq-length", type=int, default=128)
-    p.add_argument("--loss", help="student loss (cosine, cosent, angle, online_contrastive, contrastive); teacher: mse")
+    p.add_argument("--max-seq-length", type=int, default=DEFAULTS.student.max_seq_length)
+    p.add_argument("--loss", choices=STUDENT_LOSSES + TEACHER_LOSSES, help="default: chosen by the role and the task")
     p.add_argument("--task", choices=TASKS)
     p.add_argument("--device", help="cpu, cuda, mps (default: auto; cuda:LOCAL_RANK under a launcher)")
     p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
 
     p = sub.add_parser(
         "silver",
@@ -482,11 +496,11 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
     p.add_argument("--out", required=True, help="output CSV (written incrementally, renamed into place at the end)")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
-    p.add_argument("--sampler", default="bm25", choices=SENTENCE_SAMPLERS)
-    p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("--model", default="default", help="bi-encoder for the semantic sampler")
+    p.add_argument("--sampler", default=DEFAULTS.sampler, choices=SENTENCE_SAMPLERS)
+    p.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    p.add_argument("--model", default=DEFAULTS.student.model, help="bi-encoder for the semantic sampler")
     p.add_argument("--chunk-size", type=int, default=50_000, help="query sentences per block")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=DEFAULTS.label_batch_size)
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="teacher runtime (onnx: CPU)")
     p.add_argument("--devices", help="comma-separated devices for multi-process labeling, e.g. cuda:0,cuda:1")
     p.add_argument("--hnsw-threshold", type=int, default=50_000)
