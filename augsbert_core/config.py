@@ -193,7 +193,7 @@ class ExperimentConfig:
     sampler: Sampler = "bm25"
     top_k: TopK = 3
     student: ModelConfig = field(default_factory=ModelConfig)
-    # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (README "Results")
+    # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (docs/results.md)
     teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
@@ -315,7 +315,7 @@ _ADAPTER = TypeAdapter(ExperimentConfig)
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a config file (for editors and the README's reference)."""
+    """The JSON Schema of a config file (for editors; docs/config.md is checked against it)."""
     return _ADAPTER.json_schema()
 
 

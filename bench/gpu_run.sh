@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Body of the device check (see README "GPU"): install the carried wheels, restore the fp32 MiniLM from
+# Body of the device check (see docs/results.md, "GPU"): install the carried wheels, restore the fp32 MiniLM from
 # the carried fp16 copy, then run bench/gpu_smoke.py. Carry: .whl and .gpu.
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
