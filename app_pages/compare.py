@@ -1,10 +1,13 @@
 """Compare: every run with its metrics, the zero-shot / gold-only / AugSBERT / teacher chart, per-pair views,
-downloads of trained models and silver data."""
+downloads of trained models and silver data, and an HTML report of the selected runs (`augsbert_core.report`)."""
+
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
+from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, ui, workspace
 
@@ -107,6 +110,18 @@ if chosen:
         "trained one); the teacher (and the teacher ensemble, "
         "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all "
         "selected runs share it. Higher is better."
+    )
+    reportable = [Path(r.dir) for r in chosen if (Path(r.dir) / RunFiles.METRICS).is_file()]  # finished runs only
+    st.download_button(
+        "Export report",
+        lambda dirs=reportable: build_report(dirs),
+        file_name="augsbert-report.html",
+        mime="text/html",
+        icon=":material/summarize:",
+        key="cmp_report",
+        disabled=not reportable,
+        help="One HTML file of the selected runs (metrics, charts, gate verdict, datasets, config) that opens in "
+        "any browser with no server and no internet.",
     )
 else:
     st.caption("Pick at least one run.")

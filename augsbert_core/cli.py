@@ -15,6 +15,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import data, stages
+from .atomic import atomic_write_text
 from .config import (
     SENTENCE_SAMPLERS,
     STUDENT_LOSSES,
@@ -32,6 +33,7 @@ from .jobs import RESUMABLE, cancel, resume, run_worker
 from .models import load_bi_encoder, load_cross_encoder, offline_models
 from .pipeline import run_experiment
 from .plan import check_experiment
+from .report import build_report
 from .runs import RunFiles, RunStore
 from .sampling import sample_candidates
 from .silver import stream_silver
@@ -137,6 +139,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="rebuild the SQLite index from the run directories (they are the source of truth)",
     )
 
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report of finished runs (opens offline in a browser)",
+        description="Headline metrics with the gain over gold-only, the grouped bar chart, predicted vs gold, "
+        "silver labels vs gold, the gate verdict, datasets, date, device and config of each run, in one HTML "
+        "file with plotly.js embedded: no server, no network. Prints the file written.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="a run id (in --runs-dir) or a run directory")
+    p.add_argument("--out", required=True, help="the HTML file to write")
+    p.add_argument("--runs-dir")
+    p.add_argument("--title", help="the report's title (default: names the run, or the number of runs)")
+
     p = sub.add_parser("cancel", help="ask a queued or running job to stop")
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
@@ -204,6 +218,7 @@ def _dispatch(args) -> int:
         "label": _cmd_label,
         "runs": _cmd_runs,
         "cancel": _cmd_cancel,
+        "report": _cmd_report,
         "resume": _cmd_resume,
         "worker": _cmd_worker,
         "train": _cmd_train,
@@ -431,6 +446,25 @@ def _cmd_cancel(args) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"cancel requested for {args.run_id}")
+    return EXIT_OK
+
+
+def _cmd_report(args) -> int:
+    """A RUN that is a directory is used as it is; else it is a run id in the run store."""
+
+    store = None
+    dirs = []
+    for run in args.runs:
+        if Path(run).is_dir():
+            dirs.append(Path(run))
+            continue
+        store = store or RunStore(args.runs_dir)
+        try:
+            dirs.append(Path(store.get(run).dir))
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from None
+    atomic_write_text(Path(args.out), build_report(dirs, title=args.title))
+    print(args.out)
     return EXIT_OK
 
 
