@@ -1,10 +1,17 @@
-"""Data: upload gold and unlabeled files (or load a demo), map columns, see validation errors and summaries."""
+"""Data: upload gold and unlabeled files (or load a demo), map columns, pick the score scale, name the dataset,
+see validation errors and summaries."""
 
 import pandas as pd
 import streamlit as st
 
 from augsbert_core import data as core_data
 from studio import charts, scenario, ui, workspace
+
+TAB_KEY = "data_role"  # the selected role tab: a keyed, stateful st.tabs keeps it across reruns
+NAME_KEY = "dataset_name"
+NAME_SHOWN = "dataset_name_shown"  # the name the box was last filled with (to follow renames made elsewhere)
+SCALE_USE = "Training targets, charts, tables and exports use it; to change it, upload the file again and pick another."
+TWICE = "The same column is picked for two targets below: pick a different column for one of them."
 
 st.title("Data")
 st.caption(
@@ -29,9 +36,62 @@ with st.expander("Built-in demo data", expanded=not manifest["files"], icon=":ma
                 st.session_state["data_flash"] = f"Loaded the {demo['title']}. It replaces the previous dataset."
                 st.rerun()
 
+
 # --------------------------------------------------------------------------------------------- overview
+def _renamed() -> None:
+    workspace.set_title(st.session_state[NAME_KEY])
+    title = workspace.dataset_title()
+    st.session_state[NAME_KEY] = title
+    st.session_state[NAME_SHOWN] = title
+
+
+def name_box() -> None:
+    """The dataset's name, editable (taken from the uploaded files, or the demo's while a demo is loaded)."""
+    title = workspace.dataset_title(manifest)
+    if NAME_KEY not in st.session_state or st.session_state.get(NAME_SHOWN) != title:
+        st.session_state[NAME_KEY] = title
+        st.session_state[NAME_SHOWN] = title
+    st.text_input(
+        "Active dataset",
+        key=NAME_KEY,
+        max_chars=120,
+        on_change=_renamed,
+        help="Taken from the uploaded files' names; type another name to rename the dataset (empty: back to the "
+        "files' name).",
+    )
+
+
+def scale_line() -> None:
+    """The task and score scale of the gold pairs, and where the scale comes from."""
+    role = "train" if "train" in files else "test" if "test" in files else None
+    if role is None:
+        return
+    loaded, _ = ui.load_role(role)
+    if not loaded or loaded.get("kind") != "pairs":
+        return
+    if loaded["task"] != "regression":
+        st.markdown("**Task:** classification · labels 0/1")
+        return
+    scale = loaded["scale"]
+    detected = files[role].get("detected_scale")
+    if workspace.recorded_scale(manifest) is None or detected == list(scale):
+        st.markdown(
+            f"**Task:** regression · **score scale {scale[0]:g}–{scale[1]:g}**, detected from "
+            f"{ui.md_escape(loaded['name'])}. {SCALE_USE}"
+        )
+    else:
+        st.markdown(
+            f"**Task:** regression · **score scale {scale[0]:g}–{scale[1]:g}**, chosen when "
+            f"{ui.md_escape(loaded['name'])} was saved"
+            + (f" (its scores suggest {detected[0]:g}–{detected[1]:g})" if detected else "")
+            + f". {SCALE_USE}"
+        )
+
+
 files = manifest["files"]
 if files:
+    name_box()
+    scale_line()
     rows = []
     for role, info in files.items():
         rows.append(
@@ -42,18 +102,14 @@ if files:
                 "saved": ui.fmt_time(info.get("saved_at")),
             }
         )
-    task_line = ""
-    train_loaded, _ = ui.load_role("train") if "train" in files else ui.load_role("test")
-    if train_loaded and train_loaded.get("kind") == "pairs":
-        scale = train_loaded["scale"]
-        task_line = f"**Task:** {train_loaded['task']}" + (
-            f" · scores {scale[0]:g}–{scale[1]:g}" if scale else " · labels 0/1"
-        )
-    st.markdown(
-        f"**Active dataset:** {ui.md_escape(manifest.get('title') or 'uploaded files')}  "
-        f"{('· ' + task_line) if task_line else ''}"
-    )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    demo_roles = [r for r, info in files.items() if workspace.is_demo_entry(info)]
+    if demo_roles and manifest.get("source") not in workspace.DEMOS:
+        st.caption(
+            ":material/info: Still from the demo: "
+            + ", ".join(workspace.ROLES[r][0].lower() for r in workspace.ROLES if r in demo_roles)
+            + ". Upload your own file for each, or remove them."
+        )
 else:
     st.info("No data yet: load a demo above or upload files below.", icon=":material/info:")
 
@@ -62,8 +118,54 @@ else:
 show_error = ui.data_error
 
 
-def upload_box(role: str) -> None:
-    title, help_text = workspace.ROLES[role]
+def mapping_note(missing: list[str], twice: bool, clicked: bool, name: str) -> None:
+    """What is wrong with the mapping, in the page's words: the controls it names are right below."""
+    if missing and clicked:
+        st.error(
+            f"**{ui.md_escape(name)} was not saved.** Not recognised: {', '.join(missing)}. "
+            f"Pick {' and '.join(workspace.PICK[m] for m in missing)} below"
+            f"{''.join(workspace.PICK_ALSO.get(m, '') for m in missing)}.",
+            icon=":material/alt_route:",
+        )
+    elif missing:
+        st.warning(
+            f"Not recognised: {', '.join(missing)}. Pick {' and '.join(workspace.PICK[m] for m in missing)} below"
+            f"{''.join(workspace.PICK_ALSO.get(m, '') for m in missing)}.",
+            icon=":material/alt_route:",
+        )
+    elif twice and clicked:
+        st.error(f"**{ui.md_escape(name)} was not saved.** {TWICE}", icon=":material/alt_route:")
+    elif twice:
+        st.warning(TWICE, icon=":material/alt_route:")
+
+
+def scale_box(role: str, found: core_data.ScoreRange | None, payload: bytes, file_id: str):
+    """Scores of the waiting file: a scale control for the target gold pairs. Returns the scale to save with
+    (None: detected by the core, or 0/1 labels) and whether it can be saved."""
+    if found is None:
+        return None, True
+    if found.binary:
+        st.caption("Labels 0/1: a classification task (no score scale).")
+        return None, True
+    if role not in workspace.TARGET_ROLES:
+        detected = found.detected
+        st.caption(
+            f"Scores in column '{ui.md_escape(found.column)}' run {found.low:g} to {found.high:g}"
+            + (f": scale {detected[0]:g}–{detected[1]:g}, detected." if detected else ".")
+        )
+        return None, True
+    default, why = workspace.upload_scale(role, found, payload)
+    st.markdown(
+        f"**Score scale** · scores in column '{ui.md_escape(found.column)}' run {found.low:g} to {found.high:g}; "
+        f"{ui.md_escape(why)}: {default[0]:g}–{default[1]:g}. Change it here if the scale is another."
+    )
+    scale = ui.scale_picker(f"scale_{role}_{file_id}", default, found)
+    return scale, scale is not None
+
+
+def upload_box(role: str) -> str | None:
+    """Upload, map, pick the scale, validate and save. Returns the name of a file waiting to be saved."""
+    title, _ = workspace.ROLES[role]
     uploaded = st.file_uploader(
         f"Upload {title.lower()}",
         type=workspace.UPLOAD_TYPES,
@@ -73,66 +175,78 @@ def upload_box(role: str) -> None:
     err_key = f"upload_error_{role}"
     if uploaded is None:
         st.session_state.pop(err_key, None)
-        return
+        return None
+    name = workspace.display_name(uploaded.name)
     payload = uploaded.getvalue()
-    columns, read_error = workspace.read_columns(uploaded.name, payload)
+    frame, read_error = workspace.read_upload(uploaded.name, payload)
     if read_error is not None:
-        show_error(read_error, uploaded.name)
-        return
+        show_error(read_error, name)
+        return None  # nothing that can be saved
+    columns = [str(c) for c in frame.columns]
     guess = workspace.guess_mapping(columns, role)
-    missing = workspace.missing_targets(guess, role)
-    targets = list(guess)
-    with st.expander("Column mapping", expanded=bool(missing)):
-        if missing:
-            st.warning(
-                f"Not recognised: {', '.join(missing)}. Pick the file's column for each.", icon=":material/alt_route:"
+    st.markdown(f"**Column mapping** · which column of {ui.md_escape(name)} holds what")
+    mapping_slot = st.container()  # filled once the choices below are known
+    mapping = {}
+    for col, target in zip(st.columns(len(guess)), guess):
+        options = ["(none)"] + columns
+        default = options.index(guess[target]) if guess[target] in columns else 0
+        choice = col.selectbox(target, options, index=default, key=f"map_{role}_{target}_{uploaded.file_id}")
+        mapping[target] = None if choice == "(none)" else choice
+    missing = workspace.missing_targets(mapping, role)
+    chosen = [c for c in mapping.values() if c]
+    twice = len(chosen) != len(set(chosen))
+    found = workspace.upload_scores(frame, mapping) if role in workspace.PAIR_ROLES and not missing else None
+    scale, scale_ok = scale_box(role, found, payload, uploaded.file_id)
+    signature = (uploaded.file_id, tuple(mapping.items()), scale)
+    saved = not missing and not twice and workspace.is_saved(role, payload, mapping, scale)
+    clicked = st.button("Validate and save", key=f"save_{role}", type="primary", icon=":material/task_alt:")
+    with mapping_slot:
+        mapping_note(missing, twice, clicked, name)
+    if clicked and not missing and not twice and scale_ok:
+        result = workspace.save_upload(role, uploaded.name, payload, mapping, scale=scale)
+        if result.ok:
+            st.session_state.pop(err_key, None)
+            count = len(result.warnings)
+            note = f" ({count} warning{'s' if count != 1 else ''})" if count else ""
+            st.session_state["data_flash"] = (
+                f"Saved {ui.md_escape(name)} as {title.lower()}: {result.entry['rows']:,} rows{note}."
             )
-        else:
-            st.caption("Recognised columns: " + ", ".join(f"{t} ← {ui.md_escape(c)}" for t, c in guess.items() if c))
-        mapping = {}
-        map_cols = st.columns(len(targets))
-        for col, target in zip(map_cols, targets):
-            options = ["(none)"] + columns
-            default = options.index(guess[target]) if guess[target] in columns else 0
-            choice = col.selectbox(target, options, index=default, key=f"map_{role}_{target}_{uploaded.file_id}")
-            mapping[target] = None if choice == "(none)" else choice
-    if st.button("Validate and save", key=f"save_{role}", type="primary", icon=":material/task_alt:"):
-        chosen = [c for c in mapping.values() if c]
-        if len(chosen) != len(set(chosen)):
-            st.session_state[err_key] = (
-                core_data.DataError(
-                    [core_data.Problem(uploaded.name, None, None, "the same file column is mapped to two targets")]
-                ),
-                uploaded.name,
-            )
-        else:
-            result = workspace.save_upload(role, uploaded.name, payload, mapping)
-            if result.ok:
-                st.session_state.pop(err_key, None)
-                note = (
-                    f" ({len(result.warnings)} warning{'s' if len(result.warnings) != 1 else ''})"
-                    if result.warnings
-                    else ""
-                )
-                st.session_state["data_flash"] = (
-                    f"Saved {ui.md_escape(workspace.display_name(uploaded.name))} as "
-                    f"{title.lower()}: {result.entry['rows']:,} rows{note}."
-                )
-                st.rerun()
-            else:
-                st.session_state[err_key] = (result.error, uploaded.name)
-    if err_key in st.session_state:
-        show_error(*st.session_state[err_key])
+            st.rerun()
+        st.session_state[err_key] = (result.error, name, signature)
+    stored = st.session_state.get(err_key)
+    if stored is not None and stored[2] == signature:  # a changed mapping or scale makes it stale
+        show_error(stored[0], stored[1])
+    return None if saved else name
 
 
-def summary(role: str) -> None:
+def stats_heading(role: str, loaded: dict, pending: str | None) -> None:
+    """Say which file the numbers below describe: the saved one (and that an upload above is not saved)."""
+    info = files.get(role) or {}
+    if pending:
+        st.info(
+            f"**The numbers below describe the saved file, {ui.md_escape(loaded['name'])}** (saved "
+            f"{ui.fmt_time(info.get('saved_at'))}), not {ui.md_escape(pending)}, which is waiting to be saved.",
+            icon=":material/info:",
+        )
+    else:
+        st.markdown(
+            f"**Saved file:** {ui.md_escape(loaded['name'])} · saved {ui.fmt_time(info.get('saved_at'))}. "
+            "The numbers below describe it."
+        )
+
+
+def summary(role: str, pending: str | None) -> None:
     loaded, error = ui.load_role(role)
     if error is not None:
-        show_error(error, workspace.ROLES[role][0])
+        show_error(error, (files.get(role) or {}).get("original") or workspace.ROLES[role][0], saved=True)
         return
     if loaded is None:
-        st.caption("Nothing saved for this role yet.")
+        st.caption(
+            "Nothing saved for this role yet."
+            + (f" {ui.md_escape(pending)} is waiting to be saved: press Validate and save." if pending else "")
+        )
         return
+    stats_heading(role, loaded, pending)
     s = loaded["summary"]
     if loaded["kind"] == "pairs":
         frame = loaded["frame"]
@@ -171,16 +285,17 @@ def summary(role: str) -> None:
     path = workspace.role_path(role)
     with st.expander("Preview (first 200 rows)", expanded=False):
         preview = core_data.read_table(path).head(200)
-        st.dataframe(preview, hide_index=True, width="stretch")
+        preview.index = pd.RangeIndex(1, len(preview) + 1, name="row")  # numbered as the messages number rows
+        st.dataframe(preview, width="stretch")
     if st.button("Remove this file", key=f"remove_{role}", icon=":material/delete:", type="tertiary"):
         workspace.remove_role(role)
         st.rerun()
 
 
 st.subheader("Files")
-tabs = st.tabs([workspace.ROLES[role][0] for role in workspace.ROLES])
+tabs = st.tabs([workspace.ROLES[role][0] for role in workspace.ROLES], key=TAB_KEY, on_change="rerun")
 for tab, role in zip(tabs, workspace.ROLES):
     with tab:
         st.caption(workspace.ROLES[role][1])
-        upload_box(role)
-        summary(role)
+        waiting = upload_box(role)
+        summary(role, waiting)

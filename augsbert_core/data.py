@@ -64,6 +64,10 @@ __all__ = [
     "SentencePool",
     "SUPPORTED_EXTENSIONS",
     "ALIASES",
+    "ScoreRange",
+    "detect_scale",
+    "suggest_scale",
+    "score_range",
     "read_table",
     "load_pairs",
     "load_unlabeled",
@@ -84,7 +88,18 @@ CANONICAL_COLUMNS: tuple[str, ...] = ("sentence1", "sentence2", "score", "label"
 ALIASES: dict[str, tuple[str, ...]] = {
     "sentence1": ("sentence1", "s1", "text_a", "text1", "question1", "q1", "premise", "sentence_a", "anchor"),
     "sentence2": ("sentence2", "s2", "text_b", "text2", "question2", "q2", "hypothesis", "sentence_b", "positive"),
-    "score": ("score", "similarity", "sim", "relatedness", "gold_score"),
+    "score": (
+        "score",
+        "similarity",
+        "sim",
+        "relatedness",
+        "gold_score",
+        "relatedness_score",  # SICK
+        "similarity_score",
+        "sim_score",
+        "sts_score",
+        "gold_label",  # a graded or 0/1 gold column: 0/1 numbers still make a classification task
+    ),
     "label": ("label", "is_duplicate", "duplicate", "target", "y"),
     "sentence": ("sentence", "text", "question", "sentences", "query"),
 }
@@ -377,6 +392,20 @@ def _parse_numbers(
     return values
 
 
+def detect_scale(low: float, high: float) -> tuple[float, float] | None:
+    """The score scale that scores from `low` to `high` are on, or None when they fit no known scale.
+
+    0..1 for scores within 0 and 1; 1..5 for scores that run from exactly 1 to exactly 5 (SICK relatedness,
+    1-5 ratings: the file reaches both ends and nothing lies below 1); 0..5 for other scores within 0 and 5."""
+    if low >= 0 and high <= 1:
+        return (0.0, 1.0)
+    if low == 1 and high == 5:
+        return (1.0, 5.0)
+    if low >= 0 and high <= 5:
+        return (0.0, 5.0)
+    return None
+
+
 def _suggest_scale(low: float, high: float) -> tuple[float, float]:
     if low >= -1 and high <= 1:
         return (-1, 1)
@@ -384,6 +413,16 @@ def _suggest_scale(low: float, high: float) -> tuple[float, float]:
         if low >= 0 and high <= top:
             return (0, top)
     return (math.floor(low), math.ceil(high))
+
+
+def suggest_scale(low: float, high: float) -> tuple[float, float]:
+    """The detected scale of scores from `low` to `high`, else a likely one (0..10, 0..100, -1..1, or the
+    range rounded outwards) for a person to confirm."""
+    detected = detect_scale(low, high)
+    if detected is not None:
+        return detected
+    a, b = _suggest_scale(low, high)
+    return (float(a), float(b))
 
 
 def _check_arguments(task: Task | None, scale: tuple[float, float] | None) -> tuple[float, float] | None:
@@ -458,6 +497,39 @@ def _pair_warnings(
 
 
 # ----------------------------------------------------------------------------------------------- public API
+def _target(found: dict[str, str | None], column_map: dict[str, str] | None, task: Task | None) -> str:
+    """'score' or 'label': the column a pair file's targets are read from (score, unless only a label column
+    exists, the task is classification, or only the label was mapped explicitly)."""
+    explicit = set((column_map or {}).values())
+    if found["score"] is None:
+        return "label"
+    if found["label"] is None:
+        return "score"
+    if task == "classification" or ("label" in explicit and "score" not in explicit):
+        return "label"
+    return "score"
+
+
+@dataclass(frozen=True)
+class ScoreRange:
+    """The numbers of the column `load_pairs` reads a pair file's scores (or labels) from."""
+
+    column: str  # as spelled in the file
+    low: float
+    high: float
+    binary: bool  # only 0 and 1: a classification task, which has no scale
+
+    @property
+    def detected(self) -> tuple[float, float] | None:
+        """The scale the loader detects (None for 0/1 labels or scores on no known scale)."""
+        return None if self.binary else detect_scale(self.low, self.high)
+
+    @property
+    def suggested(self) -> tuple[float, float]:
+        """The detected scale, else a likely one to confirm (`suggest_scale`)."""
+        return suggest_scale(self.low, self.high)
+
+
 def read_table(path: PathLike, *, column_map: dict[str, str] | None = None) -> pd.DataFrame:
     """Read a .csv/.tsv/.txt/.jsonl/.json/.parquet file (or gzip'd text) as text cells.
 
@@ -466,6 +538,37 @@ def read_table(path: PathLike, *, column_map: dict[str, str] | None = None) -> p
     """
     frame, _ = _apply_column_map(_read_raw(path).frame, column_map, str(path))
     return frame
+
+
+def score_range(
+    source: PathLike | pd.DataFrame, *, column_map: dict[str, str] | None = None, task: Task | None = None
+) -> ScoreRange | None:
+    """Low, high and 0/1-ness of the finite numbers in the score (or label) column `load_pairs` would use, found
+    without validating the rest (other cells are the loader's to report); None without such a column or number.
+
+    `source` is a file or a frame `read_table` returned; `column_map` is applied to either."""
+    if isinstance(source, pd.DataFrame):
+        frame, origin = _apply_column_map(source, column_map, "data")
+    else:
+        frame, origin = _apply_column_map(_read_raw(source).frame, column_map, str(source))
+    found = match_columns(frame.columns)
+    if found["score"] is None and found["label"] is None:
+        return None
+    column = found[_target(found, column_map, task)]
+    assert column is not None
+    text = frame[column].astype("string").str.strip().str.lower()
+    boolean = _bool_array(text.isin(["true", "false"]))
+    values = pd.to_numeric(text.mask(boolean), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values[boolean] = _bool_array(text[boolean] == "true").astype(float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    return ScoreRange(
+        column=origin.get(column, column),
+        low=float(values.min()),
+        high=float(values.max()),
+        binary=bool(np.isin(values, (0.0, 1.0)).all()),
+    )
 
 
 def load_pairs(
@@ -503,15 +606,7 @@ def load_pairs(
     if missing:
         raise DataError(missing)
 
-    explicit = set((column_map or {}).values())
-    if found["score"] is None:
-        target = "label"
-    elif found["label"] is None:
-        target = "score"
-    elif task == "classification" or ("label" in explicit and "score" not in explicit):
-        target = "label"
-    else:
-        target = "score"
+    target = _target(found, column_map, task)
     target_column = found[target]
     assert target_column is not None
     target_name = origin[target_column]
@@ -559,11 +654,8 @@ def load_pairs(
         final_scale = scale
     elif valid.any():
         low, high = float(values[valid].min()), float(values[valid].max())
-        if low >= 0 and high <= 1:
-            final_scale = (0.0, 1.0)
-        elif low >= 0 and high <= 5:
-            final_scale = (0.0, 5.0)
-        else:
+        final_scale = detect_scale(low, high)
+        if final_scale is None:
             suggestion = _suggest_scale(low, high)
             log.add(
                 f"scores range {low:g}..{high:g}; pass scale=(lo, hi), e.g. scale=({suggestion[0]:g}, "

@@ -47,6 +47,7 @@ def _load_role_cached(role: str, signature: str, scale_key: str):
     if role in workspace.PAIR_ROLES:
         return {
             "kind": "pairs",
+            "name": loaded.source,
             "frame": loaded.frame,
             "task": loaded.task,
             "scale": loaded.scale,
@@ -56,6 +57,7 @@ def _load_role_cached(role: str, signature: str, scale_key: str):
         }
     return {
         "kind": "pool",
+        "name": loaded.source,
         "sentences": loaded.sentences,
         "pairs": loaded.pairs,
         "summary": loaded.summary(),
@@ -64,11 +66,16 @@ def _load_role_cached(role: str, signature: str, scale_key: str):
 
 
 def load_role(role: str) -> tuple[dict | None, core_data.DataError | None]:
-    """The validated contents of a saved role (cached by file size and mtime), or the core's error."""
-    path = workspace.role_path(role)
-    if path is None:
+    """The validated contents of a saved role (cached by file size and mtime, and for gold pairs by the
+    dataset's scale), or the core's error naming the uploaded file."""
+    manifest = workspace.read_manifest()
+    if role not in manifest["files"]:
         return None, None
-    scale_sig = workspace.file_signature(workspace.role_path("train")) if role in ("dev", "test") else ""
+    path = workspace.data_dir() / manifest["files"][role]["file"]
+    scale_sig = ""
+    if role in workspace.TARGET_ROLES:
+        train = workspace.role_path("train") if role != "train" else None
+        scale_sig = f"{workspace.recorded_scale(manifest)}|{workspace.file_signature(train)}"
     try:
         return _load_role_cached(role, workspace.file_signature(path), scale_sig), None
     except core_data.DataError as exc:
@@ -159,9 +166,8 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("### :material/science: AugSBERT Studio")
         st.caption("Train sentence embeddings with silver pairs labeled by a cross-encoder teacher.")
-        manifest = workspace.read_manifest()
-        if manifest["files"]:
-            title = manifest.get("title") or ("uploaded files" if manifest.get("source") == "upload" else "dataset")
+        title = workspace.dataset_title()
+        if title:
             st.markdown(f"**Data** · {md_escape(title)}")
         else:
             st.markdown("**Data** · none yet")
@@ -264,8 +270,9 @@ def run_error(record: RunRecord) -> None:
         st.info(f"**Cancelled.** {md_escape(record.error or '')}", icon=":material/stop_circle:")
 
 
-def data_error(error: core_data.DataError, name: str) -> None:
-    """A rejected file: the first problem prominently, then every problem in a table (all of it shown as text:
+def data_error(error: core_data.DataError, name: str, saved: bool = False) -> None:
+    """A rejected file (`saved`: a saved file that no longer loads, e.g. on a new scale): the first problem
+    prominently, then every problem in a table, rows numbered as the core numbers them (all of it shown as text:
     file names and messages quote the upload's own cells, so markdown is escaped and HTML never enabled)."""
     count = f"{error.total} problem{'s' if error.total != 1 else ''}"
     first = error.problems[0]
@@ -278,7 +285,7 @@ def data_error(error: core_data.DataError, name: str) -> None:
         if x
     )
     st.error(
-        f"**{md_escape(name)} was not saved** ({count}). "
+        f"**{md_escape(name)} {'does not load' if saved else 'was not saved'}** ({count}). "
         f"{md_escape(where + ': ' if where else '')}{md_escape(first.message)}",
         icon=":material/block:",
     )
@@ -288,6 +295,41 @@ def data_error(error: core_data.DataError, name: str) -> None:
     )
     if error.more:
         st.caption(f"… and {error.more} more problems not listed.")
+
+
+def scale_picker(
+    key: str, default: tuple[float, float], found: core_data.ScoreRange | None = None
+) -> tuple[float, float] | None:
+    """The usual score scales (and a custom low/high), starting at `default`: the scale training targets, charts,
+    tables and exports use. Returns it, or None (saying why) when a custom one is not low < high."""
+    options = [*workspace.SCALES, workspace.CUSTOM_SCALE]
+    preset = next((k for k, v in workspace.SCALES.items() if v == tuple(default)), workspace.CUSTOM_SCALE)
+    choice = st.radio(
+        "Score scale",
+        options,
+        index=options.index(preset),
+        key=f"{key}_choice",
+        horizontal=True,
+        help="The lowest and highest score the scale allows (not only those in the file): scores are divided by "
+        "it for training, and charts, tables and exports show scores on it.",
+    )
+    if choice == workspace.CUSTOM_SCALE:
+        left, right = st.columns(2)
+        low = left.number_input("Lowest possible score", value=float(default[0]), key=f"{key}_low")
+        high = right.number_input("Highest possible score", value=float(default[1]), key=f"{key}_high")
+        if not low < high:
+            st.error("The lowest score must be below the highest.", icon=":material/block:")
+            return None
+        scale = (float(low), float(high))
+    else:
+        scale = workspace.SCALES[choice]
+    if found is not None and (found.low < scale[0] or found.high > scale[1]):
+        st.warning(
+            f"Scores in this file run {found.low:g} to {found.high:g}, outside {scale[0]:g}–{scale[1]:g}: saving "
+            "lists the rows outside it.",
+            icon=":material/warning:",
+        )
+    return scale
 
 
 def need_run(message: str = "No run yet.") -> RunRecord | None:

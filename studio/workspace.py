@@ -6,6 +6,7 @@ temporary copy first: a rejected file writes nothing to the workspace."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -45,11 +46,60 @@ ROLES: dict[str, tuple[str, str]] = {
     ),
 }
 PAIR_ROLES = ("train", "dev", "test", "source_train", "source_dev")
+#: Gold pairs of the target domain: they share the dataset's score scale (`dataset_scale`).
+TARGET_ROLES = ("train", "dev", "test")
 UPLOAD_TYPES = ["csv", "tsv", "jsonl", "json", "parquet", "txt"]
 
 #: Canonical columns a role needs: pairs need both sentences and a score or label.
 PAIR_TARGETS = ("sentence1", "sentence2", "score", "label")
 UNLABELED_TARGETS = ("sentence1", "sentence2", "sentence")
+
+#: Score scales a person picks from (label: (low, high)); "custom" takes any low < high.
+SCALES: dict[str, tuple[float, float]] = {
+    "0–1": (0.0, 1.0),
+    "0–5": (0.0, 5.0),
+    "1–5": (1.0, 5.0),
+    "0–100": (0.0, 100.0),
+}
+CUSTOM_SCALE = "custom"
+
+#: What to pick in the column mapping when a canonical column is not recognised (words for the page), and what
+#: to pick instead in the other kind of file.
+PICK: dict[str, str] = {
+    "sentence1": "the first sentence column",
+    "sentence2": "the second sentence column",
+    "score or label": "the score column",
+    "sentence (or sentence1 and sentence2)": "the sentence column",
+}
+PICK_ALSO: dict[str, str] = {
+    "score or label": " (for 0/1 labels: the label column)",
+    "sentence (or sentence1 and sentence2)": " (for pairs: both sentence columns)",
+}
+
+#: Words of a file name that name a split or a role, not the dataset ("sick_train.csv" is the "sick" dataset).
+_SPLIT_WORDS = {
+    "train",
+    "training",
+    "dev",
+    "devel",
+    "development",
+    "val",
+    "valid",
+    "validation",
+    "test",
+    "testing",
+    "trial",
+    "unlabeled",
+    "unlabelled",
+    "gold",
+    "silver",
+    "source",
+    "target",
+    "pairs",
+    "sentences",
+    "data",
+    "split",
+}
 
 DEMOS: dict[str, dict[str, Any]] = {
     "stsb-quick": {
@@ -147,12 +197,116 @@ def has_data() -> bool:
 
 
 def remove_role(role: str) -> None:
+    """Delete a role's saved file. The recorded scale goes with the last gold file saved on it; with no file
+    left the dataset has no name; when only a demo's files remain, the demo is what is loaded again."""
     manifest = read_manifest()
     info = manifest["files"].pop(role, None)
     if info:
         (data_dir() / info["file"]).unlink(missing_ok=True)
-    manifest["source"] = "upload" if manifest["files"] else None
+    files = manifest["files"]
+    if not any(files[r].get("scale") == manifest.get("scale") for r in TARGET_ROLES if r in files):
+        manifest.pop("scale", None)  # no saved gold pairs carry it any more: detection takes over
+    if not files:
+        manifest.update(source=None, title=None, title_auto=True)
+    elif manifest.get("demo") in DEMOS and all(is_demo_entry(i) for i in files.values()):
+        manifest["source"] = manifest["demo"]
     write_manifest(manifest)
+
+
+# ------------------------------------------------------------------------------------------ name and scale
+def is_demo_entry(info: dict[str, Any]) -> bool:
+    """A manifest entry copied from a built-in demo (not uploaded)."""
+    return bool(info.get("demo")) or str(info.get("original", "")).startswith("demo/")
+
+
+def name_from_files(names: list[str]) -> str:
+    """A dataset name from uploaded file names: the words they share once split names (train, dev, test, ...)
+    and extensions are dropped ('sick_train.csv', 'sick_test.csv' -> 'sick'); else the first file's name."""
+    stems = []
+    for name in names:
+        base = display_name(name)
+        stem = re.sub(r"(\.[A-Za-z0-9]{1,10}){1,2}$", "", base) or base
+        words = [w for w in re.split(r"[\s_.\-]+", stem) if w and w.lower() not in _SPLIT_WORDS]
+        if words:
+            stems.append(" ".join(words))
+    if stems:
+        return max(dict.fromkeys(stems), key=stems.count)  # the most common; the first on a tie
+    return display_name(names[0]) if names else ""
+
+
+def dataset_title(manifest: dict[str, Any] | None = None) -> str:
+    """The active dataset's name: the one a person gave it; else the demo's title while a demo is what is
+    loaded; else a name taken from the uploaded files. '' when there is no data."""
+    manifest = read_manifest() if manifest is None else manifest
+    files = manifest.get("files") or {}
+    if not files:
+        return ""
+    if manifest.get("title") and not manifest.get("title_auto", True):
+        return str(manifest["title"])
+    if manifest.get("source") in DEMOS:
+        return DEMOS[manifest["source"]]["title"]
+    uploaded = [files[r]["original"] for r in ROLES if r in files and not is_demo_entry(files[r])]
+    return name_from_files(uploaded) or "uploaded files"
+
+
+def set_title(name: str) -> None:
+    """Name the active dataset; an empty name goes back to the one taken from the files (or the demo)."""
+    manifest = read_manifest()
+    name = " ".join(str(name).split())[:120]
+    manifest["title_auto"] = not name
+    manifest["title"] = name or None
+    manifest["title"] = dataset_title(manifest)
+    write_manifest(manifest)
+
+
+def scale_label(scale: tuple[float, float] | list[float] | None) -> str:
+    """'1–5' for (1, 5); '0/1' for no scale (labels)."""
+    return "0/1" if not scale else f"{scale[0]:g}–{scale[1]:g}"
+
+
+def recorded_scale(manifest: dict[str, Any] | None = None) -> tuple[float, float] | None:
+    """The score scale recorded in the manifest when gold pairs were saved (chosen or confirmed), or None."""
+    manifest = read_manifest() if manifest is None else manifest
+    scale = manifest.get("scale")
+    if isinstance(scale, list | tuple) and len(scale) == 2:
+        low, high = float(scale[0]), float(scale[1])
+        if low < high:
+            return (low, high)
+    return None
+
+
+def upload_sha(payload: bytes) -> str:
+    """sha256 of an upload's bytes (16 hex characters): tells a saved upload from one waiting to be saved."""
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
+def upload_scale(role: str, found: core_data.ScoreRange, payload: bytes) -> tuple[tuple[float, float], str]:
+    """Where the Data page's scale control starts for an upload of gold pairs, and why (fixed words): the scale
+    it was saved with; for dev or test, the saved gold pairs' scale (scores outside it are errors to see, not a
+    reason to move the scale); else the scale detected from the scores, or a guess to check."""
+    manifest = read_manifest()
+    files = manifest["files"]
+    recorded = recorded_scale(manifest)
+    if recorded is not None and (files.get(role) or {}).get("upload_sha") == upload_sha(payload):
+        return recorded, "as saved"
+    if role in TARGET_ROLES and role != "train" and any(r in files for r in TARGET_ROLES if r != role):
+        dataset = recorded or dataset_scale()
+        if dataset is not None:
+            return dataset, "the scale of the saved gold pairs"
+    if found.detected is not None:
+        return found.detected, "detected from the scores"
+    return found.suggested, "a guess: these scores are on no usual scale, so check it"
+
+
+def is_saved(role: str, payload: bytes, mapping: dict[str, str | None], scale: tuple[float, float] | None) -> bool:
+    """Whether `payload`, with this mapping (and scale, for gold pairs), is what is saved for `role`."""
+    manifest = read_manifest()
+    info = manifest["files"].get(role)
+    if not info or info.get("upload_sha") != upload_sha(payload):
+        return False
+    if info.get("column_map", {}) != mapping_to_column_map(mapping):
+        return False
+    return role not in TARGET_ROLES or scale is None or recorded_scale(manifest) == tuple(map(float, scale))
 
 
 # ---------------------------------------------------------------------------------------------- uploads
@@ -196,8 +350,8 @@ def display_name(filename: str) -> str:
     return re.split(r"[/\\]", str(filename))[-1] or "upload"
 
 
-def read_columns(filename: str, payload: bytes) -> tuple[list[str] | None, core_data.DataError | None]:
-    """The column names of an uploaded file (as spelled in it), or the core's DataError."""
+def read_upload(filename: str, payload: bytes) -> tuple[pd.DataFrame | None, core_data.DataError | None]:
+    """An uploaded file read by the core as text cells (not yet validated), or the core's DataError."""
     too_big = _too_big(filename, payload)
     if too_big is not None:
         return None, too_big
@@ -205,10 +359,24 @@ def read_columns(filename: str, payload: bytes) -> tuple[list[str] | None, core_
         path = Path(tmp) / safe_filename(filename)
         path.write_bytes(payload)
         try:
-            frame = core_data.read_table(path)
+            return core_data.read_table(path), None
         except core_data.DataError as exc:
             return None, _relabel(exc, path, filename)
-    return [str(c) for c in frame.columns], None
+
+
+def read_columns(filename: str, payload: bytes) -> tuple[list[str] | None, core_data.DataError | None]:
+    """The column names of an uploaded file (as spelled in it), or the core's DataError."""
+    frame, error = read_upload(filename, payload)
+    return (None, error) if frame is None else ([str(c) for c in frame.columns], None)
+
+
+def upload_scores(frame: pd.DataFrame, mapping: dict[str, str | None]) -> core_data.ScoreRange | None:
+    """The score (or label) numbers of an upload read by `read_upload`, under the page's mapping (the core's
+    `score_range`); None when no such column is mapped or it holds no number."""
+    try:
+        return core_data.score_range(frame, column_map=mapping_to_column_map(mapping) or None)
+    except core_data.DataError:  # a mapping the loader refuses: saving reports it
+        return None
 
 
 def guess_mapping(columns: list[str], role: str) -> dict[str, str | None]:
@@ -248,14 +416,18 @@ def save_upload(
         return UploadResult(role, error=too_big)
     column_map = mapping_to_column_map(mapping or {})
     # Only mapped columns that differ from their target need renaming; identity entries are harmless.
+    name = display_name(filename)
+    detected: tuple[float, float] | None = None
     with tempfile.TemporaryDirectory(prefix="augsbert-upload-") as tmp:
         path = Path(tmp) / safe_filename(filename)
         path.write_bytes(payload)
-        if scale is None and role in ("dev", "test") and "train" in read_manifest()["files"]:
-            scale = dataset_scale()
+        if scale is None and role in TARGET_ROLES and role != "train":
+            scale = recorded_scale() or (dataset_scale() if "train" in read_manifest()["files"] else None)
         try:
             if role in PAIR_ROLES:
                 loaded = core_data.load_pairs(path, column_map=column_map or None, scale=scale)
+                found = core_data.score_range(path, column_map=column_map or None, task=loaded.task)
+                detected = found.detected if found is not None else None
             else:
                 loaded = core_data.load_unlabeled(path, column_map=column_map or None)
             frame = core_data.read_table(path, column_map=column_map or None)
@@ -264,19 +436,35 @@ def save_upload(
         keep = _canonical_columns(frame, role, mapping or {})
         target = data_dir() / f"{role}.csv"
         core_data.write_table(frame[keep], target)
+        warnings = [str(w) for w in _renamed(loaded.warnings, path, name)]
+    pairs = role in PAIR_ROLES
     entry = {
         "file": target.name,
-        "original": display_name(filename),
+        "original": name,
         "column_map": column_map,
-        "rows": len(loaded.frame) if role in PAIR_ROLES else len(loaded.sentences),
+        "rows": len(loaded.frame) if pairs else len(loaded.sentences),
         "saved_at": time.time(),
         "fingerprint": core_data.fingerprint(target),
+        "upload_sha": upload_sha(payload),
     }
+    if pairs:
+        entry["task"] = loaded.task
+        entry["scale"] = list(loaded.scale) if loaded.scale else None
+        entry["detected_scale"] = list(detected) if detected else None
     manifest = read_manifest()
+    was_demo = manifest.get("source") in DEMOS
     manifest["files"][role] = entry
     manifest["source"] = "upload"
+    if role in TARGET_ROLES:
+        if loaded.scale:
+            manifest["scale"] = list(loaded.scale)
+        elif role == "train" or not any(r in manifest["files"] for r in TARGET_ROLES if r != role):
+            manifest.pop("scale", None)
+    if was_demo or manifest.get("title_auto", True):
+        manifest["title_auto"] = True
+        manifest["title"] = dataset_title(manifest)
     write_manifest(manifest)
-    return UploadResult(role, entry=entry, warnings=[str(w) for w in loaded.warnings])
+    return UploadResult(role, entry=entry, warnings=warnings)
 
 
 def _canonical_columns(frame: pd.DataFrame, role: str, mapping: dict[str, str | None]) -> list[str]:
@@ -291,16 +479,18 @@ def _canonical_columns(frame: pd.DataFrame, role: str, mapping: dict[str, str | 
     return keep or columns
 
 
-def _relabel(exc: core_data.DataError, temp_path: Path, original: str) -> core_data.DataError:
-    """The same DataError with the temporary path replaced by the uploaded file's name."""
-    name = display_name(original)
-    problems = [
-        core_data.Problem(
-            name if p.file == str(temp_path) else p.file, p.row, p.column, p.message.replace(str(temp_path), name)
-        )
-        for p in exc.problems
+def _renamed(problems: list[core_data.Problem], path: Path, name: str) -> list[core_data.Problem]:
+    """The problems with the file `path` (a temporary or workspace copy) named `name`, the uploaded file's own
+    name; rows and columns stay as the core numbered them (the saved copy keeps every row of the upload)."""
+    return [
+        core_data.Problem(name if p.file == str(path) else p.file, p.row, p.column, p.message.replace(str(path), name))
+        for p in problems
     ]
-    return core_data.DataError(problems, exc.total)
+
+
+def _relabel(exc: core_data.DataError, path: Path, original: str) -> core_data.DataError:
+    """The same DataError with the file's path replaced by the uploaded file's name."""
+    return core_data.DataError(_renamed(exc.problems, path, display_name(original)), exc.total)
 
 
 # ------------------------------------------------------------------------------------------------- demo
@@ -327,25 +517,51 @@ def load_demo(key: str = "stsb-quick") -> dict[str, Any]:
             "rows": rows,
             "saved_at": time.time(),
             "fingerprint": core_data.fingerprint(target),
+            "demo": True,
         }
-    manifest = {"source": key, "title": demo["title"], "files": files, "scenario": int(demo.get("scenario", 2))}
+    manifest = {
+        "source": key,
+        "demo": key,
+        "title": demo["title"],
+        "title_auto": True,
+        "files": files,
+        "scenario": int(demo.get("scenario", 2)),
+    }
     write_manifest(manifest)
     return manifest
 
 
 # ---------------------------------------------------------------------------------------------- summary
 def load_role(role: str):
-    """The core's PairSet / SentencePool of a saved role file (raises DataError)."""
-    path = role_path(role)
-    if path is None:
+    """The core's PairSet / SentencePool of a saved role file, gold pairs on the dataset's scale. Raises
+    DataError; problems and warnings name the uploaded file (as in the manifest), not the workspace copy."""
+    manifest = read_manifest()
+    info = manifest["files"].get(role)
+    if info is None:
         return None
-    if role in PAIR_ROLES:
-        return core_data.load_pairs(path, scale=dataset_scale() if role in ("dev", "test") else None)
-    return core_data.load_unlabeled(path)
+    path = data_dir() / info["file"]
+    name = str(info.get("original") or info["file"])
+    try:
+        if role in PAIR_ROLES:
+            scale = None
+            if role in TARGET_ROLES:
+                scale = recorded_scale(manifest) or (dataset_scale() if role != "train" else None)
+            loaded = core_data.load_pairs(path, scale=scale)
+        else:
+            loaded = core_data.load_unlabeled(path)
+    except core_data.DataError as exc:
+        raise core_data.DataError(_renamed(exc.problems, path, name), exc.total) from None
+    loaded.source = name
+    loaded.warnings = _renamed(loaded.warnings, path, name)
+    return loaded
 
 
 def dataset_scale() -> tuple[float, float] | None:
-    """Score scale of the target gold files, detected from train (else test)."""
+    """Score scale of the target gold files: the one recorded when they were saved (as detected, or as the
+    person chose it on the Data page), else detected from train (else test)."""
+    recorded = recorded_scale()
+    if recorded is not None:
+        return recorded
     for role in ("train", "test"):
         path = role_path(role)
         if path is not None:
