@@ -302,9 +302,10 @@ def test_scale_detected_0_5_normalised(tmp_path):
     assert pairs.scale == (0.0, 5.0) and pairs.frame["label"].tolist() == PAIRS_LABELS
 
 
-def test_scale_1_5_only_when_given(tmp_path):
+def test_scale_1_5_detected_and_given(tmp_path):
+    """Scores that run exactly 1..5 are on a 1-5 scale (a SICK-style relatedness file), not 0-5."""
     path = write(tmp_path, "s15.csv", "sentence1,sentence2,score\na,b,1\nc,d,2\ne,f,3\ng,h,5\n")
-    assert data.load_pairs(path).scale == (0.0, 5.0)
+    assert data.load_pairs(path).scale == (1.0, 5.0)
     pairs = data.load_pairs(path, scale=(1, 5))
     assert pairs.scale == (1.0, 5.0) and pairs.frame["label"].tolist() == [0.0, 0.25, 0.5, 1.0]
 
