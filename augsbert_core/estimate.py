@@ -106,7 +106,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
             silver = int(candidates * 0.45)
             note = "KDE keeps the subset whose label distribution matches gold (typically 30-60%)"
     silver_low = int(silver * overlap)
-    cap = cfg.max_silver
+    cap = cfg.max_silver if scenario != 1 else None  # augmented copies are not silver: no cap
     if cap and silver > int(cap):
         silver, note = int(cap), f"capped at {int(cap):,} (max silver pairs)"
         silver_low = min(silver_low, silver)
@@ -128,28 +128,31 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         parts["gold-only student"] = PER_TRAINING_S + _steps(
             gold, s_bs, s_ep
         ) / STUDENT_STEPS_PER_S / speed * _seed_factor(student)
+    # every scenario trains the cross-encoder on gold (scenario 1: a reference row; 2, 3: the labeling teacher)
+    slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
+    if scenario in (2, 3) and warm_start_on(teacher) and t_ep:  # first the bi-encoder's cosine on the candidates
+        top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
+        warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
+        parts["teacher warm start"] = (
+            PER_TRAINING_S
+            + 2 * warm / ENCODE_SENTENCES_PER_S / speed
+            + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow
+        )
+    one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
+    parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
+    search = cfg.teacher_search
+    if search.enabled:
+        epochs = sorted({float(e) for e in search.epochs}) or [t_ep]
+        rates = len(set(search.learning_rates)) or 1
+        per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
+        grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
+        # the core skips trials that no longer fit the budget, but always runs the first one
+        budget = 60.0 * search.budget_minutes
+        parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
     if scenario in (2, 3):
-        slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
-        if warm_start_on(teacher) and t_ep:  # the teacher first learns the bi-encoder's cosine on the candidates
-            top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
-            warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
-            parts["teacher warm start"] = (
-                PER_TRAINING_S
-                + 2 * warm / ENCODE_SENTENCES_PER_S / speed
-                + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow
-            )
-        one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
-        parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
-        search = cfg.teacher_search
-        if search.enabled:
-            epochs = sorted({float(e) for e in search.epochs}) or [t_ep]
-            rates = len(set(search.learning_rates)) or 1
-            per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
-            grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
-            # the core skips trials that no longer fit the budget, but always runs the first one
-            budget = 60.0 * search.budget_minutes
-            parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
-        parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
+        sampled = not given_pairs(cfg, counts) or cfg.candidates == "given+sampled"
+        if sampled:  # the file's own pairs alone need no sampling
+            parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
         if (
             cfg.labeler == "auto" and cfg.ensemble != "off" and counts.dev_pairs

@@ -1,5 +1,8 @@
 """The teacher-readiness gate: is the labeling teacher better than the student it is meant to teach, on dev?
-Its verdict, numbers and the advice in its message (what to try when the teacher is weak) live here."""
+Its verdict, numbers and the advice in its message (what to try when the teacher is weak) live here.
+
+The advice is also a list of option keys (`OPTIONS`) in gate.json, so that the app speaks its own words for
+each option instead of parsing the message. Scenario 1 makes no silver labels: the gate does not apply there."""
 
 from __future__ import annotations
 
@@ -10,6 +13,20 @@ from .evaluation import PRIMARY_METRIC
 SMALL_LEAD = (
     0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
 )
+NOT_APPLICABLE = "not_applicable"  # the verdict in scenario 1: no silver labels, nothing to gate
+
+#: What to try when the teacher is weak: option key -> its wording in the message (config keys, for the CLI).
+OPTIONS: dict[str, str] = {
+    "mpnet": "a stronger teacher (a trained cross-encoder, or the offline mpnet base: python scripts/setup_mpnet.py, "
+    "then teacher.model: mpnet)",
+    "stronger_teacher": "a stronger teacher (a trained cross-encoder)",
+    "source_gold": "source gold closer to the target domain",
+    "ensemble": "the teacher ensemble (ensemble: auto)",
+    "teacher_search": "teacher search on dev (teacher_search: {learning_rates: [...], epochs: [...]})",
+    "seed_trials": "seed trials (teacher.seed_trials: 4)",
+    "gold_only": "gold-only training",
+    "keep_student": "keeping the {best} student",
+}
 
 
 def readiness_gate(
@@ -19,7 +36,8 @@ def readiness_gate(
     ensemble: TeacherEnsemble | None = None,
     teacher_model_type: str | None = None,
 ) -> dict:
-    """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'.
+    """Compare the labeling teacher with the best student on dev (test is never looked at). Verdict 'ready' or 'weak'
+    (with `options`, keys of `OPTIONS`); in scenario 1, which makes no silver labels, 'not_applicable'.
 
     With an ensemble teacher its weight was chosen on dev, so its cross-fitted dev score is compared with
     the gold-only student's score on the same dev halves."""
@@ -37,52 +55,62 @@ def readiness_gate(
     best = students[best_name]
     ready = teacher > best + cfg.gate.margin
     lead = teacher - best
-    if ready:
+    options: list[str] = []
+    if cfg.scenario == 1:
+        message = (
+            "the readiness gate does not apply in scenario 1: the student learns from gold and augmented copies "
+            f"that keep their gold labels (for reference, {what} {100 * teacher:.1f} vs student ({best_name}) "
+            f"{100 * best:.1f} {primary} on {split})"
+        )
+        summary = message
+    elif ready:
         message = f"{what} is ready: {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} on {split}"
         if lead < SMALL_LEAD:
             message += (
                 f". Its lead is only {100 * lead:.1f} points: a student distilled from it recovers part of "
                 f"that lead at best, so expect a gain well below {100 * lead:.1f} points over {best_name}"
             )
+        summary = message
     else:
-        options = [
-            "a stronger teacher (a trained cross-encoder"
-            + (
-                ")"
-                if teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
-                else ", or the offline mpnet base: python scripts/setup_mpnet.py, then teacher.model: mpnet)"
-            )
-        ]
-        if cfg.scenario == 3:
-            options.append("source gold closer to the target domain")
-        if cfg.ensemble == "off":
-            options.append("the teacher ensemble (ensemble: auto)")
-        if not cfg.teacher_search.enabled and cfg.teacher.epochs:
-            options.append("teacher search on dev (teacher_search: {learning_rates: [...], epochs: [...]})")
-        if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
-            options.append("seed trials (teacher.seed_trials: 4)")
-        options.append("gold-only training" if cfg.scenario != 3 else f"keeping the {best_name} student")
+        options = weak_options(cfg, teacher_model_type)
         verdict = (
             "silver labels from this teacher may not help (marginal: it trails by less than "
             f"{100 * SMALL_LEAD:.0f} points, where {split} and test can disagree)"
             if -lead < SMALL_LEAD
             else "silver labels from this teacher will likely hurt"
         )
-        message = (
-            f"{verdict}: {what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} "
-            f"on {split}. Options: " + "; ".join(options) + "."
-        )
+        numbers = f"{what} {100 * teacher:.1f} vs student ({best_name}) {100 * best:.1f} {primary} on {split}"
+        summary = f"{verdict}: {numbers}"
+        message = f"{summary}. Options: " + "; ".join(OPTIONS[o].replace("{best}", best_name) for o in options) + "."
     return {
         "split": split,
         "metric": primary,
         "teacher": teacher,
         "students": students,
         "best_student": best_name,
-        "verdict": "ready" if ready else "weak",
+        "verdict": NOT_APPLICABLE if cfg.scenario == 1 else "ready" if ready else "weak",
         "action": cfg.gate.action,
         "message": message,
+        "summary": summary,  # the message without its options: the app words those itself
+        "options": options,
         "used_test": split == "test",
         "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
         "cross_encoder": metrics["teacher"][split][primary],
         "lead": lead,
     }
+
+
+def weak_options(cfg: ExperimentConfig, teacher_model_type: str | None = None) -> list[str]:
+    """The keys of `OPTIONS` worth trying for a weak teacher of `cfg`, in the order the message lists them."""
+    mpnet = teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
+    options = ["stronger_teacher" if mpnet else "mpnet"]
+    if cfg.scenario == 3:
+        options.append("source_gold")
+    if cfg.ensemble == "off":
+        options.append("ensemble")
+    if not cfg.teacher_search.enabled and cfg.teacher.epochs:
+        options.append("teacher_search")
+    if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
+        options.append("seed_trials")
+    options.append("gold_only" if cfg.scenario != 3 else "keep_student")
+    return options

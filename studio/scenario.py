@@ -12,6 +12,7 @@ from typing import Any
 
 from augsbert_core import ConfigError, ExperimentConfig, jobs
 from augsbert_core import config as core_config
+from augsbert_core import gate as core_gate
 from augsbert_core import models as core_models
 from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
@@ -100,6 +101,37 @@ ENSEMBLE_HELP: dict[str, str] = {
 ENSEMBLE_MODES = core_config.ENSEMBLE_MODES
 SEARCH_LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
 SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+SEED_TRIALS_ADVICE = 4  # "Try 4 seeds": the teacher seed trials the gate's advice suggests
+
+#: The readiness gate's options (gate.json `options`, keys of augsbert_core.gate.OPTIONS) in the page's words:
+#: option -> (action button label or None when nothing on this page does it, what to try).
+GATE_ACTIONS: dict[str, tuple[str | None, str]] = {
+    "mpnet": (
+        "Use the recommended teacher",
+        "a stronger teacher: the offline mpnet base (all-mpnet-base-v2), the recommended teacher",
+    ),
+    "stronger_teacher": (None, "a stronger teacher: a trained cross-encoder (Teacher · Hub name or local path)"),
+    "source_gold": (None, "source-domain gold closer to your domain (Data page)"),
+    "ensemble": ("Combine teacher and student", "the teacher ensemble (Teacher quality · Teacher ensemble: auto)"),
+    "teacher_search": (
+        "Search teacher settings on dev",
+        "a teacher search on dev (Teacher quality · Teacher search on dev)",
+    ),
+    "seed_trials": (
+        f"Try {SEED_TRIALS_ADVICE} seeds",
+        f"{SEED_TRIALS_ADVICE} teacher seeds, the best one on dev finished (Teacher quality · Teacher seed trials)",
+    ),
+    "gold_only": (None, "keeping the gold-only student: it is in the run's results"),
+    "keep_student": (None, "keeping the student the teacher trailed: it is in the run's results"),
+}
+GATE_NOT_APPLICABLE = core_gate.NOT_APPLICABLE  # gate.json's verdict in scenario 1 (no silver labels)
+#: The Scenario page's widgets each action changes (cleared so that they show the changed draft).
+GATE_ACTION_WIDGETS: dict[str, tuple[str, ...]] = {
+    "mpnet": ("sc_teacher_kind",),
+    "ensemble": ("sc_ensemble",),
+    "teacher_search": ("sc_ts_enabled", "sc_ts_lrs", "sc_ts_epochs"),
+    "seed_trials": ("sc_teacher_seed_trials", "sc_teacher_seed_fraction"),
+}
 
 _CORE = ExperimentConfig()
 DEFAULT_DRAFT: dict[str, Any] = {
@@ -237,6 +269,16 @@ def missing_models(draft: dict[str, Any]) -> list[str]:
     return problems
 
 
+def launch_problems(draft: dict[str, Any]) -> list[str]:
+    """Why `draft` cannot launch yet (the check `build_configs` makes): data roles its scenario needs that the
+    workspace lacks, and models not installed; [] when it can launch."""
+    scenario = int(draft["scenario"])
+    files = workspace.read_manifest()["files"]
+    missing = [workspace.ROLES[r][0] for r in _required_roles(scenario) if r not in files]
+    problems = [f"scenario {scenario} needs: {', '.join(missing)} (add them on the Data page)"] if missing else []
+    return problems + missing_models(draft)
+
+
 def teacher_search_settings(draft: dict[str, Any]) -> dict[str, Any] | None:
     """The config's `teacher_search` mapping, or None when the search is off. Raises ConfigError."""
     ts = draft.get("teacher_search") or {}
@@ -269,17 +311,14 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
     if scenario != 3:
         data.pop("source_train", None)
         data.pop("source_dev", None)
-    missing = [workspace.ROLES[r][0] for r in _required_roles(scenario) if r not in data]
-    if missing:
-        raise ConfigError(f"scenario {scenario} needs: {', '.join(missing)} (add them on the Data page)")
+    problems = launch_problems(draft)
+    if problems:
+        raise ConfigError("; ".join(problems))
     scale = workspace.dataset_scale() if scenario in (1, 2) else None
     if scale is not None:
         data["scale"] = list(scale)
     if draft.get("max_unlabeled"):
         data["max_unlabeled"] = int(draft["max_unlabeled"])
-    missing_model = missing_models(draft)
-    if missing_model:
-        raise ConfigError("; ".join(missing_model))
     search = teacher_search_settings(draft)
     samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
     configs = []
@@ -290,7 +329,7 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             "data": data,
             "top_k": int(draft["top_k"]),
             "student": _model(draft["student"], "student"),
-            "teacher": _model(draft["teacher"], "teacher"),
+            "teacher": _model(teacher_settings(draft), "teacher"),
             "gate": dict(draft["gate"]),
             "ensemble": str(draft.get("ensemble") or "auto"),
             "labeler": str(draft.get("labeler") or "auto"),
@@ -309,11 +348,41 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             if aug.get("model"):
                 aug["model"] = checked_model(aug["model"], "augmenter")
             raw["augment"] = aug
-        for key in ("device", "threshold", "max_silver"):
+        for key in ("device", *SCENARIO_KEYS[scenario]):
             if draft.get(key) not in (None, "", 0):
                 raw[key] = draft[key]
         configs.append(ExperimentConfig.from_dict(raw))
     return configs
+
+
+#: Draft keys only some scenarios use: the page shows them there only, and only there they reach a config.
+SCENARIO_KEYS: dict[int, tuple[str, ...]] = {1: (), 2: ("max_silver",), 3: ("max_silver", "threshold")}
+
+
+def teacher_settings(draft: dict[str, Any]) -> dict[str, Any]:
+    """The teacher's settings of a run of `draft`. Scenario 1 has no teacher panel (its cross-encoder labels
+    nothing; it is a reference row in the results): the defaults, never settings left from another scenario."""
+    if int(draft.get("scenario", 2)) == 1:
+        return copy.deepcopy(DEFAULT_DRAFT["teacher"])
+    return dict(draft.get("teacher") or {})
+
+
+def whole_epochs(value: float) -> float | int:
+    """Epochs as the config schema writes them: 1.0 -> 1 (shown as 1, not 1.00), 0.5 stays 0.5."""
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def suggested_names(draft: dict[str, Any]) -> list[str]:
+    """The run names a launch of `draft` gets when the name box is empty: 's2-bm25', one per sampler."""
+    scenario = int(draft.get("scenario", 2))
+    samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
+    return [_run_name({**draft, "name": ""}, scenario, s) for s in samplers]
+
+
+def after_launch(draft: dict[str, Any]) -> dict[str, Any]:
+    """The draft once its runs are launched: the same settings, the run name cleared so that the next launch
+    is named afresh (the page suggests 's2-bm25'-style names) rather than repeating the last one."""
+    return {**draft, "name": ""}
 
 
 def _required_roles(scenario: int) -> tuple[str, ...]:
@@ -358,7 +427,7 @@ def draft_config(draft: dict[str, Any], sampler: str | None = None) -> Experimen
         "scenario": scenario,
         "top_k": int(draft.get("top_k", 3)),
         "student": _settings(draft.get("student") or {}),
-        "teacher": _settings(draft.get("teacher") or {}),
+        "teacher": _settings(teacher_settings(draft)),
         "ensemble": str(draft.get("ensemble") or "auto"),
         "labeler": str(draft.get("labeler") or "auto"),
         "candidates": str(draft.get("candidates") or "auto"),
@@ -369,7 +438,7 @@ def draft_config(draft: dict[str, Any], sampler: str | None = None) -> Experimen
     }
     if sampler in core_config.SAMPLERS:
         raw["sampler"] = sampler
-    if draft.get("max_silver"):
+    if draft.get("max_silver") and scenario != 1:
         raw["max_silver"] = int(draft["max_silver"])
     search = draft.get("teacher_search") or {}
     if search.get("enabled") and scenario != 1:
@@ -393,7 +462,40 @@ def launch(draft: dict[str, Any]) -> list[str]:
     configs = build_configs(draft)
     store = workspace.store()
     save_draft(draft)
-    return [jobs.launch(cfg, store) for cfg in configs]
+    ids = [jobs.launch(cfg, store) for cfg in configs]
+    save_draft(after_launch(draft))
+    return ids
+
+
+# ------------------------------------------------------------------------------------------ gate advice
+def gate_actions(gate: dict[str, Any] | None) -> list[str]:
+    """The options of a weak readiness gate (gate.json) that the page has words for, in the gate's order; [] for
+    a ready or not-applicable gate and for runs written before gate.json had `options`."""
+    if not gate or gate.get("verdict") != "weak":
+        return []
+    return [o for o in gate.get("options") or [] if o in GATE_ACTIONS]
+
+
+def apply_gate_option(draft: dict[str, Any], option: str) -> dict[str, Any]:
+    """`draft` changed as the gate's `option` suggests (a copy; options with no action return it unchanged)."""
+    new = copy.deepcopy(draft)
+    if option == "mpnet":
+        new["teacher"]["model"] = core_models.MPNET
+    elif option == "ensemble":
+        new["ensemble"] = "auto"
+    elif option == "teacher_search":
+        search = new["teacher_search"]
+        search["enabled"] = True
+        for key in ("learning_rates", "epochs"):
+            search[key] = search.get(key) or list(DEFAULT_DRAFT["teacher_search"][key])
+    elif option == "seed_trials":
+        new["teacher"]["seed_trials"] = SEED_TRIALS_ADVICE
+    return new
+
+
+def gate_option_applied(draft: dict[str, Any], option: str) -> bool:
+    """Whether `draft` already does what the gate's `option` suggests (False for options with no action)."""
+    return GATE_ACTIONS.get(option, (None, ""))[0] is not None and apply_gate_option(draft, option) == draft
 
 
 # ------------------------------------------------------------------------------------------ silver review

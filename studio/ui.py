@@ -217,13 +217,28 @@ def gate_banner(run_dir: str) -> None:
     the ensemble decision, the teacher search trials and the seed trials, where the run has them."""
     gate = runinfo.read_json(run_dir, RunFiles.GATE)
     if gate:
-        text = gate.get("message", "")
-        kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""
-        if gate.get("verdict") == "ready":
-            st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
-        else:
-            st.warning(f"**Teacher-readiness gate: weak{kind}.** {md_escape(text)}", icon=":material/warning:")
+        gate_alert(gate)
     teacher_choices(run_dir)
+
+
+def gate_alert(gate: dict[str, Any]) -> None:
+    """gate.json's verdict: ready; weak, with what to try in the Scenario page's words (its `options`; older runs:
+    the message) and a link there; or, in scenario 1 (no silver labels), that the gate does not apply."""
+    text = gate.get("message", "")
+    kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""
+    if gate.get("verdict") == "ready":
+        st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
+    elif gate.get("verdict") == scenario.GATE_NOT_APPLICABLE:
+        st.info(f"**Teacher-readiness gate: does not apply.** {md_escape(text)}", icon=":material/info:")
+    else:
+        options = scenario.gate_actions(gate)
+        if options:
+            text = f"{gate.get('summary') or text}. What to try: " + "; ".join(
+                scenario.GATE_ACTIONS[o][1] for o in options
+            )
+        st.warning(f"**Teacher-readiness gate: weak{kind}.** {md_escape(text)}", icon=":material/warning:")
+        if options:
+            st.page_link(PAGES["scenario"], label="Try these on the Scenario page", icon=":material/tune:")
 
 
 def teacher_choices(run_dir: str) -> None:
