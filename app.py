@@ -7,7 +7,7 @@ import streamlit as st
 
 from studio import pages, ui
 
-st.set_page_config(page_title="AugSBERT Studio", page_icon=":material/science:", layout="wide")
+st.set_page_config(page_title="AugSBERT Studio", page_icon=pages.ICON, layout="wide")
 
 page = st.navigation([st.Page(p.path, title=p.title, icon=p.icon, default=p.key == pages.DEFAULT) for p in pages.PAGES])
 ui.sidebar()
