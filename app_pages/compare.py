@@ -3,13 +3,13 @@ downloads of trained models and silver data, and an HTML report of the selected 
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, ui, workspace
+from studio.metric_format import metric_label
 
 st.title("Compare")
 store = workspace.store()
@@ -20,60 +20,11 @@ if not records:
     st.page_link(ui.PAGES["scenario"], label="Go to Scenario", icon=":material/arrow_forward:")
     st.stop()
 
-PRIMARY = {"regression": "spearman", "classification": "ap"}
-METRIC_TITLES = {
-    "spearman": "Spearman",
-    "pearson": "Pearson",
-    "ap": "Average precision",
-    "f1": "F1",
-    "accuracy": "Accuracy",
-    "precision": "Precision",
-    "recall": "Recall",
-}
-
 # ------------------------------------------------------------------------------------------------ the table
-rows, metrics_by_run = [], {r.id: runinfo.metrics(r.dir) for r in records}  # per model (no `recommended`)
+metrics_by_run = {r.id: runinfo.metrics(r.dir) for r in records}  # per model (no `recommended`)
 recommended_by_run = {r.id: runinfo.recommendation(r.dir, r.task) for r in records}  # finished runs only
-models_listed = runinfo.table_models(metrics_by_run)  # + the ensemble teacher, the full-gold ceiling where present
-for r in records:
-    m = metrics_by_run[r.id]
-    task = r.task or "regression"
-    primary = PRIMARY.get(task, "spearman")
-    row = {
-        "run": r.name,
-        "status": r.status,
-        "scenario": r.scenario,
-        "sampler": r.sampler,
-        "recommended": runinfo.model_title(recommended_by_run[r.id]) if recommended_by_run[r.id] else "",
-    }
-    for key in models_listed:
-        value = (m.get(key) or {}).get("test", {}).get(primary)
-        row[f"{runinfo.model_title(key)} (test {primary})"] = None if value is None else round(100 * value, 2)
-    rv = runinfo.review_summary(runinfo.load_review(r.dir))
-    row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
-    row.update(
-        {
-            "created": ui.fmt_time(r.created_at),
-            "duration": (f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–"),
-            "id": r.id,
-        }
-    )
-    rows.append(row)
-table = pd.DataFrame(rows)
 st.subheader("All runs")
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        **{c: st.column_config.NumberColumn(c, format="%.2f") for c in table.columns if "(test" in c},
-        "recommended": st.column_config.TextColumn(
-            "recommended",
-            help="The model each finished run recommends: "
-            + runinfo.RECOMMENDED_WHY.format(baseline="gold-only (zero-shot in scenario 3)"),
-        ),
-    },
-)
+ui.runs_table(runinfo.runs_table(records, metrics_by_run, recommended_by_run))
 
 finished = [r for r in records if metrics_by_run.get(r.id)]
 if not finished:
@@ -100,11 +51,11 @@ chosen_ids = c2.multiselect(
     format_func=lambda i: runinfo.run_label(by_id[i]),
 )
 names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
-metric = c3.selectbox("Metric", names, format_func=lambda n: METRIC_TITLES.get(n, n), key="cmp_metric")
+metric = c3.selectbox("Metric", names, format_func=lambda n: metric_label(n, title=True), key="cmp_metric")
 chosen = [r for r in candidates if r.id in chosen_ids]
 if chosen:
     frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
-    st.plotly_chart(charts.comparison_bars(frame, METRIC_TITLES.get(metric, metric)), key="cmp_bars")
+    st.plotly_chart(charts.comparison_bars(frame, metric_label(metric, title=True)), key="cmp_bars")
     st.caption(
         "Zero-shot and gold-only come from the newest selected run (the full-gold ceiling from the newest that "
         "trained one); the teacher (and the teacher ensemble, "
@@ -150,8 +101,7 @@ def predictions_needed(where: str) -> None:
     st.caption("This run has no per-pair predictions (predictions.csv is written when a run finishes).")
 
 
-cfg = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
-scale = (cfg.get("data") or {}).get("scale") if record.scenario in (1, 2) else None
+scale = runinfo.gold_scale(record.dir)  # gold on the dataset's scale (e.g. 0-5) in the scatter, tables and violins
 with tab_scatter:
     if preds is None:
         predictions_needed("scatter")
@@ -176,52 +126,36 @@ with tab_dist:
     if preds is not None and "augsbert" in preds:
         series["AugSBERT predictions (test)"] = preds["augsbert"].clip(0, 1)
     if series:
-        st.plotly_chart(charts.distributions_side_by_side(series), key="cmp_dists")
+        st.plotly_chart(charts.distributions_side_by_side(series, scale=scale), key="cmp_dists")
     else:
         st.caption("No label data found for this run.")
 with tab_disagree:
     if preds is None:
         predictions_needed("disagree")
     elif (teacher_key := runinfo.labeling_teacher(record.dir, preds)) and "augsbert" in preds:
-        d = preds.assign(difference=(preds[teacher_key] - preds["augsbert"]).abs())
-        d = d.sort_values("difference", ascending=False).head(25)
+        d = runinfo.disagreements(preds, teacher_key, scale)
         what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
-        st.caption(f"Test pairs where the {what} and the AugSBERT student disagree most.")
+        st.caption(
+            f"Test pairs where the {what} and the AugSBERT student disagree most. "
+            "Gold is on the dataset's scale, as in the scatter; the models' scores as they predict them (0–1)."
+        )
         st.dataframe(
-            d[["sentence1", "sentence2", "gold", teacher_key, "augsbert", "difference"]],
+            d,
             hide_index=True,
             width="stretch",
             column_config={
-                c: st.column_config.NumberColumn(c, format="%.3f")
-                for c in ("gold", teacher_key, "augsbert", "difference")
+                "sentence1": st.column_config.TextColumn("sentence 1", width="large"),
+                "sentence2": st.column_config.TextColumn("sentence 2", width="large"),
+                **{
+                    c: st.column_config.NumberColumn(runinfo.model_title(c), format="%.2f", width="small")
+                    for c in d.columns[2:]
+                },
             },
         )
     else:
         st.caption("This run has no teacher or AugSBERT predictions.")
 with tab_metrics:
-    long = [
-        {
-            "model": runinfo.model_title(mk),
-            "split": sp,
-            "metric": name,
-            "value": v if name == "threshold" else round(100 * v, 2),
-        }
-        for mk, per in run_metrics.items()
-        for sp, vals in per.items()
-        for name, v in vals.items()
-    ]
-    wide = pd.DataFrame(long).pivot_table(index="model", columns=["split", "metric"], values="value")
-    wide.columns = [f"{a}.{b}" for a, b in wide.columns]
-    known = [k for k in runinfo.MODEL_TITLES if k in run_metrics]
-    order = [
-        runinfo.model_title(k)
-        for k in runinfo.order_recommended(known + [k for k in run_metrics if k not in known], recommended)
-    ]
-    wide = wide.reindex([t for t in order if t in wide.index] + [t for t in wide.index if t not in order])
-    if recommended:  # first, and named so
-        title = runinfo.model_title(recommended)
-        wide = wide.rename(index={title: f"{title} · recommended"})
-    st.dataframe(wide, width="stretch")
+    ui.metrics_tables(run_metrics, recommended)
     ui.gate_banner(record.dir)
     rv = runinfo.load_review(record.dir)
     if rv:

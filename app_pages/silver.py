@@ -54,22 +54,10 @@ reviewed = runinfo.apply_review(silver, review)
 gold = ui.gold_for_run(record, "train") if record.scenario in (1, 2) else ui.gold_for_run(record, "dev")
 task = record.task or "regression"
 
-m = st.columns(6)
-m[0].metric("Candidate pairs", f"{len(silver):,}")
-m[1].metric("Kept for training", f"{int(silver['kept'].sum()):,}")
-m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
-ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
-m[3].metric(
-    "Distance to gold (KS)",
-    f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
-    help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
-    "distribution. A large value means the silver data is skewed (try the kde sampler).",
-)
-s = runinfo.review_summary(review)
-m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
-m[5].metric("Scores corrected", f"{s['corrected']:,}")
+counters = st.container()  # drawn once the table's unsaved ticks are known: the counters follow them
 if summary.get("threshold") is not None:
     st.caption(f"Classification threshold on teacher scores: {summary['threshold']:.3f}")
+ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
 
 # ------------------------------------------------------------------------------------------------- charts
 others = [
@@ -87,33 +75,7 @@ overlay = c2.multiselect(
     format_func=lambda i: runinfo.run_label(next(r for r in others if r.id == i)),
     key="sv_overlay",
 )
-plot = reviewed[reviewed["used"]] if only_kept else reviewed
-plot = plot.assign(series=plot["sampler"])
-frames = [plot[["score", "series"]]]
-for run_id in overlay:
-    other = store.get(run_id)
-    data = ui.load_silver(other.dir)
-    if data is not None:
-        frames.append(
-            pd.DataFrame(
-                {
-                    "score": data["score"],
-                    "series": f"{other.name} · {data['sampler'].iloc[0] if len(data) else ''}"
-                    + f" ({runinfo.short_id(other.id)})",
-                }
-            )
-        )
-combined = pd.concat(frames, ignore_index=True)
-left, right = st.columns([3, 2])
-left.plotly_chart(
-    charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks), key="silver_hist"
-)
-left.caption(
-    f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
-    "run, 0 = same distribution, 1 = disjoint)."
-)
-bucket_fig, bucket_table = charts.bucket_share(plot)
-right.plotly_chart(bucket_fig, key="silver_buckets")
+chart_area = st.container()  # drawn after the table, with its unsaved ticks
 
 # -------------------------------------------------------------------------------------------------- table
 st.subheader("Pairs")
@@ -121,8 +83,9 @@ f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
 low, high = f1.slider("Score range", 0.0, 1.0, (0.0, 1.0), 0.05, key="sv_range")
 query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
 sort = f3.selectbox("Sort by", ["score, high first", "score, low first", "original order", "sentence1"], key="sv_sort")
-samplers = sorted(reviewed["sampler"].unique())
-show = f4.selectbox("Show", ["all", "kept", "marked wrong"], key="sv_show")
+show = f4.selectbox(
+    "Show", ["all", "kept", "marked wrong"], key="sv_show", help="As saved: kept = kept for training, not wrong."
+)
 view = reviewed[(reviewed["score"] >= low - 1e-9) & (reviewed["score"] <= high + 1e-9)]
 if query.strip():
     q = query.strip()
@@ -131,7 +94,7 @@ if query.strip():
         | view["sentence2"].str.contains(q, case=False, regex=False)
     ]
 if show == "kept":
-    view = view[view["kept"]]
+    view = view[view["used"]]
 elif show == "marked wrong":
     view = view[view["wrong"]]
 if sort == "score, high first":
@@ -146,8 +109,18 @@ st.caption(
     + (f"; showing the first {LIMIT}" if len(view) > LIMIT else "")
     + ". Tick **wrong** to exclude a pair from student training, or type a corrected score; then save."
 )
-page = view.head(LIMIT)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
-editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, page["row"]))).encode()).hexdigest()[:12]
+rows_shown = view["row"].head(LIMIT).tolist()
+editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, rows_shown))).encode()).hexdigest()[:12]
+# The table shows the saved review (kept = kept for training and not marked wrong): data that followed the ticks
+# not saved yet would make the editor drop them. The counters, charts and exports follow those ticks (the editor's
+# state from the last rerun) at once.
+edits = (st.session_state.get(editor_key) or {}).get("edited_rows", {})
+current = runinfo.pending_review(review, rows_shown, edits)
+live = runinfo.apply_review(silver, current)
+page = reviewed.loc[view.index[:LIMIT]]
+page = page.assign(kept=page["used"])[
+    ["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]
+]
 edited = st.data_editor(
     page,
     key=editor_key,
@@ -165,32 +138,44 @@ edited = st.data_editor(
             "teacher score", min_value=0.0, max_value=1.0, format="%.2f", width=110
         ),
         "kept": st.column_config.CheckboxColumn(
-            "kept", help="kept for student training by the sampler/KDE/cap", width=50
+            "kept",
+            help="used for student training: kept by the sampler/KDE/cap and not marked wrong",
+            width=50,
         ),
-        "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training", width=60),
+        "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training", width=70),
         "corrected_score": st.column_config.NumberColumn(
             "corrected", help="corrected score (0-1)", min_value=0.0, max_value=1.0, step=0.05, format="%.2f", width=85
         ),
     },
 )
-b1, b2, b3 = st.columns([1, 1, 3], vertical_alignment="center")
+b1, b2, b3, b4 = st.columns([1.1, 2.2, 1.6, 2.6], vertical_alignment="center")
 if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save"):
     runinfo.save_review(record.dir, runinfo.merge_review(review, edited))
     s = runinfo.review_summary(runinfo.load_review(record.dir))
-    st.toast(f"Review saved: {s['wrong']} wrong, {s['corrected']} corrected.", icon=":material/rate_review:")
+    st.session_state["silver_flash"] = (
+        f"Review saved (review.json): {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected."
+    )
     st.rerun()
-
-export = reviewed.drop(columns=["row"]).rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
 b2.download_button(
-    "Export CSV",
-    safe_for_spreadsheet(export).to_csv(index=False).encode("utf-8"),
+    f"Export what the filters show ({len(view):,})",
+    lambda frame=live.loc[view.index]: safe_for_spreadsheet(runinfo.silver_export(frame)).to_csv(index=False).encode(),
+    file_name=f"{record.id}-silver-filtered.csv",
+    mime="text/csv",
+    icon=":material/filter_alt:",
+    key="sv_export_view",
+    help="The pairs that match the score range, search and 'Show' filter, in the table's order (CSV).",
+)
+b3.download_button(
+    f"Export all pairs ({len(live):,})",
+    lambda frame=live: safe_for_spreadsheet(runinfo.silver_export(frame)).to_csv(index=False).encode(),
     file_name=f"{record.id}-silver.csv",
     mime="text/csv",
     icon=":material/download:",
     key="sv_export",
+    help="Every silver pair of the run with its review columns (CSV).",
 )
 if review:
-    if b3.button(
+    if b4.button(
         "Retrain the student with the review applied",
         help="Launches a new run whose student trains on gold + the reviewed silver pairs (no new teacher).",
         key="sv_retrain",
@@ -199,6 +184,65 @@ if review:
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."
         st.switch_page(ui.PAGES["training"])
+flash = st.session_state.pop("silver_flash", None)
+if flash:
+    st.success(flash, icon=":material/rate_review:")
+    st.toast(flash, icon=":material/rate_review:")
+
+# ------------------------------------------------------------------------------------- counters and charts
+with counters:
+    m = st.columns(6)
+    s = runinfo.review_summary(current)
+    m[0].metric("Candidate pairs", f"{len(silver):,}")
+    m[1].metric(
+        "Kept for training",
+        f"{int(live['used'].sum()):,}",
+        help="Kept by the sampler, less the pairs marked wrong.",
+    )
+    m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
+    m[3].metric(
+        "Distance to gold (KS)",
+        f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
+        help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
+        "distribution. A large value means the silver data is skewed (try the kde sampler).",
+    )
+    m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
+    m[5].metric("Scores corrected", f"{s['corrected']:,}")
+    if current != review:
+        st.caption(
+            ":orange[:material/edit:] The counters and charts include ticks not saved yet: **Save review** keeps them "
+            "(the table's **kept** column follows once saved)."
+        )
+
+with chart_area:
+    plot = live[live["used"]] if only_kept else live
+    plot = plot.assign(series=plot["sampler"])
+    frames = [plot[["score", "series"]]]
+    for run_id in overlay:
+        other = store.get(run_id)
+        data = ui.load_silver(other.dir)
+        if data is not None:
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "score": data["score"],
+                        "series": f"{other.name} · {data['sampler'].iloc[0] if len(data) else ''}"
+                        + f" ({runinfo.short_id(other.id)})",
+                    }
+                )
+            )
+    combined = pd.concat(frames, ignore_index=True)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(
+        charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks),
+        key="silver_hist",
+    )
+    left.caption(
+        f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
+        "run, 0 = same distribution, 1 = disjoint)."
+    )
+    bucket_fig, bucket_table = charts.bucket_share(plot)
+    right.plotly_chart(bucket_fig, key="silver_buckets")
 
 with st.expander("Score buckets (table)"):
     table = bucket_table.assign(share=(100 * bucket_table["share"]).round(1))

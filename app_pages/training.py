@@ -7,6 +7,7 @@ from augsbert_core import jobs
 from augsbert_core.estimate import fmt_duration
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
+from studio.metric_format import metric_delta, metric_label, metric_name, metric_value
 
 REFRESH_S = 2.0
 
@@ -96,24 +97,26 @@ def results(record) -> None:
     primary = "spearman" if task == "regression" else "ap"
     split = "test" if any("test" in v for v in metrics.values()) else "dev"
     recommended = runinfo.recommendation(record.dir, task) if record.status == "finished" else None
-    st.markdown(f"**Results** · {primary} on {split} (×100)")
-    # the recommended model first, then the others (+ the teacher ensemble, the full-gold ceiling when present)
-    keys = runinfo.order_recommended(runinfo.table_models({record.id: metrics}), recommended)
+    st.markdown(f"**Results** · {metric_label(primary, split)} (×100)")
+    # the recommended model first, then the others (+ the teacher ensemble when it labeled, the full-gold ceiling)
+    keys = runinfo.order_recommended(runinfo.result_models(record.dir, metrics), recommended)
+    labeler = runinfo.labeling_teacher_dev(record.dir, metrics)
     cols = st.columns(len(keys))
     base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
     for col, key in zip(cols, keys):
         value = metrics.get(key, {}).get(split, {}).get(primary)
         delta = None
         if key == "augsbert" and value is not None and base is not None:
-            delta = f"{100 * (value - base):+.1f} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
+            delta = f"{metric_delta(value - base)} vs {'gold-only' if 'gold_only' in metrics else 'zero-shot'}"
         mark = key == recommended
         col.metric(
             runinfo.model_title(key),
-            ui.pct(value) if value is not None else "–",
+            metric_value(value),
             delta=delta,
             border=True,
             icon=":material/recommend:" if mark else None,
-            help=f"Recommended: {runinfo.recommendation_reason(metrics)}." if mark else None,
+            help=card_help(metrics.get(key, {}), primary, key, labeler)
+            + (f" Recommended: {runinfo.recommendation_reason(metrics)}." if mark else ""),
         )
     if recommended:
         title = runinfo.model_title(recommended)
@@ -122,6 +125,19 @@ def results(record) -> None:
             f"{runinfo.recommendation_reason(metrics)}."
         )
         download_recommended(record, recommended, title)
+
+
+def card_help(per_split: dict, primary: str, key: str, labeler: tuple | None) -> str:
+    """'dev Spearman 85.8 (all of dev) · test Spearman 81.9. It labeled the silver pairs.' for a result card: the
+    labeling teacher's dev number is the one the gate card's line gives (the ensemble's, cross-fitted)."""
+    labeled = labeler is not None and labeler[0] == key
+    parts = [
+        f"{metric_label(primary, split)} {metric_value((per_split.get(split) or {}).get(primary))}"
+        + (f" ({labeler[3]})" if labeled and split == "dev" else "")
+        for split in ("dev", "test")
+        if split in per_split
+    ]
+    return " · ".join(parts) + "." + (" It labeled the silver pairs." if labeled else "")
 
 
 def download_recommended(record, key: str, title: str) -> None:
@@ -200,17 +216,19 @@ def live(run_id: str) -> None:
     ui.gate_banner(record.dir)
     results(record)
 
-    left, right = st.columns(2)
-    if len(prog.loss):
-        left.plotly_chart(charts.curve(prog.loss, "loss", "Training loss", "loss"), key=f"loss_{run_id}")
+    if len(prog.loss):  # a panel per model: a teacher's loss can be 50x a student's
+        st.plotly_chart(charts.loss_panels(prog.loss, "Training loss"), key=f"loss_{run_id}")
     else:
-        left.caption("The loss curve appears when training starts.")
+        st.caption("The loss curve appears when training starts.")
     if len(prog.evals):
-        right.plotly_chart(
-            charts.curve(prog.evals, "value", "Dev metric during training", "×100", percent=True), key=f"eval_{run_id}"
+        names = {metric_name(m) for m in prog.evals["metric"]}
+        y_title = f"dev {names.pop()} ×100" if len(names) == 1 else "dev metric ×100"
+        st.plotly_chart(
+            charts.curve(prog.evals, "value", "Dev metric during training", y_title, percent=True),
+            key=f"eval_{run_id}",
         )
     else:
-        right.caption("The dev-metric curve appears after the first evaluation.")
+        st.caption("The dev-metric curve appears after the first evaluation.")
 
     review = runinfo.load_review(record.dir)
     if review:

@@ -5,12 +5,15 @@ text placed there goes through `html_escape` (run names, sentences and series na
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
+from .metric_format import metric_value
 from .security import html_escape
 
 GOLD = "#F2A33A"
@@ -21,7 +24,10 @@ MODEL_COLORS = {
     "Teacher ensemble": "#FF9DA6",
     "Full gold (ceiling)": "#1D3557",
 }
-AUGSBERT_COLORS = ["#54A24B", "#2CA58D", "#8E6CCF", "#1F9BD1", "#B279A2", "#72B7B2"]
+#: One colour per run (AugSBERT bars, silver series): hues at least 35 degrees apart, none a model's or gold's.
+AUGSBERT_COLORS = ["#54A24B", "#8E6CCF", "#9D755D", "#17BECF", "#D62F9F", "#BCBD22"]
+#: And one bar pattern per run, so runs stay apart in greyscale and for colour-blind readers.
+RUN_PATTERNS = ["", "/", "x", ".", "\\", "+"]
 SAMPLER_COLORS = {
     "bm25": "#4C78A8",
     "semantic": "#8E6CCF",
@@ -167,33 +173,35 @@ def bucket_share(
     return fig, table
 
 
+STAGE_NAMES = {
+    "teacher.train": "teacher",
+    "teacher.warm": "teacher warm start",
+    "gold_only.train": "gold-only student",
+    "full_gold.train": "full-gold student",
+    "augsbert.train": "AugSBERT student",
+    "probe": "labeler probes",
+}
+STAGE_COLORS = {
+    "teacher.train": MODEL_COLORS["Teacher"],
+    "teacher.warm": MODEL_COLORS["Teacher ensemble"],
+    "gold_only.train": MODEL_COLORS["Gold-only"],
+    "full_gold.train": MODEL_COLORS["Full gold (ceiling)"],
+    "augsbert.train": AUGSBERT_COLORS[0],
+    "probe": AUGSBERT_COLORS[1],
+}
+
+
 def curve(frame: pd.DataFrame, y: str, title: str, y_title: str, *, percent: bool = False) -> go.Figure:
-    """Lines per training stage (frame columns: stage, step, `y`)."""
+    """Lines per training stage on one axis (frame columns: stage, step, `y`): for numbers on one scale."""
     fig = _fig(title, height=300)
-    names = {
-        "teacher.train": "teacher",
-        "teacher.warm": "teacher warm start",
-        "gold_only.train": "gold-only student",
-        "full_gold.train": "full-gold student",
-        "augsbert.train": "AugSBERT student",
-        "probe": "labeler probes",
-    }
-    colors = {
-        "teacher.train": MODEL_COLORS["Teacher"],
-        "teacher.warm": MODEL_COLORS["Teacher ensemble"],
-        "gold_only.train": MODEL_COLORS["Gold-only"],
-        "full_gold.train": MODEL_COLORS["Full gold (ceiling)"],
-        "augsbert.train": AUGSBERT_COLORS[0],
-        "probe": AUGSBERT_COLORS[2],
-    }
     for stage, group in frame.groupby("stage", sort=False):
         values = group[y].astype(float) * (100 if percent else 1)
         fig.add_scatter(
             x=group["step"],
             y=values,
             mode="lines+markers",
-            name=html_escape(names.get(stage, stage)),
-            line=dict(color=colors.get(stage)),
+            name=html_escape(STAGE_NAMES.get(stage, stage)),
+            line=dict(color=STAGE_COLORS.get(stage)),
             marker=dict(size=5),
         )
     fig.update_xaxes(title="training step")
@@ -201,31 +209,89 @@ def curve(frame: pd.DataFrame, y: str, title: str, y_title: str, *, percent: boo
     return fig
 
 
+def loss_panels(frame: pd.DataFrame, title: str = "Training loss", columns: int = 3) -> go.Figure:
+    """One panel per training stage (frame columns: stage, step, loss), each with its own y axis: a teacher's loss
+    can be 50 times a student's, and on one shared axis the smaller curve would be a flat line."""
+    stages = list(dict.fromkeys(frame["stage"])) or ["loss"]
+    cols = max(1, min(len(stages), columns))
+    rows = math.ceil(len(stages) / cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[html_escape(STAGE_NAMES.get(stage, stage)) for stage in stages],
+        horizontal_spacing=0.07,
+        vertical_spacing=min(0.3, 0.45 / rows),
+    )
+    for i, stage in enumerate(stages):
+        group = frame[frame["stage"] == stage]
+        fig.add_scatter(
+            x=group["step"],
+            y=group["loss"].astype(float),
+            mode="lines+markers",
+            name=html_escape(STAGE_NAMES.get(stage, stage)),
+            line=dict(color=STAGE_COLORS.get(stage)),
+            marker=dict(size=4),
+            showlegend=False,
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
+    fig.update_layout(
+        title=dict(text=html_escape(title), x=0, font=dict(size=15)),
+        **{**_LAYOUT, "margin": dict(l=10, r=10, t=72, b=10)},
+        height=70 + 230 * rows,
+    )
+    fig.update_xaxes(title="training step")
+    fig.update_yaxes(title="loss")
+    return fig
+
+
 def comparison_bars(rows: pd.DataFrame, metric_title: str) -> go.Figure:
-    """Grouped bars: rows with columns series, split, value (fraction), color."""
-    fig = _fig(f"{metric_title} by model (×100)", height=420, barmode="group")
+    """Grouped bars: rows with columns series, split, value (fraction), color and (optional) pattern, one per run.
+    The y axis starts at 0, so bar heights compare as the scores do."""
+    n = rows["series"].nunique() if len(rows) else 0
+    fig = _fig(
+        f"{metric_title} by model (×100)",
+        height=420 + 22 * (n // 4),
+        barmode="group",
+        # below the plot: a legend of many runs wraps onto rows that would cover the title above it
+        legend=dict(orientation="h", yanchor="top", y=-0.1, x=0, title=None),
+        margin=dict(l=10, r=10, t=48, b=10),
+    )
     for series, group in rows.groupby("series", sort=False):
+        pattern = str(group["pattern"].iloc[0]) if "pattern" in group and pd.notna(group["pattern"].iloc[0]) else ""
         fig.add_bar(
             x=group["split"],
             y=100 * group["value"],
             name=html_escape(series),
-            marker_color=group["color"].iloc[0],
-            text=[f"{100 * v:.1f}" for v in group["value"]],
+            marker=dict(color=group["color"].iloc[0], pattern=dict(shape=pattern, solidity=0.35)),
+            text=[metric_value(v) for v in group["value"]],
             textposition="outside",
         )
-    top = float(100 * rows["value"].max()) if len(rows) else 100
-    low = float(100 * rows["value"].min()) if len(rows) else 0
-    fig.update_yaxes(title=metric_title, range=[max(0, min(low - 10, 50)), min(100, top + 8)])
+    top = float(100 * rows["value"].max()) if len(rows) else 100.0
+    low = float(100 * rows["value"].min()) if len(rows) else 0.0
+    fig.update_yaxes(title=f"{metric_title} ×100", range=[min(0.0, low - 5), max(top + 8, 10.0)], rangemode="tozero")
     fig.update_xaxes(title=None)
     return fig
+
+
+def on_scale(values: pd.Series, scale: Sequence[float] | None) -> pd.Series:
+    """Scores stored on 0-1 put back on the dataset's scale (e.g. 0-5); unchanged without a scale."""
+    low, high = scale or (0.0, 1.0)
+    return low + values.astype(float) * (high - low)
+
+
+def scale_text(scale: Sequence[float] | None) -> str:
+    """'0–5' for a dataset scored 0-5, '0–1' without a scale."""
+    low, high = scale or (0.0, 1.0)
+    return f"{low:g}–{high:g}"
 
 
 def scatter_pred_gold(
     pred: pd.DataFrame, model: str, model_title: str, scale: Sequence[float] | None = None
 ) -> go.Figure:
+    """Predicted similarity against gold, gold on the dataset's scale (`scale`, e.g. (0, 5); 0-1 without)."""
     fig = _fig(f"{model_title}: predicted vs gold (test)", height=420)
-    low, high = scale or (0.0, 1.0)
-    gold = low + pred["gold"].astype(float) * (high - low)
+    gold = on_scale(pred["gold"], scale)
     text = [
         html_escape(str(a)[:80]) + "<br>" + html_escape(str(b)[:80])
         for a, b in zip(pred["sentence1"], pred["sentence2"])
@@ -239,18 +305,22 @@ def scatter_pred_gold(
         hovertext=text,
         hoverinfo="text+x+y",
     )
-    fig.update_xaxes(title=f"gold score ({low:g}–{high:g})")
+    fig.update_xaxes(title=f"gold score ({scale_text(scale)})")
     fig.update_yaxes(title="predicted similarity")
     return fig
 
 
-def distributions_side_by_side(series: dict[str, pd.Series], title: str = "Label distributions") -> go.Figure:
-    """One violin per named sample (all on the 0-1 scale)."""
+def distributions_side_by_side(
+    series: dict[str, pd.Series], title: str = "Label distributions", scale: Sequence[float] | None = None
+) -> go.Figure:
+    """One violin per named sample (each stored on 0-1), drawn on the dataset's scale (`scale`) as gold is."""
     fig = _fig(title, height=380)
+    low, high = scale or (0.0, 1.0)
+    pad = 0.05 * (high - low)
     for i, (name, values) in enumerate(series.items()):
         color = GOLD if name.lower().startswith("gold") else AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]
         fig.add_violin(
-            y=values.astype(float),
+            y=on_scale(values, scale),
             name=html_escape(name),
             box_visible=True,
             meanline_visible=True,
@@ -259,6 +329,6 @@ def distributions_side_by_side(series: dict[str, pd.Series], title: str = "Label
             opacity=0.6,
             points=False,
         )
-    fig.update_yaxes(title="label / score (0–1)", range=[-0.05, 1.05])
+    fig.update_yaxes(title=f"label / score ({scale_text(scale)})", range=[low - pad, high + pad])
     fig.update_layout(showlegend=False)
     return fig

@@ -21,7 +21,8 @@ from augsbert_core.progress import event_kind
 from augsbert_core.runs import ACTIVE, Run, RunFiles, RunRecord, RunStore, atomic_write_json
 from augsbert_core.sampling import distribution_distance
 
-from .charts import AUGSBERT_COLORS, MODEL_COLORS
+from .charts import AUGSBERT_COLORS, MODEL_COLORS, RUN_PATTERNS
+from .metric_format import metric_label, metric_number, metric_value
 from .security import ModelPathError, check_model, md_escape
 
 #: Steps of a run as the Training page shows them: (key, title, stages), from the core's table (stages.py).
@@ -143,9 +144,7 @@ def progress(
     of its events was seen. The order of the steps is not assumed."""
     now = now or time.time()
     out = Progress()
-    if record is not None and record.started_at:
-        end = record.finished_at if record.status not in ACTIVE and record.finished_at else now
-        out.elapsed = max(0.0, end - record.started_at)
+    out.elapsed = elapsed(events, record, now)
     if done is None and record is not None and getattr(record, "dir", None):
         state = read_json(record.dir, RunFiles.STATE, {})
         done = state.get("done") if isinstance(state, dict) else None
@@ -201,6 +200,51 @@ def progress(
     if rows:
         out.evals = pd.DataFrame(rows, columns=["stage", "step", "metric", "value"])
     return out
+
+
+def attempts(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The events of each attempt of a run, in order: an attempt starts at a 'setup' event that follows an event
+    of another stage (a resumed run starts again at setup; one attempt reports several setup lines)."""
+    out: list[list[dict[str, Any]]] = []
+    previous = None
+    for event in events:
+        stage = event.get("stage")
+        if not out or (stage == stages.SETUP and previous != stages.SETUP):
+            out.append([])
+        out[-1].append(event)
+        previous = stage
+    return out
+
+
+def _event_time(event: dict[str, Any]) -> float | None:
+    try:
+        return float(event["time"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def elapsed(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None) -> float | None:
+    """Seconds the run has worked, over all its attempts: each earlier attempt from its first to its last event,
+    the latest one until now while it runs (until it ended otherwise). Time spent stopped or queued between
+    attempts does not count. Without events: the record's started_at to its end, as before events existed."""
+    now = now or time.time()
+    spans = []
+    for attempt in attempts(events):
+        times = [t for t in (_event_time(e) for e in attempt) if t is not None]
+        if times:
+            spans.append([min(times), max(times)])
+    if record is None:
+        return sum(end - start for start, end in spans) if spans else None
+    started = record.started_at
+    if started and (not spans or started > spans[-1][1]):  # a new attempt that has not reported yet
+        spans.append([started, started])
+    if not spans:
+        return None
+    if record.status == "running":
+        spans[-1][1] = max(spans[-1][1], now)
+    elif record.status not in ACTIVE and record.finished_at and record.finished_at >= spans[-1][0]:
+        spans[-1][1] = max(spans[-1][1], record.finished_at)
+    return max(0.0, sum(end - start for start, end in spans))
 
 
 def eval_metric_key(metrics: dict[str, float]) -> str | None:
@@ -345,6 +389,27 @@ def merge_review(review: dict[int, dict[str, Any]], edited: pd.DataFrame) -> dic
     return {k: v for k, v in merged.items() if v["wrong"] or v["score"] is not None}
 
 
+def pending_review(
+    review: dict[int, dict[str, Any]], rows: list[int], edited_rows: dict[Any, dict[str, Any]]
+) -> dict[int, dict[str, Any]]:
+    """The saved review with a table's unsaved edits applied: `edited_rows` is st.data_editor's state
+    ({position: {column: value}}) over a page whose positions hold the silver `rows`."""
+    out = {row: dict(v) for row, v in review.items()}
+    for position, changes in (edited_rows or {}).items():
+        try:
+            row = int(rows[int(position)])
+        except (IndexError, TypeError, ValueError):
+            continue
+        entry = out.get(row, {"wrong": False, "score": None})
+        if "wrong" in changes:
+            entry["wrong"] = bool(changes["wrong"])
+        if "corrected_score" in changes:
+            score = _number(changes["corrected_score"])
+            entry["score"] = None if score is None else float(np.clip(score, 0.0, 1.0))
+        out[row] = entry
+    return {k: v for k, v in out.items() if v.get("wrong") or v.get("score") is not None}
+
+
 def review_summary(review: dict) -> dict[str, Any]:
     wrong = sum(1 for v in review.values() if v.get("wrong"))
     corrected = sum(1 for v in review.values() if v.get("score") is not None and not v.get("wrong"))
@@ -373,7 +438,65 @@ def metrics(run_dir: str | Path) -> dict[str, dict[str, dict[str, float]]]:
     metrics.partial.json (a run the gate stopped). Top-level entries that are no model (the `recommended` name)
     are left out: see `recommendation`."""
     raw = read_json(run_dir, RunFiles.METRICS, {}) or read_json(run_dir, RunFiles.METRICS_PARTIAL, {}) or {}
-    return model_metrics(raw) if isinstance(raw, dict) else {}
+    out = model_metrics(raw) if isinstance(raw, dict) else {}
+    return _crossfitted_ensemble(run_dir, out)
+
+
+def _crossfitted_ensemble(run_dir: str | Path, metrics: dict[str, dict]) -> dict[str, dict]:
+    """The ensemble's dev score as the cross-fitted one of ensemble.json: its weight was chosen on dev, so the
+    in-sample dev score flatters it; the gate and the ensemble card use the cross-fitted number, and every page
+    shows that one number for the ensemble on dev."""
+    dev = metrics.get("ensemble", {}).get("dev") if isinstance(metrics.get("ensemble"), dict) else None
+    decision = ensemble_decision(run_dir) if isinstance(dev, dict) else None
+    if decision is None or decision["ensemble"] is None or decision["metric"] not in dev:
+        return metrics
+    ensemble = {**metrics["ensemble"], "dev": {**dev, decision["metric"]: decision["ensemble"]}}
+    return {**metrics, "ensemble": ensemble}
+
+
+def result_models(run_dir: str | Path, metrics: dict[str, Any]) -> list[str]:
+    """The models of a run's result cards: `table_models` less a teacher ensemble that did not label the silver
+    pairs (ensemble.json `used` false): fitted, compared and not used, it is no result of the run."""
+    keys = table_models({"run": metrics})
+    decision = ensemble_decision(run_dir)
+    if decision is not None and not decision["used"]:
+        keys = [k for k in keys if k != "ensemble"]
+    return keys
+
+
+def labeling_teacher_dev(
+    run_dir: str | Path, run_metrics: dict[str, Any] | None = None
+) -> tuple[str, str, float, str] | None:
+    """(model key, metric, dev score, how it was measured) of the teacher that labeled the silver pairs: the
+    ensemble's cross-fitted dev score when it labeled (the gate's number), else the cross-encoder's on all of dev;
+    None when the run has neither."""
+    run_metrics = run_metrics if run_metrics is not None else metrics(run_dir)
+    decision = ensemble_decision(run_dir)
+    if decision is not None and decision["used"] and decision["ensemble"] is not None:
+        return "ensemble", decision["metric"], decision["ensemble"], "cross-fitted: its weight was chosen on dev"
+    dev = (run_metrics.get("teacher") or {}).get("dev") or {}
+    primary = next((k for k in ("spearman", "ap") if k in dev), None)
+    if primary is None:
+        return None
+    return "teacher", primary, float(dev[primary]), "all of dev"
+
+
+def labeling_teacher_text(run_dir: str | Path) -> str | None:
+    """'Labeling teacher on dev: **Teacher (cross-encoder) 85.8** (dev Spearman, all of dev).': the one dev number
+    of the teacher that labeled, as its result card gives it (markdown of fixed words and numbers), with a note when
+    the gate judged the ensemble but the labeler probe then chose the cross-encoder alone; None without a teacher."""
+    found = labeling_teacher_dev(run_dir)
+    if found is None:
+        return None
+    key, metric, value, how = found
+    gate = read_json(run_dir, RunFiles.GATE, {})
+    note = (
+        "; the gate judged the teacher ensemble, then the labeler probe chose the cross-encoder alone"
+        if key == "teacher" and isinstance(gate, dict) and gate.get("teacher_kind") == "ensemble"
+        else ""
+    )
+    title = "Teacher ensemble" if key == "ensemble" else "Teacher (cross-encoder)"
+    return f"Labeling teacher on dev: **{title} {metric_value(value)}** ({metric_label(metric, 'dev')}, {how}{note})."
 
 
 def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
@@ -471,6 +594,102 @@ def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
     return frame[frame["split"] == "test"].reset_index(drop=True) if "split" in frame else frame
 
 
+def gold_scale(run_dir: str | Path) -> tuple[float, float] | None:
+    """The dataset's score scale (config.json data.scale, e.g. (0, 5)) that gold is shown on; None for
+    classification runs and runs without one (gold is then 0-1 as stored)."""
+    cfg = read_json(run_dir, RunFiles.CONFIG, {}) or {}
+    scale = (cfg.get("data") or {}).get("scale") if isinstance(cfg, dict) else None
+    if cfg.get("task") == "classification" or not isinstance(scale, (list, tuple)) or len(scale) != 2:
+        return None
+    try:
+        low, high = float(scale[0]), float(scale[1])
+    except (TypeError, ValueError):
+        return None
+    return (low, high) if high > low else None
+
+
+def disagreements(preds: pd.DataFrame, teacher: str, scale: tuple[float, float] | None, n: int = 25) -> pd.DataFrame:
+    """The `n` test pairs where the labeling teacher and the AugSBERT student differ most: sentences, gold on the
+    dataset's scale (column 'gold (0–5)'), the two predicted similarities and their difference."""
+    low, high = scale or (0.0, 1.0)
+    out = preds.assign(difference=(preds[teacher] - preds["augsbert"]).abs())
+    out = out.sort_values("difference", ascending=False, kind="stable").head(n)
+    out = out.assign(gold=low + out["gold"].astype(float) * (high - low))
+    return out[["sentence1", "sentence2", "gold", teacher, "augsbert", "difference"]].rename(
+        columns={"gold": f"gold ({low:g}–{high:g})"}
+    )
+
+
+def runs_table(
+    records: list[RunRecord], metrics_by_run: dict[str, dict], recommended_by_run: dict[str, str | None]
+) -> pd.DataFrame:
+    """The Compare page's table of every run: name, status, scenario, sampler, recommended model, each model's
+    primary test metric ×100 (column '<model> (test <metric>)', one decimal), review, created, duration, id."""
+    rows = []
+    models_listed = table_models(metrics_by_run)  # + the ensemble teacher, the full-gold ceiling where present
+    for r in records:
+        m = metrics_by_run.get(r.id, {})
+        primary = PRIMARY_METRIC.get(r.task or "regression", "spearman")
+        row = {
+            "run": r.name,
+            "status": r.status,
+            "scenario": r.scenario,
+            "sampler": r.sampler,
+            "recommended": model_title(recommended_by_run[r.id]) if recommended_by_run.get(r.id) else "",
+        }
+        for key in models_listed:
+            row[f"{model_title(key)} (test {primary})"] = metric_number((m.get(key) or {}).get("test", {}).get(primary))
+        rv = review_summary(load_review(r.dir))
+        row["review"] = f"{rv['wrong']} wrong, {rv['corrected']} fixed" if rv["total"] else ""
+        row.update(
+            {
+                "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)) if r.created_at else "–",
+                "duration": f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–",
+                "id": r.id,
+            }
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def metric_column_label(column: str, with_metric: bool = True) -> str:
+    """The header of a runs-table metric column: 'AugSBERT (test spearman)' -> 'AugSBERT · test Spearman' (only
+    'AugSBERT' without `with_metric`: when every metric column holds the same metric, named once above)."""
+    model, _, rest = column.partition(" (")
+    split, _, metric = rest.rstrip(")").partition(" ")
+    if not metric:
+        return column
+    return f"{model} · {metric_label(metric, split)}" if with_metric else model
+
+
+def metrics_tables(run_metrics: dict[str, dict], recommended: str | None) -> dict[str, pd.DataFrame]:
+    """One table per split ({'test': ..., 'dev': ...}): a row per model (recommended first, named so), a column per
+    metric ('test.spearman', ...; ×100 with one decimal, a threshold as it is). A table per split keeps each one
+    narrow enough to read without scrolling."""
+    known = [k for k in MODEL_TITLES if k in run_metrics]
+    order = order_recommended(known + [k for k in run_metrics if k not in known], recommended)
+    splits = sorted({sp for per in run_metrics.values() for sp in per}, key=lambda sp: {"test": 0, "dev": 1}.get(sp, 2))
+    out = {}
+    for split in splits:
+        rows = {}
+        for key in order:
+            values = (run_metrics.get(key) or {}).get(split)
+            if not values:
+                continue
+            title = model_title(key) + (" · recommended" if key == recommended else "")
+            rows[title] = {f"{split}.{name}": metric_number(v, name) for name, v in values.items()}
+        if rows:
+            out[split] = pd.DataFrame.from_dict(rows, orient="index")
+    return out
+
+
+def silver_export(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reviewed silver pairs as exported: without the page's `row` id, review columns named as in the run files
+    (review_wrong, review_score) and `used` (kept for training and not marked wrong)."""
+    out = frame.drop(columns=[c for c in ("row",) if c in frame])
+    return out.rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
+
+
 def model_title(key: str) -> str:
     """'Teacher ensemble' for 'ensemble', 'AugSBERT' for 'augsbert'; unknown keys as they are."""
     return MODEL_TITLES.get(key, key)
@@ -502,16 +721,19 @@ def labeling_teacher(run_dir: str | Path, preds: pd.DataFrame) -> str | None:
 
 
 def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric: str) -> pd.DataFrame:
-    """Rows of the grouped bar chart (series, split, value, color): zero-shot and gold-only of the first run, the
-    full-gold ceiling of the first run that trained one,
-    AugSBERT of each run, and the teacher and its ensemble once when all runs share them (else per run)."""
+    """Rows of the grouped bar chart (series, split, value, color, pattern): zero-shot and gold-only of the first
+    run, the full-gold ceiling of the first run that trained one, AugSBERT of each run (a colour and a pattern per
+    run), and the teacher and its ensemble once when all runs share them (else per run, told apart by pattern); an
+    ensemble that did not label its run's silver pairs is named '· not used'."""
 
     bars: list[dict[str, Any]] = []
 
-    def add(series: str, per_split: dict, color: str) -> None:
+    def add(series: str, per_split: dict, color: str, pattern: str = "") -> None:
         for split, values in (per_split or {}).items():
             if metric in values:
-                bars.append({"series": series, "split": split, "value": values[metric], "color": color})
+                bars.append(
+                    {"series": series, "split": split, "value": values[metric], "color": color, "pattern": pattern}
+                )
 
     if chosen:
         newest = metrics_by_run.get(chosen[0].id, {})
@@ -526,23 +748,29 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
             {},
         )
         add(MODEL_TITLES["full_gold"], ceiling, MODEL_COLORS[MODEL_TITLES["full_gold"]])
+        run_index = {r.id: i for i, r in enumerate(chosen)}
         for i, r in enumerate(chosen):
             add(
                 f"AugSBERT · {r.sampler} ({short_id(r.id)})",
                 metrics_by_run.get(r.id, {}).get("augsbert", {}),
                 AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)],
+                RUN_PATTERNS[i % len(RUN_PATTERNS)],
             )
+        unused = {r.id for r in chosen if (d := ensemble_decision(r.dir)) is not None and not d["used"]}
         for key in ("teacher", "ensemble"):
             per_run = {r.id: metrics_by_run.get(r.id, {}).get(key) for r in chosen}
             per_run = {k: v for k, v in per_run.items() if v}
             distinct = {round(v.get("test", {}).get(metric, 0), 3) for v in per_run.values()}
             for run_id, values in per_run.items() if len(distinct) > 1 else list(per_run.items())[:1]:
                 add(
-                    MODEL_TITLES[key] + (f" ({short_id(run_id)})" if len(distinct) > 1 else ""),
+                    MODEL_TITLES[key]
+                    + (f" ({short_id(run_id)})" if len(distinct) > 1 else "")
+                    + (" · not used" if key == "ensemble" and run_id in unused else ""),
                     values,
                     MODEL_COLORS[MODEL_TITLES[key]],
+                    RUN_PATTERNS[run_index[run_id] % len(RUN_PATTERNS)] if len(distinct) > 1 else "",
                 )
-    frame = pd.DataFrame(bars, columns=["series", "split", "value", "color"])
+    frame = pd.DataFrame(bars, columns=["series", "split", "value", "color", "pattern"])
     order = {"dev": 0, "test": 1}
     return frame.sort_values("split", key=lambda s: s.map(order).fillna(2), kind="stable").reset_index(drop=True)
 
@@ -575,7 +803,15 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
         "used": bool(report.get("used", False)),
         "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only",
         "probe": _probe_summary(run_dir),
+        "cross_encoder_dev": _teacher_dev(run_dir, str(report.get("metric") or "spearman")),
     }
+
+
+def _teacher_dev(run_dir: str | Path, metric: str) -> float | None:
+    """The cross-encoder teacher's score on all of dev (metrics.json, else metrics.partial.json)."""
+    raw = read_json(run_dir, RunFiles.METRICS, {}) or read_json(run_dir, RunFiles.METRICS_PARTIAL, {}) or {}
+    teacher = raw.get("teacher") if isinstance(raw, dict) else None
+    return _number(((teacher or {}).get("dev") or {}).get(metric)) if isinstance(teacher, dict) else None
 
 
 def _probe_summary(run_dir: str | Path) -> str | None:
@@ -585,7 +821,7 @@ def _probe_summary(run_dir: str | Path) -> str | None:
     if not isinstance(trials, list) or not trials:
         return None
     parts = [
-        f"{str(t.get('labeler', '?')).replace('_', '-')} {100 * t['dev']:.1f}"
+        f"{str(t.get('labeler', '?')).replace('_', '-')} {metric_value(t['dev'])}"
         for t in trials
         if isinstance(t, dict) and _number(t.get("dev")) is not None
     ]
@@ -596,7 +832,7 @@ def ensemble_text(d: dict[str, Any]) -> str:
     """One markdown paragraph on the ensemble decision."""
 
     def p(v: float | None) -> str:
-        return "–" if v is None else f"{100 * v:.1f}"
+        return metric_value(v)
 
     weight = "–" if d["weight"] is None else f"{d['weight']:.1f}"
     rest = "–" if d["weight"] is None else f"{1 - d['weight']:.1f}"
@@ -610,10 +846,18 @@ def ensemble_text(d: dict[str, Any]) -> str:
             f" (chosen by the labeler probe: {probe})" if probe else ""
         )
     member = d.get("member", "gold-only")
+    whole = d.get("cross_encoder_dev")
+    note = (
+        f" (Cross-fitted: each half of dev scored with a weight fitted on the other half; on all of dev the "
+        f"cross-encoder scores {p(whole)}.)"
+        if whole is not None and p(whole) != p(d["cross_encoder"])
+        else ""
+    )
     return (
         f"**Teacher ensemble** · weight {weight} on the cross-encoder, {rest} on the {member} bi-encoder. "
-        f"Dev {d['metric']} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs cross-encoder "
-        f"{p(d['cross_encoder'])} and {member} bi-encoder {p(d['bi_encoder'])}: it {verdict}. {labels}."
+        f"{metric_label(d['metric'], 'dev', title=True)} ×100, cross-fitted: ensemble **{p(d['ensemble'])}** vs "
+        f"cross-encoder {p(d['cross_encoder'])} and {member} bi-encoder {p(d['bi_encoder'])}: it {verdict}. "
+        f"{labels}.{note}"
     )
 
 
@@ -628,7 +872,7 @@ def teacher_search_table(run_dir: str | Path) -> pd.DataFrame | None:
             "epochs": _number(t.get("epochs")),
             "learning rate": _number(t.get("learning_rate")),
             "status": str(t.get("status", "")),
-            "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+            "dev ×100": metric_number(t.get("dev")),
             "seconds": _number(t.get("seconds")),
             "chosen": bool(t.get("chosen", False)),
         }
@@ -691,7 +935,7 @@ def seed_trials_table(run_dir: str | Path) -> pd.DataFrame | None:
                     "seed": t.get("seed"),
                     "steps": t.get("steps"),
                     "fraction": fraction,
-                    "dev ×100": None if _number(t.get("dev")) is None else round(100 * float(t["dev"]), 2),
+                    "dev ×100": metric_number(t.get("dev")),
                     "chosen": t.get("seed") == report.get("chosen_seed"),
                 }
             )

@@ -19,6 +19,7 @@ from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
 from . import device as device_mod
 from . import pages, runinfo, scenario, workspace
+from .metric_format import NUMBER_FORMAT, metric_label, metric_value
 from .security import md_escape
 
 RUN_KEY = "run_id"  # the current run (plain session state, so it survives pages that hide the sidebar picker)
@@ -242,7 +243,11 @@ def gate_alert(gate: dict[str, Any]) -> None:
 
 
 def teacher_choices(run_dir: str) -> None:
-    """ensemble.json, teacher_search.json and models/*/seed_search.json of a run, when present."""
+    """The labeling teacher's dev score, then ensemble.json, teacher_search.json and models/*/seed_search.json of a
+    run, when present."""
+    teacher_line = runinfo.labeling_teacher_text(run_dir)
+    if teacher_line:
+        st.caption(f":material/school: {teacher_line}")
     decision = runinfo.ensemble_decision(run_dir)
     if decision is not None:
         st.info(runinfo.ensemble_text(decision), icon=":material/join_inner:")
@@ -360,10 +365,52 @@ def fmt_time(ts: float | None) -> str:
 
 
 def pct(value: Any) -> str:
-    try:
-        return f"{100 * float(value):.1f}"
-    except (TypeError, ValueError):
-        return "–"
+    """A metric ×100 with the app's one precision ('81.2'), '–' when unknown."""
+    return metric_value(value)
+
+
+def runs_table(table: pd.DataFrame) -> None:
+    """The Compare page's table of runs (runinfo.runs_table), narrow enough to read: the run name pinned, metric
+    columns headed by model (the metric named once above the table, or in each header when runs of both tasks are
+    listed; always in the help), one decimal, the least needed columns (sampler, scenario, created, id) last."""
+    metric_columns = [c for c in table.columns if "(test " in c]
+    metrics_named = {c.rpartition(" ")[2].rstrip(")") for c in metric_columns}
+    config: dict[str, Any] = {
+        "run": st.column_config.TextColumn("run", pinned=True),
+        "scenario": st.column_config.NumberColumn("scenario", format="%d"),
+        "recommended": st.column_config.TextColumn(
+            "recommended",
+            help="The model each finished run recommends: "
+            + runinfo.RECOMMENDED_WHY.format(baseline="gold-only (zero-shot in scenario 3)"),
+        ),
+    }
+    for column in metric_columns:
+        config[column] = st.column_config.NumberColumn(
+            runinfo.metric_column_label(column, with_metric=len(metrics_named) > 1),
+            format=NUMBER_FORMAT,
+            help=f"{runinfo.metric_column_label(column)} ×100",
+        )
+    first = ["run", "status", "recommended", *metric_columns, "review", "duration", "sampler", "scenario"]
+    order = [c for c in first if c in table.columns] + [c for c in table.columns if c not in first]
+    if len(metrics_named) == 1:
+        st.caption(f"Model columns: {metric_label(next(iter(metrics_named)), 'test')} ×100.")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config, column_order=order, placeholder="–")
+
+
+def metrics_tables(run_metrics: dict, recommended: str | None) -> None:
+    """Every metric of one run, a table per split (test first), headers in words ('test Spearman')."""
+    for split, table in runinfo.metrics_tables(run_metrics, recommended).items():
+        st.dataframe(
+            table,
+            width="stretch",
+            column_config={
+                column: st.column_config.NumberColumn(
+                    metric_label(column.partition(".")[2], split),
+                    format="%.3f" if column.endswith(".threshold") else NUMBER_FORMAT,
+                )
+                for column in table.columns
+            },
+        )
 
 
 def is_active(record: RunRecord | None) -> bool:

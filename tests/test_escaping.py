@@ -179,6 +179,12 @@ SAFE_CALLS = {
     "ensemble_text",  # numbers, fixed words and the core's enum names (metric, labeler) from the run's files
     "model_title",  # fixed titles of the core's model keys
     "model_label",  # fixed titles of the model aliases (default, mpnet, auto)
+    "metric_label",  # 'test Spearman': fixed words for the core's metric keys and splits (studio.metric_format)
+    "metric_value",  # '81.2': a metric as a number (studio.metric_format)
+    "metric_delta",  # '+3.1': a difference of metrics as a number (studio.metric_format)
+    "metric_column_label",  # 'AugSBERT · test Spearman': a model title and metric words
+    "card_help",  # a result card's help: metric words and numbers (app_pages/training.py)
+    "labeling_teacher_text",  # the labeling teacher's dev score: fixed titles, metric words and a number
 }
 #: The app's modules: their ALL_CAPS attributes (SCENARIOS, ROLES, DEMOS, PAGES, ...) are constant tables.
 APP_MODULES = {"ui", "scenario", "workspace", "runinfo", "security", "charts", "est", "core_models", "jobs"}
@@ -216,7 +222,8 @@ SAFE_LOCALS = {
     },  # validated enums
     "app_pages/training.py": {"title", "what", "icon", "note", "primary", "split", "target.note", "label"},
     "app_pages/compare.py": {"what", "base.note"},
-    "studio/ui.py": {"title", "hint", "kind", "count", "running", "message", "error.more"},  # need_run(constant)
+    # need_run(constant); teacher_line: runinfo.labeling_teacher_text (fixed titles, metric words, a number)
+    "studio/ui.py": {"title", "hint", "kind", "count", "running", "message", "error.more", "teacher_line"},
 }
 #: Notes (`runinfo.model_download(...).note`) are markdown written by runinfo with the model name in a code span
 #: escaped by md_escape(code=True); `target.note`/`base.note` are those.
