@@ -481,20 +481,30 @@ def labeling_teacher_dev(
     return "teacher", primary, float(dev[primary]), "all of dev"
 
 
+def gate_teacher_note(gate: dict[str, Any]) -> str:
+    """' (ensemble teacher)' when the gate judged the ensemble and it labeled; when the labeler probe, run after the
+    gate, chose the other teacher (gate.json `labeler`), which teacher the gate judged; '' for a cross-encoder."""
+    judged, labeler = gate.get("teacher_kind"), gate.get("labeler")
+    if judged == "ensemble":
+        return " (judged on the teacher ensemble)" if labeler == "cross_encoder" else " (ensemble teacher)"
+    return " (judged on the cross-encoder)" if labeler == "ensemble" else ""
+
+
 def labeling_teacher_text(run_dir: str | Path) -> str | None:
     """'Labeling teacher on dev: **Teacher (cross-encoder) 85.8** (dev Spearman, all of dev).': the one dev number
     of the teacher that labeled, as its result card gives it (markdown of fixed words and numbers), with a note when
-    the gate judged the ensemble but the labeler probe then chose the cross-encoder alone; None without a teacher."""
+    the gate judged the other teacher (the labeler probe runs after the gate); None without a teacher."""
     found = labeling_teacher_dev(run_dir)
     if found is None:
         return None
     key, metric, value, how = found
     gate = read_json(run_dir, RunFiles.GATE, {})
-    note = (
-        "; the gate judged the teacher ensemble, then the labeler probe chose the cross-encoder alone"
-        if key == "teacher" and isinstance(gate, dict) and gate.get("teacher_kind") == "ensemble"
-        else ""
-    )
+    judged = gate.get("teacher_kind") if isinstance(gate, dict) else None
+    note = ""
+    if key == "teacher" and judged == "ensemble":
+        note = "; the gate judged the teacher ensemble, then the labeler probe chose the cross-encoder alone"
+    elif key == "ensemble" and judged == "cross_encoder":
+        note = "; the gate judged the cross-encoder, then the labeler probe chose the ensemble"
     title = "Teacher ensemble" if key == "ensemble" else "Teacher (cross-encoder)"
     return f"Labeling teacher on dev: **{title} {metric_value(value)}** ({metric_label(metric, 'dev')}, {how}{note})."
 

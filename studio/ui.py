@@ -226,7 +226,7 @@ def gate_alert(gate: dict[str, Any]) -> None:
     """gate.json's verdict: ready; weak, with what to try in the Scenario page's words (its `options`; older runs:
     the message) and a link there; or, in scenario 1 (no silver labels), that the gate does not apply."""
     text = gate.get("message", "")
-    kind = " (ensemble teacher)" if gate.get("teacher_kind") == "ensemble" else ""
+    kind = runinfo.gate_teacher_note(gate)
     if gate.get("verdict") == "ready":
         st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
     elif gate.get("verdict") == scenario.GATE_NOT_APPLICABLE:

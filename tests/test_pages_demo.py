@@ -119,7 +119,7 @@ def test_an_ensemble_that_did_not_label_is_no_result_card(store):
 
 
 def test_an_ensemble_that_labeled_is_a_result_card_with_the_gate_s_dev_number(store):
-    _with_ensemble(store, used=True)
+    run_dir = _with_ensemble(store, used=True)
     at = app("training")
     assert not at.exception, [e.value for e in at.exception]
     cards = _result_cards(at)
@@ -135,15 +135,36 @@ def test_an_ensemble_that_labeled_is_a_result_card_with_the_gate_s_dev_number(st
     # the cross-encoder's dev number, where the ensemble card gives its cross-fitted one, is named as such
     assert "on all of dev the cross-encoder scores 85.0" in page
     assert cards["Teacher"].proto.help.startswith("dev Spearman 85.0 ·")
+    # the gate judged the cross-encoder; the labeler probe, after the gate, chose the ensemble: both say so
+    gate = json.loads((run_dir / "gate.json").read_text())
+    gate.update(teacher_kind="cross_encoder", labeler="ensemble")
+    (run_dir / "gate.json").write_text(json.dumps(gate))
+    page = texts(app("training"))
+    assert "Teacher-readiness gate: ready (judged on the cross-encoder)." in page
+    assert "the gate judged the cross-encoder, then the labeler probe chose the ensemble" in page
 
 
 def test_the_cross_encoder_s_dev_number_is_the_same_on_the_gate_line_and_its_card(store):
-    _with_ensemble(store, used=False)
+    run_dir = _with_ensemble(store, used=False)
     at = app("training")
     page = texts(at)
     assert "Labeling teacher on dev: **Teacher (cross-encoder) 85.0** (dev Spearman, all of dev)." in page
     teacher = _result_cards(at)["Teacher"].proto.help
     assert teacher.startswith("dev Spearman 85.0 (all of dev) · test Spearman 83.0.") and "It labeled" in teacher
+    # the gate judged the ensemble, then the labeler probe chose the cross-encoder alone (gate.json `labeler`)
+    gate = json.loads((run_dir / "gate.json").read_text())
+    gate.update(teacher_kind="ensemble", labeler="cross_encoder")
+    (run_dir / "gate.json").write_text(json.dumps(gate))
+    page = texts(app("training"))
+    assert "Teacher-readiness gate: ready (judged on the teacher ensemble)." in page
+    assert "(ensemble teacher)" not in page
+    assert "the gate judged the teacher ensemble, then the labeler probe chose the cross-encoder alone" in page
+    # and the other way round: the gate judged the cross-encoder, the probe chose the ensemble
+    assert runinfo.gate_teacher_note({"teacher_kind": "cross_encoder", "labeler": "ensemble"}) == (
+        " (judged on the cross-encoder)"
+    )
+    assert runinfo.gate_teacher_note({"teacher_kind": "ensemble"}) == " (ensemble teacher)"
+    assert runinfo.gate_teacher_note({"teacher_kind": "cross_encoder"}) == ""
 
 
 def test_loss_curves_get_a_panel_per_model(store):
