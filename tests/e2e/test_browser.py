@@ -2,7 +2,8 @@
 
 Path: Start -> load the demo -> Scenario 2 with BM25 (tiny: 1 teacher epoch) -> launch -> live training ->
 silver histogram -> Compare chart -> a malformed upload shows its error. Saves a screenshot of each page to
-docs/screenshots/ (the README shows them).
+docs/screenshots/ (the README shows them). A second, short test opens a deep link (/compare) first on a freshly
+started server and counts the requests that leave the machine.
 
 Needs Debian's chromium (`apt-get install -y chromium`) and the `playwright` Python package; its own browser
 download is not used. Run: HF_HUB_OFFLINE=1 python -m pytest tests/e2e -q"""
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -43,6 +45,7 @@ pytestmark = [
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the 'playwright' Python package is not installed")
 
 BAD_CSV = b"sentence1,sentence2,score\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,high\n"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _free_port() -> int:
@@ -116,6 +119,12 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
+def _leaves_the_machine(url: str) -> bool:
+    """A network request to a host other than this machine (data: and blob: URLs stay in the browser)."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS
+
+
 def _nav(page, title: str) -> None:
     page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
 
@@ -133,7 +142,7 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             _shot(page, "start")
             assert page.get_by_role("button", name=re.compile("Load the demo data")).is_visible()
             page.get_by_role("button", name=re.compile("Quick look")).click()  # tiny, to keep the test short
-            page.get_by_text("Active dataset:").wait_for()
+            page.get_by_label("Active dataset", exact=True).wait_for()
             page.get_by_text("Label histogram").first.wait_for()
             _shot(page, "data")
 
@@ -173,7 +182,7 @@ def test_demo_to_trained_student_in_a_real_browser(server):
 
             # 6. a malformed upload is rejected inline, naming row and column
             _nav(page, "Data")
-            page.get_by_text("Active dataset:").wait_for()
+            page.get_by_label("Active dataset", exact=True).wait_for()
             page.locator("input[type='file']").first.set_input_files(
                 files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}]
             )
@@ -183,6 +192,31 @@ def test_demo_to_trained_student_in_a_real_browser(server):
             text = error.inner_text()
             assert "row 2" in text and "'score'" in text and "high" in text
             _shot(page, "data-error")
-            assert page.get_by_text("Active dataset:").is_visible()  # the demo data is untouched
+            assert page.get_by_label("Active dataset", exact=True).is_visible()  # the demo data is untouched
+        finally:
+            browser.close()
+
+
+def test_a_cold_deep_link_opens_its_page_and_nothing_leaves_the_machine(server):
+    """The first request to a fresh server is /compare: the Compare page, no 'Page not found' dialog (a top-level
+    `pages/` folder caused one); and no request, the page icon and fonts included, goes to another host."""
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        away: list[str] = []
+        page.on("request", lambda r: away.append(r.url) if _leaves_the_machine(r.url) else None)
+        try:
+            page.goto(f"{server}/compare")
+            page.get_by_role("heading", name="Compare").wait_for()
+            page.get_by_text("No runs yet").wait_for()
+            page.get_by_text(re.compile(r"Device · (CPU|.*\(cuda\)|.*\(mps\))")).wait_for()  # the reruns are done
+            time.sleep(1.0)
+            assert not page.get_by_text("Page not found").count()
+            assert page.url.endswith("/compare")
+            _nav(page, "Training")  # one more page, with its icons
+            page.get_by_role("heading", name="Training").wait_for()
+            time.sleep(1.0)
+            assert away == [], away
         finally:
             browser.close()
