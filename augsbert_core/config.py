@@ -132,7 +132,7 @@ class ModelConfig:
     warmup_ratio: _number(float, ge=0, lt=1) = 0.1
     max_seq_length: _number(int, ge=8, le=8192) = 128
     # None = chosen by task (see student.py / teacher.py); the teacher takes bce or mse
-    loss: StudentLoss | TeacherLoss | None = None
+    loss: Literal[STUDENT_LOSSES + TEACHER_LOSSES] | None = None  # type: ignore[valid-type]
     weight_decay: Share = 0.01
     trust_remote_code: StrictBool = False  # run custom model code from the hub: only for models you trust
     seed_trials: _number(int, ge=1, le=100) = 1  # seed optimisation: train

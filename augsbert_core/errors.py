@@ -97,8 +97,10 @@ def failure_of(exc: BaseException) -> Failure:
     lowered = text.lower()
     if isinstance(exc, KeyboardInterrupt):
         return Failure("interrupted", "interrupted by the user")
-    if isinstance(exc, AugsbertError):
-        return Failure(exc.kind, first or type(exc).__name__)
+    if isinstance(exc, (Cancelled, GateStopped)):  # their sentence says it all
+        return Failure(exc.kind, first or exc.kind)
+    if isinstance(exc, AugsbertError):  # the error line names the error, as the CLI prints it
+        return Failure(exc.kind, f"{type(exc).__name__}: {first}")
     if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
         return Failure(
             "out_of_memory",
