@@ -118,7 +118,8 @@ edits = (st.session_state.get(editor_key) or {}).get("edited_rows", {})
 current = runinfo.pending_review(review, rows_shown, edits)
 live = runinfo.apply_review(silver, current)
 page = reviewed.loc[view.index[:LIMIT]]
-page = page.assign(kept=page["used"])[
+# rows are shown 1-based, as in silver.csv (data rows, the header not counted) and on the Data page
+page = page.assign(kept=page["used"], row=page["row"] + 1)[
     ["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]
 ]
 edited = st.data_editor(
@@ -150,7 +151,7 @@ edited = st.data_editor(
 )
 b1, b2, b3, b4 = st.columns([1.1, 2.2, 1.6, 2.6], vertical_alignment="center")
 if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save"):
-    runinfo.save_review(record.dir, runinfo.merge_review(review, edited))
+    runinfo.save_review(record.dir, runinfo.merge_review(review, edited.assign(row=edited["row"] - 1)))
     s = runinfo.review_summary(runinfo.load_review(record.dir))
     st.session_state["silver_flash"] = (
         f"Review saved (review.json): {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected."
