@@ -228,7 +228,7 @@ class RunStore:
 
     def reconcile(self) -> list[str]:
         """Mark runs whose worker process died while running as 'interrupted' (a writer's job). Their ids."""
-        stale = [r.id for r in self._records() if r.status == "running" and not _pid_alive(r.pid)]
+        stale = [r.id for r in self._records() if r.status == "running" and not pid_alive(r.pid)]
         for run_id in stale:
             failure = Failure("interrupted", DIED).to_dict()
             self.update(run_id, status="interrupted", finished_at=time.time(), error=DIED, failure=failure)
@@ -380,7 +380,7 @@ def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
 
 def _live(record: RunRecord) -> RunRecord:
     """The record as a reader should show it: 'running' whose process is gone reads 'interrupted'."""
-    if record.status == "running" and not _pid_alive(record.pid):
+    if record.status == "running" and not pid_alive(record.pid):
         failure = Failure("interrupted", DIED).to_dict()
         return RunRecord(**{**record.to_dict(), "status": "interrupted", "error": DIED, "failure": failure})
     return record
@@ -410,7 +410,8 @@ def _record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(**{k: data[k] for k in RunRecord.__dataclass_fields__ if k in data})
 
 
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether process `pid` runs (an exited one not yet reaped, a zombie, does not)."""
     if not pid:
         return False
     try:

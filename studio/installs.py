@@ -19,6 +19,7 @@ from typing import Any
 
 from augsbert_core import models as core_models
 from augsbert_core.atomic import atomic_write_json
+from augsbert_core.runs import pid_alive
 
 from . import workspace
 
@@ -153,17 +154,5 @@ def _read(path: Path) -> dict[str, Any] | None:
 
 
 def _alive(pid: Any) -> bool:
-    """Whether process `pid` runs (an exited one not yet reaped, a zombie, does not)."""
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().split(") ", 1)[1][0] != "Z"
-    except (OSError, IndexError):
-        return True
+    """Whether process `pid` runs (the run store's check; a zombie does not)."""
+    return isinstance(pid, int) and pid > 0 and pid_alive(pid)
