@@ -7,7 +7,7 @@ Every error that bad input, settings or a missing model can cause derives from `
 from __future__ import annotations
 
 import errno
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -78,9 +78,16 @@ class Failure:
     kind: str
     message: str
     hint: str = ""
+    error: str = ""  # the project error's class name (e.g. ModelLoadError): the run's error line starts with it
 
     def to_dict(self) -> dict[str, str]:
-        return asdict(self)
+        return {"kind": self.kind, "message": self.message, "hint": self.hint}
+
+    @property
+    def line(self) -> str:
+        """The run's one-line error: `ModelLoadError: could not load ...`, then the hint."""
+        text = f"{self.error}: {self.message}" if self.error else self.message
+        return text + (f". {self.hint}" if self.hint else "")
 
     @classmethod
     def from_dict(cls, raw: Any) -> Failure | None:
@@ -100,7 +107,7 @@ def failure_of(exc: BaseException) -> Failure:
     if isinstance(exc, (Cancelled, GateStopped)):  # their sentence says it all
         return Failure(exc.kind, first or exc.kind)
     if isinstance(exc, AugsbertError):  # the error line names the error, as the CLI prints it
-        return Failure(exc.kind, f"{type(exc).__name__}: {first}")
+        return Failure(exc.kind, first, error=type(exc).__name__)
     if isinstance(exc, MemoryError) or "out of memory" in lowered or "can't allocate memory" in lowered:
         return Failure(
             "out_of_memory",

@@ -519,8 +519,7 @@ class Run:
 
     def fail(self, failure: Failure, status: str = "failed") -> None:
         """End the run as `status` (failed, cancelled) for the reason `failure`, kept as data and as one line."""
-        error = failure.message + (f". {failure.hint}" if failure.hint else "")
-        self.set_status(status, error=error, failure=failure.to_dict())
+        self.set_status(status, error=failure.line, failure=failure.to_dict())
 
     @property
     def cancel_file(self) -> Path:

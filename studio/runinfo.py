@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -298,13 +297,7 @@ def explain_failure(record: RunRecord) -> tuple[str, str, str]:
         kind = legacy or {"cancelled": "cancelled", "interrupted": "interrupted"}.get(record.status, "internal")
         failure = Failure(kind, (detail if legacy else text) or "no error message was recorded")
     title, advice = FAILURE_ADVICE.get(failure.kind, FAILURE_ADVICE["internal"])
-    message = failure.message.splitlines()[0] if failure.message else ""
-    if failure.kind != "internal":  # the title says what kind of error it was: no class name before the message
-        message = _ERROR_NAME.sub("", message, count=1)
-    return title, message, failure.hint or advice
-
-
-_ERROR_NAME = re.compile(r"^[A-Z][A-Za-z]*Error: ")
+    return title, failure.message.splitlines()[0] if failure.message else "", failure.hint or advice
 
 
 # ------------------------------------------------------------------------------------------------- files
