@@ -1,7 +1,5 @@
 """Silver labels: teacher scores vs gold, per sampler; filter, sort, search; review and export."""
 
-import hashlib
-
 import pandas as pd
 import streamlit as st
 
@@ -10,14 +8,17 @@ from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 
 st.title("Silver labels")
-st.caption(
-    "Pairs the samplers found and the teacher labeled. Scores are normalised to 0–1 (gold 0–5 becomes score ÷ 5)."
-)
-
 record = ui.need_run("No run yet.")
 if record is None:
     st.stop()
 store = workspace.store()
+scale = runinfo.gold_scale(record.dir)  # the dataset's score scale (e.g. 1-5): what scores are shown and typed on
+low_end, high_end = scale or (0.0, 1.0)
+span = high_end - low_end
+st.caption(
+    f"Pairs the samplers found and the teacher labeled. Scores are shown on the dataset's scale "
+    f"({charts.scale_text(scale)}), as gold is."
+)
 
 
 @st.fragment(run_every=3.0)
@@ -80,7 +81,15 @@ chart_area = st.container()  # drawn after the table, with its unsaved ticks
 # -------------------------------------------------------------------------------------------------- table
 st.subheader("Pairs")
 f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
-low, high = f1.slider("Score range", 0.0, 1.0, (0.0, 1.0), 0.05, key="sv_range")
+low, high = f1.slider(
+    f"Score range ({charts.scale_text(scale)})",
+    low_end,
+    high_end,
+    (low_end, high_end),
+    0.05 * span,
+    key=f"sv_range_{low_end:g}_{high_end:g}",
+)
+low, high = (low - low_end) / span, (high - low_end) / span  # the stored scores are on 0-1
 query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
 sort = f3.selectbox("Sort by", ["score, high first", "score, low first", "original order", "sentence1"], key="sv_sort")
 show = f4.selectbox(
@@ -110,18 +119,21 @@ st.caption(
     + ". Tick **wrong** to exclude a pair from student training, or type a corrected score; then save."
 )
 rows_shown = view["row"].head(LIMIT).tolist()
-editor_key = "sv_editor_" + hashlib.sha1((record.id + ",".join(map(str, rows_shown))).encode()).hexdigest()[:12]
-# The table shows the saved review (kept = kept for training and not marked wrong): data that followed the ticks
-# not saved yet would make the editor drop them. The counters, charts and exports follow those ticks (the editor's
-# state from the last rerun) at once.
+editor_key = runinfo.review_editor_key(record.id, rows_shown)
+# The table shows the saved review (kept = kept for training and not marked wrong). Data that followed the unsaved
+# ticks would make the browser's editor drop them (seen in Chromium with Streamlit 1.67: the next Save sent none).
+# The counters, charts and exports follow those ticks (the editor's state from the last rerun) at once.
 edits = (st.session_state.get(editor_key) or {}).get("edited_rows", {})
-current = runinfo.pending_review(review, rows_shown, edits)
+current = runinfo.pending_review(review, rows_shown, edits, scale)
 live = runinfo.apply_review(silver, current)
 page = reviewed.loc[view.index[:LIMIT]]
 # rows are shown 1-based, as in silver.csv (data rows, the header not counted) and on the Data page
-page = page.assign(kept=page["used"], row=page["row"] + 1)[
-    ["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]
-]
+page = page.assign(
+    kept=page["used"],
+    row=page["row"] + 1,
+    score=charts.on_scale(page["score"], scale),
+    corrected_score=charts.on_scale(page["corrected_score"], scale),
+)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
 edited = st.data_editor(
     page,
     key=editor_key,
@@ -136,7 +148,7 @@ edited = st.data_editor(
         "sentence2": st.column_config.TextColumn("sentence 2", width=250),
         "sampler": st.column_config.TextColumn("sampler", width=75),
         "score": st.column_config.ProgressColumn(
-            "teacher score", min_value=0.0, max_value=1.0, format="%.2f", width=110
+            "teacher score", min_value=low_end, max_value=high_end, format="%.2f", width=110
         ),
         "kept": st.column_config.CheckboxColumn(
             "kept",
@@ -145,13 +157,19 @@ edited = st.data_editor(
         ),
         "wrong": st.column_config.CheckboxColumn("wrong", help="exclude from student training", width=70),
         "corrected_score": st.column_config.NumberColumn(
-            "corrected", help="corrected score (0-1)", min_value=0.0, max_value=1.0, step=0.05, format="%.2f", width=85
+            "corrected",
+            help=f"corrected score ({charts.scale_text(scale)})",
+            min_value=low_end,
+            max_value=high_end,
+            step=0.05 * span,
+            format="%.2f",
+            width=85,
         ),
     },
 )
 b1, b2, b3, b4 = st.columns([1.1, 2.2, 1.6, 2.6], vertical_alignment="center")
 if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save"):
-    runinfo.save_review(record.dir, runinfo.merge_review(review, edited.assign(row=edited["row"] - 1)))
+    runinfo.save_review(record.dir, runinfo.merge_review(review, edited.assign(row=edited["row"] - 1), scale))
     s = runinfo.review_summary(runinfo.load_review(record.dir))
     st.session_state["silver_flash"] = (
         f"Review saved (review.json): {s['wrong']} pairs marked wrong, {s['corrected']} scores corrected."
@@ -159,21 +177,25 @@ if b1.button("Save review", type="primary", icon=":material/save:", key="sv_save
     st.rerun()
 b2.download_button(
     f"Export what the filters show ({len(view):,})",
-    lambda frame=live.loc[view.index]: safe_for_spreadsheet(runinfo.silver_export(frame)).to_csv(index=False).encode(),
+    lambda frame=live.loc[view.index]: (
+        safe_for_spreadsheet(runinfo.silver_export(frame, scale)).to_csv(index=False).encode()
+    ),
     file_name=f"{record.id}-silver-filtered.csv",
     mime="text/csv",
     icon=":material/filter_alt:",
     key="sv_export_view",
-    help="The pairs that match the score range, search and 'Show' filter, in the table's order (CSV).",
+    help="The pairs that match the score range, search and 'Show' filter, in the table's order (CSV; scores on 0–1 "
+    "as in silver.csv, and on the dataset's scale in the *_on_scale columns).",
 )
 b3.download_button(
     f"Export all pairs ({len(live):,})",
-    lambda frame=live: safe_for_spreadsheet(runinfo.silver_export(frame)).to_csv(index=False).encode(),
+    lambda frame=live: safe_for_spreadsheet(runinfo.silver_export(frame, scale)).to_csv(index=False).encode(),
     file_name=f"{record.id}-silver.csv",
     mime="text/csv",
     icon=":material/download:",
     key="sv_export",
-    help="Every silver pair of the run with its review columns (CSV).",
+    help="Every silver pair of the run with its review columns (CSV; scores on 0–1 as in silver.csv, and on the "
+    "dataset's scale in the *_on_scale columns).",
 )
 if review:
     if b4.button(
@@ -200,7 +222,11 @@ with counters:
         f"{int(live['used'].sum()):,}",
         help="Kept by the sampler, less the pairs marked wrong.",
     )
-    m[2].metric("Mean teacher score", f"{silver['score'].mean():.2f}")
+    m[2].metric(
+        "Mean teacher score",
+        f"{charts.on_scale(silver['score'], scale).mean():.2f}",
+        help=f"On the dataset's scale ({charts.scale_text(scale)}).",
+    )
     m[3].metric(
         "Distance to gold (KS)",
         f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
@@ -211,8 +237,8 @@ with counters:
     m[5].metric("Scores corrected", f"{s['corrected']:,}")
     if current != review:
         st.caption(
-            ":orange[:material/edit:] The counters and charts include ticks not saved yet: **Save review** keeps them "
-            "(the table's **kept** column follows once saved)."
+            ":orange[:material/edit:] The counters and charts include ticks not saved yet: **Save review** keeps "
+            "them (the table's **kept** column follows once saved)."
         )
 
 with chart_area:
@@ -235,14 +261,14 @@ with chart_area:
     combined = pd.concat(frames, ignore_index=True)
     left, right = st.columns([3, 2])
     left.plotly_chart(
-        charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks),
+        charts.silver_vs_gold(combined, gold["label"] if gold is not None else None, by="series", ks=ks, scale=scale),
         key="silver_hist",
     )
     left.caption(
         f"{charts.ks_label(ks)} (Kolmogorov-Smirnov distance of the silver labels to the gold labels of this "
         "run, 0 = same distribution, 1 = disjoint)."
     )
-    bucket_fig, bucket_table = charts.bucket_share(plot)
+    bucket_fig, bucket_table = charts.bucket_share(plot, scale=scale)
     right.plotly_chart(bucket_fig, key="silver_buckets")
 
 with st.expander("Score buckets (table)"):

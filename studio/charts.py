@@ -99,8 +99,10 @@ def silver_vs_gold(
     by: str = "sampler",
     title: str = "Silver labels vs gold",
     ks: dict[str, float | None] | None = None,
+    scale: Sequence[float] | None = None,
 ) -> go.Figure:
-    """Overlaid density histograms on the 0-1 scale: gold, then one series per value of `by`.
+    """Overlaid density histograms of scores stored on 0-1, drawn on the dataset's `scale` (e.g. (1, 5); 0-1
+    without): gold, then one series per value of `by`.
 
     `ks` ({'all': ..., 'kept': ...}, Kolmogorov-Smirnov distances to gold) is written in the plot's top right corner."""
     fig = _fig(title, height=360, barmode="overlay")
@@ -118,10 +120,11 @@ def silver_vs_gold(
             bgcolor="rgba(255,255,255,0.75)",
             borderpad=3,
         )
-    bins = dict(start=0.0, end=1.0 + 1e-9, size=0.05)
+    low, high = scale or (0.0, 1.0)
+    bins = dict(start=low, end=high + 1e-9 * (high - low), size=0.05 * (high - low))
     if gold is not None and len(gold):
         fig.add_histogram(
-            x=gold.astype(float),
+            x=on_scale(gold, scale),
             xbins=bins,
             histnorm="percent",
             name=f"gold ({len(gold):,})",
@@ -131,23 +134,28 @@ def silver_vs_gold(
     for i, (name, group) in enumerate(silver.groupby(by, sort=True)):
         color = SAMPLER_COLORS.get(str(name), AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)])
         fig.add_histogram(
-            x=group["score"].astype(float),
+            x=on_scale(group["score"], scale),
             xbins=bins,
             histnorm="percent",
             name=f"silver · {html_escape(name)} ({len(group):,})",
             marker_color=color,
             opacity=0.55,
         )
-    fig.update_xaxes(title="score (normalised 0–1)", range=[0, 1])
+    fig.update_xaxes(title=f"score ({scale_text(scale)})", range=[low, high])
     fig.update_yaxes(title="% of pairs")
     return fig
 
 
 def bucket_share(
-    silver: pd.DataFrame, buckets: int = 5, title: str = "Share of pairs per score bucket"
+    silver: pd.DataFrame,
+    buckets: int = 5,
+    title: str = "Share of pairs per score bucket",
+    scale: Sequence[float] | None = None,
 ) -> tuple[go.Figure, pd.DataFrame]:
+    """Share of each sampler's pairs per score bucket (scores stored on 0-1, buckets named on `scale`)."""
     edges = np.linspace(0, 1, buckets + 1)
-    labels = [f"{edges[i]:.1f}–{edges[i + 1]:.1f}" for i in range(buckets)]
+    named = on_scale(pd.Series(edges), scale).tolist()
+    labels = [f"{named[i]:.{_decimals(scale)}f}–{named[i + 1]:.{_decimals(scale)}f}" for i in range(buckets)]
     cut = pd.cut(silver["score"].astype(float).clip(0, 1), edges, labels=labels, include_lowest=True)
     table = (
         pd.DataFrame({"bucket": cut, "sampler": silver["sampler"]})
@@ -169,8 +177,14 @@ def bucket_share(
             textposition="outside",
         )
     fig.update_yaxes(title="% of pairs", rangemode="tozero")
-    fig.update_xaxes(title="teacher score")
+    fig.update_xaxes(title=f"teacher score ({scale_text(scale)})")
     return fig, table
+
+
+def _decimals(scale: Sequence[float] | None) -> int:
+    """Decimals for bucket edges: 1 on 0-1 or 0-5 (0.2, 1.0), 0 on wide scales such as 0-100."""
+    low, high = scale or (0.0, 1.0)
+    return 0 if high - low >= 20 else 1
 
 
 STAGE_NAMES = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -380,20 +381,36 @@ def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Pat
     return path
 
 
-def merge_review(review: dict[int, dict[str, Any]], edited: pd.DataFrame) -> dict[int, dict[str, Any]]:
-    """The saved review updated with the rows of an edited table (columns row, wrong, corrected_score)."""
+def unit_score(value: Any, scale: tuple[float, float] | None = None) -> float | None:
+    """A score typed on the dataset's scale (e.g. 4 on 1-5) as stored on 0-1 (0.75), clipped to 0-1; None when
+    empty or not a number."""
+    number = _number(value)
+    if number is None:
+        return None
+    low, high = scale or (0.0, 1.0)
+    return float(np.clip((number - low) / (high - low), 0.0, 1.0))
+
+
+def merge_review(
+    review: dict[int, dict[str, Any]], edited: pd.DataFrame, scale: tuple[float, float] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The saved review updated with the rows of an edited table (columns row, wrong, corrected_score; the
+    corrected score on the dataset's `scale`, stored on 0-1)."""
     merged = dict(review)
     for row in edited.itertuples(index=False):
-        score = None if pd.isna(row.corrected_score) else float(row.corrected_score)
-        merged[int(row.row)] = {"wrong": bool(row.wrong), "score": score}
+        merged[int(row.row)] = {"wrong": bool(row.wrong), "score": unit_score(row.corrected_score, scale)}
     return {k: v for k, v in merged.items() if v["wrong"] or v["score"] is not None}
 
 
 def pending_review(
-    review: dict[int, dict[str, Any]], rows: list[int], edited_rows: dict[Any, dict[str, Any]]
+    review: dict[int, dict[str, Any]],
+    rows: list[int],
+    edited_rows: dict[Any, dict[str, Any]],
+    scale: tuple[float, float] | None = None,
 ) -> dict[int, dict[str, Any]]:
     """The saved review with a table's unsaved edits applied: `edited_rows` is st.data_editor's state
-    ({position: {column: value}}) over a page whose positions hold the silver `rows`."""
+    ({position: {column: value}}) over a page whose positions hold the silver `rows`; corrected scores typed on
+    the dataset's `scale` are stored on 0-1."""
     out = {row: dict(v) for row, v in review.items()}
     for position, changes in (edited_rows or {}).items():
         try:
@@ -404,10 +421,14 @@ def pending_review(
         if "wrong" in changes:
             entry["wrong"] = bool(changes["wrong"])
         if "corrected_score" in changes:
-            score = _number(changes["corrected_score"])
-            entry["score"] = None if score is None else float(np.clip(score, 0.0, 1.0))
+            entry["score"] = unit_score(changes["corrected_score"], scale)
         out[row] = entry
     return {k: v for k, v in out.items() if v.get("wrong") or v.get("score") is not None}
+
+
+def review_editor_key(run_id: str, rows: list[int]) -> str:
+    """The Silver page's review table key: one per run and set of rows shown, so a new filter starts a fresh table."""
+    return "sv_editor_" + hashlib.sha1((run_id + ",".join(map(str, rows))).encode()).hexdigest()[:12]
 
 
 def review_summary(review: dict) -> dict[str, Any]:
@@ -693,11 +714,18 @@ def metrics_tables(run_metrics: dict[str, dict], recommended: str | None) -> dic
     return out
 
 
-def silver_export(frame: pd.DataFrame) -> pd.DataFrame:
+def silver_export(frame: pd.DataFrame, scale: tuple[float, float] | None = None) -> pd.DataFrame:
     """Reviewed silver pairs as exported: without the page's `row` id, review columns named as in the run files
-    (review_wrong, review_score) and `used` (kept for training and not marked wrong)."""
+    (review_wrong, review_score, both scores on 0-1 as in silver.csv) and `used` (kept for training and not marked
+    wrong). With the dataset's `scale` (e.g. (1, 5)), `score_on_scale` and `review_score_on_scale` follow on it."""
     out = frame.drop(columns=[c for c in ("row",) if c in frame])
-    return out.rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
+    out = out.rename(columns={"wrong": "review_wrong", "corrected_score": "review_score"})
+    if scale is not None:
+        low, high = scale
+        for column in ("score", "review_score"):
+            if column in out:
+                out[f"{column}_on_scale"] = low + out[column].astype(float) * (high - low)
+    return out
 
 
 def model_title(key: str) -> str:

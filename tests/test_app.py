@@ -502,12 +502,12 @@ def test_silver_page_histogram_filters_review_and_export(store):
     assert len(plotly_charts(at)) == 2  # silver vs gold, buckets
     assert "Teacher-readiness gate: ready" in texts(at)
     assert "40 of 40 pairs match" in texts(at)
-    at.slider(key="sv_range").set_value((0.5, 1.0)).run()
+    at.slider(key="sv_range_0_5").set_value((2.5, 5.0)).run()  # the dataset's scale: 0-5
     assert not at.exception, [e.value for e in at.exception]
     shown = int(at.caption[[i for i, c in enumerate(at.caption) if "pairs match" in c.value][0]].value.split()[0])
     assert 0 < shown < 40
     at.text_input(key="sv_query").input("sleeps 7").run()
-    at.slider(key="sv_range").set_value((0.0, 1.0)).run()
+    at.slider(key="sv_range_0_5").set_value((0.0, 5.0)).run()
     assert "1 of 40 pairs match" in texts(at)
     # review: mark the row wrong and save
     runinfo.save_review(store.get(run_id).dir, {7: {"wrong": True, "score": None}, 3: {"wrong": False, "score": 0.9}})

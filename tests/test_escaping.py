@@ -185,6 +185,7 @@ SAFE_CALLS = {
     "metric_column_label",  # 'AugSBERT · test Spearman': a model title and metric words
     "card_help",  # a result card's help: metric words and numbers (app_pages/training.py)
     "labeling_teacher_text",  # the labeling teacher's dev score: fixed titles, metric words and a number
+    "scale_text",  # '0–5': two numbers (studio.charts)
 }
 #: The app's modules: their ALL_CAPS attributes (SCENARIOS, ROLES, DEMOS, PAGES, ...) are constant tables.
 APP_MODULES = {"ui", "scenario", "workspace", "runinfo", "security", "charts", "est", "core_models", "jobs"}

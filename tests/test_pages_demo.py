@@ -256,6 +256,64 @@ def test_unsaved_ticks_count_before_saving():
     assert runinfo.pending_review(review, rows, {}) == review
 
 
+def test_corrected_scores_are_typed_on_the_dataset_scale_and_stored_on_0_1():
+    rows = [3, 7]
+    edits = {0: {"corrected_score": 4.0}, 1: {"corrected_score": 9.0}}
+    assert runinfo.pending_review({}, rows, edits, (1.0, 5.0)) == {
+        3: {"wrong": False, "score": 0.75},  # 4 on 1-5
+        7: {"wrong": False, "score": 1.0},  # above 5: clipped
+    }
+    edited = pd.DataFrame({"row": [3, 7], "wrong": [False, True], "corrected_score": [2.0, np.nan]})
+    assert runinfo.merge_review({}, edited, (1.0, 5.0)) == {
+        3: {"wrong": False, "score": 0.25},
+        7: {"wrong": True, "score": None},
+    }
+    reviewed = runinfo.apply_review(
+        pd.DataFrame({"sentence1": ["a"], "sentence2": ["b"], "score": [0.5], "kept": [True], "sampler": ["bm25"]}),
+        {0: {"wrong": False, "score": 0.25}},
+    )
+    out = runinfo.silver_export(reviewed, (1.0, 5.0)).iloc[0]
+    assert (out["score"], out["score_on_scale"], out["review_score"], out["review_score_on_scale"]) == (
+        0.5,
+        3.0,
+        0.25,
+        2.0,
+    )
+
+
+def test_silver_page_shows_and_takes_scores_on_the_dataset_scale(store):
+    run_id = seed_run(store)  # a dataset scored 0-5
+    silver = runinfo.load_silver(store.get(run_id).dir)
+    at = app("silver")
+    assert not at.exception, [e.value for e in at.exception]
+    slider = at.slider[0]
+    assert slider.label == "Score range (0–5)" and tuple(slider.value) == (0.0, 5.0)
+    editor = next(d for d in at.dataframe if "wrong" in d.value.columns)
+    shown = editor.value.set_index("row")["score"]
+    assert shown.max() > 1.0 and np.allclose(shown.loc[1], 5 * silver["score"].iloc[0])
+    hist = json.loads(plotly_charts(at)[0].proto.spec)
+    assert hist["layout"]["xaxis"]["range"] == [0.0, 5.0] and "0–5" in hist["layout"]["xaxis"]["title"]["text"]
+    # the score range filter is on 0-5 too: 2.5-5 keeps the pairs the teacher scored at least 0.5
+    slider.set_value((2.5, 5.0)).run()
+    assert f"{int((silver['score'] >= 0.5 - 1e-9).sum())} of 40 pairs match" in texts(at)
+
+
+def test_an_unsaved_tick_counts_at_once_and_the_table_keeps_the_saved_review(store):
+    run_id = seed_run(store)
+    at = app("silver")
+    shown = runinfo.load_silver(store.get(run_id).dir)
+    shown = shown.sort_values("score", ascending=False, kind="stable")  # the table's default order
+    key = runinfo.review_editor_key(run_id, shown["row"].tolist())
+    at.session_state[key] = {"edited_rows": {2: {"wrong": True}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert {m.label: m.value for m in at.metric}["Kept for training"] == "39"
+    assert "the table's **kept** column follows once saved" in texts(at)
+    # the editor's data stays the saved review: data that changed with the tick would make the browser drop it
+    editor = next(d.value for d in at.dataframe if "wrong" in d.value.columns)
+    assert editor["kept"].all() and not editor["wrong"].any()
+
+
 def test_saving_the_review_says_it_was_saved(store):
     run_id = seed_run(store)
     at = app("silver")

@@ -258,6 +258,13 @@ def test_demo_to_trained_student_in_a_real_browser(server, shots, tmp_path):
             expect(_metric(page, "Marked wrong")).to_have_text("1", timeout=30_000)  # counted before saving
             page.get_by_text("include ticks not saved yet").wait_for()
             _settled(page)
+            # the tick survives reruns that do not save it
+            page.get_by_text("Only pairs kept for training").click()
+            _settled(page)
+            expect(_metric(page, "Marked wrong")).to_have_text("1", timeout=30_000)
+            page.get_by_text("Only pairs kept for training").click()
+            _settled(page)
+            expect(_metric(page, "Marked wrong")).to_have_text("1", timeout=30_000)
             page.get_by_role("button", name=re.compile("Save review")).click()
             page.get_by_text("Review saved (review.json): 1 pairs marked wrong").first.wait_for()
             assert len(list((workspace / "runs").glob("*/review.json"))) == 1
