@@ -140,19 +140,14 @@ def mapping_note(missing: list[str], twice: bool, clicked: bool, name: str) -> N
 
 
 def scale_box(role: str, found: core_data.ScoreRange | None, payload: bytes, file_id: str):
-    """Scores of the waiting file: a scale control for the target gold pairs. Returns the scale to save with
-    (None: detected by the core, or 0/1 labels) and whether it can be saved."""
+    """Scores of the waiting file: a scale control for gold pairs (the source domain's have their own). Returns the
+    scale to save with (None: 0/1 labels) and whether it can be saved."""
     if found is None:
         return None, True
     if found.binary:
         st.caption("Labels 0/1: a classification task (no score scale).")
         return None, True
-    if role not in workspace.TARGET_ROLES:
-        detected = found.detected
-        st.caption(
-            f"Scores in column '{ui.md_escape(found.column)}' run {found.low:g} to {found.high:g}"
-            + (f": scale {detected[0]:g}–{detected[1]:g}, detected." if detected else ".")
-        )
+    if role not in workspace.PAIR_ROLES:
         return None, True
     default, why = workspace.upload_scale(role, found, payload)
     st.markdown(

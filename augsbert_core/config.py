@@ -117,6 +117,8 @@ class DataConfig:
     column_map: dict[Text, Text] = field(default_factory=dict)
     # score scale of the gold files, e.g. [0, 5]; detected when omitted
     scale: Annotated[list[Float], Field(min_length=2, max_length=2)] | None = None
+    # score scale of the source-domain gold (scenario 3), e.g. [1, 5]; detected when omitted
+    source_scale: Annotated[list[Float], Field(min_length=2, max_length=2)] | None = None
     max_unlabeled: PositiveInt | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
     full_train: Text | None = None  # all available gold (a superset of train): the full-gold ceiling
 
@@ -289,9 +291,10 @@ class ExperimentConfig:
                 raise ConfigError(
                     f"student.loss: {loss!r} does not fit a {task} task; choose one of {', '.join(from_task)}"
                 )
-        scale = self.data.scale
-        if scale is not None and not scale[0] < scale[1]:
-            raise ConfigError(f"data.scale: the low end must be below the high end, got {list(scale)!r}")
+        for key in ("scale", "source_scale"):
+            scale = getattr(self.data, key)
+            if scale is not None and not scale[0] < scale[1]:
+                raise ConfigError(f"data.{key}: the low end must be below the high end, got {list(scale)!r}")
         if self.train_full_gold and self.data.full_train is None and self.scenario in (1, 2):
             raise ConfigError("train_full_gold needs data.full_train: every gold pair available, the ceiling's data")
         ts = self.teacher_search

@@ -37,12 +37,10 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         for key in ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
     }
 
-    def pairs(key: str, task: str | None, use_scale: bool = True) -> pd.DataFrame | None:
+    def pairs(key: str, task: str | None, on: tuple[float, float] | None = scale) -> pd.DataFrame | None:
         if paths[key] is None:
             return None
-        return data_mod.load_pairs(
-            paths[key], column_map=d.column_map or None, task=task, scale=scale if use_scale else None
-        ).frame
+        return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task, scale=on).frame
 
     first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
     first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
@@ -57,8 +55,9 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     if cfg.train_full_gold and cfg.scenario in (1, 2):
         loaded.full_train = pairs("full_train", task)
     if cfg.scenario == 3:
-        loaded.source_train = pairs("source_train", None, use_scale=False)
-        loaded.source_dev = pairs("source_dev", None, use_scale=False)
+        source_scale = tuple(d.source_scale) if d.source_scale else None  # the source domain's own scale
+        loaded.source_train = pairs("source_train", None, source_scale)
+        loaded.source_dev = pairs("source_dev", None, source_scale)
     if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
         loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
         if d.max_unlabeled:

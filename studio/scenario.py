@@ -314,9 +314,12 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
     problems = launch_problems(draft)
     if problems:
         raise ConfigError("; ".join(problems))
-    scale = workspace.dataset_scale() if scenario in (1, 2) else None
+    # scenario 3's target gold is only dev/test: its scale is the one the test file was saved on (none for labels)
+    scale = workspace.dataset_scale() if scenario in (1, 2) else workspace.saved_scale("test")
     if scale is not None:
         data["scale"] = list(scale)
+    if scenario == 3 and workspace.source_scale() is not None:
+        data["source_scale"] = list(workspace.source_scale())
     if draft.get("max_unlabeled"):
         data["max_unlabeled"] = int(draft["max_unlabeled"])
     search = teacher_search_settings(draft)

@@ -48,6 +48,8 @@ ROLES: dict[str, tuple[str, str]] = {
 PAIR_ROLES = ("train", "dev", "test", "source_train", "source_dev")
 #: Gold pairs of the target domain: they share the dataset's score scale (`dataset_scale`).
 TARGET_ROLES = ("train", "dev", "test")
+#: Gold pairs of another domain (scenario 3): they keep their own scale (`source_scale`).
+SOURCE_ROLES = ("source_train", "source_dev")
 UPLOAD_TYPES = ["csv", "tsv", "jsonl", "json", "parquet", "txt"]
 
 #: Canonical columns a role needs: pairs need both sentences and a score or label.
@@ -286,6 +288,16 @@ def upload_scale(role: str, found: core_data.ScoreRange, payload: bytes) -> tupl
     reason to move the scale); else the scale detected from the scores, or a guess to check."""
     manifest = read_manifest()
     files = manifest["files"]
+    if role in SOURCE_ROLES:  # the source domain has its own scale, recorded with its files
+        saved = _entry_scale(files.get(role))
+        if saved is not None and files[role].get("upload_sha") == upload_sha(payload):
+            return saved, "as saved"
+        other = _entry_scale(files.get("source_train" if role == "source_dev" else "source_dev"))
+        if other is not None:
+            return other, "the scale of the saved source-domain pairs"
+        if found.detected is not None:
+            return found.detected, "detected from the scores"
+        return found.suggested, "a guess: these scores are on no usual scale, so check it"
     recorded = recorded_scale(manifest)
     if recorded is not None and (files.get(role) or {}).get("upload_sha") == upload_sha(payload):
         return recorded, "as saved"
@@ -306,7 +318,30 @@ def is_saved(role: str, payload: bytes, mapping: dict[str, str | None], scale: t
         return False
     if info.get("column_map", {}) != mapping_to_column_map(mapping):
         return False
-    return role not in TARGET_ROLES or scale is None or recorded_scale(manifest) == tuple(map(float, scale))
+    if scale is None:
+        return True
+    if role in SOURCE_ROLES:
+        return _entry_scale(info) == tuple(map(float, scale))
+    return role not in TARGET_ROLES or recorded_scale(manifest) == tuple(map(float, scale))
+
+
+def _entry_scale(entry: dict[str, Any] | None) -> tuple[float, float] | None:
+    """The score scale a saved file was loaded on (its manifest entry's `scale`), or None."""
+    scale = (entry or {}).get("scale")
+    if isinstance(scale, list | tuple) and len(scale) == 2 and float(scale[0]) < float(scale[1]):
+        return (float(scale[0]), float(scale[1]))
+    return None
+
+
+def saved_scale(role: str) -> tuple[float, float] | None:
+    """The score scale a role's saved file was loaded on, or None (no file, or 0/1 labels)."""
+    return _entry_scale(read_manifest()["files"].get(role))
+
+
+def source_scale() -> tuple[float, float] | None:
+    """Score scale of the source-domain gold (scenario 3): as its saved train file was loaded (chosen on the
+    Data page or detected), else None (the core detects it)."""
+    return saved_scale("source_train") or saved_scale("source_dev")
 
 
 # ---------------------------------------------------------------------------------------------- uploads

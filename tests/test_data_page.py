@@ -184,6 +184,32 @@ def test_a_scale_override_is_saved_in_the_manifest_and_feeds_the_configs():
     assert cfg.data.scale == [0.0, 5.0]
 
 
+def test_source_domain_gold_keeps_its_own_chosen_scale_into_scenario_3():
+    at = app()
+    upload(at, "source_train", "sick_train.csv", SICK)
+    assert scale_radio(at, "source_train").value == "1–5"  # detected, as for target gold
+    scale_radio(at, "source_train").set_value("0–5").run()
+    save(at, "source_train")
+    assert workspace.source_scale() == (0.0, 5.0)
+    assert workspace.recorded_scale() is None  # the target dataset's scale is not the source's
+    upload(at, "source_dev", "sick_dev.csv", SICK_TEST)
+    assert scale_radio(at, "source_dev").value == "0–5"
+    assert "the scale of the saved source-domain pairs: 0–5" in page_text(at)
+    save(at, "source_dev")
+    # a target test scored 0/1 (classification) and unlabeled text: scenario 3 can launch
+    labels = b"sentence1,sentence2,label\nA dog runs,A dog is running,1\nA cat sleeps,It rains,0\n"
+    assert workspace.save_upload("test", "quora_test.csv", labels).ok
+    assert workspace.save_upload("unlabeled", "quora.txt", b"A dog runs.\nA cat sleeps.\nIt rains.\n").ok
+    draft = scenario.load_draft()
+    draft["scenario"] = 3
+    (cfg, *_) = scenario.build_configs(draft)
+    assert cfg.data.source_scale == [0.0, 5.0] and cfg.data.scale is None
+    from augsbert_core.inputs import load_experiment_data
+
+    loaded = load_experiment_data(cfg)
+    assert loaded.source_train["label"].tolist() == pytest.approx([v / 5 for v in SCORES])  # 0-5, not 1-5
+
+
 def test_a_custom_scale_and_a_scale_too_small_for_the_scores():
     at = app()
     upload(at, "train", "sick_train.csv", SICK)
