@@ -24,7 +24,7 @@ from . import data as data_mod
 from . import stages
 from .errors import AugsbertError, ConfigError
 from .evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommended_of
-from .runs import RunFiles, RunRecord, read_record, read_run_json
+from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
 
 MODEL_TITLES = {
     "zero_shot": "Zero-shot",
@@ -512,7 +512,8 @@ def _silver_histogram(run: _RunView):
 
 def _run_section(run: _RunView, plot) -> list[str]:
     r = run.record
-    duration = f" · {(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else ""
+    seconds = worked_seconds(r) if r.finished_at and r.started_at else None  # every attempt of a resumed run
+    duration = f" · {seconds / 60:.1f} min" if seconds is not None else ""
     out = [
         f"<h2>{esc(run.label)}</h2>",
         f'<p class="muted">run {esc(r.id)} · scenario {esc(r.scenario)} · sampler {esc(r.sampler or "–")} · '

@@ -19,6 +19,7 @@ A locked, empty or unreadable index is read around (the run directories are list
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import stages
 from .atomic import atomic_path, atomic_write_json, atomic_write_text  # noqa: F401 - re-exported
 from .errors import Failure, RunFileError
 
@@ -524,3 +526,70 @@ class Run:
     @property
     def cancel_file(self) -> Path:
         return self.path(RunFiles.CANCEL)
+
+
+# ------------------------------------------------------------------------------------ time a run has worked
+def attempts(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The events of each attempt of a run, in order: an attempt starts at a 'setup' event that follows an event
+    of another stage (a resumed run starts again at setup; one attempt reports several setup lines)."""
+    out: list[list[dict[str, Any]]] = []
+    previous = None
+    for event in events:
+        stage = event.get("stage")
+        if not out or (stage == stages.SETUP and previous != stages.SETUP):
+            out.append([])
+        out[-1].append(event)
+        previous = stage
+    return out
+
+
+def _event_time(event: dict[str, Any]) -> float | None:
+    try:
+        return float(event["time"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def elapsed(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None) -> float | None:
+    """Seconds the run has worked, over all its attempts: each earlier attempt from its first to its last event,
+    the latest one until now while it runs (until it ended otherwise). Time spent stopped or queued between
+    attempts does not count. Without events: the record's started_at to its end, as before events existed."""
+    now = now or time.time()
+    spans = []
+    for attempt in attempts(events):
+        times = [t for t in (_event_time(e) for e in attempt) if t is not None]
+        if times:
+            spans.append([min(times), max(times)])
+    if record is None:
+        return sum(end - start for start, end in spans) if spans else None
+    started = record.started_at
+    if started and (not spans or started > spans[-1][1]):  # a new attempt that has not reported yet
+        spans.append([started, started])
+    if not spans:
+        return None
+    if record.status == "running":
+        spans[-1][1] = max(spans[-1][1], now)
+    elif record.status not in ACTIVE and record.finished_at and record.finished_at >= spans[-1][0]:
+        spans[-1][1] = max(spans[-1][1], record.finished_at)
+    return max(0.0, sum(end - start for start, end in spans))
+
+
+def worked_seconds(record: RunRecord, now: float | None = None) -> float | None:
+    """`elapsed` for a run record, reading its events.jsonl (parsed once per version of the file)."""
+    path = Path(record.dir) / RunFiles.EVENTS
+    try:
+        stat = path.stat()
+    except OSError:
+        return elapsed([], record, now)
+    return elapsed(_read_events(str(path), stat.st_size, stat.st_mtime_ns), record, now)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_events(path: str, size: int, mtime_ns: int) -> list[dict[str, Any]]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line being written right now
+    return out

@@ -19,7 +19,17 @@ from augsbert_core.errors import Failure
 from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
 from augsbert_core.models import ModelLoadError, is_fresh_head_bi_encoder, resolve_model
 from augsbert_core.progress import event_kind
-from augsbert_core.runs import ACTIVE, Run, RunFiles, RunRecord, RunStore, atomic_write_json
+from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported for the pages
+    ACTIVE,
+    Run,
+    RunFiles,
+    RunRecord,
+    RunStore,
+    atomic_write_json,
+    attempts,
+    elapsed,
+    worked_seconds,
+)
 from augsbert_core.sampling import distribution_distance
 
 from .charts import AUGSBERT_COLORS, MODEL_COLORS, RUN_PATTERNS
@@ -201,51 +211,6 @@ def progress(
     if rows:
         out.evals = pd.DataFrame(rows, columns=["stage", "step", "metric", "value"])
     return out
-
-
-def attempts(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The events of each attempt of a run, in order: an attempt starts at a 'setup' event that follows an event
-    of another stage (a resumed run starts again at setup; one attempt reports several setup lines)."""
-    out: list[list[dict[str, Any]]] = []
-    previous = None
-    for event in events:
-        stage = event.get("stage")
-        if not out or (stage == stages.SETUP and previous != stages.SETUP):
-            out.append([])
-        out[-1].append(event)
-        previous = stage
-    return out
-
-
-def _event_time(event: dict[str, Any]) -> float | None:
-    try:
-        return float(event["time"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def elapsed(events: list[dict[str, Any]], record: RunRecord | None = None, now: float | None = None) -> float | None:
-    """Seconds the run has worked, over all its attempts: each earlier attempt from its first to its last event,
-    the latest one until now while it runs (until it ended otherwise). Time spent stopped or queued between
-    attempts does not count. Without events: the record's started_at to its end, as before events existed."""
-    now = now or time.time()
-    spans = []
-    for attempt in attempts(events):
-        times = [t for t in (_event_time(e) for e in attempt) if t is not None]
-        if times:
-            spans.append([min(times), max(times)])
-    if record is None:
-        return sum(end - start for start, end in spans) if spans else None
-    started = record.started_at
-    if started and (not spans or started > spans[-1][1]):  # a new attempt that has not reported yet
-        spans.append([started, started])
-    if not spans:
-        return None
-    if record.status == "running":
-        spans[-1][1] = max(spans[-1][1], now)
-    elif record.status not in ACTIVE and record.finished_at and record.finished_at >= spans[-1][0]:
-        spans[-1][1] = max(spans[-1][1], record.finished_at)
-    return max(0.0, sum(end - start for start, end in spans))
 
 
 def eval_metric_key(metrics: dict[str, float]) -> str | None:
@@ -675,12 +640,18 @@ def runs_table(
         row.update(
             {
                 "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)) if r.created_at else "–",
-                "duration": f"{(r.finished_at - r.started_at) / 60:.1f} min" if r.finished_at and r.started_at else "–",
+                "duration": _duration_text(r),
                 "id": r.id,
             }
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _duration_text(record: RunRecord) -> str:
+    """How long a run has worked, over all its attempts (a resumed run counts its earlier ones), in minutes."""
+    seconds = worked_seconds(record) if record.started_at else None
+    return f"{seconds / 60:.1f} min" if seconds is not None and record.status not in ACTIVE else "–"
 
 
 def metric_column_label(column: str, with_metric: bool = True) -> str:

@@ -194,6 +194,19 @@ def test_elapsed_time_counts_every_attempt():
     assert runinfo.elapsed(first + second) == pytest.approx(160.0)
 
 
+def test_compare_duration_counts_every_attempt_of_a_resumed_run(store):
+    run = store.run(seed_run(store, "resumed", with_files=False))
+    t0 = time.time() - 5000
+    first = _events(("setup", t0), ("data", t0 + 10), ("teacher.train", t0 + 120))  # 120 s, then stopped
+    second = _events(("setup", t0 + 4000), ("augsbert.train", t0 + 4050))  # resumed an hour later: 60 s to the end
+    for event in first + second:
+        run.event(event)
+    store.update(run.id, started_at=t0 + 4000, finished_at=t0 + 4060)
+    record = store.get(run.id)
+    table = runinfo.runs_table([record], {record.id: {}}, {record.id: None})
+    assert table.loc[0, "duration"] == "3.0 min"  # 120 s + 60 s; not 1.0 min (the last attempt), not 68 min
+
+
 def test_training_page_elapsed_over_attempts_and_resumed_steps_at_once(store):
     run = store.run(seed_run(store, "resumable", status="cancelled", with_files=False))
     t0 = time.time() - 1000
