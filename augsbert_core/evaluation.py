@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .speed import throughput, timed, timed_split
 from .tables import write_table
 
 MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "full_gold", "teacher", "ensemble")
@@ -209,14 +210,25 @@ def tidy(metrics: dict[str, Any]) -> list[dict[str, object]]:
 
 
 def evaluate_bi_encoder(
-    model, splits: dict[str, pd.DataFrame], task: str, predictions: dict[str, dict[str, np.ndarray]] | None = None
+    model,
+    splits: dict[str, pd.DataFrame],
+    task: str,
+    predictions: dict[str, dict[str, np.ndarray]] | None = None,
+    speed: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Cosine-similarity metrics of a bi-encoder on each split (threshold chosen on dev).
 
-    Pass a dict as `predictions` to receive the per-pair scores ({split: scores})."""
-    scores = {
-        name: bi_encoder_scores(model, f["sentence1"].tolist(), f["sentence2"].tolist()) for name, f in splits.items()
-    }
+    Pass a dict as `predictions` to receive the per-pair scores ({split: scores}), and one as `speed` to receive
+    the timing of scoring the test (else dev) split: encoding its distinct sentences plus the cosines
+    (`speed.throughput`)."""
+    batch_size, clock = 64, timed_split(splits)
+    scores = {}
+    for name, f in splits.items():
+        s1, s2 = f["sentence1"].tolist(), f["sentence2"].tolist()
+        scores[name], seconds = timed(lambda s1=s1, s2=s2: bi_encoder_scores(model, s1, s2, batch_size=batch_size))
+        if speed is not None and name == clock:
+            sentences = len(set(s1) | set(s2))
+            speed.update(throughput("bi-encoder", name, len(f), seconds, batch_size, sentences=sentences))
     if predictions is not None:
         predictions.update(scores)
     return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)

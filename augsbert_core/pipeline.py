@@ -43,12 +43,14 @@ from .evaluation import (
 )
 from .gate import readiness_gate
 from .inputs import LoadedData, load_experiment_data
+from .model_card import CardFacts, write_card
 from .models import choose_device, device_description, is_fresh_head_bi_encoder, load_bi_encoder, load_cross_encoder
 from .probe import PROBE_FRACTION, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
 from .sampling import distribution_distance
 from .silver import Labeler, cap_before_labeling, given_silver, kept_mask, make_candidates, warm_start_pairs
+from .speed import pairs_per_s, speed_report
 from .student import train_student
 from .teacher import (
     LabelCache,
@@ -223,8 +225,9 @@ class _Experiment:
             trust_remote_code=cfg.student.trust_remote_code,
         )
         if not self.done("zero_shot"):
-            t0, preds = time.time(), {}
-            metrics = evaluate_bi_encoder(base, splits, task, preds)
+            t0, preds, speed = time.time(), {}, {}
+            metrics = evaluate_bi_encoder(base, splits, task, preds, speed=speed)
+            self.state.setdefault("speed", {})["zero_shot"] = speed
             self.finish("zero_shot", t0, metrics, preds)
             report.stage(stages.eval_stage("zero_shot"), _fmt(metrics, task))
         self.cancel.raise_if_cancelled("evaluation")
@@ -262,6 +265,7 @@ class _Experiment:
         }
         write_predictions(self.run_.path(RunFiles.PREDICTIONS), splits, predictions)
         self.run_.write_json(RunFiles.TIMINGS, self.state["timings"])
+        self._write_speed_and_cards(data, splits)
         recommended = recommend(metrics, task)
         # last: its presence means the run finished
         self.run_.write_json(RunFiles.METRICS, {**metrics, RECOMMENDED: recommended})
@@ -287,7 +291,10 @@ class _Experiment:
             **self.train_kwargs(key),
         )
         preds: dict[str, np.ndarray] = {}
-        metrics = evaluate_bi_encoder(model, splits, task, preds)
+        speed: dict = {}
+        metrics = evaluate_bi_encoder(model, splits, task, preds, speed=speed)
+        self.state.setdefault("speed", {})[key] = speed
+        self.state.setdefault("trained_on", {})[key] = self._trained_on(key, len(train), data)
         self.finish(key, t0, metrics, preds)
         self.report.stage(stages.eval_stage(key), _fmt(metrics, task))
 
@@ -349,11 +356,15 @@ class _Experiment:
             )
         cache = self._label_cache()
         preds: dict[str, np.ndarray] = {}
+        speed: dict = {}
         metrics = evaluate_cross_encoder(
-            teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds, cache=cache
+            teacher, splits, task, batch_size=cfg.label_batch_size, predictions=preds, cache=cache, speed=speed
         )
         self.report.stage(stages.eval_stage("teacher"), _fmt(metrics, task))
         self.state["metrics"]["teacher"] = metrics
+        self.state.setdefault("speed", {})["teacher"] = speed
+        self.state.setdefault("trained_on", {})["teacher"] = self._teacher_trained_on(len(gold), warm, trials)
+        self._write_cards(data, splits, ("teacher",))  # now: a run the gate stops keeps its teacher's card
         self.state["predictions"]["teacher"] = {k: [float(x) for x in v] for k, v in preds.items()}
         ensemble = self._fit_ensemble(splits, task)
         teacher_config = getattr(getattr(teacher, "model", None), "config", None)  # the loaded teacher's HF config
@@ -377,6 +388,66 @@ class _Experiment:
             self.run_.write_json(RunFiles.METRICS_PARTIAL, self.metrics)
             raise GateStopped(gate["message"])
         return self._labeler(teacher, cache), gate
+
+    # --- deliverables: speed.json and the model cards ---------------------------------------------------------
+    def _trained_on(self, key: str, n: int, data: LoadedData) -> str:
+        """What a student trained on, in one line with its sizes (for its model card)."""
+        if key != "augsbert":
+            return f"{n:,} gold pairs" + (" (all the gold: the full-gold ceiling)" if key == "full_gold" else "")
+        if self.cfg.scenario == 3:
+            return f"{n:,} silver pairs of the target domain labeled by the teacher (no target gold)"
+        gold = len(data.train) if data.train is not None else 0
+        extra = "augmented copies of gold pairs" if self.cfg.scenario == 1 else "silver pairs labeled by the teacher"
+        return f"{n:,} pairs: {gold:,} gold + {n - gold:,} {extra}"
+
+    def _teacher_trained_on(self, n: int, warm: dict | None, trials: list[dict] | None) -> str:
+        """What the teacher trained on, in one line with its sizes (for its model card)."""
+        if not self.cfg.teacher.epochs and trials is None:
+            return f"not trained in this run: the cross-encoder `{self.teacher_cfg.model}` as given (teacher.epochs 0)"
+        where = " of the source domain" if self.cfg.scenario == 3 else ""
+        text = f"{n:,} gold pairs{where}, each in both orders ({2 * n:,} examples)"
+        if warm:
+            text += f"; first warm-started on {warm.get('pairs', 0):,} candidate pairs scored by a bi-encoder"
+        if trials is not None:
+            text += f"; epochs and learning rate chosen on dev among {len(trials)} trials"
+        return text
+
+    def _write_cards(self, data: LoadedData, splits, keys) -> None:
+        """(Re)write the README.md model card of each model folder in `keys` that exists, from the run's state."""
+        speeds = self.state.get("speed", {})
+        rates = {k: r for k in speeds if (r := pairs_per_s({"models": speeds}, k))}
+        device = device_description(self.device)
+        for key in keys:
+            folder = self.models_dir / key
+            if not (folder / RunFiles.CONFIG).is_file():
+                continue
+            teacher = key == "teacher"
+            trained_on = self.state.get("trained_on", {}).get(key, "see the run's config.json")
+            if teacher and (own := teacher_inputs(self.cfg, data)[2]) != data.task:  # scenario 3: source scores
+                trained_on += f" (as {own} on the source's labels; scored below on the target's)"
+            write_card(
+                folder,
+                CardFacts(
+                    key=key,
+                    kind="cross-encoder" if teacher else "bi-encoder",
+                    run_id=self.run_.id,
+                    base_model=self.teacher_cfg.model if teacher else self.cfg.student.model,
+                    task=data.task,
+                    scale=data.scale,
+                    trained_on=trained_on,
+                    scores=self.metrics.get(key, {}),
+                    eval_sizes={name: len(f) for name, f in splits.items()},
+                    speed=speeds.get(key) or None,
+                    device=device,
+                    other_speeds=rates,
+                ),
+            )
+
+    def _write_speed_and_cards(self, data: LoadedData, splits) -> None:
+        """speed.json (each model measured during its evaluation) and the final model cards."""
+        speeds = {k: v for k, v in self.state.get("speed", {}).items() if v}
+        self.run_.write_json(RunFiles.SPEED, speed_report(self.device, device_description(self.device), speeds))
+        self._write_cards(data, splits, ("teacher", "augsbert", "gold_only", "full_gold"))
 
     def _wants_warm_start(self) -> bool:
         mode, t = self.teacher_cfg.warm_start, self.teacher_cfg
@@ -566,6 +637,9 @@ class _Experiment:
                 if key in state["metrics"]:
                     self.state["metrics"][key] = state["metrics"][key]
                     self.state["predictions"][key] = state["predictions"].get(key, {})
+                for extra in ("speed", "trained_on"):  # measured and described in that run
+                    if key in state.get(extra, {}):
+                        self.state.setdefault(extra, {})[key] = state[extra][key]
             self.state["timings"][stage] = 0.0
             self.state["done"].append(stage)
             if (src / "models" / stage).is_dir():

@@ -9,6 +9,7 @@ Layout of a run directory `<root>/<run_id>/`:
   gate.json          teacher-readiness numbers (scenarios 2, 3)
   silver.csv         candidate pairs with teacher scores (and the kept flag)
   augmented.csv      scenario 1: augmented pairs
+  speed.json         pairs per second of each model scoring the test pairs, and the device
   metrics.json       {model: {split: {metric: value}}} -- written last, only when the run finished
   models/<name>/     trained models in sentence-transformers format (with their model cards)
 
@@ -61,6 +62,7 @@ class RunFiles:
     METRICS = "metrics.json"
     METRICS_PARTIAL = "metrics.partial.json"
     TIMINGS = "timings.json"
+    SPEED = "speed.json"  # pairs/s of each model on the test pairs (speed.py)
     REVIEW = "review.json"
     EVENTS = "events.jsonl"
     LOG = "log.txt"
