@@ -5,6 +5,7 @@ Exit codes: 0 success, 2 bad input or bad arguments (the message says what and w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -29,8 +30,10 @@ from .config import (
 from .distributed import dist_info, train_distributed
 from .errors import AugsbertError, Cancelled, GateStopped
 from .evaluation import RECOMMENDED, format_table, recommended_of
-from .jobs import RESUMABLE, cancel, resume, run_worker
-from .models import load_bi_encoder, load_cross_encoder, offline_models
+from .inputs import load_experiment_data
+from .jobs import RESUMABLE, cancel, device_lock, resume, run_worker
+from .label_errors import find_label_errors
+from .models import choose_device, load_bi_encoder, load_cross_encoder, offline_models
 from .pipeline import run_experiment
 from .plan import check_experiment
 from .report import build_report
@@ -39,6 +42,7 @@ from .sampling import sample_candidates
 from .silver import stream_silver
 from .study import Study, results_markdown
 from .teacher import label_pairs
+from .tracking import log_run
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULTS = ExperimentConfig()  # the config schema's defaults are the commands' defaults
@@ -93,6 +97,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a config key, as for `augsbert run`; repeatable",
     )
     p.add_argument("--json", action="store_true", help='print the plan, or {"ok": false, "errors": [...]}, as JSON')
+
+    p = sub.add_parser(
+        "label-errors",
+        help="rank the gold train pairs by how suspicious their labels are (cross-fitted teachers)",
+        description="Only this step of a run: the config's teacher is trained on k-1 folds of data.train and "
+        "scores the fold it did not see (label_errors.folds, label_errors.epochs); pairs are ranked by how far "
+        "their label is from that out-of-fold prediction. Writes the table (rank, row, sentence1, sentence2, "
+        "label, oof_prediction, suspicion) and prints the most suspect rows and, last, the file written.",
+    )
+    p.add_argument("config", help="experiment config (YAML or JSON) naming data.train")
+    p.add_argument("--out", default=RunFiles.LABEL_ERRORS, help="output table (default: ./label_errors.csv)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key; repeatable")
+    p.add_argument("--top", type=int, default=10, help="rows printed (default 10)")
+    p.add_argument("--work-dir", help="where the fold models are trained (default: a temporary folder)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     p = sub.add_parser("config-schema", help="print the JSON Schema of config files (for editors)")
 
@@ -150,6 +169,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the HTML file to write")
     p.add_argument("--runs-dir")
     p.add_argument("--title", help="the report's title (default: names the run, or the number of runs)")
+
+    p = sub.add_parser(
+        "export-mlflow",
+        help="log finished runs to MLflow (one MLflow run each; exporting again updates it)",
+        description="Log each finished run as one MLflow run: the config as params, metrics.json per model and split "
+        "(augsbert.test.spearman), training curves, tags (run id, scenario, sampler, gate verdict) and artifacts "
+        "(silver_summary.json, gate.json, the HTML report). The MLflow run is found again by its augsbert.run_id "
+        "tag, so exporting a run twice updates it. Store: --tracking-uri, else $MLFLOW_TRACKING_URI, else "
+        "sqlite:///$AUGSBERT_HOME/mlflow.db (see docs/tracking.md). Needs mlflow: pip install -e '.[tracking]'.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN", help="a run id (in --runs-dir) or a run directory")
+    p.add_argument("--runs-dir")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the workspace's)")
+    p.add_argument("--experiment", help="MLflow experiment (default: the run's tracking_experiment, else augsbert)")
+    p.add_argument("--log-model", action="store_true", help="also log the recommended student model as an artifact")
 
     p = sub.add_parser("cancel", help="ask a queued or running job to stop")
     p.add_argument("run_id")
@@ -216,9 +250,11 @@ def _dispatch(args) -> int:
         "validate": _cmd_validate,
         "sample": _cmd_sample,
         "label": _cmd_label,
+        "label-errors": _cmd_label_errors,
         "runs": _cmd_runs,
         "cancel": _cmd_cancel,
         "report": _cmd_report,
+        "export-mlflow": _cmd_export_mlflow,
         "resume": _cmd_resume,
         "worker": _cmd_worker,
         "train": _cmd_train,
@@ -404,6 +440,35 @@ def _cmd_label(args) -> int:
     return EXIT_OK
 
 
+def _cmd_label_errors(args) -> int:
+
+    import tempfile  # noqa: PLC0415 - only this command needs a scratch folder
+
+    cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
+    if cfg.scenario == 3:
+        raise ConfigError("label-errors ranks gold train pairs: scenarios 1 and 2 (data.train)")
+    if args.top < 0:
+        raise ConfigError("--top must be 0 or more")
+    data_ = load_experiment_data(cfg)
+    device = choose_device(cfg.device)
+    sink = _TqdmSink() if not args.no_progress else _PrintSink()
+    # one training per device: with a run store (the app's configs name one) wait for the device like a run's worker
+    lock = device_lock(RunStore(cfg.runs_dir), device) if cfg.runs_dir else contextlib.nullcontext()
+    with lock, tempfile.TemporaryDirectory(prefix="augsbert-label-errors-", dir=args.work_dir) as work:
+        try:
+            table = find_label_errors(cfg, data_, work, device=device, sink=sink)
+        finally:
+            sink.close()
+    data.write_table(table, args.out)
+    if args.top:
+        shown = table.head(args.top).assign(
+            sentence1=lambda t: t["sentence1"].str.slice(0, 40), sentence2=lambda t: t["sentence2"].str.slice(0, 40)
+        )
+        print(shown.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"{len(table):,} gold pairs ranked -> {args.out}")
+    return EXIT_OK
+
+
 def _cmd_runs(args) -> int:
 
     store = RunStore(args.runs_dir)
@@ -465,6 +530,31 @@ def _cmd_report(args) -> int:
             raise ConfigError(exc.args[0]) from None
     atomic_write_text(Path(args.out), build_report(dirs, title=args.title))
     print(args.out)
+    return EXIT_OK
+
+
+def _cmd_export_mlflow(args) -> int:
+    """RUN as for `report`: a directory as it is, else a run id in the run store. Prints one line per run."""
+
+    store = None
+    dirs = []
+    for run in args.runs:
+        if Path(run).is_dir():
+            dirs.append(Path(run))
+            continue
+        store = store or RunStore(args.runs_dir)
+        try:
+            dirs.append(Path(store.get(run).dir))
+        except KeyError as exc:
+            raise ConfigError(exc.args[0]) from None
+    for run_dir in dirs:
+        tracked = log_run(
+            run_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, log_model=args.log_model or None
+        )
+        print(
+            f"{run_dir.name}: {'logged as' if tracked.created else 'updated'} MLflow run {tracked.run_id} "
+            f"(experiment {tracked.experiment_id})"
+        )
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ JSON Schema for editors (`augsbert config-schema`).
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 from dataclasses import asdict, field, fields, is_dataclass
 from pathlib import Path
@@ -32,7 +33,8 @@ from .errors import ConfigError
 # The choices of the config, each written once as a Literal; the tuples of allowed values are derived from them
 # and are what the CLI's choices, the app's option lists and its help dictionaries are built from.
 Scenario = Literal[1, 2, 3]
-Task = Literal["regression", "classification"]
+# positive_pairs: gold of positive pairs only (every label 1, or anchor/positive columns): negatives are mined
+Task = Literal["regression", "classification", "positive_pairs"]
 Sampler = Literal["random", "bm25", "semantic", "bm25+semantic", "kde"]
 StudentLoss = Literal["cosent", "cosine", "angle", "online_contrastive", "contrastive", "mnrl"]
 TeacherLoss = Literal["bce", "mse"]
@@ -42,12 +44,16 @@ GateAction = Literal["warn", "stop", "proceed"]
 SwitchValue = Literal["auto", "on", "off"]  # ensemble, teacher.warm_start
 LabelerChoice = Literal["auto", "cross_encoder", "ensemble"]  # auto = chosen by short student probes on dev
 CandidateSource = Literal["auto", "given", "sampled", "given+sampled"]  # auto = given pairs when the pool has pairs
+Tracking = Literal["none", "mlflow", "tensorboard", "wandb"]  # experiment tracking (docs/tracking.md)
 
 SCENARIOS: tuple[int, ...] = get_args(Scenario)
 TASKS: tuple[str, ...] = get_args(Task)
 SAMPLERS: tuple[str, ...] = get_args(Sampler)
 # KDE keeps labeled pairs whose labels match the gold's: it needs labels, so `augsbert sample`/`silver` omit it
 SENTENCE_SAMPLERS: tuple[str, ...] = tuple(s for s in SAMPLERS if s != "kde")
+# A mix ({sampler: share}) combines these: kde selects among labeled pairs after labeling, so it holds no share
+MIX_SAMPLERS: tuple[str, ...] = SENTENCE_SAMPLERS
+MIX_TOLERANCE = 1e-6  # the shares of a mix sum to 1 within this
 STUDENT_LOSSES: tuple[str, ...] = get_args(StudentLoss)
 TEACHER_LOSSES: tuple[str, ...] = get_args(TeacherLoss)
 AUGMENT_METHODS: tuple[str, ...] = get_args(AugmentMethod)
@@ -56,6 +62,7 @@ GATE_ACTIONS: tuple[str, ...] = get_args(GateAction)
 SWITCH_VALUES: tuple[str, ...] = get_args(SwitchValue)
 LABELERS: tuple[str, ...] = get_args(LabelerChoice)
 CANDIDATE_SOURCES: tuple[str, ...] = get_args(CandidateSource)
+TRACKERS: tuple[str, ...] = get_args(Tracking)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
@@ -100,6 +107,66 @@ LearningRate = _number(float, gt=0, le=1)
 BatchSize = _number(int, ge=1, le=65_536)
 TopK = _number(int, ge=1, le=MAX_TOP_K)
 Switch = Annotated[SwitchValue, BeforeValidator(_on_off)]
+
+
+def _sampler_choice(value: Any) -> Any:
+    """`sampler`: a sampler's name, or a mix {name: share} of samplers from MIX_SAMPLERS whose shares are in (0, 1]
+    and sum to 1 (within MIX_TOLERANCE) and whose base searches differ (bm25 and bm25+semantic both run bm25).
+    The mapping's order is its priority: a pair two samplers find counts for the earlier one. A one-entry mix is
+    its sampler's name."""
+    if isinstance(value, str):
+        if value.strip() not in SAMPLERS:
+            raise ValueError(
+                f"input should be {', '.join(map(repr, SAMPLERS[:-1]))} or {SAMPLERS[-1]!r}, or a mix of samplers "
+                "with shares, e.g. {bm25: 0.7, random: 0.3}"
+            )
+        return value.strip()
+    if not isinstance(value, dict):
+        raise ValueError("expected a sampler's name or a mix of samplers with shares, e.g. {bm25: 0.7, random: 0.3}")  # noqa: TRY004 (pydantic reports ValueError)
+    if not value:
+        raise ValueError("a sampler mix needs at least one entry, e.g. {bm25: 0.7, random: 0.3}")
+    mix: dict[str, float] = {}
+    for name, share in value.items():
+        if name not in SAMPLERS:
+            raise ValueError(f"unknown sampler {name!r} in the mix; choose from {', '.join(MIX_SAMPLERS)}")
+        if name not in MIX_SAMPLERS and len(value) > 1:
+            raise ValueError(
+                f"{name!r} cannot be part of a mix: it keeps labeled pairs whose labels match the gold's, after "
+                "labeling; use it alone (sampler: kde)"
+            )
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+            raise ValueError(f"the share of {name!r} must be a number above 0 and at most 1, got {share!r}")
+        mix[str(name)] = float(share)
+    total = sum(mix.values())
+    if abs(total - 1) > MIX_TOLERANCE:
+        raise ValueError(f"the shares of a sampler mix must sum to 1, got {total:g} (write 70% as 0.7)")
+    searches = [(name, part) for name in mix for part in name.split("+")]  # bm25+semantic = the bm25 and semantic
+    for i, (name, part) in enumerate(searches):
+        other = next((n for n, p in searches[:i] if p == part and n != name), None)
+        if other is not None:
+            raise ValueError(f"{other!r} and {name!r} both run the {part} search; mix samplers with different searches")
+    return next(iter(mix)) if len(mix) == 1 else mix
+
+
+SamplerChoice = Annotated[Sampler | dict[Sampler, float], BeforeValidator(_sampler_choice)]
+
+
+def sampler_label(sampler: str | dict[str, float]) -> str:
+    """A sampler choice as runs, tables and charts name it: 'bm25', or 'mix(bm25 70%, random 30%)' for a mix."""
+    if isinstance(sampler, str):
+        return sampler
+    shares = sampler_shares(sampler)
+    return "mix(" + ", ".join(f"{name} {round(100 * share, 1):g}%" for name, share in shares.items()) + ")"
+
+
+def sampler_shares(sampler: str | dict[str, float]) -> dict[str, float]:
+    """{sampler: share} summing to exactly 1, in priority order: {name: 1.0} for a single sampler."""
+    if isinstance(sampler, str):
+        return {sampler: 1.0}
+    total = sum(sampler.values())
+    return {name: share / total for name, share in sampler.items()}
+
+
 Text = Annotated[str, Field(min_length=1, max_length=4096)]
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -121,6 +188,8 @@ class DataConfig:
     source_scale: Annotated[list[Float], Field(min_length=2, max_length=2)] | None = None
     max_unlabeled: PositiveInt | None = None  # cap on unlabeled sentences/pairs (subsampling with the seed)
     full_train: Text | None = None  # all available gold (a superset of train): the full-gold ceiling
+    # reviewed gold labels (JSON: rows excluded or re-scored, see gold_review.py), applied to data.train on load
+    gold_review: Text | None = None
 
 
 @dataclass(config=_STRICT)
@@ -171,6 +240,31 @@ class GateConfig:
 
 
 @dataclass(config=_STRICT)
+class LabelErrorsConfig:
+    """Suspect gold labels (label_errors.py): teachers cross-fitted on the gold train pairs rank each pair by how far
+    its label is from the prediction of a teacher that never saw it (scenarios 1 and 2)."""
+
+    enabled: StrictBool = False
+    folds: _number(int, ge=2, le=20) = 5
+    epochs: PositiveEpochs | None = None  # epochs of each fold's teacher; None = teacher.epochs (1 when it is 0)
+    # before the folds, one warm start on the gold pairs' zero-shot cosine (no labels). auto = as the teacher's
+    warm_start: Switch = "auto"
+
+
+@dataclass(config=_STRICT)
+class MiningConfig:
+    """task positive_pairs: hard negatives mined from the pool (unlabeled + gold sentences) by the zero-shot
+    bi-encoder with sentence-transformers' mine_hard_negatives, filtered against false negatives (mining.py)."""
+
+    num_negatives: _number(int, ge=1, le=100) = 3  # mined negatives per anchor for the teacher (as many again
+    # are held out for the teacher to check)
+    range_min: _number(int, ge=0, le=MAX_TOP_K) = 2  # skip the nearest few (likely unlabeled positives)
+    range_max: _number(int, ge=1, le=MAX_TOP_K) | None = None  # deepest rank considered; None = chosen by the library
+    relative_margin: _number(float, ge=0, lt=1) | None = 0.05  # a negative's cosine at most 95% of the positive's
+    max_score: _number(float, ge=-1, le=1) | None = 0.9  # no negative above this cosine to the anchor
+
+
+@dataclass(config=_STRICT)
 class TeacherSearchConfig:
     """Teacher hyperparameter selection on dev: every (learning rate, epochs) pair that fits the time budget."""
 
@@ -192,7 +286,7 @@ class ExperimentConfig:
     scenario: Scenario = 2
     task: Task | None = None  # detected from the gold data when omitted
     data: DataConfig = field(default_factory=DataConfig)
-    sampler: Sampler = "bm25"
+    sampler: SamplerChoice = "bm25"  # a name, or a mix {name: share} (see _sampler_choice)
     top_k: TopK = 3
     student: ModelConfig = field(default_factory=ModelConfig)
     # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (docs/results.md)
@@ -200,6 +294,8 @@ class ExperimentConfig:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
     teacher_search: TeacherSearchConfig = field(default_factory=TeacherSearchConfig)
+    label_errors: LabelErrorsConfig = field(default_factory=LabelErrorsConfig)
+    mining: MiningConfig = field(default_factory=MiningConfig)  # task positive_pairs: hard-negative mining
     # teacher ensemble (scenario 2): cross-encoder score + gold-only bi-encoder cosine, z-scored, weighted and
     # calibrated on dev. auto = label with it when it beats both members on dev; on = always; off = never
     ensemble: Switch = "auto"
@@ -227,6 +323,11 @@ class ExperimentConfig:
     reuse_from: Text | None = None  # a finished run (id or directory) whose zero-shot/gold-only/teacher stages
     # are reused
     runs_dir: Text | None = None  # run store root; None = $AUGSBERT_HOME/runs or ./runs
+    # experiment tracking: none | mlflow (each finished run logged as one MLflow run, tracking.py) | tensorboard (logs
+    # in the run directory) | wandb (passed to the trainers); nothing is sent anywhere unless chosen
+    tracking: Tracking = "none"
+    tracking_experiment: Text | None = None  # the MLflow experiment; None = augsbert
+    tracking_log_model: StrictBool = False  # mlflow: also log the recommended student model (~90 MB for MiniLM)
     base_dir: Text | None = None  # where relative data paths resolve (set by from_file)
 
     # --- loading -------------------------------------------------------------------------------
@@ -258,7 +359,22 @@ class ExperimentConfig:
     @property
     def method_label(self) -> str:
         """What produced the extra training pairs: the sampler, or 'augment:<method>' in scenario 1."""
-        return f"augment:{self.augment.method}" if self.scenario == 1 else self.sampler
+        return f"augment:{self.augment.method}" if self.scenario == 1 else self.sampler_label
+
+    @property
+    def sampler_label(self) -> str:
+        """The sampler as runs and tables name it: its name, or 'mix(bm25 70%, random 30%)' for a mix."""
+        return sampler_label(self.sampler)
+
+    @property
+    def sampler_shares(self) -> dict[str, float]:
+        """{sampler: share} summing to 1 in priority order; {name: 1.0} for a single sampler."""
+        return sampler_shares(self.sampler)
+
+    @property
+    def sampler_mixed(self) -> bool:
+        """Whether `sampler` is a mix of two or more samplers."""
+        return isinstance(self.sampler, dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -310,11 +426,57 @@ class ExperimentConfig:
                 raise ConfigError("scenario 3 needs data.source_train: the teacher's source-domain gold")
             if d.unlabeled is None:
                 raise ConfigError("scenario 3 needs data.unlabeled: target-domain pairs or sentences")
+        missing = tracking_missing(self.tracking)
+        if missing:
+            raise ConfigError(f"tracking: {self.tracking} needs packages that are not installed: {missing}")
+        if self.task == "positive_pairs":
+            _check_positive_pairs(self)
         if self.silver_file is not None and self.scenario == 1:
             raise ConfigError("silver_file applies to scenarios 2 and 3 (scenario 1 augments gold instead)")
 
 
 _ADAPTER = TypeAdapter(ExperimentConfig)
+
+
+def _check_positive_pairs(cfg: ExperimentConfig) -> None:
+    """The rules of task positive_pairs (gold of positives only; see mining.py): scenario 2, a teacher trained
+    on the mined negatives, no ready silver file."""
+    if cfg.scenario != 2:
+        raise ConfigError(
+            f"task: positive_pairs needs scenario 2 (gold positives + an unlabeled pool), got scenario {cfg.scenario}"
+        )
+    if cfg.silver_file is not None:
+        raise ConfigError("silver_file: not used with task positive_pairs (silver comes from mined negatives)")
+    if cfg.teacher_search.enabled:
+        raise ConfigError("teacher_search: not available with task positive_pairs (no labeled dev to choose on)")
+    m = cfg.mining
+    if m.range_max is not None and m.range_max - m.range_min < 2 * m.num_negatives:
+        raise ConfigError(
+            f"mining.range_max: {m.range_max} leaves fewer than 2 x num_negatives ({2 * m.num_negatives}) ranks "
+            f"after range_min {m.range_min}"
+        )
+
+
+# What each tracking choice needs installed (any one module of a tuple will do) and the pip command that adds it
+_TRACKING_NEEDS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
+    "mlflow": (
+        (("mlflow",), ("sqlalchemy",), ("alembic",)),
+        "pip install 'mlflow-skinny>=3.0' 'sqlalchemy>=2' 'alembic>=1.13' (the extra: pip install -e '.[tracking]')",
+    ),
+    "tensorboard": ((("tensorboard", "tensorboardX"),), "pip install tensorboard"),
+    "wandb": ((("wandb",),), "pip install wandb (then `wandb login`, or WANDB_MODE=offline)"),
+}
+
+
+def tracking_missing(choice: str) -> str | None:
+    """The pip command that installs what the `tracking` choice needs, or None when it is there (or not needed)."""
+    needs = _TRACKING_NEEDS.get(choice)
+    if needs is None:
+        return None
+    for alternatives in needs[0]:
+        if not any(importlib.util.find_spec(name) is not None for name in alternatives):
+            return needs[1]
+    return None
 
 
 def json_schema() -> dict[str, Any]:
@@ -427,7 +589,7 @@ def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
             del raw[role]
     if isinstance(raw.get("teacher"), dict) and "model" not in raw["teacher"]:
         raw["teacher"] = {"model": AUTO_TEACHER, **raw["teacher"]}
-    for key in ("data", "augment", "gate", "teacher_search"):
+    for key in ("data", "augment", "gate", "teacher_search", "label_errors", "mining"):
         if key in raw and raw[key] is None:
             del raw[key]
     return raw

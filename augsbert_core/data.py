@@ -80,7 +80,8 @@ __all__ = [
     "MAX_BYTES",
 ]
 
-Task = Literal["regression", "classification"]
+# positive_pairs: positives only (every label 1, or anchor/positive columns without labels): negatives are mined
+Task = Literal["regression", "classification", "positive_pairs"]
 
 CANONICAL_COLUMNS: tuple[str, ...] = ("sentence1", "sentence2", "score", "label", "sentence")
 
@@ -122,6 +123,7 @@ class PairSet:
     scale: tuple[float, float] | None  # original score scale (regression), e.g. (0.0, 5.0)
     duplicates_dropped: int = 0
     warnings: list[Problem] = field(default_factory=list)  # non-fatal (duplicates dropped, identical s1==s2 ...)
+    rows: np.ndarray | None = None  # 1-based data row in the file of each kept pair (duplicates dropped leave gaps)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -426,9 +428,9 @@ def suggest_scale(low: float, high: float) -> tuple[float, float]:
 
 
 def _check_arguments(task: Task | None, scale: tuple[float, float] | None) -> tuple[float, float] | None:
-    if task not in (None, "regression", "classification"):
-        raise ValueError(f"task must be 'regression', 'classification' or None, not {task!r}")
-    if scale is None or task == "classification":  # a scale only matters for regression
+    if task not in (None, "regression", "classification", "positive_pairs"):
+        raise ValueError(f"task must be 'regression', 'classification', 'positive_pairs' or None, not {task!r}")
+    if scale is None or task in ("classification", "positive_pairs"):  # a scale only matters for regression
         return None
     try:
         low, high = (float(v) for v in scale)
@@ -592,7 +594,14 @@ def load_pairs(
         if found[canonical] is not None:
             taken.add(found[canonical])
     missing = [_missing_column(file, c, origin) for c in ("sentence1", "sentence2") if found[c] is None]
-    if found["score"] is None and found["label"] is None:
+    unlabeled = found["score"] is None and found["label"] is None
+    # positives only without a label column: task positive_pairs given, or the columns say so (anchor/positive)
+    positives_only = (
+        unlabeled
+        and not missing
+        and (task == "positive_pairs" or (task is None and _norm(origin[found["sentence2"]]) == "positive"))
+    )
+    if unlabeled and not positives_only:
         found_names = _column_list(origin.values())
         missing.append(
             Problem(
@@ -605,6 +614,8 @@ def load_pairs(
         )
     if missing:
         raise DataError(missing)
+    if positives_only:
+        return _load_positives_only(raw, frame, origin, found, file, drop_duplicates)
 
     target = _target(found, column_map, task)
     target_column = found[target]
@@ -633,6 +644,8 @@ def load_pairs(
         resolved = task
     elif scale is not None:
         resolved = "regression"
+    elif valid.any() and bool(np.all(values[valid] == 1.0)):
+        resolved = "positive_pairs"  # every label 1: positives only, negatives are mined (mining.py)
     elif valid.any() and bool(np.all(is_binary[valid])):
         resolved = "classification"
     elif target == "score":
@@ -641,7 +654,7 @@ def load_pairs(
         resolved = "classification"  # a label-named column with non-0/1 values: each such row is an error
 
     final_scale: tuple[float, float] | None = None
-    if resolved == "classification":
+    if resolved in ("classification", "positive_pairs"):
         log.add_rows(valid & ~is_binary, target_name, not_binary_message)
     elif scale is not None:
         low, high = scale
@@ -673,7 +686,7 @@ def load_pairs(
         )
     log.raise_if_any()
 
-    if resolved == "classification":
+    if resolved in ("classification", "positive_pairs"):
         labels = values.astype(np.int64)
     else:
         assert final_scale is not None
@@ -687,7 +700,33 @@ def load_pairs(
     if not keep.all():
         out = out[keep].reset_index(drop=True)
     return PairSet(
-        frame=out, task=resolved, source=file, scale=final_scale, duplicates_dropped=dropped, warnings=warnings
+        frame=out,
+        task=resolved,
+        source=file,
+        scale=final_scale,
+        duplicates_dropped=dropped,
+        warnings=warnings,
+        rows=np.flatnonzero(keep) + 1,
+    )
+
+
+def _load_positives_only(
+    raw, frame: pd.DataFrame, origin: dict[str, str], found: dict[str, str | None], file: str, drop_duplicates: bool
+) -> PairSet:
+    """Pairs without a label column, each a positive (task positive_pairs): labels are all 1."""
+    log = _ProblemLog(file)
+    s1_col, s2_col = found["sentence1"], found["sentence2"]
+    assert s1_col is not None and s2_col is not None
+    s1 = _clean_sentences(frame[s1_col], "sentence1", origin[s1_col], log, raw.odd.get(origin[s1_col]))
+    s2 = _clean_sentences(frame[s2_col], "sentence2", origin[s2_col], log, raw.odd.get(origin[s2_col]))
+    log.raise_if_any()
+    labels = np.ones(len(s1), dtype=np.int64)
+    keep, dropped, warnings = _pair_warnings(s1, s2, labels, file, drop_duplicates)
+    out = pd.DataFrame({"sentence1": s1, "sentence2": s2, "label": labels})
+    if not keep.all():
+        out = out[keep].reset_index(drop=True)
+    return PairSet(
+        frame=out, task="positive_pairs", source=file, scale=None, duplicates_dropped=dropped, warnings=warnings
     )
 
 

@@ -65,6 +65,22 @@ class Estimate:
         return self.seconds / 60
 
 
+def _mixed_candidates(shares: dict[str, float], bound: int, cap: int | None) -> tuple[int, int]:
+    """(high, low) candidates of a sampler mix over `bound` = top_k x sentences (sampling.mix_candidates' rule):
+    the largest pool, at most `cap`, shrunk until each pool can give its share (pools as for one sampler)."""
+    pools = {}
+    for name in shares:
+        n_parts = len(SAMPLER_PARTS[name])
+        high = int(bound * n_parts * (0.75 if n_parts == 2 else 1.0))
+        pools[name] = (high, high if name == "random" else high // 2)
+    ends = []
+    for end in (0, 1):
+        budget = max(pool[end] for pool in pools.values())
+        budget = min(budget, int(cap)) if cap else budget
+        ends.append(min(budget, *(int(pools[name][end] / share) for name, share in shares.items())))
+    return ends[0], min(ends)
+
+
 def device_kind(description: str) -> str:
     """'gpu' when the device description names CUDA or MPS, else 'cpu'."""
     text = description.lower()
@@ -92,12 +108,16 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     else:
         sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
         sentences = max(sentences, 0)
-        n_samplers = len(SAMPLER_PARTS[sampler])
-        candidates = top_k * sentences * n_samplers
-        if n_samplers == 2:
-            candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
-        # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
-        overlap = 1.0 if sampler == "random" else 0.5
+        if cfg.sampler_mixed:  # the largest pool split by the shares, less when a pool falls short of its share
+            candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.max_silver)
+            overlap = low / candidates if candidates else 1.0
+        else:
+            n_samplers = len(SAMPLER_PARTS[sampler])
+            candidates = top_k * sentences * n_samplers
+            if n_samplers == 2:
+                candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
+            # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
+            overlap = 1.0 if sampler == "random" else 0.5
         if given_pairs(cfg, counts):  # given+sampled: the file's pairs too
             candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
@@ -152,7 +172,9 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     if scenario in (2, 3):
         sampled = not given_pairs(cfg, counts) or cfg.candidates == "given+sampled"
         if sampled:  # the file's own pairs alone need no sampling
-            parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if sampler != "bm25" else 2.0) / speed
+            searches = {part for name in cfg.sampler_shares for part in SAMPLER_PARTS[name]}
+            encode = "semantic" in searches if cfg.sampler_mixed else sampler != "bm25"
+            parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if encode else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
         if (
             cfg.labeler == "auto" and cfg.ensemble != "off" and counts.dev_pairs

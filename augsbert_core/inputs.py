@@ -3,13 +3,14 @@ source-domain gold (scenario 3) and the full gold (the ceiling), with their fing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from . import data as data_mod
-from .config import ExperimentConfig
+from .config import ConfigError, ExperimentConfig
+from .gold_review import apply_gold_review, read_gold_review
 
 
 @dataclass
@@ -26,6 +27,8 @@ class LoadedData:
     full_train: pd.DataFrame | None = None  # all available gold: the full-gold ceiling's training data
     fingerprints: dict[str, str] = field(default_factory=dict)
     scale: tuple[float, float] | None = None  # the gold's score scale (given or detected); None for 0/1 labels
+    train_rows: np.ndarray | None = None  # 1-based data row in the train file of each train pair
+    gold_review: dict[str, int] | None = None  # {'excluded': n, 'corrected': n} when data.gold_review was applied
 
 
 def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
@@ -45,13 +48,30 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
     first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
     task = cfg.task or first.task
+    if task == "positive_pairs" and cfg.task is None:  # detected: the task's own rules (scenario 2, ...) apply
+        try:
+            replace(cfg, task=task).validate()
+        except ConfigError as exc:
+            raise ConfigError(f"{paths[first_key]}: every pair is a positive (task positive_pairs): {exc}") from None
     loaded = LoadedData(
         task=task,
         scale=first.scale if task == "regression" else None,
         train=first.frame if first_key == "train" else None,
+        train_rows=first.rows if first_key == "train" else None,
         dev=pairs("dev", task),
         test=first.frame if first_key == "test" else pairs("test", task),
     )
+    review_path = cfg.resolve_path(d.gold_review)
+    if review_path is not None and loaded.train is not None and loaded.train_rows is not None:
+        loaded.train, loaded.train_rows, loaded.gold_review = apply_gold_review(
+            loaded.train,
+            loaded.train_rows,
+            read_gold_review(review_path),
+            source=str(review_path),
+            scale=loaded.scale,
+            task=task,
+            fingerprint=data_mod.fingerprint(paths["train"]),
+        )
     if cfg.train_full_gold and cfg.scenario in (1, 2):
         loaded.full_train = pairs("full_train", task)
     if cfg.scenario == 3:
@@ -63,6 +83,8 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
     loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
+    if loaded.gold_review is not None and review_path is not None and review_path.exists():
+        loaded.fingerprints["gold_review"] = data_mod.fingerprint(review_path)
     return loaded
 
 

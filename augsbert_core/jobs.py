@@ -76,6 +76,25 @@ def _start_worker(store: RunStore, run: Run, *extra: str) -> None:
     run.log(f"worker started, pid {proc.pid}")
 
 
+def launch_label_errors(config_path: str | Path, out: str | Path, log: str | Path) -> int:
+    """Start `augsbert label-errors CONFIG --out OUT` in its own process session (the app's background step: it
+    waits for the device like a run's worker); stdout and stderr go to `log`. Returns the process id."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    command = [sys.executable, "-m", "augsbert_core", "label-errors", str(config_path), "--out", str(out)]
+    with open(log, "ab") as handle:
+        proc = subprocess.Popen(
+            [*command, "--no-progress"],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
 def cancel(store: RunStore, run_id: str) -> None:
     """Ask a queued or running job to stop (the worker checks between steps and training steps)."""
     store.run(run_id).cancel_file.touch()

@@ -43,15 +43,25 @@ from .evaluation import (
 )
 from .gate import readiness_gate
 from .inputs import LoadedData, load_experiment_data
+from .label_errors import find_label_errors
+from .mining import (
+    check_report,
+    check_silver,
+    mine_negatives,
+    mined_candidates,
+    mining_corpus,
+    student_pairs,
+    teacher_pairs,
+)
 from .model_card import CardFacts, write_card
 from .models import choose_device, device_description, is_fresh_head_bi_encoder, load_bi_encoder, load_cross_encoder
 from .probe import PROBE_FRACTION, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
-from .sampling import distribution_distance
+from .sampling import achieved_shares, distribution_distance
 from .silver import Labeler, cap_before_labeling, given_silver, kept_mask, make_candidates, warm_start_pairs
 from .speed import pairs_per_s, speed_report
-from .student import train_student
+from .student import default_loss, train_student
 from .teacher import (
     LabelCache,
     evaluate_cross_encoder,
@@ -61,6 +71,7 @@ from .teacher import (
     teacher_inputs,
     warm_start_teacher,
 )
+from .tracking import track_finished_run, trainer_report_to
 
 __all__ = ["ExperimentResult", "GateStopped", "LoadedData", "load_experiment_data", "run_experiment"]
 
@@ -135,6 +146,8 @@ def run_experiment(
         run.fail(failure, status="cancelled" if isinstance(exc, Cancelled) else "failed")
         raise
     run.set_status("finished", headline=headline(result.metrics, result.task))
+    if cfg.tracking == "mlflow":  # after the run is finished: a tracking failure is a warning, never a failed run
+        report.stage(stages.TRACKING, track_finished_run(run, cfg))
     return result
 
 
@@ -190,6 +203,7 @@ class _Experiment:
             evals=self.cfg.live_evals,
             checkpoints=self.cfg.checkpoints,
             resume=self.resume,
+            report_to=trainer_report_to(self.cfg.tracking),
         )
 
     # --- the recipe ------------------------------------------------------------------------------
@@ -215,6 +229,12 @@ class _Experiment:
             + (f", unlabeled sentences={len(data.pool)}" if data.pool is not None else ""),
         )
 
+        if data.gold_review is not None:
+            report.stage(
+                stages.DATA,
+                f"gold review ({cfg.data.gold_review}) applied: {data.gold_review['excluded']} pairs excluded, "
+                f"{data.gold_review['corrected']} re-scored",
+            )
         if cfg.reuse_from and not self.state["done"]:
             self._adopt(cfg.reuse_from, data)
 
@@ -242,22 +262,27 @@ class _Experiment:
                     stages.train_stage("full_gold"), "skipped: no full gold (data.full_train) in this scenario"
                 )
 
-        candidates = None  # scenarios 2, 3: sampled before the teacher, which warm-starts on them
-        if cfg.scenario != 1 and not cfg.silver_file and not self.done("silver"):
-            candidates = self._candidates(data, base)
-        teacher, gate = self._teacher(data, splits, task, candidates, base)
-
-        t0 = time.time()
-        if cfg.scenario == 1:
-            extra = self._augmented(data)
+        if task == "positive_pairs":  # positives only: mined negatives, a binary teacher, triplets (mining.py)
+            gate, (train, extra) = None, self._positive_pairs(data, splits, base)
         else:
-            silver = self._silver(data, teacher, task, candidates, splits)
-            extra = silver.loc[silver["kept"], ["sentence1", "sentence2", "label"]]
-        del teacher
-        self.state["timings"]["silver"] = time.time() - t0
-        train = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
+            candidates = None  # scenarios 2, 3: sampled before the teacher, which warm-starts on them
+            if cfg.scenario != 1 and not cfg.silver_file and not self.done("silver"):
+                candidates = self._candidates(data, base)
+            teacher, gate = self._teacher(data, splits, task, candidates, base)
+
+            t0 = time.time()
+            if cfg.scenario == 1:
+                extra = self._augmented(data)
+            else:
+                silver = self._silver(data, teacher, task, candidates, splits)
+                extra = silver.loc[silver["kept"], ["sentence1", "sentence2", "label"]]
+            del teacher
+            self.state["timings"]["silver"] = time.time() - t0
+            train = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
         if not self.done("augsbert"):
             self._train_student("augsbert", train, data, splits, task)
+        if cfg.label_errors.enabled and not self.done("label_errors"):
+            self._label_errors(data, base)
 
         metrics = self.metrics
         predictions = {
@@ -275,6 +300,32 @@ class _Experiment:
         return ExperimentResult(
             self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"], recommended
         )
+
+    def _label_errors(self, data: LoadedData, base) -> None:
+        """Rank the gold train pairs by cross-fitted teachers (label_errors.csv); scenarios 1 and 2 only."""
+        if self.cfg.scenario == 3:
+            self.report.stage(stages.LABEL_ERRORS, "skipped: scenario 3 has no gold train pairs to rank")
+            return
+        t0 = time.time()
+        table = find_label_errors(
+            self.cfg,
+            data,
+            self.models_dir / "label_errors",
+            device=self.device,
+            bi_encoder=base,
+            sink=self.report,
+            cancel=self.cancel,
+            log=self.run_.log,
+        )
+        data_mod.write_table(table, self.run_.path(RunFiles.LABEL_ERRORS))
+        shutil.rmtree(self.models_dir / "label_errors", ignore_errors=True)  # only the warm start is left there
+        top = table.head(3)
+        self.report.stage(
+            stages.LABEL_ERRORS,
+            f"{len(table):,} gold pairs ranked; most suspect rows: "
+            + ", ".join(f"{r.row} (label {r.label:g}, predicted {r.oof_prediction:.2f})" for r in top.itertuples()),
+        )
+        self.finish("label_errors", t0)
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
         t0 = time.time()
@@ -501,6 +552,7 @@ class _Experiment:
             checkpoints=self.cfg.checkpoints,
             resume=self.resume,
             memo=self.embedding_memo[member],
+            report_to=trainer_report_to(self.cfg.tracking),
         )
         info.update(
             used=True, bi_encoder=member, candidates=int(len(candidates)), top_k=self.teacher_cfg.warm_start_top_k
@@ -625,7 +677,7 @@ class _Experiment:
                 )
         their_prints = _read_json(src / RunFiles.FINGERPRINTS)
         state = _read_json(src / RunFiles.STATE)
-        for key in ("train", "dev", "test", "source_train", "source_dev", "full_train"):
+        for key in ("train", "dev", "test", "source_train", "source_dev", "full_train", "gold_review"):
             if key == "full_train" and "full_gold" not in state["done"]:
                 continue
             if their_prints.get(key) != data.fingerprints.get(key):
@@ -650,6 +702,141 @@ class _Experiment:
         self.state["reused_from"] = src.name
         self.run_.write_json(RunFiles.STATE, self.state)
         self.report.stage(stages.REUSE, f"reusing {', '.join(self.state['done'])} from run {src.name}")
+
+    def _positive_pairs(self, data: LoadedData, splits, base) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Task positive_pairs (mining.py): hard negatives mined for the gold positives, a binary teacher trained on
+        them that checks the mined negatives and labels the sampled candidates, and the AugSBERT student's rows
+        (triplets for `mnrl`). Returns (the student's training rows, the kept silver pairs)."""
+        cfg = self.cfg
+        corpus = mining_corpus(data.train, data.pool)
+        if self.done("silver"):
+            silver = pd.read_csv(
+                self.run_.path(RunFiles.SILVER), keep_default_na=False, dtype={"sentence1": str, "sentence2": str}
+            ).astype({"kept": bool})
+        else:
+            silver = self._positive_silver(data, splits, base, corpus)
+        loss = cfg.student.loss or default_loss("positive_pairs")
+        train = student_pairs(data.train, silver, loss, corpus, cfg.seed)
+        if loss == "mnrl":
+            data_mod.write_table(train, self.run_.path(RunFiles.TRIPLETS))
+        return train, silver[silver["kept"]]
+
+    def _positive_silver(self, data: LoadedData, splits, base, corpus: list[str]) -> pd.DataFrame:
+        """Mine (stage `mine`, mined.csv, mining.json), sample, train and evaluate the binary teacher, then let it
+        score every mined negative and sampled pair (silver.csv, silver_summary.json)."""
+        cfg, report = self.cfg, self.report
+        positives = data.train[data.train["label"] == 1]
+        t0 = time.time()
+        mined_path, sampled_path = self.run_.path(RunFiles.MINED), self.run_.path(RunFiles.CANDIDATES)
+        if self.done("candidates") and mined_path.is_file() and sampled_path.is_file():
+            mined = pd.read_csv(mined_path, keep_default_na=False, dtype=str).astype(
+                {"cosine": float, "positive_cosine": float, "rank": int}
+            )
+            sampled = pd.read_csv(sampled_path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str})
+            info = self.run_.read_json(RunFiles.MINING, {})
+        else:
+            report.stage(
+                stages.MINE,
+                f"mining hard negatives for {len(positives):,} gold positives among {len(corpus):,} sentences",
+            )
+            mined, info = mine_negatives(positives, corpus, base, cfg.mining, batch_size=cfg.label_batch_size)
+            data_mod.write_table(mined, mined_path)
+            self.run_.write_json(RunFiles.MINING, info)
+            report.stage(
+                stages.MINE,
+                f"{info['mined']:,} negatives mined ({info['for_teacher']:,} train the teacher, {info['held_out']:,} "
+                f"held out); {info['anchors_without_negatives']} anchors without one",
+            )
+            sampled = cap_before_labeling(make_candidates(cfg, data, base, report), cfg)
+            data_mod.write_table(sampled, sampled_path)
+            self.finish("candidates", t0)
+        self.cancel.raise_if_cancelled("mining")
+
+        t1 = time.time()
+        labeled = {name: f for name, f in splits.items() if f["label"].nunique() == 2}  # splits with 0/1 labels
+        if self.done("teacher"):
+            remote = self.teacher_cfg.trust_remote_code
+            teacher = load_cross_encoder(str(self.models_dir / "teacher"), device=self.device, trust_remote_code=remote)
+        else:
+            gold = teacher_pairs(data.train, mined)
+            teacher_cfg, warm = self.teacher_cfg, ""
+            if self._wants_warm_start():  # as in scenario 2: first the bi-encoder's cosine, on every candidate
+                pairs = pd.concat([mined_candidates(mined), sampled], ignore_index=True)[["sentence1", "sentence2"]]
+                self._warm_start(pairs, base, data, labeled, "classification")
+                teacher_cfg, warm = replace(teacher_cfg, model=str(self.models_dir / "teacher_warm")), ", warm-started"
+            report.stage(
+                stages.TEACHER_TRAIN,
+                f"training the binary cross-encoder teacher{warm} on {int(gold['label'].sum()):,} positives and "
+                f"{int((gold['label'] == 0).sum()):,} negatives (both orders)",
+            )
+            teacher, _ = fit_teacher(
+                gold,
+                teacher_cfg,
+                cfg.teacher_search,
+                self.models_dir / "teacher",
+                dev=labeled.get("dev"),
+                task="classification",
+                **self.train_kwargs("teacher"),
+            )
+            metrics, preds = None, {}
+            if labeled:
+                metrics = evaluate_cross_encoder(
+                    teacher, labeled, "classification", batch_size=cfg.label_batch_size, predictions=preds
+                )
+                report.stage(stages.eval_stage("teacher"), _fmt(metrics, "classification"))
+            self.finish("teacher", t1, metrics, preds or None)
+
+        t2 = time.time()
+        candidates = pd.concat([mined_candidates(mined), sampled.assign(use="sampled")], ignore_index=True)
+        report.stage(
+            stages.LABEL,
+            f"teacher scores {len(candidates):,} pairs: {len(mined):,} mined negatives and {len(sampled):,} "
+            f"{cfg.sampler} candidates (both orders averaged)",
+        )
+        scores = label_pairs(
+            teacher,
+            candidates["sentence1"],
+            candidates["sentence2"],
+            batch_size=cfg.label_batch_size,
+            sink=report,
+            cancel=self.cancel,
+        )
+        if cfg.threshold is not None:
+            threshold, why = cfg.threshold, "threshold (config)"
+        elif "dev" in labeled:
+            dev = labeled["dev"]
+            dev_scores = label_pairs(teacher, dev["sentence1"], dev["sentence2"], batch_size=cfg.label_batch_size)
+            threshold, why = best_threshold(dev_scores, dev["label"].to_numpy()), "best F1 on dev"
+        else:
+            threshold, why = 0.5, "0.5 (no dev with 0/1 labels)"
+        silver = check_silver(candidates, scores, threshold)
+        gold_scores = label_pairs(
+            teacher, positives["sentence1"], positives["sentence2"], batch_size=cfg.label_batch_size
+        )
+        info["teacher_check"] = {**check_report(silver, gold_scores, threshold), "threshold_from": why}
+        self.run_.write_json(RunFiles.MINING, info)
+        data_mod.write_table(silver, self.run_.path(RunFiles.SILVER))
+        check = info["teacher_check"]
+        self.run_.write_json(
+            RunFiles.SILVER_SUMMARY,
+            {
+                "candidates": int(len(silver)),
+                "kept": int(silver["kept"].sum()),
+                "threshold": float(threshold),
+                "by_sampler": silver.groupby("sampler").size().to_dict(),
+                "labeler": "cross_encoder",
+                "labeler_why": "task positive_pairs: the binary teacher trained on the mined negatives",
+                "mining": info,
+            },
+        )
+        report.stage(
+            stages.LABEL,
+            f"threshold {threshold:.3f} ({why}): {check['mined_rejected_as_false_negatives']:,} of "
+            f"{check['mined_scored']:,} mined negatives rejected as likely positives; {check['silver_positives']:,} "
+            f"silver positives among {check['sampled_scored']:,} sampled pairs",
+        )
+        self.finish("silver", t2)
+        return silver
 
     def _augmented(self, data: LoadedData) -> pd.DataFrame:
         path = self.run_.path(RunFiles.AUGMENTED)
@@ -724,6 +911,11 @@ class _Experiment:
             "labeler": chosen,
             "labeler_why": why,
         }
+        if cfg.sampler_mixed:  # the mix asked for and the shares of the kept silver (each pair by its search)
+            summary["sampler_shares"] = {
+                "requested": cfg.sampler_shares,
+                "achieved": achieved_shares(silver.loc[kept, "sampler"], cfg.sampler_shares),
+            }
         if gold_labels is not None and len(silver):
             summary["ks_all_vs_gold"] = distribution_distance(silver["label"], gold_labels["label"])
             summary["ks_kept_vs_gold"] = distribution_distance(silver.loc[kept, "label"], gold_labels["label"])

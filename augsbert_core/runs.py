@@ -58,6 +58,9 @@ class RunFiles:
     PROBE = "probe.json"
     TEACHER_SEARCH = "teacher_search.json"
     TEACHER_WARM = "teacher_warm.json"
+    MINING = "mining.json"  # task positive_pairs: negatives mined, the filters used, the teacher's check
+    MINED = "mined.csv"  # task positive_pairs: anchor, positive, negative, bi-encoder cosine, rank, use
+    TRIPLETS = "triplets.csv"  # task positive_pairs: the AugSBERT student's (anchor, positive, negative) rows
     SILVER_SUMMARY = "silver_summary.json"
     METRICS = "metrics.json"
     METRICS_PARTIAL = "metrics.partial.json"
@@ -70,6 +73,7 @@ class RunFiles:
     CANDIDATES = "candidates.csv"
     AUGMENTED = "augmented.csv"
     PREDICTIONS = "predictions.csv"
+    LABEL_ERRORS = "label_errors.csv"  # gold train pairs ranked by how far each label is from a cross-fitted teacher
     METRICS_TXT = "metrics.txt"
     CANCEL = "CANCEL"
     MODELS = "models"  # models/<key>/: trained models in sentence-transformers format

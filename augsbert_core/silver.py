@@ -22,7 +22,7 @@ from .evaluation import bi_encoder_scores
 from .inputs import LoadedData
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles
-from .sampling import iter_candidate_chunks, kde_select, sample_candidates
+from .sampling import iter_candidate_chunks, kde_select, sample_candidates, sample_mixed_candidates
 from .teacher import LabelCache, iter_labeled_chunks, label_pairs
 
 
@@ -87,10 +87,25 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
         sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
         sentences += pool.sentences if pool is not None else []
         _stage(
-            report, stages.SAMPLE, f"{cfg.sampler} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}"
+            report,
+            stages.SAMPLE,
+            f"{cfg.sampler_label} over {len(dict.fromkeys(sentences)):,} sentences, top_k={cfg.top_k}",
         )
-        parts.append(
-            sample_candidates(
+        if cfg.sampler_mixed:  # given pairs are left out before the draw, so the shares hold over what is sampled
+            known = [f[["sentence1", "sentence2"]] for f in (data.train, *parts) if f is not None]
+            sampled = sample_mixed_candidates(
+                sentences,
+                cfg.sampler_shares,
+                cfg.top_k,
+                cap=cfg.max_silver,
+                gold=pd.concat(known, ignore_index=True) if known else None,
+                model=base,
+                seed=cfg.seed,
+                hnsw_threshold=cfg.hnsw_threshold,
+                sink=report,
+            )
+        else:
+            sampled = sample_candidates(
                 sentences,
                 cfg.sampler,
                 cfg.top_k,
@@ -100,7 +115,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 hnsw_threshold=cfg.hnsw_threshold,
                 sink=report,
             )
-        )
+        parts.append(sampled)
     candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if len(parts) > 1:  # a sampled pair that is also given counts once (as given)
         candidates = candidates[~_pair_keys(candidates).duplicated().to_numpy()].reset_index(drop=True)

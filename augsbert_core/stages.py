@@ -42,6 +42,7 @@ STEPS: tuple[Step, ...] = (
     Step("teacher", "Teacher + readiness gate", ("teacher",)),
     Step("silver", "Silver labels", ("silver", "augment")),
     Step("augsbert", "AugSBERT student", ("augsbert",)),
+    Step("label_errors", "Suspect gold labels", ("label_errors",)),
     Step("done", "Done"),
 )
 
@@ -52,6 +53,9 @@ TEACHER_WARM, TEACHER_SEARCH, TEACHER_TRAIN = "teacher.warm", "teacher.search", 
 ENSEMBLE, GATE = "ensemble", "gate"
 AUGMENT, LABEL, PROBE = "augment", "label", "probe"
 STUDENT_TRAIN = "student.train"
+TRACKING = "tracking"  # tracking: mlflow, after the run finished (tracking.py)
+MINE = "mine"  # task positive_pairs: hard negatives mined for the gold positives (mining.py)
+LABEL_ERRORS, LABEL_ERRORS_TRAIN = "label_errors", "label_errors.train"  # label_errors.py: per fold; its trainings
 DONE = "done"
 
 #: The students a run trains (model keys of metrics.json): each has a `<key>.train` and an `eval.<key>` stage.
@@ -91,6 +95,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(SAMPLE_ENCODE, "Encoding sentences", "candidates", "sentence"),
     Stage(SAMPLE_SEARCH, "Nearest-neighbour search", "candidates", "sentence"),
     Stage(SAMPLE_CHUNK, "Sampling candidate pairs, block by block", "candidates", "block"),
+    Stage(MINE, "Mining hard negatives for the gold positives", "candidates", "pair"),
     Stage(TEACHER_WARM, "Warm-starting the teacher on the bi-encoder's similarities", "teacher_warm", "step"),
     Stage(TEACHER_SEARCH, "Searching the teacher's settings on dev", "teacher", "trial"),
     Stage(TEACHER_TRAIN, "Training the teacher", "teacher", "step"),
@@ -101,7 +106,10 @@ STAGES: tuple[Stage, ...] = (
     Stage(LABEL, "Teacher labels silver pairs", "silver", "pair"),
     Stage(PROBE, "Choosing the silver labeler by short student probes on dev", "silver", "step"),
     Stage(STUDENT_TRAIN, "Training a student", None, "step"),
+    Stage(LABEL_ERRORS, "Cross-fitting teachers to rank suspect gold labels", "label_errors", "fold"),
+    Stage(LABEL_ERRORS_TRAIN, "Training a cross-fitted teacher", "label_errors", "step"),
     Stage(DONE, "Finished", "done"),
+    Stage(TRACKING, "Logging the run to MLflow", "done"),
 )
 
 BY_NAME: dict[str, Stage] = {stage.name: stage for stage in STAGES}

@@ -105,7 +105,10 @@ def test_json_schema_covers_every_key():
         assert key in props, key
     student = schema["$defs"]["ModelConfig"]["properties"]
     assert student["trust_remote_code"]["type"] == "boolean"
-    assert set(props["sampler"]["enum"]) == {"random", "bm25", "semantic", "bm25+semantic", "kde"}
+    name, mix = props["sampler"]["anyOf"]  # a sampler's name, or a mix {name: share}
+    samplers = {"random", "bm25", "semantic", "bm25+semantic", "kde"}
+    assert set(name["enum"]) == set(mix["propertyNames"]["enum"]) == samplers
+    assert mix["type"] == "object" and mix["additionalProperties"]["type"] == "number"
     out = cli("config-schema")
     assert out.returncode == 0 and json.loads(out.stdout)["properties"].keys() == props.keys()
 
