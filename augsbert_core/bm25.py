@@ -15,6 +15,13 @@ the corpus size, and blocks run on a small thread pool (scipy and numpy release 
 
 Only documents sharing at least one term with the query (a positive score) are returned: slots
 beyond a query's lexical matches hold id -1 and score 0.
+
+Exact all-vs-all is quadratic in the document frequency of common terms: a term in half of the documents
+makes every query that holds it touch half the corpus. `topk(..., max_df=T)` is the search engines' way
+out, an approximation: candidates come only from each query's terms found in at most T documents (plus its
+rarest term, so no query is left without candidates), and every candidate is then rescored exactly with
+all its terms. A neighbour is missed only when it shares nothing but common terms with the query; the
+growth benchmark (bench/growth.py) measures the recall against exact search at each size.
 """
 
 from __future__ import annotations
@@ -86,6 +93,7 @@ class SparseBM25:
             query.data[query.indices == vocab[EMPTY_TOKEN]] = 0
             query.eliminate_zeros()
         self.queries = query.astype(dtype)
+        self._pruned: dict[int, _Pruned] = {}
 
     def query_matrix(self, queries: Sequence[Sequence[str]]) -> sp.csr_matrix:
         """Term-count rows for new queries (terms outside the corpus vocabulary score nothing)."""
@@ -112,12 +120,15 @@ class SparseBM25:
         queries: sp.csr_matrix | None = None,
         block_nnz: int = 1 << 22,
         n_jobs: int | None = None,
+        max_df: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-`k` documents per query: (ids int64, scores float32), each (m, k), best first.
 
         Queries are corpus documents `query_ids` (default: all, i.e. all-vs-all) or explicit `queries`
         rows from `query_matrix`. Blocks of queries with similar work are scored together so that the
-        padded top-k selection wastes little; each block holds at most about `block_nnz` scores."""
+        padded top-k selection wastes little; each block holds at most about `block_nnz` scores.
+        `max_df` (None: exact): candidates only from terms in at most that many documents (and each
+        query's rarest term), rescored exactly; see the module docstring."""
         if queries is None:
             queries = self.queries if query_ids is None else self.queries[np.asarray(query_ids)]
         m = queries.shape[0]
@@ -126,15 +137,24 @@ class SparseBM25:
         out_scores = np.zeros((m, k), dtype=np.float32)
         if m == 0 or self.n_docs == 0:
             return out_ids, out_scores
+        pruned = None
+        if max_df is not None and max_df < self.n_docs:
+            pruned = self._pruned.get(int(max_df)) or self._pruned.setdefault(int(max_df), _Pruned(self, int(max_df)))
+            generate, rest = pruned.split(queries)
+        else:
+            generate, rest = queries, None
         # work per query ~ sum of its terms' document frequencies: an upper bound on its row's nnz
-        q_rows = np.repeat(np.arange(m), np.diff(queries.indptr))
-        work = np.bincount(q_rows, weights=self.df[queries.indices], minlength=m)
+        q_rows = np.repeat(np.arange(m), np.diff(generate.indptr))
+        work = np.bincount(q_rows, weights=self.df[generate.indices], minlength=m)
         order = np.argsort(work, kind="stable")
-        blocks = _blocks(order, work[order], block_nnz)
+        blocks = _blocks(order, work[order], block_nnz if pruned is None else block_nnz // 4)
 
         def run(block: np.ndarray) -> None:
-            ids, scores = _topk_rows(queries[block] @ self.weights_t, k)
-            out_ids[block], out_scores[block] = ids, scores
+            scores = generate[block] @ self.weights_t
+            if pruned is not None:
+                scores = pruned.rescore(scores, rest[block])
+            ids, top = _topk_rows(scores, k)
+            out_ids[block], out_scores[block] = ids, top
 
         n_jobs = default_jobs() if n_jobs is None else max(1, n_jobs)
         if n_jobs == 1 or len(blocks) == 1:
@@ -144,6 +164,68 @@ class SparseBM25:
             with ThreadPoolExecutor(n_jobs) as pool:
                 list(pool.map(run, blocks))
         return out_ids, out_scores
+
+
+class _Pruned:
+    """What `topk(max_df=T)` needs once per T: which terms are common (df > T), and the documents' weights
+    on those terms (documents x common terms, CSR) to rescore candidates exactly."""
+
+    def __init__(self, index: SparseBM25, max_df: int) -> None:
+        self.common = np.flatnonzero(index.df > max_df)
+        self.position = np.full(len(index.df), -1, dtype=np.int64)
+        self.position[self.common] = np.arange(len(self.common))
+        self.df = index.df
+        # documents x common terms: W restricted to the common terms' rows of W.T
+        self.weights = index.weights_t[self.common].T.tocsr()
+
+    def split(self, queries: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(generating, rest): a query's rare terms and its rarest term generate candidates; the rest of
+        its common terms only add to candidates' scores. rest's columns are common-term positions."""
+        q = queries.tocsr()
+        rows = np.repeat(np.arange(q.shape[0]), np.diff(q.indptr))
+        common = self.position[q.indices] >= 0
+        df = self.df[q.indices]
+        # the rarest term of each query (lowest df; first on ties) always generates
+        order = np.lexsort((np.arange(len(df)), df, rows))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = rows[order][1:] != rows[order][:-1]
+        rarest = np.zeros(len(df), dtype=bool)
+        rarest[order[first]] = True
+        gen = ~common | rarest
+        keep = ~gen
+        generate = sp.csr_matrix(
+            (q.data[gen], (rows[gen], q.indices[gen])), shape=q.shape
+        )  # new arrays: never compact the caller's (often the index's own query matrix) in place
+        rest = sp.csr_matrix(
+            (q.data[keep], (rows[keep], self.position[q.indices[keep]])), shape=(q.shape[0], len(self.common))
+        )
+        return generate, rest
+
+    def rescore(self, scores: sp.csr_matrix, rest: sp.csr_matrix, chunk: int = 1 << 20) -> sp.csr_matrix:
+        """`scores` (candidates' partial scores) plus each candidate's score on the query's other common terms.
+
+        Every candidate is rescored: a bound on the common terms' share (their largest weights) would let most
+        candidates be skipped only if common terms weighed little, and at max_df=1000 their idf is still ~5."""
+        scores = scores.tocsr()
+        if rest.nnz == 0 or scores.nnz == 0:
+            return scores
+        dense_rest = rest.toarray()  # block rows x common terms: small
+        rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
+        cols = scores.indices
+        extra = np.zeros(len(cols), dtype=np.float64)
+        w_ptr, w_idx, w_data = self.weights.indptr, self.weights.indices, self.weights.data
+        for start in range(0, len(cols), chunk):
+            c = cols[start : start + chunk]
+            r = rows[start : start + chunk]
+            starts, lens = w_ptr[c], w_ptr[c + 1] - w_ptr[c]
+            pair = np.repeat(np.arange(len(c)), lens)
+            offset = np.arange(len(pair)) - np.repeat(np.cumsum(lens) - lens, lens)
+            idx = starts[pair] + offset
+            contrib = dense_rest[r[pair], w_idx[idx]] * w_data[idx]
+            extra[start : start + len(c)] = np.bincount(pair, weights=contrib, minlength=len(c))
+        out = scores.copy()
+        out.data = (out.data + extra).astype(scores.dtype)
+        return out
 
 
 def default_jobs() -> int:

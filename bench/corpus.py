@@ -53,3 +53,17 @@ def clustered_embeddings(
     x = z @ basis + 0.05 * rng.normal(size=(n, dim)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def dense_sentences(n: int, *, seed: int = 0, vocab: int = 30_000, min_len: int = 6, max_len: int = 17) -> list[str]:
+    """The scale issue's denser corpus: a 30k-word Zipf law (exponent 1, no offset: no stop words removed
+    before it), 6-17 words per sentence, so the most frequent terms sit in most sentences."""
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, vocab + 1, dtype=np.float64)
+    p = 1.0 / ranks
+    p /= p.sum()
+    lengths = rng.integers(min_len, max_len + 1, size=n)
+    words = np.array([_word(r) for r in range(vocab)], dtype=object)
+    tokens = words[rng.choice(vocab, size=int(lengths.sum()), p=p)]
+    bounds = np.concatenate([[0], np.cumsum(lengths)])
+    return [" ".join(tokens[bounds[i] : bounds[i + 1]]) for i in range(n)]

@@ -77,3 +77,31 @@ def test_new_queries_against_the_corpus(corpus_2k):
     ids, scores = index.topk(3, queries=index.query_matrix(tokenize(["A man is playing a guitar.", "zzz qqq"])))
     assert scores[0, 0] > 0 and "guitar" in corpus_2k[ids[0, 0]].lower()
     assert (ids[1] == -1).all() and (scores[1] == 0).all()
+
+
+# ------------------------------------------------------------------ pruned candidates (max_df), rescored exactly
+def test_max_df_above_every_document_frequency_is_exact(corpus_2k):
+    index = SparseBM25(tokenize(corpus_2k))
+    exact_ids, exact_scores = index.topk(5)
+    ids, scores = index.topk(5, max_df=int(index.df.max()))
+    np.testing.assert_array_equal(ids, exact_ids)
+    np.testing.assert_allclose(scores, exact_scores, rtol=1e-6)
+
+
+def test_pruned_search_scores_its_neighbours_exactly_and_keeps_most_of_them(corpus_2k):
+    index = SparseBM25(tokenize(corpus_2k))
+    queries_before = index.queries.copy()
+    exact_ids, exact_scores = index.topk(5)
+    max_df = 20  # terms in more than 1% of the sentences stop generating candidates
+    ids, scores = index.topk(5, max_df=max_df)
+    assert len(index._pruned[max_df].common) > 10  # the pruning does something on this corpus
+    assert (index.queries != queries_before).nnz == 0  # the index's own query matrix is left as it was
+    tokens = tokenize(corpus_2k)
+    for q in range(0, len(corpus_2k), 97):  # every neighbour returned carries its exact BM25 score
+        found = ids[q] >= 0
+        np.testing.assert_allclose(index.get_scores(tokens[q])[ids[q][found]], scores[q][found], rtol=1e-4)
+    # a pruned top 5 is never better than the exact one, row by row
+    assert (scores.sum(axis=1) <= exact_scores.sum(axis=1) + 1e-3).all()
+    hits = sum(len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(exact_ids, ids))
+    recall = hits / int((exact_ids >= 0).sum())
+    assert 0.9 <= recall < 1.0, recall  # the approximation loses a little, measured (bench/growth.py at scale)
