@@ -44,6 +44,8 @@ GateAction = Literal["warn", "stop", "proceed"]
 SwitchValue = Literal["auto", "on", "off"]  # ensemble, teacher.warm_start
 LabelerChoice = Literal["auto", "cross_encoder", "ensemble"]  # auto = chosen by short student probes on dev
 CandidateSource = Literal["auto", "given", "sampled", "given+sampled"]  # auto = given pairs when the pool has pairs
+# label_errors.predictor: the cross-fitted teacher alone, or stacked with the zero-shot bi-encoder's cosine
+LabelErrorPredictor = Literal["teacher+zero_shot", "teacher"]
 Tracking = Literal["none", "mlflow", "tensorboard", "wandb"]  # experiment tracking (docs/tracking.md)
 
 SCENARIOS: tuple[int, ...] = get_args(Scenario)
@@ -62,6 +64,7 @@ GATE_ACTIONS: tuple[str, ...] = get_args(GateAction)
 SWITCH_VALUES: tuple[str, ...] = get_args(SwitchValue)
 LABELERS: tuple[str, ...] = get_args(LabelerChoice)
 CANDIDATE_SOURCES: tuple[str, ...] = get_args(CandidateSource)
+LABEL_ERROR_PREDICTORS: tuple[str, ...] = get_args(LabelErrorPredictor)
 TRACKERS: tuple[str, ...] = get_args(Tracking)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
@@ -247,8 +250,12 @@ class LabelErrorsConfig:
     enabled: StrictBool = False
     folds: _number(int, ge=2, le=20) = 5
     epochs: PositiveEpochs | None = None  # epochs of each fold's teacher; None = teacher.epochs (1 when it is 0)
-    # before the folds, one warm start on the gold pairs' zero-shot cosine (no labels). auto = as the teacher's
+    # before the folds, one warm start on the zero-shot cosine of the gold pairs and their BM25 neighbours (no
+    # labels). auto = as the teacher's
     warm_start: Switch = "auto"
+    # the out-of-fold prediction a label is compared with: the teacher's, or (default) the teacher's stacked with
+    # the zero-shot bi-encoder's cosine by a linear fit on the other folds (measured in docs/label-errors.md)
+    predictor: LabelErrorPredictor = "teacher+zero_shot"
 
 
 @dataclass(config=_STRICT)

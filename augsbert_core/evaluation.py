@@ -19,7 +19,9 @@ from .speed import throughput, timed, timed_split
 from .tables import write_table
 
 MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "full_gold", "teacher", "ensemble")
-PRIMARY_METRIC = {"regression": "spearman", "classification": "ap"}
+# positive_pairs: retrieval over each split (queries = sentence1 of its positives, corpus = all its sentence2)
+PRIMARY_METRIC = {"regression": "spearman", "classification": "ap", "positive_pairs": "mrr@10"}
+RETRIEVAL_METRICS = ("mrr@10", "recall@1", "recall@10", "ndcg@10")
 
 
 def regression_metrics(pred: Sequence[float], gold: Sequence[float]) -> dict[str, float]:
@@ -175,7 +177,9 @@ def format_table(metrics: dict[str, Any], task: str) -> str:
     The recommended model (metrics['recommended'], when present) comes first, marked with '*'."""
     recommended = metrics.get(RECOMMENDED) if isinstance(metrics.get(RECOMMENDED), str) else None
     metrics = model_metrics(metrics)
-    names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy", "threshold"]
+    names = {"regression": ["spearman", "pearson"], "positive_pairs": [*RETRIEVAL_METRICS, "ap", "f1"]}.get(
+        task, ["ap", "f1", "accuracy", "threshold"]
+    )
     present = {split for per_model in metrics.values() for split in per_model}
     splits = [s for s in ("dev", "test") if s in present] + sorted(present - {"dev", "test"})
     header = ["model"] + [f"{split}.{m}" for split in splits for m in names]
@@ -231,7 +235,73 @@ def evaluate_bi_encoder(
             speed.update(throughput("bi-encoder", name, len(f), seconds, batch_size, sentences=sentences))
     if predictions is not None:
         predictions.update(scores)
+    if task == "positive_pairs":
+        return positive_pairs_metrics(model, splits, scores)
     return score_splits({n: SplitScores(scores[n], f["label"].to_numpy()) for n, f in splits.items()}, task)
+
+
+def retrieval_evaluator(frame: pd.DataFrame, name: str = "split"):
+    """sentence-transformers' InformationRetrievalEvaluator (cosine) of a split: queries are the sentence1 of its
+    positive pairs, the corpus every sentence2 of the split, the relevant documents a query's own positives.
+    None without a positive pair."""
+    from sentence_transformers import util  # noqa: PLC0415 - loads torch; only encoding needs it
+    from sentence_transformers.sentence_transformer.evaluation import InformationRetrievalEvaluator  # noqa: PLC0415 - loads torch; only encoding needs it
+
+    positives = frame[frame["label"] == 1]
+    if positives.empty:
+        return None
+    corpus_ids = {text: f"d{i}" for i, text in enumerate(dict.fromkeys(frame["sentence2"]))}
+    query_ids = {text: f"q{i}" for i, text in enumerate(dict.fromkeys(positives["sentence1"]))}
+    relevant: dict[str, set[str]] = {}
+    for s1, s2 in zip(positives["sentence1"], positives["sentence2"]):
+        relevant.setdefault(query_ids[s1], set()).add(corpus_ids[s2])
+    return InformationRetrievalEvaluator(
+        {q: text for text, q in query_ids.items()},
+        {d: text for text, d in corpus_ids.items()},
+        relevant,
+        mrr_at_k=[10],
+        ndcg_at_k=[10],
+        accuracy_at_k=[1, 10],
+        precision_recall_at_k=[1, 10],
+        map_at_k=[10],
+        show_progress_bar=False,
+        write_csv=False,
+        name=name,
+        score_functions={"cosine": util.cos_sim},
+    )
+
+
+def retrieval_metrics(model, frame: pd.DataFrame, name: str = "split") -> dict[str, float]:
+    """MRR@10, Recall@1/10 and NDCG@10 of a bi-encoder on a split (`retrieval_evaluator`); empty without a
+    positive pair."""
+    evaluator = retrieval_evaluator(frame, name)
+    if evaluator is None:
+        return {}
+    raw = evaluator(model)
+    return {metric: float(raw[f"{name}_cosine_{metric}"]) for metric in RETRIEVAL_METRICS}
+
+
+def positive_pairs_metrics(
+    model, splits: dict[str, pd.DataFrame], scores: dict[str, np.ndarray]
+) -> dict[str, dict[str, float]]:
+    """Task positive_pairs: retrieval metrics on every split (`retrieval_metrics`); on a split with 0/1 labels also
+    the classification metrics of the pair cosines `scores`, at the threshold chosen on dev when dev has both
+    classes (else AP alone, which needs no threshold)."""
+    dev = splits.get("dev")
+    threshold = None
+    if dev is not None and dev["label"].nunique() == 2:
+        threshold = best_threshold(scores["dev"], dev["label"].to_numpy())
+    out: dict[str, dict[str, float]] = {}
+    for name, frame in splits.items():
+        metrics = retrieval_metrics(model, frame, name)
+        labels = frame["label"].to_numpy()
+        if len(np.unique(labels)) == 2:
+            if threshold is not None:
+                metrics.update(classification_metrics(scores[name], labels, threshold))
+            else:
+                metrics["ap"] = average_precision(scores[name], labels)
+        out[name] = metrics
+    return out
 
 
 def write_predictions(

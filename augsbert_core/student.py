@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import stages
 from .config import ModelConfig
-from .evaluation import bi_encoder_scores, primary_score
+from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator
 from .models import choose_device, load_bi_encoder
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
@@ -22,7 +22,10 @@ def default_loss(task: str) -> str:
     """CosineSimilarity for scores in [0,1]; OnlineContrastive for 0/1 labels (uses positives and negatives).
 
     Measured on the STSb demo (1,000 gold pairs, 1 epoch, test Spearman x100): cosine 83.8, CoSENT 82.3,
-    AnglE 82.7; CoSENT and AnglE stay available as `loss: cosent` / `loss: angle`."""
+    AnglE 82.7; CoSENT and AnglE stay available as `loss: cosent` / `loss: angle`. Positive pairs only
+    (task positive_pairs): MultipleNegativesRankingLoss on (anchor, positive, mined hard negative) triplets."""
+    if task == "positive_pairs":
+        return "mnrl"
     return "cosine" if task == "regression" else "online_contrastive"
 
 
@@ -48,6 +51,8 @@ def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
     from sentence_transformers.evaluation import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     s1, s2 = frame["sentence1"].tolist(), frame["sentence2"].tolist()
+    if task == "positive_pairs":  # retrieval: MRR@10 and the rest (evaluation.retrieval_evaluator)
+        return retrieval_evaluator(frame, name)
     if task == "classification":
         return BinaryClassificationEvaluator(
             s1, s2, frame["label"].astype(int).tolist(), name=name, show_progress_bar=False
@@ -72,6 +77,7 @@ def train_student(
     evals: int = 0,
     checkpoints: int = 0,
     resume: bool = False,
+    report_to: str = "none",
 ):
     """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
 
@@ -85,7 +91,9 @@ def train_student(
     frame = train[["sentence1", "sentence2", "label"]]
     extra = {}
     if loss_name == "mnrl":  # positives only, no duplicate sentences within a batch
-        frame = frame[frame["label"] == 1][["sentence1", "sentence2"]]
+        triplets = "negative" in train.columns and train["negative"].notna().all()  # hard negatives (mining.py)
+        columns = ["sentence1", "sentence2", "negative"] if triplets else ["sentence1", "sentence2"]
+        frame = train[train["label"] == 1][columns]
         extra["batch_sampler"] = BatchSamplers.NO_DUPLICATES
     else:
         frame = frame.astype({"label": float if task == "regression" else int})
@@ -97,7 +105,14 @@ def train_student(
             cfg.model, device=device, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
         )
         kwargs = trainer_kwargs(
-            cfg, output_dir, trainer_seed, device, len(frame), evals=evals if evaluator else 0, checkpoints=checkpoints
+            cfg,
+            output_dir,
+            trainer_seed,
+            device,
+            len(frame),
+            evals=evals if evaluator else 0,
+            checkpoints=checkpoints,
+            report_to=report_to,
         )
         if folder is not None:
             kwargs["output_dir"] = str(folder)

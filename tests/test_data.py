@@ -286,7 +286,8 @@ def test_explicit_task_overrides_detection(tmp_path):
 
 
 def test_single_class_warns(tmp_path):
-    pairs = data.load_pairs(write(tmp_path, "one.csv", "sentence1,sentence2,label\na,b,1\nc,d,1\n"))
+    # all 0: one class; all 1 is positive pairs only since task positive_pairs (tests/test_positive_pairs.py)
+    pairs = data.load_pairs(write(tmp_path, "one.csv", "sentence1,sentence2,label\na,b,0\nc,d,0\n"))
     assert pairs.task == "classification" and any("only one class" in w.message for w in pairs.warnings)
 
 

@@ -140,7 +140,9 @@ def main() -> None:
             ]
         ),
     )
-    text("single_class_labels.csv", "sentence1,sentence2,label\nA b.,C d.,1\nE f.,G h.,1\nI j.,K l.,1\n")
+    text("single_class_labels.csv", "sentence1,sentence2,label\nA b.,C d.,0\nE f.,G h.,0\nI j.,K l.,0\n")
+    # every label 1: positive pairs only, a task of its own (negatives are mined), no warning
+    text("positive_pairs_only.csv", "sentence1,sentence2,label\nA b.,C d.,1\nE f.,G h.,1\nI j.,K l.,1\n")
 
 
 if __name__ == "__main__":
