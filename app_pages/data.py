@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import data as core_data
-from studio import charts, scenario, ui, workspace
+from augsbert_core.errors import AugsbertError
+from studio import charts, goldreview, scenario, ui, workspace
 
 TAB_KEY = "data_role"  # the selected role tab: a keyed, stateful st.tabs keeps it across reruns
 NAME_KEY = "dataset_name"
@@ -294,3 +295,97 @@ for tab, role in zip(tabs, workspace.ROLES):
         st.caption(workspace.ROLES[role][1])
         waiting = upload_box(role)
         summary(role, waiting)
+
+
+# ----------------------------------------------------------------------------------------- suspect gold labels
+SUSPECT_HELP = (
+    "Each pair is scored by a cross-encoder teacher trained on the other folds of the train file (5 folds), so no "
+    "teacher sees the pair it scores; the suspicion is how far the label is from that out-of-fold prediction "
+    "(regression: after an isotonic calibration, in units of the typical residual; 0/1 labels: 1 minus the "
+    "teacher's probability of the given label, cleanlab's self-confidence). High = worth a second look, not "
+    "proof of an error."
+)
+
+
+def suspect_labels() -> None:
+    """The train file's most suspect labels, with exclude / corrected-score decisions saved for the next run."""
+    fingerprint = goldreview.train_fingerprint()
+    if fingerprint is None:
+        return
+    st.subheader("Suspect gold labels", help=SUSPECT_HELP)
+    table, source = goldreview.suspects(fingerprint)
+    record = goldreview.job()
+    mine = record is not None and record.get("train_fingerprint") == fingerprint
+    if mine and record["running"]:
+        st.info(
+            "Ranking the train file's labels in a background job (cross-fitted teachers)…", icon=":material/hourglass:"
+        )
+        if record["log_tail"]:
+            st.code(record["log_tail"], language=None)
+        st.button("Refresh", key="suspects_refresh", icon=":material/refresh:")
+    else:
+        if mine and table is None and record["log_tail"]:
+            st.warning("The last ranking job did not finish:", icon=":material/error:")
+            st.code(record["log_tail"], language=None)
+        label = "Rank suspect labels" if table is None else "Rank again"
+        if st.button(label, key="suspects_start", help="Starts `augsbert label-errors` as a background job"):
+            try:
+                goldreview.start_job(fingerprint)
+            except AugsbertError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+    if table is None:
+        st.caption(
+            "No ranking for this train file yet: start one here, or run an experiment with "
+            "`label_errors: {enabled: true}` (or `augsbert label-errors CONFIG`)."
+        )
+        return
+    st.caption(f"{len(table):,} train pairs ranked, most suspect first, {source}.")
+    review = goldreview.load_review(fingerprint)
+    shown_n = int(
+        st.number_input("Pairs shown", min_value=1, max_value=len(table), value=min(20, len(table)), key="suspects_n")
+    )
+    shown = table.head(shown_n).copy()
+    shown["exclude"] = [bool(review.get(int(r), {}).get("exclude")) for r in shown["row"]]
+    shown["corrected_score"] = [review.get(int(r), {}).get("score") for r in shown["row"]]
+    shown["corrected_score"] = shown["corrected_score"].astype(float)
+    scale = workspace.dataset_scale() or (0.0, 1.0)
+    edited = st.data_editor(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key=f"gold_review_{fingerprint}_{shown_n}",
+        disabled=[c for c in shown.columns if c not in ("exclude", "corrected_score")],
+        column_config={
+            "rank": st.column_config.NumberColumn("rank", width="small"),
+            "row": st.column_config.NumberColumn("row", help="1-based data row of the train file", width="small"),
+            "label": st.column_config.NumberColumn("label", format="%.2f"),
+            "oof_prediction": st.column_config.NumberColumn(
+                "out-of-fold prediction", format="%.2f", help="the score of a teacher that never saw this pair"
+            ),
+            "suspicion": st.column_config.NumberColumn("suspicion", format="%.2f", help=SUSPECT_HELP),
+            "exclude": st.column_config.CheckboxColumn("exclude", help="leave this pair out of the next run's gold"),
+            "corrected_score": st.column_config.NumberColumn(
+                "corrected score",
+                min_value=float(scale[0]),
+                max_value=float(scale[1]),
+                help=f"the label the next run uses instead, on {scale[0]:g}–{scale[1]:g}",
+            ),
+        },
+    )
+    excluded = sum(1 for v in review.values() if v.get("exclude"))
+    corrected = sum(1 for v in review.values() if v.get("score") is not None and not v.get("exclude"))
+    if st.button("Save gold review", key="gold_review_save", icon=":material/save:"):
+        goldreview.save_review(
+            fingerprint, review, edited[["row", "sentence1", "sentence2", "exclude", "corrected_score"]]
+        )
+        st.session_state["data_flash"] = "Gold review saved: the next run applies it to its gold."
+        st.rerun()
+    st.caption(
+        f"Saved review: {excluded} excluded, {corrected} re-scored, in data/gold_review.json. The next run from the "
+        "Scenario page applies it to its gold (config key `data.gold_review`); a new train file starts a new review."
+    )
+
+
+suspect_labels()

@@ -91,7 +91,13 @@ low, high = f1.slider(
 )
 low, high = (low - low_end) / span, (high - low_end) / span  # the stored scores are on 0-1
 query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
-sort = f3.selectbox("Sort by", ["score, high first", "score, low first", "original order", "sentence1"], key="sv_sort")
+suspicion, suspicion_kind = runinfo.silver_suspicion(reviewed, summary.get("threshold"))
+sort = f3.selectbox(
+    "Sort by",
+    ["score, high first", "score, low first", "most suspicious first", "original order", "sentence1"],
+    key="sv_sort",
+    help=runinfo.SUSPICION_WHY[suspicion_kind][:1].upper() + runinfo.SUSPICION_WHY[suspicion_kind][1:] + ".",
+)
 show = f4.selectbox(
     "Show", ["all", "kept", "marked wrong"], key="sv_show", help="As saved: kept = kept for training, not wrong."
 )
@@ -112,6 +118,9 @@ elif sort == "score, low first":
     view = view.sort_values("score", ascending=True, kind="stable")
 elif sort == "sentence1":
     view = view.sort_values("sentence1", kind="stable")
+elif sort == "most suspicious first":
+    view = view.loc[suspicion.loc[view.index].sort_values(ascending=False, kind="stable").index]
+    st.caption(f":material/info: Sorted {runinfo.SUSPICION_WHY[suspicion_kind]}.")
 LIMIT = 500
 st.caption(
     f"{len(view):,} of {len(reviewed):,} pairs match"

@@ -3,15 +3,15 @@ from the prediction of a teacher that never saw it.
 
 The gold is split into k folds stratified by label; each fold's cross-encoder is trained on the other folds with
 the teacher's own code and settings (`teacher.train_teacher`, epochs optionally capped) and scores the fold it did
-not see, both orders averaged. A label far from its out-of-fold prediction is suspicious:
+not see, both orders averaged. A fresh-head cross-encoder (the offline default) first warm-starts, once, on the
+zero-shot bi-encoder's cosine over the gold pairs and their BM25 neighbours (no labels, so nothing leaks across
+folds). By default (`label_errors.predictor: teacher+zero_shot`) that out-of-fold score is stacked with the zero-shot
+cosine by a fit on the other folds. A label far from its out-of-fold prediction is suspicious:
 - classification: 1 - cleanlab's self-confidence label quality (`cleanlab.rank.get_label_quality_scores`), with
-  pred_probs (1 - p, p) from the out-of-fold scores;
+  pred_probs (1 - p, p) from the out-of-fold prediction;
 - regression: a calibrated residual: an isotonic map from out-of-fold prediction to label (fitted on the other
-  folds' pairs, so a flipped label cannot bend its own calibration), then |label - calibrated| divided by a robust
-  spread (1.4826 x the median absolute residual). docs/label-errors.md has the comparison that chose it.
-
-A fresh-head cross-encoder (the offline default) first learns the zero-shot bi-encoder's cosine on the gold pairs
-(no labels: nothing leaks across folds); every fold starts from that warm start."""
+  folds, so a flipped label cannot bend its own calibration), then |label - calibrated| divided by a robust
+  spread (1.4826 x the median absolute deviation). docs/label-errors.md has the measurements behind these choices."""
 
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ import pandas as pd
 from . import stages
 from .config import ExperimentConfig, ModelConfig
 from .errors import ConfigError
+from .evaluation import bi_encoder_scores
 from .inputs import LoadedData
 from .models import is_fresh_head_bi_encoder, load_bi_encoder
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .silver import warm_start_pairs
 from .teacher import label_pairs, resolve_teacher, train_teacher, warm_start_teacher
 
-COLUMNS = ("rank", "row", "sentence1", "sentence2", "label", "oof_prediction", "suspicion")
+COLUMNS = ("rank", "row", "sentence1", "sentence2", "label", "oof_prediction", "suspicion", "teacher_prediction")
+WARM_TOP_K = 3  # BM25 neighbours per gold sentence added to the warm start's pairs (measured: docs/label-errors.md)
 REGRESSION_METHODS = ("isotonic", "cleanlab", "residual")
 MIN_PAIRS_PER_FOLD = 2  # each fold must hold pairs to predict and leave pairs to train on
 
@@ -179,6 +182,27 @@ def _calibrated(labels: np.ndarray, oof: np.ndarray, folds: np.ndarray | None) -
     return out
 
 
+def stacked_prediction(
+    oof: np.ndarray, cosine: np.ndarray, labels: np.ndarray, folds: np.ndarray, task: str = "regression"
+) -> np.ndarray:
+    """The out-of-fold teacher score and the zero-shot bi-encoder's cosine (which saw no label) combined by a fit to
+    the labels on the other folds, per fold (linear; logistic for 0/1 labels): still out-of-fold, and close to the
+    better witness when the fold teachers are weak (little gold)."""
+    from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: PLC0415 - slow to import; only here
+
+    features = np.column_stack([oof, cosine]).astype(float)
+    out = np.empty(len(labels), dtype=float)
+    for k in np.unique(folds):
+        held, rest = folds == k, folds != k
+        if task == "classification" and len(np.unique(labels[rest])) == 2:
+            out[held] = (
+                LogisticRegression().fit(features[rest], labels[rest].astype(int)).predict_proba(features[held])[:, 1]
+            )
+        else:
+            out[held] = LinearRegression().fit(features[rest], labels[rest]).predict(features[held])
+    return np.clip(out, 0.0, 1.0)
+
+
 def rank_label_errors(
     gold: pd.DataFrame,
     oof: np.ndarray,
@@ -188,9 +212,11 @@ def rank_label_errors(
     scale: tuple[float, float] | None = None,
     folds: np.ndarray | None = None,
     method: str = "isotonic",
+    teacher: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The table of label_errors.csv, most suspicious first: rank, row (1-based, as in the train file), sentence1,
-    sentence2, label and oof_prediction (on the file's `scale` when given, e.g. 0-5), suspicion."""
+    sentence2, label and oof_prediction (on the file's `scale` when given, e.g. 0-5), suspicion, and
+    teacher_prediction (the fold teacher's own score, when `oof` combines it with another witness)."""
     labels = gold["label"].to_numpy(dtype=float)
     suspicion = suspicion_scores(labels, oof, task, method=method, folds=folds)
     low, high = scale if scale is not None and task == "regression" else (0.0, 1.0)
@@ -202,6 +228,7 @@ def rank_label_errors(
             "label": low + labels * (high - low),
             "oof_prediction": low + np.asarray(oof, dtype=float) * (high - low),
             "suspicion": suspicion,
+            "teacher_prediction": low + np.asarray(oof if teacher is None else teacher, dtype=float) * (high - low),
         }
     )
     table = table.sort_values(["suspicion", "row"], ascending=[False, True], kind="stable").reset_index(drop=True)
@@ -232,35 +259,49 @@ def find_label_errors(
     cancel: CancelToken | None = None,
     log: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """The label_errors.csv table for the experiment's gold train pairs (scenarios 1 and 2)."""
+    """The label_errors.csv table for the experiment's gold train pairs (scenarios 1 and 2). `bi_encoder`: the
+    zero-shot student (loaded from `cfg.student` when needed and not given)."""
     if data.train is None:
         raise ConfigError("label_errors: needs gold train pairs (data.train, scenarios 1 and 2)")
     teacher, warm = fold_teacher(cfg, device)
-    folds = cfg.label_errors.folds
+    settings = cfg.label_errors
+    stacked = settings.predictor == "teacher+zero_shot"
     what = (
-        f"{folds} cross-fitted {teacher.model} teachers on {len(data.train):,} gold pairs, {teacher.epochs:g} "
-        f"epoch(s) each" + (", from a warm start on the zero-shot cosine" if warm else "")
+        f"{settings.folds} cross-fitted {teacher.model} teachers on {len(data.train):,} gold pairs, "
+        f"{teacher.epochs:g} epoch(s) each"
+        + (", from a warm start on the zero-shot cosine" if warm else "")
+        + (", stacked with the zero-shot cosine" if stacked else "")
     )
     sink(ProgressEvent(stages.LABEL_ERRORS, message=what))
     if log is not None:
         log(what)
-    if warm and bi_encoder is None:
+    if (warm or stacked) and bi_encoder is None:
         s = cfg.student
         bi_encoder = load_bi_encoder(
             s.model, device=device, max_seq_length=s.max_seq_length, trust_remote_code=s.trust_remote_code
         )
+    gold = data.train
+    warm_pairs = warm_start_pairs(gold, WARM_TOP_K, None, bi_encoder, cfg.seed) if warm else None
     oof = out_of_fold_predictions(
-        data.train,
+        gold,
         teacher,
         work_dir,
-        folds=folds,
+        folds=settings.folds,
         task=data.task,
         seed=cfg.seed,
         device=device,
         bi_encoder=bi_encoder if warm else None,
+        warm_pairs=warm_pairs,
         batch_size=cfg.label_batch_size,
         sink=sink,
         cancel=cancel,
     )
-    ids = fold_ids(data.train["label"].to_numpy(), folds, cfg.seed)
-    return rank_label_errors(data.train, oof, data.task, rows=data.train_rows, scale=data.scale, folds=ids)
+    labels = gold["label"].to_numpy(dtype=float)
+    ids = fold_ids(labels, settings.folds, cfg.seed)
+    prediction = oof
+    if stacked:
+        cosine = bi_encoder_scores(bi_encoder, list(gold["sentence1"]), list(gold["sentence2"]))
+        prediction = stacked_prediction(oof, cosine, labels, ids, data.task)
+    return rank_label_errors(
+        gold, prediction, data.task, rows=data.train_rows, scale=data.scale, folds=ids, teacher=oof
+    )

@@ -31,6 +31,7 @@ from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported 
     worked_seconds,
 )
 from augsbert_core.sampling import distribution_distance
+from augsbert_core.speed import pairs_per_s
 
 from .charts import AUGSBERT_COLORS, MODEL_COLORS, RUN_PATTERNS
 from .metric_format import metric_label, metric_number, metric_value
@@ -122,6 +123,8 @@ def run_steps(scenario: int | None, config: dict[str, Any] | None = None) -> lis
         skip.add("candidates")
     if scenario == 1 or cfg.get("silver_file") or not _warm_start_applies(cfg.get("teacher")):
         skip.add("teacher_warm")
+    if scenario == 3 or not (cfg.get("label_errors") or {}).get("enabled"):
+        skip.add("label_errors")
     titles = {"silver": "Augmented pairs"} if scenario == 1 else {}
     return [(key, titles.get(key, title), stages) for key, title, stages in STEPS if key not in skip]
 
@@ -784,6 +787,43 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
     return frame.sort_values("split", key=lambda s: s.map(order).fillna(2), kind="stable").reset_index(drop=True)
 
 
+SPEED_COLUMNS = ["series", "run", "model", "kind", "split", "value", "pairs_per_s", "device", "color"]
+
+
+def speed_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric: str) -> pd.DataFrame:
+    """Accuracy against speed: one row per model a selected run timed (speed.json), with its `metric` on the
+    split it was timed on (test, else dev). Series are model titles, with the run's short id when several runs
+    are shown. Empty (with the columns) when no selected run has speed.json."""
+    rows: list[dict[str, Any]] = []
+    for i, r in enumerate(chosen):
+        speed = read_json(r.dir, RunFiles.SPEED)
+        models = (speed or {}).get("models") if isinstance(speed, dict) else None
+        if not isinstance(models, dict):
+            continue
+        for key, entry in models.items():
+            rate = pairs_per_s(speed, key)
+            split = entry.get("split") if isinstance(entry, dict) else None
+            value = (metrics_by_run.get(r.id, {}).get(key, {}).get(split) or {}).get(metric)
+            if rate is None or value is None:
+                continue
+            title = model_title(key)
+            color = AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)] if key == "augsbert" else MODEL_COLORS.get(title, "#777")
+            rows.append(
+                {
+                    "series": title + (f" ({short_id(r.id)})" if len(chosen) > 1 else ""),
+                    "run": r.id,
+                    "model": key,
+                    "kind": entry.get("kind", ""),
+                    "split": split,
+                    "value": float(value),
+                    "pairs_per_s": rate,
+                    "device": str(speed.get("device_name") or speed.get("device") or ""),
+                    "color": color,
+                }
+            )
+    return pd.DataFrame(rows, columns=SPEED_COLUMNS)
+
+
 # ------------------------------------------------------------------------------- teacher decisions
 def _number(value: Any) -> float | None:
     try:
@@ -963,3 +1003,25 @@ def ks_distances(summary: dict[str, Any], silver: pd.DataFrame, gold: pd.Series 
             value = _number(distribution_distance(pd.to_numeric(sample, errors="coerce").dropna(), gold.astype(float)))
         out[key] = value
     return out
+
+
+# --- silver pairs, most suspicious first ---------------------------------------------------------------------------
+SUSPICION_WHY = {
+    "disagreement": "most suspicious first: silver pairs have no gold label, so a pair is suspect when its two "
+    "witnesses disagree: the teacher's score and the gold-only bi-encoder's cosine (both stored in silver.csv), "
+    "compared as percentile ranks among this run's pairs",
+    "undecided": "most suspicious first: silver pairs have no gold label and this run stored only the teacher's "
+    "score, so a pair is suspect when that score is closest to undecided (the classification threshold, else the "
+    "middle of the scale)",
+}
+
+
+def silver_suspicion(silver: pd.DataFrame, threshold: float | None = None) -> tuple[pd.Series, str]:
+    """How suspicious each silver label is, from what the run stored, and which definition was used ('disagreement'
+    or 'undecided', see SUSPICION_WHY). Higher = more suspicious; aligned with `silver`'s index."""
+    bi = silver.get("score_bi_encoder")
+    if bi is not None and len(silver) > 1 and bi.notna().all():
+        teacher = silver["score_cross_encoder"] if "score_cross_encoder" in silver else silver["score"]
+        return (teacher.rank(pct=True) - bi.rank(pct=True)).abs(), "disagreement"
+    middle = 0.5 if threshold is None else float(threshold)
+    return 1.0 - (silver["score"] - middle).abs() / max(middle, 1.0 - middle), "undecided"

@@ -17,7 +17,7 @@ from augsbert_core import models as core_models
 from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
 
-from . import security, workspace
+from . import goldreview, security, workspace
 
 SCENARIOS: dict[int, tuple[str, str]] = {
     1: (
@@ -322,6 +322,9 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
         data["source_scale"] = list(workspace.source_scale())
     if draft.get("max_unlabeled"):
         data["max_unlabeled"] = int(draft["max_unlabeled"])
+    reviewed = goldreview.config_review() if scenario in (1, 2) else None  # the Data page's reviewed gold labels
+    if reviewed is not None:
+        data["gold_review"] = reviewed
     search = teacher_search_settings(draft)
     samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
     configs = []

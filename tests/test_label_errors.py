@@ -179,3 +179,103 @@ def test_a_run_with_label_errors_enabled_writes_the_table(micro_stsb, tmp_path):
     assert [e.step for e in fold_events][-1] == 2 and fold_events[-1].total == 2
     assert "label_errors" in json.loads((result.run_dir / RunFiles.STATE).read_text())["done"]
     assert not (result.run_dir / "models" / "label_errors").exists()  # fold models are not kept
+
+
+# --- the app: Data page suspects and review, Silver page order -----------------------------------------------------
+def _workspace_with_a_ranked_run(tmp_path, monkeypatch):
+    """A workspace holding the quick STSb demo and a finished run on its train file with a label_errors.csv."""
+    from studio import workspace
+
+    monkeypatch.setenv("AUGSBERT_HOME", str(tmp_path / "ws"))
+    workspace.load_demo("stsb-quick")
+    train = pd.read_csv(workspace.role_path("train")).head(6)
+    store = workspace.store()
+    run = store.create("ranked", 2, {"scenario": 2})
+    run.write_json(RunFiles.FINGERPRINTS, {"train": fingerprint(workspace.role_path("train"))})
+    table = pd.DataFrame(
+        {
+            "rank": range(1, 7),
+            "row": [4, 1, 6, 2, 3, 5],
+            "sentence1": train["sentence1"].iloc[[3, 0, 5, 1, 2, 4]].to_numpy(),
+            "sentence2": train["sentence2"].iloc[[3, 0, 5, 1, 2, 4]].to_numpy(),
+            "label": train["score"].iloc[[3, 0, 5, 1, 2, 4]].to_numpy(),
+            "oof_prediction": [0.5, 4.0, 1.0, 2.0, 2.5, 3.0],
+            "suspicion": [6.0, 5.0, 4.0, 1.0, 0.5, 0.1],
+        }
+    )
+    table.to_csv(run.path(RunFiles.LABEL_ERRORS), index=False)
+    run.set_status("finished")
+    return workspace, run, train
+
+
+def test_data_page_helpers_find_the_ranking_and_the_next_run_applies_the_review(tmp_path, monkeypatch):
+    from studio import goldreview, scenario
+
+    workspace, run, train = _workspace_with_a_ranked_run(tmp_path, monkeypatch)
+    fp = goldreview.train_fingerprint()
+    table, source = goldreview.suspects(fp)
+    assert table["row"].tolist()[:2] == [4, 1] and run.id in source
+    assert goldreview.suspects("another-file")[0] is None  # a ranking of another train file is not shown
+    assert goldreview.config_review() is None  # nothing decided yet: runs get no data.gold_review
+    edited = table.head(3).assign(exclude=[True, False, False], corrected_score=[None, 1.5, None])
+    review = goldreview.save_review(fp, {}, edited[["row", "sentence1", "sentence2", "exclude", "corrected_score"]])
+    assert set(review) == {4, 1} and review[1]["score"] == 1.5
+    assert goldreview.load_review(fp) == review and goldreview.load_review("another-file") == {}
+    draft = scenario.load_draft()
+    draft["scenario"] = 2
+    cfg = scenario.build_configs(draft)[0]
+    assert cfg.data.gold_review == goldreview.config_review() is not None
+    loaded = load_experiment_data(cfg)
+    assert 4 not in loaded.train_rows.tolist() and loaded.gold_review == {"excluded": 1, "corrected": 1}
+    at1 = loaded.train_rows.tolist().index(1)
+    assert loaded.train["label"].iat[at1] == pytest.approx(0.3)  # 1.5 on 0-5
+
+
+def test_silver_suspicion_uses_what_the_run_stored():
+    from studio import runinfo
+
+    both = pd.DataFrame(
+        {
+            "score": [0.9, 0.8, 0.2, 0.1],
+            "score_cross_encoder": [0.9, 0.8, 0.2, 0.1],
+            "score_bi_encoder": [0.95, 0.1, 0.3, 0.05],
+        }
+    )
+    suspicion, kind = runinfo.silver_suspicion(both)
+    assert kind == "disagreement" and suspicion.idxmax() == 1  # the teacher says 0.8, the bi-encoder the lowest
+    teacher_only, kind = runinfo.silver_suspicion(both[["score"]].assign(score=[0.9, 0.55, 0.2, 0.02]))
+    assert kind == "undecided" and teacher_only.idxmax() == 1 and teacher_only.idxmin() == 3
+    _, kind = runinfo.silver_suspicion(both[["score"]], threshold=0.3)
+    assert kind == "undecided" and "gold label" in runinfo.SUSPICION_WHY[kind]
+
+
+def test_stacking_keeps_predictions_out_of_fold_and_follows_the_better_witness():
+    from augsbert_core.label_errors import stacked_prediction
+
+    rng = np.random.default_rng(4)
+    labels = rng.uniform(0, 1, 60)
+    noise = rng.uniform(0, 1, 60)  # a useless teacher
+    cosine = 0.3 + 0.5 * labels + rng.normal(0, 0.02, 60)  # a good witness on another scale
+    folds = fold_ids(labels, 5, seed=4)
+    stacked = stacked_prediction(noise, cosine, labels, folds)
+    assert np.corrcoef(stacked, labels)[0, 1] > 0.95 and stacked.min() >= 0 and stacked.max() <= 1
+    binary = (labels > 0.5).astype(int)
+    probs = stacked_prediction(noise, cosine, binary, fold_ids(binary, 5, seed=4), "classification")
+    assert ((probs > 0.5) == binary).mean() > 0.9
+    changed = labels.copy()
+    changed[folds == 0] = 1 - changed[folds == 0]  # a fold's own labels never shape its predictions
+    again = stacked_prediction(noise, cosine, changed, folds)
+    assert np.allclose(again[folds == 0], stacked[folds == 0])
+    assert not np.allclose(again[folds == 1], stacked[folds == 1])  # the other folds' fits saw the change
+
+
+def test_the_training_page_shows_the_step_only_when_a_run_ranks_labels():
+    from studio import runinfo
+
+    def keys(config: dict, scenario: int = 2) -> list[str]:
+        return [k for k, _, _ in runinfo.run_steps(scenario, config)]
+
+    assert "label_errors" not in keys({})
+    assert keys({"label_errors": {"enabled": True}})[-2:] == ["label_errors", "done"]
+    assert "label_errors" in keys({"label_errors": {"enabled": True}}, scenario=1)
+    assert "label_errors" not in keys({"label_errors": {"enabled": True}}, scenario=3)
