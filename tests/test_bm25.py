@@ -92,7 +92,7 @@ def test_pruned_search_scores_its_neighbours_exactly_and_keeps_most_of_them(corp
     index = SparseBM25(tokenize(corpus_2k))
     queries_before = index.queries.copy()
     exact_ids, exact_scores = index.topk(5)
-    max_df = 20  # terms in more than 1% of the sentences stop generating candidates
+    max_df = 30  # terms in more than 1.5% of the sentences stop generating candidates (17 terms here)
     ids, scores = index.topk(5, max_df=max_df)
     assert len(index._pruned[max_df].common) > 10  # the pruning does something on this corpus
     assert (index.queries != queries_before).nnz == 0  # the index's own query matrix is left as it was
@@ -104,4 +104,4 @@ def test_pruned_search_scores_its_neighbours_exactly_and_keeps_most_of_them(corp
     assert (scores.sum(axis=1) <= exact_scores.sum(axis=1) + 1e-3).all()
     hits = sum(len(set(a[a >= 0]) & set(b[b >= 0])) for a, b in zip(exact_ids, ids))
     recall = hits / int((exact_ids >= 0).sum())
-    assert 0.9 <= recall < 1.0, recall  # the approximation loses a little, measured (bench/growth.py at scale)
+    assert 0.92 <= recall < 1.0, recall  # 0.948 measured: the approximation loses a little (bench/growth.py)
