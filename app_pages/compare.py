@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
+from augsbert_core.evaluation import RETRIEVAL_METRICS
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, ui, workspace
@@ -50,7 +51,9 @@ chosen_ids = c2.multiselect(
     key="cmp_runs",
     format_func=lambda i: runinfo.run_label(by_id[i]),
 )
-names = ["spearman", "pearson"] if task == "regression" else ["ap", "f1", "accuracy"]
+names = {"regression": ["spearman", "pearson"], "positive_pairs": list(RETRIEVAL_METRICS)}.get(
+    task, ["ap", "f1", "accuracy"]
+)
 metric = c3.selectbox("Metric", names, format_func=lambda n: metric_label(n, title=True), key="cmp_metric")
 chosen = [r for r in candidates if r.id in chosen_ids]
 if chosen:
@@ -62,6 +65,28 @@ if chosen:
         "cross-encoder + gold-only or zero-shot bi-encoder, where a run fitted one) is shown once when all "
         "selected runs share it. Higher is better."
     )
+    speed = runinfo.speed_rows(chosen, metrics_by_run, metric)
+    if len(speed):
+        st.plotly_chart(charts.score_vs_speed(speed, metric_label(metric, title=True)), key="cmp_speed")
+        st.caption(
+            f"Pairs scored per second, timed while each run evaluated its models on {speed['split'].iloc[0]} "
+            f"({', '.join(sorted(set(speed['device'])))}): the teacher (diamond) runs the cross-encoder on each "
+            "pair in both orders; a bi-encoder (circle) encodes each sentence once and takes a cosine. A "
+            "bi-encoder can also pre-compute the embeddings of a corpus (a search then costs one query encoding "
+            "and dot products) while a cross-encoder must score every pair: use the student to retrieve and the "
+            "teacher to rerank a short list (docs/reranker.md)."
+        )
+        with st.expander("Speed table", icon=":material/speed:"):
+            st.dataframe(
+                speed.assign(
+                    model=speed["model"].map(runinfo.model_title), score=(100 * speed["value"]).round(2)
+                ).rename(columns={"pairs_per_s": "pairs/s"})[["run", "model", "kind", "split", "score", "pairs/s"]],
+                hide_index=True,
+                width="stretch",
+                column_config={"pairs/s": st.column_config.NumberColumn(format="%.0f")},
+            )
+    else:
+        st.caption("Speed: no selected run timed its models (speed.json is written by runs of this version on).")
     reportable = [Path(r.dir) for r in chosen if (Path(r.dir) / RunFiles.METRICS).is_file()]  # finished runs only
     st.download_button(
         "Export report",

@@ -5,6 +5,7 @@ import streamlit as st
 
 from augsbert_core import jobs
 from augsbert_core.estimate import fmt_duration
+from augsbert_core.evaluation import PRIMARY_METRIC
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 from studio.metric_format import metric_delta, metric_label, metric_name, metric_value
@@ -94,7 +95,7 @@ def results(record) -> None:
     if not metrics:
         return
     task = record.task or "regression"
-    primary = "spearman" if task == "regression" else "ap"
+    primary = PRIMARY_METRIC.get(task, "spearman")
     split = "test" if any("test" in v for v in metrics.values()) else "dev"
     recommended = runinfo.recommendation(record.dir, task) if record.status == "finished" else None
     st.markdown(f"**Results** · {metric_label(primary, split)} (×100)")
@@ -125,6 +126,7 @@ def results(record) -> None:
             f"{runinfo.recommendation_reason(metrics)}."
         )
         download_recommended(record, recommended, title)
+    download_teacher(record)
 
 
 def card_help(per_split: dict, primary: str, key: str, labeler: tuple | None) -> str:
@@ -154,6 +156,24 @@ def download_recommended(record, key: str, title: str) -> None:
         )
     if target.note:
         st.caption(target.note)
+
+
+def download_teacher(record) -> None:
+    """'Download teacher (reranker)': a zip of models/teacher/ with its model card, once a run that trained one
+    finished."""
+    target = runinfo.model_download(record.dir, "teacher")
+    if record.status != "finished" or target.folder is None:
+        return
+    st.download_button(
+        "Download teacher (cross-encoder reranker)",
+        lambda folder=target.folder: runinfo.zip_folder(folder, "teacher"),
+        file_name=f"{record.id}-teacher.zip",
+        mime="application/zip",
+        icon=":material/download:",
+        key=f"tr_dl_teacher_{record.id}",
+        help="The trained cross-encoder and its model card (README.md): its scores and speed in this run, and how to "
+        "use it as a reranker (docs/reranker.md).",
+    )
 
 
 def live(run_id: str) -> None:

@@ -288,6 +288,32 @@ def comparison_bars(rows: pd.DataFrame, metric_title: str) -> go.Figure:
     return fig
 
 
+def score_vs_speed(rows: pd.DataFrame, metric_title: str) -> go.Figure:
+    """Accuracy against speed: one marker per row of `runinfo.speed_rows` (series, value as a fraction,
+    pairs_per_s, kind, color), pairs/s on a log x axis; cross-encoders are diamonds, bi-encoders circles."""
+    fig = _fig(
+        f"{metric_title} (×100) vs pairs scored per second",
+        height=400,
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0, title=None),
+    )
+    for row in rows.itertuples(index=False):
+        fig.add_scatter(
+            x=[row.pairs_per_s],
+            y=[100 * row.value],
+            mode="markers+text",
+            name=html_escape(row.series),
+            text=[html_escape(row.series)],
+            textposition="top center",
+            marker=dict(
+                color=row.color, size=14, symbol="diamond" if row.kind == "cross-encoder" else "circle", line_width=1
+            ),
+            hovertemplate=f"{html_escape(row.series)}<br>%{{x:,.0f}} pairs/s<br>%{{y:.2f}}<extra></extra>",
+        )
+    fig.update_xaxes(type="log", title="pairs/s (log scale; right is faster)")
+    fig.update_yaxes(title=f"{metric_title} ×100 ({rows['split'].iloc[0] if len(rows) else 'test'})")
+    return fig
+
+
 def on_scale(values: pd.Series, scale: Sequence[float] | None) -> pd.Series:
     """Scores stored on 0-1 put back on the dataset's scale (e.g. 0-5); unchanged without a scale."""
     low, high = scale or (0.0, 1.0)
