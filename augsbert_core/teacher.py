@@ -53,6 +53,7 @@ def train_teacher(
     resume: bool = False,
     symmetric: bool = True,
     stage: str = stages.TEACHER_TRAIN,
+    report_to: str = "none",
 ):
     """Fine-tune a cross-encoder on `gold` (columns sentence1, sentence2, label in [0,1]) in both orders.
 
@@ -85,7 +86,14 @@ def train_teacher(
         )
         loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
         kwargs = trainer_kwargs(
-            cfg, output_dir, trainer_seed, device, len(train), evals=evals if evaluator else 0, checkpoints=checkpoints
+            cfg,
+            output_dir,
+            trainer_seed,
+            device,
+            len(train),
+            evals=evals if evaluator else 0,
+            checkpoints=checkpoints,
+            report_to=report_to,
         )
         if folder is not None:
             kwargs["output_dir"] = str(folder)
@@ -145,6 +153,7 @@ def warm_start_teacher(
     resume: bool = False,
     max_pairs: int = WARM_START_MAX_PAIRS,
     memo: dict | None = None,
+    report_to: str = "none",
 ) -> tuple[object, dict]:
     """Warm start (after Trans-Encoder, Liu et al. 2022): train the cross-encoder to reproduce `bi_encoder`'s cosine
     (clipped to [0, 1]) on unlabeled `pairs` (sentence1, sentence2), for `cfg.warm_start_epochs` at
@@ -178,6 +187,7 @@ def warm_start_teacher(
         resume=resume,
         symmetric=False,
         stage=stages.TEACHER_WARM,
+        report_to=report_to,
     )
     return model, {
         "pairs": int(len(train)),

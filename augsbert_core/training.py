@@ -49,10 +49,12 @@ def trainer_kwargs(
     n_examples: int,
     evals: int = 0,
     checkpoints: int = 0,
+    report_to: str = "none",
 ) -> dict:
     """Keyword arguments for SentenceTransformerTrainingArguments / CrossEncoderTrainingArguments.
 
-    Trainer checkpoints go beside the model, in `<models>/.checkpoints/<name>`, not inside the saved model."""
+    Trainer checkpoints go beside the model, in `<models>/.checkpoints/<name>`, not inside the saved model.
+    `report_to`: the trainer's integrations ("none", "tensorboard", "wandb"; see tracking.trainer_report_to)."""
     steps_per_epoch = max(1, math.ceil(n_examples / cfg.batch_size))
     total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
     kwargs = dict(
@@ -66,12 +68,14 @@ def trainer_kwargs(
         seed=seed,
         data_seed=seed,
         logging_steps=max(1, total // 50),
-        report_to="none",
+        report_to=report_to,
         disable_tqdm=True,
         use_cpu=device == "cpu",
         dataloader_num_workers=0,
         **mixed_precision(device),
     )
+    if report_to != "none":  # what tensorboard / wandb call this training: gold_only, teacher, ...
+        kwargs.update(run_name=Path(output_dir).name)
     if evals > 0:
         kwargs.update(eval_strategy="steps", eval_steps=max(1, total // evals))
     if checkpoints > 0:  # the newest checkpoint only: enough to resume a killed job
@@ -81,11 +85,22 @@ def trainer_kwargs(
     return kwargs
 
 
+def tensorboard_dir(checkpoints: str | Path) -> Path:
+    """Where TensorBoard logs of the trainer checkpointing to `<run>/models/.checkpoints/<name>` go:
+    `<run>/tensorboard/<name>` (one `tensorboard --logdir <run>/tensorboard` shows every training of a run)."""
+    folder = Path(checkpoints)
+    return folder.parent.parent.parent / "tensorboard" / folder.name
+
+
 def quiet(trainer) -> None:
-    """Drop the HF PrinterCallback: progress goes through our sink, not dicts printed to stdout."""
+    """Drop the HF PrinterCallback: progress goes through our sink, not dicts printed to stdout. A TensorBoard
+    callback (report_to tensorboard) writes to `tensorboard_dir`, not under the checkpoints."""
     from transformers.trainer_callback import PrinterCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     trainer.remove_callback(PrinterCallback)
+    for callback in trainer.callback_handler.callbacks:
+        if type(callback).__name__ == "TensorBoardCallback" and getattr(callback, "logging_dir", None) is None:
+            callback.logging_dir = str(tensorboard_dir(trainer.args.output_dir))
 
 
 def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, sink) -> None:

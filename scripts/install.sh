@@ -6,7 +6,10 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 $PY -m pip install --disable-pip-version-check -q -r requirements.txt
 $PY -m pip install --disable-pip-version-check -q --no-deps -e .
-$PY -m pip install --disable-pip-version-check -q "pytest>=8" "playwright>=1.40" "hypothesis>=6.100" "ruff==0.17.6"
+$PY -m pip install --disable-pip-version-check -q "pytest>=8" "playwright>=1.40" "hypothesis>=6.100" "ruff==0.17.6" \
+  "tensorboardX>=2.6"
+# Experiment tracking (the optional `tracking` extra, docs/tracking.md): the tests log runs to a real MLflow store
+$PY -m pip install --disable-pip-version-check -q "mlflow-skinny>=3.0" "sqlalchemy>=2" "alembic>=1.13"
 if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
