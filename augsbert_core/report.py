@@ -25,6 +25,7 @@ from . import stages
 from .errors import AugsbertError, ConfigError
 from .evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommended_of
 from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
+from .speed import pairs_per_s
 
 MODEL_TITLES = {
     "zero_shot": "Zero-shot",
@@ -354,6 +355,35 @@ def _metrics_table(run: _RunView) -> str:
     return "".join(rows)
 
 
+def _speed_block(run: _RunView) -> list[str]:
+    """'Speed': each timed model's pairs/s next to its score on the timed split (speed.json); nothing without it."""
+    speed = read_run_json(run.dir, RunFiles.SPEED)
+    models = speed.get("models") if isinstance(speed, dict) else None
+    if not isinstance(models, dict) or not models:
+        return []
+    metric = esc(METRIC_TITLES.get(run.primary, run.primary))
+    rows = [
+        f"<h3>Speed</h3><table><thead><tr><th>model</th><th>kind</th><th>{metric}</th><th>pairs/s</th></tr>"
+        "</thead><tbody>"
+    ]
+    for key in sorted(models, key=lambda k: -(pairs_per_s(speed, k) or 0)):
+        entry, rate = models[key], pairs_per_s(speed, key)
+        split = entry.get("split", "test") if isinstance(entry, dict) else "test"
+        rows.append(
+            f"<tr><td>{esc(MODEL_TITLES.get(key, key))}</td><td>{esc(entry.get('kind', '–'))}</td>"
+            f"<td class='num'>{_fmt(run.value(key, split))}</td>"
+            f"<td class='num'>{'–' if rate is None else f'{rate:,.0f}'}</td></tr>"
+        )
+    rows.append("</tbody></table>")
+    rows.append(
+        f'<p class="note">Pairs of the {esc(speed.get("split") or "test")} split scored per second on '
+        f"{esc(speed.get('device_name') or speed.get('device') or 'the run’s device')}, timed during evaluation "
+        "(the teacher scores each pair in both orders). A bi-encoder can pre-compute a corpus' embeddings; a "
+        "cross-encoder must score every pair, so it serves as a reranker of a short list.</p>"
+    )
+    return ["".join(rows[:-1]), rows[-1]]
+
+
 def _datasets_table(run: _RunView) -> str:
     preds = run.predictions
     counted = preds["split"].value_counts().to_dict() if preds is not None and "split" in preds else {}
@@ -526,6 +556,7 @@ def _run_section(run: _RunView, plot) -> list[str]:
     if gain is not None:
         base = MODEL_TITLES.get(run.baseline, run.baseline)
         out.append(f"<p>AugSBERT vs {esc(base)} on test: <b>{_fmt(gain, signed=True)}</b> points.</p>")
+    out.extend(_speed_block(run))
     out.append("<h3>Teacher readiness</h3>")
     out.append(_gate_block(run))
     for fig_and_note in (_scatter(run), _silver_histogram(run)):

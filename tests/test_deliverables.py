@@ -219,3 +219,17 @@ def test_training_page_offers_the_teacher_download(tiny_run, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download teacher (cross-encoder reranker)" in labels, labels
+
+
+def test_report_has_the_speed_table(tiny_run):
+    pytest.importorskip("plotly")
+    from augsbert_core.report import build_report
+
+    _, result = tiny_run
+    html = build_report([result.run_dir])
+    speed = json.loads((result.run_dir / RunFiles.SPEED).read_text())["models"]
+    section = html[html.index("<h3>Speed</h3>") : html.index("<h3>Teacher readiness</h3>")]
+    teacher_row = section[section.index("<td>Teacher</td>") :].split("</tr>")[0]
+    assert f"{speed['teacher']['pairs_per_s']:,.0f}" in teacher_row and "cross-encoder" in teacher_row
+    assert f"{100 * result.metrics['teacher']['test']['spearman']:.1f}" in teacher_row
+    assert "<td>AugSBERT</td>" in section and "pre-compute" in section
