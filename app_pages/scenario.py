@@ -4,6 +4,7 @@ import streamlit as st
 
 from augsbert_core import estimate as est
 from augsbert_core import models as core_models
+from augsbert_core.config import sampler_label
 from augsbert_core.runs import RunFiles
 from studio import installs, runinfo, scenario, security, ui, workspace
 
@@ -97,6 +98,20 @@ if absent:
     st.page_link(ui.PAGES["data"], label="Add them on the Data page", icon=":material/arrow_forward:")
 if new["scenario"] == 2 and "unlabeled" not in files:
     st.caption("No unlabeled file: the samplers recombine the gold sentences only.")
+if scenario.gold_task() == "positive_pairs":
+    if new["scenario"] == 2:
+        st.info(
+            "**Task: positive pairs only** · the gold has no negatives: hard negatives will be mined from the "
+            "unlabeled and gold sentences, a binary teacher checks them and labels the sampled pairs, and the student "
+            "trains with MultipleNegativesRankingLoss on (anchor, positive, negative) triplets. Metrics: retrieval "
+            "(MRR@10, Recall@1/10, NDCG@10), plus AP and F1 on a split with 0/1 labels.",
+            icon=":material/join:",
+        )
+    else:
+        st.warning(
+            "The gold has positive pairs only (task positive_pairs): choose scenario 2, which mines its negatives.",
+            icon=":material/warning:",
+        )
 
 
 def target_task() -> str | None:
@@ -162,6 +177,29 @@ else:
         st.caption("Nothing selected: BM25 is used.")
     for s in new["samplers"]:
         st.markdown(f"- **{ui.md_escape(s)}**: {scenario.SAMPLER_HELP[s]}")
+    mixable = [s for s in new["samplers"] if s in scenario.MIX_SAMPLERS]
+    mix_on = st.toggle(
+        "Mix samplers (one run)",
+        value=bool(draft.get("mix")),
+        key="sc_mix",
+        disabled=len(mixable) < 2,
+        help="One run whose candidates come from the chosen samplers in the shares set here (e.g. 70% BM25 "
+        "neighbours, 30% random pairs), instead of one run per sampler. Choose two or more samplers; kde cannot "
+        "be mixed.",
+    )
+    new["mix"] = bool(mix_on and len(mixable) >= 2)
+    shares = dict(draft.get("mix_shares") or {})
+    if new["mix"]:
+        for col, s in zip(st.columns(len(mixable)), mixable):
+            shares[s] = col.slider(f"{s} share (%)", 5, 95, int(shares.get(s, 50)), 5, key=f"sc_mix_{s}")
+        mix = scenario.sampler_mix({**new, "mix_shares": shares}) or {}
+        st.caption(
+            "One run: "
+            + " · ".join(f"{ui.md_escape(s)} {100 * v:.0f}%" for s, v in mix.items())
+            + " of the candidates (shares that do not sum to 100% are scaled to it)."
+            + (" kde is left out: it cannot be mixed." if "kde" in new["samplers"] else "")
+        )
+    new["mix_shares"] = shares
     c1, c2, c3 = st.columns(3)
     new["top_k"] = int(
         c1.slider(
@@ -520,6 +558,15 @@ with st.expander("Advanced", icon=":material/settings:"):
         key="sc_gold_only",
         disabled=new["scenario"] == 3,
     )
+    trackers = list(scenario.TRACKERS)
+    new["tracking"] = c3.selectbox(
+        "Experiment tracking",
+        trackers,
+        index=trackers.index(draft.get("tracking", "none")),
+        key="sc_tracking",
+        help="Also log each run elsewhere (nothing is sent anywhere unless chosen). "
+        + " ".join(f"{k}: {v}" for k, v in scenario.TRACKING_HELP.items()),
+    )
     if has_teacher:  # the teacher's warm start and what labels the silver pairs (scenarios 2 and 3)
         st.markdown("**Teacher and silver labels**")
         w1, w2, w3 = st.columns(3)
@@ -622,7 +669,7 @@ def counts() -> est.DataCounts:
 
 
 kind = ui.device_kind()
-methods = ["augment"] if new["scenario"] == 1 else new["samplers"]
+methods = scenario.run_samplers(new)  # 'augment', the samplers, or one mix {sampler: share}
 runs = len(methods)
 data_counts = counts()
 estimates = [est.estimate(scenario.draft_config(new, s), data_counts, kind) for s in methods]
@@ -641,7 +688,7 @@ with st.container(border=True):
         m[0].dataframe(
             [
                 {
-                    "Sampler": method,
+                    "Sampler": sampler_label(method),
                     "Candidate pairs": e.range("candidates"),
                     "Silver pairs": e.range("silver"),
                     "Student trains on": f"≈ {e.train_pairs:,}",
@@ -662,7 +709,7 @@ with st.container(border=True):
     )
     for method, e in zip(methods, estimates):
         st.caption(
-            (f"**{ui.md_escape(method)}:** " if runs > 1 else "")
+            (f"**{ui.md_escape(sampler_label(method))}:** " if runs > 1 else "")
             + f"{ui.md_escape(e.silver_note)}. Breakdown: "
             + ", ".join(f"{ui.md_escape(k)} {est.fmt_duration(v)}" for k, v in e.parts.items())
             + "."

@@ -47,10 +47,12 @@ SAMPLER_HELP: dict[str, str] = {
 # The choices the page offers are the core's (config.py); each help dictionary has a line for every one of them
 # (tests/test_app.py checks the keys), in the core's order.
 SAMPLERS = core_config.SAMPLERS
+MIX_SAMPLERS = core_config.MIX_SAMPLERS  # those a mix may combine (not kde)
 AUGMENT_METHODS = core_config.AUGMENT_METHODS
 WARM_START_MODES = core_config.WARM_START_MODES
 LABELERS = core_config.LABELERS
 CANDIDATE_SOURCES = core_config.CANDIDATE_SOURCES
+TRACKERS = core_config.TRACKERS
 
 AUGMENTERS: dict[str, str] = {
     "wordnet": "WordNet synonyms (offline).",
@@ -82,6 +84,14 @@ LABELER_HELP: dict[str, str] = {
     "auto": "Short student probes on dev choose the labels that teach the student most.",
     "cross_encoder": "The cross-encoder's scores become the silver labels.",
     "ensemble": "The teacher ensemble's scores (cross-encoder + bi-encoder) become the silver labels.",
+}
+TRACKING_HELP: dict[str, str] = {
+    "none": "Runs are kept in the workspace only.",
+    "mlflow": "Each finished run is also logged as one MLflow run (MLFLOW_TRACKING_URI, else mlflow.db in the "
+    "workspace). Needs: pip install -e '.[tracking]'.",
+    "tensorboard": "The trainings write TensorBoard logs into the run's folder (tensorboard/). Needs: pip install "
+    "tensorboard.",
+    "wandb": "The trainings report to Weights & Biases, with your wandb settings. Needs: pip install wandb.",
 }
 CANDIDATES_HELP: dict[str, str] = {
     "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
@@ -138,6 +148,8 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "name": "",
     "scenario": 2,
     "samplers": [_CORE.sampler],
+    "mix": False,  # the chosen samplers as one mixed run (their shares below) instead of one run each
+    "mix_shares": dict.fromkeys(core_config.MIX_SAMPLERS, 50),  # weights, normalised over the chosen samplers
     "top_k": _CORE.top_k,
     "max_unlabeled": None,
     "max_silver": None,
@@ -179,6 +191,7 @@ DEFAULT_DRAFT: dict[str, Any] = {
     },
     "train_gold_only": _CORE.train_gold_only,
     "live_evals": _CORE.live_evals,
+    "tracking": _CORE.tracking,
     "seed": _CORE.seed,
     "device": None,
     "threshold": None,
@@ -218,6 +231,7 @@ def load_draft() -> dict[str, Any]:
         ("ensemble", ENSEMBLE_MODES),
         ("labeler", core_config.LABELERS),
         ("candidates", core_config.CANDIDATE_SOURCES),
+        ("tracking", core_config.TRACKERS),
     ):
         if draft[key] not in allowed:
             draft[key] = DEFAULT_DRAFT[key]
@@ -276,7 +290,17 @@ def launch_problems(draft: dict[str, Any]) -> list[str]:
     files = workspace.read_manifest()["files"]
     missing = [workspace.ROLES[r][0] for r in _required_roles(scenario) if r not in files]
     problems = [f"scenario {scenario} needs: {', '.join(missing)} (add them on the Data page)"] if missing else []
+    if scenario != 2 and gold_task() == "positive_pairs":
+        problems.append(f"the gold has positive pairs only ({POSITIVE_PAIRS_NOTE}): choose scenario 2")
     return problems + missing_models(draft)
+
+
+POSITIVE_PAIRS_NOTE = "task positive_pairs: hard negatives will be mined"
+
+
+def gold_task() -> str | None:
+    """The task the training gold was saved with (the Data page's manifest), None without training gold."""
+    return (workspace.read_manifest()["files"].get("train") or {}).get("task")
 
 
 def teacher_search_settings(draft: dict[str, Any]) -> dict[str, Any] | None:
@@ -326,7 +350,7 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
     if reviewed is not None:
         data["gold_review"] = reviewed
     search = teacher_search_settings(draft)
-    samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
+    samplers = run_samplers(draft)
     configs = []
     for sampler in samplers:
         raw: dict[str, Any] = {
@@ -343,6 +367,7 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             "seed": int(draft["seed"]),
             "train_gold_only": bool(draft["train_gold_only"]),
             "live_evals": int(draft["live_evals"]),
+            "tracking": str(draft.get("tracking") or "none"),
             "runs_dir": str(workspace.runs_dir()),
         }
         if search is not None:
@@ -381,8 +406,7 @@ def whole_epochs(value: float) -> float | int:
 def suggested_names(draft: dict[str, Any]) -> list[str]:
     """The run names a launch of `draft` gets when the name box is empty: 's2-bm25', one per sampler."""
     scenario = int(draft.get("scenario", 2))
-    samplers = ["augment"] if scenario == 1 else list(draft.get("samplers") or ["bm25"])
-    return [_run_name({**draft, "name": ""}, scenario, s) for s in samplers]
+    return [_run_name({**draft, "name": ""}, scenario, s) for s in run_samplers(draft)]
 
 
 def after_launch(draft: dict[str, Any]) -> dict[str, Any]:
@@ -417,14 +441,37 @@ def _model(m: dict[str, Any], role: str = "model") -> dict[str, Any]:
     return out
 
 
-def _run_name(draft: dict[str, Any], scenario: int, sampler: str) -> str:
+def sampler_mix(draft: dict[str, Any]) -> dict[str, float] | None:
+    """The draft's sampler mix {sampler: share} when 'Mix samplers' is on and two or more chosen samplers can be
+    mixed (kde cannot): the sliders' weights over their sum. None = one run per chosen sampler."""
+    if not draft.get("mix") or int(draft.get("scenario", 2)) == 1:
+        return None
+    chosen = [s for s in draft.get("samplers") or [] if s in core_config.MIX_SAMPLERS]
+    if len(chosen) < 2:
+        return None
+    weights = {s: max(float((draft.get("mix_shares") or {}).get(s, 50)), 1.0) for s in chosen}
+    total = sum(weights.values())
+    return {s: w / total for s, w in weights.items()}
+
+
+def run_samplers(draft: dict[str, Any]) -> list[str | dict[str, float]]:
+    """What each run of `draft` samples with: 'augment' (scenario 1), one mix (one run), else each chosen sampler."""
+    if int(draft.get("scenario", 2)) == 1:
+        return ["augment"]
+    mix = sampler_mix(draft)
+    return [mix] if mix else list(draft.get("samplers") or ["bm25"])
+
+
+def _run_name(draft: dict[str, Any], scenario: int, sampler: str | dict[str, float]) -> str:
     base = (draft.get("name") or "").strip()
+    if isinstance(sampler, dict):  # one run: 's2-mix-bm25-70-random-30'
+        return base or f"s{scenario}-mix-" + "-".join(f"{n}-{round(100 * v, 1):g}" for n, v in sampler.items())
     label = draft["augment"]["method"] if sampler == "augment" else sampler
     auto = f"s{scenario}-{label}"
     return f"{base}-{label}" if base and len(draft.get("samplers") or []) > 1 and scenario != 1 else (base or auto)
 
 
-def draft_config(draft: dict[str, Any], sampler: str | None = None) -> ExperimentConfig:
+def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None = None) -> ExperimentConfig:
     """The settings of one run of `draft` as a config, without data files (for the estimate): `sampler`, else
     the draft's `sampler` or first sampler. Settings the schema refuses give the defaults (the launch says why)."""
     scenario = int(draft.get("scenario", 2))
@@ -442,7 +489,7 @@ def draft_config(draft: dict[str, Any], sampler: str | None = None) -> Experimen
         "augment": {k: v for k, v in (draft.get("augment") or {}).items() if v not in (None, "")},
         "data": {"max_unlabeled": int(draft["max_unlabeled"])} if draft.get("max_unlabeled") else {},
     }
-    if sampler in core_config.SAMPLERS:
+    if isinstance(sampler, dict) or sampler in core_config.SAMPLERS:
         raw["sampler"] = sampler
     if draft.get("max_silver") and scenario != 1:
         raw["max_silver"] = int(draft["max_silver"])
@@ -452,7 +499,12 @@ def draft_config(draft: dict[str, Any], sampler: str | None = None) -> Experimen
     try:
         return ExperimentConfig.from_dict(raw, rules=False)
     except ConfigError:
-        return ExperimentConfig.from_dict({"scenario": scenario, "sampler": raw.get("sampler", "bm25")}, rules=False)
+        try:
+            return ExperimentConfig.from_dict(
+                {"scenario": scenario, "sampler": raw.get("sampler", "bm25")}, rules=False
+            )
+        except ConfigError:  # a mix the schema refuses (e.g. bm25 with bm25+semantic): the launch says why
+            return ExperimentConfig.from_dict({"scenario": scenario}, rules=False)
 
 
 def _settings(m: dict[str, Any]) -> dict[str, Any]:
