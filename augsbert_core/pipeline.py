@@ -1010,7 +1010,7 @@ def _link_tree(src: Path, dst: Path) -> None:
 
 def _fmt(per_split: dict[str, dict[str, float]], task: str) -> str:
     primary = PRIMARY_METRIC[task]
-    return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items())
+    return ", ".join(f"{split} {primary} {100 * m[primary]:.2f}" for split, m in per_split.items() if primary in m)
 
 
 def _scenario1_augment(cfg: ExperimentConfig, data: LoadedData, run: Run, report: _Reporter):

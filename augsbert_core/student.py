@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import stages
 from .config import ModelConfig
-from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator
+from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
 from .models import choose_device, load_bi_encoder
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
@@ -129,6 +129,8 @@ def train_student(
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
 
         def dev_score(model) -> float:
+            if task == "positive_pairs":  # retrieval on dev: its primary metric, MRR@10
+                return retrieval_metrics(model, dev, "dev").get("mrr@10", 0.0)
             pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
             return primary_score(pred, dev["label"].to_numpy(), task)
 

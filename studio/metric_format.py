@@ -18,6 +18,11 @@ METRIC_WORDS = {
     "precision": "precision",
     "recall": "recall",
     "threshold": "threshold",
+    # task positive_pairs: retrieval over a split's sentence2 (evaluation.RETRIEVAL_METRICS)
+    "mrr@10": "MRR@10",
+    "recall@1": "Recall@1",
+    "recall@10": "Recall@10",
+    "ndcg@10": "NDCG@10",
 }
 SPLIT_WORDS = {"dev": "dev", "test": "test", "train": "train"}
 DECIMALS = 1  # every metric ×100 is shown with this many decimals
@@ -31,6 +36,9 @@ def metric_name(metric: str) -> str:
     key = str(metric).lower()
     if key in METRIC_WORDS:
         return METRIC_WORDS[key]
+    for short in ("mrr@10", "ndcg@10", "recall@10", "recall@1"):  # trainer keys: eval_dev_cosine_mrr@10
+        if key.endswith(short):
+            return METRIC_WORDS[short]
     for short in ("spearman", "pearson", "average_precision", "accuracy", "precision", "recall", "f1"):
         if short in key:
             return METRIC_WORDS[short]

@@ -428,7 +428,9 @@ def missing_targets(mapping: dict[str, str | None], role: str) -> list[str]:
     """Canonical columns the role still needs: human-readable names."""
     if role in PAIR_ROLES:
         missing = [t for t in ("sentence1", "sentence2") if not mapping.get(t)]
-        if not mapping.get("score") and not mapping.get("label"):
+        # anchor/positive columns without labels are positive pairs (task positive_pairs): no score needed
+        positives = str(mapping.get("sentence2") or "").strip().lower() == "positive"
+        if not mapping.get("score") and not mapping.get("label") and not positives:
             missing.append("score or label")
         return missing
     if (mapping.get("sentence1") and mapping.get("sentence2")) or mapping.get("sentence"):
@@ -470,7 +472,10 @@ def save_upload(
             return UploadResult(role, error=_relabel(exc, path, filename))
         keep = _canonical_columns(frame, role, mapping or {})
         target = data_dir() / f"{role}.csv"
-        core_data.write_table(frame[keep], target)
+        saved = frame[keep]
+        if pairs_without_labels(role, loaded, keep):  # anchor/positive: the saved copy says each is a positive
+            saved = saved.assign(label=1)
+        core_data.write_table(saved, target)
         warnings = [str(w) for w in _renamed(loaded.warnings, path, name)]
     pairs = role in PAIR_ROLES
     entry = {
@@ -500,6 +505,12 @@ def save_upload(
         manifest["title"] = dataset_title(manifest)
     write_manifest(manifest)
     return UploadResult(role, entry=entry, warnings=warnings)
+
+
+def pairs_without_labels(role: str, loaded, columns: list[str]) -> bool:
+    """A pair file of positives only (task positive_pairs) saved without a score or label column."""
+    found = core_data.match_columns(columns)
+    return role in PAIR_ROLES and loaded.task == "positive_pairs" and not (found["score"] or found["label"])
 
 
 def _canonical_columns(frame: pd.DataFrame, role: str, mapping: dict[str, str | None]) -> list[str]:

@@ -190,3 +190,41 @@ def test_positive_pairs_end_to_end(tmp_path):
     assert not np.allclose(preds["augsbert"], preds["zero_shot"])  # a fine-tuned student, not the base
     assert {"mine", "teacher.train", "label", "augsbert.train"} <= {e.stage for e in events}
     assert "mrr@10" in (run_dir / "metrics.txt").read_text()
+
+
+# --- the app: Data page, Scenario page, launch check -----------------------------------------------------------
+DUPLICATES = (
+    b"anchor,positive\n"
+    b"How old are you?,What is your age?\n"
+    b"Where do you live?,What town is your home?\n"
+    b"How do I learn Python?,What is the best way to learn Python?\n"
+)
+
+
+def test_the_app_detects_positive_pairs_and_launches_them_in_scenario_2(tmp_path, monkeypatch):
+    pytest.importorskip("streamlit")
+    from studio import pages, scenario, workspace
+
+    from .test_data_page import ROOT, app, page_text, save, upload
+
+    monkeypatch.setenv("AUGSBERT_HOME", str(tmp_path / "workspace"))
+    monkeypatch.setenv("AUGSBERT_DEVICE_LABEL", "CPU (test)")
+    monkeypatch.chdir(ROOT)
+    at = app("data")
+    upload(at, "train", "duplicates.csv", DUPLICATES)
+    assert "Not recognised" not in page_text(at)  # anchor/positive need no score column
+    save(at, "train")
+    assert workspace.read_manifest()["files"]["train"]["task"] == "positive_pairs"
+    assert "Task: positive pairs only: hard negatives will be mined" in page_text(at)
+    assert workspace.load_role("train").task == "positive_pairs"  # the saved copy reads back as positives
+    assert workspace.save_upload("test", "test.csv", DUPLICATES).ok
+    draft = scenario.load_draft()
+    draft["scenario"] = 1
+    assert any("positive pairs only" in p for p in scenario.launch_problems(draft))
+    draft["scenario"] = 2
+    assert not scenario.launch_problems(draft)
+    (cfg, *_) = scenario.build_configs(draft)
+    assert load_experiment_data(cfg).task == "positive_pairs"
+    at.switch_page(pages.PATHS["scenario"]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Task: positive pairs only" in page_text(at)
