@@ -189,15 +189,16 @@ def stacked_prediction(
     the labels on the other folds, per fold (linear; logistic for 0/1 labels): still out-of-fold, and close to the
     better witness when the fold teachers are weak (little gold)."""
     from sklearn.linear_model import LinearRegression, LogisticRegression  # noqa: PLC0415 - slow to import; only here
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415 - as above
+    from sklearn.preprocessing import StandardScaler  # noqa: PLC0415 - as above
 
     features = np.column_stack([oof, cosine]).astype(float)
     out = np.empty(len(labels), dtype=float)
     for k in np.unique(folds):
         held, rest = folds == k, folds != k
         if task == "classification" and len(np.unique(labels[rest])) == 2:
-            out[held] = (
-                LogisticRegression().fit(features[rest], labels[rest].astype(int)).predict_proba(features[held])[:, 1]
-            )
+            fit = make_pipeline(StandardScaler(), LogisticRegression()).fit(features[rest], labels[rest].astype(int))
+            out[held] = fit.predict_proba(features[held])[:, 1]
         else:
             out[held] = LinearRegression().fit(features[rest], labels[rest]).predict(features[held])
     return np.clip(out, 0.0, 1.0)

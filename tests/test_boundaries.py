@@ -125,6 +125,7 @@ def test_docs_config_reference_is_checked_against_the_schema():
         "augment": "AugmentSettings",
         "gate": "GateConfig",
         "teacher_search": "TeacherSearchConfig",
+        "label_errors": "LabelErrorsConfig",
     }
     known = set(schema["properties"]) - {"base_dir"}
     assert set(block) == known, f"README vs schema: {sorted(set(block) ^ known)}"

@@ -60,10 +60,10 @@ def test_cli_ranks_deliberately_flipped_labels_near_the_top(tiny_stsb, tmp_path,
     assert np.allclose(by_row.loc[range(1, 51), "label"], gold["score"])  # labels on the file's 0-5 scale
     assert by_row.loc[flipped[0], "sentence1"] == gold["sentence1"].iat[flipped[0] - 1]
     assert table["oof_prediction"].between(0, 5).all()
-    top10 = set(table.head(10)["row"])
-    # measured (seed 7, 1 epoch, 5 folds, warm start): 4 of the 5 flipped rows in the top 10 of 50; a random
-    # ranking puts 1 there on average
-    assert len(top10 & set(flipped)) >= 3, (flipped, table.head(10))
+    found = len(set(table.head(10)["row"]) & set(flipped))
+    print(f"flipped rows {flipped}: {found} of {FLIPS} in the top 10")  # shown with pytest -s
+    # a random ranking puts 1 of the 5 in the top 10 on average
+    assert found >= 3, (flipped, table.head(10))
 
 
 def test_classification_suspicion_is_cleanlab_self_confidence():
