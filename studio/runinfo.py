@@ -991,6 +991,21 @@ def seed_trials_table(run_dir: str | Path) -> pd.DataFrame | None:
     return pd.DataFrame(rows) if rows else None
 
 
+def sampler_mix_text(summary: dict[str, Any]) -> str | None:
+    """A mixed run's shares from silver_summary.json, e.g. 'bm25 70% · random 30% (requested 70/30)'; None for a
+    single sampler."""
+    shares = summary.get("sampler_shares") or {}
+    requested, achieved = shares.get("requested") or {}, shares.get("achieved") or {}
+    if not requested:
+        return None
+
+    def pct(share: float) -> str:
+        return f"{round(100 * float(share), 1):g}"
+
+    got = " · ".join(f"{name} {pct(achieved.get(name, 0))}%" for name in requested)
+    return f"{got} (requested {'/'.join(pct(share) for share in requested.values())})"
+
+
 def ks_distances(summary: dict[str, Any], silver: pd.DataFrame, gold: pd.Series | None) -> dict[str, float | None]:
     """Kolmogorov-Smirnov distance of the silver labels to gold, {'all': ..., 'kept': ...}: the run's own numbers
     from silver_summary.json, computed here when the summary has none (older runs, scenario 1)."""
