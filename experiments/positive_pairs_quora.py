@@ -1,7 +1,7 @@
 """Task positive_pairs on Quora (issue 15, item 2): positive pairs only as gold, negatives mined.
 
 Gold: the first N duplicate pairs (label 1) of the BiMPM Quora dev split, as anchor/positive without labels.
-Pool: questions of other dev pairs (sentences only). Dev: 300 other dev pairs with 0/1 labels. Test: the first
+Pool: questions of other dev pairs (sentences only). Dev: 300 random other dev pairs with 0/1 labels. Test: the first
 1,000 test pairs (0/1): AP / F1 on all of them, retrieval (MRR@10 ...) on their positives.
 
     flock /tmp/augsbert-cpu.lock env HF_HUB_OFFLINE=1 python experiments/positive_pairs_quora.py [N] [POOL]
@@ -35,8 +35,8 @@ def main(n_gold: int = 300, n_pool: int = 1000) -> None:
     test = frame[frame["split"] == "test"].head(1000)
     gold = dev_split[dev_split["label"] == 1].head(n_gold)
     rest = dev_split.drop(gold.index)
-    dev = rest.head(300)
-    pool_pairs = rest.iloc[300:]
+    dev = rest.sample(300, random_state=0)  # both classes (the rows around the gold are mostly negatives)
+    pool_pairs = rest.drop(dev.index)
     gold.rename(columns={"sentence1": "anchor", "sentence2": "positive"})[["anchor", "positive"]].to_csv(
         data / "train.csv", index=False
     )

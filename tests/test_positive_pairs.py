@@ -228,3 +228,18 @@ def test_the_app_detects_positive_pairs_and_launches_them_in_scenario_2(tmp_path
     at.switch_page(pages.PATHS["scenario"]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert "Task: positive pairs only" in page_text(at)
+
+
+def test_the_cli_reads_positive_pairs_through_the_config(tmp_path, capsys):
+    from augsbert_core.cli import main
+
+    gold = _write(tmp_path / "gold.csv", DUPLICATES.decode())
+    assert main(["validate", str(gold)]) == 0
+    assert "task: positive_pairs" in capsys.readouterr().out
+    text = f"scenario: 2\ndata: {{train: {gold}, test: {gold}}}\nmining: {{range_min: 1}}\n"
+    config = _write(tmp_path / "run.yaml", text)
+    assert main(["check", str(config)]) == 0
+    assert "positive_pairs" in capsys.readouterr().out
+    bad = _write(tmp_path / "bad.yaml", f"scenario: 1\ntask: positive_pairs\ndata: {{train: {gold}, test: {gold}}}\n")
+    assert main(["check", str(bad)]) == 2
+    assert "positive_pairs needs scenario 2" in capsys.readouterr().err
