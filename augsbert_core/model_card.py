@@ -82,7 +82,8 @@ def _scores_table(f: CardFacts) -> list[str]:
     for split in splits:
         values = [f.scores[split].get(metric) for metric, _ in names]
         cells = ["–" if v is None else f"{100 * v:.2f}" for v in values]
-        rows.append(f"| {split} | {f.eval_sizes.get(split, '–')} | " + " | ".join(cells) + " |")
+        size = f.eval_sizes.get(split)
+        rows.append(f"| {split} | {'–' if size is None else f'{size:,}'} | " + " | ".join(cells) + " |")
     threshold = (f.scores.get("dev") or {}).get("threshold")
     if f.task == "classification" and threshold is not None:
         rows.append("")
