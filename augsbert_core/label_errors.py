@@ -51,6 +51,15 @@ def fold_ids(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return ids
 
 
+def check_folds(pairs: int, folds: int) -> None:
+    """ConfigError naming label_errors.folds when `pairs` gold pairs cannot fill `folds` folds."""
+    if folds < 2 or pairs < folds * MIN_PAIRS_PER_FOLD:
+        raise ConfigError(
+            f"label_errors.folds: {folds} folds need at least {max(folds, 2) * MIN_PAIRS_PER_FOLD} gold pairs, "
+            f"the train file has {pairs}"
+        )
+
+
 def _relabel(sink: ProgressSink) -> ProgressSink:
     """A sink that reports the teacher code's own stages (warm start, training) as this step's training stage."""
 
@@ -84,11 +93,7 @@ def out_of_fold_predictions(
     are never used) with `teacher.warm_start_teacher`.
     Fold models are deleted once they have scored their fold; `work_dir` keeps only the warm start."""
     n = len(gold)
-    if folds < 2 or n < folds * MIN_PAIRS_PER_FOLD:
-        raise ConfigError(
-            f"label_errors.folds: {folds} folds need at least {max(folds, 2) * MIN_PAIRS_PER_FOLD} gold pairs, "
-            f"the train file has {n}"
-        )
+    check_folds(n, folds)
     work_dir = Path(work_dir)
     inner = _relabel(sink)
     base = teacher_cfg
@@ -266,6 +271,7 @@ def find_label_errors(
         raise ConfigError("label_errors: needs gold train pairs (data.train, scenarios 1 and 2)")
     teacher, warm = fold_teacher(cfg, device)
     settings = cfg.label_errors
+    check_folds(len(data.train), settings.folds)  # before any model loads
     stacked = settings.predictor == "teacher+zero_shot"
     what = (
         f"{settings.folds} cross-fitted {teacher.model} teachers on {len(data.train):,} gold pairs, "

@@ -320,3 +320,23 @@ def test_silver_page_sorts_most_suspicious_first(tmp_path, monkeypatch):
     assert not at.exception, [e.value for e in at.exception]
     captions = "\n".join(c.value for c in at.caption)
     assert "Sorted most suspicious first: silver pairs have no gold label" in captions
+
+
+def test_the_background_step_runs_the_cli_and_a_bad_config_exits_2_naming_the_key(micro_stsb, tmp_path, capsys):
+    import time
+
+    from augsbert_core.jobs import launch_label_errors
+    from augsbert_core.runs import pid_alive
+
+    data = {"train": str(micro_stsb["train"]), "test": str(micro_stsb["test"])}
+    config = {"data": data, "label_errors": {"folds": 9}}
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["label-errors", str(path), "--out", str(tmp_path / "x.csv"), "--no-progress"]) == 2
+    assert "label_errors.folds: 9 folds need at least 18 gold pairs, the train file has 16" in capsys.readouterr().err
+    log = tmp_path / "job.log"
+    pid = launch_label_errors(path, tmp_path / "x.csv", log)
+    deadline = time.time() + 60
+    while pid_alive(pid) and time.time() < deadline:
+        time.sleep(0.2)
+    assert "label_errors.folds: 9 folds" in log.read_text() and not (tmp_path / "x.csv").exists()
