@@ -610,7 +610,7 @@ def fit_teacher(
 ) -> tuple[object, list[dict] | None]:
     """Train the teacher on gold: a search over `search`'s grid chosen on dev when enabled, else one training.
     Returns the model and the search's trials (None without a search). `train_options` go to `train_teacher`
-    (evals, checkpoints, resume)."""
+    (evals, checkpoints, resume, report_to)."""
     if search.enabled:
         return search_teacher(
             gold, cfg, search, output_dir, dev=dev, task=task, seed=seed, device=device, sink=sink, cancel=cancel
