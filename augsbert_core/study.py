@@ -81,6 +81,11 @@ class Study:
                 config=item["config"],
                 samplers=list(item.get("samplers") or []),
             )
+            if any(not isinstance(s, str) for s in exp.samplers):  # names key the runs of a study
+                raise ConfigError(
+                    f"{path}: experiments[{i}].samplers takes sampler names; put a sampler mix in its "
+                    "config instead (config: {sampler: {bm25: 0.7, random: 0.3}}) and leave samplers out"
+                )
             ExperimentConfig.from_dict(dict(exp.config), base_dir=path.resolve().parent)  # validate early
             experiments.append(exp)
         seeds = raw.get("seeds", [42])

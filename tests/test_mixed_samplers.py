@@ -222,3 +222,17 @@ def test_the_silver_page_shows_the_requested_and_achieved_shares():
     assert runinfo.sampler_mix_text({"candidates": 40}) is None  # a single sampler's run: no line
     at = app("silver")
     assert "Sampler mix: bm25 72.5% · random 27.5% (requested 70/30)" in texts(at)
+
+
+def test_a_study_takes_a_mix_in_its_config_not_in_its_sampler_names(tmp_path, tiny_stsb):
+    from augsbert_core.study import Study
+
+    config = _data(tiny_stsb, scenario=2)
+    path = tmp_path / "study.yaml"
+    path.write_text(json.dumps({"name": "s", "experiments": [{"name": "e", "samplers": [MIX], "config": config}]}))
+    with pytest.raises(ConfigError, match=r"experiments\[0\]\.samplers takes sampler names; put a sampler mix"):
+        Study.from_file(path)
+    path.write_text(json.dumps({"name": "s", "experiments": [{"name": "e", "config": config | {"sampler": MIX}}]}))
+    study = Study.from_file(path, out=tmp_path / "out")
+    cfg = study.cell_config(study.experiments[0], 42, None)
+    assert cfg.sampler == MIX and cfg.name == "s.e.run.s42"
