@@ -778,12 +778,17 @@ class _Experiment:
                 task="classification",
                 **self.train_kwargs("teacher"),
             )
-            metrics, preds = None, {}
+            metrics, preds, speed = None, {}, {}
             if labeled:
                 metrics = evaluate_cross_encoder(
-                    teacher, labeled, "classification", batch_size=cfg.label_batch_size, predictions=preds
+                    teacher, labeled, "classification", batch_size=cfg.label_batch_size, predictions=preds, speed=speed
                 )
                 report.stage(stages.eval_stage("teacher"), _fmt(metrics, "classification"))
+            self.state.setdefault("speed", {})["teacher"] = speed
+            self.state.setdefault("trained_on", {})["teacher"] = (
+                f"{int(gold['label'].sum()):,} positives and {int((gold['label'] == 0).sum()):,} mined negatives, "
+                f"each in both orders{warm}"
+            )
             self.finish("teacher", t1, metrics, preds or None)
 
         t2 = time.time()
