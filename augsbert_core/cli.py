@@ -15,9 +15,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import data, stages
+from . import data, ray_engine, stages
 from .atomic import atomic_write_text
 from .config import (
+    ENGINES,
     SENTENCE_SAMPLERS,
     STUDENT_LOSSES,
     TASKS,
@@ -629,6 +630,19 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--devices", help="comma-separated devices for multi-process labeling, e.g. cuda:0,cuda:1")
     p.add_argument("--hnsw-threshold", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--bm25-max-df",
+        type=int,
+        help="prune BM25 candidates to terms in at most this many sentences, rescored exactly (default: exact "
+        "search; see docs/scaling.md)",
+    )
+    p.add_argument("--engine", choices=ENGINES, default="local", help="ray: search and label on a Ray cluster")
+    p.add_argument("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local cluster)")
+    p.add_argument("--workers", type=int, help="engine ray: labeling actors (default: the cluster's CPUs)")
+    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="engine ray: GPUs per labeling actor")
+    p.add_argument(
+        "--work-dir", help="engine ray: candidate and labeled shards, kept to resume (default: <out>.shards)"
+    )
 
 
 def _cmd_train(args) -> int:
@@ -678,6 +692,28 @@ def _cmd_silver(args) -> int:
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
     model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
+    if args.engine == "ray":
+        total = ray_engine.ray_silver(
+            sentences,
+            args.sampler,
+            args.top_k,
+            args.teacher,
+            args.out,
+            work_dir=args.work_dir or f"{args.out}.shards",
+            gold=gold,
+            model=model,
+            seed=args.seed,
+            hnsw_threshold=args.hnsw_threshold,
+            chunk_size=args.chunk_size,
+            batch_size=args.batch_size,
+            bm25_max_df=args.bm25_max_df,
+            address=args.ray_address,
+            workers=args.workers,
+            gpus_per_worker=args.gpus_per_worker,
+            sink=_TqdmSink(),
+        )
+        print(f"{total:,} silver pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out} (Ray)")
+        return EXIT_OK
     teacher = load_cross_encoder(args.teacher)
     devices = [d for d in (args.devices or "").split(",") if d] or None
     total = stream_silver(
@@ -694,6 +730,7 @@ def _cmd_silver(args) -> int:
         batch_size=args.batch_size,
         backend=args.backend,
         devices=devices,
+        bm25_max_df=args.bm25_max_df,
         sink=_PrintSink(),
     )
     print(f"{total:,} silver pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out}")

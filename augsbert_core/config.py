@@ -47,6 +47,7 @@ CandidateSource = Literal["auto", "given", "sampled", "given+sampled"]  # auto =
 # label_errors.predictor: the cross-fitted teacher alone, or stacked with the zero-shot bi-encoder's cosine
 LabelErrorPredictor = Literal["teacher+zero_shot", "teacher"]
 Tracking = Literal["none", "mlflow", "tensorboard", "wandb"]  # experiment tracking (docs/tracking.md)
+Engine = Literal["local", "ray"]  # where candidate search and labeling run (ray: augsbert_core/ray_engine.py)
 
 SCENARIOS: tuple[int, ...] = get_args(Scenario)
 TASKS: tuple[str, ...] = get_args(Task)
@@ -66,6 +67,7 @@ LABELERS: tuple[str, ...] = get_args(LabelerChoice)
 CANDIDATE_SOURCES: tuple[str, ...] = get_args(CandidateSource)
 LABEL_ERROR_PREDICTORS: tuple[str, ...] = get_args(LabelErrorPredictor)
 TRACKERS: tuple[str, ...] = get_args(Tracking)
+ENGINES: tuple[str, ...] = get_args(Engine)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"

@@ -14,8 +14,10 @@ neighbours (the query itself never counts towards k).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -311,6 +313,53 @@ class _ChunkKeeper:
         return first, second
 
 
+@dataclass
+class BlockSearch:
+    """The built indexes of one candidate search, and the search of one block of query sentences.
+
+    Picklable (a faiss index travels serialised), so an engine can ship it to workers once."""
+
+    names: tuple[str, ...]  # the searches to run: 'bm25', 'semantic'
+    depth: int
+    bm25_index: SparseBM25 | None = None
+    vector_index: Any = None
+    embeddings: np.ndarray | None = None
+    bm25_max_df: int | None = None
+
+    def run(self, queries: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """{name: (ranked neighbour ids, valid mask or None)} for the query sentences `queries`."""
+        out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for name in self.names:
+            if name == "bm25":
+                ranked, scores = self.bm25_index.topk(self.depth, queries, max_df=self.bm25_max_df)
+                out[name] = (ranked, scores > 0)
+            else:
+                emb = np.ascontiguousarray(self.embeddings[queries], dtype=np.float32)
+                out[name] = (self.vector_index.search(emb, self.depth)[1], None)
+        return out
+
+    def __getstate__(self) -> dict[str, Any]:
+        import faiss  # noqa: PLC0415 - native library; only a shipped semantic search needs it
+
+        state = dict(self.__dict__)
+        if self.vector_index is not None:
+            state["vector_index"] = faiss.serialize_index(self.vector_index)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("vector_index") is not None:
+            import faiss  # noqa: PLC0415 - native library; only a shipped semantic search needs it
+
+            state["vector_index"] = faiss.deserialize_index(state["vector_index"])
+        self.__dict__.update(state)
+
+
+def _search_here(search: BlockSearch, blocks: list[np.ndarray]) -> Iterator[dict[str, tuple]]:
+    """The local engine: each block's searches in this process, one block after the other."""
+    for queries in blocks:
+        yield search.run(queries)
+
+
 def iter_candidate_chunks(
     sentences: Sequence[str],
     sampler: str,
@@ -324,8 +373,15 @@ def iter_candidate_chunks(
     embeddings: np.ndarray | None = None,
     chunk_size: int = 50_000,
     cache: bool | str | Path | None = None,
+    bm25_max_df: int | None = None,
+    search_blocks: Callable[[BlockSearch, list[np.ndarray]], Iterator[dict[str, tuple]]] | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Candidate pairs like `sample_candidates`, yielded per block of `chunk_size` query sentences.
+
+    `bm25_max_df`: prune BM25 candidates to terms in at most that many sentences (see `bm25.SparseBM25.topk`;
+    None = exact). `search_blocks` (default: one block after the other, here) runs the searches of every block
+    and yields their results in block order: an engine that runs blocks elsewhere (`ray_engine`) plugs in there,
+    and everything else (random draws, deduplication, gold exclusion) stays here, so the pairs are the same.
 
     The indexes (BM25 weights, faiss) are built once; neighbours, pairs and the DataFrame exist for one
     block at a time, so a pool of 1M sentences never holds all its pairs in memory (the deduplication
@@ -357,21 +413,21 @@ def iter_candidate_chunks(
         rng = np.random.default_rng(seed)
     keeper = _ChunkKeeper(n, excluded)
     text = np.array(sentences, dtype=object)
-    for start in range(0, n, chunk_size):
-        queries = np.arange(start, min(start + chunk_size, n))
+    search = BlockSearch(
+        tuple(name for name in names if name != "random"), depth, bm25_index, vector_index, embeddings, bm25_max_df
+    )
+    blocks = [np.arange(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+    results = (search_blocks or _search_here)(search, blocks)
+    for queries, found in zip(blocks, results):
+        start = int(queries[0])
         frames = []
         for name in names:
             valid = None
             if name == "random":
                 ranked = rng.integers(0, n, size=(len(queries), min(2 * depth + 8, n)))
-            elif name == "bm25":
-                ranked, scores = bm25_index.topk(depth, queries)
-                valid = scores > 0
-                sink(ProgressEvent("sample.bm25", int(queries[-1]) + 1, n))
             else:
-                emb = np.ascontiguousarray(embeddings[start : start + len(queries)], dtype=np.float32)
-                _, ranked = vector_index.search(emb, depth)
-                sink(ProgressEvent(stages.SAMPLE_SEARCH, int(queries[-1]) + 1, n))
+                ranked, valid = found[name]
+                sink(ProgressEvent("sample.bm25" if name == "bm25" else stages.SAMPLE_SEARCH, int(queries[-1]) + 1, n))
             first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
             frames.append(
                 pd.DataFrame(

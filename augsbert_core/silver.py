@@ -207,9 +207,10 @@ def stream_silver(
     hnsw_threshold: int = 50_000,
     chunk_size: int = 50_000,
     batch_size: int = 64,
-    backend: str = "auto",
+    backend: str = "torch",  # or "onnx" (teacher.label_pairs)
     devices: list[str] | None = None,
     sink: ProgressSink = null_sink,
+    bm25_max_df: int | None = None,
 ) -> int:
     """Candidates -> teacher labels -> CSV, chunk by chunk, for pools too large to hold in memory: `out` gets
     columns sentence1, sentence2, sampler, score and appears only when complete. Returns the pairs written."""
@@ -227,6 +228,7 @@ def stream_silver(
             hnsw_threshold=hnsw_threshold,
             chunk_size=chunk_size,
             sink=sink,
+            bm25_max_df=bm25_max_df,
         )
         labeled = iter_labeled_chunks(teacher, chunks, batch_size=batch_size, backend=backend, devices=devices)
         for i, frame in enumerate(labeled):

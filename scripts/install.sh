@@ -10,6 +10,8 @@ $PY -m pip install --disable-pip-version-check -q "pytest>=8" "playwright>=1.40"
   "tensorboardX>=2.6"
 # Experiment tracking (the optional `tracking` extra, docs/tracking.md): the tests log runs to a real MLflow store
 $PY -m pip install --disable-pip-version-check -q "mlflow-skinny>=3.0" "sqlalchemy>=2" "alembic>=1.13"
+# engine: ray is an optional extra; the tests run it on a local 2-CPU cluster (tests/test_ray_engine.py)
+$PY -m pip install --disable-pip-version-check -q "ray[data]>=2.40"
 if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
   if [[ $(id -u) -eq 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null

@@ -1,0 +1,225 @@
+"""`engine: ray`: candidate search and teacher labeling on a Ray cluster, with the local path's results.
+
+Candidates: the indexes (BM25 weights, faiss) are built once on the driver and put in the object store; each
+block of query sentences is a Ray task (`BlockSearch.run`). Their results come back in block order into the
+same loop as the local engine (`sampling.iter_candidate_chunks`), which keeps the random draws, deduplication
+and gold exclusion: the candidate set is exactly the local one. Each block's pairs become a Parquet shard.
+
+Labeling: the candidate shards go to Ray Data 16 at a time (`from_pandas`: Ray Data's own Parquet reader wants
+fsspec's HTTP filesystem, which does not import with this project's fsspec) and `map_batches` runs a pool of
+actors, each holding the teacher (one per GPU, or CPU actors), through the same `teacher.label_pairs` (both
+orders averaged). Labeled rows come back to the driver, which writes one labeled shard per candidate shard once
+it is complete; a killed driver resumes from the shards already written (candidates are searched again only if
+their set was not finished).
+Progress is reported as the usual events, and a cancel stops between batches.
+
+`ray` is an optional extra (`pip install .[ray]`); `ray.init(address=...)` uses `address`, else RAY_ADDRESS,
+else starts a local cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import stages
+from .atomic import atomic_path
+from .errors import ConfigError
+from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .sampling import BlockSearch, iter_candidate_chunks
+
+CANDIDATES = "candidates"
+LABELED = "labeled"
+DONE = "_DONE.json"
+
+
+def import_ray():
+    """The `ray` module, or a clear error naming the extra to install."""
+    try:
+        import ray  # noqa: PLC0415 - optional extra; only engine: ray needs it
+    except ImportError as exc:
+        raise ConfigError(
+            "engine: ray needs Ray: pip install 'augsbert-studio[ray]' (or pip install 'ray[data]')"
+        ) from exc
+    return ray
+
+
+def init(address: str | None = None, num_cpus: int | None = None) -> Any:
+    """Connect to the cluster at `address` (else RAY_ADDRESS), or start a local one with `num_cpus` workers."""
+    ray = import_ray()
+    if not ray.is_initialized():
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=num_cpus, **kwargs)
+    return ray
+
+
+def ray_search_blocks(search: BlockSearch, blocks: list[np.ndarray], in_flight: int = 4) -> Iterator[dict]:
+    """`search_blocks` for `iter_candidate_chunks`: blocks as Ray tasks (the indexes shipped once), in order."""
+    ray = import_ray()
+    shared = ray.put(search)
+    run = ray.remote(num_cpus=1)(_run_block)
+    pending = [run.remote(shared, blocks[i]) for i in range(min(in_flight, len(blocks)))]
+    for i in range(len(blocks)):
+        result = ray.get(pending[i])
+        pending[i] = None  # let the object store drop it
+        if i + in_flight < len(blocks):
+            pending.append(run.remote(shared, blocks[i + in_flight]))
+        yield result
+
+
+def _run_block(search: BlockSearch, queries: np.ndarray) -> dict:
+    return search.run(queries)
+
+
+class _Labeler:
+    """A Ray Data actor holding the teacher: scores a batch of candidate rows with `teacher.label_pairs`."""
+
+    def __init__(self, teacher: str, batch_size: int, device: str | None) -> None:
+        import torch  # noqa: PLC0415 - loads torch; only labeling actors need it
+
+        from .models import load_cross_encoder  # noqa: PLC0415 - loads torch; only labeling actors need it
+
+        if device in (None, "cpu"):
+            torch.set_num_threads(1)  # one CPU actor per core
+        self.model = load_cross_encoder(teacher, device=device)
+        self.batch_size = batch_size
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        from .teacher import label_pairs  # noqa: PLC0415 - loads torch; only labeling actors need it
+
+        scores = label_pairs(self.model, batch["sentence1"], batch["sentence2"], batch_size=self.batch_size)
+        return batch.assign(score=np.asarray(scores, dtype=np.float32))
+
+
+def ray_silver(
+    sentences: list[str],
+    sampler: str,
+    top_k: int,
+    teacher: str,
+    out: str | Path,
+    *,
+    work_dir: str | Path,
+    gold: pd.DataFrame | None = None,
+    model=None,
+    seed: int = 42,
+    hnsw_threshold: int = 50_000,
+    chunk_size: int = 50_000,
+    batch_size: int = 64,
+    bm25_max_df: int | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    gpus_per_worker: float = 0.0,
+    sink: ProgressSink = null_sink,
+    cancel: CancelToken | None = None,
+) -> int:
+    """`silver.stream_silver` on Ray: candidates -> teacher labels -> `out` (CSV: sentence1, sentence2, sampler,
+    score), with shards under `work_dir` so that a killed driver resumes. `teacher` is a saved model folder (or
+    name) every actor loads. Returns the pairs written."""
+    ray = init(address, workers)
+    work = Path(work_dir)
+    cand_dir, lab_dir = work / CANDIDATES, work / LABELED
+    cand_dir.mkdir(parents=True, exist_ok=True)
+    lab_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"sampler": sampler, "top_k": top_k, "seed": seed, "chunk_size": chunk_size, "n": len(sentences)}
+    done_file = cand_dir / DONE
+    if not (done_file.exists() and json.loads(done_file.read_text()) == settings):
+        for old in cand_dir.glob("part-*.parquet"):
+            old.unlink()
+        for old in lab_dir.glob("part-*.parquet"):
+            old.unlink()
+        chunks = iter_candidate_chunks(
+            sentences,
+            sampler,
+            top_k,
+            gold=gold,
+            model=model,
+            seed=seed,
+            hnsw_threshold=hnsw_threshold,
+            chunk_size=chunk_size,
+            sink=sink,
+            bm25_max_df=bm25_max_df,
+            search_blocks=ray_search_blocks,
+        )
+        for i, chunk in enumerate(chunks):
+            if cancel is not None:
+                cancel.raise_if_cancelled("candidate search")
+            with atomic_path(cand_dir / f"part-{i:05d}.parquet") as tmp:
+                chunk.reset_index(drop=True).assign(_row=np.arange(len(chunk))).to_parquet(tmp, index=False)
+        done_file.write_text(json.dumps(settings))
+    shards = sorted(cand_dir.glob("part-*.parquet"))
+    rows = {p.name: len(pd.read_parquet(p, columns=["sampler"])) for p in shards}
+    pending = [p for p in shards if not (lab_dir / p.name).exists() and rows[p.name]]
+    total = sum(rows.values())
+    done = sum(rows[p.name] for p in shards if p not in pending)
+    sink(ProgressEvent(stages.LABEL, done, total, message=f"labeling {total:,} pairs on Ray ({len(pending)} shards)"))
+    if pending:
+        done = _label_shards(
+            ray, pending, lab_dir, rows, teacher, batch_size, workers, gpus_per_worker, sink, cancel, done, total
+        )
+    written = 0
+    with atomic_path(out) as tmp:
+        header = True
+        for p in shards:
+            frame = pd.read_parquet(lab_dir / p.name) if rows[p.name] else None
+            if frame is None:
+                continue
+            frame[["sentence1", "sentence2", "sampler", "score"]].to_csv(
+                tmp, mode="w" if header else "a", header=header, index=False
+            )
+            header = False
+            written += len(frame)
+        if header:  # no pairs at all: still a valid, empty silver file
+            pd.DataFrame(columns=["sentence1", "sentence2", "sampler", "score"]).to_csv(tmp, index=False)
+    return written
+
+
+def _label_shards(
+    ray, pending, lab_dir, rows, teacher, batch_size, workers, gpus_per_worker, sink, cancel, done, total, window=16
+) -> int:
+    """Ray Data over the pending candidate shards, `window` shards at a time (the driver reads them into the object
+    store: bounded memory); each labeled shard is written once all its rows are back."""
+    concurrency = max(1, workers or int(ray.available_resources().get("CPU", 1)))
+    for first in range(0, len(pending), window):
+        paths = pending[first : first + window]
+        # input blocks of ~4 batches each, so every actor has work (a repartition task would need a CPU the actors
+        # hold: it deadlocks a cluster whose CPUs are all labeling)
+        step = max(batch_size * 4, 256)
+        pieces = []
+        for i, path in enumerate(paths):
+            frame = pd.read_parquet(path).assign(_shard=i)
+            pieces.extend(frame.iloc[j : j + step] for j in range(0, len(frame), step))
+        labeled = ray.data.from_pandas(pieces).map_batches(
+            _Labeler,
+            fn_constructor_args=(teacher, batch_size, "cuda" if gpus_per_worker else "cpu"),
+            batch_format="pandas",
+            batch_size=max(batch_size * 4, 256),
+            concurrency=concurrency,
+            num_cpus=0 if gpus_per_worker else 1,
+            num_gpus=gpus_per_worker or None,
+        )
+        collected: dict[int, list[pd.DataFrame]] = {}
+        got: dict[int, int] = {}
+        for batch in labeled.iter_batches(batch_format="pandas", batch_size=None):
+            if cancel is not None:
+                cancel.raise_if_cancelled("labeling")
+            for shard, part in batch.groupby("_shard", sort=False):
+                shard = int(shard)
+                collected.setdefault(shard, []).append(part)
+                got[shard] = got.get(shard, 0) + len(part)
+                path = paths[shard]
+                if got[shard] == rows[path.name]:
+                    frame = pd.concat(collected.pop(shard)).sort_values("_row").drop(columns=["_shard", "_row"])
+                    with atomic_path(lab_dir / path.name) as tmp:
+                        frame.reset_index(drop=True).to_parquet(tmp, index=False)
+            done += len(batch)
+            sink(ProgressEvent(stages.LABEL, done, total))
+    return done
