@@ -1,4 +1,4 @@
-"""`engine: ray`: candidate search and teacher labeling on a Ray cluster, with the local path's results.
+"""`augsbert silver --engine ray`: candidate search and teacher labeling on a Ray cluster, as the local path.
 
 Candidates: the indexes (BM25 weights, faiss) are built once on the driver and put in the object store; each
 block of query sentences is a Ray task (`BlockSearch.run`). Their results come back in block order into the
@@ -44,7 +44,7 @@ def import_ray():
         import ray  # noqa: PLC0415 - optional extra; only engine: ray needs it
     except ImportError as exc:
         raise ConfigError(
-            "engine: ray needs Ray: pip install 'augsbert-studio[ray]' (or pip install 'ray[data]')"
+            "--engine ray needs Ray: pip install 'augsbert-studio[ray]' (or pip install 'ray[data]')"
         ) from exc
     return ray
 
