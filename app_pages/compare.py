@@ -68,9 +68,10 @@ if chosen:
     speed = runinfo.speed_rows(chosen, metrics_by_run, metric)
     if len(speed):
         st.plotly_chart(charts.score_vs_speed(speed, metric_label(metric, title=True)), key="cmp_speed")
+        timed_on = f"{speed['split'].iloc[0]} ({', '.join(sorted(set(speed['device'])))})"
         st.caption(
-            f"Pairs scored per second, timed while each run evaluated its models on {speed['split'].iloc[0]} "
-            f"({', '.join(sorted(set(speed['device'])))}): the teacher (diamond) runs the cross-encoder on each "
+            f"Pairs scored per second, timed while each run evaluated its models on {ui.md_escape(timed_on)}: "
+            "the teacher (diamond) runs the cross-encoder on each "
             "pair in both orders; a bi-encoder (circle) encodes each sentence once and takes a cosine. A "
             "bi-encoder can also pre-compute the embeddings of a corpus (a search then costs one query encoding "
             "and dot products) while a cross-encoder must score every pair: use the student to retrieve and the "

@@ -334,12 +334,15 @@ def suspect_labels() -> None:
         if mine and table is None and record["log_tail"]:
             st.warning("The last ranking job did not finish:", icon=":material/error:")
             st.code(record["log_tail"], language=None)
-        label = "Rank suspect labels" if table is None else "Rank again"
-        if st.button(label, key="suspects_start", help="Starts `augsbert label-errors` as a background job"):
+        if st.button(
+            "Rank suspect labels" if table is None else "Rank again",
+            key="suspects_start",
+            help="Starts `augsbert label-errors` as a background job",
+        ):
             try:
                 goldreview.start_job(fingerprint)
             except AugsbertError as exc:
-                st.error(str(exc))
+                st.error(ui.md_escape(str(exc)))
             else:
                 st.rerun()
     if table is None:
@@ -348,7 +351,7 @@ def suspect_labels() -> None:
             "`label_errors: {enabled: true}` (or `augsbert label-errors CONFIG`)."
         )
         return
-    st.caption(f"{len(table):,} train pairs ranked, most suspect first, {source}.")
+    st.caption(f"{len(table):,} train pairs ranked, most suspect first, {ui.md_escape(source)}.")
     review = goldreview.load_review(fingerprint)
     shown_n = int(
         st.number_input("Pairs shown", min_value=1, max_value=len(table), value=min(20, len(table)), key="suspects_n")
@@ -393,8 +396,9 @@ def suspect_labels() -> None:
         st.session_state["data_flash"] = "Gold review saved: the next run applies it to its gold."
         st.rerun()
     st.caption(
-        f"Saved review: {excluded} excluded, {corrected} re-scored, in data/gold_review.json. The next run from the "
-        "Scenario page applies it to its gold (config key `data.gold_review`); a new train file starts a new review."
+        f"Saved review: {excluded:,} excluded, {corrected:,} re-scored, in data/gold_review.json. The next run from "
+        "the Scenario page applies it to its gold (config key `data.gold_review`); a new train file starts a new "
+        "review."
     )
 
 

@@ -191,7 +191,7 @@ else:
     shares = dict(draft.get("mix_shares") or {})
     if new["mix"]:
         for col, s in zip(st.columns(len(mixable)), mixable):
-            shares[s] = col.slider(f"{s} share (%)", 5, 95, int(shares.get(s, 50)), 5, key=f"sc_mix_{s}")
+            shares[s] = col.slider(f"{ui.md_escape(s)} share (%)", 5, 95, int(shares.get(s, 50)), 5, key=f"sc_mix_{s}")
         mix = scenario.sampler_mix({**new, "mix_shares": shares}) or {}
         st.caption(
             "One run: "

@@ -60,7 +60,7 @@ if summary.get("threshold") is not None:
     st.caption(f"Classification threshold on teacher scores: {summary['threshold']:.3f}")
 mix = runinfo.sampler_mix_text(summary)
 if mix:  # a mixed run: the shares of the silver it kept, each pair counted for the sampler that found it
-    st.caption(f"Sampler mix: {mix}")
+    st.caption(f"Sampler mix: {ui.md_escape(mix)}")
 ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
 
 # ------------------------------------------------------------------------------------------------- charts
