@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from . import stages
 from .atomic import atomic_path
@@ -156,7 +157,7 @@ def ray_silver(
                 chunk.reset_index(drop=True).assign(_row=np.arange(len(chunk))).to_parquet(tmp, index=False)
         done_file.write_text(json.dumps(settings))
     shards = sorted(cand_dir.glob("part-*.parquet"))
-    rows = {p.name: len(pd.read_parquet(p, columns=["sampler"])) for p in shards}
+    rows = {p.name: pq.ParquetFile(p).metadata.num_rows for p in shards}  # from the footer, not the data
     pending = [p for p in shards if not (lab_dir / p.name).exists() and rows[p.name]]
     total = sum(rows.values())
     done = sum(rows[p.name] for p in shards if p not in pending)

@@ -501,16 +501,7 @@ class Run:
             handle.write(line)
 
     def events(self) -> list[dict[str, Any]]:
-        p = self.path(RunFiles.EVENTS)
-        if not p.exists():
-            return []
-        out = []
-        for line in p.read_text(encoding="utf-8").splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line being written right now
-        return out
+        return read_events(self.path(RunFiles.EVENTS))
 
     def set_status(self, status: str, **values: Any) -> None:
         now = time.time()
@@ -592,8 +583,16 @@ def worked_seconds(record: RunRecord, now: float | None = None) -> float | None:
 
 @functools.lru_cache(maxsize=256)
 def _read_events(path: str, size: int, mtime_ns: int) -> list[dict[str, Any]]:
+    return read_events(path)  # size and mtime are the cache key: a new version of the file is read again
+
+
+def read_events(path: str | Path) -> list[dict[str, Any]]:
+    """The progress events of an events.jsonl file ([] when it does not exist); a half-written last line is skipped."""
+    p = Path(path)
+    if not p.exists():
+        return []
     out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in p.read_text(encoding="utf-8").splitlines():
         try:
             out.append(json.loads(line))
         except json.JSONDecodeError:

@@ -19,12 +19,10 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,56 +121,13 @@ def seed_runs(home: Path, count: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- server
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_server(home: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The app on a free port (studio/server.py), labelled as a CPU load test unless the environment says otherwise."""
+    sys.path.insert(0, str(ROOT))
+    from studio import server as app_server
 
-
-def start_server(home: Path, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        AUGSBERT_HOME=str(home),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        AUGSBERT_DEVICE_LABEL=os.environ.get("AUGSBERT_DEVICE_LABEL", "CPU (load test)"),
-    )
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError(f"streamlit did not start: {log_path.read_text(errors='replace')[-2000:]}")
+    device = os.environ.get("AUGSBERT_DEVICE_LABEL", "CPU (load test)")
+    return app_server.start(home, open(log_path, "wb"), device_label=device)
 
 
 # ------------------------------------------------------------------------------------------------- load
@@ -303,12 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.server_only:
             times, errors, wall = run_server_only(home, args.sessions, args.loads)
         else:
-            port = free_port()
-            server = start_server(home, port, tmp / "streamlit.log")
+            server, url = start_server(home, tmp / "streamlit.log")
             load_before = os.getloadavg()
-            times, errors, wall = asyncio.run(
-                run_load(f"http://127.0.0.1:{port}", args.sessions, args.loads, args.timeout)
-            )
+            times, errors, wall = asyncio.run(run_load(url, args.sessions, args.loads, args.timeout))
         load_after = os.getloadavg()
     finally:
         if server is not None:

@@ -21,12 +21,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,54 +88,14 @@ def build_home(home: Path, run_dir: Path, demo: str) -> None:
     RunStore(workspace.runs_dir()).rebuild_index()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_app(home: Path, log) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(
-        os.environ,
-        AUGSBERT_HOME=str(home),
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-    )
-    env.pop("AUGSBERT_DEVICE_LABEL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.terminate()
-    sys.exit(f"streamlit did not start:\n{Path(log.name).read_text(errors='replace')[-2000:]}")
+    sys.path.insert(0, str(ROOT))
+    from studio import server as app_server  # the one way the tools start the app (studio/server.py)
+
+    try:
+        return app_server.start(home, log, timeout=60)
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def settle(page) -> None:
