@@ -608,6 +608,32 @@ with st.expander("Advanced", icon=":material/settings:"):
                 "The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
                 icon=":material/warning:",
             )
+        e1, e2 = st.columns([1, 2])
+        engines = list(scenario.ENGINES)
+        new["engine"] = e1.selectbox(
+            "Sampling and labeling engine",
+            engines,
+            index=engines.index(draft.get("engine", "local")),
+            key="sc_engine",
+            help=" ".join(f"{k}: {v}" for k, v in scenario.ENGINE_HELP.items()),
+        )
+        new["ray_address"] = (
+            e2.text_input(
+                "Ray cluster address",
+                draft.get("ray_address") or "",
+                key="sc_ray_address",
+                placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
+                disabled=new["engine"] != "ray",
+                help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
+                "teacher is loaded from it).",
+            ).strip()
+            or None
+        )
+        if new["engine"] == "ray" and not scenario.ray_installed():
+            st.warning(
+                "Ray is not installed on this server: pip install -e '.[ray]' (or choose engine local).",
+                icon=":material/warning:",
+            )
         pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
         if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
             st.warning(

@@ -201,28 +201,37 @@ class _Pruned:
         )
         return generate, rest
 
-    def rescore(self, scores: sp.csr_matrix, rest: sp.csr_matrix, chunk: int = 1 << 20) -> sp.csr_matrix:
+    def rescore(self, scores: sp.csr_matrix, rest: sp.csr_matrix, chunk: int = 1 << 18) -> sp.csr_matrix:
         """`scores` (candidates' partial scores) plus each candidate's score on the query's other common terms.
 
         Every candidate is rescored: a bound on the common terms' share (their largest weights) would let most
-        candidates be skipped only if common terms weighed little, and at max_df=1000 their idf is still ~5."""
+        candidates be skipped only if common terms weighed little, and at max_df=1000 their idf is still ~5.
+        Per candidate (query row r, document d) the document's common-term entries are fetched with scipy's
+        row gather (C) and looked up in the block's dense `rest` by flat index r * n_common + term; the float32
+        products are summed in float64 by a CSR product with ones. This is the cost that dominates the pruned
+        search (bench/profile_pruned.py): candidates x common entries per document, which grows with n at a
+        fixed max_df as more terms cross it (BENCHMARKS.md, "Growth to 1M sentences")."""
         scores = scores.tocsr()
         if rest.nnz == 0 or scores.nnz == 0:
             return scores
-        dense_rest = rest.toarray()  # block rows x common terms: small
-        rows = np.repeat(np.arange(scores.shape[0]), np.diff(scores.indptr))
+        n_common = len(self.common)
+        dense_rest = rest.toarray().ravel()  # block rows x common terms, flattened: small
+        flat_type = np.int32 if dense_rest.size < 2**31 else np.int64
+        row_offset = np.repeat(
+            np.arange(scores.shape[0], dtype=flat_type) * flat_type(n_common), np.diff(scores.indptr)
+        )
         cols = scores.indices
         extra = np.zeros(len(cols), dtype=np.float64)
-        w_ptr, w_idx, w_data = self.weights.indptr, self.weights.indices, self.weights.data
+        ones = np.ones(n_common, dtype=np.float64)
         for start in range(0, len(cols), chunk):
-            c = cols[start : start + chunk]
-            r = rows[start : start + chunk]
-            starts, lens = w_ptr[c], w_ptr[c + 1] - w_ptr[c]
-            pair = np.repeat(np.arange(len(c)), lens)
-            offset = np.arange(len(pair)) - np.repeat(np.cumsum(lens) - lens, lens)
-            idx = starts[pair] + offset
-            contrib = dense_rest[r[pair], w_idx[idx]] * w_data[idx]
-            extra[start : start + len(c)] = np.bincount(pair, weights=contrib, minlength=len(c))
+            sub = self.weights[cols[start : start + chunk]]  # candidates' common-term entries (C row gather)
+            flat = np.repeat(row_offset[start : start + chunk], np.diff(sub.indptr))
+            flat += sub.indices
+            contrib = (dense_rest[flat] * sub.data).astype(np.float64)  # the float32 products, as before
+            # per-candidate sums in float64; each is exact whatever the order (float32 products of similar size)
+            extra[start : start + sub.shape[0]] = (
+                sp.csr_matrix((contrib, sub.indices, sub.indptr), shape=(sub.shape[0], n_common)) @ ones
+            )
         out = scores.copy()
         out.data = (out.data + extra).astype(scores.dtype)
         return out

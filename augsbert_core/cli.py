@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key, dotted for nested keys (e.g. --set student.epochs=2); repeatable",
     )
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        help="where sampling and labeling run (the config's engine; ray needs pip install .[ray])",
+    )
+    p.add_argument("--ray-address", help="engine ray: the cluster (the config's ray.address; default $RAY_ADDRESS)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     p = sub.add_parser(
@@ -290,7 +296,10 @@ def _parse_scale(text: str | None) -> tuple[float, float] | None:
 
 def _cmd_run(args) -> int:
 
-    cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
+    shorthands = [f"engine={args.engine}"] if args.engine else []
+    if args.ray_address:
+        shorthands.append(f"ray.address={json.dumps(args.ray_address)}")  # a YAML string, whatever it holds
+    cfg = ExperimentConfig.from_file(args.config, overrides=shorthands + args.set)
     return _run_in_foreground(cfg, RunStore(args.runs_dir or cfg.runs_dir), progress=not args.no_progress)
 
 

@@ -288,6 +288,16 @@ class TeacherSearchConfig:
 
 
 @dataclass(config=_STRICT)
+class RayConfig:
+    """engine: ray: the cluster that runs candidate search and teacher labeling (ray_engine.py)."""
+
+    address: Text | None = None  # a cluster address (ray://host:10001 or host:6379); None = $RAY_ADDRESS, else local
+    workers: PositiveInt | None = None  # labeling actors; None = one per CPU of the cluster (per GPU with GPUs)
+    gpus_per_worker: _number(float, ge=0, le=8) = 0.0  # > 0: GPU actors (e.g. 1 = one actor per GPU)
+    shard_size: _number(int, ge=256, le=1_000_000) = 8192  # ordered pairs per Parquet shard (the unit of resume)
+
+
+@dataclass(config=_STRICT)
 class ExperimentConfig:
     """One AugSBERT experiment. `from_file` / `from_dict` validate; `to_dict` round-trips."""
 
@@ -327,6 +337,12 @@ class ExperimentConfig:
     checkpoints: _number(int, ge=0, le=1000) = 4  # trainer checkpoints per
     # training (newest kept) so a killed job can resume; 0 = none
     hnsw_threshold: PositiveInt = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
+    # sentences per search block of the samplers: the unit the ray engine sends out as one task; both engines use it,
+    # so the same config gives the same candidates on either (a pool of at most this many is one block)
+    sample_block_size: _number(int, ge=64, le=10_000_000) = 50_000
+    # where candidate search and teacher labeling run: here (local) or on a Ray cluster (ray; pip install .[ray])
+    engine: Engine = "local"
+    ray: RayConfig = field(default_factory=RayConfig)
     silver_file: Text | None = None  # ready silver pairs (sentence1, sentence2, label): skips teacher and labeling
     label_cache: StrictBool = True  # remember teacher scores per (teacher weights, pair): relabeling is free
     reuse_from: Text | None = None  # a finished run (id or directory) whose zero-shot/gold-only/teacher stages
@@ -400,6 +416,11 @@ class ExperimentConfig:
     def validate(self) -> None:
         """Raise ConfigError naming the first rule across keys that cannot work (types and ranges are the
         schema's job)."""
+        if self.engine == "ray" and importlib.util.find_spec("ray") is None:
+            raise ConfigError(
+                "engine: 'ray' needs Ray, which is not installed: pip install 'augsbert-studio[ray]' "
+                "(or pip install 'ray[data]'), or use engine: local"
+            )
         if self.student.epochs == 0:
             raise ConfigError(
                 "student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "

@@ -59,7 +59,15 @@ from .probe import PROBE_FRACTION, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
 from .sampling import achieved_shares, distribution_distance
-from .silver import Labeler, cap_before_labeling, given_silver, kept_mask, make_candidates, warm_start_pairs
+from .silver import (
+    Labeler,
+    cap_before_labeling,
+    given_silver,
+    kept_mask,
+    make_candidates,
+    ray_scorer,
+    warm_start_pairs,
+)
 from .speed import pairs_per_s, speed_report
 from .student import default_loss, train_student
 from .teacher import (
@@ -644,6 +652,7 @@ class _Experiment:
             bi,
             use,
             memo,
+            ray_scorer(self.cfg, self.models_dir / "teacher", self.run_.path(RunFiles.RAY)),
         )
 
     def _probe_wanted(self) -> bool:
@@ -805,6 +814,7 @@ class _Experiment:
             batch_size=cfg.label_batch_size,
             sink=report,
             cancel=self.cancel,
+            scorer=ray_scorer(cfg, self.models_dir / "teacher", self.run_.path(RunFiles.RAY)),
         )
         if cfg.threshold is not None:
             threshold, why = cfg.threshold, "threshold (config)"
@@ -887,7 +897,8 @@ class _Experiment:
         report.stage(
             stages.LABEL,
             f"teacher labels {len(candidates):,} pairs (both orders averaged)"
-            + (" and the ensemble" if teacher.ensemble is not None else ""),
+            + (" and the ensemble" if teacher.ensemble is not None else "")
+            + (" on Ray" if cfg.engine == "ray" else ""),
         )
         scores = teacher.score(candidates["sentence1"], candidates["sentence2"], sink=report, cancel=self.cancel)
         silver = candidates.assign(**{k: v for k, v in scores.items() if k != "score"})
@@ -915,6 +926,7 @@ class _Experiment:
             "by_sampler": silver.groupby("sampler").size().to_dict(),
             "labeler": chosen,
             "labeler_why": why,
+            "engine": cfg.engine,
         }
         if cfg.sampler_mixed:  # the mix asked for and the shares of the kept silver (each pair by its search)
             summary["sampler_shares"] = {

@@ -18,8 +18,10 @@ else starts a local cluster."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,7 +86,7 @@ def _run_block(search: BlockSearch, queries: np.ndarray) -> dict:
 class _Labeler:
     """A Ray Data actor holding the teacher: scores a batch of candidate rows with `teacher.label_pairs`."""
 
-    def __init__(self, teacher: str, batch_size: int, device: str | None) -> None:
+    def __init__(self, teacher: str, batch_size: int, device: str | None, symmetric: bool = True) -> None:
         import torch  # noqa: PLC0415 - loads torch; only labeling actors need it
 
         from .models import load_cross_encoder  # noqa: PLC0415 - loads torch; only labeling actors need it
@@ -93,11 +95,14 @@ class _Labeler:
             torch.set_num_threads(1)  # one CPU actor per core
         self.model = load_cross_encoder(teacher, device=device)
         self.batch_size = batch_size
+        self.symmetric = symmetric
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         from .teacher import label_pairs  # noqa: PLC0415 - loads torch; only labeling actors need it
 
-        scores = label_pairs(self.model, batch["sentence1"], batch["sentence2"], batch_size=self.batch_size)
+        scores = label_pairs(
+            self.model, batch["sentence1"], batch["sentence2"], batch_size=self.batch_size, symmetric=self.symmetric
+        )
         return batch.assign(score=np.asarray(scores, dtype=np.float32))
 
 
@@ -184,7 +189,21 @@ def ray_silver(
 
 
 def _label_shards(
-    ray, pending, lab_dir, rows, teacher, batch_size, workers, gpus_per_worker, sink, cancel, done, total, window=16
+    ray,
+    pending,
+    lab_dir,
+    rows,
+    teacher,
+    batch_size,
+    workers,
+    gpus_per_worker,
+    sink,
+    cancel,
+    done,
+    total,
+    window=16,
+    symmetric=True,
+    stage=stages.LABEL,
 ) -> int:
     """Ray Data over the pending candidate shards, `window` shards at a time (the driver reads them into the object
     store: bounded memory); each labeled shard is written once all its rows are back."""
@@ -200,7 +219,7 @@ def _label_shards(
             pieces.extend(frame.iloc[j : j + step] for j in range(0, len(frame), step))
         labeled = ray.data.from_pandas(pieces).map_batches(
             _Labeler,
-            fn_constructor_args=(teacher, batch_size, "cuda" if gpus_per_worker else "cpu"),
+            fn_constructor_args=(teacher, batch_size, "cuda" if gpus_per_worker else "cpu", symmetric),
             batch_format="pandas",
             batch_size=max(batch_size * 4, 256),
             concurrency=concurrency,
@@ -222,5 +241,103 @@ def _label_shards(
                     with atomic_path(lab_dir / path.name) as tmp:
                         frame.reset_index(drop=True).to_parquet(tmp, index=False)
             done += len(batch)
-            sink(ProgressEvent(stages.LABEL, done, total))
+            sink(ProgressEvent(stage, done, total))
     return done
+
+
+class RayScorer:
+    """`teacher.label_pairs`' scorer on a Ray cluster (the pipeline's `engine: ray`).
+
+    The distinct ordered pairs `label_pairs` still needs (after its cache) become Parquet shards of `shard_size`
+    rows under `work_dir/label-<key>` (key: the teacher's weights and the pairs), Ray Data actors holding `teacher`
+    (a saved model folder every worker can read) score one order each, and the scores come back in order; the
+    cache and the averaging of both orders stay in `label_pairs`, so the rules are the local ones. A killed driver
+    resumes from the labeled shards already written; the folder goes once every score is back."""
+
+    def __init__(
+        self,
+        teacher: str | Path,
+        work_dir: str | Path,
+        *,
+        batch_size: int = 64,
+        address: str | None = None,
+        workers: int | None = None,
+        gpus_per_worker: float = 0.0,
+        shard_size: int = 8192,
+    ) -> None:
+        self.teacher, self.work_dir = str(teacher), Path(work_dir)
+        self.batch_size, self.address, self.workers = batch_size, address, workers
+        self.gpus_per_worker, self.shard_size = gpus_per_worker, shard_size
+
+    def __call__(
+        self,
+        pairs: list[tuple[str, str]],
+        *,
+        sink: ProgressSink = null_sink,
+        cancel: CancelToken | None = None,
+        stage: str = stages.LABEL,
+    ) -> np.ndarray:
+        from .teacher import model_fingerprint  # noqa: PLC0415 - teacher.py loads torch; the search side does not
+
+        ray = init(self.address, self.workers)
+        digest = hashlib.sha256(model_fingerprint(self.teacher).encode())
+        for a, b in pairs:
+            digest.update(f"{len(a)}:{a}{len(b)}:{b}".encode())
+        work = self.work_dir / f"label-{digest.hexdigest()[:16]}"
+        cand_dir, lab_dir = work / CANDIDATES, work / LABELED
+        if not (cand_dir / DONE).exists():  # a killed driver that had written them all keeps its labeled shards
+            shutil.rmtree(work, ignore_errors=True)
+            cand_dir.mkdir(parents=True)
+            for i, start in enumerate(range(0, len(pairs), self.shard_size)):
+                part = pairs[start : start + self.shard_size]
+                frame = pd.DataFrame(part, columns=["sentence1", "sentence2"]).assign(
+                    _row=np.arange(start, start + len(part))
+                )
+                with atomic_path(cand_dir / f"part-{i:05d}.parquet") as tmp:
+                    frame.to_parquet(tmp, index=False)
+            (cand_dir / DONE).write_text(json.dumps({"pairs": len(pairs), "teacher": self.teacher}))
+        lab_dir.mkdir(parents=True, exist_ok=True)
+        shards = sorted(cand_dir.glob("part-*.parquet"))
+        rows = {p.name: pq.ParquetFile(p).metadata.num_rows for p in shards}
+        pending = [p for p in shards if not (lab_dir / p.name).exists()]
+        done = sum(rows[p.name] for p in shards if p not in pending)
+        where = self.address or os.environ.get("RAY_ADDRESS") or "a local Ray cluster"
+        sink(
+            ProgressEvent(
+                stage,
+                done,
+                len(pairs),
+                message=f"scoring {len(pairs):,} ordered pairs on {where} ({len(pending)} of {len(shards)} shards "
+                + "to label)",
+            )
+        )
+        if pending:
+            _label_shards(
+                ray,
+                pending,
+                lab_dir,
+                rows,
+                self.teacher,
+                self.batch_size,
+                self.workers,
+                self.gpus_per_worker,
+                sink,
+                cancel,
+                done,
+                len(pairs),
+                symmetric=False,
+                stage=stage,
+            )
+        scores = np.concatenate(
+            [pd.read_parquet(lab_dir / p.name, columns=["score"])["score"].to_numpy(np.float32) for p in shards]
+        )
+        if len(scores) != len(pairs):  # pragma: no cover - a shard written by another version
+            raise RuntimeError(f"{work}: {len(scores)} scores for {len(pairs)} pairs; delete the folder and rerun")
+        shutil.rmtree(work, ignore_errors=True)
+        return scores
+
+
+def cluster_search_blocks(address: str | None = None, workers: int | None = None):
+    """`search_blocks` for the samplers that runs each block as a Ray task on the cluster (connecting first)."""
+    init(address, workers)
+    return ray_search_blocks

@@ -77,6 +77,7 @@ class RunFiles:
     METRICS_TXT = "metrics.txt"
     CANCEL = "CANCEL"
     MODELS = "models"  # models/<key>/: trained models in sentence-transformers format
+    RAY = "ray"  # engine: ray: the labeling shards (Parquet) a killed driver resumes from; gone once labeled
 
 
 RECORD_FILE = RunFiles.RECORD  # kept: older callers import it

@@ -354,6 +354,10 @@ class BlockSearch:
         self.__dict__.update(state)
 
 
+# runs the searches of every block, yielding their results in block order (the local engine: `_search_here`)
+SearchBlocks = Callable[[BlockSearch, list[np.ndarray]], Iterator[dict[str, tuple]]]
+
+
 def _search_here(search: BlockSearch, blocks: list[np.ndarray]) -> Iterator[dict[str, tuple]]:
     """The local engine: each block's searches in this process, one block after the other."""
     for queries in blocks:
@@ -374,7 +378,7 @@ def iter_candidate_chunks(
     chunk_size: int = 50_000,
     cache: bool | str | Path | None = None,
     bm25_max_df: int | None = None,
-    search_blocks: Callable[[BlockSearch, list[np.ndarray]], Iterator[dict[str, tuple]]] | None = None,
+    search_blocks: SearchBlocks | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Candidate pairs like `sample_candidates`, yielded per block of `chunk_size` query sentences.
 
@@ -463,13 +467,15 @@ def sample_candidates(
     embeddings: np.ndarray | None = None,
     chunk_size: int | None = None,
     cache: bool | str | Path | None = None,
+    search_blocks: SearchBlocks | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs (sentence1, sentence2, sampler) recombined from unique `sentences`.
 
     `model` (a SentenceTransformer) is needed by the semantic samplers unless `embeddings` are given
     (embeddings are cached on disk, see `embed_sentences`). For sampler 'kde' this returns the
-    bm25+semantic pool; `kde_select` then filters it after labeling. The whole frame is returned: for
-    pools too large for that, iterate `iter_candidate_chunks` instead."""
+    bm25+semantic pool; `kde_select` then filters it after labeling. `chunk_size` (default: one block) and
+    `search_blocks` (where the blocks' searches run) are `iter_candidate_chunks`'s. The whole frame is returned:
+    for pools too large for that, iterate `iter_candidate_chunks` instead."""
     n = len(dict.fromkeys(sentences))
     parts = list(
         iter_candidate_chunks(
@@ -484,6 +490,7 @@ def sample_candidates(
             embeddings=embeddings,
             chunk_size=chunk_size or max(n, 1),
             cache=cache,
+            search_blocks=search_blocks,
         )
     )
     if not parts:
@@ -506,6 +513,8 @@ def sample_mixed_candidates(
     sink: ProgressSink = null_sink,
     embeddings: np.ndarray | None = None,
     cache: bool | str | Path | None = None,
+    chunk_size: int | None = None,
+    search_blocks: SearchBlocks | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs of a sampler mix ({sampler: share}, in priority order): each sampler's own candidates
     (`sample_candidates` with the same `top_k`, gold and self pairs left out), then `mix_candidates` draws the
@@ -522,6 +531,8 @@ def sample_mixed_candidates(
             sink=sink,
             embeddings=embeddings,
             cache=cache,
+            chunk_size=chunk_size,
+            search_blocks=search_blocks,
         )
         for name in shares
     }

@@ -22,8 +22,14 @@ from .evaluation import bi_encoder_scores
 from .inputs import LoadedData
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles
-from .sampling import iter_candidate_chunks, kde_select, sample_candidates, sample_mixed_candidates
-from .teacher import LabelCache, iter_labeled_chunks, label_pairs
+from .sampling import (
+    SearchBlocks,
+    iter_candidate_chunks,
+    kde_select,
+    sample_candidates,
+    sample_mixed_candidates,
+)
+from .teacher import LabelCache, PairScorer, iter_labeled_chunks, label_pairs
 
 
 @dataclass
@@ -39,6 +45,7 @@ class Labeler:
     bi_encoder: Any = None
     use: str = "cross_encoder"
     memo: dict | None = None  # the bi-encoder's sentence embeddings (see evaluation.bi_encoder_scores)
+    scorer: PairScorer | None = None  # where the cross-encoder scores pairs: None = here (engine: ray: RayScorer)
 
     def score(
         self, sentences1, sentences2, *, sink: ProgressSink = null_sink, cancel: CancelToken | None = None
@@ -53,6 +60,7 @@ class Labeler:
             sink=sink,
             cancel=cancel,
             cache=self.cache,
+            scorer=self.scorer,
         )
         if self.ensemble is None:
             return {"score": ce, "score_cross_encoder": ce}
@@ -64,6 +72,32 @@ class Labeler:
             "score_bi_encoder": bi.astype(np.float32),
             "score_ensemble": mixed,
         }
+
+
+def search_blocks(cfg: ExperimentConfig) -> SearchBlocks | None:
+    """Where the samplers' search blocks run: here (None), or as tasks on the Ray cluster of `engine: ray`."""
+    if cfg.engine != "ray":
+        return None
+    from .ray_engine import cluster_search_blocks  # noqa: PLC0415 - optional extra (ray); only engine: ray needs it
+
+    return cluster_search_blocks(cfg.ray.address, cfg.ray.workers)
+
+
+def ray_scorer(cfg: ExperimentConfig, teacher_dir: str | Path, work_dir: str | Path) -> PairScorer | None:
+    """The teacher's scorer for `engine: ray` (None: score here), labeling shards under `work_dir`."""
+    if cfg.engine != "ray":
+        return None
+    from .ray_engine import RayScorer  # noqa: PLC0415 - optional extra (ray); only engine: ray needs it
+
+    return RayScorer(
+        teacher_dir,
+        work_dir,
+        batch_size=cfg.label_batch_size,
+        address=cfg.ray.address,
+        workers=cfg.ray.workers,
+        gpus_per_worker=cfg.ray.gpus_per_worker,
+        shard_size=cfg.ray.shard_size,
+    )
 
 
 def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: ProgressSink = null_sink) -> pd.DataFrame:
@@ -103,6 +137,8 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 seed=cfg.seed,
                 hnsw_threshold=cfg.hnsw_threshold,
                 sink=report,
+                chunk_size=cfg.sample_block_size,
+                search_blocks=search_blocks(cfg),
             )
         else:
             sampled = sample_candidates(
@@ -114,6 +150,8 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 seed=cfg.seed,
                 hnsw_threshold=cfg.hnsw_threshold,
                 sink=report,
+                chunk_size=cfg.sample_block_size,
+                search_blocks=search_blocks(cfg),
             )
         parts.append(sampled)
     candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]

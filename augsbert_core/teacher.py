@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -226,6 +227,14 @@ def _autocast(model, precision: str):
     return torch.autocast("cuda", dtype=dtype)
 
 
+class PairScorer(Protocol):
+    """Scores distinct ordered pairs (one order each, no averaging) for `label_pairs`, somewhere other than here."""
+
+    def __call__(
+        self, pairs: list[tuple[str, str]], *, sink: ProgressSink, cancel: CancelToken | None, stage: str
+    ) -> np.ndarray: ...
+
+
 def label_pairs(
     model,
     sentences1: Sequence[str],
@@ -242,6 +251,7 @@ def label_pairs(
     devices: Sequence[str] | None = None,
     pool=None,
     cache: LabelCache | None = None,
+    scorer: PairScorer | None = None,
 ) -> np.ndarray:
     """Teacher scores in [0,1] for each pair, the mean of both orders when `symmetric`.
 
@@ -254,7 +264,9 @@ def label_pairs(
     CUDA, 'fp32' = none. devices / pool: score on several GPUs (or CPU processes) with
     sentence-transformers' multi-process pool (`devices=['cuda:0', 'cuda:1']`, or a pool from
     `model.start_multi_process_pool(...)`); each chunk is split over the pool's workers. cache: a
-    `LabelCache` for this teacher; only pairs it lacks are scored, and their scores are added to it."""
+    `LabelCache` for this teacher; only pairs it lacks are scored, and their scores are added to it. scorer: scores
+    the distinct ordered pairs the cache lacks somewhere else (the ray engine's `ray_engine.RayScorer`) instead of
+    `model.predict` here; the cache, the deduplication and the averaging of both orders stay here."""
     s1, s2 = list(sentences1), list(sentences2)
     n = len(s1)
     if n == 0:
@@ -278,7 +290,12 @@ def label_pairs(
         extra["pool"] = pool
     elif devices:
         extra["device"] = list(devices)
-    for start in range(0, len(unique), chunk_size):
+    if scorer is not None and unique:
+        scores[:] = scorer(unique, sink=sink, cancel=cancel, stage=stage)
+        if cache is not None:
+            cache.put(unique, scores)
+        sink(ProgressEvent(stage, len(unique), len(unique)))
+    for start in range(0, len(unique) if scorer is None else 0, chunk_size):
         if cancel is not None:
             cancel.raise_if_cancelled("labeling")
         chunk = unique[start : start + chunk_size]

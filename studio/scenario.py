@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib.util
 import json
 import os
 import shlex
@@ -53,6 +54,7 @@ WARM_START_MODES = core_config.WARM_START_MODES
 LABELERS = core_config.LABELERS
 CANDIDATE_SOURCES = core_config.CANDIDATE_SOURCES
 TRACKERS = core_config.TRACKERS
+ENGINES = core_config.ENGINES
 
 AUGMENTERS: dict[str, str] = {
     "wordnet": "WordNet synonyms (offline).",
@@ -92,6 +94,12 @@ TRACKING_HELP: dict[str, str] = {
     "tensorboard": "The trainings write TensorBoard logs into the run's folder (tensorboard/). Needs: pip install "
     "tensorboard.",
     "wandb": "The trainings report to Weights & Biases, with your wandb settings. Needs: pip install wandb.",
+}
+ENGINE_HELP: dict[str, str] = {
+    "local": "Candidate search and teacher labeling run in the job on this server.",
+    "ray": "Candidate search blocks run as Ray tasks and the teacher labels on a pool of Ray actors (the Ray "
+    "address below, else RAY_ADDRESS, else a local Ray cluster on this server); same pairs and labels as local. "
+    "Needs: pip install -e '.[ray]'.",
 }
 CANDIDATES_HELP: dict[str, str] = {
     "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
@@ -192,6 +200,8 @@ DEFAULT_DRAFT: dict[str, Any] = {
     "train_gold_only": _CORE.train_gold_only,
     "live_evals": _CORE.live_evals,
     "tracking": _CORE.tracking,
+    "engine": _CORE.engine,
+    "ray_address": None,
     "seed": _CORE.seed,
     "device": None,
     "threshold": None,
@@ -232,6 +242,7 @@ def load_draft() -> dict[str, Any]:
         ("labeler", core_config.LABELERS),
         ("candidates", core_config.CANDIDATE_SOURCES),
         ("tracking", core_config.TRACKERS),
+        ("engine", core_config.ENGINES),
     ):
         if draft[key] not in allowed:
             draft[key] = DEFAULT_DRAFT[key]
@@ -382,12 +393,18 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
         for key in ("device", *SCENARIO_KEYS[scenario]):
             if draft.get(key) not in (None, "", 0):
                 raw[key] = draft[key]
+        if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
+            raw["ray"] = {"address": draft["ray_address"].strip()}
         configs.append(ExperimentConfig.from_dict(raw))
     return configs
 
 
 #: Draft keys only some scenarios use: the page shows them there only, and only there they reach a config.
-SCENARIO_KEYS: dict[int, tuple[str, ...]] = {1: (), 2: ("max_silver",), 3: ("max_silver", "threshold")}
+SCENARIO_KEYS: dict[int, tuple[str, ...]] = {
+    1: (),
+    2: ("max_silver", "engine"),
+    3: ("max_silver", "threshold", "engine"),
+}
 
 
 def teacher_settings(draft: dict[str, Any]) -> dict[str, Any]:
@@ -573,3 +590,8 @@ def retrain_with_review(record, reviewed) -> str:
     raw["silver_file"] = str(target)
     cfg = ExperimentConfig.from_dict(raw)
     return jobs.launch(cfg, workspace.store())
+
+
+def ray_installed() -> bool:
+    """Whether `engine: ray` can run here (the optional extra is installed), without importing Ray."""
+    return importlib.util.find_spec("ray") is not None

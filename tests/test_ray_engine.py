@@ -5,6 +5,7 @@ Run: HF_HUB_OFFLINE=1 python -m pytest tests/test_ray_engine.py -q  (Ray: pip in
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 
@@ -14,9 +15,13 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="engine: ray needs the optional extra: pip install '.[ray]'")
 
+from augsbert_core import ExperimentConfig, RunStore, run_experiment  # noqa: E402
 from augsbert_core.models import load_cross_encoder, resolve_model  # noqa: E402
-from augsbert_core.ray_engine import LABELED, ray_silver  # noqa: E402
-from augsbert_core.silver import stream_silver  # noqa: E402
+from augsbert_core.progress import Cancelled, CancelToken  # noqa: E402
+from augsbert_core.ray_engine import LABELED, RayScorer, ray_silver  # noqa: E402
+from augsbert_core.runs import read_events  # noqa: E402
+from augsbert_core.silver import make_candidates, stream_silver  # noqa: E402
+from augsbert_core.teacher import label_pairs  # noqa: E402
 
 from .conftest import DEMO  # noqa: E402
 
@@ -105,3 +110,89 @@ def test_a_killed_driver_resumes_from_the_shards_written(cluster, pool, teacher_
     first, second = (pd.read_csv(tmp_path / f, keep_default_na=False) for f in ("first.csv", "second.csv"))
     pd.testing.assert_frame_equal(first[["sentence1", "sentence2"]], second[["sentence1", "sentence2"]])
     np.testing.assert_allclose(first["score"], second["score"], atol=1e-4)
+
+
+def _pipeline_config(data: dict, engine: str, **extra) -> ExperimentConfig:
+    fast = {"epochs": 1, "batch_size": 16}
+    return ExperimentConfig.from_dict(
+        {
+            "name": f"engine-{engine}",
+            "scenario": 2,
+            "data": {k: str(v) for k, v in data.items()} | {"scale": [0, 5]},
+            "sampler": "bm25",
+            "top_k": 2,
+            "student": fast,
+            "teacher": fast | {"model": "default", "warm_start": "off"},
+            "ensemble": "off",
+            "labeler": "cross_encoder",
+            "train_gold_only": False,
+            "label_cache": False,  # every pair is scored on the cluster, not read back from an earlier run
+            "live_evals": 0,
+            "checkpoints": 0,
+            "seed": 7,
+            "sample_block_size": 64,  # several search blocks, so several Ray tasks
+            "engine": engine,
+            "ray": {"workers": 2, "shard_size": 256},
+            **extra,
+        }
+    )
+
+
+def test_the_pipeline_on_ray_samples_and_labels_as_the_local_engine(cluster, tiny_stsb, tmp_path, minilm):
+    """engine: ray in a run: the local engine's candidates, the run's teacher's local labels (within float
+    tolerance), labeling progress in the run's events (what the Training page shows), no shards left behind."""
+    from augsbert_core.inputs import load_experiment_data
+
+    ray_cfg = _pipeline_config(tiny_stsb, "ray")
+    local_candidates = make_candidates(_pipeline_config(tiny_stsb, "local"), load_experiment_data(ray_cfg), minilm)
+    result = run_experiment(ray_cfg, store=RunStore(tmp_path / "runs"))
+    run_dir = result.run_dir
+    candidates = pd.read_csv(run_dir / "candidates.csv", keep_default_na=False)
+    pd.testing.assert_frame_equal(candidates, local_candidates.reset_index(drop=True), check_dtype=False)
+    silver = pd.read_csv(run_dir / "silver.csv", keep_default_na=False)
+    assert len(silver) == len(candidates) > 100
+    teacher = load_cross_encoder(str(run_dir / "models" / "teacher"), device="cpu")
+    here = label_pairs(teacher, silver["sentence1"], silver["sentence2"], batch_size=16)
+    np.testing.assert_allclose(silver["score_cross_encoder"], here, atol=1e-4)
+    summary = json.loads((run_dir / "silver_summary.json").read_text())
+    assert summary["engine"] == "ray"
+    label = [e for e in read_events(run_dir / "events.jsonl") if e.get("stage") == "label"]
+    assert any("Ray" in (e.get("message") or "") for e in label)
+    ordered = 2 * len(silver)  # both orders of each pair (no duplicates here)
+    assert any(e.get("total") == ordered and e.get("step") == ordered for e in label)
+    assert not (run_dir / "ray").exists() or not any((run_dir / "ray").iterdir())
+
+
+def test_a_cancelled_labeling_on_ray_resumes_from_its_labeled_shards(cluster, pool, teacher_dir, tmp_path):
+    sentences, _ = pool
+    pairs = [(a, b) for step in range(1, 10) for a, b in zip(sentences, sentences[step:])][:1200]
+    assert len(pairs) == 1200
+    work = tmp_path / "ray"
+    scorer = RayScorer(teacher_dir, work, batch_size=16, workers=2, shard_size=256)
+    token = CancelToken()
+
+    def cancel_once_a_shard_is_written(event):
+        if list(work.glob(f"label-*/{LABELED}/part-*.parquet")):
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        scorer(pairs, sink=cancel_once_a_shard_is_written, cancel=token)
+    kept = {p.name: os.stat(p).st_mtime_ns for p in work.glob(f"label-*/{LABELED}/part-*.parquet")}
+    assert 0 < len(kept) < 5  # 1,200 pairs = 5 shards of 256; some labeled, not all
+    events = []
+    scores = scorer(pairs, sink=events.append)
+    assert events[0].step == 256 * len(kept)  # the resumed labeling starts after the shards already written
+    teacher = load_cross_encoder(teacher_dir, device="cpu")
+    here = label_pairs(teacher, [a for a, _ in pairs], [b for _, b in pairs], batch_size=16, symmetric=False)
+    np.testing.assert_allclose(scores, here, atol=1e-4)
+    assert not list(work.glob("label-*"))  # the shards go once every score is back
+
+
+def test_engine_ray_is_a_config_key_and_a_run_option():
+    cfg = ExperimentConfig.from_dict(
+        {"data": {"train": "t.csv"}, "engine": "ray", "ray": {"address": "ray://head:10001", "gpus_per_worker": 1}},
+        rules=False,
+    )
+    assert (cfg.engine, cfg.ray.address, cfg.ray.gpus_per_worker) == ("ray", "ray://head:10001", 1.0)
+    with pytest.raises(Exception, match="engine"):
+        ExperimentConfig.from_dict({"data": {"train": "t.csv"}, "engine": "spark"}, rules=False)
