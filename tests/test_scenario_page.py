@@ -445,3 +445,24 @@ def test_an_install_whose_process_died_reads_as_failed():
     (folder / installs.LOG).write_text("[1/8] downloading piece 1 of 5\n")
     status = installs.mpnet_status()
     assert status.state == "failed" and "downloading piece 1 of 5" in status.log_tail
+
+
+# ------------------------------------------------------------------------------------------------ engine
+def test_advanced_sets_the_ray_engine_and_its_address_for_the_runs(monkeypatch):
+    """Advanced: the sampling and labeling engine reaches the configs (the address only with engine ray), and a
+    server without Ray says how to install it instead of failing at launch."""
+    workspace.load_demo("stsb-quick")
+    assert scenario.build_configs(scenario.load_draft())[0].engine == "local"
+    at = app("scenario")
+    assert at.text_input(key="sc_ray_address").disabled  # local: no address to give
+    at.selectbox(key="sc_engine").set_value("ray").run()
+    at.text_input(key="sc_ray_address").set_value(" ray://head:10001 ").run()
+    assert not at.exception, [e.value for e in at.exception]
+    cfg = scenario.build_configs(scenario.load_draft())[0]
+    assert (cfg.engine, cfg.ray.address) == ("ray", "ray://head:10001")
+    monkeypatch.setattr(scenario, "ray_installed", lambda: False)
+    at.run()
+    assert "Ray is not installed on this server" in plain(at)
+    at.selectbox(key="sc_engine").set_value("local").run()
+    cfg = scenario.build_configs(scenario.load_draft())[0]
+    assert (cfg.engine, cfg.ray.address) == ("local", None)  # the address is kept in the draft, not in a local run
