@@ -207,7 +207,10 @@ def _label_shards(
 ) -> int:
     """Ray Data over the pending candidate shards, `window` shards at a time (the driver reads them into the object
     store: bounded memory); each labeled shard is written once all its rows are back."""
-    concurrency = max(1, workers or int(ray.available_resources().get("CPU", 1)))
+    free = ray.available_resources()
+    # actors: as asked, else one per GPU share (GPU actors) or per CPU of the cluster
+    per_device = int(free.get("GPU", 0) / gpus_per_worker) if gpus_per_worker else int(free.get("CPU", 1))
+    concurrency = max(1, workers or per_device)
     for first in range(0, len(pending), window):
         paths = pending[first : first + window]
         # input blocks of ~4 batches each, so every actor has work (a repartition task would need a CPU the actors
@@ -222,7 +225,7 @@ def _label_shards(
             fn_constructor_args=(teacher, batch_size, "cuda" if gpus_per_worker else "cpu", symmetric),
             batch_format="pandas",
             batch_size=max(batch_size * 4, 256),
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             num_cpus=0 if gpus_per_worker else 1,
             num_gpus=gpus_per_worker or None,
         )
