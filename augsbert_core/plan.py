@@ -39,6 +39,7 @@ class Plan:
             "task": self.task,
             "scale": list(self.scale) if self.scale else None,
             "device": self.device,
+            "engine": self.config.engine,
             "files": self.files,
             "candidates": est.candidates if est else None,
             "candidates_low": est.candidates_low if est else None,
@@ -57,6 +58,9 @@ class Plan:
             f"config ok: {cfg.name} (scenario {cfg.scenario}, {self.task}{scale}, {cfg.method_label})",
             f"device: {self.device}",
         ]
+        if cfg.engine == "ray":
+            where = cfg.ray.address or os.environ.get("RAY_ADDRESS") or "a local Ray cluster"
+            out.append(f"engine: ray (sampling and labeling on {where}; the rough time below is for this device)")
         for role, info in self.files.items():
             extra = ""
             if "sentences" in info:

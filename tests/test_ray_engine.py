@@ -196,3 +196,13 @@ def test_engine_ray_is_a_config_key_and_a_run_option():
     assert (cfg.engine, cfg.ray.address, cfg.ray.gpus_per_worker) == ("ray", "ray://head:10001", 1.0)
     with pytest.raises(Exception, match="engine"):
         ExperimentConfig.from_dict({"data": {"train": "t.csv"}, "engine": "spark"}, rules=False)
+
+
+def test_augsbert_check_names_the_ray_engine(tiny_stsb, monkeypatch):
+    from augsbert_core.plan import check_experiment
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    plan = check_experiment(_pipeline_config(tiny_stsb, "ray", ray={"address": "ray://head:10001"}))
+    assert plan.to_dict()["engine"] == "ray"
+    assert any(line.startswith("engine: ray (sampling and labeling on ray://head:10001") for line in plan.lines())
+    assert check_experiment(_pipeline_config(tiny_stsb, "local")).to_dict()["engine"] == "local"
