@@ -340,6 +340,9 @@ class ExperimentConfig:
     # sentences per search block of the samplers: the unit the ray engine sends out as one task; both engines use it,
     # so the same config gives the same candidates on either (a pool of at most this many is one block)
     sample_block_size: _number(int, ge=64, le=10_000_000) = 50_000
+    # bm25 sampler: None = exact all-vs-all BM25 (quadratic on pools with very common terms); T = candidates only from
+    # terms in at most T sentences, rescored exactly (bm25.SparseBM25.topk; recall and speed in BENCHMARKS.md)
+    bm25_max_df: PositiveInt | None = None
     # where candidate search and teacher labeling run: here (local) or on a Ray cluster (ray; pip install .[ray])
     engine: Engine = "local"
     ray: RayConfig = field(default_factory=RayConfig)

@@ -468,14 +468,15 @@ def sample_candidates(
     chunk_size: int | None = None,
     cache: bool | str | Path | None = None,
     search_blocks: SearchBlocks | None = None,
+    bm25_max_df: int | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs (sentence1, sentence2, sampler) recombined from unique `sentences`.
 
     `model` (a SentenceTransformer) is needed by the semantic samplers unless `embeddings` are given
     (embeddings are cached on disk, see `embed_sentences`). For sampler 'kde' this returns the
-    bm25+semantic pool; `kde_select` then filters it after labeling. `chunk_size` (default: one block) and
-    `search_blocks` (where the blocks' searches run) are `iter_candidate_chunks`'s. The whole frame is returned:
-    for pools too large for that, iterate `iter_candidate_chunks` instead."""
+    bm25+semantic pool; `kde_select` then filters it after labeling. `chunk_size` (default: one block),
+    `search_blocks` (where the blocks' searches run) and `bm25_max_df` are `iter_candidate_chunks`'s. The whole
+    frame is returned: for pools too large for that, iterate `iter_candidate_chunks` instead."""
     n = len(dict.fromkeys(sentences))
     parts = list(
         iter_candidate_chunks(
@@ -491,6 +492,7 @@ def sample_candidates(
             chunk_size=chunk_size or max(n, 1),
             cache=cache,
             search_blocks=search_blocks,
+            bm25_max_df=bm25_max_df,
         )
     )
     if not parts:
@@ -515,6 +517,7 @@ def sample_mixed_candidates(
     cache: bool | str | Path | None = None,
     chunk_size: int | None = None,
     search_blocks: SearchBlocks | None = None,
+    bm25_max_df: int | None = None,
 ) -> pd.DataFrame:
     """Candidate pairs of a sampler mix ({sampler: share}, in priority order): each sampler's own candidates
     (`sample_candidates` with the same `top_k`, gold and self pairs left out), then `mix_candidates` draws the
@@ -533,6 +536,7 @@ def sample_mixed_candidates(
             cache=cache,
             chunk_size=chunk_size,
             search_blocks=search_blocks,
+            bm25_max_df=bm25_max_df,
         )
         for name in shares
     }

@@ -139,6 +139,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 sink=report,
                 chunk_size=cfg.sample_block_size,
                 search_blocks=search_blocks(cfg),
+                bm25_max_df=cfg.bm25_max_df,
             )
         else:
             sampled = sample_candidates(
@@ -152,6 +153,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 sink=report,
                 chunk_size=cfg.sample_block_size,
                 search_blocks=search_blocks(cfg),
+                bm25_max_df=cfg.bm25_max_df,
             )
         parts.append(sampled)
     candidates = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]

@@ -136,3 +136,21 @@ def test_every_config_sampler_has_its_searches():
 
     assert set(SAMPLER_PARTS) == set(SAMPLERS)
     assert {part for parts in SAMPLER_PARTS.values() for part in parts} == {"random", "bm25", "semantic"}
+
+
+def test_the_bm25_max_df_key_prunes_the_run_s_bm25_search(tiny_stsb):
+    """bm25_max_df reaches a run's sampler: the run's candidates are the pruned search's, not the exact one's."""
+    from augsbert_core import ExperimentConfig
+    from augsbert_core.inputs import load_experiment_data
+    from augsbert_core.silver import make_candidates
+
+    raw = {"data": {k: str(v) for k, v in tiny_stsb.items()} | {"scale": [0, 5]}, "sampler": "bm25", "top_k": 3}
+    exact_cfg = ExperimentConfig.from_dict(raw)
+    pruned_cfg = ExperimentConfig.from_dict({**raw, "bm25_max_df": 2})
+    data = load_experiment_data(exact_cfg)
+    exact, pruned = make_candidates(exact_cfg, data, None), make_candidates(pruned_cfg, data, None)
+    sentences = [*data.train["sentence1"], *data.train["sentence2"], *data.pool.sentences]
+    direct = sample_candidates(sentences, "bm25", 3, gold=data.train, bm25_max_df=2)
+    pd.testing.assert_frame_equal(pruned.reset_index(drop=True), direct.reset_index(drop=True))
+    as_set = lambda f: set(zip(f["sentence1"], f["sentence2"]))  # noqa: E731
+    assert as_set(pruned) != as_set(exact)
