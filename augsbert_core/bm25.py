@@ -228,7 +228,7 @@ class _Pruned:
             flat = np.repeat(row_offset[start : start + chunk], np.diff(sub.indptr))
             flat += sub.indices
             contrib = (dense_rest[flat] * sub.data).astype(np.float64)  # the float32 products, as before
-            # per-candidate sums in float64; each is exact whatever the order (float32 products of similar size)
+            # per-candidate sums in float64, in the entries' order (as bincount added them): bit-identical results
             extra[start : start + sub.shape[0]] = (
                 sp.csr_matrix((contrib, sub.indices, sub.indptr), shape=(sub.shape[0], n_common)) @ ones
             )

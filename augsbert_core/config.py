@@ -338,8 +338,8 @@ class ExperimentConfig:
     # training (newest kept) so a killed job can resume; 0 = none
     hnsw_threshold: PositiveInt = 50_000  # semantic sampler: exact faiss search up to this many sentences, HNSW above
     # sentences per search block of the samplers: the unit the ray engine sends out as one task; both engines use it,
-    # so the same config gives the same candidates on either (a pool of at most this many is one block)
-    sample_block_size: _number(int, ge=64, le=10_000_000) = 50_000
+    # so the same config gives the same candidates on either. None = the whole pool as one block (as before the key)
+    sample_block_size: _number(int, ge=64, le=10_000_000) | None = None
     # bm25 sampler: None = exact all-vs-all BM25 (quadratic on pools with very common terms); T = candidates only from
     # terms in at most T sentences, rescored exactly (bm25.SparseBM25.topk; recall and speed in BENCHMARKS.md)
     bm25_max_df: PositiveInt | None = None

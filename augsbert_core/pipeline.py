@@ -446,7 +446,7 @@ class _Experiment:
         if gate["verdict"] == "weak" and cfg.gate.action == "stop":
             self.run_.write_json(RunFiles.METRICS_PARTIAL, self.metrics)
             raise GateStopped(gate["message"])
-        return self._labeler(teacher, cache), gate
+        return self._labeler(teacher, cache if cfg.engine == "local" else None), gate  # ray: the actors' cache
 
     # --- deliverables: speed.json and the model cards ---------------------------------------------------------
     def _trained_on(self, key: str, n: int, data: LoadedData) -> str:
@@ -541,7 +541,9 @@ class _Experiment:
                 str(self.models_dir / "gold_only"), device=self.device, max_seq_length=self.cfg.student.max_seq_length
             )
         )
-        pairs = warm_start_pairs(candidates, self.teacher_cfg.warm_start_top_k, data.train, base, self.cfg.seed)
+        pairs = warm_start_pairs(
+            candidates, self.teacher_cfg.warm_start_top_k, data.train, base, self.cfg.seed, self.cfg.bm25_max_df
+        )
         self.report.stage(
             stages.TEACHER_WARM,
             f"warm start: the teacher learns the {member.replace('_', '-')} "
@@ -578,11 +580,25 @@ class _Experiment:
         self.finish("teacher_warm", t0)
         return info
 
-    def _label_cache(self) -> LabelCache | None:
+    def _scorer(self):
+        """Where the teacher scores silver pairs: None = here; with engine: ray, its Ray Data actors."""
+        return ray_scorer(
+            self.cfg,
+            self.models_dir / "teacher",
+            self.run_.path(RunFiles.RAY),
+            trust_remote_code=self.teacher_cfg.trust_remote_code,
+        )
+
+    def _label_cache(self, for_labeling: bool = False) -> LabelCache | None:
+        """The teacher's label cache for scores made on this device, or (`for_labeling`) where silver labeling runs:
+        with engine: ray, the actors' device kind (GPU actors write cuda scores, whatever this process runs on)."""
         if not self.cfg.label_cache:
             return None
+        device = self.device
+        if for_labeling and self.cfg.engine == "ray":
+            device = "cuda" if self.cfg.ray.gpus_per_worker else "cpu"
         try:
-            return LabelCache.for_model(self.models_dir / "teacher", self.device)
+            return LabelCache.for_model(self.models_dir / "teacher", device)
         except Exception as exc:  # noqa: BLE001 - the cache is an optimisation: a broken one must not fail the run
             self.run_.log(f"[label] label cache unavailable: {exc}")
             return None
@@ -646,13 +662,13 @@ class _Experiment:
         memo = self.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None
         return Labeler(
             cross_encoder,
-            cache if cache is not None else self._label_cache(),
+            cache if cache is not None else self._label_cache(for_labeling=True),
             self.cfg.label_batch_size,
             ensemble,
             bi,
             use,
             memo,
-            ray_scorer(self.cfg, self.models_dir / "teacher", self.run_.path(RunFiles.RAY)),
+            self._scorer(),
         )
 
     def _probe_wanted(self) -> bool:
@@ -814,7 +830,7 @@ class _Experiment:
             batch_size=cfg.label_batch_size,
             sink=report,
             cancel=self.cancel,
-            scorer=ray_scorer(cfg, self.models_dir / "teacher", self.run_.path(RunFiles.RAY)),
+            scorer=self._scorer(),
         )
         if cfg.threshold is not None:
             threshold, why = cfg.threshold, "threshold (config)"

@@ -18,6 +18,7 @@ else starts a local cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,16 +53,29 @@ def import_ray():
     return ray
 
 
+_connected: dict[str, str | None] = {}  # the address this process connected to through `init` (None: local)
+
+
 def init(address: str | None = None, num_cpus: int | None = None) -> Any:
-    """Connect to the cluster at `address` (else RAY_ADDRESS), or start a local one with `num_cpus` workers."""
+    """Connect to the cluster at `address` (else RAY_ADDRESS), or start a local one with `num_cpus` workers.
+
+    One process holds one Ray connection: asking for another address than the one `init` connected to is a
+    ConfigError rather than a silent run on the first cluster."""
     ray = import_ray()
-    if not ray.is_initialized():
-        address = address or os.environ.get("RAY_ADDRESS") or None
-        kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
-        if address:
-            ray.init(address=address, **kwargs)
-        else:
-            ray.init(num_cpus=num_cpus, **kwargs)
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if ray.is_initialized():
+        if "address" in _connected and address and address != _connected["address"]:
+            raise ConfigError(
+                f"ray.address: this process is already connected to {_connected['address'] or 'a local cluster'}; "
+                f"{address!r} needs a new process (one Ray connection per process)"
+            )
+        return ray
+    kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True}
+    if address:
+        ray.init(address=address, **kwargs)
+    else:
+        ray.init(num_cpus=num_cpus, **kwargs)
+    _connected["address"] = address
     return ray
 
 
@@ -86,14 +100,16 @@ def _run_block(search: BlockSearch, queries: np.ndarray) -> dict:
 class _Labeler:
     """A Ray Data actor holding the teacher: scores a batch of candidate rows with `teacher.label_pairs`."""
 
-    def __init__(self, teacher: str, batch_size: int, device: str | None, symmetric: bool = True) -> None:
+    def __init__(
+        self, teacher: str, batch_size: int, device: str | None, symmetric: bool = True, trust_remote_code: bool = False
+    ) -> None:
         import torch  # noqa: PLC0415 - loads torch; only labeling actors need it
 
         from .models import load_cross_encoder  # noqa: PLC0415 - loads torch; only labeling actors need it
 
         if device in (None, "cpu"):
             torch.set_num_threads(1)  # one CPU actor per core
-        self.model = load_cross_encoder(teacher, device=device)
+        self.model = load_cross_encoder(teacher, device=device, trust_remote_code=trust_remote_code)
         self.batch_size = batch_size
         self.symmetric = symmetric
 
@@ -204,13 +220,16 @@ def _label_shards(
     window=16,
     symmetric=True,
     stage=stages.LABEL,
+    trust_remote_code=False,
 ) -> int:
     """Ray Data over the pending candidate shards, `window` shards at a time (the driver reads them into the object
     store: bounded memory); each labeled shard is written once all its rows are back."""
     free = ray.available_resources()
-    # actors: as asked, else one per GPU share (GPU actors) or per CPU of the cluster
-    per_device = int(free.get("GPU", 0) / gpus_per_worker) if gpus_per_worker else int(free.get("CPU", 1))
-    concurrency = max(1, workers or per_device)
+    if gpus_per_worker:  # GPU actors: as asked, but never more than the cluster's GPUs hold (more would wait forever)
+        fits = int(round(free.get("GPU", 0) / gpus_per_worker, 6))
+        concurrency = max(1, min(workers, fits) if workers else fits)
+    else:  # CPU actors: as asked, else one per CPU of the cluster
+        concurrency = max(1, workers or int(free.get("CPU", 1)))
     for first in range(0, len(pending), window):
         paths = pending[first : first + window]
         # input blocks of ~4 batches each, so every actor has work (a repartition task would need a CPU the actors
@@ -222,7 +241,13 @@ def _label_shards(
             pieces.extend(frame.iloc[j : j + step] for j in range(0, len(frame), step))
         labeled = ray.data.from_pandas(pieces).map_batches(
             _Labeler,
-            fn_constructor_args=(teacher, batch_size, "cuda" if gpus_per_worker else "cpu", symmetric),
+            fn_constructor_args=(
+                teacher,
+                batch_size,
+                "cuda" if gpus_per_worker else "cpu",
+                symmetric,
+                trust_remote_code,
+            ),
             batch_format="pandas",
             batch_size=max(batch_size * 4, 256),
             compute=ray.data.ActorPoolStrategy(size=concurrency),
@@ -267,10 +292,17 @@ class RayScorer:
         workers: int | None = None,
         gpus_per_worker: float = 0.0,
         shard_size: int = 8192,
+        trust_remote_code: bool = False,
     ) -> None:
         self.teacher, self.work_dir = str(teacher), Path(work_dir)
         self.batch_size, self.address, self.workers = batch_size, address, workers
         self.gpus_per_worker, self.shard_size = gpus_per_worker, shard_size
+        self.trust_remote_code = trust_remote_code
+
+    @property
+    def device_kind(self) -> str:
+        """The device kind the actors score on ('cuda' or 'cpu'): names the label cache their scores go to."""
+        return "cuda" if self.gpus_per_worker else "cpu"
 
     def __call__(
         self,
@@ -282,6 +314,8 @@ class RayScorer:
     ) -> np.ndarray:
         from .teacher import model_fingerprint  # noqa: PLC0415 - teacher.py loads torch; the search side does not
 
+        if not pairs:
+            return np.zeros(0, dtype=np.float32)
         ray = init(self.address, self.workers)
         digest = hashlib.sha256(model_fingerprint(self.teacher).encode())
         for a, b in pairs:
@@ -289,14 +323,15 @@ class RayScorer:
         work = self.work_dir / f"label-{digest.hexdigest()[:16]}"
         cand_dir, lab_dir = work / CANDIDATES, work / LABELED
         if not (cand_dir / DONE).exists():  # a killed driver that had written them all keeps its labeled shards
-            shutil.rmtree(work, ignore_errors=True)
+            for old in self.work_dir.glob("label-*"):  # this one half-written, or another set's that can't resume now
+                shutil.rmtree(old, ignore_errors=True)
             cand_dir.mkdir(parents=True)
             for i, start in enumerate(range(0, len(pairs), self.shard_size)):
                 part = pairs[start : start + self.shard_size]
                 frame = pd.DataFrame(part, columns=["sentence1", "sentence2"]).assign(
                     _row=np.arange(start, start + len(part))
                 )
-                with atomic_path(cand_dir / f"part-{i:05d}.parquet") as tmp:
+                with atomic_path(cand_dir / f"part-{i:08d}.parquet") as tmp:  # names sort as numbers
                     frame.to_parquet(tmp, index=False)
             (cand_dir / DONE).write_text(json.dumps({"pairs": len(pairs), "teacher": self.teacher}))
         lab_dir.mkdir(parents=True, exist_ok=True)
@@ -330,6 +365,7 @@ class RayScorer:
                 len(pairs),
                 symmetric=False,
                 stage=stage,
+                trust_remote_code=self.trust_remote_code,
             )
         scores = np.concatenate(
             [pd.read_parquet(lab_dir / p.name, columns=["score"])["score"].to_numpy(np.float32) for p in shards]
@@ -337,6 +373,8 @@ class RayScorer:
         if len(scores) != len(pairs):  # pragma: no cover - a shard written by another version
             raise RuntimeError(f"{work}: {len(scores)} scores for {len(pairs)} pairs; delete the folder and rerun")
         shutil.rmtree(work, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self.work_dir.rmdir()  # only when nothing else is in it
         return scores
 
 

@@ -83,7 +83,9 @@ def search_blocks(cfg: ExperimentConfig) -> SearchBlocks | None:
     return cluster_search_blocks(cfg.ray.address, cfg.ray.workers)
 
 
-def ray_scorer(cfg: ExperimentConfig, teacher_dir: str | Path, work_dir: str | Path) -> PairScorer | None:
+def ray_scorer(
+    cfg: ExperimentConfig, teacher_dir: str | Path, work_dir: str | Path, *, trust_remote_code: bool = False
+) -> PairScorer | None:
     """The teacher's scorer for `engine: ray` (None: score here), labeling shards under `work_dir`."""
     if cfg.engine != "ray":
         return None
@@ -97,6 +99,7 @@ def ray_scorer(cfg: ExperimentConfig, teacher_dir: str | Path, work_dir: str | P
         workers=cfg.ray.workers,
         gpus_per_worker=cfg.ray.gpus_per_worker,
         shard_size=cfg.ray.shard_size,
+        trust_remote_code=trust_remote_code,
     )
 
 
@@ -162,13 +165,16 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
     return candidates
 
 
-def warm_start_pairs(candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int) -> pd.DataFrame:
-    """The candidates plus each candidate sentence's `top_k` BM25 neighbours (gold pairs left out), each unordered
-    pair once: the teacher's warm-start pairs. The neighbours are never labeled as silver."""
+def warm_start_pairs(
+    candidates: pd.DataFrame, top_k: int, gold: pd.DataFrame | None, base, seed: int, bm25_max_df: int | None = None
+) -> pd.DataFrame:
+    """The candidates plus each candidate sentence's `top_k` BM25 neighbours (gold pairs left out; `bm25_max_df`: the
+    pruned search), each unordered pair once: the teacher's warm-start pairs. The neighbours are never labeled as
+    silver."""
     pairs = candidates[["sentence1", "sentence2"]]
     if top_k > 0 and len(pairs):
         sentences = list(dict.fromkeys([*pairs["sentence1"], *pairs["sentence2"]]))
-        extra = sample_candidates(sentences, "bm25", top_k, gold=gold, model=base, seed=seed)
+        extra = sample_candidates(sentences, "bm25", top_k, gold=gold, model=base, seed=seed, bm25_max_df=bm25_max_df)
         pairs = pd.concat([pairs, extra[["sentence1", "sentence2"]]], ignore_index=True)
     return pairs[~_pair_keys(pairs).duplicated().to_numpy()].reset_index(drop=True)
 

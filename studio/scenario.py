@@ -98,8 +98,8 @@ TRACKING_HELP: dict[str, str] = {
 ENGINE_HELP: dict[str, str] = {
     "local": "Candidate search and teacher labeling run in the job on this server.",
     "ray": "Candidate search blocks run as Ray tasks and the teacher labels on a pool of Ray actors (the Ray "
-    "address below, else RAY_ADDRESS, else a local Ray cluster on this server); same pairs and labels as local. "
-    "Needs: pip install -e '.[ray]'.",
+    "address below, else RAY_ADDRESS, else a local Ray cluster on this server); the same candidate pairs as local "
+    "and the same labels within float tolerance. Needs: pip install -e '.[ray]'.",
 }
 CANDIDATES_HELP: dict[str, str] = {
     "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "

@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import os
 import signal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 ray = pytest.importorskip("ray", reason="engine: ray needs the optional extra: pip install '.[ray]'")
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment  # noqa: E402
+from augsbert_core import ray_engine as ray_engine_module  # noqa: E402
 from augsbert_core.models import load_cross_encoder, resolve_model  # noqa: E402
 from augsbert_core.progress import Cancelled, CancelToken  # noqa: E402
 from augsbert_core.ray_engine import LABELED, RayScorer, ray_silver  # noqa: E402
@@ -119,7 +122,7 @@ def _pipeline_config(data: dict, engine: str, **extra) -> ExperimentConfig:
             "name": f"engine-{engine}",
             "scenario": 2,
             "data": {k: str(v) for k, v in data.items()} | {"scale": [0, 5]},
-            "sampler": "bm25",
+            "sampler": "bm25+semantic",  # both searches: the block layout decides which search a pair counts for
             "top_k": 2,
             "student": fast,
             "teacher": fast | {"model": "default", "warm_start": "off"},
@@ -138,14 +141,28 @@ def _pipeline_config(data: dict, engine: str, **extra) -> ExperimentConfig:
     )
 
 
-def test_the_pipeline_on_ray_samples_and_labels_as_the_local_engine(cluster, tiny_stsb, tmp_path, minilm):
-    """engine: ray in a run: the local engine's candidates, the run's teacher's local labels (within float
-    tolerance), labeling progress in the run's events (what the Training page shows), no shards left behind."""
+def test_the_pipeline_on_ray_samples_and_labels_as_the_local_engine(cluster, tiny_stsb, tmp_path, minilm, monkeypatch):
+    """engine: ray in a run: its search blocks go to Ray tasks, its labels to the Ray scorer; the local engine's
+    candidates, the run's teacher's local labels (within float tolerance), labeling progress in the run's events
+    (what the Training page shows), no shards left behind."""
+    from augsbert_core import ray_engine
     from augsbert_core.inputs import load_experiment_data
 
+    searched = []
+
+    def counted(search, blocks):
+        searched.extend(blocks)
+        yield from ray_search_blocks(search, blocks)
+
+    ray_search_blocks = ray_engine.ray_search_blocks
+    monkeypatch.setattr(ray_engine, "ray_search_blocks", counted)
     ray_cfg = _pipeline_config(tiny_stsb, "ray")
-    local_candidates = make_candidates(_pipeline_config(tiny_stsb, "local"), load_experiment_data(ray_cfg), minilm)
+    data = load_experiment_data(ray_cfg)
+    local_candidates = make_candidates(_pipeline_config(tiny_stsb, "local"), data, minilm)
+    assert not searched  # the local engine searched here
     result = run_experiment(ray_cfg, store=RunStore(tmp_path / "runs"))
+    pool = {*data.train["sentence1"], *data.train["sentence2"], *data.pool.sentences}
+    assert len(searched) == -(-len(pool) // 64) > 1  # every block of 64 sentences went out as a Ray task
     run_dir = result.run_dir
     candidates = pd.read_csv(run_dir / "candidates.csv", keep_default_na=False)
     pd.testing.assert_frame_equal(candidates, local_candidates.reset_index(drop=True), check_dtype=False)
@@ -157,13 +174,13 @@ def test_the_pipeline_on_ray_samples_and_labels_as_the_local_engine(cluster, tin
     summary = json.loads((run_dir / "silver_summary.json").read_text())
     assert summary["engine"] == "ray"
     label = [e for e in read_events(run_dir / "events.jsonl") if e.get("stage") == "label"]
-    assert any("Ray" in (e.get("message") or "") for e in label)
+    assert any("shards to label" in (e.get("message") or "") for e in label)  # said by the Ray scorer only
     ordered = 2 * len(silver)  # both orders of each pair (no duplicates here)
     assert any(e.get("total") == ordered and e.get("step") == ordered for e in label)
     assert not (run_dir / "ray").exists() or not any((run_dir / "ray").iterdir())
 
 
-def test_a_cancelled_labeling_on_ray_resumes_from_its_labeled_shards(cluster, pool, teacher_dir, tmp_path):
+def test_a_cancelled_labeling_on_ray_resumes_from_its_labeled_shards(cluster, pool, teacher_dir, tmp_path, monkeypatch):
     sentences, _ = pool
     pairs = [(a, b) for step in range(1, 10) for a, b in zip(sentences, sentences[step:])][:1200]
     assert len(pairs) == 1200
@@ -177,11 +194,20 @@ def test_a_cancelled_labeling_on_ray_resumes_from_its_labeled_shards(cluster, po
 
     with pytest.raises(Cancelled):
         scorer(pairs, sink=cancel_once_a_shard_is_written, cancel=token)
-    kept = {p.name: os.stat(p).st_mtime_ns for p in work.glob(f"label-*/{LABELED}/part-*.parquet")}
+    kept = {p.name for p in work.glob(f"label-*/{LABELED}/part-*.parquet")}
     assert 0 < len(kept) < 5  # 1,200 pairs = 5 shards of 256; some labeled, not all
-    events = []
+    done = sum(pq.ParquetFile(p).metadata.num_rows for p in work.glob(f"label-*/{LABELED}/part-*.parquet"))
+    events, relabeled = [], []
+    real_write = ray_engine_module.atomic_path
+
+    def watched(path):  # records which labeled shards the resumed labeling writes
+        relabeled.append(Path(path).name)
+        return real_write(path)
+
+    monkeypatch.setattr(ray_engine_module, "atomic_path", watched)
     scores = scorer(pairs, sink=events.append)
-    assert events[0].step == 256 * len(kept)  # the resumed labeling starts after the shards already written
+    assert events[0].step == done  # the resumed labeling starts after the shards already written
+    assert relabeled and not set(relabeled) & kept  # and writes none of them again
     teacher = load_cross_encoder(teacher_dir, device="cpu")
     here = label_pairs(teacher, [a for a, _ in pairs], [b for _, b in pairs], batch_size=16, symmetric=False)
     np.testing.assert_allclose(scores, here, atol=1e-4)
@@ -206,3 +232,14 @@ def test_augsbert_check_names_the_ray_engine(tiny_stsb, monkeypatch):
     assert plan.to_dict()["engine"] == "ray"
     assert any(line.startswith("engine: ray (sampling and labeling on ray://head:10001") for line in plan.lines())
     assert check_experiment(_pipeline_config(tiny_stsb, "local")).to_dict()["engine"] == "local"
+
+
+def test_one_process_keeps_one_cluster_and_an_empty_set_needs_none(cluster, teacher_dir, tmp_path, monkeypatch):
+    from augsbert_core.errors import ConfigError
+
+    monkeypatch.setitem(ray_engine_module._connected, "address", None)  # as if init() had started a local cluster
+    with pytest.raises(ConfigError, match="ray.address: this process is already connected to a local cluster"):
+        ray_engine_module.init("ray://elsewhere:10001")
+    assert ray_engine_module.init() is ray  # the same cluster again is fine
+    assert RayScorer(teacher_dir, tmp_path / "ray")([]).shape == (0,)
+    assert not (tmp_path / "ray").exists()
