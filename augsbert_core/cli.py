@@ -496,12 +496,13 @@ def _cmd_runs(args) -> int:
         print(f"no runs in {store.root}")
         return EXIT_OK
 
-    print(f"{'id':<48} {'scenario':>8} {'sampler':<16} {'status':<11} {'created':<19} headline")
+    width = max([16, *(len(str(r.sampler)) for r in records)])  # a mix's label is longer than a sampler's name
+    print(f"{'id':<48} {'scenario':>8} {'sampler':<{width}} {'status':<11} {'created':<19} headline")
     for r in records:
         head = ", ".join(f"{k}={100 * v:.1f}" for k, v in r.headline.items() if isinstance(v, (int, float)))
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created_at))
         named = f"; recommended={recommended[r.id]}" if recommended[r.id] else ""  # appended: columns keep their place
-        print(f"{r.id:<48} {r.scenario:>8} {str(r.sampler):<16} {r.status:<11} {created:<19} {head}{named}")
+        print(f"{r.id:<48} {r.scenario:>8} {str(r.sampler):<{width}} {r.status:<11} {created:<19} {head}{named}")
     return EXIT_OK
 
 

@@ -78,6 +78,7 @@ class RunFiles:
     CANCEL = "CANCEL"
     MODELS = "models"  # models/<key>/: trained models in sentence-transformers format
     RAY = "ray"  # engine: ray: the labeling shards (Parquet) a killed driver resumes from; gone once labeled
+    TENSORBOARD = "tensorboard"  # tracking: tensorboard: tensorboard/<training>/ event files of each training
 
 
 RECORD_FILE = RunFiles.RECORD  # kept: older callers import it

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .config import ModelConfig
 from .progress import Cancelled, ProgressEvent
+from .runs import RunFiles
 
 
 def mixed_precision(device: str) -> dict[str, bool]:
@@ -89,7 +90,7 @@ def tensorboard_dir(checkpoints: str | Path) -> Path:
     """Where TensorBoard logs of the trainer checkpointing to `<run>/models/.checkpoints/<name>` go:
     `<run>/tensorboard/<name>` (one `tensorboard --logdir <run>/tensorboard` shows every training of a run)."""
     folder = Path(checkpoints)
-    return folder.parent.parent.parent / "tensorboard" / folder.name
+    return folder.parent.parent.parent / RunFiles.TENSORBOARD / folder.name
 
 
 def quiet(trainer) -> None:

@@ -132,3 +132,15 @@ def test_resume_refuses_unknown_and_finished_runs(tmp_path):
     assert out.returncode == 2 and "no run 'nope'" in out.stderr
     out = cli("resume", run.id, "--runs-dir", str(store.root))
     assert out.returncode == 2 and "is finished; only interrupted, cancelled, failed runs can be resumed" in out.stderr
+
+
+def test_runs_keeps_its_columns_under_a_long_sampler_mix_label(tmp_path):
+    from augsbert_core.runs import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    store.create("plain", 2, {}, sampler="bm25")
+    store.create("mixed", 2, {}, sampler="mix(bm25+semantic 70%, random 30%)")
+    lines = cli("runs", "--runs-dir", str(store.root)).stdout.splitlines()
+    header, rows = lines[0], lines[1:]
+    assert len(rows) == 2
+    assert all(row.index(" queued ") == header.index(" status ") for row in rows), lines
