@@ -329,9 +329,15 @@ def suspect_labels() -> None:
         )
         if record["log_tail"]:
             st.code(record["log_tail"], language=None)
-        st.button("Refresh", key="suspects_refresh", icon=":material/refresh:")
+        r1, r2 = st.columns(2)
+        r1.button("Refresh", key="suspects_refresh", icon=":material/refresh:")
+        if r2.button("Stop ranking", key="suspects_stop", icon=":material/stop_circle:"):
+            goldreview.stop_job()
+            st.rerun()
     else:
-        if mine and table is None and record["log_tail"]:
+        if mine and record.get("stopped_at"):
+            st.info("The last ranking job was stopped; start it again when you like.", icon=":material/stop_circle:")
+        elif mine and table is None and record["log_tail"]:
             st.warning("The last ranking job did not finish:", icon=":material/error:")
             st.code(record["log_tail"], language=None)
         if st.button(

@@ -5,7 +5,10 @@ run applies through `data.gold_review`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from augsbert_core.runs import RunFiles, RunStore, atomic_write_json, pid_alive
 
 from . import workspace
 
-JOB_FILE = "label_errors_job.json"  # {train_fingerprint, pid, started_at, log}: the page's background step
+JOB_FILE = "label_errors_job.json"  # {train_fingerprint, pid, started_at, log[, stopped_at]}: the background step
 JOB_LOG = "label_errors.log"
 JOB_CONFIG = "label_errors_config.json"
 
@@ -85,6 +88,20 @@ def start_job(fingerprint: str) -> int:
         folder / JOB_FILE, {"train_fingerprint": fingerprint, "pid": pid, "started_at": time.time(), "log": JOB_LOG}
     )
     return pid
+
+
+def stop_job() -> bool:
+    """Stop the page's running background step (its whole process group: the CLI and anything it started) and
+    record that it was stopped. False when none runs."""
+    path = workspace.data_dir() / JOB_FILE
+    record = job()
+    if record is None or not record["running"]:
+        return False
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(int(record["pid"]), signal.SIGTERM)  # launched with start_new_session: its group id is its pid
+    stored = {k: v for k, v in record.items() if k not in ("running", "log_tail")}
+    atomic_write_json(path, {**stored, "stopped_at": time.time()})
+    return True
 
 
 def review_path() -> Path:

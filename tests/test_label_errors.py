@@ -342,3 +342,38 @@ def test_the_background_step_runs_the_cli_and_a_bad_config_exits_2_naming_the_ke
     while pid_alive(pid) and time.time() < deadline:
         time.sleep(0.2)
     assert "label_errors.folds: 9 folds" in log.read_text() and not (tmp_path / "x.csv").exists()
+
+
+def test_the_data_page_stops_a_running_ranking_job(tmp_path, monkeypatch):
+    """Stop ranking ends the background step's whole process group (a real process here, standing in for the CLI
+    with a child of its own) and the page then says it was stopped."""
+    import subprocess
+    import time
+
+    from augsbert_core.runs import atomic_write_json, pid_alive
+    from studio import goldreview
+
+    monkeypatch.setenv("AUGSBERT_DEVICE_LABEL", "CPU (test)")
+    monkeypatch.chdir(REPO)
+    workspace, _, _ = _workspace_with_a_ranked_run(tmp_path, monkeypatch)
+    child = tmp_path / "child.pid"
+    job = subprocess.Popen(["bash", "-c", f"sleep 120 & echo $! > {child}; wait"], start_new_session=True)
+    for _ in range(100):  # until the child is started
+        if child.is_file() and child.read_text().strip():
+            break
+        time.sleep(0.05)
+    record = {"train_fingerprint": goldreview.train_fingerprint(), "pid": job.pid, "started_at": time.time()}
+    atomic_write_json(workspace.data_dir() / goldreview.JOB_FILE, {**record, "log": goldreview.JOB_LOG})
+    (workspace.data_dir() / goldreview.JOB_LOG).write_text("fold 1 of 5\n", encoding="utf-8")
+    at = _page("data")
+    assert any("Ranking the train file's labels" in i.value for i in at.info)
+    at.button(key="suspects_stop").click().run()
+    assert job.wait(timeout=10) != 0  # ended by the signal
+    sleeper = int(child.read_text())
+    for _ in range(100):  # the signal reached the whole group: its sleep goes too
+        if not pid_alive(sleeper):
+            break
+        time.sleep(0.05)
+    assert not pid_alive(sleeper)
+    assert any("The last ranking job was stopped" in i.value for i in at.info)
+    assert [b.label for b in at.button if b.key == "suspects_start"] == ["Rank again"]
