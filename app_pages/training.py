@@ -187,9 +187,11 @@ def live(run_id: str) -> None:
         c = st.columns([1, 6])
         with c[0]:
             ui.status_badge(record.status)
+        on_ray = store.run(run_id).config().get("engine") == "ray"
         c[1].caption(
             f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
-            f"created {ui.fmt_time(record.created_at)}"
+            + ("sampling and labeling on Ray · " if on_ray else "")
+            + f"created {ui.fmt_time(record.created_at)}"
         )
     if record.status in ("queued", "running"):
         if head_r.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{run_id}"):

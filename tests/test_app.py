@@ -829,3 +829,13 @@ def test_the_app_offers_exactly_the_core_s_choices_with_help_for_each():
     assert scenario.SAMPLERS == core_config.SAMPLERS and scenario.LABELERS == core_config.LABELERS
     for value in (*core_config.SAMPLERS, *core_config.AUGMENT_METHODS):
         assert isinstance(value, str) and value in scenario.SAMPLER_HELP | scenario.AUGMENTERS
+
+
+def test_training_page_says_when_a_run_samples_and_labels_on_ray(store):
+    run_id = seed_run(store, status="running", pid=os.getpid())
+    at = app("training")
+    assert "on Ray" not in texts(at)
+    run = store.run(run_id)
+    run.write_json("config.json", {**run.config(), "engine": "ray"})
+    at.run()
+    assert "sampling and labeling on Ray" in texts(at)
