@@ -39,7 +39,7 @@ from .pipeline import run_experiment
 from .plan import check_experiment
 from .report import build_report
 from .runs import RunFiles, RunStore
-from .sampling import sample_candidates
+from .sampling import sample_candidates, sample_mixed_candidates
 from .silver import stream_silver
 from .study import Study, results_markdown
 from .teacher import label_pairs
@@ -135,7 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sample", help="generate candidate pairs from sentences with a sampler")
     p.add_argument("--sentences", required=True, help="unlabeled sentences or pairs")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
-    p.add_argument("--sampler", required=True, choices=SENTENCE_SAMPLERS)
+    p.add_argument(
+        "--sampler",
+        required=True,
+        metavar="SAMPLER",
+        help=f"one of {', '.join(SENTENCE_SAMPLERS)}, or a mix with shares, e.g. bm25=0.7,random=0.3 (one budget "
+        "split by the shares, as the config's sampler mix; every sampler's pool is held in memory)",
+    )
     p.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
     p.add_argument(
         "--model", default=DEFAULTS.student.model, help="bi-encoder for the semantic sampler (default: offline MiniLM)"
@@ -404,19 +410,49 @@ def _cmd_validate(args) -> int:
     return EXIT_OK
 
 
+def _sample_choice(text: str) -> str | dict[str, float]:
+    """`--sampler` of `augsbert sample`: a sentence sampler's name, or a mix 'bm25=0.7,random=0.3' checked by the
+    config's rules for `sampler` (ConfigError naming what is wrong)."""
+    text = text.strip()
+    if "=" not in text:
+        if text not in SENTENCE_SAMPLERS:
+            raise ConfigError(
+                f"--sampler: {text!r} is not a sampler here; choose one of {', '.join(SENTENCE_SAMPLERS)} or a mix "
+                "such as bm25=0.7,random=0.3"
+            )
+        return text
+    mix: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, share = part.partition("=")
+        try:
+            mix[name.strip()] = float(share)
+        except ValueError:
+            raise ConfigError(f"--sampler: {part!r} is not NAME=SHARE, as in bm25=0.7,random=0.3") from None
+    try:
+        checked = ExperimentConfig.from_dict({"sampler": mix}, rules=False).sampler
+    except ConfigError as exc:
+        raise ConfigError(f"--sampler {text}: {exc}") from None
+    return checked
+
+
 def _cmd_sample(args) -> int:
 
+    sampler = _sample_choice(args.sampler)
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
-    model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
+    names = list(sampler) if isinstance(sampler, dict) else [sampler]
+    model = load_bi_encoder(args.model) if any("semantic" in name for name in names) else None
     if args.top_k < 1:
         raise ConfigError("--top-k must be at least 1")
     sink = _TqdmSink()
     try:
-        pairs = sample_candidates(
-            sentences, args.sampler, args.top_k, gold=gold, model=model, seed=args.seed, sink=sink
-        )
+        if isinstance(sampler, dict):
+            pairs = sample_mixed_candidates(
+                sentences, sampler, args.top_k, gold=gold, model=model, seed=args.seed, sink=sink
+            )
+        else:
+            pairs = sample_candidates(sentences, sampler, args.top_k, gold=gold, model=model, seed=args.seed, sink=sink)
     finally:
         sink.close()
     data.write_table(pairs, args.out)

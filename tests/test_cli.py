@@ -144,3 +144,19 @@ def test_runs_keeps_its_columns_under_a_long_sampler_mix_label(tmp_path):
     header, rows = lines[0], lines[1:]
     assert len(rows) == 2
     assert all(row.index(" queued ") == header.index(" status ") for row in rows), lines
+
+
+def test_sample_takes_a_sampler_mix_and_refuses_a_bad_one(tiny_stsb, tmp_path):
+    out_file = tmp_path / "mixed.csv"
+    base = ["sample", "--sentences", str(tiny_stsb["unlabeled"]), "--gold", str(tiny_stsb["train"]), "--top-k", "2"]
+    out = cli(*base, "--sampler", "bm25=0.7,random=0.3", "--out", str(out_file))
+    assert out.returncode == 0, out.stderr
+    counts = pd.read_csv(out_file)["sampler"].value_counts()
+    total = counts.sum()
+    assert set(counts.index) == {"bm25", "random"}
+    assert abs(counts["bm25"] - 0.7 * total) <= 1 and abs(counts["random"] - 0.3 * total) <= 1  # within one pair
+    bad = cli(*base, "--sampler", "bm25=0.7,random=0.7", "--out", str(tmp_path / "x.csv"))
+    assert bad.returncode == 2 and "must sum to 1" in bad.stderr and "--sampler bm25=0.7,random=0.7" in bad.stderr
+    unknown = cli(*base, "--sampler", "bm26", "--out", str(tmp_path / "y.csv"))
+    assert unknown.returncode == 2 and "'bm26' is not a sampler here" in unknown.stderr
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
