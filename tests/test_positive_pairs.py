@@ -190,6 +190,10 @@ def test_positive_pairs_end_to_end(tmp_path):
     assert not np.allclose(preds["augsbert"], preds["zero_shot"])  # a fine-tuned student, not the base
     assert {"mine", "teacher.train", "label", "augsbert.train"} <= {e.stage for e in events}
     assert "mrr@10" in (run_dir / "metrics.txt").read_text()
+    from augsbert_core.report import build_report  # the stakeholder report reads a positive-pairs run too
+
+    html = build_report([run_dir])
+    assert "mrr@10" in html.lower() and "Traceback" not in html
 
 
 # --- the app: Data page, Scenario page, launch check -----------------------------------------------------------
