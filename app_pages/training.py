@@ -181,13 +181,14 @@ def live(run_id: str) -> None:
     record = store.get(run_id)
     events = store.run(run_id).events()
     prog = runinfo.progress(events, record)
+    config = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
     head_l, head_r = st.columns([4, 1], vertical_alignment="center")
     with head_l:
         st.subheader(ui.md_escape(record.name))
         c = st.columns([1, 6])
         with c[0]:
             ui.status_badge(record.status)
-        on_ray = store.run(run_id).config().get("engine") == "ray"
+        on_ray = config.get("engine") == "ray"
         c[1].caption(
             f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
             + ("sampling and labeling on Ray · " if on_ray else "")
@@ -210,7 +211,7 @@ def live(run_id: str) -> None:
             jobs.resume(store, run_id)
             st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
             st.rerun()
-    steps = runinfo.run_steps(record.scenario, runinfo.read_json(record.dir, RunFiles.CONFIG, {}))
+    steps = runinfo.run_steps(record.scenario, config)
     steps_row(prog, record.status, steps)
 
     if record.status == "queued":

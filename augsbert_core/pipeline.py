@@ -446,7 +446,7 @@ class _Experiment:
         if gate["verdict"] == "weak" and cfg.gate.action == "stop":
             self.run_.write_json(RunFiles.METRICS_PARTIAL, self.metrics)
             raise GateStopped(gate["message"])
-        return self._labeler(teacher, cache if cfg.engine == "local" else None), gate  # ray: the actors' cache
+        return self._labeler(teacher), gate
 
     # --- deliverables: speed.json and the model cards ---------------------------------------------------------
     def _trained_on(self, key: str, n: int, data: LoadedData) -> str:
@@ -642,7 +642,7 @@ class _Experiment:
         )
         return ensemble if used else None
 
-    def _labeler(self, cross_encoder, cache: LabelCache | None = None) -> Labeler:
+    def _labeler(self, cross_encoder) -> Labeler:
         """The cross-encoder, joined by the fitted ensemble and its bi-encoder (gold-only or zero-shot) when the
         ensemble may label: chosen on dev (`used`), forced, or one of the options the labeler probe weighs."""
         raw = self.run_.ensemble()
@@ -662,7 +662,7 @@ class _Experiment:
         memo = self.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None
         return Labeler(
             cross_encoder,
-            cache if cache is not None else self._label_cache(for_labeling=True),
+            self._label_cache(for_labeling=True),
             self.cfg.label_batch_size,
             ensemble,
             bi,

@@ -24,6 +24,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,27 @@ def ray_search_blocks(search: BlockSearch, blocks: list[np.ndarray], in_flight: 
 
 def _run_block(search: BlockSearch, queries: np.ndarray) -> dict:
     return search.run(queries)
+
+
+@dataclass(frozen=True)
+class LabelingActors:
+    """The Ray Data actors that label: the teacher they hold (a saved model folder or name every worker can load),
+    their batch size, how many (None: one per CPU, or per GPU share) and what each one takes."""
+
+    teacher: str
+    batch_size: int = 64
+    workers: int | None = None
+    gpus_per_worker: float = 0.0  # > 0: GPU actors
+    trust_remote_code: bool = False
+
+    def pool_size(self, ray) -> int:
+        """Actors to start: as asked, but never more GPU actors than the cluster's GPUs hold (more would wait
+        forever); without a number, one per CPU of the cluster (or per GPU share)."""
+        free = ray.available_resources()
+        if self.gpus_per_worker:
+            fits = int(round(free.get("GPU", 0) / self.gpus_per_worker, 6))
+            return max(1, min(self.workers, fits) if self.workers else fits)
+        return max(1, self.workers or int(free.get("CPU", 1)))
 
 
 class _Labeler:
@@ -184,9 +206,8 @@ def ray_silver(
     done = sum(rows[p.name] for p in shards if p not in pending)
     sink(ProgressEvent(stages.LABEL, done, total, message=f"labeling {total:,} pairs on Ray ({len(pending)} shards)"))
     if pending:
-        done = _label_shards(
-            ray, pending, lab_dir, rows, teacher, batch_size, workers, gpus_per_worker, sink, cancel, done, total
-        )
+        actors = LabelingActors(teacher, batch_size, workers, gpus_per_worker)
+        done = _label_shards(ray, actors, pending, lab_dir, rows, sink=sink, cancel=cancel, done=done, total=total)
     written = 0
     with atomic_path(out) as tmp:
         header = True
@@ -206,35 +227,27 @@ def ray_silver(
 
 def _label_shards(
     ray,
-    pending,
-    lab_dir,
-    rows,
-    teacher,
-    batch_size,
-    workers,
-    gpus_per_worker,
-    sink,
-    cancel,
-    done,
-    total,
-    window=16,
-    symmetric=True,
-    stage=stages.LABEL,
-    trust_remote_code=False,
+    actors: LabelingActors,
+    pending: list[Path],
+    lab_dir: Path,
+    rows: dict[str, int],
+    *,
+    sink: ProgressSink,
+    cancel: CancelToken | None,
+    done: int,
+    total: int,
+    symmetric: bool = True,
+    stage: str = stages.LABEL,
+    window: int = 16,
 ) -> int:
     """Ray Data over the pending candidate shards, `window` shards at a time (the driver reads them into the object
-    store: bounded memory); each labeled shard is written once all its rows are back."""
-    free = ray.available_resources()
-    if gpus_per_worker:  # GPU actors: as asked, but never more than the cluster's GPUs hold (more would wait forever)
-        fits = int(round(free.get("GPU", 0) / gpus_per_worker, 6))
-        concurrency = max(1, min(workers, fits) if workers else fits)
-    else:  # CPU actors: as asked, else one per CPU of the cluster
-        concurrency = max(1, workers or int(free.get("CPU", 1)))
+    store: bounded memory); each labeled shard is written once all its rows are back. Returns the rows done."""
+    concurrency = actors.pool_size(ray)
+    step = max(actors.batch_size * 4, 256)  # rows per input block and per actor call: ~4 batches each
     for first in range(0, len(pending), window):
         paths = pending[first : first + window]
-        # input blocks of ~4 batches each, so every actor has work (a repartition task would need a CPU the actors
-        # hold: it deadlocks a cluster whose CPUs are all labeling)
-        step = max(batch_size * 4, 256)
+        # input blocks of `step` rows, so every actor has work (a repartition task would need a CPU the actors hold:
+        # it deadlocks a cluster whose CPUs are all labeling)
         pieces = []
         for i, path in enumerate(paths):
             frame = pd.read_parquet(path).assign(_shard=i)
@@ -242,17 +255,17 @@ def _label_shards(
         labeled = ray.data.from_pandas(pieces).map_batches(
             _Labeler,
             fn_constructor_args=(
-                teacher,
-                batch_size,
-                "cuda" if gpus_per_worker else "cpu",
+                actors.teacher,
+                actors.batch_size,
+                "cuda" if actors.gpus_per_worker else "cpu",
                 symmetric,
-                trust_remote_code,
+                actors.trust_remote_code,
             ),
             batch_format="pandas",
-            batch_size=max(batch_size * 4, 256),
+            batch_size=step,
             compute=ray.data.ActorPoolStrategy(size=concurrency),
-            num_cpus=0 if gpus_per_worker else 1,
-            num_gpus=gpus_per_worker or None,
+            num_cpus=0 if actors.gpus_per_worker else 1,
+            num_gpus=actors.gpus_per_worker or None,
         )
         collected: dict[int, list[pd.DataFrame]] = {}
         got: dict[int, int] = {}
@@ -294,15 +307,8 @@ class RayScorer:
         shard_size: int = 8192,
         trust_remote_code: bool = False,
     ) -> None:
-        self.teacher, self.work_dir = str(teacher), Path(work_dir)
-        self.batch_size, self.address, self.workers = batch_size, address, workers
-        self.gpus_per_worker, self.shard_size = gpus_per_worker, shard_size
-        self.trust_remote_code = trust_remote_code
-
-    @property
-    def device_kind(self) -> str:
-        """The device kind the actors score on ('cuda' or 'cpu'): names the label cache their scores go to."""
-        return "cuda" if self.gpus_per_worker else "cpu"
+        self.actors = LabelingActors(str(teacher), batch_size, workers, gpus_per_worker, trust_remote_code)
+        self.work_dir, self.address, self.shard_size = Path(work_dir), address, shard_size
 
     def __call__(
         self,
@@ -316,8 +322,8 @@ class RayScorer:
 
         if not pairs:
             return np.zeros(0, dtype=np.float32)
-        ray = init(self.address, self.workers)
-        digest = hashlib.sha256(model_fingerprint(self.teacher).encode())
+        ray = init(self.address, self.actors.workers)
+        digest = hashlib.sha256(model_fingerprint(self.actors.teacher).encode())
         for a, b in pairs:
             digest.update(f"{len(a)}:{a}{len(b)}:{b}".encode())
         work = self.work_dir / f"label-{digest.hexdigest()[:16]}"
@@ -333,7 +339,7 @@ class RayScorer:
                 )
                 with atomic_path(cand_dir / f"part-{i:08d}.parquet") as tmp:  # names sort as numbers
                     frame.to_parquet(tmp, index=False)
-            (cand_dir / DONE).write_text(json.dumps({"pairs": len(pairs), "teacher": self.teacher}))
+            (cand_dir / DONE).write_text(json.dumps({"pairs": len(pairs), "teacher": self.actors.teacher}))
         lab_dir.mkdir(parents=True, exist_ok=True)
         shards = sorted(cand_dir.glob("part-*.parquet"))
         rows = {p.name: pq.ParquetFile(p).metadata.num_rows for p in shards}
@@ -352,20 +358,16 @@ class RayScorer:
         if pending:
             _label_shards(
                 ray,
+                self.actors,
                 pending,
                 lab_dir,
                 rows,
-                self.teacher,
-                self.batch_size,
-                self.workers,
-                self.gpus_per_worker,
-                sink,
-                cancel,
-                done,
-                len(pairs),
+                sink=sink,
+                cancel=cancel,
+                done=done,
+                total=len(pairs),
                 symmetric=False,
                 stage=stage,
-                trust_remote_code=self.trust_remote_code,
             )
         scores = np.concatenate(
             [pd.read_parquet(lab_dir / p.name, columns=["score"])["score"].to_numpy(np.float32) for p in shards]

@@ -290,22 +290,23 @@ def label_pairs(
         extra["pool"] = pool
     elif devices:
         extra["device"] = list(devices)
-    if scorer is not None and unique:
+    if scorer is not None:  # scored elsewhere (engine: ray) in one call; the cache is filled once all are back
         scores[:] = scorer(unique, sink=sink, cancel=cancel, stage=stage)
         if cache is not None:
             cache.put(unique, scores)
         sink(ProgressEvent(stage, len(unique), len(unique)))
-    for start in range(0, len(unique) if scorer is None else 0, chunk_size):
-        if cancel is not None:
-            cancel.raise_if_cancelled("labeling")
-        chunk = unique[start : start + chunk_size]
-        with _autocast(model, precision):
-            scores[start : start + len(chunk)] = model.predict(
-                chunk, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, **extra
-            )
-        if cache is not None:
-            cache.put(chunk, scores[start : start + len(chunk)])
-        sink(ProgressEvent(stage, start + len(chunk), len(unique)))
+    else:
+        for start in range(0, len(unique), chunk_size):
+            if cancel is not None:
+                cancel.raise_if_cancelled("labeling")
+            chunk = unique[start : start + chunk_size]
+            with _autocast(model, precision):
+                scores[start : start + len(chunk)] = model.predict(
+                    chunk, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True, **extra
+                )
+            if cache is not None:
+                cache.put(chunk, scores[start : start + len(chunk)])
+            sink(ProgressEvent(stage, start + len(chunk), len(unique)))
     lookup = dict(zip(unique, scores))
     lookup.update(known)
     forward = np.fromiter((lookup[p] for p in ordered[:n]), dtype=np.float32, count=n)
