@@ -4,7 +4,7 @@ import streamlit as st
 
 from augsbert_core import estimate as est
 from augsbert_core import models as core_models
-from augsbert_core.config import sampler_label
+from augsbert_core.config import AUTO_EPOCHS, sampler_label
 from augsbert_core.runs import RunFiles
 from studio import installs, runinfo, scenario, security, ui, workspace
 
@@ -353,9 +353,24 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             if name.strip():
                 model_note(name.strip())
         c1, c2 = st.columns(2)
-        m["epochs"] = scenario.whole_epochs(
-            c1.number_input("Epochs", 0.25, 50.0, float(m.get("epochs", 1)), 0.25, format="%g", key=f"sc_{role}_epochs")
+        auto = role == "student" and c1.toggle(
+            "Stop on dev (auto epochs)",
+            m.get("epochs") == AUTO_EPOCHS,
+            key=f"sc_{role}_auto",
+            help="Evaluate on dev after each epoch, keep the best and stop after 2 epochs without a gain: every "
+            "student, the gold-only baseline too, gets the schedule that suits it, so AugSBERT is compared with a "
+            "tuned baseline. Off: a fixed number of epochs.",
         )
+        if auto:
+            m["epochs"] = AUTO_EPOCHS
+            m["max_epochs"] = int(
+                c1.number_input("At most (epochs)", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
+            )
+        else:
+            fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))
+            m["epochs"] = scenario.whole_epochs(
+                c1.number_input("Epochs", 0.25, 50.0, fixed, 0.25, format="%g", key=f"sc_{role}_epochs")
+            )
         m["batch_size"] = int(
             c2.selectbox(
                 "Batch size",

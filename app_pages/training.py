@@ -33,9 +33,9 @@ def launch_box(expanded: bool) -> None:
         st.markdown(
             f"**{title}** · {what} · "
             f"student `{ui.md_escape(draft['student']['model'], code=True)}` "
-            f"({draft['student']['epochs']:g} epochs) · "
+            f"({scenario.epochs_text(draft['student'])}) · "
             f"teacher `{ui.md_escape(draft['teacher']['model'], code=True)}` "
-            f"({draft['teacher']['epochs']:g} epochs)"
+            f"({scenario.epochs_text(draft['teacher'])})"
         )
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):

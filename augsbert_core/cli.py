@@ -645,7 +645,8 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument(
         "--model", default=DEFAULTS.student.model, help="base model: default, a hub name or a local directory"
     )
-    p.add_argument("--epochs", type=float, default=DEFAULTS.student.epochs)
+    # a fixed schedule: this data-parallel command has no early stopping (a run's students have: student.epochs auto)
+    p.add_argument("--epochs", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=DEFAULTS.student.batch_size, help="per process")
     p.add_argument("--lr", type=float)
     p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import math
 from dataclasses import asdict, field, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -70,6 +71,7 @@ TRACKERS: tuple[str, ...] = get_args(Tracking)
 ENGINES: tuple[str, ...] = get_args(Engine)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
+AUTO_EPOCHS = "auto"  # student.epochs: trained until dev stops improving (early stopping, training.DevEarlyStopping)
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
@@ -112,6 +114,24 @@ LearningRate = _number(float, gt=0, le=1)
 BatchSize = _number(int, ge=1, le=65_536)
 TopK = _number(int, ge=1, le=MAX_TOP_K)
 Switch = Annotated[SwitchValue, BeforeValidator(_on_off)]
+
+
+def _epochs_or_auto(value: Any) -> Any:
+    """`epochs`: a number from 0 to 1000 (2.0 written back as 2), or 'auto' (early stopping on dev)."""
+    if isinstance(value, str) and value.strip() == AUTO_EPOCHS:
+        return AUTO_EPOCHS
+    if isinstance(value, bool):
+        raise ValueError("expected a number of epochs or 'auto', not a boolean")  # noqa: TRY004 (pydantic reports ValueError)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("expected a number of epochs or 'auto'") from None
+    if not (math.isfinite(number) and 0 <= number <= 1000):
+        raise ValueError("epochs must be from 0 to 1000, or 'auto'")
+    return int(number) if number.is_integer() else number
+
+
+EpochsChoice = Annotated[int | float | Literal["auto"], BeforeValidator(_epochs_or_auto)]
 
 
 def _sampler_choice(value: Any) -> Any:
@@ -202,7 +222,11 @@ class ModelConfig:
     """A model to train: base model and hyperparameters."""
 
     model: Text = "default"  # "default" = offline all-MiniLM-L6-v2, or a hub name, or a local directory
-    epochs: Epochs = 1
+    # a number, or (students only) auto: evaluate on dev each epoch, keep the best and stop after `patience`
+    # evaluations without a gain, at most `max_epochs` (the default of every student: a tuned baseline, always)
+    epochs: EpochsChoice = 1
+    max_epochs: _number(int, ge=1, le=1000) = 10  # epochs: auto: the most it trains
+    patience: _number(int, ge=1, le=100) = 2  # epochs: auto: dev evaluations without a gain before it stops
     batch_size: BatchSize = 16
     learning_rate: LearningRate = 2e-5
     warmup_ratio: _number(float, ge=0, lt=1) = 0.1
@@ -307,7 +331,7 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     sampler: SamplerChoice = "bm25"  # a name, or a mix {name: share} (see _sampler_choice)
     top_k: TopK = 3
-    student: ModelConfig = field(default_factory=ModelConfig)
+    student: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=AUTO_EPOCHS))  # early-stopped on dev
     # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (docs/results.md)
     teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
     augment: AugmentSettings = field(default_factory=AugmentSettings)
@@ -423,6 +447,11 @@ class ExperimentConfig:
             raise ConfigError(
                 "engine: 'ray' needs Ray, which is not installed: pip install 'augsbert-studio[ray]' "
                 "(or pip install 'ray[data]'), or use engine: local"
+            )
+        if self.teacher.epochs == AUTO_EPOCHS:
+            raise ConfigError(
+                "teacher.epochs: auto is for students (early stopping on dev); give the teacher a number of epochs, "
+                "or choose them on dev with teacher_search"
             )
         if self.student.epochs == 0:
             raise ConfigError(
@@ -620,6 +649,10 @@ def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
             raw[role] = {"model": value}
         elif value is None and role in raw:
             del raw[role]
+    if (
+        isinstance(raw.get("student"), dict) and "epochs" not in raw["student"]
+    ):  # a student is early-stopped unless told
+        raw["student"] = {**raw["student"], "epochs": AUTO_EPOCHS}
     if isinstance(raw.get("teacher"), dict) and "model" not in raw["teacher"]:
         raw["teacher"] = {"model": AUTO_TEACHER, **raw["teacher"]}
     for key in ("data", "augment", "gate", "teacher_search", "label_errors", "mining"):

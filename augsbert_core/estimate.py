@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .config import ExperimentConfig, ModelConfig
+from .config import AUTO_EPOCHS, ExperimentConfig, ModelConfig
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION
 from .sampling import SAMPLER_PARTS
@@ -26,6 +26,15 @@ STARTUP_S = 25.0  # imports, model loading, data validation
 PER_TRAINING_S = 10.0  # trainer set-up, saving the model
 GPU_SPEEDUP = 20.0
 MPNET_SLOWDOWN = 6.0  # all-mpnet-base-v2 vs all-MiniLM-L6-v2 (12 vs 6 layers, 768 vs 384 wide)
+# student.epochs auto: the best epoch is typically the 2nd-4th, then `patience` more run before it stops
+AUTO_BEST_EPOCH = 3
+
+
+def expected_epochs(student: ModelConfig) -> float:
+    """Epochs the estimate prices for a student: `epochs`, or for `auto` a typical best epoch plus `patience`."""
+    if student.epochs == AUTO_EPOCHS:
+        return float(min(student.max_epochs, AUTO_BEST_EPOCH + student.patience))
+    return float(student.epochs)
 
 
 @dataclass
@@ -134,10 +143,12 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     student_pairs = gold + silver
     speed = GPU_SPEEDUP if device == "gpu" else 1.0
     s_bs, t_bs = student.batch_size, teacher.batch_size
-    s_ep, t_ep = float(student.epochs), float(teacher.epochs)
+    s_ep, t_ep = expected_epochs(student), float(teacher.epochs)
     teacher_pairs = counts.source_pairs if scenario == 3 else counts.train_pairs
     eval_pairs = counts.dev_pairs + counts.test_pairs
     live_evals = cfg.live_evals
+    if student.epochs == AUTO_EPOCHS and counts.dev_pairs:  # a dev evaluation per epoch, for each trained student
+        live_evals = max(live_evals, int(s_ep))
     parts: dict[str, float] = {"startup": STARTUP_S}
     parts["evaluation"] = (
         4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S

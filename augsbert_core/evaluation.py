@@ -7,6 +7,7 @@ applied unchanged to test."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,129 @@ def bi_encoder_scores(
 
 
 RECOMMENDED = "recommended"  # top-level key of metrics.json: the name of the model key a run recommends
+RECOMMENDATION = "recommendation"  # beside it: {model, metric, split, baseline, dev_gain, interval, why}
+SCHEDULES = "schedules"  # {model: {epochs_run, best_epoch, steps, ...}}: what each student's training got
+NON_MODEL_KEYS = (RECOMMENDED, RECOMMENDATION, SCHEDULES)  # top-level keys of metrics.json that are no model
+BOOTSTRAP_SAMPLES = 1000  # paired bootstrap resamples of the recommendation's interval
+CONFIDENCE = 0.95
+
+
+def paired_bootstrap(
+    ours: Sequence[float],
+    theirs: Sequence[float],
+    gold: Sequence[float],
+    task: str,
+    *,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> tuple[float, tuple[float, float]]:
+    """The gain of `ours` over `theirs` on the task's primary metric (Spearman or AP) and its percentile interval at
+    CONFIDENCE, from `samples` resamples of the same pairs for both models (paired). Resamples on which the metric
+    is undefined (constant scores, one class) are skipped; ValueError when too few are left to say anything."""
+    from scipy.stats import spearmanr  # noqa: PLC0415 - slow to import; only the metrics need it
+
+    a, b, y = (np.asarray(x, dtype=float) for x in (ours, theirs, gold))
+    if not len(a) == len(b) == len(y) or len(y) < 3:
+        raise ValueError(f"a paired bootstrap needs at least 3 pairs scored by both models, got {len(y)}")
+
+    def metric(pred: np.ndarray, truth: np.ndarray) -> float:
+        if task == "regression":
+            with warnings.catch_warnings():  # a constant resample is NaN, skipped below
+                warnings.simplefilter("ignore")
+                return float(spearmanr(pred, truth).statistic)
+        return average_precision(pred, truth.astype(int)) if 0 < truth.sum() < len(truth) else float("nan")
+
+    gain = metric(a, y) - metric(b, y)
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(samples):
+        idx = rng.integers(0, len(y), len(y))
+        gains.append(metric(a[idx], y[idx]) - metric(b[idx], y[idx]))
+    finite = np.asarray([g for g in gains if np.isfinite(g)])
+    if not np.isfinite(gain) or len(finite) < samples // 2:
+        raise ValueError("the primary metric is undefined on this split (constant scores or a single class)")
+    tail = 100 * (1 - CONFIDENCE) / 2
+    return float(gain), (float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail)))
+
+
+def recommendation(
+    metrics: dict[str, Any],
+    task: str,
+    predictions: dict[str, dict[str, Sequence[float]]] | None = None,
+    gold: dict[str, Sequence[float]] | None = None,
+    *,
+    seed: int = 0,
+) -> dict[str, Any] | None:
+    """The model a run recommends, and why: AugSBERT only when a paired bootstrap over the dev pairs puts its gain
+    over the baseline (the tuned gold-only student, else the zero-shot base) above zero at CONFIDENCE; otherwise the
+    baseline, the cheaper story. Undefined metrics decide nothing (the baseline, with the reason). Without a dev
+    split, test decides (said in `why`). Retrieval metrics (positive_pairs) have no per-pair bootstrap: the point
+    gain decides and `interval` is None. None when neither model was evaluated.
+
+    `predictions` {model: {split: scores}} and `gold` {split: labels} are the per-pair scores behind `metrics`."""
+    models = model_metrics(metrics)
+    baseline = "gold_only" if "gold_only" in models else "zero_shot" if "zero_shot" in models else None
+    primary = PRIMARY_METRIC[task]
+    if "augsbert" not in models or baseline is None:
+        chosen = baseline or ("augsbert" if "augsbert" in models else None)
+        if chosen is None:
+            return None
+        why = "the only student evaluated" if baseline is None else "no AugSBERT student in this run"
+        return {
+            "model": chosen,
+            "metric": primary,
+            "split": None,
+            "baseline": baseline,
+            "dev_gain": None,
+            "interval": None,
+            "why": why,
+        }
+    split = "dev" if "dev" in models[baseline] and "dev" in models["augsbert"] else "test"
+    ours, theirs = models["augsbert"].get(split, {}).get(primary), models[baseline].get(split, {}).get(primary)
+    out = {
+        "model": baseline,
+        "metric": primary,
+        "split": split,
+        "baseline": baseline,
+        "dev_gain": None,
+        "interval": None,
+        "why": "",
+    }
+    name = baseline.replace("_", "-")
+    if not _finite(ours) or not _finite(theirs):
+        out["why"] = f"{primary} on {split} is undefined for AugSBERT or {name}: nothing to decide on, so the baseline"
+        return out
+    out["dev_gain"] = float(ours - theirs)
+    scores = (predictions or {}).get("augsbert", {}).get(split), (predictions or {}).get(baseline, {}).get(split)
+    truth = (gold or {}).get(split)
+    where = "" if split == "dev" else " (no dev split: decided on test)"
+    if task == "positive_pairs" or scores[0] is None or scores[1] is None or truth is None:
+        wins = ours > theirs
+        out.update(model="augsbert" if wins else baseline)
+        reason = "retrieval metric, no per-pair interval" if task == "positive_pairs" else "no per-pair scores"
+        out["why"] = f"{'higher' if wins else 'not higher'} {primary} on {split} than {name} ({reason}){where}"
+        return out
+    try:
+        gain, (low, high) = paired_bootstrap(scores[0], scores[1], truth, task, seed=seed)
+    except ValueError as exc:
+        out["why"] = f"{exc}: nothing to decide on, so the baseline"
+        return out
+    out.update(dev_gain=gain, interval=[low, high])
+    level = f"{100 * CONFIDENCE:.0f}%"
+    span = f"{100 * gain:+.2f} {primary} points on {split}, {level} interval [{100 * low:+.2f}, {100 * high:+.2f}]"
+    if low > 0:
+        out.update(model="augsbert", why=f"AugSBERT beats {name}: {span}, above zero{where}")
+    elif gain > 0:
+        out["why"] = (
+            f"AugSBERT's gain over {name} is within noise ({span} includes zero): {name} is as good and cheaper"
+        )
+    else:
+        out["why"] = f"AugSBERT does not beat {name} ({span}): {name}"
+    return out
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def recommend(metrics: dict[str, Any], task: str) -> str | None:
@@ -167,22 +291,26 @@ def recommended_of(metrics: dict[str, Any], task: str | None) -> str | None:
 
 
 def model_metrics(metrics: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
-    """The per-model part of a metrics.json mapping ({model: {split: {metric: value}}}), without `recommended`."""
-    return {k: v for k, v in (metrics or {}).items() if isinstance(v, dict)}
+    """The per-model part of a metrics.json mapping ({model: {split: {metric: value}}}), without `recommended`,
+    `recommendation` and `schedules`."""
+    return {k: v for k, v in (metrics or {}).items() if isinstance(v, dict) and k not in NON_MODEL_KEYS}
 
 
 def format_table(metrics: dict[str, Any], task: str) -> str:
     """A plain-text table: one row per model, columns split/metric (correlations and AP x100).
 
-    The recommended model (metrics['recommended'], when present) comes first, marked with '*'."""
+    The recommended model (metrics['recommended'], when present) comes first, marked with '*', with the reason
+    (metrics['recommendation']); a `schedule` column says what each student's training got (metrics['schedules'])."""
     recommended = metrics.get(RECOMMENDED) if isinstance(metrics.get(RECOMMENDED), str) else None
+    why = (metrics.get(RECOMMENDATION) or {}).get("why") if isinstance(metrics.get(RECOMMENDATION), dict) else None
+    schedules = metrics.get(SCHEDULES) if isinstance(metrics.get(SCHEDULES), dict) else {}
     metrics = model_metrics(metrics)
     names = {"regression": ["spearman", "pearson"], "positive_pairs": [*RETRIEVAL_METRICS, "ap", "f1"]}.get(
         task, ["ap", "f1", "accuracy", "threshold"]
     )
     present = {split for per_model in metrics.values() for split in per_model}
     splits = [s for s in ("dev", "test") if s in present] + sorted(present - {"dev", "test"})
-    header = ["model"] + [f"{split}.{m}" for split in splits for m in names]
+    header = ["model"] + [f"{split}.{m}" for split in splits for m in names] + (["schedule"] if schedules else [])
     rows = [header]
     order = [k for k in MODEL_KEYS if k in metrics] + [k for k in metrics if k not in MODEL_KEYS]
     if recommended in order:
@@ -194,12 +322,28 @@ def format_table(metrics: dict[str, Any], task: str) -> str:
             for m in names:
                 v = metrics[model_key].get(split, {}).get(m)
                 row.append("-" if v is None else (f"{v:.4f}" if m == "threshold" else f"{100 * v:.2f}"))
+        if schedules:
+            row.append(schedule_label(schedules.get(model_key)))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     table = "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows)
     return table + (
-        f"\n* recommended: {recommended} (best on dev among the baseline and AugSBERT)" if recommended else ""
+        f"\n* recommended: {recommended} ({why or 'best on dev among the baseline and AugSBERT'})"
+        if recommended
+        else ""
     )
+
+
+def schedule_label(entry: dict[str, Any] | None) -> str:
+    """A student's schedule in a few words: '3 of 5 epochs (early-stopped on dev)', '1 epoch', or '-' (no training)."""
+    if not isinstance(entry, dict):
+        return "-"
+    best, run = entry.get("best_epoch"), entry.get("epochs_run")
+    if not isinstance(best, (int, float)) or not isinstance(run, (int, float)):
+        return "-"
+    if entry.get("epochs") == "auto" and "why" not in entry:
+        return f"best {best:g} of {run:g} epochs (auto, on dev)"
+    return f"{run:g} epoch{'s' if run != 1 else ''}" + (" (auto: no dev split)" if entry.get("why") else "")
 
 
 def tidy(metrics: dict[str, Any]) -> list[dict[str, object]]:

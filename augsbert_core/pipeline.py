@@ -30,14 +30,17 @@ from .ensemble import describe as describe_ensemble
 from .errors import Cancelled, GateStopped, failure_of
 from .evaluation import (
     PRIMARY_METRIC,
+    RECOMMENDATION,
     RECOMMENDED,
+    SCHEDULES,
     SplitScores,
     best_threshold,
     evaluate_bi_encoder,
     format_table,
     headline,
     primary_score,
-    recommend,
+    recommendation,
+    schedule_label,
     score_splits,
     write_predictions,
 )
@@ -95,10 +98,13 @@ class ExperimentResult:
     gate: dict[str, Any] | None = None
     n_silver: int = 0
     timings: dict[str, float] = field(default_factory=dict)
-    recommended: str | None = None  # the model key metrics.json recommends (see evaluation.recommend)
+    recommended: str | None = None  # the model key metrics.json recommends (see evaluation.recommendation)
+    recommendation: dict[str, Any] | None = None  # why: {model, metric, split, baseline, dev_gain, interval, why}
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each student's training got
 
     def table(self) -> str:
-        return format_table({**self.metrics, RECOMMENDED: self.recommended}, self.task)
+        verdict = {RECOMMENDED: self.recommended, RECOMMENDATION: self.recommendation, SCHEDULES: self.schedules}
+        return format_table({**self.metrics, **verdict}, self.task)
 
 
 class _Reporter:
@@ -299,14 +305,31 @@ class _Experiment:
         write_predictions(self.run_.path(RunFiles.PREDICTIONS), splits, predictions)
         self.run_.write_json(RunFiles.TIMINGS, self.state["timings"])
         self._write_speed_and_cards(data, splits)
-        recommended = recommend(metrics, task)
+        why = recommendation(
+            metrics,
+            task,
+            predictions,
+            {name: f["label"].to_numpy() for name, f in splits.items()},
+            seed=self.cfg.seed,
+        )
+        recommended = why["model"] if why else None
+        verdict = {RECOMMENDED: recommended, RECOMMENDATION: why, SCHEDULES: self.state.get("schedules", {})}
         # last: its presence means the run finished
-        self.run_.write_json(RunFiles.METRICS, {**metrics, RECOMMENDED: recommended})
-        table = format_table({**metrics, RECOMMENDED: recommended}, task)
+        self.run_.write_json(RunFiles.METRICS, {**metrics, **verdict})
+        table = format_table({**metrics, **verdict}, task)
         atomic_write_text(self.run_.path(RunFiles.METRICS_TXT), table + "\n")
         report.stage(stages.DONE, "\n" + table)
         return ExperimentResult(
-            self.run_.id, self.run_.dir, task, metrics, gate, len(extra), self.state["timings"], recommended
+            self.run_.id,
+            self.run_.dir,
+            task,
+            metrics,
+            gate,
+            len(extra),
+            self.state["timings"],
+            recommended,
+            why,
+            self.state.get("schedules", {}),
         )
 
     def _label_errors(self, data: LoadedData, base) -> None:
@@ -336,7 +359,7 @@ class _Experiment:
         self.finish("label_errors", t0)
 
     def _train_student(self, key: str, train: pd.DataFrame, data: LoadedData, splits, task: str) -> None:
-        t0 = time.time()
+        t0, schedule = time.time(), {}
         self.report.stage(
             stages.train_stage(key), f"training the {stages.STUDENTS[key]} student on {len(train):,} pairs"
         )
@@ -347,15 +370,17 @@ class _Experiment:
             task=task,
             dev=data.dev,
             stage=stages.train_stage(key),
+            schedule=schedule,
             **self.train_kwargs(key),
         )
         preds: dict[str, np.ndarray] = {}
         speed: dict = {}
         metrics = evaluate_bi_encoder(model, splits, task, preds, speed=speed)
         self.state.setdefault("speed", {})[key] = speed
+        self.state.setdefault("schedules", {})[key] = schedule
         self.state.setdefault("trained_on", {})[key] = self._trained_on(key, len(train), data)
         self.finish(key, t0, metrics, preds)
-        self.report.stage(stages.eval_stage(key), _fmt(metrics, task))
+        self.report.stage(stages.eval_stage(key), f"{_fmt(metrics, task)}; schedule: {schedule_label(schedule)}")
 
     def _teacher(self, data: LoadedData, splits, task: str, candidates: pd.DataFrame | None, base):
         """The labeling teacher (None when silver comes from a file) and the readiness gate."""
@@ -714,7 +739,7 @@ class _Experiment:
                 if key in state["metrics"]:
                     self.state["metrics"][key] = state["metrics"][key]
                     self.state["predictions"][key] = state["predictions"].get(key, {})
-                for extra in ("speed", "trained_on"):  # measured and described in that run
+                for extra in ("speed", "trained_on", "schedules"):  # measured and described in that run
                     if key in state.get(extra, {}):
                         self.state.setdefault(extra, {})[key] = state[extra][key]
             self.state["timings"][stage] = 0.0

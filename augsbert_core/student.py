@@ -12,7 +12,16 @@ from .config import ModelConfig
 from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
 from .models import choose_device, load_bi_encoder
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
-from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
+from .training import (
+    NO_DEV_EPOCHS,
+    dev_early_stopping,
+    early_stopping,
+    fixed_schedule,
+    run_training,
+    seed_list,
+    train_with_seed_search,
+    trainer_kwargs,
+)
 
 REGRESSION_LOSSES = ("cosent", "cosine", "angle")
 CLASSIFICATION_LOSSES = ("online_contrastive", "contrastive", "mnrl")
@@ -78,9 +87,13 @@ def train_student(
     checkpoints: int = 0,
     resume: bool = False,
     report_to: str = "none",
+    schedule: dict | None = None,
 ):
     """Fine-tune a bi-encoder on `train` (sentence1, sentence2, label) and save it to `output_dir`.
 
+    `cfg.epochs: auto` evaluates on `dev` each epoch, stops after `cfg.patience` evaluations without a gain (at most
+    `cfg.max_epochs`) and keeps the best weights; without a dev split it trains NO_DEV_EPOCHS epochs. Pass a dict as
+    `schedule` to receive what the training got (epochs_run, best_epoch, steps, ...: metrics.json `schedules`).
     On cancel the partly trained model is saved, then `Cancelled` is raised."""
     from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
@@ -98,7 +111,10 @@ def train_student(
     else:
         frame = frame.astype({"label": float if task == "regression" else int})
     dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-    evaluator = bi_encoder_evaluator(dev, task, "dev") if evals and dev is not None and len(dev) >= 2 else None
+    has_dev = dev is not None and len(dev) >= 2
+    stop_on_dev = early_stopping(cfg) and has_dev
+    evaluator = bi_encoder_evaluator(dev, task, "dev") if (evals or stop_on_dev) and has_dev else None
+    stoppers: list = []  # one per trainer made (seed trials make several): the last one is the finished training's
 
     def make_trainer(trainer_seed: int, folder: Path | None = None):
         model = load_bi_encoder(
@@ -113,17 +129,20 @@ def train_student(
             evals=evals if evaluator else 0,
             checkpoints=checkpoints,
             report_to=report_to,
+            stop_on_dev=stop_on_dev,
         )
         if folder is not None:
             kwargs["output_dir"] = str(folder)
         args = SentenceTransformerTrainingArguments(**kwargs, **extra)
+        if stop_on_dev:
+            stoppers.append(dev_early_stopping(evaluator, cfg.patience))
         return SentenceTransformerTrainer(
             model=model,
             args=args,
             train_dataset=dataset,
             loss=build_loss(model, loss_name, task),
             evaluator=evaluator,
-            callbacks=[make_trainer_callback(stage, sink, cancel)],
+            callbacks=[make_trainer_callback(stage, sink, cancel), *stoppers[-1:]],
         )
 
     if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
@@ -149,6 +168,15 @@ def train_student(
         trainer, report = make_trainer(seed), None
         run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
     model = trainer.model
+    if stoppers:
+        stoppers[-1].restore(model)
+        got = stoppers[-1].schedule(trainer.state)
+    elif early_stopping(cfg):
+        got = fixed_schedule(trainer.state, NO_DEV_EPOCHS, why="epochs: auto, but no dev split to stop on")
+    else:
+        got = fixed_schedule(trainer.state, cfg.epochs)
+    if schedule is not None:
+        schedule.update(got)
     model.save_pretrained(str(output_dir))
     if report is not None:
         (Path(output_dir) / "seed_search.json").write_text(json.dumps(report, indent=2))

@@ -7,9 +7,30 @@ import math
 import shutil
 from pathlib import Path
 
-from .config import ModelConfig
+from .config import AUTO_EPOCHS, ModelConfig
 from .progress import Cancelled, ProgressEvent
 from .runs import RunFiles
+
+LONG_EPOCH_STEPS = 2000  # epochs: auto evaluates on dev each epoch, or every this many steps (or fewer) in longer ones
+NO_DEV_EPOCHS = 1  # epochs: auto without a dev split to stop on: this many epochs, recorded as such
+
+
+def early_stopping(cfg: ModelConfig) -> bool:
+    """Whether `cfg` asks for early stopping on dev (`epochs: auto`)."""
+    return cfg.epochs == AUTO_EPOCHS
+
+
+def planned_epochs(cfg: ModelConfig) -> float:
+    """The epochs a trainer is set up for: `epochs`, or `max_epochs` with `epochs: auto` (the learning rate decays
+    over them; early stopping usually ends the training sooner)."""
+    return float(cfg.max_epochs) if early_stopping(cfg) else float(cfg.epochs)
+
+
+def dev_eval_steps(steps_per_epoch: int) -> int:
+    """Steps between dev evaluations with `epochs: auto`: one epoch, or an even split of a long one into parts of
+    at most LONG_EPOCH_STEPS."""
+    parts = max(1, math.ceil(steps_per_epoch / LONG_EPOCH_STEPS))
+    return max(1, math.ceil(steps_per_epoch / parts))
 
 
 def mixed_precision(device: str) -> dict[str, bool]:
@@ -51,20 +72,25 @@ def trainer_kwargs(
     evals: int = 0,
     checkpoints: int = 0,
     report_to: str = "none",
+    stop_on_dev: bool = False,
 ) -> dict:
     """Keyword arguments for SentenceTransformerTrainingArguments / CrossEncoderTrainingArguments.
 
     Trainer checkpoints go beside the model, in `<models>/.checkpoints/<name>`, not inside the saved model.
-    `report_to`: the trainer's integrations ("none", "tensorboard", "wandb"; see tracking.trainer_report_to)."""
+    `report_to`: the trainer's integrations ("none", "tensorboard", "wandb"; see tracking.trainer_report_to).
+    `stop_on_dev` (epochs: auto with a dev evaluator): up to `max_epochs`, evaluated every `dev_eval_steps`, warmed
+    up over `warmup_ratio` of one epoch (not of all `max_epochs`: the best epoch is often an early one)."""
     steps_per_epoch = max(1, math.ceil(n_examples / cfg.batch_size))
-    total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    epochs = planned_epochs(cfg) if stop_on_dev else float(cfg.epochs if not early_stopping(cfg) else NO_DEV_EPOCHS)
+    total = max(1, math.ceil(steps_per_epoch * epochs))
+    warmup = int(cfg.warmup_ratio * (steps_per_epoch if stop_on_dev else total))
     kwargs = dict(
         output_dir=str(checkpoint_dir(output_dir)),
-        num_train_epochs=cfg.epochs,
+        num_train_epochs=epochs,
         per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=max(cfg.batch_size, 32),
         learning_rate=cfg.learning_rate,
-        warmup_steps=int(cfg.warmup_ratio * total),
+        warmup_steps=warmup,
         weight_decay=cfg.weight_decay,
         seed=seed,
         data_seed=seed,
@@ -77,7 +103,9 @@ def trainer_kwargs(
     )
     if report_to != "none":  # what tensorboard / wandb call this training: gold_only, teacher, ...
         kwargs.update(run_name=Path(output_dir).name)
-    if evals > 0:
+    if stop_on_dev:
+        kwargs.update(eval_strategy="steps", eval_steps=dev_eval_steps(steps_per_epoch))
+    elif evals > 0:
         kwargs.update(eval_strategy="steps", eval_steps=max(1, total // evals))
     if checkpoints > 0:  # the newest checkpoint only: enough to resume a killed job
         kwargs.update(save_strategy="steps", save_steps=max(1, total // checkpoints), save_total_limit=1)
@@ -112,6 +140,86 @@ def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, s
         sink(ProgressEvent(stage, message=f"resuming from {Path(checkpoint).name}"))
     quiet(trainer)
     trainer.train(resume_from_checkpoint=checkpoint)
+
+
+def dev_early_stopping(evaluator, patience: int):
+    """A callback for `epochs: auto`: after each dev evaluation it keeps a copy of the best weights (by the
+    evaluator's primary metric), stops after `patience` evaluations without a gain, and `restore(model)` puts the
+    best weights back at the end. `schedule(state)` says what the training got (metrics.json `schedules`).
+
+    The best weights are kept in memory: a training resumed from a checkpoint starts its count afresh."""
+    from transformers import TrainerCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
+
+    class _DevEarlyStopping(TrainerCallback):
+        def __init__(self) -> None:
+            self.best: float | None = None
+            self.best_step = self.best_epoch = 0
+            self.best_state: dict | None = None
+            self.waited = 0
+            self.history: list[dict] = []
+            self.stopped_early = False
+
+        def on_evaluate(self, args, state, control, metrics=None, model=None, **kwargs):
+            value = _primary(metrics or {}, evaluator)
+            if value is None or model is None:
+                return control
+            epoch = round(float(state.epoch or 0), 4)
+            self.history.append({"epoch": epoch, "step": int(state.global_step), "dev": value})
+            if self.best is None or value > self.best:
+                self.best, self.best_step, self.best_epoch, self.waited = value, int(state.global_step), epoch, 0
+                self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            else:
+                self.waited += 1
+                if self.waited >= patience:
+                    self.stopped_early = control.should_training_stop = True
+            return control
+
+        def restore(self, model) -> None:
+            """Load the best weights into `model` unless they are the ones it has (the last evaluation was best)."""
+            if self.best_state is not None and self.history and self.history[-1]["step"] != self.best_step:
+                model.load_state_dict(self.best_state)
+
+        def schedule(self, state) -> dict:
+            return {
+                "epochs": AUTO_EPOCHS,
+                "epochs_run": round(float(state.epoch or 0), 4),
+                "best_epoch": self.best_epoch,
+                "steps": self.best_step,
+                "steps_run": int(state.global_step),
+                "stopped_early": self.stopped_early,
+                "patience": patience,
+                "dev_metric": getattr(evaluator, "primary_metric", None),
+                "best_dev": self.best,
+                "dev_history": self.history,
+            }
+
+    return _DevEarlyStopping()
+
+
+def _primary(metrics: dict, evaluator) -> float | None:
+    """The evaluator's primary metric in a trainer's eval metrics (keys `eval_<name>_<metric>`), if finite."""
+    name = getattr(evaluator, "primary_metric", None) or ""
+    value = metrics.get(f"eval_{name}")
+    if value is None:
+        value = next((v for k, v in metrics.items() if name and k.endswith(name)), None)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def fixed_schedule(state, epochs: float, why: str | None = None) -> dict:
+    """metrics.json `schedules` entry of a training with a fixed number of epochs (the whole schedule is kept)."""
+    entry = {
+        "epochs": epochs,
+        "epochs_run": round(float(state.epoch or 0), 4),
+        "best_epoch": round(float(state.epoch or 0), 4),
+        "steps": int(state.global_step),
+        "steps_run": int(state.global_step),
+        "stopped_early": False,
+    }
+    if why:
+        entry["why"] = why
+    return entry
 
 
 def seed_list(seed: int, n: int) -> list[int]:

@@ -166,7 +166,9 @@ DEFAULT_DRAFT: dict[str, Any] = {
     # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
     "student": {
         "model": "default",
-        "epochs": _CORE.student.epochs,
+        "epochs": _CORE.student.epochs,  # auto: early stopping on dev (up to max_epochs), the tuned baseline
+        "max_epochs": _CORE.student.max_epochs,
+        "patience": _CORE.student.patience,
         "batch_size": _CORE.student.batch_size,
         "learning_rate": _CORE.student.learning_rate,
         "max_seq_length": _CORE.student.max_seq_length,
@@ -418,6 +420,14 @@ def teacher_settings(draft: dict[str, Any]) -> dict[str, Any]:
 def whole_epochs(value: float) -> float | int:
     """Epochs as the config schema writes them: 1.0 -> 1 (shown as 1, not 1.00), 0.5 stays 0.5."""
     return int(value) if float(value).is_integer() else float(value)
+
+
+def epochs_text(model: dict[str, Any]) -> str:
+    """A model's epochs in a few words: '2 epochs', or 'early-stopped on dev, at most 10 epochs' for auto."""
+    epochs = model.get("epochs", 1)
+    if epochs == core_config.AUTO_EPOCHS:
+        return f"early-stopped on dev, at most {int(model.get('max_epochs') or _CORE.student.max_epochs)} epochs"
+    return f"{float(epochs):g} epoch{'s' if float(epochs) != 1 else ''}"
 
 
 def suggested_names(draft: dict[str, Any]) -> list[str]:

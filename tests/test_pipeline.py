@@ -33,7 +33,12 @@ def _check_run(store: RunStore, result, expected_models: set[str], task: str) ->
     run_dir = result.run_dir
     metrics = json.loads((run_dir / "metrics.json").read_text())
     recommended = metrics.pop("recommended")  # the model key the run recommends (a string, not a model)
+    why = metrics.pop("recommendation")  # and why: the rule's record beside it
+    schedules = metrics.pop("schedules")  # what each student's training got
     assert set(metrics) == expected_models
+    assert why["model"] == recommended and why["why"]
+    assert set(schedules) == expected_models & {"gold_only", "augsbert", "full_gold"}
+    assert all(s["epochs_run"] == s["best_epoch"] == 1 and not s["stopped_early"] for s in schedules.values())
     assert recommended in ({"gold_only", "augsbert"} if "gold_only" in metrics else {"zero_shot", "augsbert"})
     assert recommended == result.recommended
     names = {"spearman", "pearson"} if task == "regression" else {"ap", "f1", "accuracy", "threshold"}

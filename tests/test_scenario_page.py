@@ -46,9 +46,24 @@ def _page_links(at) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ epochs
+def test_students_stop_on_dev_by_default_and_a_fixed_schedule_is_one_toggle_away():
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    assert at.toggle(key="sc_student_auto").value is True  # the tuned baseline is the default
+    assert at.number_input(key="sc_student_max").value == 10
+    raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
+    assert raw["student"]["epochs"] == "auto" and raw["student"]["max_epochs"] == 10
+    at.number_input(key="sc_student_max").set_value(4).run()
+    assert scenario.build_configs(scenario.load_draft())[0].to_dict()["student"]["max_epochs"] == 4
+    at.toggle(key="sc_student_auto").set_value(False).run()
+    assert scenario.load_draft()["student"]["epochs"] == 1  # a fixed schedule starts at one epoch
+    assert scenario.epochs_text({"epochs": "auto", "max_epochs": 4}) == "early-stopped on dev, at most 4 epochs"
+
+
 def test_whole_epochs_show_and_save_as_whole_numbers():
     workspace.load_demo("stsb-quick")
     at = app("scenario")
+    at.toggle(key="sc_student_auto").set_value(False).run()  # a fixed number of epochs (auto is the default)
     epochs = at.number_input(key="sc_student_epochs")
     assert epochs.proto.format == "%g" and epochs.value == 1  # shown as 1, not 1.00
     assert at.number_input(key="sc_teacher_epochs").proto.format == "%g"
