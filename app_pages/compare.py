@@ -114,7 +114,13 @@ recommended = recommended_by_run.get(run_id)
 if recommended:
     st.markdown(
         f":green-badge[:material/recommend: recommended] "
-        f"**{ui.md_escape(runinfo.model_title(recommended))}** · {runinfo.recommendation_reason(run_metrics)}."
+        f"**{ui.md_escape(runinfo.model_title(recommended))}** · "
+        f"{ui.md_escape(runinfo.recommendation_reason(run_metrics, record.dir))}."
+    )
+run_schedules = runinfo.schedules(record.dir)
+if run_schedules:
+    st.caption(
+        "Schedules · " + " · ".join(f"{runinfo.model_title(k)}: {ui.md_escape(v)}" for k, v in run_schedules.items())
     )
 tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
     ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"]

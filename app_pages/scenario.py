@@ -354,7 +354,7 @@ def model_box(role: str, title: str, help_text: str) -> dict:
                 model_note(name.strip())
         c1, c2 = st.columns(2)
         auto = role == "student" and c1.toggle(
-            "Stop on dev (auto epochs)",
+            "Stop on dev",
             m.get("epochs") == AUTO_EPOCHS,
             key=f"sc_{role}_auto",
             help="Evaluate on dev after each epoch, keep the best and stop after 2 epochs without a gain: every "
@@ -364,7 +364,7 @@ def model_box(role: str, title: str, help_text: str) -> dict:
         if auto:
             m["epochs"] = AUTO_EPOCHS
             m["max_epochs"] = int(
-                c1.number_input("At most (epochs)", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
+                c1.number_input("Epoch limit", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
             )
         else:
             fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))

@@ -33,9 +33,9 @@ def launch_box(expanded: bool) -> None:
         st.markdown(
             f"**{title}** · {what} · "
             f"student `{ui.md_escape(draft['student']['model'], code=True)}` "
-            f"({scenario.epochs_text(draft['student'])}) · "
+            f"({ui.md_escape(scenario.epochs_text(draft['student']))}) · "
             f"teacher `{ui.md_escape(draft['teacher']['model'], code=True)}` "
-            f"({scenario.epochs_text(draft['teacher'])})"
+            f"({ui.md_escape(scenario.epochs_text(draft['teacher']))})"
         )
         c1, c2 = st.columns([1, 4], vertical_alignment="center")
         if c1.button("Launch", type="primary", key="tr_launch", disabled=not workspace.has_data()):
@@ -102,6 +102,8 @@ def results(record) -> None:
     # the recommended model first, then the others (+ the teacher ensemble when it labeled, the full-gold ceiling)
     keys = runinfo.order_recommended(runinfo.result_models(record.dir, metrics), recommended)
     labeler = runinfo.labeling_teacher_dev(record.dir, metrics)
+    trained = runinfo.schedules(record.dir)
+    reason = runinfo.recommendation_reason(metrics, record.dir)
     cols = st.columns(len(keys))
     base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
     for col, key in zip(cols, keys):
@@ -117,13 +119,17 @@ def results(record) -> None:
             border=True,
             icon=":material/recommend:" if mark else None,
             help=card_help(metrics.get(key, {}), primary, key, labeler)
-            + (f" Recommended: {runinfo.recommendation_reason(metrics)}." if mark else ""),
+            + (f" Trained: {ui.md_escape(trained[key])}." if key in trained else "")
+            + (f" Recommended: {ui.md_escape(reason)}." if mark else ""),
+        )
+    if trained:
+        st.caption(
+            "Schedules · " + " · ".join(f"{runinfo.model_title(k)}: {ui.md_escape(v)}" for k, v in trained.items())
         )
     if recommended:
         title = runinfo.model_title(recommended)
         st.markdown(
-            f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · "
-            f"{runinfo.recommendation_reason(metrics)}."
+            f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · {ui.md_escape(reason)}."
         )
         download_recommended(record, recommended, title)
     download_teacher(record)

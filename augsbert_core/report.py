@@ -23,7 +23,15 @@ import pandas as pd
 from . import data as data_mod
 from . import stages
 from .errors import AugsbertError, ConfigError
-from .evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommended_of
+from .evaluation import (
+    MODEL_KEYS,
+    PRIMARY_METRIC,
+    RECOMMENDATION,
+    SCHEDULES,
+    model_metrics,
+    recommended_of,
+    schedule_label,
+)
 from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
 from .speed import pairs_per_s
 
@@ -89,6 +97,8 @@ class _RunView:
     sizes: dict[str, int] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
     label: str = ""  # the run's name in charts (with its short id when two runs share a name)
+    recommendation: dict[str, Any] | None = None  # metrics.json `recommendation`: the rule's record and reason
+    schedules: dict[str, Any] = field(default_factory=dict)  # metrics.json `schedules`: each student's training
 
     @property
     def primary(self) -> str:
@@ -193,6 +203,8 @@ def _read_run(run_dir: Path) -> _RunView:
         metrics=metrics,
         task=task,
         recommended=recommended_of(raw, task),
+        recommendation=raw.get(RECOMMENDATION) if isinstance(raw.get(RECOMMENDATION), dict) else None,
+        schedules=raw.get(SCHEDULES) if isinstance(raw.get(SCHEDULES), dict) else {},
         gate=read_run_json(run_dir, RunFiles.GATE),
         silver_summary=read_run_json(run_dir, RunFiles.SILVER_SUMMARY),
         fingerprints=read_run_json(run_dir, RunFiles.FINGERPRINTS, {}),
@@ -327,8 +339,8 @@ def _summary_table(runs: list[_RunView]) -> str:
     rows.append("</tbody></table>")
     rows.append(
         '<p class="muted">Gain: AugSBERT minus its baseline on test (gold-only; zero-shot in scenario 3, which has '
-        "no gold-only student). Recommended: the better on dev of the baseline and AugSBERT; ties go to the "
-        "baseline.</p>"
+        "no gold-only student). Recommended: AugSBERT when a paired bootstrap over the dev pairs puts its gain over "
+        "the baseline above zero at 95%, else the baseline (runs before that rule: the better on dev).</p>"
     )
     return "".join(rows)
 
@@ -338,7 +350,7 @@ def _metrics_table(run: _RunView) -> str:
     metric = esc(METRIC_TITLES.get(run.primary, run.primary))
     rows = [
         f"<table><thead><tr><th>model</th><th>dev {metric}</th><th>test {metric}</th>"
-        f"<th>vs {esc(base_title)} (test)</th></tr></thead><tbody>"
+        f"<th>vs {esc(base_title)} (test)</th><th>schedule</th></tr></thead><tbody>"
     ]
     base = run.value(run.baseline, "test")
     for key in _models_of(run):
@@ -349,9 +361,19 @@ def _metrics_table(run: _RunView) -> str:
         rows.append(
             f"<tr{row_class}><td>{esc(MODEL_TITLES.get(key, key))}"
             f"{' ★ recommended' if mark else ''}</td><td class='num'>{_fmt(run.value(key, 'dev'))}</td>"
-            f"<td class='num'>{_fmt(test)}</td><td class='num'>{_fmt(delta, signed=True)}</td></tr>"
+            f"<td class='num'>{_fmt(test)}</td><td class='num'>{_fmt(delta, signed=True)}</td>"
+            f"<td>{esc(schedule_label(run.schedules.get(key)))}</td></tr>"
         )
     rows.append("</tbody></table>")
+    why = (run.recommendation or {}).get("why")
+    if why:
+        title = MODEL_TITLES.get(run.recommended or "", run.recommended or "–")
+        rows.append(f"<p>Recommended: <b>{esc(title)}</b>: {esc(why)}.</p>")
+    if run.schedules:
+        rows.append(
+            '<p class="muted">Schedule: what each student\'s training got. "auto" students are evaluated on dev '
+            "after every epoch and keep their best epoch, so AugSBERT is compared with a tuned baseline.</p>"
+        )
     return "".join(rows)
 
 

@@ -16,7 +16,15 @@ import pandas as pd
 
 from augsbert_core import stages
 from augsbert_core.errors import Failure
-from augsbert_core.evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics, recommended_of
+from augsbert_core.evaluation import (
+    PRIMARY_METRIC,
+    RECOMMENDATION,
+    RECOMMENDED,
+    SCHEDULES,
+    model_metrics,
+    recommended_of,
+    schedule_label,
+)
 from augsbert_core.models import ModelLoadError, is_fresh_head_bi_encoder, resolve_model
 from augsbert_core.progress import event_kind
 from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported for the pages
@@ -510,10 +518,27 @@ def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
     return recommended_of(raw, task)
 
 
-def recommendation_reason(models: dict[str, Any] | list[str] | tuple[str, ...]) -> str:
-    """'best on dev among gold-only and the AugSBERT student; ties go to the baseline' (zero-shot when the run
-    has no gold-only student: scenario 3)."""
+def recommendation_reason(
+    models: dict[str, Any] | list[str] | tuple[str, ...], run_dir: str | Path | None = None
+) -> str:
+    """Why the run recommends its model: metrics.json's `recommendation.why` (the dev gain and its interval), or
+    for runs finished before that rule 'best on dev among gold-only and the AugSBERT student; ties go to the
+    baseline' (zero-shot when the run has no gold-only student: scenario 3)."""
+    raw = read_json(run_dir, RunFiles.METRICS, None) if run_dir is not None else None
+    why = raw.get(RECOMMENDATION) if isinstance(raw, dict) else None
+    if isinstance(why, dict) and isinstance(why.get("why"), str) and why["why"]:
+        return why["why"]
     return RECOMMENDED_WHY.format(baseline="gold-only" if "gold_only" in models else "zero-shot")
+
+
+def schedules(run_dir: str | Path) -> dict[str, str]:
+    """{model: 'best 3 of 5 epochs (auto, on dev)'} for the students of a finished run (metrics.json `schedules`;
+    empty for runs finished before it was recorded)."""
+    raw = read_json(run_dir, RunFiles.METRICS, None)
+    found = raw.get(SCHEDULES) if isinstance(raw, dict) else None
+    if not isinstance(found, dict):
+        return {}
+    return {key: schedule_label(entry) for key, entry in found.items() if isinstance(entry, dict)}
 
 
 def order_recommended(keys: list[str], recommended: str | None) -> list[str]:

@@ -405,17 +405,24 @@ def test_estimate_counts_and_time():
     counts = estimate.DataCounts(
         train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000
     )
-    # the recipe those minutes were measured with: no teacher warm start, no labeler probes
+    # the recipe those minutes were measured with: no teacher warm start, no labeler probes, 1-epoch students
     draft = {
         **scenario.DEFAULT_DRAFT,
         "sampler": "bm25",
         "top_k": 2,
         "labeler": "cross_encoder",
         "teacher": {**scenario.DEFAULT_DRAFT["teacher"], "warm_start": "off"},
+        "student": {**scenario.DEFAULT_DRAFT["student"], "epochs": 1},
     }
     cpu = estimate.estimate(scenario.draft_config(draft), counts, "cpu")
     assert cpu.candidates == 6000 and cpu.candidates_low == 3000
     assert 5 * 60 < cpu.seconds < 12 * 60  # the full demo took 6-8 minutes on 2 cores
+    # students early-stopped on dev (the default) are priced for a typical best epoch plus the patience
+    auto = estimate.estimate(scenario.draft_config({**draft, "student": scenario.DEFAULT_DRAFT["student"]}), counts)
+    fixed = cpu.parts["AugSBERT student"] - estimate.PER_TRAINING_S
+    expected = estimate.expected_epochs(scenario.draft_config(scenario.DEFAULT_DRAFT).student)
+    assert 1 < expected <= 10
+    assert auto.parts["AugSBERT student"] - estimate.PER_TRAINING_S == pytest.approx(expected * fixed)
     assert estimate.estimate(scenario.draft_config(draft), counts, "gpu").seconds < cpu.seconds / 5
     kde = estimate.estimate(scenario.draft_config({**draft, "sampler": "kde"}), counts)
     assert kde.silver < kde.candidates

@@ -82,7 +82,9 @@ def test_kill_9_mid_training_then_resume_reaches_the_same_final_step(micro_stsb,
 
     result = run_experiment(ExperimentConfig.from_dict(run.read_json("config.json")), store=store, run=run, resume=True)
     assert store.get(run_id).status == "finished"
-    assert json.loads(run.path("metrics.json").read_text()) == {**result.metrics, "recommended": result.recommended}
+    verdict = {"recommended": result.recommended, "recommendation": result.recommendation}
+    verdict["schedules"] = result.schedules
+    assert json.loads(run.path("metrics.json").read_text()) == {**result.metrics, **verdict}
     student = _events(store, run_id, "augsbert.train")
     resumed = [e for e in student if e["message"].startswith("resuming from checkpoint-")]
     assert resumed, "the student did not continue from its checkpoint"

@@ -164,7 +164,8 @@ def test_demo_to_trained_student_in_a_real_browser(server, shots, tmp_path):
             page.get_by_text("Before launch").wait_for()
             assert page.get_by_role("radio", name=re.compile("Scenario 2")).is_checked()
             page.get_by_text("BM25 lexical neighbours").wait_for()
-            teacher_epochs = page.get_by_label("Epochs").nth(1)
+            # the student stops on dev (its "Epoch limit"); the teacher's fixed "Epochs" is the last such input
+            teacher_epochs = page.get_by_label("Epochs", exact=True).last
             teacher_epochs.fill("1")
             teacher_epochs.press("Enter")
             page.get_by_text("Rough time on this device").wait_for()
