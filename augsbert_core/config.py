@@ -71,7 +71,11 @@ TRACKERS: tuple[str, ...] = get_args(Tracking)
 ENGINES: tuple[str, ...] = get_args(Engine)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
-AUTO_EPOCHS = "auto"  # student.epochs: trained until dev stops improving (early stopping, training.DevEarlyStopping)
+AUTO_EPOCHS = "auto"  # student.epochs: trained until dev stops improving (early stopping, training.dev_early_stopping)
+STATIC_STUDENT = "static"  # student.model: a StaticEmbedding distilled from the offline MiniLM (models.STATIC)
+# its learning rate unless given: chosen on dev among 0.005, 0.02 and 0.1 (issue 23's measurement, docs/results.md);
+# a static embedding table needs rates ~250x a transformer's
+STATIC_LEARNING_RATE = 5.0e-3
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
@@ -227,6 +231,8 @@ class ModelConfig:
     epochs: EpochsChoice = 1
     max_epochs: _number(int, ge=1, le=1000) = 10  # epochs: auto: the most it trains
     patience: _number(int, ge=1, le=100) = 2  # epochs: auto: dev evaluations without a gain before it stops
+    # students only: keep the first N transformer layers of the base (a faster student); None = all of them
+    layers: _number(int, ge=1, le=100) | None = None
     batch_size: BatchSize = 16
     learning_rate: LearningRate = 2e-5
     warmup_ratio: _number(float, ge=0, lt=1) = 0.1
@@ -453,6 +459,10 @@ class ExperimentConfig:
                 "teacher.epochs: auto is for students (early stopping on dev); give the teacher a number of epochs, "
                 "or choose them on dev with teacher_search"
             )
+        if self.teacher.layers is not None:
+            raise ConfigError("teacher.layers: cutting layers is for students (a faster bi-encoder); leave it unset")
+        if self.student.layers is not None and self.student.model == STATIC_STUDENT:
+            raise ConfigError("student.layers: the static student has no transformer layers to cut")
         if self.student.epochs == 0:
             raise ConfigError(
                 "student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
@@ -649,10 +659,12 @@ def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
             raw[role] = {"model": value}
         elif value is None and role in raw:
             del raw[role]
-    if (
-        isinstance(raw.get("student"), dict) and "epochs" not in raw["student"]
-    ):  # a student is early-stopped unless told
-        raw["student"] = {**raw["student"], "epochs": AUTO_EPOCHS}
+    student = raw.get("student")
+    if isinstance(student, dict):  # a student is early-stopped unless told; the static one has its own rate
+        defaults = {"epochs": AUTO_EPOCHS}
+        if student.get("model") == STATIC_STUDENT:
+            defaults["learning_rate"] = STATIC_LEARNING_RATE
+        raw["student"] = {**defaults, **student}
     if isinstance(raw.get("teacher"), dict) and "model" not in raw["teacher"]:
         raw["teacher"] = {"model": AUTO_TEACHER, **raw["teacher"]}
     for key in ("data", "augment", "gate", "teacher_search", "label_errors", "mining"):

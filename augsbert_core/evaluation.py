@@ -376,7 +376,10 @@ def evaluate_bi_encoder(
         scores[name], seconds = timed(lambda s1=s1, s2=s2: bi_encoder_scores(model, s1, s2, batch_size=batch_size))
         if speed is not None and name == clock:
             sentences = len(set(s1) | set(s2))
-            speed.update(throughput("bi-encoder", name, len(f), seconds, batch_size, sentences=sentences))
+            per_s = sentences / seconds if seconds > 0 else None
+            speed.update(
+                throughput("bi-encoder", name, len(f), seconds, batch_size, sentences=sentences, sentences_per_s=per_s)
+            )
     if predictions is not None:
         predictions.update(scores)
     if task == "positive_pairs":

@@ -28,7 +28,7 @@ from .config import ExperimentConfig, ModelConfig
 from .errors import ConfigError
 from .evaluation import bi_encoder_scores
 from .inputs import LoadedData
-from .models import is_fresh_head_bi_encoder, load_bi_encoder
+from .models import is_fresh_head_bi_encoder, load_student
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .silver import warm_start_pairs
 from .teacher import label_pairs, resolve_teacher, train_teacher, warm_start_teacher
@@ -283,10 +283,7 @@ def find_label_errors(
     if log is not None:
         log(what)
     if (warm or stacked) and bi_encoder is None:
-        s = cfg.student
-        bi_encoder = load_bi_encoder(
-            s.model, device=device, max_seq_length=s.max_seq_length, trust_remote_code=s.trust_remote_code
-        )
+        bi_encoder = load_student(cfg.student, device=device)
     gold = data.train
     warm_pairs = warm_start_pairs(gold, WARM_TOP_K, None, bi_encoder, cfg.seed) if warm else None
     oof = out_of_fold_predictions(

@@ -106,6 +106,8 @@ def _speed_lines(f: CardFacts) -> list[str]:
         f"in {s.get('seconds', 0):.2f} s, batch size {s.get('batch_size')}, {how}. Measured once during the run's "
         "evaluation on a possibly busy machine: an order of magnitude, not a benchmark."
     ]
+    if f.kind == "bi-encoder" and s.get("sentences_per_s"):
+        lines.append(f"\nEncoding: **{s['sentences_per_s']:,.0f} sentences/s** (what indexing a corpus costs).")
     others = [f"{TITLES.get(k, k)} {v:,.0f} pairs/s" for k, v in f.other_speeds.items() if k != f.key and v]
     if others:
         lines.append(f"\nOn the same pairs in the same run: {'; '.join(others)} (speed.json).")

@@ -12,6 +12,10 @@ from .errors import ModelLoadError
 DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
 MPNET_SETUP = "python scripts/setup_mpnet.py"
+# student.model "static": a StaticEmbedding distilled from the offline MiniLM with model2vec (no hub), made once
+STATIC = "static"
+STATIC_PCA_DIMS = 256
+STATIC_SETUP = "pip install 'model2vec>=0.10' 'skeletoken>=0.6,<0.7' (the `static` extra: pip install '.[static]')"
 
 
 def default_model_path() -> Path:
@@ -39,6 +43,54 @@ def mpnet_path() -> Path:
     if os.environ.get("AUGSBERT_MPNET_MODEL"):
         return Path(os.environ["AUGSBERT_MPNET_MODEL"]).expanduser()
     return Path(os.environ.get("AUGSBERT_HOME", "workspace")).expanduser() / "models" / "all-mpnet-base-v2"
+
+
+def static_model_path() -> Path:
+    """Where the distilled static student base lives: $AUGSBERT_HOME/models, else ./workspace/models
+    ($AUGSBERT_STATIC_MODEL names the directory instead)."""
+    if os.environ.get("AUGSBERT_STATIC_MODEL"):
+        return Path(os.environ["AUGSBERT_STATIC_MODEL"]).expanduser()
+    home = Path(os.environ.get("AUGSBERT_HOME", "workspace")).expanduser()
+    return home / "models" / f"static-minilm-{STATIC_PCA_DIMS}"
+
+
+def ensure_static_model() -> Path:
+    """The static student base: made on first use (about 40 s on 2 cores) by distilling the offline MiniLM's token
+    embeddings with model2vec (`StaticEmbedding.from_distillation`, PCA to 256 dimensions), then reused.
+
+    Fast on CPU (no transformer at inference: a token lookup and a mean), weaker zero-shot than MiniLM: the kind of
+    student that silver labels teach most (docs/results.md)."""
+    path = static_model_path()
+    if (path / "modules.json").is_file():
+        return path
+    try:
+        import model2vec.distill  # noqa: F401, PLC0415 - optional extra, only the first static student needs it
+        from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - loads torch
+        from sentence_transformers.sentence_transformer.modules import StaticEmbedding  # noqa: PLC0415 - loads torch
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"student.model: static needs model2vec to make its base once: {STATIC_SETUP} ({exc})"
+        ) from None
+    try:
+        embedding = StaticEmbedding.from_distillation(str(default_model_path()), device="cpu", pca_dims=STATIC_PCA_DIMS)
+    except Exception as exc:  # noqa: BLE001 - every failure of the distillation becomes one readable error
+        raise ModelLoadError(f"could not distil the static student from the offline MiniLM: {exc}") from exc
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    SentenceTransformer(modules=[embedding], device="cpu").save(str(partial))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(partial, path)  # atomic: another process may have made it meanwhile (same content)
+    except OSError:
+        if not (path / "modules.json").is_file():
+            raise
+    return path
+
+
+def is_saved_model(folder: str | Path) -> bool:
+    """Whether `folder` holds a saved model: a transformer's config.json, or a sentence-transformers modules.json
+    (a static student has no config.json)."""
+    folder = Path(folder)
+    return (folder / "config.json").is_file() or (folder / "modules.json").is_file()
 
 
 def mpnet_installed() -> bool:
@@ -116,6 +168,8 @@ def resolve_model(name: str | None) -> str:
         name = default_teacher()[0]
     if name is None or name == DEFAULT_MODEL:
         return str(default_model_path())
+    if name == STATIC:
+        return str(ensure_static_model().resolve())
     if name == MPNET:
         if not mpnet_installed():
             raise ModelLoadError(
@@ -180,9 +234,14 @@ def _wrap_load_error(name: str, exc: Exception) -> ModelLoadError:
 
 
 def load_bi_encoder(
-    name: str | None, device: str | None = None, max_seq_length: int | None = None, trust_remote_code: bool = False
+    name: str | None,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+    trust_remote_code: bool = False,
+    layers: int | None = None,
 ):
-    """A SentenceTransformer from 'default', a hub name or a local directory."""
+    """A SentenceTransformer from 'default', 'static', a hub name or a local directory; `layers` keeps only the first
+    N transformer layers (a faster student; see `cut_layers`)."""
     from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     path = resolve_model(name)
@@ -191,8 +250,39 @@ def load_bi_encoder(
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one readable error
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
     if max_seq_length:
-        model.max_seq_length = max_seq_length
+        try:
+            model.max_seq_length = max_seq_length
+        except AttributeError:  # a static embedding has no sequence limit to set
+            pass
+    if layers:
+        cut_layers(model, layers, name or DEFAULT_MODEL)
     return model
+
+
+def load_student(cfg, device: str | None = None):
+    """The student base a `ModelConfig` describes (model, max_seq_length, trust_remote_code, layers)."""
+    return load_bi_encoder(
+        cfg.model,
+        device=device,
+        max_seq_length=cfg.max_seq_length,
+        trust_remote_code=cfg.trust_remote_code,
+        layers=getattr(cfg, "layers", None),
+    )
+
+
+def cut_layers(model, layers: int, name: str) -> None:
+    """Keep the first `layers` transformer layers of a bi-encoder in place; its config says so, so the saved student
+    reloads cut. ModelLoadError when the model has no such stack or not more layers than that."""
+    auto = getattr(model[0], "auto_model", None)
+    stack = getattr(getattr(auto, "encoder", None), "layer", None)
+    if stack is None or not hasattr(auto, "config"):
+        raise ModelLoadError(f"student.layers: {name!r} has no transformer encoder layers to cut")
+    if layers >= len(stack):
+        if layers == len(stack):
+            return
+        raise ModelLoadError(f"student.layers: {layers} but {name!r} has only {len(stack)} layers")
+    auto.encoder.layer = stack[:layers]
+    auto.config.num_hidden_layers = layers
 
 
 def load_cross_encoder(

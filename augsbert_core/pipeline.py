@@ -57,7 +57,15 @@ from .mining import (
     teacher_pairs,
 )
 from .model_card import CardFacts, write_card
-from .models import choose_device, device_description, is_fresh_head_bi_encoder, load_bi_encoder, load_cross_encoder
+from .models import (
+    choose_device,
+    device_description,
+    is_fresh_head_bi_encoder,
+    is_saved_model,
+    load_bi_encoder,
+    load_cross_encoder,
+    load_student,
+)
 from .probe import PROBE_FRACTION, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
@@ -252,12 +260,7 @@ class _Experiment:
         if cfg.reuse_from and not self.state["done"]:
             self._adopt(cfg.reuse_from, data)
 
-        base = load_bi_encoder(
-            cfg.student.model,
-            device=self.device,
-            max_seq_length=cfg.student.max_seq_length,
-            trust_remote_code=cfg.student.trust_remote_code,
-        )
+        base = load_student(cfg.student, device=self.device)
         if not self.done("zero_shot"):
             t0, preds, speed = time.time(), {}, {}
             metrics = evaluate_bi_encoder(base, splits, task, preds, speed=speed)
@@ -503,7 +506,7 @@ class _Experiment:
         device = device_description(self.device)
         for key in keys:
             folder = self.models_dir / key
-            if not (folder / RunFiles.CONFIG).is_file():
+            if not is_saved_model(folder):
                 continue
             teacher = key == "teacher"
             trained_on = self.state.get("trained_on", {}).get(key, "see the run's config.json")
@@ -558,7 +561,7 @@ class _Experiment:
         if self.done("teacher_warm") and (folder / RunFiles.CONFIG).is_file():
             return self.run_.read_json(info_path, {"used": True})
         t0 = time.time()
-        member = "gold_only" if (self.models_dir / "gold_only" / RunFiles.CONFIG).is_file() else "zero_shot"
+        member = "gold_only" if is_saved_model(self.models_dir / "gold_only") else "zero_shot"
         bi = (
             base
             if member == "zero_shot"
@@ -677,11 +680,14 @@ class _Experiment:
         bi = None
         if ensemble is not None:
             zero_shot = ensemble.report.get("bi_encoder") == "zero_shot"
-            bi = load_bi_encoder(
-                self.cfg.student.model if zero_shot else str(self.models_dir / "gold_only"),
-                device=self.device,
-                max_seq_length=self.cfg.student.max_seq_length,
-                trust_remote_code=self.cfg.student.trust_remote_code and zero_shot,
+            bi = (
+                load_student(self.cfg.student, device=self.device)
+                if zero_shot
+                else load_bi_encoder(
+                    str(self.models_dir / "gold_only"),
+                    device=self.device,
+                    max_seq_length=self.cfg.student.max_seq_length,
+                )
             )
         use = "ensemble" if ensemble is not None and ensemble.report.get("used") else "cross_encoder"
         memo = self.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None

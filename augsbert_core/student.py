@@ -10,7 +10,7 @@ import pandas as pd
 from . import stages
 from .config import ModelConfig
 from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
-from .models import choose_device, load_bi_encoder
+from .models import choose_device, load_student
 from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
 from .training import (
     NO_DEV_EPOCHS,
@@ -117,9 +117,7 @@ def train_student(
     stoppers: list = []  # one per trainer made (seed trials make several): the last one is the finished training's
 
     def make_trainer(trainer_seed: int, folder: Path | None = None):
-        model = load_bi_encoder(
-            cfg.model, device=device, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
-        )
+        model = load_student(cfg, device=device)
         kwargs = trainer_kwargs(
             cfg,
             output_dir,

@@ -24,6 +24,7 @@ from typing import Any
 
 from .config import ConfigError, ExperimentConfig, tracking_missing
 from .evaluation import model_metrics, recommended_of
+from .models import is_saved_model
 from .progress import event_kind
 from .report import build_report
 from .runs import Run, RunFiles, read_record, read_run_json
@@ -283,7 +284,7 @@ def _log(run_dir: Path, uri: str, experiment: str, log_model: bool | None, repor
     if log_model if log_model is not None else bool(config.get("tracking_log_model")):
         key = recommended_of(metrics_raw, record.task)
         folder = run_dir / RunFiles.MODELS / str(key)
-        if not (folder / RunFiles.CONFIG).is_file():
+        if not is_saved_model(folder):
             key, folder = "augsbert", run_dir / RunFiles.MODELS / "augsbert"
         if folder.is_dir():
             client.log_artifacts(run_id, str(folder), artifact_path=f"model/{key}")

@@ -1,0 +1,85 @@
+"""Fast students (issue 23, item 2): `student.model: static` (a StaticEmbedding distilled from the offline MiniLM with
+model2vec) and `student.layers: N` (the transformer cut to its first N layers), each in a tiny end-to-end run that
+records the student's sentences/s."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from augsbert_core import ExperimentConfig, RunStore, run_experiment
+from augsbert_core.errors import ModelLoadError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def static_home(tmp_path_factory):
+    """One distilled static base for the session (about 40 s on 2 cores), as a user's workspace keeps it."""
+    return tmp_path_factory.mktemp("static") / "static-minilm-256"
+
+
+def _run(data: dict, tmp_path, student: dict):
+    cfg = ExperimentConfig.from_dict(
+        {
+            "name": "fast",
+            "scenario": 2,
+            "data": {k: str(v) for k, v in data.items()} | {"scale": [0, 5]},
+            "student": {"max_epochs": 2, "patience": 1, "batch_size": 8, **student},
+            "teacher": {"epochs": 1, "batch_size": 16, "warm_start": "off"},
+            "ensemble": "off",
+            "labeler": "cross_encoder",
+            "live_evals": 0,
+            "checkpoints": 0,
+            "seed": 7,
+        }
+    )
+    return cfg, run_experiment(cfg, store=RunStore(tmp_path / "runs"))
+
+
+def _speed_and_card(run_dir, key: str) -> float:
+    entry = json.loads((run_dir / "speed.json").read_text())["models"][key]
+    assert entry["kind"] == "bi-encoder" and entry["sentences_per_s"] > 0
+    assert "sentences/s" in (run_dir / "models" / key / "README.md").read_text()
+    return entry["sentences_per_s"]
+
+
+def test_static_student_runs_end_to_end(micro_stsb, tmp_path, monkeypatch, static_home):
+    monkeypatch.setenv("AUGSBERT_STATIC_MODEL", str(static_home))
+    cfg, result = _run(micro_stsb, tmp_path, {"model": "static"})
+    assert cfg.student.learning_rate == 5e-3  # the static student's own rate unless given
+    modules = json.loads((result.run_dir / "models" / "augsbert" / "modules.json").read_text())
+    assert [m["type"].rsplit(".", 1)[-1] for m in modules] == ["StaticEmbedding"]
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["schedules"]["augsbert"]["epochs"] == "auto"
+    # a trained static student scores pairs differently from its base (the zero-shot column)
+    preds = pd.read_csv(result.run_dir / "predictions.csv")
+    assert (preds["augsbert"] - preds["zero_shot"]).abs().max() > 1e-4
+    _speed_and_card(result.run_dir, "augsbert")
+    # the base is made once and reused: a second load needs no distillation (the folder is there)
+    assert (static_home / "modules.json").is_file()
+
+
+def test_layer_cut_student_runs_end_to_end_and_reloads_cut(micro_stsb, tmp_path):
+    _, result = _run(micro_stsb, tmp_path, {"model": "default", "layers": 2})
+    config = json.loads((result.run_dir / "models" / "augsbert" / "config.json").read_text())
+    assert config["num_hidden_layers"] == 2
+    from augsbert_core.models import load_bi_encoder
+
+    reloaded = load_bi_encoder(str(result.run_dir / "models" / "augsbert"), device="cpu")
+    assert len(reloaded[0].auto_model.encoder.layer) == 2
+    _speed_and_card(result.run_dir, "augsbert")
+
+
+def test_layers_beyond_the_model_and_on_the_wrong_roles_are_refused():
+    from augsbert_core.models import load_bi_encoder
+
+    with pytest.raises(ModelLoadError, match="only 6 layers"):
+        load_bi_encoder("default", device="cpu", layers=8)
+    base = {"data": {"train": "a.csv", "test": "b.csv"}}
+    with pytest.raises(Exception, match="teacher.layers"):
+        ExperimentConfig.from_dict({**base, "teacher": {"layers": 2}})
+    with pytest.raises(Exception, match="static student has no transformer layers"):
+        ExperimentConfig.from_dict({**base, "student": {"model": "static", "layers": 2}})
