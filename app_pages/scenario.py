@@ -322,8 +322,8 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             labels = dict(scenario.TEACHER_CHOICES)
             labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
         else:
-            options = ["default", "custom"]
-            labels = {"default": scenario.TEACHER_CHOICES["default"], "custom": scenario.TEACHER_CHOICES["custom"]}
+            options = list(scenario.STUDENT_CHOICES)
+            labels = dict(scenario.STUDENT_CHOICES)
         index = options.index(current) if current in options else options.index("custom")
         kind = st.radio(
             "Base model",
@@ -333,12 +333,14 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             horizontal=role != "teacher",
             format_func=labels.get,
         )
-        if kind in ("default", "mpnet", "auto"):
+        if kind in ("default", "mpnet", "auto", "static"):
             m["model"] = kind
             if kind == "mpnet":
                 mpnet_note()
             elif kind == "auto":
                 auto_teacher_note()
+            elif kind == "static":
+                st.caption(ui.md_escape(scenario.STATIC_NOTE))
         else:
             name = st.text_input(
                 "Hub name or local directory",
@@ -381,17 +383,30 @@ def model_box(role: str, title: str, help_text: str) -> dict:
                 key=f"sc_{role}_bs",
             )
         )
-        lrs = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
-        lr = float(m.get("learning_rate", 2e-5))
+        lrs, usual = scenario.learning_rates(m["model"])
+        lr = float(m.get("learning_rate", usual))
         m["learning_rate"] = float(
             c1.selectbox(
                 "Learning rate",
                 lrs,
-                index=lrs.index(lr) if lr in lrs else 1,
+                index=lrs.index(lr) if lr in lrs else lrs.index(usual),
                 format_func=lambda v: f"{v:.0e}",
-                key=f"sc_{role}_lr",
+                key=f"sc_{role}_lr_{'static' if m['model'] == 'static' else 'transformer'}",
             )
         )
+        if role == "student" and m["model"] != "static":
+            cut = c2.selectbox(
+                "Layers",
+                scenario.LAYER_CHOICES,
+                index=scenario.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in scenario.LAYER_CHOICES else 0,
+                format_func=lambda n: "all" if n is None else f"first {n}",
+                key=f"sc_{role}_layers",
+                help="Keep only the first N transformer layers of the base: a faster student (about 6/N times the "
+                "sentences/s of the 6-layer MiniLM), weaker before training, so it learns more from silver.",
+            )
+            m["layers"] = cut
+        else:
+            m.pop("layers", None)
         seqs = [64, 128, 256, 512]
         seq = int(m.get("max_seq_length", 128))
         m["max_seq_length"] = int(

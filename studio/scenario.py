@@ -70,7 +70,28 @@ TEACHER_CHOICES: dict[str, str] = {
     core_models.MPNET: "Offline mpnet (all-mpnet-base-v2) · recommended teacher",
     "custom": "Hub name or local path",
 }
-OFFLINE_MODELS = ("default", core_models.MPNET, core_models.AUTO_TEACHER)  # no hub names: never remote code
+OFFLINE_MODELS = ("default", core_models.MPNET, core_models.AUTO_TEACHER, core_models.STATIC)  # never remote code
+STUDENT_CHOICES: dict[str, str] = {
+    "default": TEACHER_CHOICES["default"],
+    core_models.STATIC: "Static (distilled from MiniLM) · fastest on CPU",
+    "custom": TEACHER_CHOICES["custom"],
+}
+STATIC_NOTE = (
+    "A StaticEmbedding distilled once from the offline MiniLM with model2vec (about 40 s the first time): no "
+    "transformer at inference, a token lookup and a mean, many times the sentences/s of MiniLM on CPU. It starts "
+    "weaker, so silver labels teach it most; its learning rate is far higher than a transformer's (5e-3)."
+)
+LAYER_CHOICES: list[int | None] = [None, 2, 3, 4]  # student.layers offered (the MiniLM base has 6)
+TRANSFORMER_RATES = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
+STATIC_RATES = [1e-3, 2e-3, 5e-3, 1e-2, 2e-2]
+
+
+def learning_rates(model: str) -> tuple[list[float], float]:
+    """The learning rates the page offers for a base model, and the usual one (the core's default for that kind)."""
+    if model == core_models.STATIC:
+        return STATIC_RATES, core_config.STATIC_LEARNING_RATE
+    return TRANSFORMER_RATES, _CORE.student.learning_rate
+
 
 #: teacher.warm_start, labeler and candidates (the core's keys): value -> what it does.
 WARM_START_HELP: dict[str, str] = {
@@ -169,6 +190,7 @@ DEFAULT_DRAFT: dict[str, Any] = {
         "epochs": _CORE.student.epochs,  # auto: early stopping on dev (up to max_epochs), the tuned baseline
         "max_epochs": _CORE.student.max_epochs,
         "patience": _CORE.student.patience,
+        "layers": None,
         "batch_size": _CORE.student.batch_size,
         "learning_rate": _CORE.student.learning_rate,
         "max_seq_length": _CORE.student.max_seq_length,

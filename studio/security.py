@@ -35,6 +35,7 @@ HUB_NAME_RE = re.compile(rf"^{_PART}(?:/{_PART})?$")
 
 
 MPNET_ALIAS = "mpnet"  # augsbert_core.models.MPNET: scripts/setup_mpnet.py installs it under the workspace
+STATIC_ALIAS = "static"  # augsbert_core.models.STATIC: distilled from the offline MiniLM under the workspace
 AUTO_ALIAS = "auto"  # augsbert_core.models.AUTO_TEACHER: mpnet on a GPU when installed, else the offline default
 
 
@@ -99,6 +100,8 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
         return ModelChoice("default", "default")
     if text == MPNET_ALIAS:  # the core's alias of the offline all-mpnet-base-v2 (never a hub download)
         return ModelChoice("offline", MPNET_ALIAS)
+    if text == STATIC_ALIAS:  # the core's static student, distilled from the offline MiniLM (never a hub download)
+        return ModelChoice("offline", STATIC_ALIAS)
     if text == AUTO_ALIAS:  # the core's teacher choice for the device: one of the two offline aliases above
         return ModelChoice("auto", AUTO_ALIAS)
     if any(ord(c) < 32 for c in text) or len(text) > 1024:

@@ -481,3 +481,19 @@ def test_advanced_sets_the_ray_engine_and_its_address_for_the_runs(monkeypatch):
     at.selectbox(key="sc_engine").set_value("local").run()
     cfg = scenario.build_configs(scenario.load_draft())[0]
     assert (cfg.engine, cfg.ray.address) == ("local", None)  # the address is kept in the draft, not in a local run
+
+
+def test_the_fast_students_are_offered_with_their_own_learning_rates():
+    workspace.load_demo("stsb-quick")
+    at = app("scenario")
+    assert at.selectbox(key="sc_student_layers").value is None  # all layers by default
+    at.selectbox(key="sc_student_layers").set_value(2).run()
+    raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
+    assert raw["student"]["layers"] == 2 and raw["student"]["learning_rate"] == 2e-5
+    at.radio(key="sc_student_kind").set_value("static").run()
+    assert not at.exception
+    assert "distilled once from the offline MiniLM" in plain(at)
+    assert not [s for s in at.selectbox if s.key == "sc_student_layers"]  # a static table has no layers to cut
+    raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
+    assert raw["student"]["model"] == "static" and raw["student"]["learning_rate"] == 5e-3
+    assert raw["student"]["layers"] is None
