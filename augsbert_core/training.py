@@ -13,6 +13,9 @@ from .runs import RunFiles
 
 LONG_EPOCH_STEPS = 2000  # epochs: auto evaluates on dev each epoch, or every this many steps (or fewer) in longer ones
 NO_DEV_EPOCHS = 1  # epochs: auto without a dev split to stop on: this many epochs, recorded as such
+# epochs: auto: an evaluation counts as a gain when it beats the best so far by more than this (0.1 points x100):
+# dev noise (a few hundredths on 300 pairs) neither extends the training nor replaces the kept epoch
+MIN_DEV_GAIN = 0.001
 
 
 def early_stopping(cfg: ModelConfig) -> bool:
@@ -144,8 +147,9 @@ def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, s
 
 def dev_early_stopping(evaluator, patience: int):
     """A callback for `epochs: auto`: after each dev evaluation it keeps a copy of the best weights (by the
-    evaluator's primary metric), stops after `patience` evaluations without a gain, and `restore(model)` puts the
-    best weights back at the end. `schedule(state)` says what the training got (metrics.json `schedules`).
+    evaluator's primary metric; a gain is more than MIN_DEV_GAIN), stops after `patience` evaluations without a gain,
+    and `restore(model)` puts the best weights back at the end. `schedule(state)` says what the training got
+    (metrics.json `schedules`).
 
     The best weights are kept in memory: a training resumed from a checkpoint starts its count afresh."""
     from transformers import TrainerCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
@@ -165,7 +169,7 @@ def dev_early_stopping(evaluator, patience: int):
                 return control
             epoch = round(float(state.epoch or 0), 4)
             self.history.append({"epoch": epoch, "step": int(state.global_step), "dev": value})
-            if self.best is None or value > self.best:
+            if self.best is None or value > self.best + MIN_DEV_GAIN:
                 self.best, self.best_step, self.best_epoch, self.waited = value, int(state.global_step), epoch, 0
                 self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
             else:

@@ -83,3 +83,18 @@ def test_layers_beyond_the_model_and_on_the_wrong_roles_are_refused():
         ExperimentConfig.from_dict({**base, "teacher": {"layers": 2}})
     with pytest.raises(Exception, match="static student has no transformer layers"):
         ExperimentConfig.from_dict({**base, "student": {"model": "static", "layers": 2}})
+
+
+def test_the_estimate_prices_fast_students_by_their_measured_speed():
+    from augsbert_core import estimate
+
+    counts = estimate.DataCounts(train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=9000)
+    base = {"scenario": 2, "data": {"train": "a.csv", "test": "b.csv"}, "labeler": "cross_encoder"}
+
+    def student_seconds(student: dict) -> float:
+        cfg = ExperimentConfig.from_dict({**base, "student": {"epochs": 2, **student}})
+        return estimate.estimate(cfg, counts, "cpu").parts["gold-only student"] - estimate.PER_TRAINING_S
+
+    minilm = student_seconds({"model": "default"})
+    assert student_seconds({"model": "default", "layers": 2}) == pytest.approx(minilm / 3)
+    assert student_seconds({"model": "static"}) == pytest.approx(minilm / estimate.STATIC_STEP_SPEEDUP)
