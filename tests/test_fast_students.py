@@ -21,14 +21,14 @@ def static_home(tmp_path_factory):
     return tmp_path_factory.mktemp("static") / "static-minilm-256"
 
 
-def _run(data: dict, tmp_path, student: dict):
+def _run(data: dict, tmp_path, student: dict, warm_start: str = "off"):
     cfg = ExperimentConfig.from_dict(
         {
             "name": "fast",
             "scenario": 2,
             "data": {k: str(v) for k, v in data.items()} | {"scale": [0, 5]},
             "student": {"max_epochs": 2, "patience": 1, "batch_size": 8, **student},
-            "teacher": {"epochs": 1, "batch_size": 16, "warm_start": "off"},
+            "teacher": {"epochs": 1, "batch_size": 16, "warm_start": warm_start},
             "ensemble": "off",
             "labeler": "cross_encoder",
             "live_evals": 0,
@@ -48,7 +48,7 @@ def _speed_and_card(run_dir, key: str) -> float:
 
 def test_static_student_runs_end_to_end(micro_stsb, tmp_path, monkeypatch, static_home):
     monkeypatch.setenv("AUGSBERT_STATIC_MODEL", str(static_home))
-    cfg, result = _run(micro_stsb, tmp_path, {"model": "static"})
+    cfg, result = _run(micro_stsb, tmp_path, {"model": "static"}, warm_start="on")
     assert cfg.student.learning_rate == 5e-3  # the static student's own rate unless given
     modules = json.loads((result.run_dir / "models" / "augsbert" / "modules.json").read_text())
     assert [m["type"].rsplit(".", 1)[-1] for m in modules] == ["StaticEmbedding"]
@@ -58,6 +58,8 @@ def test_static_student_runs_end_to_end(micro_stsb, tmp_path, monkeypatch, stati
     preds = pd.read_csv(result.run_dir / "predictions.csv")
     assert (preds["augsbert"] - preds["zero_shot"]).abs().max() > 1e-4
     _speed_and_card(result.run_dir, "augsbert")
+    # a fast student is a weak guide: the teacher warms up on its own base's bi-encoder (the offline MiniLM)
+    assert json.loads((result.run_dir / "gate.json").read_text())["warm_start"]["bi_encoder"] == "teacher_base"
     # the base is made once and reused: a second load needs no distillation (the folder is there)
     assert (static_home / "modules.json").is_file()
 

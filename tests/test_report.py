@@ -322,3 +322,20 @@ def test_report_opens_from_disk_with_no_network_request(tmp_path):
     assert network == [], network
     assert plots == 5 and bars > 0
     assert errors == [], errors
+
+
+def test_the_report_says_each_students_schedule_and_why_a_model_is_recommended(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    run_dir = Path(seed_run(store, "tuned", gain=0.002))
+    raw = json.loads((run_dir / RunFiles.METRICS).read_text())
+    raw["recommended"] = "gold_only"
+    raw["recommendation"] = {"model": "gold_only", "why": "AugSBERT's gain over gold-only is within noise"}
+    raw["schedules"] = {
+        "gold_only": {"epochs": "auto", "epochs_run": 6.0, "best_epoch": 4.0, "steps": 252},
+        "augsbert": {"epochs": "auto", "epochs_run": 3.0, "best_epoch": 1.0, "steps": 357},
+    }
+    (run_dir / RunFiles.METRICS).write_text(json.dumps(raw))
+    text = "".join(parse(build_report([run_dir])).text)
+    assert "best 4 of 6 epochs (auto, on dev)" in text and "best 1 of 3 epochs (auto, on dev)" in text
+    assert "Recommended: Gold-only" in text and "within noise" in text
+    assert ">recommendation<" not in build_report([run_dir])  # the non-model keys are no table rows
