@@ -23,7 +23,8 @@ if not records:
 
 # ------------------------------------------------------------------------------------------------ the table
 metrics_by_run = {r.id: runinfo.metrics(r.dir) for r in records}  # per model (no `recommended`)
-recommended_by_run = {r.id: runinfo.recommendation(r.dir, r.task) for r in records}  # finished runs only
+verdicts = {r.id: runinfo.verdict(r.dir, r.task) for r in records}  # one metrics.json read per run
+recommended_by_run = {run_id: v.recommended for run_id, v in verdicts.items()}  # finished runs only
 st.subheader("All runs")
 ui.runs_table(runinfo.runs_table(records, metrics_by_run, recommended_by_run))
 
@@ -115,9 +116,9 @@ if recommended:
     st.markdown(
         f":green-badge[:material/recommend: recommended] "
         f"**{ui.md_escape(runinfo.model_title(recommended))}** · "
-        f"{ui.md_escape(runinfo.recommendation_reason(run_metrics, record.dir))}."
+        f"{ui.md_escape(verdicts[run_id].reason)}."
     )
-run_schedules = runinfo.schedules(record.dir)
+run_schedules = verdicts[run_id].schedules
 if run_schedules:
     st.caption(
         "Schedules · " + " · ".join(f"{runinfo.model_title(k)}: {ui.md_escape(v)}" for k, v in run_schedules.items())

@@ -97,13 +97,12 @@ def results(record) -> None:
     task = record.task or "regression"
     primary = PRIMARY_METRIC.get(task, "spearman")
     split = "test" if any("test" in v for v in metrics.values()) else "dev"
-    recommended = runinfo.recommendation(record.dir, task) if record.status == "finished" else None
+    decided = runinfo.verdict(record.dir, task) if record.status == "finished" else runinfo.Verdict()
+    recommended, reason, trained = decided.recommended, decided.reason, decided.schedules
     st.markdown(f"**Results** · {metric_label(primary, split)} (×100)")
     # the recommended model first, then the others (+ the teacher ensemble when it labeled, the full-gold ceiling)
     keys = runinfo.order_recommended(runinfo.result_models(record.dir, metrics), recommended)
     labeler = runinfo.labeling_teacher_dev(record.dir, metrics)
-    trained = runinfo.schedules(record.dir)
-    reason = runinfo.recommendation_reason(metrics, record.dir)
     cols = st.columns(len(keys))
     base = metrics.get("gold_only", metrics.get("zero_shot", {})).get(split, {}).get(primary)
     for col, key in zip(cols, keys):

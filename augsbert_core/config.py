@@ -72,7 +72,7 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
 AUTO_EPOCHS = "auto"  # student.epochs: trained until dev stops improving (early stopping, training.dev_early_stopping)
-STATIC_STUDENT = "static"  # student.model: a StaticEmbedding distilled from the offline MiniLM (models.STATIC)
+STATIC_STUDENT = "static"  # student.model: a StaticEmbedding distilled from the offline MiniLM (models.py)
 # its learning rate unless given: chosen on dev among 0.005, 0.02 and 0.1 (issue 23's measurement, docs/results.md);
 # a static embedding table needs rates ~250x a transformer's
 STATIC_LEARNING_RATE = 5.0e-3

@@ -196,31 +196,14 @@ def recommendation(
     models = model_metrics(metrics)
     baseline = "gold_only" if "gold_only" in models else "zero_shot" if "zero_shot" in models else None
     primary = PRIMARY_METRIC[task]
+    out = {"model": baseline, "metric": primary, "split": None, "baseline": baseline}
+    out.update(dev_gain=None, interval=None, why="")
     if "augsbert" not in models or baseline is None:
-        chosen = baseline or ("augsbert" if "augsbert" in models else None)
-        if chosen is None:
-            return None
-        why = "the only student evaluated" if baseline is None else "no AugSBERT student in this run"
-        return {
-            "model": chosen,
-            "metric": primary,
-            "split": None,
-            "baseline": baseline,
-            "dev_gain": None,
-            "interval": None,
-            "why": why,
-        }
-    split = "dev" if "dev" in models[baseline] and "dev" in models["augsbert"] else "test"
+        out["model"] = baseline or ("augsbert" if "augsbert" in models else None)
+        out["why"] = "the only student evaluated" if baseline is None else "no AugSBERT student in this run"
+        return out if out["model"] else None
+    split = out["split"] = "dev" if "dev" in models[baseline] and "dev" in models["augsbert"] else "test"
     ours, theirs = models["augsbert"].get(split, {}).get(primary), models[baseline].get(split, {}).get(primary)
-    out = {
-        "model": baseline,
-        "metric": primary,
-        "split": split,
-        "baseline": baseline,
-        "dev_gain": None,
-        "interval": None,
-        "why": "",
-    }
     name = baseline.replace("_", "-")
     if not _finite(ours) or not _finite(theirs):
         out["why"] = f"{primary} on {split} is undefined for AugSBERT or {name}: nothing to decide on, so the baseline"
@@ -252,6 +235,18 @@ def recommendation(
     else:
         out["why"] = f"AugSBERT does not beat {name} ({span}): {name}"
     return out
+
+
+def recommendation_of(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """A metrics.json mapping's `recommendation` record, or None (runs finished before it was written)."""
+    found = (metrics or {}).get(RECOMMENDATION)
+    return found if isinstance(found, dict) else None
+
+
+def schedules_of(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A metrics.json mapping's `schedules` ({model: schedule}), empty for runs finished before it was written."""
+    found = (metrics or {}).get(SCHEDULES)
+    return {k: v for k, v in found.items() if isinstance(v, dict)} if isinstance(found, dict) else {}
 
 
 def _finite(value: Any) -> bool:
@@ -302,8 +297,8 @@ def format_table(metrics: dict[str, Any], task: str) -> str:
     The recommended model (metrics['recommended'], when present) comes first, marked with '*', with the reason
     (metrics['recommendation']); a `schedule` column says what each student's training got (metrics['schedules'])."""
     recommended = metrics.get(RECOMMENDED) if isinstance(metrics.get(RECOMMENDED), str) else None
-    why = (metrics.get(RECOMMENDATION) or {}).get("why") if isinstance(metrics.get(RECOMMENDATION), dict) else None
-    schedules = metrics.get(SCHEDULES) if isinstance(metrics.get(SCHEDULES), dict) else {}
+    why = (recommendation_of(metrics) or {}).get("why")
+    schedules = schedules_of(metrics)
     metrics = model_metrics(metrics)
     names = {"regression": ["spearman", "pearson"], "positive_pairs": [*RETRIEVAL_METRICS, "ap", "f1"]}.get(
         task, ["ap", "f1", "accuracy", "threshold"]

@@ -6,14 +6,17 @@ import json
 import os
 from pathlib import Path
 
-from .config import AUTO_TEACHER  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
+from .config import (
+    AUTO_TEACHER,  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
+    STATIC_STUDENT,
+)
 from .errors import ModelLoadError
 
 DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
 MPNET_SETUP = "python scripts/setup_mpnet.py"
 # student.model "static": a StaticEmbedding distilled from the offline MiniLM with model2vec (no hub), made once
-STATIC = "static"
+STATIC = STATIC_STUDENT
 STATIC_PCA_DIMS = 256
 STATIC_SETUP = "pip install 'model2vec>=0.10' 'skeletoken>=0.6,<0.7' (the `static` extra: pip install '.[static]')"
 
@@ -266,7 +269,7 @@ def load_student(cfg, device: str | None = None):
         device=device,
         max_seq_length=cfg.max_seq_length,
         trust_remote_code=cfg.trust_remote_code,
-        layers=getattr(cfg, "layers", None),
+        layers=cfg.layers,
     )
 
 
@@ -277,9 +280,7 @@ def cut_layers(model, layers: int, name: str) -> None:
     stack = getattr(getattr(auto, "encoder", None), "layer", None)
     if stack is None or not hasattr(auto, "config"):
         raise ModelLoadError(f"student.layers: {name!r} has no transformer encoder layers to cut")
-    if layers >= len(stack):
-        if layers == len(stack):
-            return
+    if layers > len(stack):
         raise ModelLoadError(f"student.layers: {layers} but {name!r} has only {len(stack)} layers")
     auto.encoder.layer = stack[:layers]
     auto.config.num_hidden_layers = layers

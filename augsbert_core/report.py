@@ -26,11 +26,11 @@ from .errors import AugsbertError, ConfigError
 from .evaluation import (
     MODEL_KEYS,
     PRIMARY_METRIC,
-    RECOMMENDATION,
-    SCHEDULES,
     model_metrics,
+    recommendation_of,
     recommended_of,
     schedule_label,
+    schedules_of,
 )
 from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
 from .speed import pairs_per_s
@@ -203,8 +203,8 @@ def _read_run(run_dir: Path) -> _RunView:
         metrics=metrics,
         task=task,
         recommended=recommended_of(raw, task),
-        recommendation=raw.get(RECOMMENDATION) if isinstance(raw.get(RECOMMENDATION), dict) else None,
-        schedules=raw.get(SCHEDULES) if isinstance(raw.get(SCHEDULES), dict) else {},
+        recommendation=recommendation_of(raw),
+        schedules=schedules_of(raw),
         gate=read_run_json(run_dir, RunFiles.GATE),
         silver_summary=read_run_json(run_dir, RunFiles.SILVER_SUMMARY),
         fingerprints=read_run_json(run_dir, RunFiles.FINGERPRINTS, {}),

@@ -23,10 +23,12 @@ def early_stopping(cfg: ModelConfig) -> bool:
     return cfg.epochs == AUTO_EPOCHS
 
 
-def planned_epochs(cfg: ModelConfig) -> float:
-    """The epochs a trainer is set up for: `epochs`, or `max_epochs` with `epochs: auto` (the learning rate decays
-    over them; early stopping usually ends the training sooner)."""
-    return float(cfg.max_epochs) if early_stopping(cfg) else float(cfg.epochs)
+def planned_epochs(cfg: ModelConfig, stop_on_dev: bool) -> float:
+    """The epochs a trainer is set up for: `epochs`; with `epochs: auto`, `max_epochs` when it stops on dev (the
+    learning rate decays over them; early stopping usually ends the training sooner), else NO_DEV_EPOCHS."""
+    if not early_stopping(cfg):
+        return float(cfg.epochs)
+    return float(cfg.max_epochs) if stop_on_dev else float(NO_DEV_EPOCHS)
 
 
 def dev_eval_steps(steps_per_epoch: int) -> int:
@@ -84,7 +86,7 @@ def trainer_kwargs(
     `stop_on_dev` (epochs: auto with a dev evaluator): up to `max_epochs`, evaluated every `dev_eval_steps`, warmed
     up over `warmup_ratio` of one epoch (not of all `max_epochs`: the best epoch is often an early one)."""
     steps_per_epoch = max(1, math.ceil(n_examples / cfg.batch_size))
-    epochs = planned_epochs(cfg) if stop_on_dev else float(cfg.epochs if not early_stopping(cfg) else NO_DEV_EPOCHS)
+    epochs = planned_epochs(cfg, stop_on_dev)
     total = max(1, math.ceil(steps_per_epoch * epochs))
     warmup = int(cfg.warmup_ratio * (steps_per_epoch if stop_on_dev else total))
     kwargs = dict(

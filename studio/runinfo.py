@@ -18,12 +18,12 @@ from augsbert_core import stages
 from augsbert_core.errors import Failure
 from augsbert_core.evaluation import (
     PRIMARY_METRIC,
-    RECOMMENDATION,
     RECOMMENDED,
-    SCHEDULES,
     model_metrics,
+    recommendation_of,
     recommended_of,
     schedule_label,
+    schedules_of,
 )
 from augsbert_core.models import ModelLoadError, is_fresh_head_bi_encoder, resolve_model
 from augsbert_core.progress import event_kind
@@ -506,39 +506,43 @@ def labeling_teacher_text(run_dir: str | Path) -> str | None:
     return f"Labeling teacher on dev: **{title} {metric_value(value)}** ({metric_label(metric, 'dev')}, {how}{note})."
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a finished run decided, from one read of its metrics.json: the recommended model key (None when the run
+    has not finished), why, and each trained student's schedule in words ({model: 'best 3 of 5 epochs ...'})."""
+
+    recommended: str | None = None
+    reason: str = ""
+    schedules: dict[str, str] = field(default_factory=dict)
+
+
+def verdict(run_dir: str | Path, task: str | None = None) -> Verdict:
+    """The run's `Verdict`. The reason is metrics.json's `recommendation.why` (the dev gain and its interval), or
+    for runs finished before that rule `recommendation_reason`'s sentence."""
+    raw = read_json(run_dir, RunFiles.METRICS, None)
+    if not isinstance(raw, dict):
+        return Verdict()
+    if task not in PRIMARY_METRIC and not isinstance(raw.get(RECOMMENDED), str):
+        task = (read_json(run_dir, RunFiles.CONFIG, {}) or {}).get("task")
+    why = (recommendation_of(raw) or {}).get("why")
+    return Verdict(
+        recommended_of(raw, task),
+        why if isinstance(why, str) and why else recommendation_reason(model_metrics(raw)),
+        {key: schedule_label(entry) for key, entry in schedules_of(raw).items()},
+    )
+
+
 def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
     """The model key a finished run recommends: metrics.json's `recommended`, or, for runs finished before runs
     wrote it, computed the same way (`evaluation.recommend`: the better on dev of the baseline and AugSBERT,
     ties to the baseline). None for a run without metrics.json (not finished)."""
-    raw = read_json(run_dir, RunFiles.METRICS, None)
-    if not isinstance(raw, dict):
-        return None
-    if task not in PRIMARY_METRIC and not isinstance(raw.get(RECOMMENDED), str):
-        task = (read_json(run_dir, RunFiles.CONFIG, {}) or {}).get("task")
-    return recommended_of(raw, task)
+    return verdict(run_dir, task).recommended
 
 
-def recommendation_reason(
-    models: dict[str, Any] | list[str] | tuple[str, ...], run_dir: str | Path | None = None
-) -> str:
-    """Why the run recommends its model: metrics.json's `recommendation.why` (the dev gain and its interval), or
-    for runs finished before that rule 'best on dev among gold-only and the AugSBERT student; ties go to the
-    baseline' (zero-shot when the run has no gold-only student: scenario 3)."""
-    raw = read_json(run_dir, RunFiles.METRICS, None) if run_dir is not None else None
-    why = raw.get(RECOMMENDATION) if isinstance(raw, dict) else None
-    if isinstance(why, dict) and isinstance(why.get("why"), str) and why["why"]:
-        return why["why"]
+def recommendation_reason(models: dict[str, Any] | list[str] | tuple[str, ...]) -> str:
+    """'best on dev among gold-only and the AugSBERT student; ties go to the baseline' (zero-shot when the run
+    has no gold-only student: scenario 3): the rule of runs finished before metrics.json's `recommendation`."""
     return RECOMMENDED_WHY.format(baseline="gold-only" if "gold_only" in models else "zero-shot")
-
-
-def schedules(run_dir: str | Path) -> dict[str, str]:
-    """{model: 'best 3 of 5 epochs (auto, on dev)'} for the students of a finished run (metrics.json `schedules`;
-    empty for runs finished before it was recorded)."""
-    raw = read_json(run_dir, RunFiles.METRICS, None)
-    found = raw.get(SCHEDULES) if isinstance(raw, dict) else None
-    if not isinstance(found, dict):
-        return {}
-    return {key: schedule_label(entry) for key, entry in found.items() if isinstance(entry, dict)}
 
 
 def order_recommended(keys: list[str], recommended: str | None) -> list[str]:
