@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .config import AUTO_EPOCHS, STATIC_STUDENT, ExperimentConfig, ModelConfig
 from .models import AUTO_TEACHER, default_teacher
-from .probe import PROBE_FRACTION
+from .probe import PROBE_FRACTION, labeler_probes_wanted
 from .sampling import SAMPLER_PARTS
 from .teacher import WARM_START_MAX_PAIRS
 
@@ -200,9 +200,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
             encode = "semantic" in searches if cfg.sampler_mixed else sampler != "bm25"
             parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if encode else 2.0) / speed
         parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
-        if (
-            cfg.labeler == "auto" and cfg.ensemble != "off" and counts.dev_pairs
-        ):  # two short student probes (a quarter of the schedule each) pick the labels
+        if labeler_probes_wanted(cfg) and counts.dev_pairs:  # two short student probes pick the labels
             parts["labeler probes"] = 2 * (
                 PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep) / s_rate / speed
             )

@@ -97,6 +97,9 @@ def readiness_gate(
         "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
         "cross_encoder": metrics["teacher"][split][primary],
         "lead": lead,
+        # the teacher's lead over every student it could teach (gold-only: the tuned baseline; zero-shot: the base);
+        # a fast student's lead is the room silver has to teach it (docs/results.md)
+        "leads": {name: teacher - score for name, score in students.items()},
     }
 
 

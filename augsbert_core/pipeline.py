@@ -69,7 +69,7 @@ from .models import (
     load_cross_encoder,
     load_student,
 )
-from .probe import PROBE_FRACTION, probe_labelers
+from .probe import PROBE_FRACTION, labeler_probes_wanted, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
 from .sampling import achieved_shares, distribution_distance
@@ -720,7 +720,7 @@ class _Experiment:
 
     def _probe_wanted(self) -> bool:
         """labeler: auto with the ensemble allowed to label (ensemble: auto): short student probes choose."""
-        return self.cfg.labeler == "auto" and self.cfg.ensemble == "auto"
+        return labeler_probes_wanted(self.cfg)
 
     def _adopt(self, source: str, data: LoadedData) -> None:
         """Reuse the zero-shot, gold-only and teacher stages of a finished run with the same data and models."""

@@ -26,6 +26,13 @@ PROBE_FRACTION = 0.15  # share of the real student schedule (gold + silver, all 
 PREFERENCE = ("cross_encoder", "ensemble")  # tie-break order
 
 
+def labeler_probes_wanted(cfg) -> bool:
+    """Whether a run chooses its silver labels by student probes: `labeler: auto` with the ensemble allowed to
+    label (`ensemble: auto`). `ensemble: on` forces the ensemble, so there is nothing to choose. The pipeline
+    and the estimate both ask this (they once disagreed: the estimate priced probes for `ensemble: on`)."""
+    return cfg.scenario in (2, 3) and cfg.labeler == "auto" and cfg.ensemble == "auto"
+
+
 def probe_sample(n_gold: int, n_silver: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the gold and silver pairs every probe trains on: `fraction` of each, seeded."""
     rng = np.random.default_rng(seed)

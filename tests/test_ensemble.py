@@ -94,6 +94,17 @@ def test_gate_sets_expectations_when_a_ready_teacher_leads_by_little():
     assert gate["verdict"] == "ready" and "lead is only" not in gate["message"]
 
 
+def test_gate_records_the_teachers_lead_over_every_student():
+    metrics = {
+        "zero_shot": {"dev": {"spearman": 0.66}},
+        "gold_only": {"dev": {"spearman": 0.70}},
+        "teacher": {"dev": {"spearman": 0.85}},
+    }
+    gate = readiness_gate(metrics, "regression", ExperimentConfig())
+    assert gate["leads"] == {"zero_shot": pytest.approx(0.19), "gold_only": pytest.approx(0.15)}
+    assert gate["lead"] == pytest.approx(min(gate["leads"].values()))
+
+
 def test_gate_calls_a_teacher_just_behind_the_student_marginal_not_harmful():
     near = {"gold_only": {"dev": {"spearman": 0.877}}, "teacher": {"dev": {"spearman": 0.860}}}
     gate = readiness_gate(near, "regression", ExperimentConfig())

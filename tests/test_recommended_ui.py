@@ -391,3 +391,18 @@ def test_ensemble_text_says_when_the_labeler_probe_chose(store):
     )
     run.path("probe.json").unlink()
     assert "(ensemble: on)" in runinfo.ensemble_text(runinfo.ensemble_decision(run.dir))
+
+
+def test_estimate_prices_labeler_probes_only_when_the_run_makes_them():
+    """`ensemble: on` forces the ensemble's labels: no probes run, so none are priced (they once were)."""
+    from augsbert_core import estimate
+    from augsbert_core.config import ExperimentConfig
+    from augsbert_core.probe import labeler_probes_wanted
+
+    counts = estimate.DataCounts(
+        train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000
+    )
+    for ensemble, labeler in [("auto", "auto"), ("on", "auto"), ("off", "auto"), ("auto", "cross_encoder")]:
+        cfg = ExperimentConfig.from_dict({"ensemble": ensemble, "labeler": labeler}, rules=False)
+        priced = "labeler probes" in estimate.estimate(cfg, counts, "cpu").parts
+        assert priced == labeler_probes_wanted(cfg) == (ensemble == "auto" and labeler == "auto")
