@@ -222,12 +222,15 @@ else:
     )
     new["max_unlabeled"] = int(pool_size) or None
     cap = c3.number_input(
-        "Max silver pairs (0 = no cap)",
+        "Max silver pairs (0 = the student's budget)",
         0,
         10_000_000,
         int(draft.get("max_silver") or 0),
         step=1000,
         key="sc_max_silver",
+        help="0 = max_silver: auto: a static student learns from up to 20,000 silver pairs (the given ones topped "
+        "up with sampled ones: its silver-volume curve kept rising on dev), a transformer student from the "
+        "candidates as they are. A number caps the silver pairs (drawn at random before labeling).",
     )
     new["max_silver"] = int(cap) or None
     if new["scenario"] == 3 and target_task() == "classification":

@@ -73,6 +73,12 @@ ENSEMBLE_MODES = WARM_START_MODES = SWITCH_VALUES
 AUTO_TEACHER = "auto"  # teacher.model: chosen by device (models.default_teacher)
 AUTO_EPOCHS = "auto"  # student.epochs: trained until dev stops improving (early stopping, training.dev_early_stopping)
 STATIC_STUDENT = "static"  # student.model: a StaticEmbedding distilled from the offline MiniLM (models.py)
+AUTO_SILVER = "auto"  # max_silver: the student kind's budget (SILVER_BUDGET)
+#: Silver pairs a student kind learns from by default (`max_silver: auto`), read off its silver-volume curve on dev
+#: (experiments/silver_volume.py, docs/results.md): a static student keeps gaining on dev up to tens of thousands of
+#: pairs, so its candidates are the given pairs topped up with sampled ones up to this budget. A kind not listed
+#: (a transformer student) labels the candidates as they are, uncapped: it gained nothing from more silver.
+SILVER_BUDGET: dict[str, int] = {STATIC_STUDENT: 20_000}
 # its learning rate unless given: chosen on dev among 0.005, 0.02 and 0.1 (issue 23's measurement, docs/results.md);
 # a static embedding table needs rates ~250x a transformer's
 STATIC_LEARNING_RATE = 5.0e-3
@@ -136,6 +142,20 @@ def _epochs_or_auto(value: Any) -> Any:
 
 
 EpochsChoice = Annotated[int | float | Literal["auto"], BeforeValidator(_epochs_or_auto)]
+
+
+def _cap_or_auto(value: Any) -> Any:
+    """`max_silver`: a whole number of pairs from 1, 'auto' (the student kind's budget) or null (no cap)."""
+    if value is None or (isinstance(value, str) and value.strip() == AUTO_SILVER):
+        return None if value is None else AUTO_SILVER
+    if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+        raise ValueError("expected a whole number of pairs, 'auto' or null")
+    if value < 1:
+        raise ValueError("must be at least 1 pair (or 'auto', or null for no cap)")
+    return int(value)
+
+
+SilverCap = Annotated[int | Literal["auto"] | None, BeforeValidator(_cap_or_auto)]
 
 
 def _sampler_choice(value: Any) -> Any:
@@ -358,7 +378,9 @@ class ExperimentConfig:
     device: Annotated[str, Field(pattern=DEVICE_PATTERN)] | None = None  # None or auto = cuda, mps, cpu
     # scenario 3 classification threshold; None = chosen on target dev or 0.5
     threshold: Share | None = None
-    max_silver: PositiveInt | None = None  # cap on silver pairs (random subsample with the seed)
+    # cap on silver pairs (a random subsample with the seed, drawn before labeling); auto = the student kind's budget
+    # (SILVER_BUDGET: a static student 20,000, given pairs topped up with sampled ones), null = no cap
+    max_silver: SilverCap = AUTO_SILVER
     train_gold_only: StrictBool = True  # also train the gold-only student baseline (scenarios 1, 2)
     train_full_gold: StrictBool = False  # also train the student on data.full_train: the ceiling AugSBERT aims at
     label_batch_size: BatchSize = 64
@@ -434,6 +456,22 @@ class ExperimentConfig:
         """Whether `sampler` is a mix of two or more samplers."""
         return isinstance(self.sampler, dict)
 
+    @property
+    def silver_cap(self) -> int | None:
+        """`max_silver` resolved: a number as given, auto = the student kind's budget (None when it has none)."""
+        if self.max_silver == AUTO_SILVER:
+            return SILVER_BUDGET.get(student_kind(self.student)) if self.scenario != 1 else None
+        return self.max_silver
+
+    def candidate_source(self, pool_has_pairs: bool) -> str:
+        """`candidates` resolved for an unlabeled file with or without pairs: auto = its pairs as they are (topped up
+        with sampled pairs when the student kind has a silver budget, `max_silver: auto`), sampled without pairs."""
+        if self.candidates != "auto":
+            return self.candidates
+        if not pool_has_pairs:
+            return "sampled"
+        return "given+sampled" if self.max_silver == AUTO_SILVER and self.silver_cap else "given"
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -508,6 +546,13 @@ class ExperimentConfig:
 
 
 _ADAPTER = TypeAdapter(ExperimentConfig)
+
+
+def student_kind(student: ModelConfig) -> str:
+    """What kind of student a config trains: 'static', 'layers' (a cut transformer) or 'transformer'."""
+    if student.model == STATIC_STUDENT:
+        return STATIC_STUDENT
+    return "layers" if student.layers is not None else "transformer"
 
 
 def _check_positive_pairs(cfg: ExperimentConfig) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .config import AUTO_EPOCHS, STATIC_STUDENT, ExperimentConfig, ModelConfig
+from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION, labeler_probes_wanted
 from .sampling import SAMPLER_PARTS
@@ -124,7 +124,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         candidates = counts.train_pairs * copies
         silver = candidates
         note = f"{copies} augmented cop{'y' if copies == 1 else 'ies'} of each gold pair"
-    elif given_pairs(cfg, counts) and cfg.candidates != "given+sampled":
+    elif given_pairs(cfg, counts) and source(cfg, counts) == "given":
         candidates = min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
         note = "the given unlabeled pairs, labeled by the teacher"
@@ -132,7 +132,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
         sentences = max(sentences, 0)
         if cfg.sampler_mixed:  # the largest pool split by the shares, less when a pool falls short of its share
-            candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.max_silver)
+            candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.silver_cap)
             overlap = low / candidates if candidates else 1.0
         else:
             n_samplers = len(SAMPLER_PARTS[sampler])
@@ -149,9 +149,10 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
             silver = int(candidates * 0.45)
             note = "KDE keeps the subset whose label distribution matches gold (typically 30-60%)"
     silver_low = int(silver * overlap)
-    cap = cfg.max_silver if scenario != 1 else None  # augmented copies are not silver: no cap
+    cap = cfg.silver_cap if scenario != 1 else None  # augmented copies are not silver: no cap
     if cap and silver > int(cap):
-        silver, note = int(cap), f"capped at {int(cap):,} (max silver pairs)"
+        why = "max silver pairs" if cfg.max_silver != AUTO_SILVER else f"the {student_kind(student)} student's budget"
+        silver, note = int(cap), f"capped at {int(cap):,} ({why})"
         silver_low = min(silver_low, silver)
     gold = counts.train_pairs if scenario in (1, 2) else 0
     student_pairs = gold + silver
@@ -194,12 +195,13 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         budget = 60.0 * search.budget_minutes
         parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
     if scenario in (2, 3):
-        sampled = not given_pairs(cfg, counts) or cfg.candidates == "given+sampled"
+        sampled = source(cfg, counts) != "given"
         if sampled:  # the file's own pairs alone need no sampling
             searches = {part for name in cfg.sampler_shares for part in SAMPLER_PARTS[name]}
             encode = "semantic" in searches if cfg.sampler_mixed else sampler != "bm25"
             parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if encode else 2.0) / speed
-        parts["labeling"] = 2 * candidates / LABEL_PAIRS_PER_S / speed * slow
+        labeled = min(candidates, cap * (2 if sampler == "kde" else 1)) if cap else candidates  # capped first
+        parts["labeling"] = 2 * labeled / LABEL_PAIRS_PER_S / speed * slow
         if labeler_probes_wanted(cfg) and counts.dev_pairs:  # two short student probes pick the labels
             parts["labeler probes"] = 2 * (
                 PER_TRAINING_S + PROBE_FRACTION * _steps(student_pairs, s_bs, s_ep) / s_rate / speed
@@ -222,12 +224,14 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     )
 
 
+def source(cfg: ExperimentConfig, counts: DataCounts) -> str:
+    """Where the run's candidates come from (`ExperimentConfig.candidate_source` for the counted data)."""
+    return cfg.candidate_source(bool(counts.unlabeled_pairs))
+
+
 def given_pairs(cfg: ExperimentConfig, counts: DataCounts) -> bool:
-    """Whether the run labels the unlabeled file's own pairs (`candidates`: auto or given with a file of pairs;
-    given+sampled adds sampled ones)."""
-    return (
-        cfg.scenario in (2, 3) and bool(counts.unlabeled_pairs) and cfg.candidates in ("auto", "given", "given+sampled")
-    )
+    """Whether the run labels the unlabeled file's own pairs (given, or given+sampled: sampled ones added)."""
+    return cfg.scenario in (2, 3) and bool(counts.unlabeled_pairs) and source(cfg, counts) != "sampled"
 
 
 def teacher_base(model: str | None, device: str = "cpu") -> str:

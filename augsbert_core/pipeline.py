@@ -990,6 +990,9 @@ class _Experiment:
             "labeler": chosen,
             "labeler_why": why,
             "engine": cfg.engine,
+            # what `candidates` and `max_silver` (auto: the student kind's budget) resolved to for this data
+            "candidates_source": cfg.candidate_source(data.pool is not None and data.pool.pairs is not None),
+            "silver_cap": cfg.silver_cap,
         }
         if cfg.sampler_mixed:  # the mix asked for and the shares of the kept silver (each pair by its search)
             summary["sampler_shares"] = {

@@ -108,7 +108,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
     the gold and unlabeled sentences, or both (`cfg.candidates`). Gold pairs and self-pairs are left out."""
     pool = data.pool
     has_pairs = pool is not None and pool.pairs is not None
-    source = cfg.candidates if cfg.candidates != "auto" else ("given" if has_pairs else "sampled")
+    source = cfg.candidate_source(has_pairs)
     if source != "sampled" and not has_pairs:
         raise ConfigError(
             f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
@@ -134,7 +134,7 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
                 sentences,
                 cfg.sampler_shares,
                 cfg.top_k,
-                cap=cfg.max_silver,
+                cap=cfg.silver_cap,
                 gold=pd.concat(known, ignore_index=True) if known else None,
                 model=base,
                 seed=cfg.seed,
@@ -205,7 +205,7 @@ def cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.D
     """With `max_silver`, label only what can be kept: a random `max_silver` of the candidates (twice that for
     KDE, which then keeps the pairs that match the gold label distribution). Same rule as the cap after
     labeling, without paying the teacher for pairs that would be dropped."""
-    limit = cfg.max_silver * (2 if cfg.sampler == "kde" else 1) if cfg.max_silver else None
+    limit = cfg.silver_cap * (2 if cfg.sampler == "kde" else 1) if cfg.silver_cap else None
     if limit is None or len(candidates) <= limit:
         return candidates
     keep = np.sort(np.random.default_rng(cfg.seed).choice(len(candidates), limit, replace=False))
@@ -233,8 +233,8 @@ def kept_mask(values: np.ndarray, gold: pd.DataFrame | None, cfg: ExperimentConf
     if cfg.sampler == "kde" and gold is not None:
         kept[:] = False
         kept[kde_select(values, gold["label"].to_numpy(), seed=cfg.seed)] = True
-    if cfg.max_silver and kept.sum() > cfg.max_silver:
-        chosen = np.random.default_rng(cfg.seed).choice(np.flatnonzero(kept), cfg.max_silver, replace=False)
+    if cfg.silver_cap and kept.sum() > cfg.silver_cap:
+        chosen = np.random.default_rng(cfg.seed).choice(np.flatnonzero(kept), cfg.silver_cap, replace=False)
         kept[:] = False
         kept[chosen] = True
     return kept

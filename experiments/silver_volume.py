@@ -128,7 +128,8 @@ def curve(rows: list[dict]) -> str:
         key = (r["kind"], r["volume"], r["seed"])
         if key not in best or r["dev"] > best[key]["dev"]:
             best[key] = r
-    lines = ["| student | silver pairs | dev | test | lr | best epoch | seconds |", "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| student | silver pairs | dev | test | lr | best epoch | seconds |"]
+    lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for kind, volume in dict.fromkeys((k, v) for k, v, _ in best):
         picked = [r for (k, v, _), r in best.items() if (k, v) == (kind, volume)]
         dev = np.mean([100 * r["dev"] for r in picked])

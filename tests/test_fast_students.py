@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
+from augsbert_core.config import SILVER_BUDGET
 from augsbert_core.errors import ModelLoadError
+from tests.conftest import DEMO
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +50,13 @@ def _speed_and_card(run_dir, key: str) -> float:
 
 def test_static_student_runs_end_to_end(micro_stsb, tmp_path, monkeypatch, static_home):
     monkeypatch.setenv("AUGSBERT_STATIC_MODEL", str(static_home))
-    cfg, result = _run(micro_stsb, tmp_path, {"model": "static"}, warm_start="on")
+    pairs = tmp_path / "unlabeled_pairs.csv"  # an unlabeled file of pairs: auto tops them up with sampled ones
+    pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv").head(12).to_csv(pairs, index=False)
+    cfg, result = _run({**micro_stsb, "unlabeled": pairs}, tmp_path, {"model": "static"}, warm_start="on")
     assert cfg.student.learning_rate == 5e-3  # the static student's own rate unless given
+    summary = json.loads((result.run_dir / "silver_summary.json").read_text())
+    assert summary["candidates_source"] == "given+sampled" and summary["silver_cap"] == SILVER_BUDGET["static"]
+    assert summary["by_sampler"]["given"] == 12 and summary["by_sampler"]["bm25"] > 0
     modules = json.loads((result.run_dir / "models" / "augsbert" / "modules.json").read_text())
     assert [m["type"].rsplit(".", 1)[-1] for m in modules] == ["StaticEmbedding"]
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
@@ -100,3 +107,38 @@ def test_the_estimate_prices_fast_students_by_their_measured_speed():
     minilm = student_seconds({"model": "default"})
     assert student_seconds({"model": "default", "layers": 2}) == pytest.approx(minilm / 3)
     assert student_seconds({"model": "static"}) == pytest.approx(minilm / estimate.STATIC_STEP_SPEEDUP)
+
+
+def test_max_silver_auto_gives_the_static_student_its_budget_and_only_it():
+    """max_silver: auto (the default) = the student kind's silver budget: a static student's given pairs are topped
+    up with sampled ones up to SILVER_BUDGET; a transformer student labels the given pairs as they are, uncapped.
+    A number or null keeps today's meaning, and the estimate prices what will be labeled."""
+    from augsbert_core import estimate
+
+    base = {"scenario": 2, "data": {"train": "a.csv", "test": "b.csv"}, "labeler": "cross_encoder", "top_k": 5}
+    minilm = ExperimentConfig.from_dict(base)
+    static = ExperimentConfig.from_dict({**base, "student": "static"})
+    assert minilm.max_silver == static.max_silver == "auto"
+    assert minilm.silver_cap is None and minilm.candidate_source(True) == "given"
+    assert static.silver_cap == SILVER_BUDGET["static"] and static.candidate_source(True) == "given+sampled"
+    assert static.candidate_source(False) == minilm.candidate_source(False) == "sampled"
+    for fixed, cap in (({"max_silver": None}, None), ({"max_silver": 3000}, 3000), ({"candidates": "given"}, 20_000)):
+        cfg = ExperimentConfig.from_dict({**base, "student": "static", **fixed})
+        assert cfg.candidate_source(True) == "given" and cfg.silver_cap == cap
+    assert ExperimentConfig.from_dict({**base, "scenario": 1, "student": "static"}).silver_cap is None
+
+    counts = estimate.DataCounts(
+        train_pairs=1000,
+        dev_pairs=300,
+        test_pairs=1379,
+        unique_sentences=11000,
+        unlabeled_sentences=9000,
+        unlabeled_pairs=4700,
+    )
+    plain, fast = estimate.estimate(minilm, counts, "cpu"), estimate.estimate(static, counts, "cpu")
+    assert plain.candidates == 4700 and plain.silver == 4700
+    assert fast.candidates > 4700 and fast.silver == SILVER_BUDGET["static"] and "budget" in fast.silver_note
+    # only the capped pairs are labeled, so labeling is priced on the budget, not on every candidate
+    per_pair = plain.parts["labeling"] / 4700
+    assert fast.parts["labeling"] == pytest.approx(per_pair * SILVER_BUDGET["static"])
+    assert "sampling" in fast.parts and "sampling" not in plain.parts
