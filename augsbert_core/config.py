@@ -77,11 +77,12 @@ AUTO_SILVER = "auto"  # max_silver: the student kind's budget (SILVER_BUDGET)
 #: Silver pairs a student kind learns from by default (`max_silver: auto`), read off its silver-volume curve on dev
 #: (experiments/silver_volume.py, docs/results.md): a static student keeps gaining on dev up to tens of thousands of
 #: pairs, so its candidates are the given pairs topped up with sampled ones up to this budget. A kind not listed
-#: (a transformer student) labels the candidates as they are, uncapped: it gained nothing from more silver.
+#: labels its candidates as they are, uncapped (a MiniLM student: its gain from the given pairs is within noise, and
+#: on CPU each extra pair costs it ~50x what it costs a static student).
 SILVER_BUDGET: dict[str, int] = {STATIC_STUDENT: 20_000}
-# its learning rate unless given: chosen on dev among 0.005, 0.02 and 0.1 (issue 23's measurement, docs/results.md);
-# a static embedding table needs rates ~250x a transformer's
-STATIC_LEARNING_RATE = 5.0e-3
+# its learning rate unless given: chosen on dev on the silver-volume curve (0.002 beat 0.005 from 2,500 silver pairs
+# up, by 0.3-0.7 dev points; 0.02 and 0.1 lost earlier; docs/results.md); a static table needs ~100x a transformer's
+STATIC_LEARNING_RATE = 2.0e-3
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)

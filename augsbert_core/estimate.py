@@ -14,7 +14,7 @@ from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, 
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION, labeler_probes_wanted
 from .sampling import SAMPLER_PARTS
-from .teacher import WARM_START_MAX_PAIRS
+from .teacher import warm_start_cap
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
 
@@ -177,7 +177,9 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
     if scenario in (2, 3) and warm_start_on(teacher) and t_ep:  # first the bi-encoder's cosine on the candidates
         top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
-        warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), WARM_START_MAX_PAIRS)
+        warm = min(
+            round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), warm_start_cap("cuda" if device == "gpu" else "cpu")
+        )
         parts["teacher warm start"] = (
             PER_TRAINING_S
             + 2 * warm / ENCODE_SENTENCES_PER_S / speed

@@ -91,6 +91,7 @@ from .teacher import (
     label_pairs,
     resolve_teacher,
     teacher_inputs,
+    warm_start_cap,
     warm_start_teacher,
 )
 from .tracking import track_finished_run, trainer_report_to
@@ -591,8 +592,8 @@ class _Experiment:
         self.report.stage(
             stages.TEACHER_WARM,
             f"warm start: the teacher learns the {member.replace('_', '-')} "
-            f"bi-encoder's similarity on {len(pairs):,} pairs ({len(candidates):,} "
-            f"candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)",
+            f"bi-encoder's similarity on {min(len(pairs), warm_start_cap(self.device)):,} pairs (of "
+            f"{len(candidates):,} candidates + BM25 top-{self.teacher_cfg.warm_start_top_k} neighbours)",
         )
         model, info = warm_start_teacher(
             pairs,
@@ -607,6 +608,7 @@ class _Experiment:
             resume=self.resume,
             memo=self.embedding_memo[member],
             report_to=trainer_report_to(self.cfg.tracking),
+            max_pairs=warm_start_cap(self.device),
         )
         info.update(
             used=True, bi_encoder=member, candidates=int(len(candidates)), top_k=self.teacher_cfg.warm_start_top_k

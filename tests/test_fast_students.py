@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
-from augsbert_core.config import SILVER_BUDGET
+from augsbert_core.config import SILVER_BUDGET, STATIC_LEARNING_RATE
 from augsbert_core.errors import ModelLoadError
 from tests.conftest import DEMO
 
@@ -53,7 +53,7 @@ def test_static_student_runs_end_to_end(micro_stsb, tmp_path, monkeypatch, stati
     pairs = tmp_path / "unlabeled_pairs.csv"  # an unlabeled file of pairs: auto tops them up with sampled ones
     pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv").head(12).to_csv(pairs, index=False)
     cfg, result = _run({**micro_stsb, "unlabeled": pairs}, tmp_path, {"model": "static"}, warm_start="on")
-    assert cfg.student.learning_rate == 5e-3  # the static student's own rate unless given
+    assert cfg.student.learning_rate == STATIC_LEARNING_RATE  # the static student's own rate unless given
     summary = json.loads((result.run_dir / "silver_summary.json").read_text())
     assert summary["candidates_source"] == "given+sampled" and summary["silver_cap"] == SILVER_BUDGET["static"]
     assert summary["by_sampler"]["given"] == 12 and summary["by_sampler"]["bm25"] > 0
@@ -142,3 +142,20 @@ def test_max_silver_auto_gives_the_static_student_its_budget_and_only_it():
     per_pair = plain.parts["labeling"] / 4700
     assert fast.parts["labeling"] == pytest.approx(per_pair * SILVER_BUDGET["static"])
     assert "sampling" in fast.parts and "sampling" not in plain.parts
+
+
+def test_a_large_silver_budget_does_not_lengthen_the_warm_start_on_cpu():
+    """The warm start samples at most 8,000 pairs on CPU (20,000 on a GPU), so a static student's 20,000-pair budget
+    costs labeling time, not warm-start time; the estimate prices the same cap."""
+    from augsbert_core import estimate
+    from augsbert_core.teacher import WARM_START_MAX_PAIRS, WARM_START_MAX_PAIRS_CPU, warm_start_cap
+
+    assert warm_start_cap("cpu") == WARM_START_MAX_PAIRS_CPU < warm_start_cap("cuda:0") == WARM_START_MAX_PAIRS
+    counts = estimate.DataCounts(
+        train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=11000, unlabeled_pairs=4700
+    )
+    base = {"scenario": 2, "data": {"train": "a.csv", "test": "b.csv"}, "teacher": {"warm_start": "on"}}
+    minilm = estimate.estimate(ExperimentConfig.from_dict(base), counts, "cpu").parts["teacher warm start"]
+    static = {**base, "student": "static"}
+    fast = estimate.estimate(ExperimentConfig.from_dict(static), counts, "cpu").parts["teacher warm start"]
+    assert fast == pytest.approx(minilm, rel=0.2)  # 4,700 given pairs + neighbours already reach the CPU cap

@@ -19,6 +19,7 @@ pytest.importorskip("streamlit")
 
 from augsbert_core import ExperimentConfig, estimate  # noqa: E402
 from augsbert_core import gate as core_gate  # noqa: E402
+from augsbert_core.config import STATIC_LEARNING_RATE  # noqa: E402
 from augsbert_core.gate import readiness_gate  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import installs, scenario, workspace  # noqa: E402
@@ -496,5 +497,5 @@ def test_the_fast_students_are_offered_with_their_own_learning_rates():
     assert "distilled once from the offline MiniLM" in plain(at)
     assert not [s for s in at.selectbox if s.key == "sc_student_layers"]  # a static table has no layers to cut
     raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
-    assert raw["student"]["model"] == "static" and raw["student"]["learning_rate"] == 5e-3
+    assert raw["student"]["model"] == "static" and raw["student"]["learning_rate"] == STATIC_LEARNING_RATE
     assert raw["student"]["layers"] is None
