@@ -135,7 +135,7 @@ def curve(rows: list[dict]) -> str:
         dev = np.mean([100 * r["dev"] for r in picked])
         test = np.mean([100 * r["test"] for r in picked])
         rates = ", ".join(sorted({f"{r['learning_rate']:g}" for r in picked}))
-        epochs = ", ".join(str(r["best_epoch"]) for r in picked)
+        epochs = ", ".join(f"{r['best_epoch']:.3g}" for r in picked)
         seconds = np.mean([r["seconds"] for r in picked])
         lines.append(f"| {kind} | {volume:,} | {dev:.2f} | {test:.2f} | {rates} | {epochs} | {seconds:.0f} |")
     return "\n".join(lines)
