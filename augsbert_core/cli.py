@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import data, ray_engine, stages
+from . import __version__, data, ray_engine, stages
 from .atomic import atomic_write_text
 from .config import (
     ENGINES,
@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgParser)
+    parser.add_argument("--version", action="version", version=f"augsbert {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgParser, metavar="COMMAND")
 
     p = sub.add_parser(
         "run",
@@ -228,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the offline models (installed or not) and how to set them up")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("worker", help=argparse.SUPPRESS)  # internal: body of a background job
+    p = sub.add_parser("worker")  # internal: the body of a background job, left out of --help
+    sub._choices_actions = [a for a in sub._choices_actions if a.dest != "worker"]
     p.add_argument("run_id")
     p.add_argument("--runs-dir")
     p.add_argument("--resume", action="store_true")

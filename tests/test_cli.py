@@ -160,3 +160,15 @@ def test_sample_takes_a_sampler_mix_and_refuses_a_bad_one(tiny_stsb, tmp_path):
     unknown = cli(*base, "--sampler", "bm26", "--out", str(tmp_path / "y.csv"))
     assert unknown.returncode == 2 and "'bm26' is not a sampler here" in unknown.stderr
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
+
+
+def test_version_and_a_help_without_internal_commands(capsys):
+    from augsbert_core import __version__
+    from augsbert_core.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"augsbert {__version__}"
+    text = build_parser().format_help()
+    assert "run" in text and "worker" not in text and "SUPPRESS" not in text
+    assert build_parser().parse_args(["worker", "abc"]).run_id == "abc"  # still there for the job queue
