@@ -285,6 +285,10 @@ def _parse_map(text: str | None) -> dict[str, str] | None:
     pairs = [item.split("=", 1) for item in text.split(",") if item]
     if any(len(p) != 2 for p in pairs):
         raise ConfigError(f"--column-map must look like filecol=sentence1,other=score; got {text!r}")
+    names = [k.strip() for k, _ in pairs]
+    twice = sorted({k for k in names if names.count(k) > 1})
+    if twice:
+        raise ConfigError(f"--column-map {text}: column {twice[0]!r} is mapped twice; map each column once")
     return {k.strip(): v.strip() for k, v in pairs}
 
 
@@ -426,6 +430,8 @@ def _sample_choice(text: str) -> str | dict[str, float]:
     mix: dict[str, float] = {}
     for part in text.split(","):
         name, _, share = part.partition("=")
+        if name.strip() in mix:
+            raise ConfigError(f"--sampler {text}: {name.strip()!r} is named twice; give each sampler one share")
         try:
             mix[name.strip()] = float(share)
         except ValueError:

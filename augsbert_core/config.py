@@ -617,6 +617,7 @@ def safe_yaml(text: str, source: str = "config") -> Any:
         if node is None:
             return None
         _check_expansion(node, source)
+        _check_duplicate_keys(node, source)
         return loader.construct_document(node)
     except RecursionError:
         raise ConfigError(f"{source}: nested too deeply to be a config") from None
@@ -651,6 +652,42 @@ def _check_expansion(root: yaml.Node, source: str) -> None:
 MAX_CONFIG_BYTES = 1_000_000
 
 
+def _check_duplicate_keys(root: yaml.Node, source: str) -> None:
+    """A key twice in one mapping is refused: YAML would keep the last silently (a second `student:` block would
+    replace the first whole). Keys merged in with `<<` may be overridden: that is what merging is for."""
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in lines:
+                        raise ConfigError(
+                            f"{source}: key {key.value!r} appears twice in one mapping (lines {lines[key.value]} and "
+                            f"{line}); YAML would keep only the last: merge them into one"
+                        )
+                    lines[key.value] = line
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key that appears twice (json keeps the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ConfigError(f"key {key!r} appears twice in one JSON object; JSON would keep only the last")
+        out[key] = value
+    return out
+
+
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """The raw mapping of a YAML/JSON config file, or ConfigError naming the file and what is wrong."""
     path = Path(path)
@@ -666,7 +703,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     is_json = path.suffix.lower() == ".json"
     try:
-        raw = json.loads(text) if is_json else safe_yaml(text, str(path))
+        raw = json.loads(text, object_pairs_hook=_json_object) if is_json else safe_yaml(text, str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}" if is_json else str(exc)) from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: not valid {'JSON' if is_json else 'YAML'}: {' '.join(str(exc).split())}") from None
     except RecursionError:

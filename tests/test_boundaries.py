@@ -165,6 +165,26 @@ def test_deep_nesting_and_python_tags_are_refused(tmp_path):
     assert out.returncode == 2 and "pwned" not in out.stdout
 
 
+def test_a_key_given_twice_is_refused_not_silently_replaced(tmp_path):
+    """YAML and JSON keep the last of two equal keys; a second `student:` block would replace the first whole."""
+    text = "name: x\nstudent: {model: static}\nteacher: {epochs: 1}\nstudent: {epochs: 2}\n"
+    with pytest.raises(ConfigError, match=r"'student' appears twice in one mapping \(lines 2 and 4\)"):
+        ExperimentConfig.from_file(_config(tmp_path, text))
+    nested = "data:\n  train: a.csv\n  test: b.csv\n  train: c.csv\n"
+    with pytest.raises(ConfigError, match="'train' appears twice"):
+        ExperimentConfig.from_file(_config(tmp_path, nested))
+    with pytest.raises(ConfigError, match=r"cfg.json: key 'seed' appears twice"):
+        ExperimentConfig.from_file(_config(tmp_path, '{"seed": 1, "seed": 2}', "cfg.json"))
+    merged = "base: &b {train: a.csv, test: b.csv}\ndata:\n  <<: *b\n  train: c.csv\n"
+    assert safe_yaml(merged)["data"] == {"train": "c.csv", "test": "b.csv"}  # a merge key may be overridden
+    out = cli("check", str(_config(tmp_path, text)))
+    assert out.returncode == 2 and "appears twice" in out.stderr
+    out = cli("sample", "--sentences", "x.csv", "--sampler", "bm25=0.4,random=0.3,bm25=0.3", "--out", "o.csv")
+    assert out.returncode == 2 and "'bm25' is named twice" in out.stderr
+    out = cli("validate", "x.csv", "--column-map", "q=sentence1,q=sentence2")
+    assert out.returncode == 2 and "'q' is mapped twice" in out.stderr
+
+
 # --- augsbert check ----------------------------------------------------------------------------------------
 
 
