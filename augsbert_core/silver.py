@@ -202,14 +202,21 @@ def _without_gold(pairs: pd.DataFrame, gold: pd.DataFrame | None) -> pd.DataFram
 
 
 def cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.DataFrame:
-    """With `max_silver`, label only what can be kept: a random `max_silver` of the candidates (twice that for
-    KDE, which then keeps the pairs that match the gold label distribution). Same rule as the cap after
-    labeling, without paying the teacher for pairs that would be dropped."""
+    """With `max_silver` (or the student kind's budget), label only what can be kept: `max_silver` candidates
+    (twice that for KDE, which then keeps the pairs that match the gold label distribution). The unlabeled file's
+    own pairs come first (sampled pairs top them up), the rest is drawn at random with the seed; a cap below the
+    given pairs draws among them. Paying the teacher only for pairs that can be kept."""
     limit = cfg.silver_cap * (2 if cfg.sampler == "kde" else 1) if cfg.silver_cap else None
     if limit is None or len(candidates) <= limit:
         return candidates
-    keep = np.sort(np.random.default_rng(cfg.seed).choice(len(candidates), limit, replace=False))
-    return candidates.iloc[keep].reset_index(drop=True)
+    rng = np.random.default_rng(cfg.seed)
+    given = np.flatnonzero(candidates["sampler"].to_numpy() == "given") if "sampler" in candidates else np.array([])
+    if len(given) >= limit:
+        keep = rng.choice(given, limit, replace=False)
+    else:
+        others = np.setdiff1d(np.arange(len(candidates)), given)
+        keep = np.concatenate([given, rng.choice(others, limit - len(given), replace=False)])
+    return candidates.iloc[np.sort(keep)].reset_index(drop=True)
 
 
 def given_silver(cfg: ExperimentConfig, task: str, run: Run, report: ProgressSink) -> pd.DataFrame:

@@ -190,3 +190,10 @@ def test_max_silver_caps_candidates_before_labeling():
     assert len(_cap_before_labeling(candidates, cfg)) == 60
     cfg.max_silver = None
     assert len(_cap_before_labeling(candidates, cfg)) == 100
+    # the unlabeled file's own pairs are kept first; sampled pairs top them up to the cap
+    mixed = candidates.assign(sampler=["given"] * 20 + ["bm25"] * 80)
+    cfg.sampler, cfg.max_silver = "bm25", 30
+    counts = _cap_before_labeling(mixed, cfg)["sampler"].value_counts()
+    assert counts["given"] == 20 and counts["bm25"] == 10
+    cfg.max_silver = 12  # a cap below the given pairs draws among them
+    assert set(_cap_before_labeling(mixed, cfg)["sampler"]) == {"given"}
