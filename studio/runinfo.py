@@ -819,11 +819,27 @@ def comparison_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], me
 SPEED_COLUMNS = ["series", "run", "model", "kind", "split", "value", "pairs_per_s", "device", "color"]
 
 
+def student_label(run_dir: str | Path) -> str:
+    """The kind of bi-encoder a run trained, in a few words: 'static', 'MiniLM, 2 layers', 'MiniLM', or the base
+    model's folder or hub name ('' when the run has no readable config)."""
+    cfg = read_json(run_dir, RunFiles.CONFIG)
+    student = cfg.get("student") if isinstance(cfg, dict) else None
+    if not isinstance(student, dict):
+        return ""
+    model = str(student.get("model") or "default")
+    name = "MiniLM" if model == "default" else Path(model).name or model
+    layers = student.get("layers")
+    return f"{name}, {layers} layers" if isinstance(layers, int) else name
+
+
 def speed_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric: str) -> pd.DataFrame:
     """Accuracy against speed: one row per model a selected run timed (speed.json), with its `metric` on the
     split it was timed on (test, else dev). Series are model titles, with the run's short id when several runs
-    are shown. Empty (with the columns) when no selected run has speed.json."""
+    are shown, and the student's kind on bi-encoders when the runs trained different kinds (a static student
+    against a MiniLM one). Empty (with the columns) when no selected run has speed.json."""
     rows: list[dict[str, Any]] = []
+    students = {r.id: student_label(r.dir) for r in chosen}
+    kinds_differ = len(set(students.values())) > 1
     for i, r in enumerate(chosen):
         speed = read_json(r.dir, RunFiles.SPEED)
         models = (speed or {}).get("models") if isinstance(speed, dict) else None
@@ -837,6 +853,8 @@ def speed_rows(chosen: list[RunRecord], metrics_by_run: dict[str, dict], metric:
                 continue
             title = model_title(key)
             color = AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)] if key == "augsbert" else MODEL_COLORS.get(title, "#777")
+            if kinds_differ and entry.get("kind") == "bi-encoder" and students[r.id]:
+                title += f" · {students[r.id]}"
             rows.append(
                 {
                     "series": title + (f" ({short_id(r.id)})" if len(chosen) > 1 else ""),

@@ -406,3 +406,22 @@ def test_estimate_prices_labeler_probes_only_when_the_run_makes_them():
         cfg = ExperimentConfig.from_dict({"ensemble": ensemble, "labeler": labeler}, rules=False)
         priced = "labeler probes" in estimate.estimate(cfg, counts, "cpu").parts
         assert priced == labeler_probes_wanted(cfg) == (ensemble == "auto" and labeler == "auto")
+
+
+def test_the_speed_chart_names_each_runs_student_kind_when_they_differ(tmp_path):
+    """Compare's quality-vs-speed chart: a static run and a MiniLM run side by side say which student is which."""
+    store = RunStore(tmp_path / "runs")
+    runs = []
+    for student, rate in (({"model": "static"}, 30_000.0), ({"model": "default", "layers": 2}, 1_500.0)):
+        run = store.create("fast", 2, {"name": "fast", "scenario": 2, "student": student}, status="finished")
+        timed = {"kind": "bi-encoder", "split": "test", "pairs": 10, "seconds": 10 / rate, "pairs_per_s": rate}
+        teacher = {"kind": "cross-encoder", "split": "test", "pairs": 10, "seconds": 0.1, "pairs_per_s": 100.0}
+        (Path(run.dir) / "speed.json").write_text(json.dumps({"models": {"augsbert": timed, "teacher": teacher}}))
+        runs.append(store.get(run.id))
+    metrics = {r.id: {"augsbert": {"test": {"spearman": 0.7}}, "teacher": {"test": {"spearman": 0.8}}} for r in runs}
+    rows = runinfo.speed_rows(runs, metrics, "spearman")
+    augsbert = rows[rows["model"] == "augsbert"]["series"].tolist()
+    assert augsbert[0].startswith("AugSBERT · static (") and augsbert[1].startswith("AugSBERT · MiniLM, 2 layers (")
+    assert not any("·" in s for s in rows[rows["model"] == "teacher"]["series"])  # the kind is the student's
+    same = runinfo.speed_rows(runs[:1], metrics, "spearman")
+    assert len(same) == 2 and "·" not in "".join(same["series"])  # one kind: nothing to tell apart
