@@ -513,7 +513,7 @@ def _cmd_label_errors(args) -> int:
             table = find_label_errors(cfg, data_, work, device=device, sink=sink)
         finally:
             sink.close()
-    data.write_table(table, args.out)
+    data.write_table(data.safe_for_spreadsheet(table), args.out)  # a table for people: formula cells defused
     if args.top:
         shown = table.head(args.top).assign(
             sentence1=lambda t: t["sentence1"].str.slice(0, 40), sentence2=lambda t: t["sentence2"].str.slice(0, 40)

@@ -355,7 +355,7 @@ class _Experiment:
             cancel=self.cancel,
             log=self.run_.log,
         )
-        data_mod.write_table(table, self.run_.path(RunFiles.LABEL_ERRORS))
+        data_mod.write_table(data_mod.safe_for_spreadsheet(table), self.run_.path(RunFiles.LABEL_ERRORS))
         shutil.rmtree(self.models_dir / "label_errors", ignore_errors=True)  # only the warm start is left there
         top = table.head(3)
         self.report.stage(

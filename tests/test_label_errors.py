@@ -161,10 +161,14 @@ def test_a_run_with_label_errors_enabled_writes_the_table(micro_stsb, tmp_path):
     pd.DataFrame({"sentence1": ["a cat", "a dog"], "sentence2": ["a kitten", "a car"], "label": [0.9, 0.1]}).to_csv(
         given, index=False
     )
+    train = pd.read_csv(micro_stsb["train"])
+    train.loc[0, "sentence1"] = '=HYPERLINK("http://example.com","a man")'  # a cell a spreadsheet would run
+    train.to_csv(tmp_path / "train.csv", index=False)
     cfg = ExperimentConfig.from_dict(
         {
             "scenario": 2,
-            "data": {k: str(v) for k, v in micro_stsb.items()} | {"scale": [0, 5]},
+            "data": {k: str(v) for k, v in micro_stsb.items()}
+            | {"train": str(tmp_path / "train.csv"), "scale": [0, 5]},
             "student": {"epochs": 1, "batch_size": 16},
             "teacher": {"epochs": 1, "batch_size": 16},
             "silver_file": str(given),
@@ -178,6 +182,8 @@ def test_a_run_with_label_errors_enabled_writes_the_table(micro_stsb, tmp_path):
     result = run_experiment(cfg, store=RunStore(tmp_path / "runs"), sink=events.append)
     table = pd.read_csv(result.run_dir / RunFiles.LABEL_ERRORS)
     assert len(table) == 16 and table["rank"].tolist() == list(range(1, 17))
+    formula = table.loc[table["row"] == 1, "sentence1"].item()
+    assert formula == "'" + train.loc[0, "sentence1"]  # label_errors.csv is for people: the formula is defused
     fold_events = [e for e in events if e.stage == "label_errors" and e.total]
     assert [e.step for e in fold_events][-1] == 2 and fold_events[-1].total == 2
     assert "label_errors" in json.loads((result.run_dir / RunFiles.STATE).read_text())["done"]
