@@ -91,13 +91,16 @@ class Study:
         seeds = raw.get("seeds", [42])
         if not isinstance(seeds, list) or not seeds or not all(type(s) is int and s >= 0 for s in seeds):
             raise ConfigError(f"{path}: seeds must be a list of integers, got {seeds!r}")
+        share_teacher = raw.get("share_teacher", False)
+        if not isinstance(share_teacher, bool):  # bool("false") is True: only a real boolean decides
+            raise ConfigError(f"{path}: share_teacher must be true or false, got {share_teacher!r}")
         base = path.resolve().parent
         out_dir = Path(out) if out else base / str(raw.get("out", f"results/{raw.get('name', path.stem)}"))
         return cls(
             name=str(raw.get("name", path.stem)),
             seeds=list(seeds),
             experiments=experiments,
-            share_teacher=bool(raw.get("share_teacher", False)),
+            share_teacher=share_teacher,
             out=out_dir,
             base_dir=base,
             note=str(raw.get("note", "")),

@@ -238,3 +238,17 @@ def test_a_study_takes_a_mix_in_its_config_not_in_its_sampler_names(tmp_path, ti
     study = Study.from_file(path, out=tmp_path / "out")
     cfg = study.cell_config(study.experiments[0], 42, None)
     assert cfg.sampler == MIX and cfg.name == "s.e.run.s42"
+
+
+def test_a_study_reads_share_teacher_as_a_real_boolean(tmp_path, tiny_stsb):
+    """`share_teacher: "false"` once meant true (bool of a non-empty string): it is refused, naming the key."""
+    from augsbert_core.study import Study
+
+    path = tmp_path / "study.yaml"
+    experiments = [{"name": "e", "config": _data(tiny_stsb, scenario=2)}]
+    for value, shared in ((True, True), (False, False)):
+        path.write_text(json.dumps({"name": "s", "share_teacher": value, "experiments": experiments}))
+        assert Study.from_file(path, out=tmp_path / "out").share_teacher is shared
+    path.write_text(json.dumps({"name": "s", "share_teacher": "false", "experiments": experiments}))
+    with pytest.raises(ConfigError, match="share_teacher must be true or false, got 'false'"):
+        Study.from_file(path)
