@@ -10,9 +10,11 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
 from . import __version__, data, ray_engine, stages
@@ -23,9 +25,16 @@ from .config import (
     STUDENT_LOSSES,
     TASKS,
     TEACHER_LOSSES,
+    BatchSize,
     ConfigError,
     ExperimentConfig,
+    LearningRate,
     ModelConfig,
+    PositiveEpochs,
+    PositiveInt,
+    Share,
+    TopK,
+    _number,
     json_schema,
 )
 from .distributed import dist_info, train_distributed
@@ -53,6 +62,26 @@ class _ArgParser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse exits 2 on bad arguments already; keep the message tidy
         self.print_usage(sys.stderr)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _typed(kind: Any, what: str) -> Callable[[str], Any]:
+    """An argparse type checked by a config schema type (the same ranges as the config key): a bad value is one
+    line naming the option and exit 2, never a traceback or a silent nan."""
+    adapter = TypeAdapter(kind)
+
+    def parse(text: str) -> Any:
+        try:
+            return adapter.validate_python(text.strip())
+        except ValidationError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {what}") from None
+
+    return parse
+
+
+SEED = _typed(_number(int, ge=0, lt=2**32), "a whole number from 0 to 4294967295")
+COUNT = _typed(PositiveInt, "a whole number of at least 1")
+BATCH = _typed(BatchSize, "a batch size from 1 to 65536")
+TOP_K = _typed(TopK, "a whole number of neighbours from 1 to 1000")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,7 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="experiment config (YAML or JSON) naming data.train")
     p.add_argument("--out", default=RunFiles.LABEL_ERRORS, help="output table (default: ./label_errors.csv)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key; repeatable")
-    p.add_argument("--top", type=int, default=10, help="rows printed (default 10)")
+    p.add_argument(
+        "--top",
+        type=_typed(_number(int, ge=0), "a whole number, 0 or more"),
+        default=10,
+        help="rows printed (default 10)",
+    )
     p.add_argument("--work-dir", help="where the fold models are trained (default: a temporary folder)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -143,20 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"one of {', '.join(SENTENCE_SAMPLERS)}, or a mix with shares, e.g. bm25=0.7,random=0.3 (one budget "
         "split by the shares, as the config's sampler mix; every sampler's pool is held in memory)",
     )
-    p.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    p.add_argument("--top-k", type=TOP_K, default=DEFAULTS.top_k)
     p.add_argument(
         "--model", default=DEFAULTS.student.model, help="bi-encoder for the semantic sampler (default: offline MiniLM)"
     )
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--seed", type=SEED, default=DEFAULTS.seed)
     p.add_argument("--out", required=True, help="output file (.csv, .tsv, .jsonl, .parquet)")
 
     p = sub.add_parser("label", help="score pairs with a cross-encoder teacher (both orders averaged)")
     p.add_argument("--pairs", required=True, help="pairs file (sentence1, sentence2)")
     p.add_argument("--teacher", required=True, help="cross-encoder: trained model directory or hub name")
     p.add_argument("--out", required=True)
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.label_batch_size)
+    p.add_argument("--batch-size", type=BATCH, default=DEFAULTS.label_batch_size)
     p.add_argument("--one-order", action="store_true", help="score only (sentence1, sentence2), not both orders")
-    p.add_argument("--threshold", type=float, help="also write label = score >= threshold (classification)")
+    p.add_argument(
+        "--threshold",
+        type=_typed(Share, "a score threshold from 0 to 1"),
+        help="also write label = score >= threshold (classification)",
+    )
 
     p = sub.add_parser(
         "runs",
@@ -654,16 +692,20 @@ def _add_scale_parsers(sub) -> None:
         "--model", default=DEFAULTS.student.model, help="base model: default, a hub name or a local directory"
     )
     # a fixed schedule: this data-parallel command has no early stopping (a run's students have: student.epochs auto)
-    p.add_argument("--epochs", type=float, default=1.0)
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.student.batch_size, help="per process")
-    p.add_argument("--lr", type=float)
-    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
-    p.add_argument("--max-seq-length", type=int, default=DEFAULTS.student.max_seq_length)
+    p.add_argument("--epochs", type=_typed(PositiveEpochs, "a number of epochs above 0, at most 1000"), default=1.0)
+    p.add_argument("--batch-size", type=BATCH, default=DEFAULTS.student.batch_size, help="per process")
+    p.add_argument("--lr", type=_typed(LearningRate, "a learning rate above 0, at most 1"))
+    p.add_argument("--max-steps", type=COUNT, help="stop after this many optimizer steps")
+    p.add_argument(
+        "--max-seq-length",
+        type=_typed(_number(int, ge=8, le=8192), "a length from 8 to 8192 tokens"),
+        default=DEFAULTS.student.max_seq_length,
+    )
     p.add_argument("--loss", choices=STUDENT_LOSSES + TEACHER_LOSSES, help="default: chosen by the role and the task")
     p.add_argument("--task", choices=TASKS)
     p.add_argument("--device", help="cpu, cuda, mps (default: auto; cuda:LOCAL_RANK under a launcher)")
     p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
-    p.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    p.add_argument("--seed", type=SEED, default=DEFAULTS.seed)
 
     p = sub.add_parser(
         "silver",
@@ -677,24 +719,29 @@ def _add_scale_parsers(sub) -> None:
     p.add_argument("--out", required=True, help="output CSV (written incrementally, renamed into place at the end)")
     p.add_argument("--gold", help="gold pairs: their sentences join the pool and the pairs are excluded")
     p.add_argument("--sampler", default=DEFAULTS.sampler, choices=SENTENCE_SAMPLERS)
-    p.add_argument("--top-k", type=int, default=DEFAULTS.top_k)
+    p.add_argument("--top-k", type=TOP_K, default=DEFAULTS.top_k)
     p.add_argument("--model", default=DEFAULTS.student.model, help="bi-encoder for the semantic sampler")
-    p.add_argument("--chunk-size", type=int, default=50_000, help="query sentences per block")
-    p.add_argument("--batch-size", type=int, default=DEFAULTS.label_batch_size)
+    p.add_argument("--chunk-size", type=COUNT, default=50_000, help="query sentences per block")
+    p.add_argument("--batch-size", type=BATCH, default=DEFAULTS.label_batch_size)
     p.add_argument("--backend", choices=["torch", "onnx"], default="torch", help="teacher runtime (onnx: CPU)")
     p.add_argument("--devices", help="comma-separated devices for multi-process labeling, e.g. cuda:0,cuda:1")
-    p.add_argument("--hnsw-threshold", type=int, default=50_000)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--hnsw-threshold", type=COUNT, default=50_000)
+    p.add_argument("--seed", type=SEED, default=42)
     p.add_argument(
         "--bm25-max-df",
-        type=int,
+        type=COUNT,
         help="prune BM25 candidates to terms in at most this many sentences, rescored exactly (default: exact "
         "search; see docs/scaling.md)",
     )
     p.add_argument("--engine", choices=ENGINES, default="local", help="ray: search and label on a Ray cluster")
     p.add_argument("--ray-address", help="Ray cluster address (default: $RAY_ADDRESS, else a local cluster)")
-    p.add_argument("--workers", type=int, help="engine ray: labeling actors (default: the cluster's CPUs)")
-    p.add_argument("--gpus-per-worker", type=float, default=0.0, help="engine ray: GPUs per labeling actor")
+    p.add_argument("--workers", type=COUNT, help="engine ray: labeling actors (default: the cluster's CPUs)")
+    p.add_argument(
+        "--gpus-per-worker",
+        type=_typed(_number(float, ge=0, le=64), "a number of GPUs from 0 to 64"),
+        default=0.0,
+        help="engine ray: GPUs per labeling actor",
+    )
     p.add_argument(
         "--work-dir", help="engine ray: candidate and labeled shards, kept to resume (default: <out>.shards)"
     )

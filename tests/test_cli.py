@@ -172,3 +172,29 @@ def test_version_and_a_help_without_internal_commands(capsys):
     text = build_parser().format_help()
     assert "run" in text and "worker" not in text and "SUPPRESS" not in text
     assert build_parser().parse_args(["worker", "abc"]).run_id == "abc"  # still there for the job queue
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["label", "--pairs", "p", "--teacher", "t", "--out", "o", "--threshold", "nan"], "--threshold"),
+        (["label", "--pairs", "p", "--teacher", "t", "--out", "o", "--threshold", "2"], "--threshold"),
+        (["label", "--pairs", "p", "--teacher", "t", "--out", "o", "--batch-size", "0"], "--batch-size"),
+        (["train", "--role", "student", "--train", "x", "--out", "o", "--epochs", "-1"], "--epochs"),
+        (["train", "--role", "student", "--train", "x", "--out", "o", "--lr", "nan"], "--lr"),
+        (["train", "--role", "student", "--train", "x", "--out", "o", "--max-seq-length", "4"], "--max-seq-length"),
+        (["sample", "--sentences", "s", "--sampler", "bm25", "--out", "o", "--top-k", "0"], "--top-k"),
+        (["silver", "--sentences", "s", "--teacher", "t", "--out", "o", "--chunk-size", "inf"], "--chunk-size"),
+    ],
+)
+def test_cli_numbers_are_checked_by_the_config_types(argv, option, capsys):
+    """Numbers on the command line have the config keys' ranges: one line naming the option, exit 2 (a nan
+    threshold once labeled everything 0 and exited 0; --batch-size 0 raised a traceback)."""
+    from augsbert_core.cli import build_parser
+
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and f"argument {option}: '{argv[-1]}': expected" in err and "Traceback" not in err
+    ok = build_parser().parse_args([*argv[:-1], "1" if option != "--max-seq-length" else "64"])
+    assert getattr(ok, option.lstrip("-").replace("-", "_")) in (1, 1.0, 64)
