@@ -339,8 +339,8 @@ def _parse_scale(text: str | None) -> tuple[float, float] | None:
         lo, hi = (float(x) for x in text.split(","))
     except ValueError:
         raise ConfigError(f"--scale must be two numbers like 0,5; got {text!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-        raise ConfigError(f"--scale needs finite numbers with LO below HI, like 0,5; got {text!r}")
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi and math.isfinite(hi - lo)):
+        raise ConfigError(f"--scale needs finite numbers with LO below HI and a finite span, like 0,5; got {text!r}")
     return lo, hi
 
 

@@ -520,6 +520,8 @@ class ExperimentConfig:
                 )
         for key in ("scale", "source_scale"):
             scale = getattr(self.data, key)
+            if scale is not None and not math.isfinite(scale[1] - scale[0]):  # 1e308 - (-1e308) overflows
+                raise ConfigError(f"data.{key}: the span must be a finite number, got {list(scale)!r}")
             if scale is not None and not scale[0] < scale[1]:
                 raise ConfigError(f"data.{key}: the low end must be below the high end, got {list(scale)!r}")
         if self.train_full_gold and self.data.full_train is None and self.scenario in (1, 2):

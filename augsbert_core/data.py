@@ -436,8 +436,8 @@ def _check_arguments(task: Task | None, scale: tuple[float, float] | None) -> tu
         low, high = (float(v) for v in scale)
     except (TypeError, ValueError):
         raise ValueError(f"scale must be a (low, high) pair of numbers, not {scale!r}") from None
-    if not (math.isfinite(low) and math.isfinite(high) and low < high):
-        raise ValueError(f"scale must be (low, high) with finite low < high, not {scale!r}")
+    if not (math.isfinite(low) and math.isfinite(high) and low < high and math.isfinite(high - low)):
+        raise ValueError(f"scale must be (low, high) with finite low < high and a finite span, not {scale!r}")
     return (low, high)
 
 

@@ -336,3 +336,15 @@ def test_whole_epochs_stay_whole_numbers():
     assert (cfg.student.epochs, cfg.teacher.epochs) == (2, 3)
     assert isinstance(cfg.student.epochs, int) and json.dumps(cfg.to_dict()["student"]["epochs"]) == "2"
     assert ExperimentConfig.from_dict({**BASE, "student": {"epochs": 0.5}}).student.epochs == 0.5
+
+
+def test_a_scale_whose_span_overflows_is_refused_everywhere(tmp_path):
+    """--scale=-1e308,1e308 overflowed (high - low = inf) and turned every label into 0."""
+    from augsbert_core.data import load_pairs
+
+    with pytest.raises(ConfigError, match="data.scale: the span must be a finite number"):
+        ExperimentConfig.from_dict({"data": {"train": "a.csv", "test": "b.csv", "scale": [-1e308, 1e308]}})
+    out = cli("validate", str(DEMO / "stsb" / "train.csv"), "--scale=-1e308,1e308")
+    assert out.returncode == 2 and "finite span" in out.stderr
+    with pytest.raises(ValueError, match="finite span"):
+        load_pairs(DEMO / "stsb" / "train.csv", scale=(-1e308, 1e308))
