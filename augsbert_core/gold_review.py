@@ -14,6 +14,7 @@ file: a row whose sentences differ is an error naming the review file and the ro
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,28 +25,45 @@ from .atomic import atomic_write_text
 from .problems import DataError, Problem
 
 GOLD_REVIEW_FILE = "gold_review.json"  # the app's name for it, beside the saved data
+_ROW_KEY = re.compile(r"[1-9][0-9]{0,11}")  # a canonical 1-based row: "5", never "05", "+5" or "²"
 
 
-def read_gold_review(path: str | Path) -> dict[str, Any]:
-    """The review in `path` (an empty review when the file does not exist); DataError when it is not one."""
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} appears twice in one object; JSON would keep only the last")
+        out[key] = value
+    return out
+
+
+def read_gold_review(path: str | Path, *, must_exist: bool = False) -> dict[str, Any]:
+    """The review in `path`; DataError when it is not one. A file that does not exist is an empty review for the
+    app (nothing reviewed yet) and an error with `must_exist` (a config's `data.gold_review` names a file)."""
     path = Path(path)
     if not path.exists():
+        if must_exist:
+            raise DataError([Problem(str(path), None, None, "gold review file not found (data.gold_review)")])
         return {"train_fingerprint": None, "rows": {}}
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DataError([Problem(str(path), None, None, f"not a readable gold review JSON: {exc}")]) from None
     rows = raw.get("rows") if isinstance(raw, dict) else None
     if not isinstance(rows, dict):
         raise DataError([Problem(str(path), None, None, "a gold review needs a 'rows' mapping of row -> decision")])
     clean: dict[str, dict[str, Any]] = {}
     for key, entry in rows.items():
-        if not str(key).isdigit() or int(key) < 1 or not isinstance(entry, dict):
-            raise DataError([Problem(str(path), None, None, f"rows.{key}: expected a 1-based row and a mapping")])
-        score = entry.get("score")
+        if not _ROW_KEY.fullmatch(str(key)) or not isinstance(entry, dict):
+            raise DataError(
+                [Problem(str(path), None, None, f"rows.{key!r}: expected a 1-based row number (as 12) and a mapping")]
+            )
+        score, exclude = entry.get("score"), entry.get("exclude")
         if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
             raise DataError([Problem(str(path), int(key), None, f"rows.{key}.score: not a number: {score!r}")])
-        clean[str(int(key))] = dict(entry)
+        if exclude is not None and not isinstance(exclude, bool):  # "false" is a non-empty string: truthy
+            raise DataError([Problem(str(path), int(key), None, f"rows.{key}.exclude: not true/false: {exclude!r}")])
+        clean[key] = dict(entry)
     return {"train_fingerprint": raw.get("train_fingerprint"), "rows": clean}
 
 

@@ -66,7 +66,7 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         loaded.train, loaded.train_rows, loaded.gold_review = apply_gold_review(
             loaded.train,
             loaded.train_rows,
-            read_gold_review(review_path),
+            read_gold_review(review_path, must_exist=True),
             source=str(review_path),
             scale=loaded.scale,
             task=task,

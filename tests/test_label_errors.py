@@ -156,6 +156,33 @@ def test_a_review_of_another_file_names_the_review_and_the_row(micro_stsb, tmp_p
         load_experiment_data(_review_config(micro_stsb, review))
 
 
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        ('{"3": {"exclude": "false"}}', r"rows.3.exclude: not true/false: 'false'"),
+        ('{"\u00b2": {"exclude": true}}', r"rows.'²': expected a 1-based row number"),
+        ('{"05": {"exclude": true}}', r"rows.'05': expected a 1-based row number"),
+        ('{"5": {"exclude": true}, "5": {"score": 2}}', "key '5' appears twice"),
+        ('{"0": {"exclude": true}}', r"rows.'0': expected a 1-based row number"),
+    ],
+)
+def test_a_gold_review_is_read_strictly(micro_stsb, tmp_path, rows, message):
+    """A string 'false' once excluded its row, '²' raised a traceback, and '5' / '05' addressed one row twice."""
+    review = tmp_path / "gold_review.json"
+    review.write_text('{"train_fingerprint": null, "rows": ' + rows + "}")
+    with pytest.raises(DataError, match=message):
+        load_experiment_data(_review_config(micro_stsb, review))
+
+
+def test_a_gold_review_the_config_names_must_exist(micro_stsb, tmp_path):
+    missing = tmp_path / "no_such_review.json"
+    with pytest.raises(DataError, match=r"no_such_review\.json: gold review file not found"):
+        load_experiment_data(_review_config(micro_stsb, missing))
+    from augsbert_core.gold_review import read_gold_review
+
+    assert read_gold_review(missing) == {"train_fingerprint": None, "rows": {}}  # the app: nothing reviewed yet
+
+
 def test_a_run_with_label_errors_enabled_writes_the_table(micro_stsb, tmp_path):
     given = tmp_path / "silver.csv"
     pd.DataFrame({"sentence1": ["a cat", "a dog"], "sentence2": ["a kitten", "a car"], "label": [0.9, 0.1]}).to_csv(
