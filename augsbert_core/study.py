@@ -5,7 +5,7 @@ ExperimentConfig (`config`) plus the samplers to compare:
 
     name: stsb-cpu
     seeds: [42, 43, 44]
-    share_teacher: true          # train each distinct teacher once (first seed) and reuse it for every seed
+    share_teacher: true          # the first seed's run trains the teacher (warm start included); later seeds use it
     experiments:
       - name: stsb-1k
         samplers: [random, bm25, semantic, bm25+semantic, kde]
@@ -24,7 +24,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -33,12 +33,10 @@ import numpy as np
 
 from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
-from .inputs import load_experiment_data
-from .models import choose_device, device_description
+from .models import device_description
 from .pipeline import run_experiment
 from .progress import ProgressSink, null_sink
 from .runs import RunFiles, RunStore, atomic_write_text
-from .teacher import fit_teacher, resolve_teacher, teacher_inputs
 
 
 @dataclass
@@ -124,20 +122,25 @@ class Study:
         started = time.time()
         for exp in self.experiments:
             samplers = exp.samplers or [None]
+            teacher_run: str | None = None  # share_teacher: the first seed's run, whose teacher the others use
+            teacher_seed: int | None = None
             for seed in self.seeds:
                 first_run: str | None = None
                 for sampler in samplers:
                     cfg = self.cell_config(exp, seed, sampler)
-                    if self.share_teacher and cfg.scenario != 1 and not cfg.silver_file:
-                        cfg = self._use_shared_teacher(cfg, log, sink)
+                    shares = self.share_teacher and cfg.scenario != 1 and not cfg.silver_file
+                    if shares and teacher_run is not None and seed != teacher_seed:  # its own seed: reuse_from
+                        cfg = self._use_shared_teacher(cfg, teacher_run)
                     key = f"{exp.name}|{sampler}|{seed}|{_digest(cfg.to_dict())}"
                     done = index.get(key)
                     if done and (Path(done) / RunFiles.METRICS).is_file():
                         log(f"[study] {exp.name} {sampler or ''} seed {seed}: done before ({Path(done).name})")
                         first_run = first_run or done
+                        if shares and teacher_run is None and _has_teacher(done):
+                            teacher_run, teacher_seed = done, seed
                         continue
                     if first_run:
-                        cfg = replace(cfg, reuse_from=first_run)
+                        cfg = replace(cfg, reuse_from=first_run)  # and its teacher, shared or not
                     log(
                         f"[study] {exp.name} {sampler or ''} seed {seed}: running"
                         + (f" (reusing {Path(first_run).name})" if first_run else "")
@@ -147,6 +150,8 @@ class Study:
                     index[key] = str(result.run_dir)
                     atomic_write_text(index_path, json.dumps(index, indent=2))
                     first_run = first_run or str(result.run_dir)
+                    if shares and teacher_run is None and _has_teacher(result.run_dir):
+                        teacher_run, teacher_seed = str(result.run_dir), seed
                     log(
                         f"[study] {exp.name} {sampler or ''} seed {seed}: {time.time() - t0:.0f} s, "
                         + ", ".join(f"{k} {100 * v:.2f}" for k, v in _primary(result.metrics, result.task).items())
@@ -157,50 +162,12 @@ class Study:
         atomic_write_text(self.out / "results.md", results_markdown(results))
         return results
 
-    def _use_shared_teacher(
-        self, cfg: ExperimentConfig, log: Callable[[str], None], sink: ProgressSink = null_sink
-    ) -> ExperimentConfig:
-        """Train this teacher once (with the study's first seed) with the run's own teacher stage
-        (teacher.resolve_teacher, teacher_inputs, fit_teacher); a copy of `cfg` pointing at the trained folder."""
-        if cfg.teacher.epochs == 0 and not cfg.teacher_search.enabled:
-            return cfg  # a ready cross-encoder: nothing to train
-        data = load_experiment_data(cfg)
-        teacher_cfg, _ = resolve_teacher(cfg.teacher, choose_device(cfg.device))
-        gold, dev, task = teacher_inputs(cfg, data)
-        recipe = {
-            "teacher": asdict(teacher_cfg),
-            "search": asdict(cfg.teacher_search),
-            "seed": self.seeds[0],
-            "gold": data.fingerprints.get("source_train" if cfg.scenario == 3 else "train"),
-            "task": task,
-            "dev": data.fingerprints.get("source_dev" if cfg.scenario == 3 else "dev")
-            if cfg.teacher_search.enabled or cfg.teacher.seed_trials > 1
-            else None,
-        }
-        folder = self.out / "teachers" / _digest(recipe)
-        if not (folder / "config.json").is_file():
-            log(
-                f"[study] training the shared teacher ({teacher_cfg.model}, {teacher_cfg.epochs:g} epochs) "
-                f"on {len(gold):,} gold pairs -> {folder}"
-            )
-            t0 = time.time()
-            _, trials = fit_teacher(
-                gold,
-                teacher_cfg,
-                cfg.teacher_search,
-                folder,
-                dev=dev,
-                task=task,
-                seed=self.seeds[0],
-                device=cfg.device,
-                sink=sink,
-            )
-            if trials is not None:
-                (folder / RunFiles.TEACHER_SEARCH).write_text(json.dumps(trials, indent=2))
-            (folder / "study_teacher.json").write_text(
-                json.dumps({**recipe, "seconds": round(time.time() - t0, 1)}, indent=2, default=str)
-            )
-        ready = replace(cfg.teacher, model=str(folder.resolve()), epochs=0, seed_trials=1)
+    def _use_shared_teacher(self, cfg: ExperimentConfig, teacher_run: str) -> ExperimentConfig:
+        """A copy of `cfg` whose teacher is the one `teacher_run` (this experiment's first seed) trained with the
+        run's own teacher stage, warm start included, used as it is: the seeds then vary the students and the silver
+        draw, and the label cache makes relabeling by the same teacher free."""
+        folder = Path(teacher_run) / "models" / "teacher"
+        ready = replace(cfg.teacher, model=str(folder.resolve()), epochs=0, seed_trials=1, warm_start="off")
         no_search = replace(cfg.teacher_search, learning_rates=[], epochs=[])
         return replace(cfg, teacher=ready, teacher_search=no_search)
 
@@ -329,6 +296,10 @@ def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None)
             }
         out.append(row)
     return out
+
+
+def _has_teacher(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / "models" / "teacher" / "config.json").is_file()
 
 
 def results_markdown(results: dict[str, Any]) -> str:
