@@ -5,6 +5,7 @@ User text (file, column, model, run names, messages quoting them) goes into mark
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -94,9 +95,12 @@ def load_silver(run_dir: str) -> pd.DataFrame | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _gold_cached(path: str, signature: str, scale: tuple | None) -> pd.DataFrame | None:
+def _gold_cached(
+    path: str, signature: str, scale: tuple | None, task: str | None = None, column_map: str | None = None
+) -> pd.DataFrame | None:
+    mapping = json.loads(column_map) if column_map else None  # a JSON string: hashable for the cache
     try:
-        return core_data.load_pairs(path, scale=scale).frame
+        return core_data.load_pairs(path, scale=scale, task=task, column_map=mapping).frame
     except (core_data.DataError, ValueError):
         return None
 
@@ -113,8 +117,12 @@ def gold_for_run(record: RunRecord, role: str = "train") -> pd.DataFrame | None:
         p = Path(cfg["base_dir"]) / p
     if not p.is_file():
         return None
-    scale = tuple(data["scale"]) if data.get("scale") and role not in ("source_train", "source_dev") else None
-    return _gold_cached(str(p), workspace.file_signature(p), scale)
+    # as the run read it: its task (0/1 labels are not scores on a scale), its column mapping, its scale
+    task = cfg.get("task") if cfg.get("task") in ("regression", "classification") else None
+    source = role in ("source_train", "source_dev")
+    scale = tuple(data["scale"]) if data.get("scale") and not source and task != "classification" else None
+    mapping = json.dumps(data.get("column_map"), sort_keys=True) if isinstance(data.get("column_map"), dict) else None
+    return _gold_cached(str(p), workspace.file_signature(p), scale, None if source else task, mapping)
 
 
 # ----------------------------------------------------------------------------------------------- the run

@@ -425,3 +425,22 @@ def test_the_speed_chart_names_each_runs_student_kind_when_they_differ(tmp_path)
     assert not any("·" in s for s in rows[rows["model"] == "teacher"]["series"])  # the kind is the student's
     same = runinfo.speed_rows(runs[:1], metrics, "spearman")
     assert len(same) == 2 and "·" not in "".join(same["series"])  # one kind: nothing to tell apart
+
+
+def test_the_silver_pages_gold_is_read_as_the_run_read_it(tmp_path):
+    """A classification run's gold: its own column mapping and 0/1 labels, never scores put on a stale scale (the
+    Silver page once drew every gold label of an MRPC run in the 0-0.05 bin)."""
+    from studio import ui
+
+    train = tmp_path / "mrpc_gold.tsv"
+    rows = [f"{i % 2}\tA man runs number {i}.\tA man is running number {i}." for i in range(8)]
+    train.write_text("Quality\t#1 String\t#2 String\n" + "\n".join(rows) + "\n")
+    data = {
+        "train": str(train),
+        "scale": [0, 5],
+        "column_map": {"#1 String": "sentence1", "#2 String": "sentence2", "Quality": "label"},
+    }
+    run = RunStore(tmp_path / "runs").create("mrpc", 2, {"task": "classification", "data": data}, status="finished")
+    gold = ui.gold_for_run(RunStore(tmp_path / "runs").get(run.id), "train")
+    assert gold is not None and sorted(gold["label"].unique().tolist()) == [0, 1]
+    assert (gold["label"] == 1).mean() == 0.5
