@@ -482,11 +482,18 @@ def save_upload(
         "file": target.name,
         "original": name,
         "column_map": column_map,
-        "rows": len(loaded.frame) if pairs else len(loaded.sentences),
+        # an unlabeled file of pairs counts its pairs (its unique sentences are a separate number)
+        "rows": len(loaded.frame)
+        if pairs
+        else len(loaded.pairs)
+        if loaded.pairs is not None
+        else len(loaded.sentences),
         "saved_at": time.time(),
         "fingerprint": core_data.fingerprint(target),
         "upload_sha": upload_sha(payload),
     }
+    if not pairs:
+        entry["sentences"] = len(loaded.sentences)
     if pairs:
         entry["task"] = loaded.task
         entry["scale"] = list(loaded.scale) if loaded.scale else None

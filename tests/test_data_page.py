@@ -178,6 +178,11 @@ def test_a_scale_override_is_saved_in_the_manifest_and_feeds_the_configs():
     save(at, "test")
     unlabeled = workspace.save_upload("unlabeled", "sick_text.txt", b"A dog runs.\nA cat sleeps.\nIt rains.\n")
     assert unlabeled.ok, unlabeled.error
+    assert unlabeled.entry["rows"] == unlabeled.entry["sentences"] == 3
+    pairs = b"sentence1,sentence2\nA dog runs.,A cat sleeps.\nA dog runs.,It rains.\n"
+    as_pairs = workspace.save_upload("unlabeled", "sick_pairs.csv", pairs)
+    assert as_pairs.entry["rows"] == 2 and as_pairs.entry["sentences"] == 3  # pairs counted as pairs, not sentences
+    assert workspace.save_upload("unlabeled", "sick_text.txt", b"A dog runs.\nA cat sleeps.\nIt rains.\n").ok
     draft = scenario.load_draft()
     draft["scenario"] = 2
     (cfg, *_) = scenario.build_configs(draft)
