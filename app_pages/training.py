@@ -1,11 +1,14 @@
 """Training: launch, the device queue, live progress of the current run (loss, eval metric, logs), cancel."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from augsbert_core import jobs
 from augsbert_core.estimate import fmt_duration
 from augsbert_core.evaluation import PRIMARY_METRIC
+from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 from studio.metric_format import metric_delta, metric_label, metric_name, metric_value
@@ -132,6 +135,7 @@ def results(record) -> None:
         )
         download_recommended(record, recommended, title)
     download_teacher(record)
+    export_report(record)
 
 
 def card_help(per_split: dict, primary: str, key: str, labeler: tuple | None) -> str:
@@ -178,6 +182,22 @@ def download_teacher(record) -> None:
         key=f"tr_dl_teacher_{record.id}",
         help="The trained cross-encoder and its model card (README.md): its scores and speed in this run, and how to "
         "use it as a reranker (docs/reranker.md).",
+    )
+
+
+def export_report(record) -> None:
+    """'Export report': the run's self-contained HTML report for stakeholders (as `augsbert report` writes it)."""
+    if record.status != "finished" or not (Path(record.dir) / RunFiles.METRICS).is_file():
+        return
+    st.download_button(
+        "Export report",
+        lambda run_dir=Path(record.dir): build_report([run_dir]),
+        file_name=f"{record.id}-report.html",
+        mime="text/html",
+        icon=":material/summarize:",
+        key=f"tr_report_{record.id}",
+        help="One HTML file of this run (metrics, charts, gate verdict, datasets) that opens in any browser with no "
+        "server and no internet; Compare exports several runs in one.",
     )
 
 

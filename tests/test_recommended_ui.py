@@ -84,7 +84,10 @@ def test_training_page_shows_the_recommended_model_first_and_offers_it_as_a_zip(
     shown = re.sub(r"\\(.)", r"\1", texts(at))  # as a person reads it (md_escape's backslashes dropped)
     assert "best on dev among gold-only and the AugSBERT student; ties go to the baseline" in shown
     buttons = at.get("download_button")
-    assert [b.label for b in buttons] == ["Download recommended model (AugSBERT)"]
+    assert [b.label for b in buttons] == ["Download recommended model (AugSBERT)", "Export report"]
+    from augsbert_core.report import build_report  # what the Export report button downloads
+
+    assert "AugSBERT" in build_report([run_dir])
     data = runinfo.zip_folder(runinfo.model_download(run_dir, "augsbert").folder, "augsbert")
     assert zipfile.ZipFile(BytesIO(data)).namelist() == ["augsbert/config.json"]
 
@@ -95,7 +98,8 @@ def test_training_page_for_an_older_run_recommends_the_baseline_when_augsbert_is
     at = app("training")
     assert not at.exception, [e.value for e in at.exception]
     assert _result_labels(at)[0] == "Gold-only"
-    assert [b.label for b in at.get("download_button")] == []  # the seeded run saved no gold-only model
+    # the seeded run saved no gold-only model: only the report to export
+    assert [b.label for b in at.get("download_button")] == ["Export report"]
     assert "This run has no saved Gold-only model" in texts(at)
 
 
@@ -115,7 +119,7 @@ def test_zero_shot_recommended_zips_the_base_model_or_says_what_it_is(store):
     assert not at.exception, [e.value for e in at.exception]
     assert _result_labels(at)[0] == "Zero-shot"
     assert "SentenceTransformer('org/some-hub-model')" in texts(at)
-    assert not at.get("download_button")
+    assert [b.label for b in at.get("download_button")] == ["Export report"]  # no model to zip
 
 
 def test_compare_page_marks_the_recommended_model(store):
