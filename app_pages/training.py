@@ -286,7 +286,7 @@ def live(run_id: str) -> None:
             "(see the Silver labels page)."
         )
     with st.expander("Log", icon=":material/article:"):
-        st.code(runinfo.read_log(record.dir, 80) or "(no log yet)", language=None)
+        st.code(runinfo.read_log(record.dir, 80) or "(no log yet)", language=None, wrap_lines=True)
 
     # A new status: redraw the whole page once (sidebar; live refresh off when the run has ended).
     key = f"_seen_status_{run_id}"
