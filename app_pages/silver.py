@@ -145,7 +145,10 @@ page = page.assign(
     row=page["row"] + 1,
     score=charts.on_scale(page["score"], scale),
     corrected_score=charts.on_scale(page["corrected_score"], scale),
-)[["row", "sentence1", "sentence2", "sampler", "score", "kept", "wrong", "corrected_score"]]
+)
+# classification: the 0/1 silver label the student learns beside the teacher score it was thresholded from
+label_column = ["label"] if task == "classification" and "label" in page else []
+page = page[["row", "sentence1", "sentence2", "sampler", "score", *label_column, "kept", "wrong", "corrected_score"]]
 edited = st.data_editor(
     page,
     key=editor_key,
@@ -153,7 +156,7 @@ edited = st.data_editor(
     width="stretch",
     height=420,
     placeholder="",
-    disabled=["row", "sentence1", "sentence2", "sampler", "score", "kept"],
+    disabled=["row", "sentence1", "sentence2", "sampler", "score", *label_column, "kept"],
     column_config={
         "row": st.column_config.NumberColumn("row", format="%d", width=55),
         "sentence1": st.column_config.TextColumn("sentence 1", width=250),
@@ -161,6 +164,12 @@ edited = st.data_editor(
         "sampler": st.column_config.TextColumn("sampler", width=75),
         "score": st.column_config.ProgressColumn(
             "teacher score", min_value=low_end, max_value=high_end, format="%.2f", width=110
+        ),
+        "label": st.column_config.NumberColumn(
+            "silver label",
+            help="the 0/1 label the student learns (teacher score >= the threshold)",
+            format="%d",
+            width=70,
         ),
         "kept": st.column_config.CheckboxColumn(
             "kept",

@@ -846,3 +846,21 @@ def test_training_page_says_when_a_run_samples_and_labels_on_ray(store):
     run.write_json("config.json", {**run.config(), "engine": "ray"})
     at.run()
     assert "sampling and labeling on Ray" in texts(at)
+
+
+def test_silver_page_shows_the_0_1_silver_label_of_a_classification_run(store):
+    """Beside the teacher score, a classification run's table shows the thresholded label the student learns."""
+    run_id = seed_run(store)
+    run = store.run(run_id)
+    silver = pd.read_csv(run.path("silver.csv"))
+    silver["label"] = (silver["score"] >= 0.5).astype(int)
+    silver.to_csv(run.path("silver.csv"), index=False)
+    store.update(run_id, task="classification")
+    at = app("silver")
+    assert not at.exception, [e.value for e in at.exception]
+    table = next(d.value for d in at.dataframe if "wrong" in d.value.columns)  # the review table
+    assert "label" in table.columns and set(table["label"]) == {0, 1}
+    store.update(run_id, task="regression")
+    at = app("silver")
+    table = next(d.value for d in at.dataframe if "wrong" in d.value.columns)
+    assert not at.exception and "label" not in table.columns
