@@ -150,27 +150,36 @@ if new["scenario"] == 1:
             model_note(aug["model"])
     new["augment"] = aug
 else:
+    given_only = False
     if "unlabeled" in files:
         pool, _ = ui.load_role("unlabeled")
-        source = st.session_state.get("sc_candidates", draft["candidates"])  # set under Advanced
-        if pool and pool.get("pairs") is not None and source in ("auto", "given"):
-            st.info(
-                "The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling; "
-                f"candidate pairs: {source}, see Advanced).",
-                icon=":material/info:",
-            )
-        elif pool and pool.get("pairs") is not None and source == "given+sampled":
-            st.info(
-                "The unlabeled file has pairs: the teacher labels them as they are and the sampled pairs "
-                "(candidate pairs: given+sampled, see Advanced).",
-                icon=":material/info:",
-            )
+        chosen = st.session_state.get("sc_candidates", draft["candidates"])  # set under Advanced
+        if pool and pool.get("pairs") is not None:
+            # what `candidates` resolves to for these settings (auto: given, or given+sampled for a student with a
+            # silver budget such as the static one), as the run will resolve it
+            source = scenario.draft_config({**draft, "candidates": chosen}).candidate_source(True)
+            given_only = source == "given"
+            if given_only:
+                st.info(
+                    "The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling, so the "
+                    f"samplers and top-k below do not apply; candidate pairs: {chosen}, see Advanced).",
+                    icon=":material/info:",
+                )
+            else:
+                st.info(
+                    "The unlabeled file has pairs: the teacher labels them as they are, topped up with sampled pairs "
+                    f"(candidate pairs: {chosen} -> {source}"
+                    + (", the student's silver budget" if chosen == "auto" else "")
+                    + ", see Advanced).",
+                    icon=":material/info:",
+                )
     samplers = st.pills(
         "Samplers (one run each; several runs queue on the device)",
         list(scenario.SAMPLERS),
         selection_mode="multi",
         default=[s for s in draft["samplers"] if s in scenario.SAMPLERS],
         key="sc_samplers",
+        disabled=given_only,
     )
     new["samplers"] = samplers or ["bm25"]
     if not samplers:
@@ -208,6 +217,7 @@ else:
             10,
             int(draft["top_k"]),
             key="sc_top_k",
+            disabled=given_only,
             help="Each sentence is paired with its k best matches (the paper uses 3).",
         )
     )

@@ -499,3 +499,19 @@ def test_the_fast_students_are_offered_with_their_own_learning_rates():
     raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
     assert raw["student"]["model"] == "static" and raw["student"]["learning_rate"] == STATIC_LEARNING_RATE
     assert raw["student"]["layers"] is None
+
+
+def test_given_pairs_grey_out_the_samplers_unless_the_student_tops_them_up():
+    """An unlabeled file of pairs is labeled as it is for a MiniLM student (samplers and top-k do not apply, so they
+    are disabled); a static student's silver budget tops those pairs up with sampled ones, so they apply again."""
+    workspace.load_demo("stsb")  # 4,749 unlabeled pairs
+    at = app("scenario")
+    assert "labels those pairs as they are" in plain(at)
+    assert at.slider(key="sc_top_k").disabled
+    at.radio(key="sc_student_kind").set_value("static").run()
+    at.run()  # the message follows the saved draft
+    assert not at.exception
+    assert "topped up with sampled pairs" in plain(at) and "given+sampled" in plain(at)
+    assert not at.slider(key="sc_top_k").disabled
+    cfg = scenario.build_configs(scenario.load_draft())[0]
+    assert cfg.candidate_source(True) == "given+sampled" and cfg.silver_cap == 20_000
