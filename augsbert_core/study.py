@@ -198,6 +198,7 @@ class Study:
                         "ensemble_weight": (ensemble or {}).get("weight"),
                         "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
                         "silver_kept": (summary or {}).get("kept"),
+                        "silver_sources": (summary or {}).get("by_sampler"),
                         "recommended": raw_metrics.get(RECOMMENDED),
                         "labeler": (summary or {}).get("labeler"),
                         "ks_kept_vs_gold": (summary or {}).get("ks_kept_vs_gold"),
@@ -298,6 +299,13 @@ def summary_rows(runs: list[dict], task: str, samplers: list[str] | None = None)
     return out
 
 
+def _sources(by_sampler: dict[str, int] | None) -> str:
+    """Where a run's candidates came from, for the table ('(given 3,852 + bm25 16,148)'); '' if unknown."""
+    if not isinstance(by_sampler, dict) or not by_sampler:
+        return ""
+    return "(" + " + ".join(f"{name} {count:,}" for name, count in sorted(by_sampler.items())) + ")"
+
+
 def _has_teacher(run_dir: str | Path) -> bool:
     return (Path(run_dir) / "models" / "teacher" / "config.json").is_file()
 
@@ -395,7 +403,7 @@ def results_markdown(results: dict[str, Any]) -> str:
             ]
         first_seed = min((r["seed"] for r in block["runs"]), default=None)
         kept = [
-            (r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"])
+            (r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"], r.get("silver_sources"))
             for r in block["runs"]
             if r.get("silver_kept") is not None and r["seed"] == first_seed
         ]
@@ -404,8 +412,9 @@ def results_markdown(results: dict[str, Any]) -> str:
                 "",
                 "Silver pairs kept (first seed) and their KS distance to the gold labels: "
                 + ", ".join(
-                    f"{s if s != 'None' else 'given pairs'} {k:,}" + (f" (KS {ks:.2f})" if ks is not None else "")
-                    for s, k, ks in kept
+                    (f"{s} {k:,}" if s != "None" else f"{k:,} {_sources(found)}")
+                    + (f" (KS {ks:.2f})" if ks is not None else "")
+                    for s, k, ks, found in kept
                 ),
             ]
         gates = {(r["seed"]): r["gate"]["message"] for r in block["runs"] if r.get("gate")}
