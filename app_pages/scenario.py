@@ -162,13 +162,13 @@ else:
             if given_only:
                 st.info(
                     "The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling, so the "
-                    f"samplers and top-k below do not apply; candidate pairs: {chosen}, see Advanced).",
+                    f"samplers and top-k below do not apply; candidate pairs: {ui.md_escape(chosen)}, see Advanced).",
                     icon=":material/info:",
                 )
             else:
                 st.info(
                     "The unlabeled file has pairs: the teacher labels them as they are, topped up with sampled pairs "
-                    f"(candidate pairs: {chosen} -> {source}"
+                    f"(candidate pairs: {ui.md_escape(chosen)} -> {ui.md_escape(source)}"
                     + (", the student's silver budget" if chosen == "auto" else "")
                     + ", see Advanced).",
                     icon=":material/info:",
