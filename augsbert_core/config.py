@@ -680,8 +680,9 @@ def _check_duplicate_keys(root: yaml.Node, source: str) -> None:
             stack.extend(node.value)
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refusing a key that appears twice (json keeps the last silently)."""
+def unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`json.loads(..., object_pairs_hook=unique_json_object)`: a JSON object, refusing a key that appears twice
+    (json keeps the last silently) with a ConfigError (a ValueError)."""
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
@@ -705,7 +706,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     is_json = path.suffix.lower() == ".json"
     try:
-        raw = json.loads(text, object_pairs_hook=_json_object) if is_json else safe_yaml(text, str(path))
+        raw = json.loads(text, object_pairs_hook=unique_json_object) if is_json else safe_yaml(text, str(path))
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}" if is_json else str(exc)) from None
     except (json.JSONDecodeError, yaml.YAMLError) as exc:

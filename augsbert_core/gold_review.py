@@ -22,19 +22,11 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
+from .config import unique_json_object
 from .problems import DataError, Problem
 
 GOLD_REVIEW_FILE = "gold_review.json"  # the app's name for it, beside the saved data
 _ROW_KEY = re.compile(r"[1-9][0-9]{0,11}")  # a canonical 1-based row: "5", never "05", "+5" or "²"
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"key {key!r} appears twice in one object; JSON would keep only the last")
-        out[key] = value
-    return out
 
 
 def read_gold_review(path: str | Path, *, must_exist: bool = False) -> dict[str, Any]:
@@ -46,7 +38,7 @@ def read_gold_review(path: str | Path, *, must_exist: bool = False) -> dict[str,
             raise DataError([Problem(str(path), None, None, "gold review file not found (data.gold_review)")])
         return {"train_fingerprint": None, "rows": {}}
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+        raw = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_json_object)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise DataError([Problem(str(path), None, None, f"not a readable gold review JSON: {exc}")]) from None
     rows = raw.get("rows") if isinstance(raw, dict) else None

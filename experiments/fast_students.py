@@ -102,23 +102,37 @@ def _one(kind, model, layers, lr, seed, variant, train_sets, splits, max_epochs)
         "seed": seed,
         "learning_rate": lr,
         "pairs": 0 if variant == "zero_shot" else len(train_sets[variant]),
+        **measured(metrics, speed, schedule, t0),
+    }
+
+
+def measured(metrics: dict, speed: dict, schedule: dict, t0: float) -> dict:
+    """The fields every training row records: dev and test Spearman, sentences/s, the schedule it got, seconds."""
+    return {
         "dev": metrics["dev"]["spearman"],
         "test": metrics["test"]["spearman"],
         "sentences_per_s": speed.get("sentences_per_s"),
         "best_epoch": schedule.get("best_epoch"),
         "epochs_run": schedule.get("epochs_run"),
+        "steps_run": schedule.get("steps_run"),
         "seconds": round(time.time() - t0, 1),
         "schedule": {k: v for k, v in schedule.items() if k != "dev_history"},
     }
 
 
+def dev_best(rows: list[dict], fields: tuple[str, ...]) -> dict[tuple, dict]:
+    """Per key of `fields` (e.g. kind, variant, seed), the row best on dev: the learning rate dev chose."""
+    best: dict[tuple, dict] = {}
+    for r in rows:
+        key = tuple(r[f] for f in fields)
+        if key not in best or r["dev"] > best[key]["dev"]:
+            best[key] = r
+    return best
+
+
 def table(rows: list[dict]) -> str:
     """Test Spearman x100 per kind and variant (the dev-best learning rate per seed), mean +- std over seeds."""
-    chosen: dict[tuple, dict] = {}
-    for r in rows:
-        key = (r["kind"], r["variant"], r["seed"])
-        if key not in chosen or r["dev"] > chosen[key]["dev"]:
-            chosen[key] = r
+    chosen = dev_best(rows, ("kind", "variant", "seed"))
     lines = [
         "| student | zero-shot | gold-only, tuned | AugSBERT, tuned | full gold, tuned | gap recovered (test) | "
         "gap recovered (dev) | sentences/s |",

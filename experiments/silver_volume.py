@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from fast_students import KINDS, _rates
+from fast_students import KINDS, _rates, dev_best, measured
 from sentence_transformers import CrossEncoder
 
 from augsbert_core.config import ModelConfig
@@ -110,24 +110,13 @@ def one(kind: str, cfg: ModelConfig, seed: int, volume: int, train, splits, mode
         "seed": seed,
         "learning_rate": cfg.learning_rate,
         "pairs": len(train),
-        "dev": metrics["dev"]["spearman"],
-        "test": metrics["test"]["spearman"],
-        "best_epoch": schedule.get("best_epoch"),
-        "epochs_run": schedule.get("epochs_run"),
-        "steps_run": schedule.get("steps_run"),
-        "sentences_per_s": speed.get("sentences_per_s"),
-        "seconds": round(time.time() - t0, 1),
-        "schedule": {k: v for k, v in schedule.items() if k != "dev_history"},
+        **measured(metrics, speed, schedule, t0),
     }
 
 
 def curve(rows: list[dict]) -> str:
     """Per kind and volume, the dev-best learning rate per seed; dev and test x100 averaged over seeds."""
-    best: dict[tuple, dict] = {}
-    for r in rows:
-        key = (r["kind"], r["volume"], r["seed"])
-        if key not in best or r["dev"] > best[key]["dev"]:
-            best[key] = r
+    best = dev_best(rows, ("kind", "volume", "seed"))
     lines = ["| student | silver pairs | dev | test | lr | best epoch | seconds |"]
     lines.append("|---|---:|---:|---:|---:|---:|---:|")
     for kind, volume in dict.fromkeys((k, v) for k, v, _ in best):
