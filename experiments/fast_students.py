@@ -50,6 +50,9 @@ def main() -> None:
     parser.add_argument("--seeds", default="42")
     parser.add_argument("--lrs", default="", help="per kind, e.g. 'static=0.005,0.02;layers2=5e-5,1e-4'")
     parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument(
+        "--samplers", default="", help="keep only silver pairs from these samplers, e.g. 'given' (transformer default)"
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "fast-students" / "results.jsonl")
     args = parser.parse_args()
 
@@ -58,6 +61,8 @@ def main() -> None:
     splits = {name: load_pairs(args.data / f"{name}.csv", scale=(0, 5)).frame for name in ("dev", "test")}
     silver = pd.read_csv(args.silver, keep_default_na=False)
     silver = silver[silver["kept"].astype(str).str.lower().isin(["true", "1"])]
+    if args.samplers:
+        silver = silver[silver["sampler"].isin(args.samplers.split(","))]
     augmented = pd.concat([gold, silver[["sentence1", "sentence2", "label"]].astype({"label": float})])
     train_sets = {"gold_only": gold, "augsbert": augmented.reset_index(drop=True), "full_gold": full}
     rates = _rates(args.lrs)
