@@ -25,7 +25,7 @@ import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,7 @@ class Study:
             "seeds": self.seeds,
             "share_teacher": self.share_teacher,
             "note": self.note,
-            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            "date": datetime.now(UTC).strftime("%Y-%m-%d"),
             "machine": machine_description(),
             "experiments": blocks,
         }

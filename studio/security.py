@@ -16,12 +16,11 @@ from __future__ import annotations
 import html
 import os
 import re
+import tomllib
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
