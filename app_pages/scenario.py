@@ -206,7 +206,11 @@ else:
             "One run: "
             + " · ".join(f"{ui.md_escape(s)} {100 * v:.0f}%" for s, v in mix.items())
             + " of the candidates (shares that do not sum to 100% are scaled to it)."
-            + (" kde is left out: it cannot be mixed." if "kde" in new["samplers"] else "")
+            + "".join(
+                f" {ui.md_escape(s)} is left out: it selects after labeling and cannot be mixed."
+                for s in new["samplers"]
+                if s not in scenario.MIX_SAMPLERS
+            )
         )
     new["mix_shares"] = shares
     c1, c2, c3 = st.columns(3)

@@ -228,6 +228,38 @@ if review:
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."
         st.switch_page(ui.PAGES["training"])
+with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
+    st.caption(
+        "Hand the pairs to your team's labeling tool: each file has the pair, its row and the teacher's score as a "
+        "prediction (Label Studio) or suggestion (Argilla), and its labeling config. Bring their JSON export back "
+        "here (or `augsbert review import FILE --run RUN`): pairs marked wrong and corrected scores join this review."
+    )
+    buttons = {
+        "label-studio": {".json": "Label Studio tasks (.json)", ".xml": "Label Studio labeling config (.xml)"},
+        "argilla": {".json": "Argilla tasks (.json)", ".settings.json": "Argilla labeling config (.settings.json)"},
+    }
+    for column, (tool, files) in zip(st.columns(2), buttons.items()):
+        for suffix, button_label in files.items():  # each file is built on click: silver.csv can be large
+            column.download_button(
+                button_label,
+                lambda tool=tool, suffix=suffix: runinfo.review_files(record.dir, tool)[suffix].encode(),
+                file_name=f"{record.id}-{tool}{suffix}",
+                mime="application/xml" if suffix == ".xml" else "application/json",
+                key=f"sv_{tool}{suffix}",
+            )
+    upload = st.file_uploader("A Label Studio or Argilla JSON export of these pairs", type=["json"], key="sv_import")
+    if upload is not None and st.button("Import the review", key="sv_import_go", icon=":material/upload:"):
+        try:
+            got = runinfo.import_review_text(upload.getvalue().decode("utf-8"), record.dir, name=upload.name)
+        except (ValueError, UnicodeDecodeError) as exc:  # ConfigError is a ValueError: it names the item
+            st.error(ui.md_escape(str(exc)), icon=":material/error:")
+        else:
+            st.session_state["silver_flash"] = (
+                f"Imported {got['reviewed']:,} reviewed pairs from {ui.md_escape(upload.name)} "
+                f"({ui.md_escape(got['format'])}): {got['wrong']:,} marked wrong, "
+                f"{got['corrected']:,} scores corrected."
+            )
+            st.rerun()
 flash = st.session_state.pop("silver_flash", None)
 if flash:
     st.success(flash, icon=":material/rate_review:")

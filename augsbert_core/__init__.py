@@ -15,6 +15,7 @@ from .config import (
     ModelConfig,
 )
 from .data import DataError, PairSet, Problem, SentencePool, load_pairs, load_unlabeled, read_table, write_table
+from .distributions import distribution_distance, kde_select
 from .evaluation import (
     best_threshold,
     classification_metrics,
@@ -25,8 +26,9 @@ from .evaluation import (
 from .models import ModelLoadError, choose_device, default_model_path, load_bi_encoder, load_cross_encoder
 from .pipeline import ExperimentResult, GateStopped, run_experiment
 from .progress import Cancelled, CancelToken, ProgressEvent
+from .registry import SamplerSpec, register_sampler, register_search
 from .runs import RunRecord, RunStore
-from .sampling import distribution_distance, kde_select, sample_candidates
+from .sampling import sample_candidates
 from .student import train_student
 from .teacher import evaluate_cross_encoder, label_pairs, train_teacher
 
@@ -34,6 +36,9 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SAMPLERS",
+    "SamplerSpec",
+    "register_sampler",
+    "register_search",
     "AugmentSettings",
     "ConfigError",
     "DataConfig",

@@ -17,7 +17,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
-from . import __version__, data, ray_engine, stages
+from . import __version__, data, ray_engine, registry, stages
+from . import review as review_mod
 from .atomic import atomic_write_text
 from .config import (
     ENGINES,
@@ -223,6 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="the report's title (default: names the run, or the number of runs)")
 
     p = sub.add_parser(
+        "review",
+        help="silver review in Label Studio or Argilla: export a run's pairs, import the reviewed export",
+        description="`review export RUN --format label-studio|argilla --out FILE.json` writes the run's silver pairs "
+        "in the tool's import format (the teacher's score as a prediction/suggestion) and its labeling config beside "
+        "it; `review import FILE --run RUN` reads the tool's JSON export back into the run's review.json (pairs "
+        "marked wrong, corrected scores), which the Silver page and a retraining then use.",
+    )
+    review_sub = p.add_subparsers(dest="review_command", required=True, metavar="{export,import}")
+    q = review_sub.add_parser("export", help="write a run's silver pairs for Label Studio or Argilla")
+    q.add_argument("run", metavar="RUN", help="a run id (in --runs-dir) or a run directory")
+    q.add_argument("--format", required=True, choices=review_mod.FORMATS)
+    q.add_argument("--out", required=True, help="the JSON file to write (the labeling config goes beside it)")
+    q.add_argument("--runs-dir")
+    q = review_sub.add_parser("import", help="read a Label Studio or Argilla export into a run's review.json")
+    q.add_argument("file", metavar="FILE", help="the tool's JSON export")
+    q.add_argument("--run", required=True, metavar="RUN", help="a run id (in --runs-dir) or a run directory")
+    q.add_argument("--runs-dir")
+
+    p = sub.add_parser(
         "export-mlflow",
         help="log finished runs to MLflow (one MLflow run each; exporting again updates it)",
         description="Log each finished run as one MLflow run: the config as params, metrics.json per model and split "
@@ -307,6 +327,7 @@ def _dispatch(args) -> int:
         "runs": _cmd_runs,
         "cancel": _cmd_cancel,
         "report": _cmd_report,
+        "review": _cmd_review,
         "export-mlflow": _cmd_export_mlflow,
         "resume": _cmd_resume,
         "worker": _cmd_worker,
@@ -488,7 +509,7 @@ def _cmd_sample(args) -> int:
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
     names = list(sampler) if isinstance(sampler, dict) else [sampler]
-    model = load_bi_encoder(args.model) if any("semantic" in name for name in names) else None
+    model = load_bi_encoder(args.model) if any(registry.sampler(name).needs_model for name in names) else None
     if args.top_k < 1:
         raise ConfigError("--top-k must be at least 1")
     sink = _TqdmSink()
@@ -626,6 +647,29 @@ def _cmd_report(args) -> int:
     return EXIT_OK
 
 
+def _run_dir(run: str, runs_dir: str | None) -> Path:
+    """A RUN argument: a directory as it is, else a run id in the run store (ConfigError naming it when unknown)."""
+    if Path(run).is_dir():
+        return Path(run)
+    try:
+        return Path(RunStore(runs_dir).get(run).dir)
+    except KeyError as exc:
+        raise ConfigError(exc.args[0]) from None
+
+
+def _cmd_review(args) -> int:
+    if args.review_command == "export":
+        written = review_mod.export_review(_run_dir(args.run, args.runs_dir), args.format, args.out)
+        print("\n".join(map(str, written)))
+        return EXIT_OK
+    summary = review_mod.import_review(args.file, _run_dir(args.run, args.runs_dir))
+    print(
+        f"{summary['format']} review read: {summary['reviewed']:,} pairs reviewed, {summary['wrong']:,} marked wrong, "
+        f"{summary['corrected']:,} scores corrected (review.json)"
+    )
+    return EXIT_OK
+
+
 def _cmd_export_mlflow(args) -> int:
     """RUN as for `report`: a directory as it is, else a run id in the run store. Prints one line per run."""
 
@@ -701,7 +745,9 @@ def _add_scale_parsers(sub) -> None:
         type=_typed(_number(int, ge=8, le=8192), "a length from 8 to 8192 tokens"),
         default=DEFAULTS.student.max_seq_length,
     )
-    p.add_argument("--loss", choices=STUDENT_LOSSES + TEACHER_LOSSES, help="default: chosen by the role and the task")
+    p.add_argument(
+        "--loss", choices=(*STUDENT_LOSSES, *TEACHER_LOSSES), help="default: chosen by the role and the task"
+    )
     p.add_argument("--task", choices=TASKS)
     p.add_argument("--device", help="cpu, cuda, mps (default: auto; cuda:LOCAL_RANK under a launcher)")
     p.add_argument("--ddp-backend", choices=["gloo", "nccl"], help="default: nccl on CUDA, gloo on CPU")
@@ -793,7 +839,7 @@ def _cmd_silver(args) -> int:
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
-    model = load_bi_encoder(args.model) if "semantic" in args.sampler else None
+    model = load_bi_encoder(args.model) if registry.sampler(args.sampler).needs_model else None
     if args.engine == "ray":
         total = ray_engine.ray_silver(
             sentences,

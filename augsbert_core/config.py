@@ -29,6 +29,7 @@ from pydantic import (
 )
 from pydantic.dataclasses import dataclass
 
+from . import registry
 from .errors import ConfigError
 
 # The choices of the config, each written once as a Literal; the tuples of allowed values are derived from them
@@ -36,9 +37,9 @@ from .errors import ConfigError
 Scenario = Literal[1, 2, 3]
 # positive_pairs: gold of positive pairs only (every label 1, or anchor/positive columns): negatives are mined
 Task = Literal["regression", "classification", "positive_pairs"]
-Sampler = Literal["random", "bm25", "semantic", "bm25+semantic", "kde"]
-StudentLoss = Literal["cosent", "cosine", "angle", "online_contrastive", "contrastive", "mnrl"]
-TeacherLoss = Literal["bce", "mse"]
+Sampler = str  # a registered sampler's name (registry.py: random, bm25, semantic, bm25+semantic, kde, ...)
+StudentLoss = str  # a registered student loss (registry.py: cosent, cosine, angle, online_contrastive, ...)
+TeacherLoss = str  # a registered teacher loss (registry.py: bce, mse)
 AugmentMethod = Literal["wordnet", "contextual-substitute", "contextual-insert"]
 AugmentSide = Literal["sentence1", "sentence2", "both"]
 GateAction = Literal["warn", "stop", "proceed"]
@@ -52,14 +53,14 @@ Engine = Literal["local", "ray"]  # where candidate search and labeling run (ray
 
 SCENARIOS: tuple[int, ...] = get_args(Scenario)
 TASKS: tuple[str, ...] = get_args(Task)
-SAMPLERS: tuple[str, ...] = get_args(Sampler)
-# KDE keeps labeled pairs whose labels match the gold's: it needs labels, so `augsbert sample`/`silver` omit it
-SENTENCE_SAMPLERS: tuple[str, ...] = tuple(s for s in SAMPLERS if s != "kde")
-# A mix ({sampler: share}) combines these: kde selects among labeled pairs after labeling, so it holds no share
-MIX_SAMPLERS: tuple[str, ...] = SENTENCE_SAMPLERS
+# The registered samplers, read live from registry.py (a sampler registered later is in them). KDE selects among
+# labeled pairs: it needs labels, so `augsbert sample`/`silver` omit it, and it holds no share of a mix.
+SAMPLERS = registry.SAMPLERS
+SENTENCE_SAMPLERS = registry.SENTENCE_SAMPLERS
+MIX_SAMPLERS = registry.MIX_SAMPLERS
 MIX_TOLERANCE = 1e-6  # the shares of a mix sum to 1 within this
-STUDENT_LOSSES: tuple[str, ...] = get_args(StudentLoss)
-TEACHER_LOSSES: tuple[str, ...] = get_args(TeacherLoss)
+STUDENT_LOSSES = registry.losses_for("student")  # live: a loss registered later is in them
+TEACHER_LOSSES = registry.losses_for("teacher")
 AUGMENT_METHODS: tuple[str, ...] = get_args(AugmentMethod)
 AUGMENT_SIDES: tuple[str, ...] = get_args(AugmentSide)
 GATE_ACTIONS: tuple[str, ...] = get_args(GateAction)
@@ -181,8 +182,8 @@ def _sampler_choice(value: Any) -> Any:
             raise ValueError(f"unknown sampler {name!r} in the mix; choose from {', '.join(MIX_SAMPLERS)}")
         if name not in MIX_SAMPLERS and len(value) > 1:
             raise ValueError(
-                f"{name!r} cannot be part of a mix: it keeps labeled pairs whose labels match the gold's, after "
-                "labeling; use it alone (sampler: kde)"
+                f"{name!r} cannot be part of a mix: it selects among labeled pairs after labeling; use it alone "
+                f"(sampler: {name})"
             )
         if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
             raise ValueError(f"the share of {name!r} must be a number above 0 and at most 1, got {share!r}")
@@ -190,7 +191,7 @@ def _sampler_choice(value: Any) -> Any:
     total = sum(mix.values())
     if abs(total - 1) > MIX_TOLERANCE:
         raise ValueError(f"the shares of a sampler mix must sum to 1, got {total:g} (write 70% as 0.7)")
-    searches = [(name, part) for name in mix for part in name.split("+")]  # bm25+semantic = the bm25 and semantic
+    searches = [(name, part) for name in mix for part in registry.sampler(name).searches]
     for i, (name, part) in enumerate(searches):
         other = next((n for n, p in searches[:i] if p == part and n != name), None)
         if other is not None:
@@ -198,7 +199,17 @@ def _sampler_choice(value: Any) -> Any:
     return next(iter(mix)) if len(mix) == 1 else mix
 
 
-SamplerChoice = Annotated[Sampler | dict[Sampler, float], BeforeValidator(_sampler_choice)]
+SamplerChoice = Annotated[str | dict[str, float], BeforeValidator(_sampler_choice)]
+
+
+def _loss_name(value: Any) -> Any:
+    """`student.loss` / `teacher.loss`: a registered loss's name (its role and task are checked by `validate`)."""
+    if isinstance(value, str) and value.strip() not in registry.LOSSES:
+        raise ValueError(f"input should be one of {', '.join(map(repr, registry.LOSSES))}")
+    return value.strip() if isinstance(value, str) else value
+
+
+LossName = Annotated[str, BeforeValidator(_loss_name)]
 
 
 def sampler_label(sampler: str | dict[str, float]) -> str:
@@ -259,7 +270,7 @@ class ModelConfig:
     warmup_ratio: _number(float, ge=0, lt=1) = 0.1
     max_seq_length: _number(int, ge=8, le=8192) = 128
     # None = chosen by task (see student.py / teacher.py); the teacher takes bce or mse
-    loss: Literal[STUDENT_LOSSES + TEACHER_LOSSES] | None = None  # type: ignore[valid-type]
+    loss: LossName | None = None
     weight_decay: Share = 0.01
     trust_remote_code: StrictBool = False  # run custom model code from the hub: only for models you trust
     seed_trials: _number(int, ge=1, le=100) = 1  # seed optimisation: train
@@ -507,17 +518,15 @@ class ExperimentConfig:
                 "student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
                 "ready-trained cross-encoder used as it is)"
             )
-        for role, allowed in (("student", STUDENT_LOSSES), ("teacher", TEACHER_LOSSES)):
+        for role in ("student", "teacher"):
             loss = getattr(self, role).loss
-            if loss is not None and loss not in allowed:
+            if loss is not None and registry.loss(loss).role != role:
+                allowed = registry.losses_for(role)
                 raise ConfigError(f"{role}.loss: {loss!r} is not a {role} loss; choose one of {', '.join(allowed)}")
         loss, task = self.student.loss, self.task
-        if loss is not None and task is not None:
-            from_task = STUDENT_LOSSES[:3] if task == "regression" else STUDENT_LOSSES[3:]
-            if loss not in from_task:
-                raise ConfigError(
-                    f"student.loss: {loss!r} does not fit a {task} task; choose one of {', '.join(from_task)}"
-                )
+        if loss is not None and task is not None and task not in registry.loss(loss).tasks:
+            fits = registry.losses_for("student", task)
+            raise ConfigError(f"student.loss: {loss!r} does not fit a {task} task; choose one of {', '.join(fits)}")
         for key in ("scale", "source_scale"):
             scale = getattr(self.data, key)
             if scale is not None and not math.isfinite(scale[1] - scale[0]):  # 1e308 - (-1e308) overflows
@@ -600,8 +609,14 @@ def tracking_missing(choice: str) -> str | None:
 
 
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema of a config file (for editors; docs/config.md is checked against it)."""
-    return _ADAPTER.json_schema()
+    """The JSON Schema of a config file (for editors; docs/config.md is checked against it), with the samplers
+    registered now as the enum of `sampler`."""
+    schema = _ADAPTER.json_schema()
+    name, mix = schema["properties"]["sampler"]["anyOf"]
+    name["enum"] = list(SAMPLERS)
+    mix["propertyNames"] = {"enum": list(SAMPLERS)}  # a one-entry mix is its sampler
+    schema["$defs"]["ModelConfig"]["properties"]["loss"]["anyOf"][0]["enum"] = list(registry.LOSSES)
+    return schema
 
 
 # --- reading files ------------------------------------------------------------------------------------------

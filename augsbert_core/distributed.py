@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import registry
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder, load_cross_encoder
+from .registry import DEFAULT_TEACHER_LOSS
 from .student import bi_encoder_evaluator, build_loss, default_loss
 from .teacher import both_orders, cross_encoder_evaluator
 from .training import quiet, trainer_kwargs
@@ -88,11 +90,10 @@ def train_distributed(
 
     if role == "teacher":
         from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
-        from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss  # noqa: PLC0415 - loads torch; only training and encoding need it
 
         model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length)
         frame = both_orders(train[["sentence1", "sentence2", "label"]]).astype({"label": float})
-        loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
+        loss = registry.loss(cfg.loss or DEFAULT_TEACHER_LOSS).build(model)
         args = CrossEncoderTrainingArguments(**kwargs)
         trainer = CrossEncoderTrainer(
             model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False), loss=loss
@@ -102,8 +103,11 @@ def train_distributed(
 
         model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
         loss_name = cfg.loss or default_loss(task)
-        if loss_name == "mnrl":
-            raise ValueError("mnrl is not supported by `augsbert train` yet; use cosine/cosent/angle or contrastive")
+        if registry.loss(loss_name).positives_only:
+            raise ValueError(
+                f"{loss_name} is not supported by `augsbert train` yet (it trains on positives only); use a loss of "
+                "scored or 0/1 pairs such as cosine, cosent, angle or contrastive"
+            )
         frame = train[["sentence1", "sentence2", "label"]].astype({"label": float if task == "regression" else int})
         args = SentenceTransformerTrainingArguments(**kwargs)
         trainer = SentenceTransformerTrainer(

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from . import registry
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION, labeler_probes_wanted
-from .sampling import SAMPLER_PARTS
 from .teacher import warm_start_cap
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
@@ -93,9 +93,10 @@ def _mixed_candidates(shares: dict[str, float], bound: int, cap: int | None) -> 
     the largest pool, at most `cap`, shrunk until each pool can give its share (pools as for one sampler)."""
     pools = {}
     for name in shares:
-        n_parts = len(SAMPLER_PARTS[name])
+        spec = registry.sampler(name)
+        n_parts = len(spec.searches)
         high = int(bound * n_parts * (0.75 if n_parts == 2 else 1.0))
-        pools[name] = (high, high if name == "random" else high // 2)
+        pools[name] = (high, int(high * spec.low_share))
     ends = []
     for end in (0, 1):
         budget = max(pool[end] for pool in pools.values())
@@ -112,7 +113,9 @@ def device_kind(description: str) -> str:
 
 def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
     """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
-    scenario, sampler, top_k = cfg.scenario, cfg.sampler, cfg.top_k
+    scenario, top_k = cfg.scenario, cfg.top_k
+    # a mix's pools are sampled, never selected after labeling: the first mixed sampler stands for its spec
+    spec = registry.sampler(next(iter(cfg.sampler_shares)))
     student, teacher = cfg.student, cfg.teacher
     pool_cap = cfg.data.max_unlabeled
     unlabeled = counts.unlabeled_sentences
@@ -135,19 +138,16 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
             candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.silver_cap)
             overlap = low / candidates if candidates else 1.0
         else:
-            n_samplers = len(SAMPLER_PARTS[sampler])
+            n_samplers = len(spec.searches)
             candidates = top_k * sentences * n_samplers
             if n_samplers == 2:
                 candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
             # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
-            overlap = 1.0 if sampler == "random" else 0.5
+            overlap = spec.low_share
         if given_pairs(cfg, counts):  # given+sampled: the file's pairs too
             candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
-        silver = candidates
-        note = "all candidates are kept"
-        if sampler == "kde":
-            silver = int(candidates * 0.45)
-            note = "KDE keeps the subset whose label distribution matches gold (typically 30-60%)"
+        silver = int(candidates * spec.expected_kept) if spec.select else candidates
+        note = spec.kept_note
     silver_low = int(silver * overlap)
     cap = cfg.silver_cap if scenario != 1 else None  # augmented copies are not silver: no cap
     if cap and silver > int(cap):
@@ -199,10 +199,9 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     if scenario in (2, 3):
         sampled = source(cfg, counts) != "given"
         if sampled:  # the file's own pairs alone need no sampling
-            searches = {part for name in cfg.sampler_shares for part in SAMPLER_PARTS[name]}
-            encode = "semantic" in searches if cfg.sampler_mixed else sampler != "bm25"
+            encode = any(registry.sampler(name).needs_model for name in cfg.sampler_shares)
             parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if encode else 2.0) / speed
-        labeled = min(candidates, cap * (2 if sampler == "kde" else 1)) if cap else candidates  # capped first
+        labeled = min(candidates, cap * spec.label_factor) if cap else candidates  # capped first
         parts["labeling"] = 2 * labeled / LABEL_PAIRS_PER_S / speed * slow
         if labeler_probes_wanted(cfg) and counts.dev_pairs:  # two short student probes pick the labels
             parts["labeler probes"] = 2 * (

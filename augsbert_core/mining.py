@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import registry
 from .config import MiningConfig
 from .data import SentencePool
 
@@ -164,7 +165,7 @@ def student_pairs(
     the anchor's kept negative the teacher scores highest (the hardest it still calls a negative), else a random
     corpus sentence. Other losses: the gold pairs and the kept silver pairs, labels 0/1."""
     kept = silver[silver["kept"].astype(bool)]
-    if loss != "mnrl":
+    if not registry.loss(loss).positives_only:
         frame = pd.concat(
             [gold[["sentence1", "sentence2", "label"]], kept[["sentence1", "sentence2", "label"]]], ignore_index=True
         )

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
-from . import stages
+from . import registry, stages
 from .augment import augment_pairs
 from .config import ConfigError, ExperimentConfig
+from .distributions import distribution_distance
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
 from .errors import Cancelled, GateStopped, failure_of
@@ -72,7 +73,7 @@ from .models import (
 from .probe import PROBE_FRACTION, labeler_probes_wanted, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
-from .sampling import achieved_shares, distribution_distance
+from .sampling import achieved_shares
 from .silver import (
     Labeler,
     cap_before_labeling,
@@ -791,7 +792,7 @@ class _Experiment:
             silver = self._positive_silver(data, splits, base, corpus)
         loss = cfg.student.loss or default_loss("positive_pairs")
         train = student_pairs(data.train, silver, loss, corpus, cfg.seed)
-        if loss == "mnrl":
+        if registry.loss(loss).positives_only:
             data_mod.write_table(train, self.run_.path(RunFiles.TRIPLETS))
         return train, silver[silver["kept"]]
 

@@ -14,7 +14,7 @@ neighbours (the query itself never counts towards k).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,23 +22,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import stages
+from . import registry, stages
 from .bm25 import SparseBM25
+from .distributions import distribution_distance, kde_select  # noqa: F401 - re-exported: their old home
 from .embeddings import cached_embeddings
 from .progress import ProgressEvent, ProgressSink, null_sink
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-#: The base searches each sampler of the config (config.Sampler) runs; a new sampler is a value of that Literal,
-#: its entry here and, for a new base search, a branch of `iter_candidate_chunks`.
-SAMPLER_PARTS: dict[str, tuple[str, ...]] = {
-    "random": ("random",),
-    "bm25": ("bm25",),
-    "semantic": ("semantic",),
-    "bm25+semantic": ("bm25", "semantic"),
-    "kde": ("bm25", "semantic"),  # the bm25+semantic pool; kde_select keeps a subset after labeling
-}
+class _SamplerParts(Mapping[str, tuple[str, ...]]):
+    """{sampler: the base searches it runs}, read live from the registry (registry.SamplerSpec.searches)."""
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        if name not in registry.SAMPLERS:
+            raise KeyError(name)
+        return registry.sampler(name).searches
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(registry.SAMPLERS)
+
+    def __len__(self) -> int:
+        return len(registry.SAMPLERS)
+
+
+SAMPLER_PARTS: Mapping[str, tuple[str, ...]] = _SamplerParts()
 
 
 def _stopwords() -> frozenset[str]:
@@ -399,11 +407,10 @@ def iter_candidate_chunks(
         return
     excluded = gold_id_pairs(sentences, gold)
     depth = _search_depth(n, top_k, excluded)
-    if sampler not in SAMPLER_PARTS:
-        raise ValueError(f"unknown sampler {sampler!r}")
-    names = SAMPLER_PARTS[sampler]
+    names = registry.sampler(sampler).searches
     chunk_size = max(1, int(chunk_size))
-    bm25_index = vector_index = rng = None
+    bm25_index = vector_index = None
+    rng = np.random.default_rng(seed)  # the index-free searches' draws (random), reproducible with the seed
     if "bm25" in names:
         bm25_index = SparseBM25(tokenize(sentences))
     if "semantic" in names:
@@ -413,12 +420,15 @@ def iter_candidate_chunks(
             embeddings = embed_sentences(model, sentences, sink=sink, cache=cache)
         vector_index = build_vector_index(embeddings, hnsw_threshold=hnsw_threshold, depth=depth)
         sink(ProgressEvent(stages.SAMPLE_SEARCH, 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
-    if "random" in names:
-        rng = np.random.default_rng(seed)
     keeper = _ChunkKeeper(n, excluded)
     text = np.array(sentences, dtype=object)
     search = BlockSearch(
-        tuple(name for name in names if name != "random"), depth, bm25_index, vector_index, embeddings, bm25_max_df
+        tuple(name for name in names if name in registry.INDEXED_SEARCHES),
+        depth,
+        bm25_index,
+        vector_index,
+        embeddings,
+        bm25_max_df,
     )
     blocks = [np.arange(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
     results = (search_blocks or _search_here)(search, blocks)
@@ -427,8 +437,11 @@ def iter_candidate_chunks(
         frames = []
         for name in names:
             valid = None
-            if name == "random":
-                ranked = rng.integers(0, n, size=(len(queries), min(2 * depth + 8, n)))
+            local = registry.search_function(name)
+            if local is not None:  # an index-free search (random, or a registered one) runs here
+                ranked = local(sentences, queries, depth, rng)
+                if isinstance(ranked, tuple):
+                    ranked, valid = ranked
             else:
                 ranked, valid = found[name]
                 sink(ProgressEvent("sample.bm25" if name == "bm25" else stages.SAMPLE_SEARCH, int(queries[-1]) + 1, n))
@@ -613,43 +626,3 @@ def achieved_shares(samplers: Iterable[str], shares: dict[str, float]) -> dict[s
 def _unordered_keys(pairs: pd.DataFrame) -> list[tuple[str, str]]:
     """One key per unordered pair of sentences (the same for both orders)."""
     return [(a, b) if a <= b else (b, a) for a, b in zip(pairs["sentence1"], pairs["sentence2"])]
-
-
-def kde_select(
-    silver_scores: np.ndarray, gold_labels: np.ndarray, *, seed: int = 42, keep_quantile: float = 0.95
-) -> np.ndarray:
-    """Indices of silver pairs kept so the silver label distribution matches the gold one.
-
-    Regression: rejection sampling with weight p_gold(s) / p_silver(s) from Gaussian KDEs (Thakur et al.
-    2021, KDE sampling). Binary gold: keep the positive share (score >= 0.5) equal to gold's."""
-    from scipy.stats import gaussian_kde  # noqa: PLC0415 - slow to import; only the metrics need it
-
-    silver = np.asarray(silver_scores, dtype=float)
-    gold = np.asarray(gold_labels, dtype=float)
-    rng = np.random.default_rng(seed)
-    if len(silver) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if set(np.unique(gold)) <= {0.0, 1.0}:
-        share = gold.mean()
-        pos = np.flatnonzero(silver >= 0.5)
-        neg = np.flatnonzero(silver < 0.5)
-        if len(pos) == 0 or len(neg) == 0:
-            return np.arange(len(silver))
-        n_total = min(len(pos) / share if share > 0 else np.inf, len(neg) / (1 - share) if share < 1 else np.inf)
-        keep_pos = rng.choice(pos, size=int(round(n_total * share)), replace=False)
-        keep_neg = rng.choice(neg, size=int(round(n_total * (1 - share))), replace=False)
-        return np.sort(np.concatenate([keep_pos, keep_neg]))
-    if np.ptp(silver) == 0 or np.ptp(gold) == 0:
-        return np.arange(len(silver))
-    weight = gaussian_kde(gold)(silver) / np.maximum(gaussian_kde(silver)(silver), 1e-12)
-    weight = np.clip(weight / np.quantile(weight, keep_quantile), 0, 1)
-    return np.flatnonzero(rng.random(len(silver)) < weight)
-
-
-def distribution_distance(a: Sequence[float], b: Sequence[float]) -> float:
-    """Kolmogorov-Smirnov statistic between two label samples (0 = same distribution, 1 = disjoint)."""
-    from scipy.stats import ks_2samp  # noqa: PLC0415 - slow to import; only the metrics need it
-
-    if len(a) == 0 or len(b) == 0:
-        return float("nan")
-    return float(ks_2samp(np.asarray(a, float), np.asarray(b, float)).statistic)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import stages
+from . import registry, stages
 from .config import ModelConfig
 from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
 from .models import choose_device, load_student
@@ -23,8 +23,8 @@ from .training import (
     trainer_kwargs,
 )
 
-REGRESSION_LOSSES = ("cosent", "cosine", "angle")
-CLASSIFICATION_LOSSES = ("online_contrastive", "contrastive", "mnrl")
+REGRESSION_LOSSES = registry.losses_for("student", "regression")  # live views of the loss registry
+CLASSIFICATION_LOSSES = registry.losses_for("student", "classification")
 
 
 def default_loss(task: str) -> str:
@@ -39,20 +39,12 @@ def default_loss(task: str) -> str:
 
 
 def build_loss(model, name: str, task: str):
-    """The sentence-transformers loss object for `name` (checked against the task)."""
-    from sentence_transformers import losses  # noqa: PLC0415 - loads torch; only training and encoding need it
-
-    allowed = REGRESSION_LOSSES if task == "regression" else CLASSIFICATION_LOSSES
-    if name not in allowed:
+    """The sentence-transformers loss object for `name` (registry.LossSpec; checked against the role and task)."""
+    spec = registry.loss(name)
+    if spec.role != "student" or task not in spec.tasks:
+        allowed = registry.losses_for("student", task)
         raise ValueError(f"loss {name!r} does not fit a {task} task; choose one of {', '.join(allowed)}")
-    return {
-        "cosent": lambda: losses.CoSENTLoss(model),
-        "cosine": lambda: losses.CosineSimilarityLoss(model),
-        "angle": lambda: losses.AnglELoss(model),
-        "online_contrastive": lambda: losses.OnlineContrastiveLoss(model),
-        "contrastive": lambda: losses.ContrastiveLoss(model),
-        "mnrl": lambda: losses.MultipleNegativesRankingLoss(model),
-    }[name]()
+    return spec.build(model)
 
 
 def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
@@ -103,7 +95,7 @@ def train_student(
     loss_name = cfg.loss or default_loss(task)
     frame = train[["sentence1", "sentence2", "label"]]
     extra = {}
-    if loss_name == "mnrl":  # positives only, no duplicate sentences within a batch
+    if registry.loss(loss_name).positives_only:  # positives only, no duplicate sentences within a batch
         triplets = "negative" in train.columns and train["negative"].notna().all()  # hard negatives (mining.py)
         columns = ["sentence1", "sentence2", "negative"] if triplets else ["sentence1", "sentence2"]
         frame = train[train["label"] == 1][columns]

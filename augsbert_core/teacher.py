@@ -21,13 +21,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from . import stages
+from . import registry, stages
 from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
 from .embeddings import cache_dir
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
 from .inputs import LoadedData
 from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
+from .registry import DEFAULT_TEACHER_LOSS
 from .speed import throughput, timed, timed_split
 from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
 
@@ -64,7 +65,6 @@ def train_teacher(
     partly trained model is saved, then `Cancelled` is raised."""
     from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss, MSELoss  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     device = device or choose_device()
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
@@ -85,7 +85,7 @@ def train_teacher(
         model = load_cross_encoder(
             cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
         )
-        loss = MSELoss(model) if cfg.loss == "mse" else BinaryCrossEntropyLoss(model)
+        loss = registry.loss(cfg.loss or DEFAULT_TEACHER_LOSS).build(model)
         kwargs = trainer_kwargs(
             cfg,
             output_dir,

@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augsbert_core import review as core_review
 from augsbert_core import stages
+from augsbert_core.distributions import distribution_distance
 from augsbert_core.errors import Failure
 from augsbert_core.evaluation import (
     PRIMARY_METRIC,
@@ -38,7 +40,6 @@ from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported 
     elapsed,
     worked_seconds,
 )
-from augsbert_core.sampling import distribution_distance
 from augsbert_core.speed import pairs_per_s
 
 from .charts import AUGSBERT_COLORS, MODEL_COLORS, RUN_PATTERNS
@@ -322,39 +323,12 @@ def review_path(run_dir: str | Path) -> Path:
 
 def load_review(run_dir: str | Path) -> dict[int, dict[str, Any]]:
     """{row: {'wrong': bool, 'score': float | None}} from review.json (empty when there is none)."""
-    raw = read_json(run_dir, RunFiles.REVIEW, {}) or {}
-    out = {}
-    for key, value in raw.items():
-        try:
-            row = int(key)
-        except ValueError:
-            continue
-        if isinstance(value, dict):
-            score = value.get("score")
-            out[row] = {"wrong": bool(value.get("wrong", False)), "score": None if score is None else float(score)}
-    return out
+    return core_review.load_review(run_dir)
 
 
 def save_review(run: Run | str | Path, review: dict[int, dict[str, Any]]) -> Path:
     """Write review.json (only rows marked wrong or with a corrected score) and note it in the run's log."""
-    run_dir = run.dir if isinstance(run, Run) else Path(run)
-    clean = {
-        str(int(row)): {
-            "wrong": bool(v.get("wrong")),
-            "score": None if v.get("score") is None else float(np.clip(float(v["score"]), 0.0, 1.0)),
-        }
-        for row, v in sorted(review.items())
-        if v.get("wrong") or v.get("score") is not None
-    }
-    path = review_path(run_dir)
-    atomic_write_json(path, clean)
-    summary = review_summary(clean)
-    with open(Path(run_dir) / RunFiles.LOG, "a", encoding="utf-8") as handle:
-        handle.write(
-            f"{time.strftime('%Y-%m-%d %H:%M:%S')} review saved: {summary['wrong']} pairs marked wrong, "
-            f"{summary['corrected']} scores corrected\n"
-        )
-    return path
+    return core_review.save_review(run.dir if isinstance(run, Run) else Path(run), review)
 
 
 def unit_score(value: Any, scale: tuple[float, float] | None = None) -> float | None:
@@ -407,10 +381,9 @@ def review_editor_key(run_id: str, rows: list[int]) -> str:
     return "sv_editor_" + hashlib.sha1((run_id + ",".join(map(str, rows))).encode()).hexdigest()[:12]
 
 
-def review_summary(review: dict) -> dict[str, Any]:
-    wrong = sum(1 for v in review.values() if v.get("wrong"))
-    corrected = sum(1 for v in review.values() if v.get("score") is not None and not v.get("wrong"))
-    return {"wrong": wrong, "corrected": corrected, "total": len(review)}
+review_summary = core_review.review_summary
+review_files = core_review.review_files  # the Silver page's Label Studio / Argilla downloads
+import_review_text = core_review.import_review_text  # and its upload of their export
 
 
 def apply_review(silver: pd.DataFrame, review: dict[int, dict[str, Any]]) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from augsbert_core import ConfigError, ExperimentConfig, jobs
 from augsbert_core import config as core_config
 from augsbert_core import gate as core_gate
 from augsbert_core import models as core_models
+from augsbert_core import registry as core_registry
 from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
 
@@ -38,13 +39,7 @@ SCENARIOS: dict[int, tuple[str, str]] = {
     ),
 }
 
-SAMPLER_HELP: dict[str, str] = {
-    "bm25": "BM25 lexical neighbours: fast, finds pairs that share words (the paper's best price/quality).",
-    "semantic": "Nearest neighbours by the student's embeddings (faiss): finds paraphrases with other words.",
-    "bm25+semantic": "Both pools together: more candidates and a more varied label distribution.",
-    "kde": "BM25 + semantic pool, then keeps the subset whose silver label distribution matches gold (KDE).",
-    "random": "Random sentence pairs: cheap, but almost all are dissimilar (a baseline, rarely useful).",
-}
+SAMPLER_HELP = core_registry.HELP  # one line per registered sampler (registry.SamplerSpec.help)
 # The choices the page offers are the core's (config.py); each help dictionary has a line for every one of them
 # (tests/test_app.py checks the keys), in the core's order.
 SAMPLERS = core_config.SAMPLERS
