@@ -16,6 +16,8 @@ NO_DEV_EPOCHS = 1  # epochs: auto without a dev split to stop on: this many epoc
 # epochs: auto: an evaluation counts as a gain when it beats the best so far by more than this (0.1 points x100):
 # dev noise (a few hundredths on 300 pairs) neither extends the training nor replaces the kept epoch
 MIN_DEV_GAIN = 0.001
+EARLY_STOP_STATE = "dev_early_stopping.json"  # beside each checkpoint: the count and history of `epochs: auto`
+EARLY_STOP_WEIGHTS = "dev_best_weights.pt"  # and the best weights so far
 
 
 def early_stopping(cfg: ModelConfig) -> bool:
@@ -143,6 +145,9 @@ def run_training(trainer, output_dir: str | Path, *, resume: bool, stage: str, s
     checkpoint = latest_checkpoint(output_dir) if resume else None
     if checkpoint:
         sink(ProgressEvent(stage, message=f"resuming from {Path(checkpoint).name}"))
+        for callback in trainer.callback_handler.callbacks:  # the dev early stopping picks up its count and best
+            if hasattr(callback, "resume_from"):
+                callback.resume_from(checkpoint)
     quiet(trainer)
     trainer.train(resume_from_checkpoint=checkpoint)
 
@@ -153,7 +158,9 @@ def dev_early_stopping(evaluator, patience: int):
     and `restore(model)` puts the best weights back at the end. `schedule(state)` says what the training got
     (metrics.json `schedules`).
 
-    The best weights are kept in memory: a training resumed from a checkpoint starts its count afresh."""
+    The best weights are kept in memory and, with each trainer checkpoint, beside it (EARLY_STOP_STATE and
+    EARLY_STOP_WEIGHTS): a training resumed from a checkpoint (`resume_from`) keeps its best epoch, its weights and
+    the evaluations it has waited, so patience is not restarted by a crash."""
     from transformers import TrainerCallback  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     class _DevEarlyStopping(TrainerCallback):
@@ -179,6 +186,30 @@ def dev_early_stopping(evaluator, patience: int):
                 if self.waited >= patience:
                     self.stopped_early = control.should_training_stop = True
             return control
+
+        def on_save(self, args, state, control, **kwargs):
+            import torch  # noqa: PLC0415 - loaded already: a trainer is saving
+
+            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if not folder.is_dir():
+                return control
+            if self.best_state is not None:
+                torch.save(self.best_state, folder / EARLY_STOP_WEIGHTS)
+            keys = ("best", "best_step", "best_epoch", "waited", "history", "stopped_early")
+            (folder / EARLY_STOP_STATE).write_text(json.dumps({k: getattr(self, k) for k in keys}))
+            return control
+
+        def resume_from(self, checkpoint: str | Path) -> None:
+            """Continue the count of a training resumed from `checkpoint` (nothing to do when it has no state)."""
+            folder = Path(checkpoint)
+            if not (folder / EARLY_STOP_STATE).is_file():
+                return
+            import torch  # noqa: PLC0415 - loaded already: a trainer is resuming
+
+            for key, value in json.loads((folder / EARLY_STOP_STATE).read_text()).items():
+                setattr(self, key, value)
+            if (folder / EARLY_STOP_WEIGHTS).is_file():
+                self.best_state = torch.load(folder / EARLY_STOP_WEIGHTS, map_location="cpu", weights_only=True)
 
         def restore(self, model) -> None:
             """Load the best weights into `model` unless they are the ones it has (the last evaluation was best)."""

@@ -5,6 +5,7 @@ interval is above zero."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,9 @@ from augsbert_core.evaluation import (
     regression_metrics,
     schedule_label,
 )
+from augsbert_core.progress import Cancelled, CancelToken
 from augsbert_core.student import train_student
-from augsbert_core.training import MIN_DEV_GAIN
+from augsbert_core.training import EARLY_STOP_STATE, MIN_DEV_GAIN, checkpoint_dir, latest_checkpoint
 
 from .conftest import DEMO
 
@@ -50,6 +52,36 @@ def test_a_student_whose_dev_peaks_early_keeps_that_checkpoint(tmp_path):
     for m in (model, load_bi_encoder(str(tmp_path / "m"), device="cpu")):
         pred = bi_encoder_scores(m, dev["sentence1"].tolist(), dev["sentence2"].tolist())
         assert regression_metrics(pred, dev["label"])["spearman"] == pytest.approx(schedule["best_dev"], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_a_resumed_training_keeps_its_patience_count_and_best_epoch(tmp_path):
+    """Interrupted after the first evaluation without a gain, then resumed from that checkpoint: the training stops
+    where an uninterrupted one stops, with the same best epoch and dev history (patience is not restarted)."""
+    train, dev = _pairs("train", 48), _pairs("dev", 40)
+    train = train.assign(label=1.0 - train["label"])  # dev peaks at epoch 1, then falls
+    cfg = ModelConfig(epochs="auto", max_epochs=6, patience=2, batch_size=16, learning_rate=1e-4)
+    whole: dict = {}
+    train_student(train, cfg, tmp_path / "whole", dev=dev, device="cpu", schedule=whole, checkpoints=6)
+    assert whole["best_epoch"] == 1 and whole["epochs_run"] == 3 and whole["stopped_early"]
+
+    token, folder = CancelToken(), checkpoint_dir(tmp_path / "cut") / "checkpoint-6"  # after epoch 2's evaluation
+
+    def cancel_after_epoch_2(event) -> None:
+        if (folder / EARLY_STOP_STATE).is_file():
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        train_student(
+            train, cfg, tmp_path / "cut", dev=dev, device="cpu", sink=cancel_after_epoch_2, cancel=token, checkpoints=6
+        )
+    state = json.loads((Path(latest_checkpoint(tmp_path / "cut")) / EARLY_STOP_STATE).read_text())
+    assert state["waited"] == 1 and not state["stopped_early"]  # cut between the two evaluations without a gain
+    resumed: dict = {}
+    train_student(train, cfg, tmp_path / "cut", dev=dev, device="cpu", schedule=resumed, checkpoints=6, resume=True)
+    assert (resumed["best_epoch"], resumed["epochs_run"], resumed["stopped_early"]) == (1, 3, True)
+    assert [h["epoch"] for h in resumed["dev_history"]] == [h["epoch"] for h in whole["dev_history"]]
+    assert resumed["best_dev"] == pytest.approx(whole["best_dev"], abs=1e-6)
 
 
 @pytest.mark.slow
