@@ -400,17 +400,6 @@ def model_box(role: str, title: str, help_text: str) -> dict:
                 key=f"sc_{role}_bs",
             )
         )
-        lrs, usual = scenario.learning_rates(m["model"])
-        lr = float(m.get("learning_rate", usual))
-        m["learning_rate"] = float(
-            c1.selectbox(
-                "Learning rate",
-                lrs,
-                index=lrs.index(lr) if lr in lrs else lrs.index(usual),
-                format_func=lambda v: f"{v:.0e}",
-                key=f"sc_{role}_lr_{'static' if m['model'] == 'static' else 'transformer'}",
-            )
-        )
         if role == "student" and m["model"] != "static":
             cut = c2.selectbox(
                 "Layers",
@@ -422,8 +411,23 @@ def model_box(role: str, title: str, help_text: str) -> dict:
                 "sentences/s of the 6-layer MiniLM), weaker before training, so it learns more from silver.",
             )
             m["layers"] = cut
+            if cut is not None:
+                st.caption(ui.md_escape(scenario.LAYERS_NOTE))
         else:
             m.pop("layers", None)
+        lrs, usual = scenario.learning_rates(m["model"], m.get("layers"))
+        lr = float(m.get("learning_rate", usual))
+        if lr != usual and lr in scenario.USUAL_RATES:  # another kind's usual rate: this kind's own instead
+            lr = usual
+        m["learning_rate"] = float(
+            c1.selectbox(
+                "Learning rate",
+                lrs,
+                index=lrs.index(lr) if lr in lrs else lrs.index(usual),
+                format_func=lambda v: f"{v:.0e}",
+                key=f"sc_{role}_lr_{scenario.rate_kind(m)}",
+            )
+        )
         seqs = [64, 128, 256, 512]
         seq = int(m.get("max_seq_length", 128))
         m["max_seq_length"] = int(

@@ -7,6 +7,12 @@ from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 
+#: the team-review files (augsbert_core.review): tool -> file suffix -> button label
+REVIEW_BUTTONS = {
+    "label-studio": {".json": "Label Studio tasks (.json)", ".xml": "Label Studio labeling config (.xml)"},
+    "argilla": {".json": "Argilla tasks (.json)", ".settings.json": "Argilla labeling config (.settings.json)"},
+}
+
 st.title("Silver labels")
 record = ui.need_run("No run yet.")
 if record is None:
@@ -234,14 +240,10 @@ with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
         "prediction (Label Studio) or suggestion (Argilla), and its labeling config. Bring their JSON export back "
         "here (or `augsbert review import FILE --run RUN`): pairs marked wrong and corrected scores join this review."
     )
-    buttons = {
-        "label-studio": {".json": "Label Studio tasks (.json)", ".xml": "Label Studio labeling config (.xml)"},
-        "argilla": {".json": "Argilla tasks (.json)", ".settings.json": "Argilla labeling config (.settings.json)"},
-    }
-    for column, (tool, files) in zip(st.columns(2), buttons.items()):
-        for suffix, button_label in files.items():  # each file is built on click: silver.csv can be large
+    for column, tool in zip(st.columns(2), REVIEW_BUTTONS):
+        for suffix in REVIEW_BUTTONS[tool]:  # each file is built on click: silver.csv can be large
             column.download_button(
-                button_label,
+                REVIEW_BUTTONS[tool][suffix],
                 lambda tool=tool, suffix=suffix: runinfo.review_files(record.dir, tool)[suffix].encode(),
                 file_name=f"{record.id}-{tool}{suffix}",
                 mime="application/xml" if suffix == ".xml" else "application/json",

@@ -84,6 +84,10 @@ SILVER_BUDGET: dict[str, int] = {STATIC_STUDENT: 20_000}
 # its learning rate unless given: chosen on dev on the silver-volume curve (0.002 beat 0.005 from 2,500 silver pairs
 # up, by 0.3-0.7 dev points; 0.02 and 0.1 lost earlier; docs/results.md); a static table needs ~100x a transformer's
 STATIC_LEARNING_RATE = 2.0e-3
+# a cut transformer's (student.layers) learning rate unless given: dev chose 1e-4 over 5e-5 for the 2-layer MiniLM on
+# gold only (+0.4 dev), gold + silver (+0.6) and full gold (+0.5), STSb-1k seed 42 (docs/results.md); the full
+# 6-layer student keeps 2e-5
+LAYERS_LEARNING_RATE = 1.0e-4
 DEVICE_PATTERN = r"^(auto|cpu|mps|cuda(:[0-9]+)?)$"
 MAX_TOP_K = 1_000  # neighbours per sentence; more is a typo or a memory blow-up (pairs = sentences x top_k)
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
@@ -763,10 +767,12 @@ def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
         elif value is None and role in raw:
             del raw[role]
     student = raw.get("student")
-    if isinstance(student, dict):  # a student is early-stopped unless told; the static one has its own rate
+    if isinstance(student, dict):  # a student is early-stopped unless told; fast kinds have their own rates
         defaults = {"epochs": AUTO_EPOCHS}
         if student.get("model") == STATIC_STUDENT:
             defaults["learning_rate"] = STATIC_LEARNING_RATE
+        elif student.get("layers") is not None:
+            defaults["learning_rate"] = LAYERS_LEARNING_RATE
         raw["student"] = {**defaults, **student}
     if isinstance(raw.get("teacher"), dict) and "model" not in raw["teacher"]:
         raw["teacher"] = {"model": AUTO_TEACHER, **raw["teacher"]}

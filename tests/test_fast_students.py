@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
-from augsbert_core.config import SILVER_BUDGET, STATIC_LEARNING_RATE
+from augsbert_core.config import LAYERS_LEARNING_RATE, SILVER_BUDGET, STATIC_LEARNING_RATE
 from augsbert_core.errors import ModelLoadError
 from tests.conftest import DEMO
 
@@ -80,6 +80,16 @@ def test_layer_cut_student_runs_end_to_end_and_reloads_cut(micro_stsb, tmp_path)
     reloaded = load_bi_encoder(str(result.run_dir / "models" / "augsbert"), device="cpu")
     assert len(reloaded[0].auto_model.encoder.layer) == 2
     _speed_and_card(result.run_dir, "augsbert")
+
+
+def test_each_student_kind_gets_the_learning_rate_dev_chose_unless_given():
+    def rate(student: dict) -> float:
+        return ExperimentConfig.from_dict({"student": student}, rules=False).student.learning_rate
+
+    assert rate({"model": "default"}) == 2e-5
+    assert rate({"model": "default", "layers": 2}) == LAYERS_LEARNING_RATE == 1e-4
+    assert rate({"model": "static"}) == STATIC_LEARNING_RATE
+    assert rate({"model": "default", "layers": 2, "learning_rate": 3e-5}) == 3e-5  # a given rate wins
 
 
 def test_layers_beyond_the_model_and_on_the_wrong_roles_are_refused():

@@ -19,7 +19,7 @@ pytest.importorskip("streamlit")
 
 from augsbert_core import ExperimentConfig, estimate  # noqa: E402
 from augsbert_core import gate as core_gate  # noqa: E402
-from augsbert_core.config import STATIC_LEARNING_RATE  # noqa: E402
+from augsbert_core.config import LAYERS_LEARNING_RATE, STATIC_LEARNING_RATE  # noqa: E402
 from augsbert_core.gate import readiness_gate  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import installs, scenario, workspace  # noqa: E402
@@ -491,7 +491,12 @@ def test_the_fast_students_are_offered_with_their_own_learning_rates():
     assert at.selectbox(key="sc_student_layers").value is None  # all layers by default
     at.selectbox(key="sc_student_layers").set_value(2).run()
     raw = scenario.build_configs(scenario.load_draft())[0].to_dict()
-    assert raw["student"]["layers"] == 2 and raw["student"]["learning_rate"] == 2e-5
+    assert raw["student"]["layers"] == 2 and raw["student"]["learning_rate"] == LAYERS_LEARNING_RATE  # dev's choice
+    assert "A cut transformer keeps the first N layers" in plain(at)
+    at.selectbox(key="sc_student_lr_layers").set_value(5e-5).run()  # a rate chosen by hand stays
+    assert scenario.build_configs(scenario.load_draft())[0].student.learning_rate == 5e-5
+    at.selectbox(key="sc_student_layers").set_value(3).run()
+    assert scenario.build_configs(scenario.load_draft())[0].student.learning_rate == 5e-5
     at.radio(key="sc_student_kind").set_value("static").run()
     assert not at.exception
     assert "distilled once from the offline MiniLM" in plain(at)
