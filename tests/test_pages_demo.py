@@ -342,11 +342,17 @@ def test_saving_the_review_says_it_was_saved(store):
 def test_export_offers_what_the_filters_show_and_all_pairs(store):
     run_id = seed_run(store)
     at = app("silver")
+    review = [  # the team-review files (Label Studio, Argilla) follow the two CSV exports; filters do not apply
+        "Label Studio tasks (.json)",
+        "Label Studio labeling config (.xml)",
+        "Argilla tasks (.json)",
+        "Argilla labeling config (.settings.json)",
+    ]
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Export what the filters show (40)", "Export all pairs (40)"]
+    assert labels == ["Export what the filters show (40)", "Export all pairs (40)", *review]
     at.text_input(key="sv_query").input("sleeps 7").run()
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["Export what the filters show (1)", "Export all pairs (40)"]
+    assert labels == ["Export what the filters show (1)", "Export all pairs (40)", *review]
     reviewed = runinfo.apply_review(runinfo.load_silver(store.get(run_id).dir), {7: {"wrong": True, "score": None}})
     out = runinfo.silver_export(reviewed)
     assert "row" not in out and {"review_wrong", "review_score", "used"} <= set(out.columns)
