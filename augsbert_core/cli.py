@@ -504,6 +504,7 @@ def _sample_choice(text: str) -> str | dict[str, float]:
 
 def _cmd_sample(args) -> int:
 
+    _writable(args.out)
     sampler = _sample_choice(args.sampler)
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
@@ -529,6 +530,7 @@ def _cmd_sample(args) -> int:
 
 def _cmd_label(args) -> int:
 
+    _writable(args.out)
     pool = data.load_unlabeled(args.pairs)
     if pool.pairs is None:
         raise ConfigError(f"{args.pairs}: needs two sentence columns (sentence1, sentence2) to label pairs")
@@ -553,6 +555,14 @@ def _cmd_label(args) -> int:
     return EXIT_OK
 
 
+def _writable(path: str, flag: str = "--out") -> None:
+    """Fail before the work when the output cannot be written (ConfigError: exit 2, naming the flag)."""
+    try:
+        data.check_writable_table(path, flag)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _cmd_label_errors(args) -> int:
 
     import tempfile  # noqa: PLC0415 - only this command needs a scratch folder
@@ -562,6 +572,7 @@ def _cmd_label_errors(args) -> int:
         raise ConfigError("label-errors ranks gold train pairs: scenarios 1 and 2 (data.train)")
     if args.top < 0:
         raise ConfigError("--top must be 0 or more")
+    _writable(args.out)
     data_ = load_experiment_data(cfg)
     device = choose_device(cfg.device)
     sink = _TqdmSink() if not args.no_progress else _PrintSink()

@@ -51,6 +51,7 @@ from .tables import (
     _gunzip,  # noqa: F401 - re-exported for the tests (data._gunzip)
     _Odd,
     _read_raw,
+    check_writable_table,
     safe_for_spreadsheet,
     write_table,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "load_unlabeled",
     "fingerprint",
     "write_table",
+    "check_writable_table",
     "safe_for_spreadsheet",
     "MAX_ROWS",
     "MAX_CELLS",

@@ -903,6 +903,23 @@ def _nested_text(arrow_type, rows: int) -> tuple[pd.Series, _Odd]:
 
 
 # ---------------------------------------------------------------------------------------------------- writing
+def check_writable_table(path: PathLike, flag: str = "--out") -> Path:
+    """Before any work: `path` can take a table (a writable extension, not a folder, its folder exists). ValueError
+    naming `flag` and the reason, so a command fails at once instead of after labeling or sampling."""
+    target = Path(path)
+    ext, gz = _split_extension(target)
+    if target.is_dir():
+        raise ValueError(f"{flag} {target}: is a folder; name a file such as {target / 'pairs.csv'}")
+    if gz or ext not in WRITABLE_EXTENSIONS:
+        raise ValueError(
+            f"{flag} {target}: cannot write {ext or 'a file without extension'}; use one of "
+            f"{', '.join(WRITABLE_EXTENSIONS)}"
+        )
+    if not target.parent.is_dir():
+        raise ValueError(f"{flag} {target}: the folder {target.parent} does not exist")
+    return target
+
+
 def write_table(frame: pd.DataFrame, path: PathLike) -> None:
     """Write by extension (.csv, .tsv, .jsonl, .parquet), atomically (`atomic_path`: a temp file, then a rename).
 
