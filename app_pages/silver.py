@@ -244,7 +244,7 @@ with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
         for suffix in REVIEW_BUTTONS[tool]:  # each file is built on click: silver.csv can be large
             column.download_button(
                 REVIEW_BUTTONS[tool][suffix],
-                lambda tool=tool, suffix=suffix: runinfo.review_files(record.dir, tool)[suffix].encode(),
+                lambda tool=tool, suffix=suffix: runinfo.review_file(record.dir, tool, suffix).encode(),
                 file_name=f"{record.id}-{tool}{suffix}",
                 mime="application/xml" if suffix == ".xml" else "application/json",
                 key=f"sv_{tool}{suffix}",

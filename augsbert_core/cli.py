@@ -642,17 +642,7 @@ def _cmd_cancel(args) -> int:
 def _cmd_report(args) -> int:
     """A RUN that is a directory is used as it is; else it is a run id in the run store."""
 
-    store = None
-    dirs = []
-    for run in args.runs:
-        if Path(run).is_dir():
-            dirs.append(Path(run))
-            continue
-        store = store or RunStore(args.runs_dir)
-        try:
-            dirs.append(Path(store.get(run).dir))
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
+    dirs = [_run_dir(run, args.runs_dir) for run in args.runs]
     atomic_write_text(Path(args.out), build_report(dirs, title=args.title))
     print(args.out)
     return EXIT_OK
@@ -684,17 +674,7 @@ def _cmd_review(args) -> int:
 def _cmd_export_mlflow(args) -> int:
     """RUN as for `report`: a directory as it is, else a run id in the run store. Prints one line per run."""
 
-    store = None
-    dirs = []
-    for run in args.runs:
-        if Path(run).is_dir():
-            dirs.append(Path(run))
-            continue
-        store = store or RunStore(args.runs_dir)
-        try:
-            dirs.append(Path(store.get(run).dir))
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
+    dirs = [_run_dir(run, args.runs_dir) for run in args.runs]
     for run_dir in dirs:
         tracked = log_run(
             run_dir, tracking_uri=args.tracking_uri, experiment=args.experiment, log_model=args.log_model or None

@@ -468,6 +468,12 @@ class ExperimentConfig:
         return sampler_shares(self.sampler)
 
     @property
+    def sampler_spec(self) -> registry.SamplerSpec:
+        """The spec whose `select`, `label_factor` and estimate terms apply: the sampler's, or a mix's first (the
+        samplers of a mix never select after labeling)."""
+        return registry.sampler(next(iter(self.sampler_shares)))
+
+    @property
     def sampler_mixed(self) -> bool:
         """Whether `sampler` is a mix of two or more samplers."""
         return isinstance(self.sampler, dict)

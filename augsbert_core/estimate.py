@@ -114,8 +114,7 @@ def device_kind(description: str) -> str:
 def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
     """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
     scenario, top_k = cfg.scenario, cfg.top_k
-    # a mix's pools are sampled, never selected after labeling: the first mixed sampler stands for its spec
-    spec = registry.sampler(next(iter(cfg.sampler_shares)))
+    spec = cfg.sampler_spec
     student, teacher = cfg.student, cfg.teacher
     pool_cap = cfg.data.max_unlabeled
     unlabeled = counts.unlabeled_sentences

@@ -153,13 +153,16 @@ class Names(Sequence[str]):
         return repr(self._names())
 
 
-class HelpLines(Mapping[str, str]):
-    """{sampler: its help line}, read live, in registration order."""
+class SpecField(Mapping[str, Any]):
+    """{sampler: one field of its spec} (`help`, `searches`), read live, in registration order."""
 
-    def __getitem__(self, name: str) -> str:
+    def __init__(self, field: str) -> None:
+        self._field = field
+
+    def __getitem__(self, name: str) -> Any:
         if name not in _SAMPLERS:
             raise KeyError(name)
-        return _SAMPLERS[name].help
+        return getattr(_SAMPLERS[name], self._field)
 
     def __iter__(self) -> Iterator[str]:
         return iter(tuple(_SAMPLERS))
@@ -167,11 +170,12 @@ class HelpLines(Mapping[str, str]):
     def __len__(self) -> int:
         return len(_SAMPLERS)
 
-    def __or__(self, other: Mapping[str, str]) -> dict[str, str]:
+    def __or__(self, other: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self) | dict(other)
 
 
-HELP = HelpLines()
+HELP = SpecField("help")  # {sampler: its help line}
+SEARCHES = SpecField("searches")  # {sampler: the base searches it runs}
 SAMPLERS = Names()
 SENTENCE_SAMPLERS = Names(keep=lambda spec: spec.select is None)  # need no labels: `augsbert sample` offers these
 MIX_SAMPLERS = Names(keep=lambda spec: spec.mixable)

@@ -114,19 +114,18 @@ def _silver(run_dir: Path) -> pd.DataFrame:
 # --- export ---------------------------------------------------------------------------------------------------------
 
 
-def review_files(run_dir: str | Path, fmt: str) -> dict[str, str]:
-    """{suffix: text} of the run's silver pairs in `fmt`'s import format: '.json' (the tasks or records) and the
-    labeling config ('.xml' for Label Studio, '.settings.json' for Argilla)."""
+def review_file(run_dir: str | Path, fmt: str, suffix: str = ".json") -> str:
+    """One file of the run's silver pairs in `fmt`'s import format: '.json' (the tasks or records) or the labeling
+    config (CONFIG_SUFFIX: '.xml' for Label Studio, '.settings.json' for Argilla, which needs no silver read)."""
     if fmt not in FORMATS:
         raise ConfigError(f"--format: {fmt!r} is not a review format; choose one of {', '.join(FORMATS)}")
     run_dir = Path(run_dir)
-    silver, scale = _silver(run_dir), run_scale(run_dir)
-    if fmt == "label-studio":
-        items, config = _label_studio_tasks(silver, scale, run_dir.name), _label_studio_config(scale)
-    else:
-        items = _argilla_records(silver, scale, run_dir.name)
-        config = json.dumps(_argilla_settings(scale), indent=1)
-    return {".json": json.dumps(items, indent=1, ensure_ascii=False), CONFIG_SUFFIX[fmt]: config}
+    scale = run_scale(run_dir)
+    if suffix == CONFIG_SUFFIX[fmt]:
+        return _label_studio_config(scale) if fmt == "label-studio" else json.dumps(_argilla_settings(scale), indent=1)
+    silver = _silver(run_dir)
+    build = _label_studio_tasks if fmt == "label-studio" else _argilla_records
+    return json.dumps(build(silver, scale, run_dir.name), indent=1, ensure_ascii=False)
 
 
 def export_review(run_dir: str | Path, fmt: str, out: str | Path) -> list[Path]:
@@ -136,13 +135,11 @@ def export_review(run_dir: str | Path, fmt: str, out: str | Path) -> list[Path]:
         raise ConfigError(f"--out {out}: the review file is JSON; name it *.json")
     if not out.parent.is_dir():
         raise ConfigError(f"--out {out}: the folder {out.parent} does not exist")
-    files = review_files(run_dir, fmt)  # before writing anything: a run without silver writes nothing
-    written = []
-    for suffix, text in files.items():
-        path = out if suffix == ".json" else out.with_suffix(suffix)
-        atomic_write_text(path, text)
-        written.append(path)
-    return written
+    pairs = review_file(run_dir, fmt)  # before writing anything: a run without silver writes nothing
+    config = out.with_suffix(CONFIG_SUFFIX[fmt])
+    atomic_write_text(out, pairs)
+    atomic_write_text(config, review_file(run_dir, fmt, CONFIG_SUFFIX[fmt]))
+    return [out, config]
 
 
 def _on_scale(score: float, scale: tuple[float, float]) -> float:

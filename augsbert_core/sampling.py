@@ -31,22 +31,7 @@ from .progress import ProgressEvent, ProgressSink, null_sink
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-class _SamplerParts(Mapping[str, tuple[str, ...]]):
-    """{sampler: the base searches it runs}, read live from the registry (registry.SamplerSpec.searches)."""
-
-    def __getitem__(self, name: str) -> tuple[str, ...]:
-        if name not in registry.SAMPLERS:
-            raise KeyError(name)
-        return registry.sampler(name).searches
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(registry.SAMPLERS)
-
-    def __len__(self) -> int:
-        return len(registry.SAMPLERS)
-
-
-SAMPLER_PARTS: Mapping[str, tuple[str, ...]] = _SamplerParts()
+SAMPLER_PARTS: Mapping[str, tuple[str, ...]] = registry.SEARCHES  # {sampler: its searches}, live
 
 
 def _stopwords() -> frozenset[str]:

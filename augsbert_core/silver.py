@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
-from . import registry, stages
+from . import stages
 from .atomic import atomic_path
 from .config import ExperimentConfig
 from .ensemble import TeacherEnsemble
@@ -205,7 +205,7 @@ def cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.D
     (twice that for KDE, which then keeps the pairs that match the gold label distribution). The unlabeled file's
     own pairs come first (sampled pairs top them up), the rest is drawn at random with the seed; a cap below the
     given pairs draws among them. Paying the teacher only for pairs that can be kept."""
-    limit = cfg.silver_cap * _selecting(cfg).label_factor if cfg.silver_cap else None
+    limit = cfg.silver_cap * cfg.sampler_spec.label_factor if cfg.silver_cap else None
     if limit is None or len(candidates) <= limit:
         return candidates
     rng = np.random.default_rng(cfg.seed)
@@ -232,16 +232,11 @@ def given_silver(cfg: ExperimentConfig, task: str, run: Run, report: ProgressSin
     return silver
 
 
-def _selecting(cfg: ExperimentConfig) -> registry.SamplerSpec:
-    """The spec whose `select` and `label_factor` apply: the sampler's (a mix's samplers never select)."""
-    return registry.sampler(cfg.sampler if isinstance(cfg.sampler, str) else next(iter(cfg.sampler)))
-
-
 def kept_mask(values: np.ndarray, gold: pd.DataFrame | None, cfg: ExperimentConfig) -> np.ndarray:
     """Which labeled candidates become silver: all of them; with the KDE sampler those whose label distribution
     matches the gold's (`values` are the silver scores or labels); then at most `max_silver`, drawn at random."""
     kept = np.ones(len(values), dtype=bool)
-    select = _selecting(cfg).select
+    select = cfg.sampler_spec.select
     if select is not None and gold is not None:
         kept[:] = False
         kept[select(values, gold["label"].to_numpy(), cfg.seed)] = True

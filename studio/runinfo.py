@@ -382,7 +382,7 @@ def review_editor_key(run_id: str, rows: list[int]) -> str:
 
 
 review_summary = core_review.review_summary
-review_files = core_review.review_files  # the Silver page's Label Studio / Argilla downloads
+review_file = core_review.review_file  # the Silver page's Label Studio / Argilla downloads
 import_review_text = core_review.import_review_text  # and its upload of their export
 
 

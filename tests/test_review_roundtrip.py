@@ -190,5 +190,5 @@ def test_the_silver_page_offers_both_tools_files(store):  # noqa: F811 - the imp
     labels = {b.proto.label for b in at.get("download_button")}
     assert {"Label Studio tasks (.json)", "Label Studio labeling config (.xml)"} <= labels
     assert {"Argilla tasks (.json)", "Argilla labeling config (.settings.json)"} <= labels
-    files = runinfo.review_files(store.get(run_id).dir, "argilla")  # what the buttons hand out
-    assert len(json.loads(files[".json"])) == 40 and "Bring their JSON export back" in texts(at)
+    records = runinfo.review_file(store.get(run_id).dir, "argilla")  # what the tasks button hands out
+    assert len(json.loads(records)) == 40 and "Bring their JSON export back" in texts(at)
