@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from . import __version__, data, ray_engine, registry, stages
 from . import review as review_mod
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, dumps_json
 from .config import (
     ENGINES,
     SENTENCE_SAMPLERS,
@@ -305,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (AugsbertError, FileNotFoundError) as exc:  # expected: bad input, settings, a model, a run file
         if getattr(args, "json", False) and args.command in ("check", "validate"):
             problems = [str(p) for p in getattr(exc, "problems", [])] or str(exc).splitlines()
-            print(json.dumps({"ok": False, "errors": problems}, indent=2))
+            print(dumps_json({"ok": False, "errors": problems}, indent=2))
         print(f"error: {exc}", file=sys.stderr)
         for problem in getattr(exc, "problems", [])[1:20]:
             print(f"  {problem}", file=sys.stderr)
@@ -378,7 +378,7 @@ def _cmd_check(args) -> int:
 
     plan = check_experiment(ExperimentConfig.from_file(args.config, overrides=args.set))
     if args.json:
-        print(json.dumps(plan.to_dict(), indent=2))
+        print(dumps_json(plan.to_dict(), indent=2))
     else:
         print("\n".join(plan.lines()))
     return EXIT_OK
@@ -386,7 +386,7 @@ def _cmd_check(args) -> int:
 
 def _cmd_config_schema(args) -> int:
 
-    print(json.dumps(json_schema(), indent=2))
+    print(dumps_json(json_schema(), indent=2))
     return EXIT_OK
 
 
@@ -431,7 +431,7 @@ def _cmd_study(args) -> int:
     if args.summarize:
         index_path = study.out / "index.json"
         results = study.collect(json.loads(index_path.read_text()) if index_path.is_file() else {})
-        (study.out / "results.json").write_text(json.dumps(results, indent=2))
+        (study.out / "results.json").write_text(dumps_json(results, indent=2))
         (study.out / "results.md").write_text(results_markdown(results))
     else:
         results = study.run(sink=_PrintSink(), log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -444,7 +444,7 @@ def _cmd_models(args) -> int:
 
     models = offline_models()
     if args.json:
-        print(json.dumps(models, indent=2))
+        print(dumps_json(models, indent=2))
         return EXIT_OK
     for m in models:
         state = "installed" if m["installed"] else "not installed"
@@ -462,7 +462,7 @@ def _cmd_validate(args) -> int:
     summary = loaded.summary()
     if args.json:
         print(
-            json.dumps(
+            dumps_json(
                 {"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]}, indent=2, default=str
             )
         )
@@ -604,7 +604,7 @@ def _cmd_runs(args) -> int:
         print(f"note: {line}", file=sys.stderr)
     recommended = {r.id: _recommended_of(r) for r in records}
     if args.json:
-        print(json.dumps([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2, default=str))
+        print(dumps_json([{**r.to_dict(), "recommended": recommended[r.id]} for r in records], indent=2))
         return EXIT_OK
     if not records:
         print(f"no runs in {store.root}")

@@ -13,7 +13,6 @@ global batch is N times larger. Only rank 0 evaluates, prints and saves the mode
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import registry
+from .atomic import dumps_json
 from .config import ModelConfig
 from .models import choose_device, load_bi_encoder, load_cross_encoder
 from .registry import DEFAULT_TEACHER_LOSS
@@ -140,7 +140,7 @@ def train_distributed(
                 else bi_encoder_evaluator(dev, task, "dev")
             )
             summary["dev"] = {k: float(v) for k, v in evaluator(model).items()}
-        Path(output_dir, "train_summary.json").write_text(json.dumps(summary, indent=2))
+        Path(output_dir, "train_summary.json").write_text(dumps_json(summary, indent=2))
         log(
             f"rank 0/{info.world_size}: {role} trained {summary['global_steps']} steps "
             f"(loss {summary['train_loss']:.4f}) -> {output_dir}"

@@ -316,7 +316,10 @@ def format_table(metrics: dict[str, Any], task: str) -> str:
         for split in splits:
             for m in names:
                 v = metrics[model_key].get(split, {}).get(m)
-                row.append("-" if v is None else (f"{v:.4f}" if m == "threshold" else f"{100 * v:.2f}"))
+                if v is None or not _finite(v):
+                    row.append("-" if v is None else "undefined")
+                else:
+                    row.append(f"{v:.4f}" if m == "threshold" else f"{100 * v:.2f}")
         if schedules:
             row.append(schedule_label(schedules.get(model_key)))
         rows.append(row)

@@ -6,6 +6,8 @@ each option instead of parsing the message. Scenario 1 makes no silver labels: t
 
 from __future__ import annotations
 
+import math
+
 from .config import ExperimentConfig
 from .ensemble import TeacherEnsemble
 from .evaluation import PRIMARY_METRIC
@@ -14,6 +16,9 @@ SMALL_LEAD = (
     0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'
 )
 NOT_APPLICABLE = "not_applicable"  # the verdict in scenario 1: no silver labels, nothing to gate
+# the verdict when the teacher's or every student's dev score is undefined (NaN: constant predictions): the gate
+# decides nothing and never stops a run on it
+UNDEFINED = "undefined"
 
 #: What to try when the teacher is weak: option key -> its wording in the message (config keys, for the CLI).
 OPTIONS: dict[str, str] = {
@@ -51,8 +56,11 @@ def readiness_gate(
     else:
         teacher = metrics["teacher"][split][primary]
         what = "teacher"
-    best_name = max(students, key=students.get)
-    best = students[best_name]
+    defined = {k: v for k, v in students.items() if _finite(v)}
+    if not _finite(teacher) or not defined:
+        return _undefined(metrics, task, cfg, split, teacher, students, what, ensemble)
+    best_name = max(defined, key=defined.get)
+    best = defined[best_name]
     ready = teacher > best + cfg.gate.margin
     lead = teacher - best
     options: list[str] = []
@@ -99,7 +107,40 @@ def readiness_gate(
         "lead": lead,
         # the teacher's lead over every student it could teach (gold-only: the tuned baseline; zero-shot: the base);
         # a fast student's lead is the room silver has to teach it (docs/results.md)
-        "leads": {name: teacher - score for name, score in students.items()},
+        "leads": {name: teacher - score for name, score in defined.items()},
+    }
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _undefined(metrics, task, cfg, split, teacher, students, what, ensemble) -> dict:
+    """The gate's record when it cannot compare: who is undefined, and that nothing was decided on it."""
+    primary = PRIMARY_METRIC[task]
+    missing = ([what.split(" (")[0]] if not _finite(teacher) else []) + [
+        k for k, v in students.items() if not _finite(v)
+    ]
+    message = (
+        f"the readiness gate decides nothing: {primary} on {split} is undefined for {', '.join(missing)} "
+        "(constant predictions on that split); the run goes on without its verdict"
+    )
+    return {
+        "split": split,
+        "metric": primary,
+        "teacher": teacher if _finite(teacher) else None,
+        "students": {k: (v if _finite(v) else None) for k, v in students.items()},
+        "best_student": None,
+        "verdict": NOT_APPLICABLE if cfg.scenario == 1 else UNDEFINED,
+        "action": cfg.gate.action,
+        "message": message,
+        "summary": message,
+        "options": [],
+        "used_test": split == "test",
+        "teacher_kind": "ensemble" if ensemble is not None else "cross_encoder",
+        "cross_encoder": metrics["teacher"][split][primary],
+        "lead": None,
+        "leads": {},
     }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, dumps_json
 from .config import unique_json_object
 from .problems import DataError, Problem
 
@@ -67,7 +67,7 @@ def write_gold_review(path: str | Path, train_fingerprint: str, rows: dict[int, 
         if entry.get("exclude") or entry.get("score") is not None
     }
     path = Path(path)
-    atomic_write_text(path, json.dumps({"train_fingerprint": train_fingerprint, "rows": kept}, indent=2) + "\n")
+    atomic_write_text(path, dumps_json({"train_fingerprint": train_fingerprint, "rows": kept}, indent=2) + "\n")
     return path
 
 

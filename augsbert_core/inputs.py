@@ -11,6 +11,12 @@ import pandas as pd
 from . import data as data_mod
 from .config import ConfigError, ExperimentConfig
 from .gold_review import apply_gold_review, read_gold_review
+from .problems import DataError, Problem
+
+# the fewest pairs a scored split (dev, test, source dev) may have: a correlation over fewer is undefined (with
+# 2 it is +-1, and `recommended` falls back to the baseline: its paired bootstrap needs 3)
+MIN_SCORED_PAIRS = 2
+SCORED_SPLITS = ("dev", "test", "source_dev")
 
 
 @dataclass
@@ -82,10 +88,44 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
+    check_scored_splits(loaded, paths)
     loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
     if loaded.gold_review is not None and review_path is not None and review_path.exists():
         loaded.fingerprints["gold_review"] = data_mod.fingerprint(review_path)
     return loaded
+
+
+def check_scored_splits(loaded: LoadedData, paths: dict) -> None:
+    """Refuse (DataError) a split that metrics are computed on when they would be undefined: fewer than
+    MIN_SCORED_PAIRS pairs, every score equal (Spearman and Pearson undefined) or a single class (average precision
+    and the F1 threshold undefined). Said before any training, by `check` and `run` alike."""
+    for key in SCORED_SPLITS:
+        frame = getattr(loaded, key, None)
+        if frame is None or (loaded.task == "positive_pairs" and key != "source_dev"):
+            continue
+        file, what = str(paths[key]), f"the {key.replace('_', ' ')} split"
+        if len(frame) < MIN_SCORED_PAIRS:
+            message = (
+                f"{what} has {len(frame)} pair{'s' if len(frame) != 1 else ''} after loading; its metrics need at "
+                f"least {MIN_SCORED_PAIRS} (add pairs, or leave the file out where it is optional)"
+            )
+            raise DataError([Problem(file, None, None, message)])
+        labels = frame["label"]
+        if labels.nunique() >= 2:
+            continue
+        only = float(labels.iloc[0])
+        if key == "source_dev" or loaded.task == "regression":
+            lo, hi = loaded.scale if key != "source_dev" and loaded.scale else (0.0, 1.0)
+            message = (
+                f"every score in {what} is {lo + only * (hi - lo):g}: Spearman and Pearson are undefined on it, "
+                "so no model could be compared on it; it needs pairs with different scores"
+            )
+        else:
+            message = (
+                f"every label in {what} is {int(only)}: average precision and the F1 threshold are undefined on "
+                "it; it needs pairs of both classes"
+            )
+        raise DataError([Problem(file, None, None, message)])
 
 
 def _subsample_pool(pool: data_mod.SentencePool, limit: int, seed: int) -> data_mod.SentencePool:

@@ -120,6 +120,10 @@ class ExperimentResult:
         return format_table({**self.metrics, **verdict}, self.task)
 
 
+# data keys that change how the same files are read (labels, scale, the pool): a reused run must share them
+REUSE_DATA_KEYS = ("scale", "source_scale", "column_map", "max_unlabeled")
+
+
 class _Reporter:
     """Forwards progress to the run's events file, its log and an outside sink."""
 
@@ -750,9 +754,16 @@ class _Experiment:
                     f"reuse_from {source!r}: '{key}' differs ({theirs.get(key)!r} there, "
                     f"{self.cfg.to_dict().get(key)!r} here); its trained models do not fit this run"
                 )
+        ours_data, their_data = self.cfg.to_dict().get("data") or {}, theirs.get("data") or {}
+        for key in REUSE_DATA_KEYS:  # the same files read another way give other labels
+            if their_data.get(key) != ours_data.get(key):
+                raise ConfigError(
+                    f"reuse_from {source!r}: 'data.{key}' differs ({their_data.get(key)!r} there, "
+                    f"{ours_data.get(key)!r} here); its models learned other labels"
+                )
         their_prints = _read_json(src / RunFiles.FINGERPRINTS)
         state = _read_json(src / RunFiles.STATE)
-        for key in ("train", "dev", "test", "source_train", "source_dev", "full_train", "gold_review"):
+        for key in ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train", "gold_review"):
             if key == "full_train" and "full_gold" not in state["done"]:
                 continue
             if their_prints.get(key) != data.fingerprints.get(key):
@@ -1073,7 +1084,7 @@ class _Experiment:
             gate["labeler"] = chosen
             self.run_.write_json(RunFiles.GATE, gate)
         trials = ", ".join(f"{t['labeler'].replace('_', '-')} {100 * t['dev']:.2f}" for t in probe["trials"])
-        return chosen, f"best probe student on dev: {trials}"
+        return chosen, probe.get("why") or f"best probe student on dev: {trials}"
 
 
 def _read_json(path: Path) -> dict:

@@ -9,6 +9,7 @@ cross-encoder (the simpler labeler)."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from pathlib import Path
@@ -43,6 +44,18 @@ def probe_sample(n_gold: int, n_silver: int, fraction: float, seed: int) -> tupl
     )
     silver_idx = np.sort(rng.choice(n_silver, max(1, round(fraction * n_silver)), replace=False))
     return gold_idx, silver_idx
+
+
+def choose_labeler(trials: list[dict]) -> tuple[dict, str | None]:
+    """The probe trial with the best dev score (first of equals: the earlier in PREFERENCE), and None; when no
+    trial's dev score is defined (constant predictions), the first trial and why: nothing is chosen on NaN."""
+    defined = [t for t in trials if math.isfinite(t["dev"])]
+    if defined:
+        return max(defined, key=lambda t: t["dev"]), None
+    return trials[0], (
+        f"every probe student's dev score is undefined (constant predictions): {trials[0]['labeler']} labels "
+        "by order of preference, not by a comparison"
+    )
 
 
 def probe_labelers(
@@ -106,7 +119,7 @@ def probe_labelers(
         )
         del model
         shutil.rmtree(folder / name, ignore_errors=True)
-    best = max(trials, key=lambda t: t["dev"])  # first of equals: the earlier in PREFERENCE
+    best, why = choose_labeler(trials)
     shutil.rmtree(folder, ignore_errors=True)
     report = {
         "chosen": best["labeler"],
@@ -116,4 +129,6 @@ def probe_labelers(
         "silver_pairs": int(len(silver_idx)),
         "trials": trials,
     }
+    if why:
+        report["why"] = why
     return best["labeler"], report

@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from . import stages
-from .atomic import atomic_path
+from .atomic import atomic_path, dumps_json
 from .errors import ConfigError
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .sampling import BlockSearch, iter_candidate_chunks
@@ -198,7 +198,7 @@ def ray_silver(
                 cancel.raise_if_cancelled("candidate search")
             with atomic_path(cand_dir / f"part-{i:05d}.parquet") as tmp:
                 chunk.reset_index(drop=True).assign(_row=np.arange(len(chunk))).to_parquet(tmp, index=False)
-        done_file.write_text(json.dumps(settings))
+        done_file.write_text(dumps_json(settings))
     shards = sorted(cand_dir.glob("part-*.parquet"))
     rows = {p.name: pq.ParquetFile(p).metadata.num_rows for p in shards}  # from the footer, not the data
     pending = [p for p in shards if not (lab_dir / p.name).exists() and rows[p.name]]
@@ -339,7 +339,7 @@ class RayScorer:
                 )
                 with atomic_path(cand_dir / f"part-{i:08d}.parquet") as tmp:  # names sort as numbers
                     frame.to_parquet(tmp, index=False)
-            (cand_dir / DONE).write_text(json.dumps({"pairs": len(pairs), "teacher": self.actors.teacher}))
+            (cand_dir / DONE).write_text(dumps_json({"pairs": len(pairs), "teacher": self.actors.teacher}))
         lab_dir.mkdir(parents=True, exist_ok=True)
         shards = sorted(cand_dir.glob("part-*.parquet"))
         rows = {p.name: pq.ParquetFile(p).metadata.num_rows for p in shards}

@@ -10,7 +10,6 @@ file names, messages, the config) is user text and is escaped."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pandas as pd
 
 from . import data as data_mod
 from . import stages
+from .atomic import dumps_json
 from .errors import AugsbertError, ConfigError
 from .evaluation import (
     MODEL_KEYS,
@@ -590,5 +590,5 @@ def _run_section(run: _RunView, plot) -> list[str]:
     out.append("<h3>Datasets</h3>")
     out.append(_datasets_table(run))
     out.append("<h3>Config</h3>")
-    out.append(f"<pre>{esc(json.dumps(run.config, indent=2, ensure_ascii=False, default=str))}</pre>")
+    out.append(f"<pre>{esc(dumps_json(run.config, indent=2, ensure_ascii=False))}</pre>")
     return out

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_json, atomic_write_text
+from .atomic import atomic_write_json, atomic_write_text, dumps_json
 from .config import unique_json_object
 from .errors import ConfigError
 from .runs import RunFiles
@@ -122,10 +122,10 @@ def review_file(run_dir: str | Path, fmt: str, suffix: str = ".json") -> str:
     run_dir = Path(run_dir)
     scale = run_scale(run_dir)
     if suffix == CONFIG_SUFFIX[fmt]:
-        return _label_studio_config(scale) if fmt == "label-studio" else json.dumps(_argilla_settings(scale), indent=1)
+        return _label_studio_config(scale) if fmt == "label-studio" else dumps_json(_argilla_settings(scale), indent=1)
     silver = _silver(run_dir)
     build = _label_studio_tasks if fmt == "label-studio" else _argilla_records
-    return json.dumps(build(silver, scale, run_dir.name), indent=1, ensure_ascii=False)
+    return dumps_json(build(silver, scale, run_dir.name), indent=1, ensure_ascii=False)
 
 
 def export_review(run_dir: str | Path, fmt: str, out: str | Path) -> list[Path]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import stages
-from .atomic import atomic_path, atomic_write_json, atomic_write_text  # noqa: F401 - re-exported
+from .atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json  # noqa: F401 - re-exported
 from .errors import Failure, RunFileError
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
@@ -406,8 +406,8 @@ def _add_missing_columns(db: sqlite3.Connection) -> None:
 def _insert(db: sqlite3.Connection, record: RunRecord) -> None:
     """Write `record` as its index row (replacing an older one)."""
     row = record.to_dict()
-    row["headline"] = json.dumps(row["headline"])
-    row["failure"] = json.dumps(row["failure"]) if row["failure"] is not None else None
+    row["headline"] = dumps_json(row["headline"])
+    row["failure"] = dumps_json(row["failure"]) if row["failure"] is not None else None
     db.execute(
         f"INSERT OR REPLACE INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values())
     )
@@ -498,7 +498,7 @@ class Run:
 
     def event(self, event: dict[str, Any]) -> None:
         """Append one progress event (a single short write: readers never see half a line)."""
-        line = json.dumps(event, default=str) + "\n"
+        line = dumps_json(event) + "\n"
         with open(self.path(RunFiles.EVENTS), "a", encoding="utf-8") as handle:
             handle.write(line)
 

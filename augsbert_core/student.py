@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from . import registry, stages
+from .atomic import dumps_json
 from .config import ModelConfig
 from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
 from .models import choose_device, load_student
@@ -169,7 +169,7 @@ def train_student(
         schedule.update(got)
     model.save_pretrained(str(output_dir))
     if report is not None:
-        (Path(output_dir) / "seed_search.json").write_text(json.dumps(report, indent=2))
+        (Path(output_dir) / "seed_search.json").write_text(dumps_json(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled(f"{stage} cancelled; the partly trained model was saved")
     return model

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import dumps_json
 from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
 from .models import device_description
@@ -148,7 +149,7 @@ class Study:
                     t0 = time.time()
                     result = run_experiment(cfg, store=store, sink=sink)
                     index[key] = str(result.run_dir)
-                    atomic_write_text(index_path, json.dumps(index, indent=2))
+                    atomic_write_text(index_path, dumps_json(index, indent=2))
                     first_run = first_run or str(result.run_dir)
                     if shares and teacher_run is None and _has_teacher(result.run_dir):
                         teacher_run, teacher_seed = str(result.run_dir), seed
@@ -158,7 +159,7 @@ class Study:
                     )
         results = self.collect(index)
         results["wall_seconds"] = round(time.time() - started, 1)
-        atomic_write_text(self.out / "results.json", json.dumps(results, indent=2))
+        atomic_write_text(self.out / "results.json", dumps_json(results, indent=2))
         atomic_write_text(self.out / "results.md", results_markdown(results))
         return results
 
@@ -177,9 +178,8 @@ class Study:
         blocks = []
         for exp in self.experiments:
             runs = []
-            for key, run_dir in index.items():
-                name, sampler, seed, _ = key.split("|")
-                if name != exp.name or not (Path(run_dir) / RunFiles.METRICS).is_file():
+            for (name, sampler, seed), run_dir in latest_cells(index).items():
+                if name != exp.name:
                     continue
                 if sampler not in [str(s) for s in (exp.samplers or [None])] or int(seed) not in self.seeds:
                     continue
@@ -226,6 +226,19 @@ class Study:
             "machine": machine_description(),
             "experiments": blocks,
         }
+
+
+def latest_cells(index: dict[str, str]) -> dict[tuple[str, str, str], str]:
+    """One finished run per study cell (experiment, sampler, seed): the index keys a run by its config digest too,
+    so a cell rerun after a config change has two entries; the later one (the index keeps the order it was written
+    in) is the cell's, and a seed is never counted twice."""
+    cells: dict[tuple[str, str, str], str] = {}
+    for key, run_dir in index.items():
+        name, sampler, seed, _ = key.split("|")
+        if (Path(run_dir) / RunFiles.METRICS).is_file():
+            cells.pop((name, sampler, seed), None)  # re-inserted last: the latest entry wins
+            cells[(name, sampler, seed)] = run_dir
+    return cells
 
 
 def _maybe_json(path: Path) -> dict | None:

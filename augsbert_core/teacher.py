@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
 import sqlite3
@@ -22,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import registry, stages
+from .atomic import dumps_json
 from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
 from .embeddings import cache_dir
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
@@ -131,7 +131,7 @@ def train_teacher(
     model = trainer.model
     model.save_pretrained(str(output_dir))
     if report is not None:
-        (Path(output_dir) / "seed_search.json").write_text(json.dumps(report, indent=2))
+        (Path(output_dir) / "seed_search.json").write_text(dumps_json(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled("teacher training cancelled; the partly trained teacher was saved")
     return model

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import dumps_json
 from .config import ConfigError, ExperimentConfig, tracking_missing
 from .evaluation import model_metrics, recommended_of
 from .models import is_saved_model
@@ -73,7 +74,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
         for key, inner in value.items():
             out.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
         return out
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    text = value if isinstance(value, str) else dumps_json(value)
     if len(text) > MAX_PARAM_CHARS:
         text = text[: MAX_PARAM_CHARS - 3] + "..."
     return {_key(prefix): text}

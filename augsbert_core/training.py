@@ -7,6 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
+from .atomic import dumps_json
 from .config import AUTO_EPOCHS, ModelConfig
 from .progress import Cancelled, ProgressEvent
 from .runs import RunFiles
@@ -196,7 +197,7 @@ def dev_early_stopping(evaluator, patience: int):
             if self.best_state is not None:
                 torch.save(self.best_state, folder / EARLY_STOP_WEIGHTS)
             keys = ("best", "best_step", "best_epoch", "waited", "history", "stopped_early")
-            (folder / EARLY_STOP_STATE).write_text(json.dumps({k: getattr(self, k) for k in keys}))
+            (folder / EARLY_STOP_STATE).write_text(dumps_json({k: getattr(self, k) for k in keys}))
             return control
 
         def resume_from(self, checkpoint: str | Path) -> None:
@@ -328,7 +329,7 @@ def train_with_seed_search(
     best = max(trials, key=lambda t: t["dev"])
     report = {"trials": trials, "chosen_seed": best["seed"], "fraction": fraction}
     folder.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(report, indent=2))
+    record.write_text(dumps_json(report, indent=2))
     sink(ProgressEvent(stage, message=f"finishing seed {best['seed']} (best on dev of {len(trials)} trials)"))
     trainer = make_trainer(best["seed"], folder)
     quiet(trainer)

@@ -180,6 +180,7 @@ GATE_ACTIONS: dict[str, tuple[str | None, str]] = {
     "keep_student": (None, "keeping the student the teacher trailed: it is in the run's results"),
 }
 GATE_NOT_APPLICABLE = core_gate.NOT_APPLICABLE  # gate.json's verdict in scenario 1 (no silver labels)
+GATE_UNDEFINED = core_gate.UNDEFINED  # gate.json's verdict when a dev score it compares is undefined
 #: The Scenario page's widgets each action changes (cleared so that they show the changed draft).
 GATE_ACTION_WIDGETS: dict[str, tuple[str, ...]] = {
     "mpnet": ("sc_teacher_kind",),

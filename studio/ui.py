@@ -239,6 +239,8 @@ def gate_alert(gate: dict[str, Any]) -> None:
         st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
     elif gate.get("verdict") == scenario.GATE_NOT_APPLICABLE:
         st.info(f"**Teacher-readiness gate: does not apply.** {md_escape(text)}", icon=":material/info:")
+    elif gate.get("verdict") == scenario.GATE_UNDEFINED:
+        st.warning(f"**Teacher-readiness gate: no verdict.** {md_escape(text)}", icon=":material/help:")
     else:
         options = scenario.gate_actions(gate)
         if options:

@@ -158,11 +158,23 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
     lines.clear()
     study.run(log=lines.append)
     assert sum("done before" in line for line in lines) == 4 and not any("running" in line for line in lines)
+    # a cell rerun after a config change (a second digest in the index) counts once: its later run is the cell's
+    index[f"s2|bm25|1|{'0' * 12}"] = runs["random1"].dir
+    block = study.collect(index)["experiments"][0]
+    assert {r["model"]: r["n"] for r in block["rows"]}["AugSBERT (bm25)"] == 2
+    bm25_seed1 = [r["run"] for r in block["runs"] if r["sampler"] == "bm25" and r["seed"] == 1]
+    assert bm25_seed1 == [Path(runs["random1"].dir).name]
     # reuse_from refuses a run whose trained models do not fit
     cfg = study.cell_config(study.experiments[0], 1, "bm25")
     cfg.student.epochs = 2
     cfg.reuse_from = runs["bm251"].dir
     with pytest.raises(ConfigError, match="'student' differs"):
+        run_experiment(cfg, store=RunStore(tmp_path / "other"))
+    # ... and one that read the same files on another scale (issue 25, class 5): its models learned other labels
+    cfg = study.cell_config(study.experiments[0], 1, "bm25")
+    cfg.data.scale = [0.0, 10.0]
+    cfg.reuse_from = runs["bm251"].dir
+    with pytest.raises(ConfigError, match=r"'data.scale' differs \(\[0.0, 5.0\] there, \[0.0, 10.0\] here\)"):
         run_experiment(cfg, store=RunStore(tmp_path / "other"))
 
 
