@@ -107,6 +107,15 @@ if files:
             }
         )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    if st.button(
+        "Start over",
+        key="reset_dataset",
+        icon=":material/restart_alt:",
+        type="tertiary",
+        help="Remove every saved file of this dataset (its name and score scale too); finished runs are kept.",
+    ):
+        workspace.reset_dataset()
+        st.rerun()
     demo_roles = [r for r, info in files.items() if workspace.is_demo_entry(info)]
     if demo_roles and manifest.get("source") not in workspace.DEMOS:
         st.caption(

@@ -388,7 +388,7 @@ def model_box(role: str, title: str, help_text: str) -> dict:
         else:
             fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))
             m["epochs"] = scenario.whole_epochs(
-                c1.number_input("Epochs", 0.25, 50.0, fixed, 0.25, format="%g", key=f"sc_{role}_epochs")
+                c1.number_input("Epochs", 0.25, 50.0, fixed, 1.0, format="%g", key=f"sc_{role}_epochs")
             )
         m["batch_size"] = int(
             c2.selectbox(

@@ -470,6 +470,9 @@ def save_upload(
             frame = core_data.read_table(path, column_map=column_map or None)
         except core_data.DataError as exc:
             return UploadResult(role, error=_relabel(exc, path, filename))
+        clash = task_clash(role, loaded.task, name) if role in TARGET_ROLES else None
+        if clash is not None:
+            return UploadResult(role, error=clash)
         keep = _canonical_columns(frame, role, mapping or {})
         target = data_dir() / f"{role}.csv"
         saved = frame[keep]
@@ -512,6 +515,46 @@ def save_upload(
         manifest["title"] = dataset_title(manifest)
     write_manifest(manifest)
     return UploadResult(role, entry=entry, warnings=warnings)
+
+
+#: How a task reads in the Data page's words (one task per dataset: scores, or 0/1 labels).
+TASK_WORDS = {
+    "regression": "similarity scores",
+    "classification": "0/1 labels",
+    "positive_pairs": "positive pairs only",
+}
+
+
+def task_clash(role: str, task: str, name: str) -> core_data.DataError | None:
+    """A refusal naming both files when an upload for a target role (train, dev, test) has another kind of target
+    than the target files saved already (scores vs 0/1 labels): one dataset, one task. None when it agrees."""
+    files = read_manifest()["files"]
+    for other in TARGET_ROLES:
+        info = files.get(other)
+        if other == role or not info or not info.get("task"):
+            continue
+        if (info["task"] == "regression") == (task == "regression"):
+            continue
+        saved = str(info.get("original") or info["file"])
+        message = (
+            f"this file has {TASK_WORDS.get(task, task)} ({task}), but {saved}, the saved "
+            f"{ROLES[other][0].lower()}, has {TASK_WORDS.get(info['task'], info['task'])} ({info['task']}): a dataset "
+            f"has one task. Upload a file with {TASK_WORDS.get(info['task'], info['task'])}, or remove {saved} "
+            "(or start over) to change the task"
+        )
+        return core_data.DataError([core_data.Problem(name, None, None, message)])
+    return None
+
+
+def reset_dataset() -> None:
+    """Start over: every saved file removed, the recorded scale, name and demo forgotten (runs are kept)."""
+    for role in list(read_manifest()["files"]):
+        remove_role(role)
+    manifest = read_manifest()
+    for key in ("scale", "demo"):
+        manifest.pop(key, None)
+    manifest.update(source=None, title=None, title_auto=True)
+    write_manifest(manifest)
 
 
 def pairs_without_labels(role: str, loaded, columns: list[str]) -> bool:

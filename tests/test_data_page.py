@@ -365,3 +365,36 @@ def test_a_saved_file_that_no_longer_loads_names_the_upload(home):
     error = plain(at.main.error[0].value)
     assert "sick_train.csv does not load" in error and "row 2" in error and "outside the scale 2..5" in error
     assert str(home) not in page_text(at)
+
+
+# ----------------------------------------------------------------------------------------------- one task
+MRPC_TRAIN = (
+    b"label,sentence1,sentence2\n"
+    b"1,He said the deal was done.,He said the agreement was finished.\n"
+    b"0,The cat sat on the mat.,Stocks fell sharply on Monday.\n"
+    b"1,She arrived late.,She came in late.\n"
+    b"0,Rain is expected today.,The museum opens at nine.\n"
+)
+STS_DEV = b"text_a,text_b,similarity\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,1.0\nIt rains.,Rain falls.,4\n"
+MRPC_DEV = b"label,sentence1,sentence2\n1,A man plays.,A man is playing.\n0,A cat.,A car.\n1,It rains.,Rain falls.\n"
+
+
+def test_a_dev_file_of_another_task_is_refused_and_the_dataset_stays_repairable():
+    """Issue 26, item 1: a 0-5 dev beside 0/1 gold was saved as regression and wedged the workspace."""
+    at = app()
+    upload(at, "train", "mrpc_gold.csv", MRPC_TRAIN)
+    save(at, "train")
+    assert "classification" in page_text(at)
+    upload(at, "dev", "sts_dev.csv", STS_DEV)
+    save(at, "dev")
+    error = plain(at.main.error[0].value)
+    assert "sts_dev.csv" in error and "mrpc_gold.csv" in error and "one task" in error
+    manifest = workspace.read_manifest()
+    assert "dev" not in manifest["files"] and "scale" not in manifest, "a refused file leaves no trace"
+    assert "Task: classification · labels 0/1" in page_text(at) and "Task: regression" not in page_text(at)
+    upload(at, "dev", "mrpc_dev.csv", MRPC_DEV)
+    save(at, "dev")
+    assert workspace.read_manifest()["files"]["dev"]["task"] == "classification"
+    at.button(key="reset_dataset").click().run()
+    assert not at.exception and workspace.read_manifest()["files"] == {}
+    assert "No data yet" in page_text(at)

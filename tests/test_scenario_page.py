@@ -67,6 +67,7 @@ def test_whole_epochs_show_and_save_as_whole_numbers():
     at.toggle(key="sc_student_auto").set_value(False).run()  # a fixed number of epochs (auto is the default)
     epochs = at.number_input(key="sc_student_epochs")
     assert epochs.proto.format == "%g" and epochs.value == 1  # shown as 1, not 1.00
+    assert epochs.step == 1  # "+" goes 1 -> 2 (issue 26: it went 1 -> 1.25); a fraction can still be typed
     assert at.number_input(key="sc_teacher_epochs").proto.format == "%g"
     epochs.set_value(3.0).run()
     saved = scenario.load_draft()["student"]["epochs"]
