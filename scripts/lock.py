@@ -17,6 +17,7 @@ from pathlib import Path
 
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,6 +63,23 @@ def closure(extras: list[str]) -> dict[str, str]:
     return pinned
 
 
+def oldest_python() -> str:
+    """The oldest Python the project supports (pyproject's requires-python floor, e.g. '3.11.0')."""
+    floor = str(metadata.metadata(PROJECT)["Requires-Python"]).split(">=")[1].split(",")[0].strip()
+    return floor + ".0" * (2 - floor.count("."))
+
+
+def too_new(pins: dict[str, str]) -> list[str]:
+    """Pins a supported Python cannot install (Debian 12 has 3.11.2; soupsieve 4.x needs 3.11.5)."""
+    oldest = oldest_python()
+    out = []
+    for name, version in pins.items():
+        needs = metadata.metadata(name).get("Requires-Python")
+        if needs and not SpecifierSet(needs).contains(oldest):
+            out.append(f"{name}=={version} needs Python {needs}")
+    return out
+
+
 def render(pins: dict[str, str]) -> str:
     return HEADER + "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))
 
@@ -70,7 +88,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="compare with requirements.txt instead of writing")
     args = parser.parse_args()
-    text = render(closure(list(LOCKED_EXTRAS)))
+    pins = closure(list(LOCKED_EXTRAS))
+    blocked = too_new(pins)
+    if blocked:  # the lock must install on every Python the project supports
+        print(f"lock.py: not installable on Python {oldest_python()}: " + "; ".join(blocked), file=sys.stderr)
+        print("install an older release of each here, run the tests, then lock again", file=sys.stderr)
+        return 1
+    text = render(pins)
     if args.check:
         same = LOCK.is_file() and LOCK.read_text() == text
         print("requirements.txt matches this environment" if same else "requirements.txt is stale: run scripts/lock.py")
