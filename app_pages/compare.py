@@ -118,6 +118,8 @@ if recommended:
         f"**{ui.md_escape(runinfo.model_title(recommended))}** · "
         f"{ui.md_escape(verdicts[run_id].reason)}."
     )
+    for note in verdicts[run_id].notes:  # how it squares with the other metrics and the gate
+        st.caption(f":material/balance: {ui.md_escape(note)}.")
 run_schedules = verdicts[run_id].schedules
 if run_schedules:
     st.caption(

@@ -133,6 +133,8 @@ def results(record) -> None:
         st.markdown(
             f":green-badge[:material/recommend: recommended] **{ui.md_escape(title)}** · {ui.md_escape(reason)}."
         )
+        for note in decided.notes:  # how it squares with the other metrics and the gate
+            st.caption(f":material/balance: {ui.md_escape(note)}.")
         download_recommended(record, recommended, title)
     download_teacher(record)
     export_report(record)

@@ -133,7 +133,7 @@ def bi_encoder_scores(
 
 
 RECOMMENDED = "recommended"  # top-level key of metrics.json: the name of the model key a run recommends
-RECOMMENDATION = "recommendation"  # beside it: {model, metric, split, baseline, dev_gain, interval, why}
+RECOMMENDATION = "recommendation"  # beside it: {model, metric, split, baseline, dev_gain, interval, why, notes}
 SCHEDULES = "schedules"  # {model: {epochs_run, best_epoch, steps, ...}}: what each student's training got
 NON_MODEL_KEYS = (RECOMMENDED, RECOMMENDATION, SCHEDULES)  # top-level keys of metrics.json that are no model
 BOOTSTRAP_SAMPLES = 1000  # paired bootstrap resamples of the recommendation's interval
@@ -235,6 +235,59 @@ def recommendation(
     else:
         out["why"] = f"AugSBERT does not beat {name} ({span}): {name}"
     return out
+
+
+#: The other metrics a recommendation is squared with, per task, and why the primary one decides.
+SECONDARY_METRICS = {"regression": ("pearson",), "classification": ("f1", "accuracy", "precision", "recall")}
+PRIMARY_WHY = {
+    "regression": "Spearman decides: similarity is judged on the ranking of pairs, as STS benchmarks do",
+    "classification": "average precision decides: it scores the whole ranking of pairs, while F1, accuracy, "
+    "precision and recall depend on the one threshold chosen on dev",
+}
+METRIC_WORDS = {"pearson": "Pearson", "f1": "F1", "accuracy": "accuracy", "precision": "precision", "recall": "recall"}
+
+
+def recommendation_notes(
+    metrics: dict[str, Any], recommended: dict[str, Any] | None, gate: dict[str, Any] | None, task: str
+) -> list[str]:
+    """Sentences that square a recommendation with the rest of the run: the other dev metrics where the model not
+    recommended is better (and which metric decides, and why), and the teacher-readiness gate's verdict (judged
+    before any student learned from silver)."""
+    if not recommended or recommended.get("model") is None:
+        return []
+    models, split = model_metrics(metrics), recommended.get("split") or "dev"
+    chosen, baseline = recommended["model"], recommended.get("baseline")
+    other = baseline if chosen == "augsbert" else "augsbert"
+    notes = []
+    if other in models and chosen in models and other != chosen:
+        ours, theirs = models[chosen].get(split, {}), models[other].get(split, {})
+        better = [
+            (m, theirs[m] - ours[m])
+            for m in SECONDARY_METRICS.get(task, ())
+            if _finite(ours.get(m)) and _finite(theirs.get(m)) and theirs[m] - ours[m] > 1e-9
+        ]
+        if better:
+            name = other.replace("_", "-") if other != "augsbert" else "AugSBERT"
+            listed = ", ".join(f"{METRIC_WORDS[m]} ({100 * gap:+.2f})" for m, gap in better)
+            notes.append(f"{name} is higher on {split} {listed}; {PRIMARY_WHY.get(task, 'the primary metric decides')}")
+    verdict, lead = (gate or {}).get("verdict"), (gate or {}).get("lead")
+    if verdict in ("ready", "weak") and _finite(lead):
+        points = f"{100 * abs(lead):.1f} points on {gate.get('split', 'dev')}"
+        if verdict == "weak" and chosen == "augsbert":
+            notes.append(
+                f"The gate judged the teacher weak before training (it trailed the best student by {points}); the "
+                "AugSBERT student's own dev score is what the recommendation weighs, and its gain held up"
+            )
+        elif verdict == "weak":
+            notes.append(f"As the gate expected: the teacher trailed the best student by {points}")
+        elif chosen == "augsbert":
+            notes.append(f"As the gate expected: the teacher led the best student by {points}")
+        else:
+            notes.append(
+                f"The teacher led the best student by {points}, yet its silver labels did not move the student "
+                "beyond noise: distillation recovers part of a teacher's lead at best"
+            )
+    return notes
 
 
 def recommendation_of(metrics: dict[str, Any]) -> dict[str, Any] | None:

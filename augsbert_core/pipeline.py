@@ -41,6 +41,7 @@ from .evaluation import (
     headline,
     primary_score,
     recommendation,
+    recommendation_notes,
     schedule_label,
     score_splits,
     write_predictions,
@@ -325,6 +326,8 @@ class _Experiment:
             seed=self.cfg.seed,
         )
         recommended = why["model"] if why else None
+        if why:  # how it squares with the other metrics and the gate (the app's card and the report say it)
+            why["notes"] = recommendation_notes(metrics, why, self.run_.gate(), task)
         verdict = {RECOMMENDED: recommended, RECOMMENDATION: why, SCHEDULES: self.state.get("schedules", {})}
         # last: its presence means the run finished
         self.run_.write_json(RunFiles.METRICS, {**metrics, **verdict})

@@ -369,6 +369,9 @@ def _metrics_table(run: _RunView) -> str:
     if why:
         title = MODEL_TITLES.get(run.recommended or "", run.recommended or "–")
         rows.append(f"<p>Recommended: <b>{esc(title)}</b>: {esc(why)}.</p>")
+        notes = (run.recommendation or {}).get("notes")
+        if isinstance(notes, list) and notes:  # how it squares with the other metrics and the gate
+            rows.append("<ul>" + "".join(f"<li>{esc(str(n))}.</li>" for n in notes) + "</ul>")
     if run.schedules:
         rows.append(
             '<p class="muted">Schedule: what each student\'s training got. "auto" students are evaluated on dev '

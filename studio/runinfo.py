@@ -22,6 +22,7 @@ from augsbert_core.evaluation import (
     PRIMARY_METRIC,
     RECOMMENDED,
     model_metrics,
+    recommendation_notes,
     recommendation_of,
     recommended_of,
     schedule_label,
@@ -487,6 +488,7 @@ class Verdict:
     recommended: str | None = None
     reason: str = ""
     schedules: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()  # how the recommendation squares with the other metrics and the gate
 
 
 def verdict(run_dir: str | Path, task: str | None = None) -> Verdict:
@@ -497,11 +499,16 @@ def verdict(run_dir: str | Path, task: str | None = None) -> Verdict:
         return Verdict()
     if task not in PRIMARY_METRIC and not isinstance(raw.get(RECOMMENDED), str):
         task = (read_json(run_dir, RunFiles.CONFIG, {}) or {}).get("task")
-    why = (recommendation_of(raw) or {}).get("why")
+    record = recommendation_of(raw) or {}
+    why, notes = record.get("why"), record.get("notes")
+    if not isinstance(notes, list) and record.get("model"):  # runs finished before metrics.json kept the notes
+        gate = read_json(run_dir, RunFiles.GATE, None)
+        notes = recommendation_notes(raw, record, gate if isinstance(gate, dict) else None, task or "regression")
     return Verdict(
         recommended_of(raw, task),
         why if isinstance(why, str) and why else recommendation_reason(model_metrics(raw)),
         {key: schedule_label(entry) for key, entry in schedules_of(raw).items()},
+        tuple(str(n) for n in notes or ()),
     )
 
 

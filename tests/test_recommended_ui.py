@@ -448,3 +448,56 @@ def test_the_silver_pages_gold_is_read_as_the_run_read_it(tmp_path):
     gold = ui.gold_for_run(RunStore(tmp_path / "runs").get(run.id), "train")
     assert gold is not None and sorted(gold["label"].unique().tolist()) == [0, 1]
     assert (gold["label"] == 1).mean() == 0.5
+
+
+# ------------------------------------------------------------------------------------- an explained verdict
+def _classification(ap: float, f1: float, accuracy: float) -> dict:
+    split = {"ap": ap, "f1": f1, "accuracy": accuracy, "precision": 0.8, "recall": 0.8, "threshold": 0.5}
+    return {"dev": dict(split), "test": dict(split)}
+
+
+def test_the_recommendation_is_squared_with_the_other_metrics_and_the_gate():
+    """Issue 26, item 3, as seen on MRPC: AugSBERT recommended on +0.19 dev AP while gold-only was better on dev F1
+    and accuracy and the gate had called the teacher weak. The notes say which metric decides and why, and how the
+    recommendation squares with the gate."""
+    from augsbert_core.evaluation import recommendation_notes
+
+    metrics = {"gold_only": _classification(0.9127, 0.85, 0.80), "augsbert": _classification(0.9146, 0.84, 0.79)}
+    record = {"model": "augsbert", "baseline": "gold_only", "split": "dev", "metric": "ap"}
+    gate = {"verdict": "weak", "lead": -0.067, "split": "dev"}
+    notes = recommendation_notes(metrics, record, gate, "classification")
+    assert notes[0] == (
+        "gold-only is higher on dev F1 (+1.00), accuracy (+1.00); average precision decides: it scores the whole "
+        "ranking of pairs, while F1, accuracy, precision and recall depend on the one threshold chosen on dev"
+    )
+    assert notes[1].startswith("The gate judged the teacher weak before training (it trailed the best student by 6.7")
+    # the baseline recommended after a ready gate: the lead did not carry over; no metric disagrees
+    baseline = {**record, "model": "gold_only"}
+    metrics["gold_only"] = _classification(0.92, 0.86, 0.81)
+    notes = recommendation_notes(
+        metrics, baseline, {"verdict": "ready", "lead": 0.02, "split": "dev"}, "classification"
+    )
+    assert notes == [
+        "The teacher led the best student by 2.0 points on dev, yet its silver labels did not move the student "
+        "beyond noise: distillation recovers part of a teacher's lead at best"
+    ]
+    assert recommendation_notes(metrics, None, gate, "classification") == []
+
+
+def test_training_and_compare_pages_show_the_notes(store):
+    run_dir = Path(store.get(seed_run(store)).dir)
+    why = {"model": "augsbert", "baseline": "gold_only", "split": "dev", "metric": "spearman", "why": "AugSBERT wins"}
+    _metrics(run_dir, recommended="augsbert", recommendation={**why, "notes": ["Pearson disagrees, Spearman decides"]})
+    for page in ("training", "compare"):
+        at = app(page)
+        assert not at.exception, [e.value for e in at.exception]
+        assert "Pearson disagrees, Spearman decides." in [c.value.split(": ", 1)[-1] for c in at.caption]
+    # a run finished before metrics.json kept notes gets them computed from its metrics and gate.json
+    from augsbert_core.evaluation import recommendation_notes
+
+    raw = _metrics(run_dir, recommendation=why)
+    gate = {**json.loads((run_dir / "gate.json").read_text()), "lead": 0.05}
+    (run_dir / "gate.json").write_text(json.dumps(gate))
+    computed = recommendation_notes(raw, why, gate, "regression")
+    assert computed == ["As the gate expected: the teacher led the best student by 5.0 points on dev"]
+    assert computed and runinfo.verdict(run_dir, "regression").notes == tuple(computed)
