@@ -13,6 +13,7 @@ import difflib
 import importlib.util
 import json
 import math
+import re
 from dataclasses import asdict, field, fields, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -633,7 +634,15 @@ def json_schema() -> dict[str, Any]:
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses documents whose aliases expand past MAX_YAML_NODES (billion laughs)."""
+    """yaml.SafeLoader that refuses documents whose aliases expand past MAX_YAML_NODES (billion laughs), and reads
+    exponent numbers without a dot (`7e-1`, `2e-5`) as floats, as YAML 1.2 and the CLI do (YAML 1.1: strings)."""
+
+
+_BoundedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def safe_yaml(text: str, source: str = "config") -> Any:

@@ -91,6 +91,12 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
+        if cfg.candidates == "given" and loaded.pool.pairs is None:  # else: found after two trainings
+            message = (
+                "candidates: given labels this file's pairs as they are, but it holds sentences, one per row (no "
+                "sentence1/sentence2 columns): give a file of pairs, or use candidates: auto (a sampler pairs them)"
+            )
+            raise DataError([Problem(str(paths["unlabeled"]), None, None, message)])
     check_scored_splits(loaded, paths)
     loaded.fingerprints = {key: data_mod.fingerprint(p) for key, p in paths.items() if p is not None}
     if loaded.gold_review is not None and review_path is not None and review_path.exists():

@@ -71,6 +71,7 @@ from .models import (
     load_cross_encoder,
     load_student,
 )
+from .plan import preflight
 from .probe import PROBE_FRACTION, labeler_probes_wanted, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
@@ -160,7 +161,7 @@ def run_experiment(
     store = store or RunStore(cfg.runs_dir)
     checked = None
     if run is None:
-        checked = load_experiment_data(cfg)  # DataError naming the file, row and column before any run exists
+        checked = preflight(cfg)  # DataError/ConfigError naming the file or key before any run exists
         choose_device(cfg.device)  # a device that is not there: ModelLoadError, no run either
         run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task)
     cancel = cancel or CancelToken(run.cancel_file)

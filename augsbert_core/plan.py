@@ -15,6 +15,7 @@ from .config import ExperimentConfig
 from .estimate import DataCounts, Estimate, device_kind, estimate, fmt_duration
 from .inputs import LoadedData, load_experiment_data
 from .models import choose_device, device_description
+from .ray_engine import check_address
 
 FILE_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
 
@@ -76,10 +77,20 @@ class Plan:
         return out
 
 
+def preflight(cfg: ExperimentConfig) -> LoadedData:
+    """What `check` and `run` both do before any work (and before a run directory exists): the config's rules,
+    every data file loaded and checked (what each stage and metric needs), the engine's cluster reachable within
+    a few seconds. Raises ConfigError / DataError naming the key or file."""
+    cfg.validate()
+    data = load_experiment_data(cfg)
+    if cfg.engine == "ray":
+        check_address(cfg.ray.address)
+    return data
+
+
 def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> Plan:
     """Validate `cfg` and its data files (ConfigError / DataError / ModelLoadError) and return the plan."""
-    cfg.validate()
-    data = data or load_experiment_data(cfg)
+    data = data or preflight(cfg)
     device = choose_device(cfg.device)
     plan = Plan(config=cfg, task=data.task, scale=data.scale, device=device_description(device))
     for role in FILE_ROLES:

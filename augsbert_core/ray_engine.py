@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,36 @@ def import_ray():
 
 
 _connected: dict[str, str | None] = {}  # the address this process connected to through `init` (None: local)
+
+
+PROBE_SECONDS = 5.0  # how long the pre-flight waits for a cluster address to answer
+
+
+def check_address(address: str | None, timeout: float = PROBE_SECONDS) -> None:
+    """Pre-flight for `engine: ray` (ConfigError, said in one line before any work): a `ray://` address needs the
+    Ray Client (ray[client]), and a cluster address must answer a TCP connection within `timeout` seconds (a dead
+    one would otherwise block `ray.init` for minutes, after the trainings). None or 'auto'/'local': nothing to do."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is None or address in ("auto", "local"):
+        return
+    where = address.removeprefix("ray://")
+    if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:
+        raise ConfigError(
+            f"ray.address {address}: a ray:// address needs the Ray Client: pip install 'ray[client]' "
+            "(or give the cluster's GCS address host:6379 from a machine in the cluster)"
+        )
+    host, _, port = where.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"ray.address {address!r}: expected ray://HOST:PORT or HOST:PORT (e.g. ray://head:10001)")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(
+            f"ray.address {address}: the cluster does not answer ({reason} within {timeout:g} s): start it, or fix "
+            "the address (RAY_ADDRESS counts too)"
+        ) from None
 
 
 def init(address: str | None = None, num_cpus: int | None = None) -> Any:

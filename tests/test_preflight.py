@@ -1,0 +1,67 @@
+"""One pre-flight for check and run (issue 25, item 1, class 4 and 10 in part): what would fail after the trainings
+fails first, in one line, before a run directory exists: `candidates: given` over a file of sentences, a Ray
+cluster that does not answer or needs the Ray Client; and YAML reads exponent numbers as the CLI does."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from augsbert_core.cli import main
+
+
+def _config(folder: Path, micro_stsb: dict[str, Path], **extra) -> Path:
+    data = {k: str(v) for k, v in micro_stsb.items()}
+    cfg = {"name": "preflight", "scenario": 2, "task": "regression", "data": {**data, "scale": [0, 5]}, **extra}
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _refused_port() -> int:
+    with socket.socket() as s:  # a port nothing listens on once this socket is closed
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_given_candidates_need_a_file_of_pairs(tmp_path, micro_stsb, capsys):
+    cfg = _config(tmp_path, micro_stsb, candidates="given")  # micro_stsb's unlabeled file: one sentence per row
+    runs = tmp_path / "runs"
+    assert main(["run", str(cfg), "--runs-dir", str(runs), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert str(micro_stsb["unlabeled"]) in err and "candidates: given labels this file's pairs" in err
+    assert not any(p.is_dir() for p in runs.glob("*"))
+
+
+def test_a_cluster_that_does_not_answer_is_refused_in_seconds(tmp_path, micro_stsb, capsys):
+    pytest.importorskip("ray", reason="engine: ray needs the ray extra")
+    cfg = _config(tmp_path, micro_stsb, engine="ray", ray={"address": f"127.0.0.1:{_refused_port()}"})
+    t0 = time.time()
+    assert main(["check", str(cfg)]) == 2
+    assert time.time() - t0 < 30
+    assert "the cluster does not answer" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("grpc") is not None, reason="the Ray Client is installed here")
+def test_a_ray_client_address_without_the_ray_client_names_the_extra(tmp_path, micro_stsb, capsys):
+    pytest.importorskip("ray", reason="engine: ray needs the ray extra")
+    cfg = _config(tmp_path, micro_stsb, engine="ray", ray={"address": "ray://127.0.0.1:10001"})
+    assert main(["check", str(cfg)]) == 2
+    assert "pip install 'ray[client]'" in capsys.readouterr().err
+
+
+def test_yaml_exponent_numbers_are_numbers_as_on_the_command_line(tmp_path, micro_stsb, capsys):
+    path = _config(tmp_path, micro_stsb)
+    path.write_text(path.read_text() + "sampler: {bm25: 7e-1, random: 3e-1}\nteacher: {learning_rate: 2e-5}\n")
+    assert main(["check", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert '"ok": true' in out
+    from augsbert_core import ExperimentConfig
+
+    cfg = ExperimentConfig.from_file(path)
+    assert cfg.sampler == {"bm25": 0.7, "random": 0.3} and cfg.teacher.learning_rate == 2e-5
