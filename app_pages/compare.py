@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from augsbert_core.data import safe_for_spreadsheet
-from augsbert_core.evaluation import RETRIEVAL_METRICS
+from augsbert_core.evaluation import RETRIEVAL_METRICS, confusion, pr_curve
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, ui, workspace
@@ -136,6 +136,27 @@ def predictions_needed(where: str) -> None:
     st.caption("This run has no per-pair predictions (predictions.csv is written when a run finishes).")
 
 
+def binary_results(preds, model: str, run_metrics: dict, recommended: str | None) -> None:
+    """A 0/1 task: the model's scores per gold class with the dev-chosen threshold, its confusion matrix there,
+    the metrics at that threshold, and every model's precision-recall curve."""
+    title = runinfo.model_title(model)
+    test = run_metrics.get(model, {}).get("test", {})
+    threshold = test.get("threshold")
+    st.plotly_chart(charts.class_score_histograms(preds[model], preds["gold"], title, threshold), key="cmp_classes")
+    if threshold is not None:
+        st.caption(ui.md_escape(runinfo.threshold_line(test)))
+        left, right = st.columns(2)
+        counts = confusion(preds[model].astype(float), preds["gold"].astype(int), float(threshold))
+        left.plotly_chart(charts.confusion_heatmap(counts, title, float(threshold)), key="cmp_confusion")
+        curves = {
+            runinfo.model_title(m): (*pr_curve(preds[m].astype(float), preds["gold"].astype(int)), ap)
+            for m in runinfo.prediction_models(preds)
+            if (ap := run_metrics.get(m, {}).get("test", {}).get("ap")) is not None
+        }
+        chosen = runinfo.model_title(recommended) if recommended else None
+        right.plotly_chart(charts.pr_curves(curves, chosen), key="cmp_pr")
+
+
 scale = runinfo.gold_scale(record.dir)  # gold on the dataset's scale (e.g. 0-5) in the scatter, tables and violins
 with tab_scatter:
     if preds is None:
@@ -145,6 +166,8 @@ with tab_scatter:
         model = st.radio("Model", models, horizontal=True, format_func=runinfo.model_title, key="cmp_scatter_model")
         if model is None:
             st.caption("predictions.csv has no model columns.")
+        elif record.task == "classification":
+            binary_results(preds, model, run_metrics, recommended)
         else:
             st.plotly_chart(
                 charts.scatter_pred_gold(preds, model, runinfo.model_title(model), scale), key="cmp_scatter"

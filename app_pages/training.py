@@ -124,6 +124,13 @@ def results(record) -> None:
             + (f" Trained: {ui.md_escape(trained[key])}." if key in trained else "")
             + (f" Recommended: {ui.md_escape(reason)}." if mark else ""),
         )
+    if task == "classification":  # the deployable operating point of each model, beside the threshold-free AP
+        st.dataframe(
+            runinfo.operating_points(metrics, keys),
+            hide_index=True,
+            width="stretch",
+            column_config={"threshold": st.column_config.NumberColumn("threshold (dev)", format="%.2f")},
+        )
     if trained:
         st.caption(
             "Schedules · " + " · ".join(f"{runinfo.model_title(k)}: {ui.md_escape(v)}" for k, v in trained.items())

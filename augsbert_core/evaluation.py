@@ -80,6 +80,26 @@ def classification_metrics(scores: Sequence[float], labels: Sequence[int], thres
     }
 
 
+def confusion(scores: Sequence[float], labels: Sequence[int], threshold: float) -> dict[str, int]:
+    """Counts of a 0/1 task when predicting 1 for score >= threshold: {tn, fp, fn, tp}."""
+    s, y = np.asarray(scores, dtype=float), np.asarray(labels, dtype=int)
+    pred = (s >= threshold).astype(int)
+    return {
+        "tn": int(((pred == 0) & (y == 0)).sum()),
+        "fp": int(((pred == 1) & (y == 0)).sum()),
+        "fn": int(((pred == 0) & (y == 1)).sum()),
+        "tp": int(((pred == 1) & (y == 1)).sum()),
+    }
+
+
+def pr_curve(scores: Sequence[float], labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """(recall, precision) of every cut of the ranking by score, as sklearn computes them (recall descending)."""
+    from sklearn.metrics import precision_recall_curve  # noqa: PLC0415 - slow to import; only the charts need it
+
+    precision, recall, _ = precision_recall_curve(np.asarray(labels, dtype=int), np.asarray(scores, dtype=float))
+    return recall, precision
+
+
 @dataclass
 class SplitScores:
     """Predicted scores and gold labels of one split."""

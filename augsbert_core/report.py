@@ -43,7 +43,14 @@ MODEL_TITLES = {
     "teacher": "Teacher",
     "ensemble": "Teacher ensemble",
 }
-METRIC_TITLES = {"spearman": "Spearman", "ap": "Average precision"}
+METRIC_TITLES = {
+    "spearman": "Spearman",
+    "ap": "Average precision",
+    "f1": "F1",
+    "precision": "Precision",
+    "recall": "Recall",
+    "accuracy": "Accuracy",
+}
 DATA_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
 SCATTER_POINTS = 2_000  # test pairs drawn at most per scatter (a sample with a fixed seed beyond that)
 RUN_COLORS = ["#54A24B", "#4C78A8", "#E45756", "#8E6CCF", "#F2A33A", "#2CA58D", "#B279A2", "#1F9BD1"]
@@ -372,12 +379,39 @@ def _metrics_table(run: _RunView) -> str:
         notes = (run.recommendation or {}).get("notes")
         if isinstance(notes, list) and notes:  # how it squares with the other metrics and the gate
             rows.append("<ul>" + "".join(f"<li>{esc(str(n))}.</li>" for n in notes) + "</ul>")
+    if run.task == "classification":
+        rows.extend(_operating_points(run))
     if run.schedules:
         rows.append(
             '<p class="muted">Schedule: what each student\'s training got. "auto" students are evaluated on dev '
             "after every epoch and keep their best epoch, so AugSBERT is compared with a tuned baseline.</p>"
         )
     return "".join(rows)
+
+
+def _operating_points(run: _RunView) -> list[str]:
+    """A 0/1 task: each model at the threshold chosen on dev, on test (F1, precision, recall, accuracy), the numbers
+    a deployment runs at, beside the threshold-free average precision of the table above."""
+    names = ("f1", "precision", "recall", "accuracy")
+    rows = [
+        "<h3>At the threshold chosen on dev (test)</h3><table><thead><tr><th>model</th><th>threshold</th>"
+        + "".join(f"<th>{esc(METRIC_TITLES.get(n, n))}</th>" for n in names)
+        + "</tr></thead><tbody>"
+    ]
+    for key in _models_of(run):
+        test = (run.metrics.get(key) or {}).get("test") or {}
+        if "f1" not in test:
+            continue
+        threshold = test.get("threshold")
+        row_class = ' class="recommended"' if key == run.recommended else ""
+        rows.append(
+            f"<tr{row_class}><td>{esc(MODEL_TITLES.get(key, key))}</td>"
+            f"<td class='num'>{'–' if threshold is None else f'{threshold:.2f}'}</td>"
+            + "".join(f"<td class='num'>{_fmt(test.get(n))}</td>" for n in names)
+            + "</tr>"
+        )
+    rows.append("</tbody></table>")
+    return rows if len(rows) > 2 else []
 
 
 def _speed_block(run: _RunView) -> list[str]:

@@ -372,3 +372,61 @@ def distributions_side_by_side(
     fig.update_yaxes(title=f"label / score ({scale_text(scale)})", range=[low - pad, high + pad])
     fig.update_layout(showlegend=False)
     return fig
+
+
+def class_score_histograms(scores: pd.Series, gold: pd.Series, model_title: str, threshold: float | None) -> go.Figure:
+    """A 0/1 task's predicted scores, one histogram per gold class, with the dev-chosen threshold as a line: how
+    well the model separates the classes where it will be cut."""
+    fig = _fig(f"{model_title}: predicted score by gold class (test)", height=380)
+    for label, name, color in (
+        (0, "gold 0 (not similar)", MODEL_COLORS.get("zero_shot", "#9AA5B1")),
+        (1, "gold 1", GOLD),
+    ):
+        fig.add_histogram(
+            x=scores[gold.astype(int) == label].astype(float),
+            name=name,
+            marker_color=color,
+            opacity=0.65,
+            xbins=dict(start=0, end=1.0001, size=0.025),
+        )
+    if threshold is not None and math.isfinite(threshold):
+        fig.add_vline(x=threshold, line_dash="dash", annotation_text=f"threshold {threshold:.2f} (dev)")
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(title="predicted score", range=[0, 1])
+    fig.update_yaxes(title="test pairs")
+    return fig
+
+
+def confusion_heatmap(counts: dict[str, int], model_title: str, threshold: float) -> go.Figure:
+    """The 2x2 confusion matrix at the threshold (rows: gold, columns: predicted), counts and row shares."""
+    grid = [[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]]
+    text = [[f"{v:,}<br>{v / max(1, sum(row)):.0%} of gold {i}" for v in row] for i, row in enumerate(grid)]
+    fig = _fig(f"{model_title}: confusion at threshold {threshold:.2f} (test)", height=340)
+    fig.add_heatmap(
+        z=grid,
+        x=["predicted 0", "predicted 1"],
+        y=["gold 0", "gold 1"],
+        text=text,
+        texttemplate="%{text}",
+        colorscale="Blues",
+        showscale=False,
+        hoverinfo="skip",
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def pr_curves(curves: dict[str, tuple[np.ndarray, np.ndarray, float]], recommended: str | None = None) -> go.Figure:
+    """Precision-recall curves {title: (recall, precision, ap)}, the recommended model's line drawn thicker."""
+    fig = _fig("Precision-recall (test)", height=380)
+    for i, (name, (recall, precision, ap)) in enumerate(curves.items()):
+        fig.add_scatter(
+            x=recall,
+            y=precision,
+            mode="lines",
+            name=html_escape(f"{name} (AP {metric_value(ap)})"),
+            line=dict(width=4 if name == recommended else 2, color=AUGSBERT_COLORS[i % len(AUGSBERT_COLORS)]),
+        )
+    fig.update_xaxes(title="recall", range=[0, 1])
+    fig.update_yaxes(title="precision", range=[0, 1.02])
+    return fig

@@ -480,6 +480,42 @@ def labeling_teacher_text(run_dir: str | Path) -> str | None:
     return f"Labeling teacher on dev: **{title} {metric_value(value)}** ({metric_label(metric, 'dev')}, {how}{note})."
 
 
+def threshold_line(per_split: dict[str, Any]) -> str:
+    """'At the threshold chosen on dev (0.43), test: F1 88.10 · precision 86.00 · recall 90.30 · accuracy 84.20': a
+    0/1 model's deployable operating point (the scores x100, as the cards show them)."""
+    parts = [
+        f"{name} {metric_value(per_split[key])}"
+        for key, name in (("f1", "F1"), ("precision", "precision"), ("recall", "recall"), ("accuracy", "accuracy"))
+        if isinstance(per_split.get(key), (int, float))
+    ]
+    threshold = per_split.get("threshold")
+    where = (
+        f"At the threshold chosen on dev ({threshold:.2f})"
+        if isinstance(threshold, (int, float))
+        else "At its threshold"
+    )
+    return f"{where}, test: " + " · ".join(parts)
+
+
+def operating_points(metrics: dict[str, Any], keys: list[str], split: str = "test") -> pd.DataFrame:
+    """A 0/1 task's models at their dev-chosen threshold: model, AP, F1, precision, recall, accuracy (x100, as the
+    cards show them) and the threshold, one row per model of `keys` that has them."""
+    rows = []
+    for key in keys:
+        per = (metrics.get(key) or {}).get(split) or {}
+        if "f1" not in per:
+            continue
+        row = {"model": model_title(key)}
+        for name, title in (("ap", "AP"), ("f1", "F1"), ("precision", "precision"), ("recall", "recall")):
+            value = per.get(name)
+            row[title] = metric_number(value) if isinstance(value, (int, float)) else None
+        value = per.get("accuracy")
+        row["accuracy"] = metric_number(value) if isinstance(value, (int, float)) else None
+        row["threshold"] = per.get("threshold")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What a finished run decided, from one read of its metrics.json: the recommended model key (None when the run

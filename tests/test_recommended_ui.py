@@ -501,3 +501,31 @@ def test_training_and_compare_pages_show_the_notes(store):
     computed = recommendation_notes(raw, why, gate, "regression")
     assert computed == ["As the gate expected: the teacher led the best student by 5.0 points on dev"]
     assert computed and runinfo.verdict(run_dir, "regression").notes == tuple(computed)
+
+
+def test_a_classification_run_shows_its_operating_point_confusion_and_pr_curves(store):
+    """Issue 26, item 2: a 0/1 run's Training page shows F1, precision, recall and accuracy at the dev-chosen
+    threshold beside AP; Compare draws the scores per gold class with that threshold, the confusion matrix there and
+    every model's precision-recall curve (not 0/1 gold on a continuous axis)."""
+    from .test_report import seed_run as seed_classification
+
+    run_dir = Path(seed_classification(store, "mrpc", task="classification"))
+    raw = json.loads((run_dir / "metrics.json").read_text())
+    for per in raw.values():
+        if isinstance(per, dict):
+            for split in per.values():
+                split.update(precision=0.8, recall=0.7, accuracy=0.75, threshold=0.5)
+    (run_dir / "metrics.json").write_text(json.dumps(raw))
+    at = app("training")
+    assert not at.exception, [e.value for e in at.exception]
+    (table,) = [d.value for d in at.dataframe if "threshold" in d.value.columns]
+    assert list(table.columns) == ["model", "AP", "F1", "precision", "recall", "accuracy", "threshold"]
+    assert table.loc[table["model"] == "AugSBERT", "recall"].item() == 70.0
+    at = app("compare")
+    assert not at.exception, [e.value for e in at.exception]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any("predicted score by gold class (test)" in t for t in titles)
+    assert any("confusion at threshold 0.50 (test)" in t for t in titles)
+    assert "Precision-recall (test)" in titles
+    shown = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]  # as a person reads it (md_escape undone)
+    assert any(c.startswith("At the threshold chosen on dev (0.50), test: F1") for c in shown)

@@ -198,6 +198,8 @@ def test_scenario_3_and_classification_runs(tmp_path):
     assert "Q3 review" in text
     assert "vs Zero-shot (test)" in text  # scenario 3 has no gold-only student: zero-shot is the baseline
     assert "Average precision" in text and "Predicted scores by gold class (test)" in page
+    assert "At the threshold chosen on dev (test)" in text  # F1 and the rest at the deployable threshold
+    assert "At the threshold chosen on dev" not in "".join(assert_offline_html(build_report([s3])).text)
     assert page.count('class="plotly-graph-div"') == 2 + 2 + 2  # a bar chart per task, two charts per run
 
 
