@@ -9,7 +9,7 @@ from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.evaluation import RETRIEVAL_METRICS, confusion, pr_curve
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
-from studio import charts, runinfo, ui, workspace
+from studio import charts, runinfo, tryit, ui, workspace
 from studio.metric_format import metric_label
 
 st.title("Compare")
@@ -125,8 +125,8 @@ if run_schedules:
     st.caption(
         "Schedules · " + " · ".join(f"{runinfo.model_title(k)}: {ui.md_escape(v)}" for k, v in run_schedules.items())
     )
-tab_scatter, tab_dist, tab_disagree, tab_metrics, tab_download = st.tabs(
-    ["Predicted vs gold", "Label distributions", "Teacher vs student", "All metrics", "Downloads"]
+tab_scatter, tab_dist, tab_disagree, tab_try, tab_metrics, tab_download = st.tabs(
+    ["Predicted vs gold", "Label distributions", "Teacher vs student", "Try it", "All metrics", "Downloads"]
 )
 
 preds = runinfo.load_predictions(record.dir)
@@ -212,6 +212,9 @@ with tab_disagree:
         )
     else:
         st.caption("This run has no teacher or AugSBERT predictions.")
+with tab_try:
+    tryit.try_it(record, run_metrics, recommended)
+    tryit.fixes(record, run_metrics, record.task or "regression")
 with tab_metrics:
     ui.metrics_tables(run_metrics, recommended)
     ui.gate_banner(record.dir)

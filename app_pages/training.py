@@ -10,7 +10,7 @@ from augsbert_core.estimate import fmt_duration
 from augsbert_core.evaluation import PRIMARY_METRIC
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
-from studio import charts, runinfo, scenario, ui, workspace
+from studio import charts, runinfo, scenario, tryit, ui, workspace
 from studio.metric_format import metric_delta, metric_label, metric_name, metric_value
 
 REFRESH_S = 2.0
@@ -272,6 +272,10 @@ def live(run_id: str) -> None:
     ui.run_error(record)
     ui.gate_banner(record.dir)
     results(record)
+    if record.status == "finished" and runinfo.metrics(record.dir):
+        with st.expander("Try it: score your own pair with every model", icon=":material/science:"):
+            tryit.try_it(record, runinfo.metrics(record.dir), runinfo.verdict(record.dir, record.task).recommended)
+            tryit.fixes(record, runinfo.metrics(record.dir), record.task or "regression")
 
     if len(prog.loss):  # a panel per model: a teacher's loss can be 50x a student's
         st.plotly_chart(charts.loss_panels(prog.loss, "Training loss"), key=f"loss_{run_id}")
