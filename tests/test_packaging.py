@@ -1,7 +1,7 @@
 """Ships like a Python tool (issue 27, item 2): the wheel is a complete install of the app. It is built from a copy
-of the checkout, installed into a fresh virtual environment with `--no-deps` over this environment's packages (the
-dependencies are the tested ones), and `augsbert app` started from an empty directory serves the health check and
-the Start page to a real browser, from the installed files, not from the checkout."""
+of the checkout, installed into a fresh virtual environment with `--no-deps`, this environment's site directories
+added after its own (the dependencies are the tested ones), and `augsbert app` started from an empty directory
+serves the health check and the Start page to a real browser, from the installed files, not from the checkout."""
 
 from __future__ import annotations
 
@@ -100,7 +100,12 @@ def test_the_installed_wheel_serves_the_app_from_an_empty_directory(tmp_path):
     subprocess.run([*build, str(source)], check=True, timeout=300, capture_output=True)
     (wheel,) = wheels.glob("augsbert_studio-*.whl")
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # the dependencies are this environment's (the test suite's, maybe itself a venv): its site directories are
+    # added after the new venv's own, so the wheel's augsbert_core and augsbert_app come first
+    parents = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (purelib,) = (venv / "lib").glob("python3*/site-packages")
+    (purelib / "zz_parent_env.pth").write_text(f"import site; list(map(site.addsitedir, {parents!r}))\n")
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q"]
     subprocess.run([*pip, str(wheel)], check=True, timeout=300, capture_output=True)
     where = subprocess.run(
