@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -726,8 +727,12 @@ def _cmd_resume(args) -> int:
 
 
 def _cmd_worker(args) -> int:
-
-    return run_worker(args.run_id, RunStore(args.runs_dir), resume=args.resume)
+    code = run_worker(args.run_id, RunStore(args.runs_dir), resume=args.resume)
+    # the run's files are written (atomically, flushed); what is left are library threads and atexit hooks (a
+    # tokenizer pool, a tracking client) that kept a finished worker alive for minutes: end the process now
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _add_scale_parsers(sub) -> None:

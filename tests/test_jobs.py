@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +56,28 @@ def test_two_jobs_queue_on_one_device_and_both_finish(micro_stsb, tmp_path, monk
     a, b = store.get(first), store.get(second)
     assert b.started_at >= a.finished_at - 1.0  # ran after, not alongside
     assert (store.run(second).path("metrics.json")).exists()
+    # a worker exits with its run (issue 26: one was alive 5 minutes after its run showed finished)
+    for run_id in (first, second):
+        pid = store.get(run_id).pid
+        deadline = time.time() + 20
+        while time.time() < deadline and _alive(pid):
+            time.sleep(0.2)
+        assert not _alive(pid), f"the worker of {run_id} (pid {pid}) is still running after its run finished"
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process `pid` runs (a zombie, exited but not yet reaped by its parent, counts as gone)."""
+    if not pid:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return state != "Z"
 
 
 def test_cancel_a_queued_job(micro_stsb, tmp_path, monkeypatch):
