@@ -194,7 +194,10 @@ def upload_box(role: str) -> str | None:
         show_error(read_error, name)
         return None  # nothing that can be saved
     columns = [str(c) for c in frame.columns]
-    guess = workspace.guess_mapping(columns, role)
+    remembered = workspace.remembered_mapping(columns, role)  # an earlier file with this header was mapped
+    guess = remembered or workspace.guess_mapping(columns, role)
+    if remembered is not None and remembered != workspace.guess_mapping(columns, role):
+        st.caption(":material/history: The mapping of an earlier file with the same columns; change it if needed.")
     st.markdown(f"**Column mapping** · which column of {ui.md_escape(name)} holds what")
     mapping_slot = st.container()  # filled once the choices below are known
     mapping = {}

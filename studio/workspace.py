@@ -420,6 +420,25 @@ def guess_mapping(columns: list[str], role: str) -> dict[str, str | None]:
     return core_data.match_columns(columns, PAIR_TARGETS if role in PAIR_ROLES else UNLABELED_TARGETS)
 
 
+def header_signature(columns: list[str]) -> str:
+    """A file's header as a key (its column names, in order): files with the same header share a mapping."""
+    return hashlib.sha256("\x1f".join(map(str, columns)).encode()).hexdigest()[:16]
+
+
+def remembered_mapping(columns: list[str], role: str) -> dict[str, str | None] | None:
+    """The mapping chosen when a file with this same header was saved (any role), for this role's targets; None
+    when no such file was saved with a mapping of its own. Targets it did not map are guessed as usual."""
+    column_map = (read_manifest().get("mappings") or {}).get(header_signature(columns))
+    if not isinstance(column_map, dict) or not column_map:
+        return None
+    mapping = guess_mapping(columns, role)
+    for target in mapping:
+        chosen = [col for col, canonical in column_map.items() if canonical == target and col in columns]
+        if chosen:
+            mapping[target] = chosen[0]
+    return mapping
+
+
 def mapping_to_column_map(mapping: dict[str, str | None]) -> dict[str, str]:
     """{file column: canonical} for the core loaders, from {canonical: file column}."""
     return {col: target for target, col in mapping.items() if col}
@@ -505,6 +524,9 @@ def save_upload(
     manifest = read_manifest()
     was_demo = manifest.get("source") in DEMOS
     manifest["files"][role] = entry
+    header, _ = read_columns(filename, payload) if any(c != t for c, t in column_map.items()) else (None, None)
+    if header:  # the mapping chosen for this header is offered again for the next file with it
+        manifest.setdefault("mappings", {})[header_signature(header)] = column_map
     manifest["source"] = "upload"
     if role in TARGET_ROLES:
         if loaded.scale:

@@ -398,3 +398,31 @@ def test_a_dev_file_of_another_task_is_refused_and_the_dataset_stays_repairable(
     at.button(key="reset_dataset").click().run()
     assert not at.exception and workspace.read_manifest()["files"] == {}
     assert "No data yet" in page_text(at)
+
+
+RATED = b"first,second,rating\nA man plays.,A man is playing.,4.5\nA cat.,A dog.,1\nIt rains.,Rain falls.,4\n"
+
+
+def test_a_mapping_is_offered_again_for_a_file_with_the_same_header():
+    """Issue 26, item 7: the column mapping was redone for each of 4 files with the same headers."""
+    at = app()
+    upload(at, "train", "gold.csv", RATED)
+    for target, column in (("sentence1", "first"), ("sentence2", "second"), ("score", "rating")):
+        mapping_select(at, "train", target).set_value(column).run()
+    save(at, "train")
+    assert workspace.read_manifest()["files"]["train"]["column_map"] == {
+        "first": "sentence1",
+        "second": "sentence2",
+        "rating": "score",
+    }
+    upload(at, "dev", "dev.csv", RATED)  # the same header: the mapping comes back, nothing to pick
+    assert [mapping_select(at, "dev", t).value for t in ("sentence1", "sentence2", "score")] == [
+        "first",
+        "second",
+        "rating",
+    ]
+    assert "The mapping of an earlier file with the same columns" in page_text(at)
+    save(at, "dev")
+    assert "dev" in workspace.read_manifest()["files"]
+    upload(at, "test", "other.csv", b"a,b,c\nx,y,1\nu,v,2\n")  # another header: guessed as before, not remembered
+    assert mapping_select(at, "test", "score").value == "(none)"
