@@ -264,7 +264,7 @@ def summary(role: str, pending: str | None) -> None:
     s = loaded["summary"]
     if loaded["kind"] == "pairs":
         frame = loaded["frame"]
-        m = st.columns(5)
+        m = st.columns([1, 1.6, 1, 1, 1.3])  # room for "classification" and "Duplicates dropped" (no ellipsis)
         m[0].metric("Pairs", f"{s['rows']:,}")
         m[1].metric("Task", s["task"])
         m[2].metric("Scale", f"{s['scale'][0]:g}–{s['scale'][1]:g}" if s.get("scale") else "0/1")
