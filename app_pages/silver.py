@@ -234,6 +234,13 @@ if review:
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."
         st.switch_page(ui.PAGES["training"])
+with st.expander("Read a pair in full", icon=":material/open_in_full:"):  # the table cuts long sentences
+    pick = st.selectbox("Row", page["row"].tolist(), key=f"sv_full_{record.id}", help="the table's row number")
+    if pick is not None:
+        full = page.loc[page["row"] == pick].iloc[0]
+        st.markdown(f"**Sentence 1** · {ui.md_escape(str(full['sentence1']))}")
+        st.markdown(f"**Sentence 2** · {ui.md_escape(str(full['sentence2']))}")
+        st.caption(ui.md_escape(f"Teacher score {full['score']:.2f} ({charts.scale_text(scale)}), {full['sampler']}"))
 with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
     st.caption(
         "Hand the pairs to your team's labeling tool: each file has the pair, its row and the teacher's score as a "

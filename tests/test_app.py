@@ -864,3 +864,18 @@ def test_silver_page_shows_the_0_1_silver_label_of_a_classification_run(store):
     at = app("silver")
     table = next(d.value for d in at.dataframe if "wrong" in d.value.columns)
     assert not at.exception and "label" not in table.columns
+
+
+def test_silver_page_reads_a_long_pair_in_full(store):
+    """Issue 26, item 7: the table cuts long sentences; the pair can be read in full below it."""
+    run_id = seed_run(store)
+    run = store.run(run_id)
+    silver = pd.read_csv(run.path("silver.csv"))
+    long = "A sentence far longer than the table's column, " * 8 + "ending here."
+    silver.loc[0, "sentence1"] = long
+    silver.to_csv(run.path("silver.csv"), index=False)
+    at = app("silver")
+    assert not at.exception, [e.value for e in at.exception]
+    at.selectbox(key=f"sv_full_{run_id}").set_value(1).run()
+    shown = [m.value.replace("\\", "") for m in at.markdown]
+    assert f"**Sentence 1** · {long}" in shown
