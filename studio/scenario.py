@@ -436,7 +436,13 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
                 raw[key] = draft[key]
         if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
             raw["ray"] = {"address": draft["ray_address"].strip()}
-        configs.append(ExperimentConfig.from_dict(raw))
+        cfg = ExperimentConfig.from_dict(raw)
+        if scenario != 1 and cfg.candidate_source(workspace.unlabeled_has_pairs()) == "given":
+            # the given pairs labeled as they are: no sampler runs, so one run, named for what it does
+            if not (draft.get("name") or "").strip():
+                cfg = dataclasses.replace(cfg, name=f"s{scenario}-given")
+            return [cfg]
+        configs.append(cfg)
     return configs
 
 
@@ -472,6 +478,8 @@ def epochs_text(model: dict[str, Any]) -> str:
 def suggested_names(draft: dict[str, Any]) -> list[str]:
     """The run names a launch of `draft` gets when the name box is empty: 's2-bm25', one per sampler."""
     scenario = int(draft.get("scenario", 2))
+    if scenario != 1 and draft_config(draft).candidate_source(workspace.unlabeled_has_pairs()) == "given":
+        return [f"s{scenario}-given"]  # the given pairs labeled as they are: one run, no sampler
     return [_run_name({**draft, "name": ""}, scenario, s) for s in run_samplers(draft)]
 
 

@@ -514,6 +514,10 @@ def test_given_pairs_grey_out_the_samplers_unless_the_student_tops_them_up():
     at = app("scenario")
     assert "labels those pairs as they are" in plain(at)
     assert at.slider(key="sc_top_k").disabled
+    # ... and one run, named for what it does (issue 26: it was named "s2-bm25" though nothing was sampled)
+    draft = {**scenario.load_draft(), "samplers": ["bm25", "random"]}
+    (given,) = scenario.build_configs(draft)
+    assert given.name == "s2-given" and scenario.suggested_names(draft) == ["s2-given"]
     at.radio(key="sc_student_kind").set_value("static").run()
     at.run()  # the message follows the saved draft
     assert not at.exception
