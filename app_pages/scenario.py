@@ -792,6 +792,9 @@ with st.container(border=True):
             + "."
         )
     st.caption(f"Device: {ui.md_escape(ui.device_description())}.")
+    busy = est.busy_note()
+    if busy:
+        st.warning(f"{ui.md_escape(busy)}.", icon=":material/speed:")
 
 blocked = scenario.missing_models(new)
 for problem in blocked:

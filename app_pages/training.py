@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import jobs
-from augsbert_core.estimate import fmt_duration
+from augsbert_core.estimate import busy_note, fmt_duration
 from augsbert_core.evaluation import PRIMARY_METRIC
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
@@ -267,6 +267,9 @@ def live(run_id: str) -> None:
     m[1].metric("Training step", f"{prog.step:,} / {prog.total:,}" if prog.total else "–")
     m[2].metric("Elapsed", fmt_duration(prog.elapsed))
     m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))
+    busy = busy_note() if record.status in ("running", "queued") else None
+    if busy:
+        st.caption(f":material/speed: {ui.md_escape(busy)}.")
     if prog.last_message and record.status == "running":
         st.caption(ui.md_escape(prog.last_message))
     ui.run_error(record)

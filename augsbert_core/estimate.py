@@ -8,6 +8,7 @@ measurement on CPU); other custom models are assumed to run like the default."""
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 from . import registry
@@ -254,6 +255,23 @@ def _seed_factor(model: ModelConfig) -> float:
 
 def _steps(pairs: int, batch_size: int, epochs: float) -> float:
     return math.ceil(max(pairs, 0) / max(batch_size, 1)) * epochs
+
+
+def busy_note(load: float | None = None, cores: int | None = None) -> str | None:
+    """A sentence when this machine is busy (its 1-minute load above its cores: other trainings or programs share
+    them), so that no one takes the estimate for what a shared machine will do; None when it is not, or unknown."""
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not POSIX, or no load figure
+            return None
+    cores = cores or os.cpu_count() or 1
+    if load <= cores:
+        return None
+    return (
+        f"This machine is busy: its load is {load:.1f} on {cores} cores, so other programs share them and runs "
+        f"take longer than the estimate (about {load / cores:.1f}x as long while it lasts)"
+    )
 
 
 def fmt_duration(seconds: float | None) -> str:

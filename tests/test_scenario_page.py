@@ -525,3 +525,19 @@ def test_given_pairs_grey_out_the_samplers_unless_the_student_tops_them_up():
     assert not at.slider(key="sc_top_k").disabled
     cfg = scenario.build_configs(scenario.load_draft())[0]
     assert cfg.candidate_source(True) == "given+sampled" and cfg.silver_cap == 20_000
+
+
+def test_a_busy_machine_is_said_beside_the_estimate(monkeypatch):
+    """Issue 26, item 4: the run took 5x its estimate on a machine shared with two other trainings; the page said
+    nothing. With the load above the cores it says so (and nothing on an idle machine)."""
+    from augsbert_core.estimate import busy_note
+
+    assert busy_note(1.5, 2) is None
+    assert busy_note(5.9, 2).startswith("This machine is busy: its load is 5.9 on 2 cores")
+    workspace.load_demo("stsb-quick")
+    monkeypatch.setattr("os.getloadavg", lambda: (6.0, 5.0, 4.0))
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    at = app("scenario")
+    assert "This machine is busy: its load is 6.0 on 2 cores" in plain(at)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.5, 0.5, 0.5))
+    assert "This machine is busy" not in plain(app("scenario"))
