@@ -92,7 +92,7 @@ if chosen:
     reportable = [Path(r.dir) for r in chosen if (Path(r.dir) / RunFiles.METRICS).is_file()]  # finished runs only
     st.download_button(
         "Export report",
-        lambda dirs=reportable: build_report(dirs),
+        lambda dirs=reportable: build_report(dirs, dataset=workspace.dataset_title()),
         file_name="augsbert-report.html",
         mime="text/html",
         icon=":material/summarize:",

@@ -200,7 +200,7 @@ def export_report(record) -> None:
         return
     st.download_button(
         "Export report",
-        lambda run_dir=Path(record.dir): build_report([run_dir]),
+        lambda run_dir=Path(record.dir): build_report([run_dir], dataset=workspace.dataset_title()),
         file_name=f"{record.id}-report.html",
         mime="text/html",
         icon=":material/summarize:",

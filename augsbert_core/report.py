@@ -106,6 +106,7 @@ class _RunView:
     label: str = ""  # the run's name in charts (with its short id when two runs share a name)
     recommendation: dict[str, Any] | None = None  # metrics.json `recommendation`: the rule's record and reason
     schedules: dict[str, Any] = field(default_factory=dict)  # metrics.json `schedules`: each student's training
+    dataset: str = ""  # the data's name in the title and the summary
 
     @property
     def primary(self) -> str:
@@ -121,9 +122,10 @@ class _RunView:
         return float(v) if isinstance(v, (int, float)) else None
 
 
-def build_report(run_dirs: list[Path], *, title: str | None = None) -> str:
+def build_report(run_dirs: list[Path], *, title: str | None = None, dataset: str | None = None) -> str:
     """One HTML document reporting the finished runs in `run_dirs`; ConfigError when one is no run directory or
-    not finished (no metrics.json), RunFileError when one of its files is corrupt."""
+    not finished (no metrics.json), RunFileError when one of its files is corrupt. `dataset` names the data in the
+    title and the summary (the app passes its dataset's name); by default the data folder's name."""
     try:
         import plotly.io as pio  # noqa: PLC0415 - plotly is an app extra; the core imports without it
         from plotly.offline import get_plotlyjs  # noqa: PLC0415 - plotly is an app extra (see above)
@@ -136,9 +138,11 @@ def build_report(run_dirs: list[Path], *, title: str | None = None) -> str:
     names = [r.record.name for r in runs]
     for r in runs:
         r.label = r.record.name if names.count(r.record.name) == 1 else f"{r.record.name} ({r.record.id[-6:]})"
-    title = title or (
-        f"AugSBERT report: {runs[0].record.name}" if len(runs) == 1 else f"AugSBERT report: {len(runs)} runs"
-    )
+    for r in runs:
+        r.dataset = dataset or _dataset_name(r)
+    datasets = list(dict.fromkeys(r.dataset for r in runs))  # a title names the data, not a run id
+    on = f" on {datasets[0]}" if len(datasets) == 1 else ""
+    title = title or (f"{datasets[0]}: AugSBERT report" if len(runs) == 1 else f"AugSBERT report: {len(runs)} runs{on}")
 
     figures: list[str] = []
 
@@ -166,6 +170,8 @@ def build_report(run_dirs: list[Path], *, title: str | None = None) -> str:
         f"<h1>{esc(title)}</h1>",
         f'<p class="muted">Generated {esc(time.strftime("%Y-%m-%d %H:%M"))} by AugSBERT Studio from '
         f"{len(runs)} finished run{'s' if len(runs) != 1 else ''}. Scores are ×100.</p>",
+        "<h2>In short</h2>",
+        *(_plain_summary(r, several=len(runs) > 1) for r in runs),
         "<h2>Headline</h2>",
         _summary_table(runs),
     ]
@@ -320,6 +326,68 @@ def _models_of(run: _RunView) -> list[str]:
 def _when(record: RunRecord) -> str:
     stamp = record.finished_at or record.created_at
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "–"
+
+
+GENERIC_FOLDERS = {"data", "workspace", "datasets", "files", "input", "inputs", "tmp"}
+TASK_WORDS = {
+    "regression": "similarity scores",
+    "classification": "pairs labeled 0/1",
+    "positive_pairs": "positive pairs only",
+}
+
+
+def _dataset_name(run: _RunView) -> str:
+    """The dataset a run learned from, as a person names it: its data folder (the train file's, else the test
+    file's), or the file's name when the folder is a generic one (the app's workspace `data/`)."""
+    data = run.config.get("data") or {}
+    path = data.get("train") or data.get("test")
+    if not path:
+        return run.record.name
+    path = Path(str(path))
+    return path.stem if path.parent.name.lower() in GENERIC_FOLDERS or not path.parent.name else path.parent.name
+
+
+def _plain_summary(run: _RunView, several: bool = False) -> str:
+    """The run in a few sentences for a stakeholder: the data, what was trained on how much, what is recommended
+    and by how much (with the dev interval), its speed, and what to do next."""
+    sizes, silver = run.sizes, (run.silver_summary or {}).get("kept")
+    gold = sizes.get("train")
+    trained = f"{gold:,} labeled pairs" if gold else "no labeled pairs of this domain"
+    if isinstance(silver, int) and silver and "augsbert" in run.metrics:
+        trained += f" and {silver:,} pairs the teacher labeled"
+    metric = METRIC_TITLES.get(run.primary, run.primary)
+    chosen = run.recommended or run.baseline
+    title = MODEL_TITLES.get(chosen, chosen)
+    rec = run.recommendation or {}
+    gain, interval = _gain(run), rec.get("interval")
+    if chosen == "augsbert" and gain is not None:
+        verdict = f"<b>{esc(title)}</b>: {_fmt(gain, signed=True)} points of {esc(metric)} on test over the baseline"
+        if isinstance(interval, list) and len(interval) == 2 and isinstance(rec.get("dev_gain"), (int, float)):
+            low, high = interval
+            verdict += (
+                f" (on dev {_fmt(rec['dev_gain'], signed=True)}, 95% interval [{_fmt(low, True)}, {_fmt(high, True)}])"
+            )
+        step = "deploy the AugSBERT student (its folder: models/augsbert in the run; Download on the Training page)"
+    else:
+        verdict = f"<b>{esc(title)}</b>"
+        if gain is not None:
+            verdict += (
+                f": the student trained with silver was {_fmt(gain, signed=True)} points of {esc(metric)} on test, "
+                "not a gain that held on dev"
+            )
+        step = (
+            f"keep the {esc(title.lower())} student, the cheaper one; silver pays most for a fast student far "
+            "behind its teacher (student.model: static, or student.layers: 2) or with a stronger teacher"
+        )
+    speed = read_run_json(run.dir, RunFiles.SPEED)
+    rate = pairs_per_s(speed, chosen) if isinstance(speed, dict) else None
+    fast = f" It scores about {rate:,.0f} pairs per second on {esc(run.device or 'its device')}." if rate else ""
+    who = f"<b>{esc(run.label)}</b>: " if several else ""
+    data = f"<b>{esc(run.dataset or _dataset_name(run))}</b> ({esc(TASK_WORDS.get(run.task, run.task))})"
+    return (
+        f'<p class="summary">{who}On {data}, '
+        f"the models learned from {trained}. Recommended: {verdict}.{fast} Next: {step}.</p>"
+    )
 
 
 def _gain(run: _RunView, split: str = "test") -> float | None:
@@ -506,11 +574,17 @@ def _bars(runs: list[_RunView]):
             y=[None if v is None else round(100 * v, 2) for v in values],
             name=esc(r.label),
             marker_color=RUN_COLORS[i % len(RUN_COLORS)],
-            text=["" if v is None else f"{100 * v:.1f}" for v in values],
+            # the run's recommended model stands out: a dark outline, and a star on its value
+            marker_line_color="#1B2430",
+            marker_line_width=[3 if k == r.recommended else 0 for k in keys],
+            text=[
+                "" if v is None else f"{100 * v:.1f}" + (" ★" if k == r.recommended else "")
+                for k, v in zip(keys, values)
+            ],
             textposition="outside",
         )
     fig.update_layout(
-        title=dict(text=f"{esc(metric)} on {split} (×100) by model and run", x=0),
+        title=dict(text=f"{esc(metric)} on {split} (×100) by model and run (★ recommended)", x=0),
         barmode="group",
         height=420,
     )
@@ -626,6 +700,8 @@ def _run_section(run: _RunView, plot) -> list[str]:
             out.append(f'<p class="note">{esc(note)}</p>')
     out.append("<h3>Datasets</h3>")
     out.append(_datasets_table(run))
-    out.append("<h3>Config</h3>")
-    out.append(f"<pre>{esc(dumps_json(run.config, indent=2, ensure_ascii=False))}</pre>")
+    out.append(
+        "<details><summary>Appendix: the run's config</summary>"
+        f"<pre>{esc(dumps_json(run.config, indent=2, ensure_ascii=False))}</pre></details>"
+    )
     return out

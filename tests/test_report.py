@@ -341,3 +341,27 @@ def test_the_report_says_each_students_schedule_and_why_a_model_is_recommended(t
     assert "best 4 of 6 epochs (auto, on dev)" in text and "best 1 of 3 epochs (auto, on dev)" in text
     assert "Recommended: Gold-only" in text and "within noise" in text
     assert ">recommendation<" not in build_report([run_dir])  # the non-model keys are no table rows
+
+
+def test_a_report_a_stakeholder_can_read_first(tmp_path):
+    """Issue 26, item 5: titled with the dataset (not the run id), a plain-language summary first (data, how much
+    was trained on, the recommendation and its gain, what to do next), the recommended model marked in the chart,
+    the config in a collapsed appendix."""
+    store = RunStore(tmp_path / "runs")
+    wins = seed_run(store, "s2-bm25", gain=0.03)
+    page = build_report([wins])
+    tags = assert_offline_html(page)
+    text = "".join(tags.text)
+    assert "<title>stsb: AugSBERT report</title>" in page
+    summary = text[text.index("In short") : text.index("Headline")]
+    assert (
+        "On stsb (similarity scores), the models learned from 1,000 labeled pairs and 45 pairs the teacher" in summary
+    )
+    assert "Recommended: AugSBERT: +3.0 points of Spearman on test over the baseline" in summary
+    assert "Next: deploy the AugSBERT student" in summary
+    assert "<details><summary>Appendix: the run's config</summary><pre>" in page
+    assert '"marker":{"color":"#54A24B","line":{"color":"#1B2430","width":[0,0,3,0]}}' in page.replace(" ", "")
+    loses = seed_run(store, "s2-random", gain=-0.01)
+    summary = "".join(assert_offline_html(build_report([loses])).text)
+    assert "Recommended: Gold-only: the student trained with silver was -1.0 points" in summary
+    assert "Next: keep the gold-only student, the cheaper one" in summary
