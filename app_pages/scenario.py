@@ -778,11 +778,21 @@ with st.container(border=True):
             key="sc_estimate_table",
         )
         m[0].caption(f"Candidate pairs: {CANDIDATES_NOTE}")
+    # past runs in this workspace on this kind of device: their actual time against their estimate
+    calibrated = est.calibration(workspace.runs_dir(), est.device_kind(ui.device_description()))
+    factor, past = calibrated if calibrated else (1.0, 0)
     m[-1].metric(
         "Rough time on this device",
-        f"≈ {est.fmt_duration(total)}",
+        f"≈ {est.fmt_duration(total * factor)}",
         help="Measured speeds of the default MiniLM models on 2 CPU cores; a GPU is taken as ~20x faster. "
-        "Bigger base models are slower." + (f" All {runs} runs: they queue one after another." if runs > 1 else ""),
+        "Bigger base models are slower."
+        + (
+            f" Calibrated on this machine: its last {past:d} finished run(s) took {factor:.2f}x their "
+            f"estimate (uncalibrated ≈ {est.fmt_duration(total)})."
+            if calibrated
+            else ""
+        )
+        + (f" All {runs} runs: they queue one after another." if runs > 1 else ""),
     )
     for method, e in zip(methods, estimates):
         st.caption(

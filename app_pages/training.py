@@ -266,7 +266,16 @@ def live(run_id: str) -> None:
     m[0].metric("Steps done", f"{len(done)} / {len(steps)}")
     m[1].metric("Training step", f"{prog.step:,} / {prog.total:,}" if prog.total else "–")
     m[2].metric("Elapsed", fmt_duration(prog.elapsed))
-    m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))
+    whole = runinfo.run_eta(record, prog)  # follows the measured step rates and the run's own estimate
+    if whole is None:
+        m[3].metric("ETA (this stage)", fmt_duration(prog.stage_eta))
+    else:
+        m[3].metric(
+            "ETA (whole run)",
+            fmt_duration(whole),
+            help=f"This stage: {fmt_duration(prog.stage_eta)}. The rest: the run's estimate per stage, scaled by how "
+            "long its finished stages took against theirs.",
+        )
     busy = busy_note() if record.status in ("running", "queued") else None
     if busy:
         st.caption(f":material/speed: {ui.md_escape(busy)}.")

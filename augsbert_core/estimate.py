@@ -7,9 +7,11 @@ measurement on CPU); other custom models are assumed to run like the default."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import registry
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
@@ -255,6 +257,81 @@ def _seed_factor(model: ModelConfig) -> float:
 
 def _steps(pairs: int, batch_size: int, epochs: float) -> float:
     return math.ceil(max(pairs, 0) / max(batch_size, 1)) * epochs
+
+
+#: The stage (timings.json key) each part of an estimate times: what calibration and the run's overall ETA compare.
+TIMED_PART = {
+    "evaluation": "zero_shot",
+    "gold-only student": "gold_only",
+    "teacher warm start": "teacher_warm",
+    "teacher": "teacher",
+    "sampling": "candidates",
+    "labeling": "silver",
+    "labeler probes": "silver",
+    "augmentation": "augment",
+    "AugSBERT student": "augsbert",
+}
+CALIBRATION_RUNS = 20  # the newest finished runs a calibration reads
+
+
+def by_stage(parts: dict[str, float]) -> dict[str, float]:
+    """An estimate's seconds per timed stage ({timings.json key: seconds}); startup is in no stage."""
+    out: dict[str, float] = {}
+    for part, seconds in parts.items():
+        if part in TIMED_PART:
+            out[TIMED_PART[part]] = out.get(TIMED_PART[part], 0.0) + float(seconds)
+    return out
+
+
+def estimate_record(est: Estimate) -> dict:
+    """What a run keeps of its estimate (estimate.json): total, parts, seconds per stage, device kind."""
+    return {"seconds": est.seconds, "parts": est.parts, "by_stage": by_stage(est.parts), "device_kind": est.device_kind}
+
+
+def actual_over_estimate(estimated: dict, timings: dict) -> float | None:
+    """How long a run's finished stages took against their estimate (1.0 = as estimated), or None when no stage
+    of the estimate was both finished and measured (reused stages, 0 s, are left out)."""
+    stages = estimated.get("by_stage") if isinstance(estimated, dict) else None
+    if not isinstance(stages, dict) or not isinstance(timings, dict):
+        return None
+    pairs = [
+        (float(timings[k]), float(v))
+        for k, v in stages.items()
+        if isinstance(timings.get(k), (int, float)) and timings[k] > 0 and isinstance(v, (int, float)) and v > 0
+    ]
+    if not pairs:
+        return None
+    return sum(a for a, _ in pairs) / sum(e for _, e in pairs)
+
+
+def calibration(runs_root: str | os.PathLike, device_kind: str = "cpu") -> tuple[float, int] | None:
+    """(factor, runs): the median of actual / estimated time over this workspace's newest finished runs on this
+    kind of device (their estimate.json and timings.json), so the next estimate follows this machine's measured
+    speed; None before any such run."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return None
+    ratios = []
+    for run_dir in sorted((d for d in root.iterdir() if d.is_dir()), reverse=True):
+        estimated, timings = _read(run_dir / "estimate.json"), _read(run_dir / "timings.json")
+        if not estimated or estimated.get("device_kind") != device_kind:
+            continue
+        ratio = actual_over_estimate(estimated, timings)
+        if ratio is not None:
+            ratios.append(ratio)
+        if len(ratios) >= CALIBRATION_RUNS:
+            break
+    if not ratios:
+        return None
+    return float(sorted(ratios)[len(ratios) // 2]), len(ratios)
+
+
+def _read(path: Path) -> dict:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def busy_note(load: float | None = None, cores: int | None = None) -> str | None:

@@ -29,6 +29,7 @@ from .distributions import distribution_distance
 from .ensemble import TeacherEnsemble, fit_ensemble
 from .ensemble import describe as describe_ensemble
 from .errors import Cancelled, GateStopped, failure_of
+from .estimate import device_kind, estimate, estimate_record
 from .evaluation import (
     PRIMARY_METRIC,
     RECOMMENDATION,
@@ -71,7 +72,7 @@ from .models import (
     load_cross_encoder,
     load_student,
 )
-from .plan import preflight
+from .plan import data_counts, preflight
 from .probe import PROBE_FRACTION, labeler_probes_wanted, probe_labelers
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles, RunStore, atomic_write_text
@@ -251,6 +252,9 @@ class _Experiment:
             report.stage(stages.SETUP, f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = self.checked_data or load_experiment_data(cfg)
         self.run_.write_json(RunFiles.FINGERPRINTS, data.fingerprints)
+        if not self.run_.path(RunFiles.ESTIMATE).is_file():  # what it was expected to take: the ETA and calibration
+            expected = estimate(cfg, data_counts(data), device=device_kind(device_description(self.device)))
+            self.run_.write_json(RunFiles.ESTIMATE, estimate_record(expected))
         self.run_.store.update(self.run_.id, task=data.task)
         task = data.task
         splits = {name: f for name, f in (("dev", data.dev), ("test", data.test)) if f is not None}
@@ -418,12 +422,12 @@ class _Experiment:
                 if needed
                 else None
             ), gate
-        t0 = time.time()
         gold, dev, teacher_task = teacher_inputs(cfg, data)
         teacher_cfg, warm = self.teacher_cfg, None
         if self._wants_warm_start() and candidates is not None and len(candidates):
-            warm = self._warm_start(candidates, base, data, splits, task)
+            warm = self._warm_start(candidates, base, data, splits, task)  # timed as its own stage, teacher_warm
             teacher_cfg = replace(teacher_cfg, model=str(self.models_dir / "teacher_warm"))
+        t0 = time.time()  # the teacher stage: training on gold, its evaluation and the gate (not the warm start)
         if cfg.teacher_search.enabled:
             what = (
                 f"teacher search on {len(gold):,} gold pairs, chosen on dev "

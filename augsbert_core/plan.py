@@ -106,11 +106,12 @@ def check_experiment(cfg: ExperimentConfig, data: LoadedData | None = None) -> P
             }
         elif frame is not None:
             plan.files[role] = {"path": os.path.normpath(path), "rows": len(frame)}
-    plan.estimate = estimate(cfg, _counts(data), device=device_kind(plan.device))
+    plan.estimate = estimate(cfg, data_counts(data), device=device_kind(plan.device))
     return plan
 
 
-def _counts(data: LoadedData) -> DataCounts:
+def data_counts(data: LoadedData) -> DataCounts:
+    """The sizes an estimate needs, from the loaded files."""
     sentences: set[str] = set()
     if data.train is not None:
         sentences.update(data.train["sentence1"])

@@ -65,6 +65,7 @@ class RunFiles:
     METRICS = "metrics.json"
     METRICS_PARTIAL = "metrics.partial.json"
     TIMINGS = "timings.json"
+    ESTIMATE = "estimate.json"  # the rough time the run was expected to take, per stage (estimate.py), at its start
     SPEED = "speed.json"  # pairs/s of each model on the test pairs (speed.py)
     REVIEW = "review.json"
     EVENTS = "events.jsonl"

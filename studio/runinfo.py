@@ -18,6 +18,7 @@ from augsbert_core import review as core_review
 from augsbert_core import stages
 from augsbert_core.distributions import distribution_distance
 from augsbert_core.errors import Failure
+from augsbert_core.estimate import actual_over_estimate
 from augsbert_core.evaluation import (
     PRIMARY_METRIC,
     RECOMMENDED,
@@ -224,6 +225,27 @@ def progress(
     if rows:
         out.evals = pd.DataFrame(rows, columns=["stage", "step", "metric", "value"])
     return out
+
+
+def run_eta(record: RunRecord | None, prog: Progress) -> float | None:
+    """Seconds a running run has left: its estimate (estimate.json, per stage) for the stages not finished yet,
+    scaled by how long its finished stages took against their estimate, less the time spent in the current stage;
+    at least the current stage's own ETA. None when it is not running or kept no estimate (older runs)."""
+    if record is None or record.status != "running" or not getattr(record, "dir", None):
+        return None
+    estimated = read_json(record.dir, RunFiles.ESTIMATE, None)
+    state = read_json(record.dir, RunFiles.STATE, {}) or {}
+    if not isinstance(estimated, dict) or not isinstance(estimated.get("by_stage"), dict):
+        return None
+    done = set(state.get("done") or []) if isinstance(state, dict) else set()
+    timings = state.get("timings") if isinstance(state, dict) and isinstance(state.get("timings"), dict) else {}
+    finished = {k: v for k, v in timings.items() if k in done}
+    scale = actual_over_estimate(estimated, finished) or 1.0
+    left = sum(float(v) for k, v in estimated["by_stage"].items() if k not in done)
+    spent = sum(float(v) for v in finished.values() if isinstance(v, (int, float)))
+    startup = float((estimated.get("parts") or {}).get("startup", 0.0))
+    in_stage = max(0.0, (prog.elapsed or 0.0) - spent - startup)
+    return max(scale * left - in_stage, prog.stage_eta or 0.0, 0.0)
 
 
 def eval_metric_key(metrics: dict[str, float]) -> str | None:

@@ -228,3 +228,9 @@ def test_a_run_records_schedules_and_the_recommendation_in_strict_json(tiny_stsb
     assert why["split"] == "dev" and len(why["interval"]) == 2
     assert (why["model"] == "augsbert") == (why["interval"][0] > 0)
     assert "best" in (result.run_dir / "metrics.txt").read_text()  # the CLI table says which schedule
+    # the run kept what it was expected to take, per stage, beside what it took (the ETA and calibration read both)
+    estimated = json.loads((result.run_dir / "estimate.json").read_text())
+    timings = json.loads((result.run_dir / "timings.json").read_text())
+    assert set(estimated["by_stage"]) <= set(timings) and estimated["device_kind"] == "cpu"
+    assert estimated["seconds"] == pytest.approx(sum(estimated["parts"].values()))
+    assert isinstance(why["notes"], list)  # squared with the other metrics and the gate (may be empty)
