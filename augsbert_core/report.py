@@ -290,6 +290,9 @@ def _gold_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
     if path is not None:
         if not path.is_file():
             return None, f"gold train file {path.name} not found"
+        recorded = run.fingerprints.get("train")
+        if recorded and data_mod.fingerprint(path) != recorded:  # the chart would show today's file, not the run's
+            return None, f"gold train file {path.name} changed since the run (its fingerprint differs)"
         data = run.config.get("data") or {}
         try:
             pairs = data_mod.load_pairs(

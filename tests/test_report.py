@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from augsbert_core import data as data_mod
 from augsbert_core.runs import RunFiles, RunStore
 
 from .conftest import DEMO, REPO
@@ -52,7 +53,12 @@ def seed_run(
     run = store.create(name, scenario, cfg, sampler="bm25", task=task, status="queued")
     t0 = time.time() - 300
     store.update(run.id, status="running", started_at=t0, pid=None)
-    run.write_json(RunFiles.FINGERPRINTS, {role: f"{i:012x}" for i, role in enumerate(data) if role != "scale"})
+    prints = {
+        role: data_mod.fingerprint(Path(path))
+        for role, path in data.items()
+        if role != "scale" and Path(path).is_file()
+    }
+    run.write_json(RunFiles.FINGERPRINTS, prints)
     run.log("[setup] device: CPU (2 cores)")
     run.log(f"[data] task={task}; dev=300, test=1379, train=1000, unlabeled sentences=1000")
     rng = np.random.default_rng(0)
@@ -365,3 +371,20 @@ def test_a_report_a_stakeholder_can_read_first(tmp_path):
     summary = "".join(assert_offline_html(build_report([loses])).text)
     assert "Recommended: Gold-only: the student trained with silver was -1.0 points" in summary
     assert "Next: keep the gold-only student, the cheaper one" in summary
+
+
+def test_a_gold_file_changed_since_the_run_is_said_not_drawn(tmp_path):
+    """Issue 25, class 8: the report drew today's gold file while its Datasets table showed the run's fingerprint."""
+    store = RunStore(tmp_path / "runs")
+    run_dir = seed_run(store, "moved")
+    train = tmp_path / "train.csv"
+    train.write_bytes((DEMO / "stsb" / "train.csv").read_bytes())
+    cfg = json.loads((run_dir / RunFiles.CONFIG).read_text())
+    cfg["data"]["train"] = str(train)
+    (run_dir / RunFiles.CONFIG).write_text(json.dumps(cfg))
+    prints = json.loads((run_dir / RunFiles.FINGERPRINTS).read_text())
+    (run_dir / RunFiles.FINGERPRINTS).write_text(json.dumps({**prints, "train": data_mod.fingerprint(train)}))
+    assert "Silver labels vs gold" in build_report([run_dir])  # the run's own file: drawn
+    train.write_text(train.read_text().replace("5.0", "4.8", 1))
+    text = "".join(assert_offline_html(build_report([run_dir])).text)
+    assert "No silver-label histogram: gold train file train.csv changed since the run" in text
