@@ -16,6 +16,7 @@ from .estimate import DataCounts, Estimate, device_kind, estimate, fmt_duration
 from .inputs import LoadedData, load_experiment_data
 from .models import choose_device, device_description
 from .ray_engine import check_address
+from .tracking import check_server, default_tracking_uri
 
 FILE_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
 
@@ -79,12 +80,14 @@ class Plan:
 
 def preflight(cfg: ExperimentConfig) -> LoadedData:
     """What `check` and `run` both do before any work (and before a run directory exists): the config's rules,
-    every data file loaded and checked (what each stage and metric needs), the engine's cluster reachable within
-    a few seconds. Raises ConfigError / DataError naming the key or file."""
+    every data file loaded and checked (what each stage and metric needs), the engine's cluster and an http
+    tracking server reachable within a few seconds. Raises ConfigError / DataError naming the key or file."""
     cfg.validate()
     data = load_experiment_data(cfg)
     if cfg.engine == "ray":
         check_address(cfg.ray.address)
+    if cfg.tracking == "mlflow":  # a server that does not answer would stall the end of the run for minutes
+        check_server(default_tracking_uri())
     return data
 
 

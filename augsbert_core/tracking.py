@@ -17,10 +17,12 @@ import json
 import math
 import os
 import re
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from .atomic import dumps_json
 from .config import ConfigError, ExperimentConfig, tracking_missing
@@ -39,6 +41,9 @@ MAX_PARAM_CHARS = 6000  # MLflow's limit on a param's value; longer values are c
 MAX_KEY_CHARS = 250  # MLflow's limit on a param or metric name
 ARTIFACT_FILES = (RunFiles.CONFIG, RunFiles.METRICS, RunFiles.SILVER_SUMMARY, RunFiles.GATE, RunFiles.METRICS_TXT)
 REPORT_NAME = "report.html"
+PROBE_SECONDS = 5.0  # how long a tracking server has to answer before the command says it does not
+# MLflow's HTTP client limits while logging (it defaults to 120 s per request and several retries with backoff)
+HTTP_LIMITS = {"MLFLOW_HTTP_REQUEST_TIMEOUT": "20", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
 # mlflow: the trainers report nothing; the run is logged once when finished (HF's own MLflow callback would open
 # one MLflow run per training, in a store of its own choosing)
 _TRAINER_REPORT_TO = {"none": "none", "mlflow": "none", "tensorboard": "tensorboard", "wandb": "wandb"}
@@ -63,16 +68,22 @@ class TrackedRun:
 
 
 def _key(name: str) -> str:
-    """An MLflow param/metric name: letters, digits and _ - . / space kept, anything else as '_'."""
-    return re.sub(r"[^A-Za-z0-9_\-./ ]", "_", name)[:MAX_KEY_CHARS]
+    """An MLflow param/metric name: letters, digits and _ - . / space kept, any other character escaped as
+    `_x<hex>_` (a column named 中文 is `_x4e2d__x6587_`, `q #1` is `q _x23_1`): escaped, not replaced, so two
+    names do not become one (flatten refuses the rare pair that still would)."""
+    return re.sub(r"[^A-Za-z0-9_\-./ ]", lambda m: f"_x{ord(m.group(0)):x}_", name)[:MAX_KEY_CHARS]
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:
-    """A nested config as {dotted.key: text}: strings as they are, everything else as JSON (null, 2, [0, 5])."""
+    """A nested config as {dotted.key: text}: strings as they are, everything else as JSON (null, 2, [0, 5]).
+    ConfigError when two keys still land on one name (past MAX_KEY_CHARS): a param is never lost silently."""
     if isinstance(value, dict) and value:
         out: dict[str, str] = {}
         for key, inner in value.items():
-            out.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+            for name, text in flatten(inner, f"{prefix}.{key}" if prefix else str(key)).items():
+                if name in out:
+                    raise ConfigError(f"MLflow param {name!r}: two config keys map to it; shorten one of them")
+                out[name] = text
         return out
     text = value if isinstance(value, str) else dumps_json(value)
     if len(text) > MAX_PARAM_CHARS:
@@ -236,6 +247,9 @@ def log_run(
     from mlflow.exceptions import MlflowException  # noqa: PLC0415 - optional extra (see _require_mlflow)
 
     uri = tracking_uri or default_tracking_uri()
+    check_server(uri)
+    for name, value in HTTP_LIMITS.items():  # a server that answers slowly: seconds, not MLflow's minutes of retries
+        os.environ.setdefault(name, value)
     try:
         return _log(
             run_dir, uri, experiment or config.get("tracking_experiment") or DEFAULT_EXPERIMENT, log_model, report
@@ -319,6 +333,24 @@ def track_finished_run(run: Run, cfg: ExperimentConfig) -> str:
         )
     where = _shown(tracked.tracking_uri)
     return f"logged to MLflow ({where}): experiment {tracked.experiment_id}, run {tracked.run_id}"
+
+
+def check_server(uri: str, timeout: float = PROBE_SECONDS) -> None:
+    """An http(s) tracking server must answer a TCP connection within `timeout` seconds (ConfigError saying so):
+    MLflow's own client waits and retries for minutes, in silence. Other stores (sqlite, file) are local."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(
+            f"MLflow tracking URI {_shown(uri)} does not answer ({reason} within {timeout:g} s): start the server, or "
+            f"fix {URI_ENV} / --tracking-uri"
+        ) from None
 
 
 def _shown(uri: str) -> str:

@@ -65,3 +65,13 @@ def test_yaml_exponent_numbers_are_numbers_as_on_the_command_line(tmp_path, micr
 
     cfg = ExperimentConfig.from_file(path)
     assert cfg.sampler == {"bm25": 0.7, "random": 0.3} and cfg.teacher.learning_rate == 2e-5
+
+
+def test_a_tracking_server_that_does_not_answer_is_refused_in_seconds(tmp_path, micro_stsb, capsys, monkeypatch):
+    """Issue 25, class 7: an unreachable MLflow server stalled the end of a run for about 4 minutes in silence."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_refused_port()}")
+    cfg = _config(tmp_path, micro_stsb, tracking="mlflow")
+    t0 = time.time()
+    assert main(["check", str(cfg)]) == 2
+    assert time.time() - t0 < 30
+    assert "does not answer" in capsys.readouterr().err

@@ -237,7 +237,13 @@ def test_default_store_is_sqlite_in_the_workspace(tmp_path, monkeypatch):
 
 def test_params_flatten_nested_config_values():
     flat = flatten({"student": {"epochs": 1, "model": "default"}, "data": {"column_map": {"q #1": "sentence1"}}})
-    assert flat == {"student.epochs": "1", "student.model": "default", "data.column_map.q _1": "sentence1"}
+    assert flat == {"student.epochs": "1", "student.model": "default", "data.column_map.q _x23_1": "sentence1"}
+    # issue 25, class 7: non-ASCII column names were all '_' and collided, losing mappings; now escaped
+    chinese = flatten({"data": {"column_map": {"问题一": "sentence1", "问题二": "sentence2", "分数": "score"}}})
+    assert len(chinese) == 3 and set(chinese.values()) == {"sentence1", "sentence2", "score"}
+    assert "data.column_map._x95ee__x9898__x4e00_" in chinese
+    with pytest.raises(ConfigError, match="two config keys map to it"):
+        flatten({"k" * 300: {"a": 1, "b": 2}})  # both cut to the same 250 characters
     assert flatten({"x": "a" * 7000})["x"].endswith("...") and len(flatten({"x": "a" * 7000})["x"]) == 6000
 
 
