@@ -36,7 +36,7 @@ from typing import Any
 
 from . import stages
 from .atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json  # noqa: F401 - re-exported
-from .errors import Failure, RunFileError
+from .errors import ConfigError, Failure, RunFileError
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
@@ -146,12 +146,23 @@ class RunStore:
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         self.db_path = self.root / "index.sqlite"
         self.note: str | None = None  # set by list() when it read the directories instead of the index
         self.problems: list[str] = []  # run directories scan() could not read (one line each)
         if not self.db_path.exists() or self.db_path.stat().st_size == 0:
             self.rebuild_index()
+
+    def _make_root(self) -> None:
+        """The runs folder, created when missing; one line (ConfigError) when it cannot be: a file in the way
+        (/dev/null), no permission, a full or read-only disk. An existing read-only folder is fine to read."""
+        advice = "give a folder you can write with --runs-dir (or AUGSBERT_HOME)"
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"runs folder {self.root} is not a folder: {advice}")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"runs folder {self.root} cannot be created ({exc.strerror or exc}): {advice}") from None
 
     @contextmanager
     def _connect(self, busy_ms: int = WRITER_BUSY_MS) -> Iterator[sqlite3.Connection]:

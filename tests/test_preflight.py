@@ -75,3 +75,14 @@ def test_a_tracking_server_that_does_not_answer_is_refused_in_seconds(tmp_path, 
     assert main(["check", str(cfg)]) == 2
     assert time.time() - t0 < 30
     assert "does not answer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["runs"], ["runs", "--rebuild-index"], ["cancel", "abc"]])
+def test_a_runs_folder_that_is_no_folder_is_one_line(command, tmp_path, capsys):
+    """Issue 25, class 11: /dev/null (or a file) as the runs folder raised a FileExistsError traceback."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    for where in ("/dev/null", str(blocker), str(blocker / "below")):
+        assert main([*command, "--runs-dir", where]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: runs folder {where}") and "Traceback" not in err and len(err.splitlines()) == 1
