@@ -12,6 +12,9 @@ that were not text in the file; `data` maps and validates them. Unreadable input
       JSON record.
   MAX_BYTES = 1 GiB (AUGSBERT_MAX_BYTES): the file; its bytes after gzip decompression (streamed with a cap);
       a Parquet file's uncompressed size (from its footer) and its columns once decoded (batch by batch).
+  MAX_CELL_CHARS = 10,000,000 (AUGSBERT_MAX_CELL_CHARS): characters in one cell, checked on every cell read; a
+      gzip'd line-based file also stops decompressing at a line longer than LINE_CELLS such cells (UTF-8 bytes),
+      so a small file that expands to one huge cell stops early instead of filling memory.
 
 - Only regular files are opened: a directory, FIFO, device or socket is refused (`os.stat`) without blocking.
 - Text is strict UTF-8; LF, CRLF and CR-only line breaks (also mixed) end lines; line breaks inside quoted CSV
@@ -73,6 +76,9 @@ MAX_ROWS = 5_000_000  # data rows (lines of a text file); AUGSBERT_MAX_ROWS over
 MAX_CELLS = 20_000_000  # rows x columns; AUGSBERT_MAX_CELLS overrides
 MAX_COLUMNS = 1_000  # columns / distinct JSON keys; AUGSBERT_MAX_COLUMNS overrides
 MAX_BYTES = 1 << 30  # bytes after decompression / decoding; AUGSBERT_MAX_BYTES overrides
+MAX_CELL_CHARS = 10_000_000  # characters in one cell (a sentence is far shorter); AUGSBERT_MAX_CELL_CHARS overrides
+NEWLINE = b"\n"
+LINE_CELLS = 4  # a gzip'd line-based file stops decompressing at a line this many full cells long (a one-cell bomb)
 _BOM = b"\xef\xbb\xbf"
 _FORMULA_START = r"[=+\-@\t\r]"
 
@@ -83,6 +89,7 @@ _LIMITS: dict[str, tuple[str, int, str]] = {  # name: (environment variable, def
     "cells": ("AUGSBERT_MAX_CELLS", MAX_CELLS, "cells"),
     "columns": ("AUGSBERT_MAX_COLUMNS", MAX_COLUMNS, "columns"),
     "bytes": ("AUGSBERT_MAX_BYTES", MAX_BYTES, "bytes"),
+    "cell": ("AUGSBERT_MAX_CELL_CHARS", MAX_CELL_CHARS, "characters in a cell"),
 }
 
 
@@ -179,18 +186,33 @@ def _read_raw(path: PathLike) -> _Raw:
         _fail(file, f"unsupported file type {shown!r}{hint}; use one of: {', '.join(SUPPORTED_EXTENSIONS)}")
     with _open_regular(p, file) as handle:
         if ext == ".parquet":
-            return _read_parquet(handle, file)
-        data = _read_bytes(handle, file, gz)
+            return _check_cells(_read_parquet(handle, file), file)
+        data = _read_bytes(handle, file, gz, line_based=ext != ".json")
     _check_text_bytes(data, file, ext)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     if ext in (".csv", ".tsv"):
-        return _Raw(_read_delimited(data, file, ext, gz))
+        return _check_cells(_Raw(_read_delimited(data, file, ext, gz)), file)
     text = _decode(data, file, ext, gz)
     del data
     if ext == ".txt":
-        return _Raw(_read_txt(text, file))
-    return _read_json(text, file)
+        return _check_cells(_Raw(_read_txt(text, file)), file)
+    return _check_cells(_read_json(text, file), file)
+
+
+def _check_cells(raw: _Raw, file: str) -> _Raw:
+    """Refuse a cell longer than the cell limit (a sentence is far shorter), naming its row and column."""
+    limit = _limit("cell", file)
+    for column in raw.frame.columns:
+        values = raw.frame[column]
+        if values.dtype != object and not pd.api.types.is_string_dtype(values):
+            continue
+        lengths = values.str.len().fillna(0).to_numpy()
+        if len(lengths) and lengths.max() > limit:
+            row = int(lengths.argmax())
+            found = f"a cell has {int(lengths[row]):,} characters"
+            _over_limit(file, "cell", found, row=row + 1, column=str(column))
+    return raw
 
 
 _SPECIAL_FILES = (
@@ -235,8 +257,9 @@ def _open_regular(path: Path, file: str) -> BinaryIO:
     return handle
 
 
-def _read_bytes(handle: BinaryIO, file: str, gz: bool) -> bytes:
-    """The file's bytes (decompressed when gz), refused when over the byte limit before they are read."""
+def _read_bytes(handle: BinaryIO, file: str, gz: bool, line_based: bool = True) -> bytes:
+    """The file's bytes (decompressed when gz), refused when over the byte limit before they are read; a gzip'd
+    line-based file also stops at a line too long to hold cells within the cell limit (a one-cell bomb)."""
     limit = _limit("bytes", file)
     size = os.fstat(handle.fileno()).st_size
     if size > limit:
@@ -249,10 +272,11 @@ def _read_bytes(handle: BinaryIO, file: str, gz: bool) -> bytes:
         _over_limit(file, "bytes", f"is more than {_size(limit)}")
     if not data:
         _fail(file, "file is empty (0 bytes)")
-    return _gunzip(data, file, limit) if gz else data
+    line_cap = LINE_CELLS * 4 * _limit("cell", file) if line_based else None  # UTF-8: at most 4 bytes a character
+    return _gunzip(data, file, limit, line_cap) if gz else data
 
 
-def _gunzip(data: bytes, file: str, limit: int | None = None) -> bytes:
+def _gunzip(data: bytes, file: str, limit: int | None = None, line_cap: int | None = None) -> bytes:
     """Decompress every gzip member, 1 MiB of input at a time, with a cap on the output (a small 'gzip bomb'
     cannot exhaust memory). Errors say what is wrong: header, corrupt data, CRC or length mismatch, truncated
     stream, trailing garbage."""
@@ -262,7 +286,7 @@ def _gunzip(data: bytes, file: str, limit: int | None = None) -> bytes:
     out = bytearray()
     pos = 0
     while pos < len(data):
-        pos = _gunzip_member(data, pos, out, limit, file)
+        pos = _gunzip_member(data, pos, out, limit, file, line_cap)
         if data[pos : pos + 2] == b"\x1f\x8b":
             continue
         if data.count(b"\x00", pos) < len(data) - pos:  # zero padding after the last member is fine (as for gzip)
@@ -287,8 +311,10 @@ _GZIP_ERRORS = (
 _GZIP_STEP = 1 << 20
 
 
-def _gunzip_member(data: bytes, pos: int, out: bytearray, limit: int, file: str) -> int:
-    """Decompress the gzip member starting at `pos` into `out`; returns where the next one starts."""
+def _gunzip_member(data: bytes, pos: int, out: bytearray, limit: int, file: str, line_cap: int | None = None) -> int:
+    """Decompress the gzip member starting at `pos` into `out`; returns where the next one starts. With `line_cap`,
+    a line longer than that many bytes stops it at once."""
+    line_start = out.rfind(NEWLINE) + 1
     inflater = zlib.decompressobj(wbits=31)  # gzip wrapper: zlib checks the header, the CRC and the length
     view = memoryview(data)
     try:
@@ -296,9 +322,18 @@ def _gunzip_member(data: bytes, pos: int, out: bytearray, limit: int, file: str)
             pending: bytes | memoryview = view[pos : pos + _GZIP_STEP]
             pos += len(pending)
             while pending and not inflater.eof:
-                out += inflater.decompress(pending, limit + 1 - len(out))
+                before = len(out)  # at most a step of output at a time: a long line is seen as it grows
+                out += inflater.decompress(pending, min(limit + 1 - len(out), _GZIP_STEP))
                 if len(out) > limit:
                     _over_limit(file, "bytes", f"decompresses to more than {_size(limit)}")
+                if line_cap is not None:
+                    first = out.find(NEWLINE, before)
+                    end = first if first >= 0 else len(out)  # the line that was open, up to its end or the chunk's
+                    if end - line_start > line_cap:
+                        line = out.count(NEWLINE, 0, line_start) + 1
+                        _over_limit(file, "cell", f"line {line:,} runs past {_size(line_cap)} unbroken")
+                    if first >= 0:
+                        line_start = out.rfind(NEWLINE, before) + 1  # lines inside one step are shorter than a cap
                 pending = inflater.unconsumed_tail
     except zlib.error as exc:
         reason = str(exc).split(": ", 1)[-1]

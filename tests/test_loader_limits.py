@@ -532,3 +532,27 @@ def test_tsv_with_loose_quotes_stays_verbatim(tmp_path):
     pairs = data.load_pairs(write(tmp_path / "loose.tsv", text))
     assert pairs.frame["sentence1"].tolist() == ['"no comment.', '"Fairies" - fine.']
     assert pairs.frame["sentence2"].tolist() == ["b", '"ok"']
+
+
+def test_a_one_cell_bomb_stops_while_it_decompresses(tmp_path, monkeypatch):
+    """Issue 25, class 12: a 917 KB .csv.gz expanding to one 900 MB cell validated OK at 4.7 GB peak memory. The
+    cell limit stops its decompression at a line LINE_CELLS cells long; a plain file's long cell names its row."""
+    import gzip
+
+    from augsbert_core import data, tables
+
+    monkeypatch.setenv("AUGSBERT_MAX_CELL_CHARS", "100000")  # the same rule at a test's scale
+    bomb = tmp_path / "bomb.csv.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        handle.write(b'sentence1,sentence2,score\n"')
+        for _ in range(40):
+            handle.write(b"a" * 1_000_000)  # 40 MB in one cell, from a file of a few dozen KB
+        handle.write(b'",b,1\n')
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(data.DataError, match=r"bomb\.csv\.gz: line 2 runs past .* unbroken; the limit is 100,000"):
+        data.load_pairs(bomb)
+    long = tmp_path / "long.csv"
+    long.write_text("sentence1,sentence2,score\nshort,fine,1\n" + "x" * 100_001 + ",b,2\n")
+    with pytest.raises(data.DataError, match=r"long\.csv, row 2, column 'sentence1': a cell has 100,001 characters"):
+        data.load_pairs(long)
+    assert tables.MAX_CELL_CHARS == 10_000_000  # the default: far above a sentence, far below a bomb
