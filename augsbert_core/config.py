@@ -237,6 +237,18 @@ Text = Annotated[str, Field(min_length=1, max_length=4096)]
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+DataRole = Literal["train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train"]
+
+
+def role_column_map(data: dict[str, Any] | Any, role: str) -> dict[str, str] | None:
+    """The column mapping a file of `role` is read with: `column_maps[role]`, else `column_map`, else None. Takes a
+    DataConfig or its dict (a run's config.json)."""
+    if not isinstance(data, dict):
+        data = {"column_map": data.column_map, "column_maps": data.column_maps}
+    own = (data.get("column_maps") or {}).get(role)
+    return dict(own) if own else (dict(data.get("column_map") or {}) or None)
+
+
 @dataclass(config=_STRICT)
 class DataConfig:
     """Paths of the experiment's data files (relative paths resolve against the config file)."""
@@ -247,7 +259,9 @@ class DataConfig:
     unlabeled: Text | None = None  # sentences or pairs (scenarios 2, 3)
     source_train: Text | None = None  # scenario 3: the teacher's source-domain gold
     source_dev: Text | None = None  # scenario 3: optional source dev set for the teacher
-    column_map: dict[Text, Text] = field(default_factory=dict)
+    column_map: dict[Text, Text] = field(default_factory=dict)  # {file column: canonical}, for every file
+    # per file, by role ({unlabeled: {text: sentence}}): the mapping of that file, instead of column_map
+    column_maps: dict[DataRole, dict[Text, Text]] = field(default_factory=dict)
     # score scale of the gold files, e.g. [0, 5]; detected when omitted
     scale: Annotated[list[Float], Field(min_length=2, max_length=2)] | None = None
     # score scale of the source-domain gold (scenario 3), e.g. [1, 5]; detected when omitted

@@ -10,7 +10,7 @@ import pandas as pd
 
 from . import data as data_mod
 from .augment import require_augment_extra
-from .config import ConfigError, ExperimentConfig
+from .config import ConfigError, ExperimentConfig, role_column_map
 from .gold_review import apply_gold_review, read_gold_review
 from .problems import DataError, Problem
 
@@ -52,10 +52,10 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     def pairs(key: str, task: str | None, on: tuple[float, float] | None = scale) -> pd.DataFrame | None:
         if paths[key] is None:
             return None
-        return data_mod.load_pairs(paths[key], column_map=d.column_map or None, task=task, scale=on).frame
+        return data_mod.load_pairs(paths[key], column_map=role_column_map(d, key), task=task, scale=on).frame
 
     first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
-    first = data_mod.load_pairs(paths[first_key], column_map=d.column_map or None, task=cfg.task, scale=scale)
+    first = data_mod.load_pairs(paths[first_key], column_map=role_column_map(d, first_key), task=cfg.task, scale=scale)
     task = cfg.task or first.task
     if task == "positive_pairs" and cfg.task is None:  # detected: the task's own rules (scenario 2, ...) apply
         try:
@@ -88,7 +88,7 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         loaded.source_train = pairs("source_train", None, source_scale)
         loaded.source_dev = pairs("source_dev", None, source_scale)
     if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
-        loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=d.column_map or None)
+        loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=role_column_map(d, "unlabeled"))
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
         if cfg.candidates == "given" and loaded.pool.pairs is None:  # else: found after two trainings

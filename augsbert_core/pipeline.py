@@ -124,7 +124,7 @@ class ExperimentResult:
 
 
 # data keys that change how the same files are read (labels, scale, the pool): a reused run must share them
-REUSE_DATA_KEYS = ("scale", "source_scale", "column_map", "max_unlabeled")
+REUSE_DATA_KEYS = ("scale", "source_scale", "column_map", "column_maps", "max_unlabeled")
 
 
 class _Reporter:

@@ -22,6 +22,7 @@ import pandas as pd
 from . import data as data_mod
 from . import stages
 from .atomic import dumps_json
+from .config import role_column_map
 from .errors import AugsbertError, ConfigError
 from .evaluation import (
     MODEL_KEYS,
@@ -297,7 +298,7 @@ def _gold_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
         try:
             pairs = data_mod.load_pairs(
                 path,
-                column_map=data.get("column_map") or None,
+                column_map=role_column_map(data, "train"),
                 scale=tuple(data["scale"]) if data.get("scale") else None,
             )
         except (AugsbertError, OSError, ValueError) as exc:

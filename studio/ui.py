@@ -15,6 +15,7 @@ import streamlit as st
 
 from augsbert_core import ConfigError
 from augsbert_core import data as core_data
+from augsbert_core.config import role_column_map
 from augsbert_core.estimate import device_kind as kind
 from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
@@ -121,7 +122,8 @@ def gold_for_run(record: RunRecord, role: str = "train") -> pd.DataFrame | None:
     task = cfg.get("task") if cfg.get("task") in ("regression", "classification") else None
     source = role in ("source_train", "source_dev")
     scale = tuple(data["scale"]) if data.get("scale") and not source and task != "classification" else None
-    mapping = json.dumps(data.get("column_map"), sort_keys=True) if isinstance(data.get("column_map"), dict) else None
+    own = role_column_map(data, role)
+    mapping = json.dumps(own, sort_keys=True) if own else None
     return _gold_cached(str(p), workspace.file_signature(p), scale, None if source else task, mapping)
 
 

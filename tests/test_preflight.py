@@ -86,3 +86,28 @@ def test_a_runs_folder_that_is_no_folder_is_one_line(command, tmp_path, capsys):
         assert main([*command, "--runs-dir", where]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: runs folder {where}") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_each_file_can_have_its_own_column_map(tmp_path, micro_stsb):
+    """Issue 25, class 13: gold files that need a mapping plus an unlabeled file with its own header could not be
+    expressed with the one global column_map."""
+    import pandas as pd
+
+    from augsbert_core import ExperimentConfig
+    from augsbert_core.inputs import load_experiment_data
+
+    files = {k: str(v) for k, v in micro_stsb.items()}
+    for role in ("train", "dev", "test"):
+        frame = pd.read_csv(micro_stsb[role]).rename(columns={"sentence1": "q1", "sentence2": "q2", "score": "sim"})
+        frame.to_csv(tmp_path / f"{role}.csv", index=False)
+        files[role] = str(tmp_path / f"{role}.csv")
+    pd.read_csv(micro_stsb["unlabeled"]).rename(columns={"sentence": "text"}).to_csv(tmp_path / "u.csv", index=False)
+    files["unlabeled"] = str(tmp_path / "u.csv")
+    gold_map = {"q1": "sentence1", "q2": "sentence2", "sim": "score"}
+    data = {**files, "scale": [0, 5], "column_map": gold_map, "column_maps": {"unlabeled": {"text": "sentence"}}}
+    loaded = load_experiment_data(ExperimentConfig.from_dict({"scenario": 2, "data": data}))
+    assert len(loaded.train) == 16 and len(loaded.pool) > 0
+    with pytest.raises(Exception, match=r"u\.csv: column_map refers to column 'q1'"):  # one map cannot say both
+        load_experiment_data(ExperimentConfig.from_dict({"scenario": 2, "data": {**data, "column_maps": {}}}))
+    with pytest.raises(Exception, match="column_maps"):  # roles are checked by the schema
+        ExperimentConfig.from_dict({"scenario": 2, "data": {**data, "column_maps": {"unlabelled": {}}}})
