@@ -21,9 +21,9 @@ from pathlib import Path
 
 from .config import ExperimentConfig
 from .errors import Failure, failure_of
-from .inputs import load_experiment_data
 from .models import choose_device
 from .pipeline import run_experiment
+from .plan import preflight
 from .progress import Cancelled
 from .runs import Run, RunFiles, RunStore
 
@@ -32,8 +32,7 @@ def launch(cfg: ExperimentConfig, store: RunStore) -> str:
     """Check `cfg` and its data (ConfigError / DataError, no run created), record a queued run and start its
     worker process. Returns the run id."""
 
-    cfg.validate()
-    load_experiment_data(cfg)
+    preflight(cfg)  # what check and run vouch for: files, splits, the engine's cluster, a tracking server
     store.reconcile()  # a writer: runs whose worker died are marked interrupted in their records
     run = store.create(cfg.name, cfg.scenario, cfg.to_dict(), sampler=cfg.method_label, task=cfg.task, status="queued")
     _start_worker(store, run)
