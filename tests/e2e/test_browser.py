@@ -61,6 +61,11 @@ RATED_CSV = (
     b"A person is riding a horse,A man is on a horse,5\n"
     b"A cat is sleeping,The cat sleeps on the sofa,4.1\n"
 )
+# 0/1 labels: another task than the demo's scores
+LABELED_CSV = (
+    b"label,sentence1,sentence2\n1,He said the deal was done.,He said the agreement was finished.\n"
+    b"0,The cat sat on the mat.,Stocks fell sharply on Monday.\n1,She arrived late.,She came in late.\n"
+)
 # The Silver page's review table (a canvas): its column widths as app_pages/silver.py sets them, in order.
 SILVER_COLUMNS = {"row": 55, "sentence1": 250, "sentence2": 250, "sampler": 75, "score": 110, "kept": 50, "wrong": 70}
 SILVER_LAST_WIDTH = 85  # corrected
@@ -266,6 +271,20 @@ def test_demo_to_trained_student_in_a_real_browser(server, shots, tmp_path):
             _shot(page, shots, "data-1-5")
             manifest = json.loads((workspace / "data" / "dataset.json").read_text(encoding="utf-8"))
             assert manifest["scale"] == [1.0, 5.0] and manifest["files"]["train"]["column_map"]["rating"] == "score"
+
+            # 10. a train file of another task (0/1 labels beside scored dev and test) is refused naming both files,
+            # so it cannot wedge the dataset; Start over clears it in one click (issue 26, item 1)
+            upload.set_input_files(files=[{"name": "mrpc_gold.csv", "mimeType": "text/csv", "buffer": LABELED_CSV}])
+            page.get_by_text("which column of mrpc_gold.csv holds what").wait_for()
+            _settled(page)
+            page.get_by_role("button", name=re.compile("Validate and save")).first.click()
+            clash = page.locator("[data-testid='stAlert']", has_text="a dataset has one task").first
+            clash.wait_for()
+            assert "mrpc_gold.csv" in clash.inner_text() and "0/1 labels" in clash.inner_text()
+            manifest = json.loads((workspace / "data" / "dataset.json").read_text(encoding="utf-8"))
+            assert manifest["files"]["train"]["original"] == "rated_train.csv"  # the refused file changed nothing
+            page.get_by_role("button", name=re.compile("Start over")).click()
+            page.get_by_text("No data yet").wait_for()
         finally:
             browser.close()
 
