@@ -273,8 +273,9 @@ def live(run_id: str) -> None:
         m[3].metric(
             "ETA (whole run)",
             fmt_duration(whole),
-            help=f"This stage: {fmt_duration(prog.stage_eta)}. The rest: the run's estimate per stage, scaled by how "
-            "long its finished stages took against theirs.",
+            help=f"This stage at its step rate: {fmt_duration(prog.stage_eta)} at most (a student early-stopped on "
+            "dev ends sooner). The whole run: the run's estimate of each stage left, scaled by how long its "
+            "finished stages took against theirs.",
         )
     busy = busy_note() if record.status in ("running", "queued") else None
     if busy:

@@ -229,8 +229,8 @@ def progress(
 
 def run_eta(record: RunRecord | None, prog: Progress) -> float | None:
     """Seconds a running run has left: its estimate (estimate.json, per stage) for the stages not finished yet,
-    scaled by how long its finished stages took against their estimate, less the time spent in the current stage;
-    at least the current stage's own ETA. None when it is not running or kept no estimate (older runs)."""
+    scaled by how long its finished stages took against their estimate, less the time spent in the current stage.
+    None when it is not running or kept no estimate (older runs)."""
     if record is None or record.status != "running" or not getattr(record, "dir", None):
         return None
     estimated = read_json(record.dir, RunFiles.ESTIMATE, None)
@@ -245,7 +245,8 @@ def run_eta(record: RunRecord | None, prog: Progress) -> float | None:
     spent = sum(float(v) for v in finished.values() if isinstance(v, (int, float)))
     startup = float((estimated.get("parts") or {}).get("startup", 0.0))
     in_stage = max(0.0, (prog.elapsed or 0.0) - spent - startup)
-    return max(scale * left - in_stage, prog.stage_eta or 0.0, 0.0)
+    # not the current stage's step-rate ETA: an early-stopped training counts to its epoch limit, an upper bound
+    return max(scale * left - in_stage, 0.0)
 
 
 def eval_metric_key(metrics: dict[str, float]) -> str | None:
