@@ -5,6 +5,7 @@ reason on the line)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,3 +67,26 @@ def test_the_cycle_check_can_fail(tmp_path):
     a.write_text("from . import b\n")
     b.write_text("from .a import thing\n")
     assert "augsbert_core.b" in _imports(a, "augsbert_core") and "augsbert_core.a" in _imports(b, "augsbert_core")
+
+
+def test_the_room_table_is_true():
+    """Every core module imports only the rooms ARCHITECTURE.md's table lists for it ('nothing' means nothing;
+    rows that say 'the rooms above' or 'anything in the core' are checked by the no-circle test instead)."""
+    lines = (ROOT / "ARCHITECTURE.md").read_text().splitlines()
+    table = [line for line in lines if line.startswith("| `augsbert_core/")]
+    wrong = []
+    for line in table:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        modules = re.findall(r"`(?:augsbert_core/)?([a-z_0-9]+)\.py`", cells[0])
+        allowed = cells[2]
+        if "rooms above" in allowed or "anything" in allowed:
+            continue
+        names = set(re.findall(r"[a-z_0-9]+", re.sub(r"\([^)]*\)", "", allowed))) - {"nothing"}
+        names |= set(re.findall(r"\(([a-z_0-9]+),? ", allowed))  # 'teacher (lazily)' style notes keep their room
+        for module in modules:
+            imported = _imports(ROOT / "augsbert_core" / f"{module}.py", "augsbert_core")
+            found = {m.split(".")[1] for m in imported if m.startswith("augsbert_core.")}
+            extra = found - names - set(modules) - {"augsbert_core"}
+            if extra:
+                wrong.append(f"{module}.py imports {sorted(extra)}, not in its row ({allowed})")
+    assert not wrong, "\n".join(wrong)
