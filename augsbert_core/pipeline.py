@@ -252,6 +252,8 @@ class _Experiment:
             report.stage(stages.SETUP, f"teacher.model auto -> {self.teacher_cfg.model}: {self.teacher_choice}")
         data = self.checked_data or load_experiment_data(cfg)
         self.run_.write_json(RunFiles.FINGERPRINTS, data.fingerprints)
+        if not self.run_.path(RunFiles.RESOLVED).is_file():  # every `auto`, resolved once with the device and data
+            self.run_.write_json(RunFiles.RESOLVED, self._resolved(data))
         if not self.run_.path(RunFiles.ESTIMATE).is_file():  # what it was expected to take: the ETA and calibration
             expected = estimate(cfg, data_counts(data), device=device_kind(device_description(self.device)))
             self.run_.write_json(RunFiles.ESTIMATE, estimate_record(expected))
@@ -732,6 +734,23 @@ class _Experiment:
             memo,
             self._scorer(),
         )
+
+    def _resolved(self, data: LoadedData) -> dict:
+        """What the config's `auto` choices stand for in this run (resolved.json): the device, the teacher base and
+        why, the candidate pairs and silver budget for this data, how the silver labeler is chosen."""
+        cfg = self.cfg
+        has_pairs = data.pool is not None and data.pool.pairs is not None
+        labeler = cfg.labeler
+        if labeler == "auto":  # probes choose when the ensemble may label; else the ensemble setting decides
+            labeler = "probes" if self._probe_wanted() else ("ensemble" if cfg.ensemble == "on" else "cross_encoder")
+        return {
+            "device": self.device,
+            "teacher_model": self.teacher_cfg.model,
+            "teacher_model_why": self.teacher_choice or "as configured",
+            "candidates": cfg.candidate_source(has_pairs) if cfg.scenario != 1 else None,
+            "silver_cap": cfg.silver_cap,
+            "labeler": labeler if cfg.scenario != 1 else None,
+        }
 
     def _probe_wanted(self) -> bool:
         """labeler: auto with the ensemble allowed to label (ensemble: auto): short student probes choose."""

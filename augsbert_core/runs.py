@@ -65,6 +65,7 @@ class RunFiles:
     METRICS = "metrics.json"
     METRICS_PARTIAL = "metrics.partial.json"
     TIMINGS = "timings.json"
+    RESOLVED = "resolved.json"  # what every `auto` of the config resolved to for this run, device and data, once
     ESTIMATE = "estimate.json"  # the rough time the run was expected to take, per stage (estimate.py), at its start
     SPEED = "speed.json"  # pairs/s of each model on the test pairs (speed.py)
     REVIEW = "review.json"

@@ -234,3 +234,6 @@ def test_a_run_records_schedules_and_the_recommendation_in_strict_json(tiny_stsb
     assert set(estimated["by_stage"]) <= set(timings) and estimated["device_kind"] == "cpu"
     assert estimated["seconds"] == pytest.approx(sum(estimated["parts"].values()))
     assert isinstance(why["notes"], list)  # squared with the other metrics and the gate (may be empty)
+    resolved = json.loads((result.run_dir / "resolved.json").read_text())  # every auto, resolved once
+    assert resolved["device"] == "cpu" and resolved["teacher_model"] == "default"
+    assert resolved["candidates"] == "sampled" and resolved["labeler"] == "cross_encoder"
