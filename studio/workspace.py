@@ -570,10 +570,12 @@ def task_clash(role: str, task: str, name: str) -> core_data.DataError | None:
     files = read_manifest()["files"]
     for other in TARGET_ROLES:
         info = files.get(other)
-        if other == role or not info or not info.get("task"):
+        if other == role or not info:
             continue
-        if (info["task"] == "regression") == (task == "regression"):
+        saved_task = info.get("task") or _saved_task(other)  # demo entries (and older ones) do not record it
+        if saved_task is None or (saved_task == "regression") == (task == "regression"):
             continue
+        info = {**info, "task": saved_task}
         saved = str(info.get("original") or info["file"])
         message = (
             f"this file has {TASK_WORDS.get(task, task)} ({task}), but {saved}, the saved "
@@ -583,6 +585,18 @@ def task_clash(role: str, task: str, name: str) -> core_data.DataError | None:
         )
         return core_data.DataError([core_data.Problem(name, None, None, message)])
     return None
+
+
+def _saved_task(role: str) -> str | None:
+    """The task of a saved file whose manifest entry does not say it: detected from its targets as the core
+    detects it, whatever scale is recorded (None when it cannot be read)."""
+    path = role_path(role)
+    if path is None:
+        return None
+    try:
+        return core_data.load_pairs(path).task
+    except core_data.DataError:
+        return None
 
 
 def reset_dataset() -> None:

@@ -426,3 +426,15 @@ def test_a_mapping_is_offered_again_for_a_file_with_the_same_header():
     assert "dev" in workspace.read_manifest()["files"]
     upload(at, "test", "other.csv", b"a,b,c\nx,y,1\nu,v,2\n")  # another header: guessed as before, not remembered
     assert mapping_select(at, "test", "score").value == "(none)"
+
+
+def test_a_0_1_train_beside_the_demos_scored_files_is_refused():
+    """The demo's files carry no task in the manifest: the clash is found from the files themselves (the browser
+    test's sequence: a 1-5 train saved over the demo, then a 0/1 train)."""
+    workspace.load_demo("stsb-quick")
+    at = app()
+    upload(at, "train", "mrpc_gold.csv", MRPC_TRAIN)
+    save(at, "train")
+    error = plain(at.main.error[0].value)
+    assert "mrpc_gold.csv" in error and "a dataset has one task" in error and "similarity scores" in error
+    assert workspace.read_manifest()["files"]["train"]["original"] != "mrpc_gold.csv"
