@@ -58,9 +58,10 @@ def strict(obj: Any) -> Any:
     return obj
 
 
-def dumps_json(obj: Any, **kwargs: Any) -> str:
-    """`json.dumps` of `strict(obj)` with `allow_nan=False`: undefined numbers are null (other objects as str)."""
-    return json.dumps(strict(obj), allow_nan=False, default=str, **kwargs)
+def dumps_json(obj: Any, *, default: Any = str, **kwargs: Any) -> str:
+    """`json.dumps` of `strict(obj)` with `allow_nan=False`: undefined numbers are null (other objects `default`,
+    str unless given)."""
+    return json.dumps(strict(obj), allow_nan=False, default=default, **kwargs)
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:

@@ -482,11 +482,7 @@ def _cmd_validate(args) -> int:
         loaded = data.load_unlabeled(args.file, column_map=column_map)
     summary = loaded.summary()
     if args.json:
-        print(
-            dumps_json(
-                {"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]}, indent=2, default=str
-            )
-        )
+        print(dumps_json({"ok": True, "summary": summary, "warnings": [str(w) for w in loaded.warnings]}, indent=2))
     else:
         print(f"{args.file}: OK ({args.kind})")
         for key, value in summary.items():

@@ -225,13 +225,24 @@ def test_engine_ray_is_a_config_key_and_a_run_option():
 
 
 def test_augsbert_check_names_the_ray_engine(tiny_stsb, monkeypatch):
+    import socket
+
+    from augsbert_core.errors import ConfigError
     from augsbert_core.plan import check_experiment
 
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    plan = check_experiment(_pipeline_config(tiny_stsb, "ray", ray={"address": "ray://head:10001"}))
+    with socket.socket() as listener:  # a cluster address that answers (the pre-flight probes it)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        plan = check_experiment(_pipeline_config(tiny_stsb, "ray", ray={"address": address}))
     assert plan.to_dict()["engine"] == "ray"
-    assert any(line.startswith("engine: ray (sampling and labeling on ray://head:10001") for line in plan.lines())
+    assert any(line.startswith(f"engine: ray (sampling and labeling on {address}") for line in plan.lines())
     assert check_experiment(_pipeline_config(tiny_stsb, "local")).to_dict()["engine"] == "local"
+    # one that cannot be reached (or needs the Ray Client) is refused by the pre-flight, not after the trainings
+    refused = r"ray\.address ray://head:10001: (a ray:// address needs|the cluster does not)"
+    with pytest.raises(ConfigError, match=refused):
+        check_experiment(_pipeline_config(tiny_stsb, "ray", ray={"address": "ray://head:10001"}))
 
 
 def test_one_process_keeps_one_cluster_and_an_empty_set_needs_none(cluster, teacher_dir, tmp_path, monkeypatch):
