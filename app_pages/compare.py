@@ -213,8 +213,8 @@ with tab_disagree:
     else:
         st.caption("This run has no teacher or AugSBERT predictions.")
 with tab_try:
-    tryit.try_it(record, run_metrics, recommended)
-    tryit.fixes(record, run_metrics, record.task or "regression")
+    tryit.try_it(record, run_metrics, recommended, preds)  # predictions.csv read once for the page
+    tryit.fixes(record, run_metrics, record.task or "regression", preds)
 with tab_metrics:
     ui.metrics_tables(run_metrics, recommended)
     ui.gate_banner(record.dir)

@@ -285,10 +285,11 @@ def live(run_id: str) -> None:
     ui.run_error(record)
     ui.gate_banner(record.dir)
     results(record)
-    if record.status == "finished" and runinfo.metrics(record.dir):
+    if record.status == "finished" and (finished := runinfo.metrics(record.dir)):  # one read of metrics.json
         with st.expander("Try it: score your own pair with every model", icon=":material/science:"):
-            tryit.try_it(record, runinfo.metrics(record.dir), runinfo.verdict(record.dir, record.task).recommended)
-            tryit.fixes(record, runinfo.metrics(record.dir), record.task or "regression")
+            preds = runinfo.load_predictions(record.dir)
+            tryit.try_it(record, finished, runinfo.verdict(record.dir, record.task).recommended, preds)
+            tryit.fixes(record, finished, record.task or "regression", preds)
 
     if len(prog.loss):  # a panel per model: a teacher's loss can be 50x a student's
         st.plotly_chart(charts.loss_panels(prog.loss, "Training loss"), key=f"loss_{run_id}")

@@ -48,10 +48,10 @@ def thresholds(metrics: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def try_it(record, metrics: dict[str, Any], recommended: str | None) -> None:
-    """Two sentences in, each model's score out, the recommended model first."""
+def try_it(record, metrics: dict[str, Any], recommended: str | None, preds=None) -> None:
+    """Two sentences in, each model's score out, the recommended model first. `preds`: the run's test predictions
+    (prefill the boxes with a test pair), as the page read them."""
     keys = runinfo.order_recommended([k for k in runinfo.MODEL_TITLES if k in metrics and k != "ensemble"], recommended)
-    preds = runinfo.load_predictions(record.dir)
     first = preds.iloc[0] if preds is not None and len(preds) else None
     with st.form(key=f"try_{record.id}", border=False):
         left, right = st.columns(2)
@@ -80,9 +80,9 @@ def try_it(record, metrics: dict[str, Any], recommended: str | None) -> None:
         )
 
 
-def fixes(record, metrics: dict[str, Any], task: str) -> None:
-    """Where AugSBERT fixed its baseline's mistakes on test, and where it made new ones."""
-    preds = runinfo.load_predictions(record.dir)
+def fixes(record, metrics: dict[str, Any], task: str, preds=None) -> None:
+    """Where AugSBERT fixed its baseline's mistakes on test, and where it made new ones (`preds`: the run's test
+    predictions, as the page read them)."""
     baseline = "gold_only" if preds is not None and "gold_only" in preds else "zero_shot"
     if preds is None or "augsbert" not in preds or baseline not in preds:
         st.caption("This run has no AugSBERT and baseline predictions on test (predictions.csv).")
