@@ -40,7 +40,7 @@ from .config import (
     json_schema,
 )
 from .distributed import dist_info, train_distributed
-from .errors import AugsbertError, Cancelled, GateStopped
+from .errors import AugsbertError, Cancelled, GateStopped, failure_of
 from .evaluation import RECOMMENDED, format_table, recommended_of
 from .inputs import load_experiment_data
 from .jobs import RESUMABLE, cancel, device_lock, resume, run_worker
@@ -328,6 +328,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `augsbert runs | head`: the reader left; no traceback (as the Python docs advise)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the machine's limits: one line naming the path, the run and what to do
+        line = _system_failure(exc, args)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+#: Failure kinds of the machine, not of the code: the CLI explains them in one line instead of a traceback.
+SYSTEM_FAILURES = ("disk_full", "permission", "out_of_memory", "hub_unreachable")
+
+
+def _system_failure(exc: BaseException, args) -> str | None:
+    """The one-line error for a full disk, a refused write, memory or an unreachable hub (None for anything else):
+    what failed, the run it stopped (and how to resume it) or the file the command was writing, and what to do."""
+    failure = failure_of(exc)
+    if failure.kind not in SYSTEM_FAILURES:
+        return None
+    run_id = getattr(exc, "run_id", None)
+    if run_id:
+        where = f" --runs-dir {args.runs_dir}" if getattr(args, "runs_dir", None) else ""
+        resume = f"augsbert resume {run_id}{where}"
+        then = {  # a full disk or a refused write: nothing in the config to change, the same run goes on
+            "disk_full": f"Free space, then resume the run: {resume}",
+            "permission": f"Make the runs folder writable, then resume the run: {resume}",
+        }
+        return f"run {run_id} failed: {failure.message}. {then.get(failure.kind, failure.hint)}"
+    out = getattr(args, "out", None)
+    line = failure.message + (f" (writing {out})" if out and failure.kind == "disk_full" else "")
+    hint = {"disk_full": "Free space, then run the command again.", "out_of_memory": failure.hint}
+    return f"{line}. {hint.get(failure.kind, failure.hint)}".rstrip(". ") + "."
 
 
 def _dispatch(args) -> int:
@@ -540,7 +574,7 @@ def _cmd_sample(args) -> int:
             pairs = sample_candidates(sentences, sampler, args.top_k, gold=gold, model=model, seed=args.seed, sink=sink)
     finally:
         sink.close()
-    data.write_table(pairs, args.out)
+    _write_data(pairs, args.out)
     print(f"{len(pairs):,} candidate pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out}")
     return EXIT_OK
 
@@ -567,9 +601,23 @@ def _cmd_label(args) -> int:
     out = pool.pairs[["sentence1", "sentence2"]].assign(score=scores)
     if args.threshold is not None:
         out["label"] = (out["score"] >= args.threshold).astype(int)
-    data.write_table(out, args.out)
+    _write_data(out, args.out)
     print(f"labeled {len(out):,} pairs (mean score {out['score'].mean():.3f}) -> {args.out}")
     return EXIT_OK
+
+
+def _write_data(frame, out: str) -> None:
+    """Write pairs meant for augsbert (the next command's input) exactly, as the run's own files are written; when
+    some cells would be formulas in a spreadsheet, say so (a table meant for people goes through
+    `safe_for_spreadsheet` instead, as label-errors' does)."""
+    data.write_table(frame, out)
+    risky = data.formula_cells(frame)
+    if risky and str(out).lower().endswith((".csv", ".tsv")):
+        print(
+            f"note: {out}: {risky:,} cells start with = + - or @ and are written exactly (the file is data for "
+            "augsbert); a spreadsheet would run them as formulas: import it as text, or write .jsonl/.parquet",
+            file=sys.stderr,
+        )
 
 
 def _writable(path: str, flag: str = "--out") -> None:

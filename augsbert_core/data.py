@@ -52,6 +52,7 @@ from .tables import (
     _Odd,
     _read_raw,
     check_writable_table,
+    formula_cells,
     safe_for_spreadsheet,
     write_table,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "fingerprint",
     "write_table",
     "check_writable_table",
+    "formula_cells",
     "safe_for_spreadsheet",
     "MAX_ROWS",
     "MAX_CELLS",

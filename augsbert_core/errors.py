@@ -122,7 +122,14 @@ def failure_of(exc: BaseException) -> Failure:
             "Free space, then resume the run.",
         )
     if isinstance(exc, PermissionError) or code == errno.EROFS:
-        return Failure("permission", f"cannot write the run directory ({exc.strerror}: {exc.filename})")
-    if isinstance(exc, ConnectionError) or any(s in lowered for s in ("connection error", "failed to resolve")):
+        where = exc.filename or "the run directory"
+        return Failure(
+            "permission",
+            f"cannot write {where} ({exc.strerror})",
+            "Check the folder's permissions and free space, or write elsewhere (--runs-dir, --out).",
+        )
+    if (isinstance(exc, ConnectionError) and not isinstance(exc, BrokenPipeError)) or any(
+        s in lowered for s in ("connection error", "failed to resolve")
+    ):
         return Failure("hub_unreachable", f"{type(exc).__name__}: {first}")
     return Failure("internal", f"{type(exc).__name__}: {first}")

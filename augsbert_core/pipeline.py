@@ -9,6 +9,7 @@ student (scenarios 1, 2) and the teacher, and writes everything to a run directo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -175,9 +176,12 @@ def run_experiment(
         result = _Experiment(cfg, run, report, cancel, resume, data=checked).run()
     except BaseException as exc:
         failure = failure_of(exc)
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.run_id = run.id  # the CLI names the run (and how to resume it) in its one-line error
         if failure.kind == "internal":
             run.log(traceback.format_exc())
-        run.fail(failure, status="cancelled" if isinstance(exc, Cancelled) else "failed")
+        with contextlib.suppress(OSError):  # a full disk may refuse run.json too: the original error is the news
+            run.fail(failure, status="cancelled" if isinstance(exc, Cancelled) else "failed")
         raise
     run.set_status("finished", headline=headline(result.metrics, result.task))
     if cfg.tracking == "mlflow":  # after the run is finished: a tracking failure is a warning, never a failed run

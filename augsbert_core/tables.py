@@ -40,7 +40,7 @@ import re
 import stat
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NoReturn
@@ -1006,13 +1006,24 @@ def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
 def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy in which text cells starting with = + - @ tab or CR get a leading single quote (CSV formula injection)."""
     out = frame.copy()
-    for i in range(out.shape[1]):
-        column = out.iloc[:, i]
+    for i, (texts, risky) in _formula_masks(frame):
+        out.isetitem(i, out.iloc[:, i].where(~risky, "'" + texts))
+    return out
+
+
+def formula_cells(frame: pd.DataFrame) -> int:
+    """How many text cells a spreadsheet would read as a formula (start with = + - @ tab or CR)."""
+    return sum(int(risky.sum()) for _, (_, risky) in _formula_masks(frame))
+
+
+def _formula_masks(frame: pd.DataFrame) -> Iterator[tuple[int, tuple[pd.Series, np.ndarray]]]:
+    """(column position, (the column as text, which cells look like formulas)) for each text column with any."""
+    for i in range(frame.shape[1]):
+        column = frame.iloc[:, i]
         if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
             continue
         is_text = column.map(lambda v: isinstance(v, str)) if column.dtype == object else column.notna()
         texts = column.where(_bool_array(is_text), "").astype(str)
         risky = _bool_array(texts.str.match(_FORMULA_START)) & _bool_array(is_text)
         if risky.any():
-            out.isetitem(i, column.where(~risky, "'" + texts))
-    return out
+            yield i, (texts, risky)
