@@ -9,7 +9,7 @@ ExperimentConfig (`config`) plus the samplers to compare:
     experiments:
       - name: stsb-1k
         samplers: [random, bm25, semantic, bm25+semantic, kde]
-        config: {scenario: 2, data: {...}, teacher: {model: mpnet, epochs: 3}, ...}
+        config: {scenario: 2, data: {...}, teacher: {model: mpnet, epochs: 3}, ...}   # or a config file: base.yaml
 
 Per seed, the first sampler's run trains the zero-shot/gold-only/teacher stages; the other samplers reuse
 them (`reuse_from`) and the label cache, so only sampling, labeling new pairs and the AugSBERT student
@@ -77,7 +77,7 @@ class Study:
                 raise ConfigError(f"{path}: experiments[{i}] needs a 'config' mapping")
             exp = StudyExperiment(
                 name=str(item.get("name", f"experiment-{i + 1}")),
-                config=item["config"],
+                config=_experiment_config(item["config"], path, i),
                 samplers=list(item.get("samplers") or []),
             )
             if any(not isinstance(s, str) for s in exp.samplers):  # names key the runs of a study
@@ -435,3 +435,21 @@ def results_markdown(results: dict[str, Any]) -> str:
             lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]
         lines.append("")
     return "\n".join(lines)
+
+
+def _experiment_config(value: Any, study_file: Path, index: int) -> dict[str, Any]:
+    """An experiment's `config`: a mapping as it is, or a config file's path (relative to the study file) read with
+    the same strict reader, its data paths relative to that file as `augsbert run` reads them; anything else is a
+    ConfigError naming the study file and the experiment."""
+    if isinstance(value, str):
+        config_file = (study_file.resolve().parent / value).resolve()
+        if not config_file.is_file():
+            raise ConfigError(f"{study_file}: experiments[{index}].config: no config file {config_file}")
+        raw = load_config_file(config_file)
+        raw.setdefault("base_dir", str(config_file.parent))  # its data paths are relative to it, as with `run`
+        return raw
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"{study_file}: experiments[{index}].config must be a mapping or a config file's path, got {value!r}"
+        )
+    return value
