@@ -581,7 +581,11 @@ def recommendation(run_dir: str | Path, task: str | None = None) -> str | None:
 def recommendation_reason(models: dict[str, Any] | list[str] | tuple[str, ...]) -> str:
     """'best on dev among gold-only and the AugSBERT student; ties go to the baseline' (zero-shot when the run
     has no gold-only student: scenario 3): the rule of runs finished before metrics.json's `recommendation`."""
-    return RECOMMENDED_WHY.format(baseline="gold-only" if "gold_only" in models else "zero-shot")
+    why = RECOMMENDED_WHY.format(baseline="gold-only" if "gold_only" in models else "zero-shot")
+    splits = [v for v in models.values() if isinstance(v, dict)] if isinstance(models, dict) else []
+    if splits and not any("dev" in per_model for per_model in splits):  # as evaluation.recommend decides it
+        why = why.replace("best on dev", "best on test (the run has no dev split)")
+    return why
 
 
 def order_recommended(keys: list[str], recommended: str | None) -> list[str]:
