@@ -23,6 +23,8 @@ import pytest
 from augsbert_core import data
 from augsbert_core.data import DataError
 
+pytestmark = pytest.mark.hostile
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "bad_inputs"
 

@@ -19,6 +19,8 @@ from augsbert_core.runs import RunStore
 from .conftest import DEMO
 from .test_cli import cli
 
+pytestmark = pytest.mark.hostile
+
 BASE = {"data": {"train": "a.csv", "test": "b.csv"}}
 
 

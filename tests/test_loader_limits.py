@@ -27,6 +27,8 @@ import pytest
 from augsbert_core import data
 from augsbert_core.data import DataError
 
+pytestmark = pytest.mark.hostile
+
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_BOUND_MB = 500
 

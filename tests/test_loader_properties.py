@@ -16,11 +16,14 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from augsbert_core import data
 from augsbert_core.data import DataError, PairSet, SentencePool
+
+pytestmark = pytest.mark.hostile
 
 FIXED = {
     "derandomize": True,

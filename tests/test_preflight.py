@@ -14,6 +14,8 @@ import yaml
 
 from augsbert_core.cli import main
 
+pytestmark = pytest.mark.hostile
+
 
 def _config(folder: Path, micro_stsb: dict[str, Path], **extra) -> Path:
     data = {k: str(v) for k, v in micro_stsb.items()}

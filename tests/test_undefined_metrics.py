@@ -22,6 +22,8 @@ from augsbert_core.gate import UNDEFINED, readiness_gate
 from augsbert_core.inputs import MIN_SCORED_PAIRS
 from augsbert_core.probe import choose_labeler
 
+pytestmark = pytest.mark.hostile
+
 REPO = Path(__file__).resolve().parents[1]
 
 
