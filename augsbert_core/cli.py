@@ -483,6 +483,7 @@ def _results_table(result) -> str:
 def _cmd_study(args) -> int:
 
     study = Study.from_file(args.study, out=args.out)
+    _writable_path(study.out, "--out" if args.out else f"{args.study}: out", folder=True)
     if args.summarize:
         index_path = study.out / "index.json"
         results = study.collect(json.loads(index_path.read_text()) if index_path.is_file() else {})
@@ -620,6 +621,23 @@ def _write_data(frame, out: str) -> None:
         )
 
 
+def _writable_path(path: str | Path, flag: str = "--out", *, folder: bool = False) -> None:
+    """Before any work: `path` can be written as a file (not an existing folder) or, with `folder`, as a folder (not
+    an existing file), and its nearest existing parent is a writable folder. ConfigError naming the flag."""
+    target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise ConfigError(f"{flag} {target}: is a file; name a folder for the output")
+    if not folder and target.is_dir():
+        raise ConfigError(f"{flag} {target}: is a folder; name a file in it")
+    parent = target.parent if not folder or not target.exists() else target
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"{flag} {target}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {target}: the folder {parent} is not writable")
+
+
 def _writable(path: str, flag: str = "--out") -> None:
     """Fail before the work when the output cannot be written (ConfigError: exit 2, naming the flag)."""
     try:
@@ -707,6 +725,7 @@ def _cmd_cancel(args) -> int:
 def _cmd_report(args) -> int:
     """A RUN that is a directory is used as it is; else it is a run id in the run store."""
 
+    _writable_path(args.out)
     dirs = [_run_dir(run, args.runs_dir) for run in args.runs]
     atomic_write_text(Path(args.out), build_report(dirs, title=args.title))
     print(args.out)
@@ -856,6 +875,7 @@ def _add_scale_parsers(sub) -> None:
 def _cmd_train(args) -> int:
 
     info = dist_info()
+    _writable_path(args.out, folder=True)  # a model folder: before loading data or models
     gold = data.load_pairs(args.train, task=args.task)
     dev = data.load_pairs(args.dev, task=gold.task).frame if args.dev else None
     lr = args.lr if args.lr is not None else (5e-5 if args.role == "teacher" else 2e-5)
@@ -896,6 +916,7 @@ def _cmd_silver(args) -> int:
         raise ConfigError("--top-k and --chunk-size must be at least 1")
     if not args.out.endswith(".csv"):
         raise ConfigError("--out must be a .csv file (it is written incrementally)")
+    _writable_path(args.out)
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences

@@ -169,6 +169,26 @@ REFUSED = [
         r"--out runs: is a folder; name a file such as runs/pairs\.csv",
     ),
     Case(4, "label-errors-out-xlsx", "label-errors base.yaml --out e.xlsx", r"--out e\.xlsx: cannot write \.xlsx"),
+    Case(4, "report-out-folder", "report nope --out runs", r"--out runs: is a folder; name a file in it"),
+    Case(
+        4,
+        "report-out-below-a-file",
+        "report nope --out train.csv/r.html",
+        r"--out train\.csv/r\.html: train\.csv is a file, not a folder",
+    ),
+    Case(
+        4,
+        "train-out-a-file",
+        "train --role student --train train.csv --out base.yaml --epochs 1",
+        r"--out base\.yaml: is a file; name a folder for the output",
+    ),
+    Case(
+        4,
+        "study-out-a-file",
+        "study s.yaml",
+        r"s\.yaml: out .*train\.csv: is a file; name a folder",
+        (("s.yaml", "seeds: [42]\nout: train.csv\nexperiments: [{name: a, config: base.yaml}]\n"),),
+    ),
     Case(
         9,
         "study-share-teacher-string",
