@@ -45,7 +45,13 @@ from .evaluation import RECOMMENDED, format_table, recommended_of
 from .inputs import load_experiment_data
 from .jobs import RESUMABLE, cancel, device_lock, resume, run_worker
 from .label_errors import find_label_errors
-from .models import choose_device, load_bi_encoder, load_cross_encoder, offline_models
+from .models import (
+    choose_device,
+    load_bi_encoder,
+    load_cross_encoder,
+    offline_models,
+    require_trained_cross_encoder,
+)
 from .pipeline import run_experiment
 from .plan import check_experiment
 from .report import build_report
@@ -583,10 +589,11 @@ def _cmd_sample(args) -> int:
 def _cmd_label(args) -> int:
 
     _writable(args.out)
+    require_trained_cross_encoder(args.teacher)
     pool = data.load_unlabeled(args.pairs)
     if pool.pairs is None:
         raise ConfigError(f"{args.pairs}: needs two sentence columns (sentence1, sentence2) to label pairs")
-    teacher = load_cross_encoder(args.teacher)
+    teacher = load_cross_encoder(args.teacher, trained=True)
     sink = _TqdmSink()
     try:
         scores = label_pairs(
@@ -917,6 +924,7 @@ def _cmd_silver(args) -> int:
     if not args.out.endswith(".csv"):
         raise ConfigError("--out must be a .csv file (it is written incrementally)")
     _writable_path(args.out)
+    require_trained_cross_encoder(args.teacher)  # a bi-encoder folder: refused before sampling (Ray too)
     pool = data.load_unlabeled(args.sentences)
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
@@ -943,7 +951,7 @@ def _cmd_silver(args) -> int:
         )
         print(f"{total:,} silver pairs from {len(dict.fromkeys(sentences)):,} sentences -> {args.out} (Ray)")
         return EXIT_OK
-    teacher = load_cross_encoder(args.teacher)
+    teacher = load_cross_encoder(args.teacher, trained=True)
     devices = [d for d in (args.devices or "").split(",") if d] or None
     total = stream_silver(
         sentences,

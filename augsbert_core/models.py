@@ -286,12 +286,40 @@ def cut_layers(model, layers: int, name: str) -> None:
     auto.config.num_hidden_layers = layers
 
 
+def require_trained_cross_encoder(name: str | None, architectures: list[str] | None = None) -> None:
+    """A model that labels pairs must carry a trained classification head: ModelLoadError naming it when its
+    config says it is a bare encoder (`BertModel`: a bi-encoder's folder, whose head would be random). A local
+    folder is checked from its config.json before any weights load; pass `architectures` of a loaded model."""
+    if architectures is None:
+        config = Path(resolve_model(name)) / "config.json"
+        try:
+            architectures = (
+                json.loads(config.read_text(encoding="utf-8")).get("architectures") if config.is_file() else None
+            )
+        except (OSError, ValueError, AttributeError):
+            architectures = None
+    if architectures and not any(str(a).endswith("ForSequenceClassification") for a in architectures):
+        raise ModelLoadError(
+            f"{name or DEFAULT_MODEL}: not a trained cross-encoder (its weights are a {', '.join(architectures)} "
+            "with no classification head, e.g. a bi-encoder's folder: its scores would be random); label with a "
+            "run's models/teacher folder or a model from `augsbert train --role teacher`"
+        )
+
+
 def load_cross_encoder(
-    name: str | None, device: str | None = None, max_length: int | None = None, trust_remote_code: bool = False
+    name: str | None,
+    device: str | None = None,
+    max_length: int | None = None,
+    trust_remote_code: bool = False,
+    *,
+    trained: bool = False,
 ):
     """A CrossEncoder with one output (score in [0,1] after sigmoid) from 'default', a hub name or a directory.
 
-    A bi-encoder body (like the default MiniLM) gets a fresh classification head: train it before use."""
+    A bi-encoder body (like the default MiniLM) gets a fresh classification head: train it before use. With
+    `trained` (labeling), a model without a trained head is a ModelLoadError instead."""
+    if trained:
+        require_trained_cross_encoder(name)
     from sentence_transformers import CrossEncoder  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     path = resolve_model(name)
@@ -305,4 +333,6 @@ def load_cross_encoder(
         )
     except Exception as exc:  # noqa: BLE001
         raise _wrap_load_error(name or DEFAULT_MODEL, exc) from exc
+    if trained:  # a hub name: known only once its config is loaded
+        require_trained_cross_encoder(name, list(getattr(model.config, "architectures", None) or []))
     return model

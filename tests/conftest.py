@@ -54,3 +54,16 @@ def minilm():
     from augsbert_core.models import load_bi_encoder
 
     return load_bi_encoder("default", device="cpu")
+
+
+@pytest.fixture(scope="session")
+def cross_encoder_dir(tmp_path_factory) -> Path:
+    """A saved cross-encoder folder (the offline MiniLM body with a classification head, untrained): what `label`
+    and `silver` accept as a teacher, for tests of their plumbing."""
+    from sentence_transformers import CrossEncoder
+
+    from augsbert_core.models import resolve_model
+
+    path = tmp_path_factory.mktemp("cross_encoder") / "teacher"
+    CrossEncoder(str(resolve_model("default")), num_labels=1, device="cpu").save(str(path))
+    return path

@@ -89,11 +89,11 @@ def test_sample_bm25_writes_candidates(tiny_stsb, tmp_path):
 
 
 @pytest.mark.slow
-def test_label_and_runs_and_run(tiny_stsb, tmp_path):
+def test_label_and_runs_and_run(tiny_stsb, tmp_path, cross_encoder_dir):
     pairs = tmp_path / "pairs.csv"
     pd.read_csv(tiny_stsb["train"]).head(10)[["sentence1", "sentence2"]].to_csv(pairs, index=False)
     labeled = tmp_path / "labeled.csv"
-    out = cli("label", "--pairs", str(pairs), "--teacher", "default", "--out", str(labeled))
+    out = cli("label", "--pairs", str(pairs), "--teacher", str(cross_encoder_dir), "--out", str(labeled))
     assert out.returncode == 0, out.stderr
     scores = pd.read_csv(labeled)["score"]
     assert len(scores) == 10 and scores.between(0, 1).all()

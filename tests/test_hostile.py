@@ -169,6 +169,12 @@ REFUSED = [
         r"--out runs: is a folder; name a file such as runs/pairs\.csv",
     ),
     Case(4, "label-errors-out-xlsx", "label-errors base.yaml --out e.xlsx", r"--out e\.xlsx: cannot write \.xlsx"),
+    Case(
+        10,
+        "label-with-a-bi-encoder",
+        "label --pairs train.csv --teacher default --out s.csv",
+        r"not a trained cross-encoder \(its weights are a BertModel with no classification head",
+    ),
     Case(4, "report-out-folder", "report nope --out runs", r"--out runs: is a folder; name a file in it"),
     Case(
         4,

@@ -101,9 +101,8 @@ def test_label_pairs_dedups_and_averages_both_orders():
     assert scores[3] == pytest.approx((one("ccc", "dddd") + one("dddd", "ccc")) / 2)
 
 
-def test_silver_cli_streams_to_csv(tmp_path, tiny_stsb):
+def test_silver_cli_streams_to_csv(tmp_path, tiny_stsb, cross_encoder_dir):
     from augsbert_core.cli import main
-    from augsbert_core.models import default_model_path
 
     out = tmp_path / "silver.csv"
     rc = main(
@@ -112,7 +111,7 @@ def test_silver_cli_streams_to_csv(tmp_path, tiny_stsb):
             "--sentences",
             str(tiny_stsb["unlabeled"]),
             "--teacher",
-            str(default_model_path()),
+            str(cross_encoder_dir),
             "--sampler",
             "bm25",
             "--top-k",
