@@ -233,7 +233,7 @@ with tab_download:
         if base.folder is not None:
             available = ["zero_shot", *available]
     if available:
-        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        c1, c3, c2 = st.columns([2, 1, 1], vertical_alignment="bottom")
         name = c1.selectbox(
             "Trained model",
             available,
@@ -241,10 +241,20 @@ with tab_download:
             format_func=lambda k: runinfo.model_title(k) + (" · recommended" if k == recommended else ""),
         )
         target = runinfo.model_download(record.dir, name)
+        formats = runinfo.export_formats(target.folder) or {"st": runinfo.EXPORT_FORMATS["st"]}
+        fmt = c3.selectbox(
+            "Format",
+            list(formats),
+            key="cmp_model_format",
+            format_func=formats.get,
+            help="sentence-transformers: the model folder. ONNX / ONNX int8 (a transformer student, with the onnx "
+            "extra): encode on CPU with onnxruntime alone; int8 is about 2x faster and 4x smaller, at a small cost "
+            "in agreement (bench/onnx_students.py). The zip's README.md says how to load it. Built on click (~20 s).",
+        )
         c2.download_button(
             "Download model (zip)",
-            lambda folder=target.folder, key=name: runinfo.zip_folder(folder, key),
-            file_name=f"{record.id}-{name}.zip",
+            lambda folder=target.folder, key=name, fmt=fmt: runinfo.export_zip(folder, key, fmt),
+            file_name=f"{record.id}-{name}{'' if fmt == 'st' else '-' + fmt}.zip",
             mime="application/zip",
             icon=":material/download:",
             key="cmp_dl_model",

@@ -23,6 +23,7 @@ from .evaluation import (
     format_table,
     regression_metrics,
 )
+from .export import OnnxEncoder, export_student
 from .models import ModelLoadError, choose_device, default_model_path, load_bi_encoder, load_cross_encoder
 from .pipeline import ExperimentResult, GateStopped, run_experiment
 from .progress import Cancelled, CancelToken, ProgressEvent
@@ -58,6 +59,8 @@ __all__ = [
     "format_table",
     "regression_metrics",
     "ModelLoadError",
+    "OnnxEncoder",
+    "export_student",
     "choose_device",
     "default_model_path",
     "load_bi_encoder",

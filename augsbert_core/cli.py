@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from tqdm import tqdm
 
 from . import __version__, data, ray_engine, registry, stages
+from . import export as export_mod
 from . import review as review_mod
 from .atomic import atomic_write_text, dumps_json
 from .config import (
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--run", required=True, metavar="RUN", help="a run id (in --runs-dir) or a run directory")
     q.add_argument("--runs-dir")
 
+    _add_export_parser(sub)
     p = sub.add_parser(
         "export-mlflow",
         help="log finished runs to MLflow (one MLflow run each; exporting again updates it)",
@@ -383,6 +385,7 @@ def _dispatch(args) -> int:
         "cancel": _cmd_cancel,
         "report": _cmd_report,
         "review": _cmd_review,
+        "export": _cmd_export,
         "export-mlflow": _cmd_export_mlflow,
         "resume": _cmd_resume,
         "worker": _cmd_worker,
@@ -759,6 +762,40 @@ def _cmd_review(args) -> int:
         f"{summary['format']} review read: {summary['reviewed']:,} pairs reviewed, {summary['wrong']:,} marked wrong, "
         f"{summary['corrected']:,} scores corrected (review.json)"
     )
+    return EXIT_OK
+
+
+def _add_export_parser(sub) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a run's student for serving: a sentence-transformers folder, ONNX or ONNX int8",
+        description="Write a trained student of a finished run to a new folder: --format st (the sentence-transformers "
+        "folder), onnx (plus onnx/model.onnx) or onnx-int8 (plus onnx/model_qint8.onnx, dynamic int8 weights). "
+        "ONNX students encode with onnxruntime alone: augsbert_core.OnnxEncoder(folder).encode(sentences). The "
+        "folder's README.md says how to load each format. ONNX needs the onnx extra: pip install '.[onnx]'.",
+    )
+    p.add_argument("run", metavar="RUN", help="a run id (in --runs-dir) or a run directory")
+    p.add_argument("--model", help="the student: augsbert, gold_only, full_gold (default: the run's recommended one)")
+    p.add_argument("--format", default="st", choices=export_mod.FORMATS)
+    p.add_argument("--out", required=True, help="a new (or empty) folder")
+    p.add_argument("--runs-dir")
+
+
+def _cmd_export(args) -> int:
+    run_dir = _run_dir(args.run, args.runs_dir)
+    key = args.model or recommended_of(_read_metrics(run_dir) or {}, None) or "augsbert"
+    folder = run_dir / RunFiles.MODELS / key
+    if key in ("teacher", "teacher_warm", "ensemble"):
+        raise ConfigError(f"--model {key}: the teacher is a cross-encoder; export a student (augsbert, gold_only, ...)")
+    if not folder.is_dir():
+        found = sorted(p.name for p in (run_dir / RunFiles.MODELS).glob("*") if p.is_dir() and "teacher" not in p.name)
+        raise ConfigError(
+            f"{run_dir.name}: no {key!r} student in {folder.parent} (found: {', '.join(found) or 'none'})"
+        )
+    export_mod.check_export(folder, args.format, args.out)  # before the work: format, extra, the --out folder
+    out = export_mod.export_student(folder, args.format, args.out)
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"{key} of {run_dir.name} as {args.format} -> {out} ({size / 1e6:,.1f} MB)")
     return EXIT_OK
 
 

@@ -139,6 +139,17 @@ def _usage_teacher(f: CardFacts) -> list[str]:
 
 
 def _usage_student(f: CardFacts) -> list[str]:
+    onnx = (
+        []
+        if f.base_model == "static"  # a lookup table: ONNX adds nothing
+        else [
+            "",
+            "To serve it on CPU without torch, export it as ONNX (fp32, or int8 weights: about 2x faster, 4x "
+            f"smaller): `augsbert export RUN --model {f.key} --format onnx-int8 --out DIR` (or the format box beside "
+            'the download in the app), then `OnnxEncoder("DIR").encode(sentences)` from `augsbert_core` '
+            "(onnxruntime only); the exported folder's README.md says how to load it.",
+        ]
+    )
     return [
         "```python",
         "from sentence_transformers import SentenceTransformer",
@@ -147,6 +158,7 @@ def _usage_student(f: CardFacts) -> list[str]:
         'a, b = model.encode(["A man is playing a guitar.", "A person plays an instrument."])',
         "print(model.similarity(a, b))  # cosine similarity",
         "```",
+        *onnx,
     ]
 
 

@@ -23,14 +23,14 @@ from packaging.utils import canonicalize_name
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "augsbert-studio"
 LOCK = ROOT / "requirements.txt"
-# what scripts/test.sh installs (and CI tests); `onnx` (the opt-in teacher backend) is left to its range
-LOCKED_EXTRAS = ("app", "augment", "bench", "ray", "static", "test", "tracking")
+# what scripts/test.sh installs (and CI tests)
+LOCKED_EXTRAS = ("app", "augment", "bench", "onnx", "ray", "static", "test", "tracking")
 HEADER = """\
 # The lock: every package AugSBERT Studio and its extras need, at the versions CI tests. Written by
 # scripts/lock.py from a passing environment; the ranges are in pyproject.toml. The install scripts use it as
 # constraints: pip install -c requirements.txt -e ".[app,augment]" (scripts/install.sh --extras ...).
-# `pip install -r requirements.txt` installs all of it (every locked extra: app, augment, bench, ray, static,
-# test, tracking; onnx is not locked).
+# `pip install -r requirements.txt` installs all of it (every locked extra: app, augment, bench, onnx, ray,
+# static, test, tracking).
 # torch 2.13.0 is the CPU wheel on the project machines (and the regular CUDA wheel elsewhere).
 """
 

@@ -5,7 +5,7 @@
 # it creates and uses the project's .venv (scripts/python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh --extras app,augment,static,tracking,ray,test,bench --browser
+bash scripts/install.sh --extras app,augment,static,tracking,ray,onnx,test,bench --browser
 source scripts/python.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 # style first (seconds): the rules are in pyproject.toml ([tool.ruff])

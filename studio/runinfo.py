@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from augsbert_core import export as core_export
 from augsbert_core import review as core_review
 from augsbert_core import stages
 from augsbert_core.distributions import distribution_distance
-from augsbert_core.errors import Failure
+from augsbert_core.errors import ConfigError, Failure
 from augsbert_core.estimate import actual_over_estimate
 from augsbert_core.evaluation import (
     PRIMARY_METRIC,
@@ -605,6 +606,37 @@ def zip_folder(path: str | Path, name: str) -> bytes:
             if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts):
                 archive.write(file, Path(name) / file.relative_to(path))
     return buffer.getvalue()
+
+
+#: The formats a student can be downloaded in (augsbert export), as the pages name them.
+EXPORT_FORMATS = {"st": "sentence-transformers", "onnx": "ONNX", "onnx-int8": "ONNX int8"}
+
+
+def export_formats(folder: str | Path | None) -> dict[str, str]:
+    """The EXPORT_FORMATS a model folder can be downloaded in: ONNX only for a transformer student with the onnx
+    extra installed (a static student is already a lookup table; the teacher is a cross-encoder)."""
+    if folder is None:
+        return {}
+    formats = {}
+    for fmt, title in EXPORT_FORMATS.items():
+        try:
+            core_export.check_export(folder, fmt, Path(folder).parent / ".absent-export-target")
+        except (ConfigError, OSError):
+            continue
+        formats[fmt] = title
+    return formats
+
+
+def export_zip(folder: str | Path, name: str, fmt: str) -> bytes:
+    """A student as a zip in `fmt` (`augsbert export`'s formats), built in a temporary folder on click: the run's
+    own folder is never written by a page."""
+    if fmt == "st":
+        return zip_folder(folder, name)
+    import tempfile  # noqa: PLC0415 - one download's scratch folder
+
+    with tempfile.TemporaryDirectory(prefix="augsbert-export-") as scratch:
+        out = core_export.export_student(folder, fmt, Path(scratch) / name)
+        return zip_folder(out, name)
 
 
 def trained_models(run_dir: str | Path) -> list[str]:

@@ -529,3 +529,23 @@ def test_a_classification_run_shows_its_operating_point_confusion_and_pr_curves(
     assert "Precision-recall (test)" in titles
     shown = [re.sub(r"\\(.)", r"\1", c.value) for c in at.caption]  # as a person reads it (md_escape undone)
     assert any(c.startswith("At the threshold chosen on dev (0.50), test: F1") for c in shown)
+
+
+def test_both_pages_offer_a_transformer_student_as_onnx(store):
+    """Issue 27 item 7: the download's format box (sentence-transformers, ONNX, ONNX int8) on Compare and Training."""
+    pytest.importorskip("onnxruntime", reason="the ONNX formats need the onnx extra")
+    import shutil
+
+    from augsbert_core.models import resolve_model
+
+    run_id = seed_run(store)
+    run_dir = Path(store.get(run_id).dir)
+    shutil.rmtree(run_dir / "models" / "augsbert")
+    shutil.copytree(resolve_model("default"), run_dir / "models" / "augsbert")  # a real transformer student
+    _metrics(run_dir, recommended="augsbert")
+    at = app("compare")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="cmp_model_format").options == ["sentence-transformers", "ONNX", "ONNX int8"]
+    at = app("training")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key=f"tr_dl_format_{run_id}").options == ["sentence-transformers", "ONNX", "ONNX int8"]
