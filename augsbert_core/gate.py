@@ -32,6 +32,19 @@ OPTIONS: dict[str, str] = {
     "gold_only": "gold-only training",
     "keep_student": "keeping the {best} student",
 }
+SEED_TRIALS_ADVICE = 4  # the teacher seed trials the advice suggests (teacher.seed_trials: 4, "Try 4 seeds")
+#: The same options in the app's words (where on the Scenario page each one is), for the pages and the report.
+PAGE_WORDS: dict[str, str] = {
+    "mpnet": "a stronger teacher: the offline mpnet base (all-mpnet-base-v2), the recommended teacher",
+    "stronger_teacher": "a stronger teacher: a trained cross-encoder (Teacher · Hub name or local path)",
+    "source_gold": "source-domain gold closer to your domain (Data page)",
+    "ensemble": "the teacher ensemble (Teacher quality · Teacher ensemble: auto)",
+    "teacher_search": "a teacher search on dev (Teacher quality · Teacher search on dev)",
+    "seed_trials": f"{SEED_TRIALS_ADVICE} teacher seeds, the best one on dev finished (Teacher quality · Teacher seed "
+    "trials)",
+    "gold_only": "keeping the gold-only student: it is in the run's results",
+    "keep_student": "keeping the student the teacher trailed: it is in the run's results",
+}
 
 
 def readiness_gate(

@@ -33,6 +33,7 @@ from .evaluation import (
     schedule_label,
     schedules_of,
 )
+from .gate import PAGE_WORDS
 from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
 from .speed import pairs_per_s
 
@@ -548,7 +549,7 @@ def _gate_block(run: _RunView) -> str:
         return f'<p class="note">No readiness verdict: {esc(why)}.</p>'
     verdict = str(gate.get("verdict") or "unknown")
     css = verdict if verdict in ("ready", "weak") else "unknown"
-    parts = [f'<p><span class="badge {css}">teacher {esc(verdict)}</span> {esc(gate.get("message") or "")}</p>']
+    parts = [f'<p><span class="badge {css}">teacher {esc(verdict)}</span> {esc(_gate_words(gate))}</p>']
     details = [
         (label, gate.get(key))
         for label, key in (("teacher", "teacher_model"), ("kind", "teacher_kind"), ("labeler", "labeler"))
@@ -559,6 +560,16 @@ def _gate_block(run: _RunView) -> str:
     if details:
         parts.append('<p class="muted">' + " · ".join(f"{esc(k)}: {esc(v)}" for k, v in details) + "</p>")
     return "".join(parts)
+
+
+def _gate_words(gate: dict[str, Any]) -> str:
+    """The gate's verdict in the app's words: its summary, then what to try as the Scenario page names each option
+    (gate.PAGE_WORDS), not the CLI's config keys; the stored message for gates written before `summary`."""
+    summary, options = gate.get("summary"), gate.get("options")
+    if not isinstance(summary, str) or not summary:
+        return str(gate.get("message") or "")
+    words = [PAGE_WORDS[o] for o in options or [] if o in PAGE_WORDS]
+    return summary + (". What to try: " + "; ".join(words) + "." if words else ("" if summary.endswith(".") else "."))
 
 
 # ------------------------------------------------------------------------------------------------ figures

@@ -156,28 +156,22 @@ ENSEMBLE_HELP: dict[str, str] = {
 ENSEMBLE_MODES = core_config.ENSEMBLE_MODES
 SEARCH_LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
 SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
-SEED_TRIALS_ADVICE = 4  # "Try 4 seeds": the teacher seed trials the gate's advice suggests
+SEED_TRIALS_ADVICE = core_gate.SEED_TRIALS_ADVICE  # "Try 4 seeds": the teacher seed trials the advice suggests
 
 #: The readiness gate's options (gate.json `options`, keys of augsbert_core.gate.OPTIONS) in the page's words:
 #: option -> (action button label or None when nothing on this page does it, what to try).
 GATE_ACTIONS: dict[str, tuple[str | None, str]] = {
-    "mpnet": (
-        "Use the recommended teacher",
-        "a stronger teacher: the offline mpnet base (all-mpnet-base-v2), the recommended teacher",
-    ),
-    "stronger_teacher": (None, "a stronger teacher: a trained cross-encoder (Teacher · Hub name or local path)"),
-    "source_gold": (None, "source-domain gold closer to your domain (Data page)"),
-    "ensemble": ("Combine teacher and student", "the teacher ensemble (Teacher quality · Teacher ensemble: auto)"),
-    "teacher_search": (
-        "Search teacher settings on dev",
-        "a teacher search on dev (Teacher quality · Teacher search on dev)",
-    ),
-    "seed_trials": (
-        f"Try {SEED_TRIALS_ADVICE} seeds",
-        f"{SEED_TRIALS_ADVICE} teacher seeds, the best one on dev finished (Teacher quality · Teacher seed trials)",
-    ),
-    "gold_only": (None, "keeping the gold-only student: it is in the run's results"),
-    "keep_student": (None, "keeping the student the teacher trailed: it is in the run's results"),
+    key: (label, core_gate.PAGE_WORDS[key])
+    for key, label in {
+        "mpnet": "Use the recommended teacher",
+        "stronger_teacher": None,
+        "source_gold": None,
+        "ensemble": "Combine teacher and student",
+        "teacher_search": "Search teacher settings on dev",
+        "seed_trials": f"Try {SEED_TRIALS_ADVICE} seeds",
+        "gold_only": None,
+        "keep_student": None,
+    }.items()
 }
 GATE_NOT_APPLICABLE = core_gate.NOT_APPLICABLE  # gate.json's verdict in scenario 1 (no silver labels)
 GATE_UNDEFINED = core_gate.UNDEFINED  # gate.json's verdict when a dev score it compares is undefined

@@ -388,3 +388,24 @@ def test_a_gold_file_changed_since_the_run_is_said_not_drawn(tmp_path):
     train.write_text(train.read_text().replace("5.0", "4.8", 1))
     text = "".join(assert_offline_html(build_report([run_dir])).text)
     assert "No silver-label histogram: gold train file train.csv changed since the run" in text
+
+
+def test_the_gate_advice_is_in_the_pages_words(tmp_path):
+    """Issue 26, item 5: a weak teacher's options are worded as the Scenario page names them, not as config keys."""
+    store = RunStore(tmp_path / "runs")
+    run_dir = seed_run(store)
+    gate = {
+        "verdict": "weak",
+        "summary": "teacher 80.1 vs student (gold_only) 84.3 spearman on dev",
+        "message": "teacher ... Options: the teacher ensemble (ensemble: auto); teacher search on dev (teacher_search: "
+        "{learning_rates: [...], epochs: [...]}).",
+        "options": ["ensemble", "teacher_search", "gold_only"],
+    }
+    (run_dir / RunFiles.GATE).write_text(json.dumps(gate))
+    text = "".join(assert_offline_html(build_report([run_dir])).text)
+    assert (
+        "teacher 80.1 vs student (gold_only) 84.3 spearman on dev. What to try: the teacher ensemble (Teacher quality"
+        " · Teacher ensemble: auto); a teacher search on dev (Teacher quality · Teacher search on dev); keeping the "
+        "gold-only student: it is in the run's results." in text
+    )
+    assert "teacher_search: {" not in text and "ensemble: auto)" not in text.replace("Teacher ensemble: auto)", "")
