@@ -35,7 +35,7 @@ from .evaluation import (
 )
 from .gate import PAGE_WORDS
 from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
-from .speed import pairs_per_s
+from .speed import pairs_per_s, timing_note
 
 MODEL_TITLES = {
     "zero_shot": "Zero-shot",
@@ -509,7 +509,7 @@ def _speed_block(run: _RunView) -> list[str]:
     rows.append("</tbody></table>")
     rows.append(
         f'<p class="note">Pairs of the {esc(speed.get("split") or "test")} split scored per second on '
-        f"{esc(speed.get('device_name') or speed.get('device') or 'the run’s device')}, timed during evaluation "
+        f"{esc(speed.get('device_name') or speed.get('device') or 'the run’s device')}, {esc(timing_note(speed))} "
         "(the teacher scores each pair in both orders). A bi-encoder can pre-compute a corpus' embeddings; a "
         "cross-encoder must score every pair, so it serves as a reranker of a short list.</p>"
     )

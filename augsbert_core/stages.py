@@ -54,6 +54,7 @@ ENSEMBLE, GATE = "ensemble", "gate"
 AUGMENT, LABEL, PROBE = "augment", "label", "probe"
 STUDENT_TRAIN = "student.train"
 TRACKING = "tracking"  # tracking: mlflow, after the run finished (tracking.py)
+SPEED = "speed"  # every model timed on the same pairs in one pass (speed.one_pass), before the results are written
 MINE = "mine"  # task positive_pairs: hard negatives mined for the gold positives (mining.py)
 LABEL_ERRORS, LABEL_ERRORS_TRAIN = "label_errors", "label_errors.train"  # label_errors.py: per fold; its trainings
 DONE = "done"
@@ -108,6 +109,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(STUDENT_TRAIN, "Training a student", None, "step"),
     Stage(LABEL_ERRORS, "Cross-fitting teachers to rank suspect gold labels", "label_errors", "fold"),
     Stage(LABEL_ERRORS_TRAIN, "Training a cross-fitted teacher", "label_errors", "step"),
+    Stage(SPEED, "Timing every model on the same pairs", None, "model"),
     Stage(DONE, "Finished", "done"),
     Stage(TRACKING, "Logging the run to MLflow", "done"),
 )
