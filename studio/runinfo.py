@@ -451,11 +451,15 @@ def _crossfitted_ensemble(run_dir: str | Path, metrics: dict[str, dict]) -> dict
 
 def result_models(run_dir: str | Path, metrics: dict[str, Any]) -> list[str]:
     """The models of a run's result cards: `table_models` less a teacher ensemble that did not label the silver
-    pairs (ensemble.json `used` false): fitted, compared and not used, it is no result of the run."""
+    pairs (ensemble.json `used` false): fitted, compared and not used, it is no result of the run; and less the
+    gold-only student in scenario 3, which never trains one."""
     keys = table_models({"run": metrics})
     decision = ensemble_decision(run_dir)
     if decision is not None and not decision["used"]:
         keys = [k for k in keys if k != "ensemble"]
+    config = read_json(run_dir, RunFiles.CONFIG, {})
+    if "gold_only" not in metrics and isinstance(config, dict) and config.get("scenario") == 3:
+        keys = [k for k in keys if k != "gold_only"]  # scenario 3 has no target gold: no gold-only card to wait for
     return keys
 
 

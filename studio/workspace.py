@@ -128,6 +128,19 @@ DEMOS: dict[str, dict[str, Any]] = {
             "unlabeled": ("stsb/unlabeled_pairs.csv", None),
         },
     },
+    "stsb-to-quora-quick": {
+        "title": "STSb → Quora quick (0/1)",
+        "scenario": 3,
+        "blurb": "A first 0/1 (duplicate or not) result in a few minutes on a CPU: a teacher trained on 64 STSb "
+        "pairs labels 80 Quora question pairs; F1, accuracy and the threshold to deploy on 60 dev and 80 test pairs.",
+        "files": {
+            "source_train": ("stsb/train.csv", 64),
+            "source_dev": ("stsb/dev.csv", 40),
+            "dev": ("quora/dev.csv", 60),
+            "test": ("quora/test.csv", 80),
+            "unlabeled": ("quora/unlabeled.csv", 80),
+        },
+    },
     "stsb-to-quora": {
         "title": "STSb → Quora (scenario 3)",
         "scenario": 3,

@@ -549,3 +549,15 @@ def test_both_pages_offer_a_transformer_student_as_onnx(store):
     at = app("training")
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key=f"tr_dl_format_{run_id}").options == ["sentence-transformers", "ONNX", "ONNX int8"]
+
+
+def test_a_scenario_3_run_has_no_gold_only_card(store):
+    """Scenario 3 trains no gold-only student: its card would wait for a model that never comes."""
+    run_dir = Path(store.get(seed_run(store)).dir)
+    metrics = _metrics(run_dir, recommended="zero_shot")
+    assert "gold_only" in runinfo.result_models(run_dir, metrics)  # scenario 2: the card is there
+    metrics = _metrics(run_dir, gold_only=None)
+    cfg = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**cfg, "scenario": 3}))
+    assert "gold_only" not in runinfo.result_models(run_dir, metrics)
+    assert "zero_shot" in runinfo.result_models(run_dir, metrics)

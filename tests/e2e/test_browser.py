@@ -4,8 +4,10 @@ Path: Start -> load the demo -> Scenario 2 with BM25 (tiny: 1 teacher epoch) -> 
 Cancel once the gold-only student is done -> Resume (the steps finished before are ticked at once) -> the
 finished run -> silver histogram; a pair marked wrong, saved, still marked after a reload -> Compare chart -> a
 malformed upload shows its error -> a 1-5 file whose score column has an unusual name ('rating') is mapped in the
-page and shown on its 1-5 scale. One server, one tiny job. A second, short test opens a deep link (/compare) first
-on a freshly started server and counts the requests that leave the machine.
+page and shown on its 1-5 scale. One server, one tiny job. A second test runs the quick 0/1 demo (STSb -> Quora)
+end to end: its operating point, a pair scored in Try it, the report downloaded and opened from disk offline, the
+confusion matrix on Compare (its screenshots are docs/screenshots/*-classification.png). A third, short test opens a
+deep link (/compare) first on a freshly started server and counts the requests that leave the machine.
 
 Each page is saved as a screenshot (a failing page is easier to debug) in the test's tmp folder, or in the folder
 AUGSBERT_SCREENSHOTS names. The README's screenshots do not come from here: scripts/screenshots.py takes them from
@@ -285,6 +287,67 @@ def test_demo_to_trained_student_in_a_real_browser(server, shots, tmp_path):
             assert manifest["files"]["train"]["original"] == "rated_train.csv"  # the refused file changed nothing
             page.get_by_role("button", name=re.compile("Start over")).click()
             page.get_by_text("No data yet").wait_for()
+        finally:
+            browser.close()
+
+
+def test_a_0_1_run_with_its_operating_point_try_it_and_the_report_from_disk(server, shots, tmp_path):
+    """Issue 26, items 2, 5 and 6 in the browser: a 0/1 dataset (the quick STSb -> Quora demo) end to end, its
+    classification results on Compare (scores per gold class, the confusion matrix at the dev threshold), a pair
+    scored by every model with its 0/1 verdict, and the report exported from the Training page and opened from disk
+    with no request leaving the machine."""
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1700})
+        page.set_default_timeout(60_000)
+        try:
+            page.goto(server)
+            page.get_by_text("New here? Start with the demo").wait_for()
+            _nav(page, "Data")
+            demo = page.locator("[data-testid='stVerticalBlock']", has_text="STSb → Quora quick (0/1)").last
+            demo.get_by_role("button", name="Load", exact=True).click()
+            page.get_by_text("Loaded the STSb → Quora quick (0/1)").wait_for()
+
+            _nav(page, "Scenario")
+            page.get_by_text("Before launch").wait_for()
+            assert page.get_by_role("radio", name=re.compile("Scenario 3")).is_checked()
+            teacher_epochs = page.get_by_label("Epochs", exact=True).last
+            teacher_epochs.fill("1")
+            teacher_epochs.press("Enter")
+            page.get_by_text("Rough time on this device").wait_for()
+            _settled(page)
+            page.get_by_role("button", name=re.compile("Launch run")).click()
+
+            # the finished 0/1 run: its results, then a pair of its test split scored by every model
+            page.get_by_text(re.compile(r"^Results")).first.wait_for(timeout=JOB_TIMEOUT_MS)
+            _settled(page)
+            assert not page.get_by_text("Traceback").count()
+            _shot(page, shots, "training-classification")
+            page.get_by_text("Try it: score your own pair with every model").click()
+            page.get_by_role("button", name=re.compile("Score with every model")).click()
+            verdict = page.get_by_text(re.compile(r"^(similar \(1\)|not similar \(0\)) at \d\.\d\d$")).first
+            verdict.wait_for(timeout=120_000)
+            _shot(page, shots, "try-it-classification")
+
+            # the report, as a stakeholder gets it: downloaded, then opened from disk, offline
+            with page.expect_download() as download:
+                page.get_by_role("button", name=re.compile("Export report")).click()
+            report = tmp_path / "report.html"
+            download.value.save_as(report)
+            away: list[str] = []
+            reader = browser.new_page(viewport={"width": 1280, "height": 1100})
+            reader.on("request", lambda r: away.append(r.url) if _leaves_the_machine(r.url) else None)
+            reader.goto(report.as_uri())
+            reader.get_by_text("In short").wait_for()
+            reader.get_by_text("threshold", exact=False).first.wait_for()
+            _shot(reader, shots, "report-classification")
+            assert "F1" in reader.inner_text("body") and not away, away
+
+            # Compare: the scores per gold class with the threshold, the confusion matrix at it
+            _nav(page, "Compare")
+            page.get_by_text(re.compile(r"predicted score by gold class \(test\)")).first.wait_for()
+            page.get_by_text(re.compile(r"confusion at threshold \d\.\d\d \(test\)")).first.wait_for()
+            _shot(page, shots, "compare-classification")
         finally:
             browser.close()
 
