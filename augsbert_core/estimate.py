@@ -17,6 +17,7 @@ from . import registry
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
 from .models import AUTO_TEACHER, default_teacher
 from .probe import PROBE_FRACTION, labeler_probes_wanted
+from .speed import ONE_PASS_MIN_PAIRS, ONE_PASS_PAIRS, ONE_PASS_REPEATS
 from .teacher import warm_start_cap
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
@@ -25,6 +26,7 @@ STUDENT_STEPS_PER_S = 2.2
 # the static student (a token lookup and a mean, no transformer) trains ~17x faster per step: 34.5 vs 2.0 steps/s,
 # batch 16, the demo's data on the same 2 cores (configs/demo-stsb-fast.yaml vs configs/demo-stsb.yaml, 2026-12-06)
 STATIC_STEP_SPEEDUP = 17.0
+STATIC_ENCODE_SPEEDUP = 50.0
 MINILM_LAYERS = 6
 TEACHER_STEPS_PER_S = 2.3
 LABEL_PAIRS_PER_S = 200.0
@@ -45,6 +47,16 @@ def student_steps_per_s(student: ModelConfig) -> float:
     if student.layers and student.layers < MINILM_LAYERS:
         return STUDENT_STEPS_PER_S * MINILM_LAYERS / student.layers
     return STUDENT_STEPS_PER_S
+
+
+def student_encode_per_s(student: ModelConfig) -> float:
+    """Sentences/s a student encodes at evaluation: a static table ~50x MiniLM (speed.json: ~30,000 against ~550 on
+    2 cores), a cut transformer 6/N times MiniLM's."""
+    if student.model == STATIC_STUDENT:
+        return ENCODE_SENTENCES_PER_S * STATIC_ENCODE_SPEEDUP
+    if student.layers and student.layers < MINILM_LAYERS:
+        return ENCODE_SENTENCES_PER_S * MINILM_LAYERS / student.layers
+    return ENCODE_SENTENCES_PER_S
 
 
 def expected_epochs(student: ModelConfig) -> float:
@@ -168,10 +180,13 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     if student.epochs == AUTO_EPOCHS and counts.dev_pairs:  # a dev evaluation per epoch, for each trained student
         live_evals = max(live_evals, int(s_ep))
     parts: dict[str, float] = {"startup": STARTUP_S}
+    encode = student_encode_per_s(student)
+    timed = ONE_PASS_PAIRS if (counts.test_pairs or counts.dev_pairs) >= ONE_PASS_MIN_PAIRS else 0
     parts["evaluation"] = (
-        4 * 2 * eval_pairs / ENCODE_SENTENCES_PER_S
+        4 * 2 * eval_pairs / encode
         + 2 * eval_pairs / LABEL_PAIRS_PER_S
-        + live_evals * 3 * 2 * counts.dev_pairs / ENCODE_SENTENCES_PER_S
+        + live_evals * 3 * 2 * counts.dev_pairs / encode
+        + ONE_PASS_REPEATS * timed * (4 * 2 / encode + 2 / LABEL_PAIRS_PER_S)  # every model timed in one pass
     ) / speed
     if scenario in (1, 2) and cfg.train_gold_only:
         parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / s_rate / speed * _seed_factor(student)
