@@ -390,14 +390,16 @@ def model_box(role: str, title: str, help_text: str) -> dict:
             m["epochs"] = scenario.whole_epochs(
                 c1.number_input("Epochs", 0.25, 50.0, fixed, 1.0, format="%g", key=f"sc_{role}_epochs")
             )
+        usual_bs = scenario.usual_batch_size(m["model"]) if role == "student" else 16
+        bs = int(m.get("batch_size", usual_bs))
+        if role == "student" and bs != usual_bs and bs in scenario.USUAL_BATCHES:  # another kind's usual batch
+            bs = usual_bs
         m["batch_size"] = int(
             c2.selectbox(
                 "Batch size",
-                [8, 16, 32, 64, 128],
-                index=[8, 16, 32, 64, 128].index(int(m.get("batch_size", 16)))
-                if int(m.get("batch_size", 16)) in (8, 16, 32, 64, 128)
-                else 1,
-                key=f"sc_{role}_bs",
+                scenario.BATCH_SIZES,
+                index=scenario.BATCH_SIZES.index(bs) if bs in scenario.BATCH_SIZES else 1,
+                key=f"sc_{role}_bs" + (f"_{scenario.rate_kind(m)}" if role == "student" else ""),
             )
         )
         if role == "student" and m["model"] != "static":

@@ -82,9 +82,13 @@ AUTO_SILVER = "auto"  # max_silver: the student kind's budget (SILVER_BUDGET)
 #: labels its candidates as they are, uncapped (a MiniLM student: its gain from the given pairs is within noise, and
 #: on CPU each extra pair costs it ~50x what it costs a static student).
 SILVER_BUDGET: dict[str, int] = {STATIC_STUDENT: 20_000}
-# its learning rate unless given: chosen on dev on the silver-volume curve (0.002 beat 0.005 from 2,500 silver pairs
-# up, by 0.3-0.7 dev points; 0.02 and 0.1 lost earlier; docs/results.md); a static table needs ~100x a transformer's
-STATIC_LEARNING_RATE = 2.0e-3
+# its batch and learning rate unless given. A static step costs the dense update of the whole table (~7.8M values)
+# whatever the batch, so batch 64 trains an epoch 4.3-4.9x faster than batch 16 (bench/static_batch.py); at batch 64
+# dev chose 4e-3 among 2e-3, 4e-3, 8e-3 (within 0.25 dev points of each training set's best; gold-only, AugSBERT and
+# full gold within 0.2 dev of batch 16 at its 2e-3, STSb-1k seed 42, docs/results.md). At batch 16, 2e-3 had beaten
+# 5e-3 on the silver-volume curve; a static table needs ~100x a transformer's rate.
+STATIC_BATCH_SIZE = 64
+STATIC_LEARNING_RATE = 4.0e-3
 # a cut transformer's (student.layers) learning rate unless given: dev chose 1e-4 over 5e-5 for the 2-layer MiniLM on
 # gold only (+0.4 dev), gold + silver (+0.6) and full gold (+0.5), STSb-1k seed 42 (docs/results.md); the full
 # 6-layer student keeps 2e-5
@@ -799,7 +803,7 @@ def _normalise(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(student, dict):  # a student is early-stopped unless told; fast kinds have their own rates
         defaults = {"epochs": AUTO_EPOCHS}
         if student.get("model") == STATIC_STUDENT:
-            defaults["learning_rate"] = STATIC_LEARNING_RATE
+            defaults.update(learning_rate=STATIC_LEARNING_RATE, batch_size=STATIC_BATCH_SIZE)
         elif student.get("layers") is not None:
             defaults["learning_rate"] = LAYERS_LEARNING_RATE
         raw["student"] = {**defaults, **student}

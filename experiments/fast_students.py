@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from augsbert_core.config import STATIC_LEARNING_RATE, ModelConfig
+from augsbert_core.config import STATIC_BATCH_SIZE, STATIC_LEARNING_RATE, ModelConfig
 from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import evaluate_bi_encoder
 from augsbert_core.models import load_student
@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--lrs", default="", help="per kind, e.g. 'static=0.005,0.02;layers2=5e-5,1e-4'")
     parser.add_argument("--max-epochs", type=int, default=10)
     parser.add_argument(
+        "--batch-size", type=int, default=None, help="every training's batch (default: the kind's, as the product's)"
+    )
+    parser.add_argument(
         "--samplers", default="", help="keep only silver pairs from these samplers, e.g. 'given' (transformer default)"
     )
     parser.add_argument("--out", type=Path, default=HERE / "results" / "fast-students" / "results.jsonl")
@@ -73,7 +76,9 @@ def main() -> None:
         for seed in [int(s) for s in args.seeds.split(",")]:
             for variant in args.variants.split(","):
                 for lr in [None] if variant == "zero_shot" else rates.get(kind, [usual]):
-                    row = _one(kind, model, layers, lr, seed, variant, train_sets, splits, args.max_epochs)
+                    row = _one(
+                        kind, model, layers, lr, seed, variant, train_sets, splits, args.max_epochs, args.batch_size
+                    )
                     rows.append(row)
                     with open(args.out, "a", encoding="utf8") as handle:
                         handle.write(json.dumps(row) + "\n")
@@ -89,8 +94,16 @@ def _rates(text: str) -> dict[str, list[float]]:
     return out
 
 
-def _one(kind, model, layers, lr, seed, variant, train_sets, splits, max_epochs) -> dict:
-    cfg = ModelConfig(model=model, layers=layers, epochs="auto", max_epochs=max_epochs, learning_rate=lr or 2e-5)
+def _one(kind, model, layers, lr, seed, variant, train_sets, splits, max_epochs, batch_size=None) -> dict:
+    batch_size = batch_size or (STATIC_BATCH_SIZE if model == "static" else 16)
+    cfg = ModelConfig(
+        model=model,
+        layers=layers,
+        epochs="auto",
+        max_epochs=max_epochs,
+        learning_rate=lr or 2e-5,
+        batch_size=batch_size,
+    )
     t0, schedule = time.time(), {}
     if variant == "zero_shot":
         student = load_student(cfg, device="cpu")
@@ -106,6 +119,7 @@ def _one(kind, model, layers, lr, seed, variant, train_sets, splits, max_epochs)
         "variant": variant,
         "seed": seed,
         "learning_rate": lr,
+        "batch_size": batch_size,
         "pairs": 0 if variant == "zero_shot" else len(train_sets[variant]),
         **measured(metrics, speed, schedule, t0),
     }

@@ -78,7 +78,8 @@ STATIC_NOTE = (
     "82 and 84), and silver teaches it most: with 20,000 silver pairs it reached 75, above what all 5,749 gold pairs "
     f"give it (docs/results.md). By default it learns from up to {core_config.SILVER_BUDGET['static']:,} silver "
     "pairs (the given ones topped up with sampled ones), at a learning rate far above a transformer's "
-    f"({core_config.STATIC_LEARNING_RATE:g})."
+    f"({core_config.STATIC_LEARNING_RATE:g}), with batches of {core_config.STATIC_BATCH_SIZE} (an epoch ~4.5x faster "
+    "than 16, the same dev score)."
 )
 LAYER_CHOICES: list[int | None] = [None, 2, 3, 4]  # student.layers offered (the MiniLM base has 6)
 LAYERS_NOTE = (
@@ -89,8 +90,16 @@ LAYERS_NOTE = (
     f"(docs/results.md). Its learning rate is {core_config.LAYERS_LEARNING_RATE:g} unless set (chosen on dev)."
 )
 TRANSFORMER_RATES = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
-STATIC_RATES = [1e-3, 2e-3, 5e-3, 1e-2, 2e-2]
+STATIC_RATES = [1e-3, 2e-3, 4e-3, 8e-3, 2e-2]
 USUAL_RATES = (2e-5, core_config.LAYERS_LEARNING_RATE, core_config.STATIC_LEARNING_RATE)  # each kind's default
+BATCH_SIZES = [8, 16, 32, 64, 128]
+USUAL_BATCHES = (core_config.ModelConfig().batch_size, core_config.STATIC_BATCH_SIZE)  # each kind's default batch
+
+
+def usual_batch_size(model: str) -> int:
+    """The core's default batch for a student kind: 64 for a static table (an epoch ~4.5x faster, the same dev),
+    else 16."""
+    return USUAL_BATCHES[1] if model == core_models.STATIC else USUAL_BATCHES[0]
 
 
 def learning_rates(model: str, layers: int | None = None) -> tuple[list[float], float]:

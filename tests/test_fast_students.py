@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
-from augsbert_core.config import LAYERS_LEARNING_RATE, SILVER_BUDGET, STATIC_LEARNING_RATE
+from augsbert_core.config import LAYERS_LEARNING_RATE, SILVER_BUDGET, STATIC_BATCH_SIZE, STATIC_LEARNING_RATE
 from augsbert_core.errors import ModelLoadError
 from tests.conftest import DEMO
 
@@ -91,6 +91,13 @@ def test_each_student_kind_gets_the_learning_rate_dev_chose_unless_given():
     assert rate({"model": "static"}) == STATIC_LEARNING_RATE
     assert rate({"model": "default", "layers": 2, "learning_rate": 3e-5}) == 3e-5  # a given rate wins
 
+    def batch(student: dict) -> int:
+        return ExperimentConfig.from_dict({"student": student}, rules=False).student.batch_size
+
+    assert batch({"model": "static"}) == STATIC_BATCH_SIZE == 64  # an epoch ~4.5x faster (bench/static_batch.py)
+    assert batch({"model": "default"}) == batch({"model": "default", "layers": 2}) == 16
+    assert batch({"model": "static", "batch_size": 16}) == 16  # a given batch wins
+
 
 def test_layers_beyond_the_model_and_on_the_wrong_roles_are_refused():
     from augsbert_core.models import load_bi_encoder
@@ -116,7 +123,10 @@ def test_the_estimate_prices_fast_students_by_their_measured_speed():
 
     minilm = student_seconds({"model": "default"})
     assert student_seconds({"model": "default", "layers": 2}) == pytest.approx(minilm / 3)
-    assert student_seconds({"model": "static"}) == pytest.approx(minilm / estimate.STATIC_STEP_SPEEDUP)
+    same_batch = student_seconds({"model": "static", "batch_size": 16})
+    assert same_batch == pytest.approx(minilm / estimate.STATIC_STEP_SPEEDUP)
+    steps = {b: -(-1000 // b) for b in (16, STATIC_BATCH_SIZE)}  # 1,000 gold pairs: steps per epoch at each batch
+    assert student_seconds({"model": "static"}) == pytest.approx(same_batch * steps[STATIC_BATCH_SIZE] / steps[16])
 
 
 def test_max_silver_auto_gives_the_static_student_its_budget_and_only_it():
