@@ -120,7 +120,7 @@ DEMOS: dict[str, dict[str, Any]] = {
         "title": "STSb full demo",
         "blurb": "1,000 gold pairs, 4,749 unlabeled pairs (STSb train pairs with their scores dropped), the full "
         "STSb test split: about 32 minutes on 2 CPU cores with the MiniLM student (every student early-stopped on "
-        "dev), about 6 with the static student (Scenario page), a few minutes on a GPU.",
+        "dev), about 5 with the static student (Scenario page), a few minutes on a GPU.",
         "files": {
             "train": ("stsb/train.csv", None),
             "dev": ("stsb/dev.csv", None),
