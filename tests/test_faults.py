@@ -121,7 +121,12 @@ def test_corrupt_saved_model_fails_readably(micro_stsb, tmp_path, store_with_a_f
     error = store.get(run_id).error
     assert error.startswith("ModelLoadError: could not load model") and str(corrupt) in error, error
     _intact(store, earlier)
-    # the CLI says the same, with exit code 2 (bad argument), and no traceback
+    # the CLI says the same, with exit code 2 (bad argument), and no traceback, for a corrupt cross-encoder (a
+    # bi-encoder's folder is refused as a teacher before it loads: tests/test_hostile.py)
+    teacher = tmp_path / "corrupt-teacher"
+    shutil.copytree(corrupt, teacher)
+    config = json.loads((teacher / "config.json").read_text())
+    (teacher / "config.json").write_text(json.dumps({**config, "architectures": ["BertForSequenceClassification"]}))
     pairs = tmp_path / "pairs.csv"
     pd.DataFrame({"sentence1": ["a"], "sentence2": ["b"]}).to_csv(pairs, index=False)
     out = subprocess.run(
@@ -133,7 +138,7 @@ def test_corrupt_saved_model_fails_readably(micro_stsb, tmp_path, store_with_a_f
             "--pairs",
             str(pairs),
             "--teacher",
-            str(corrupt),
+            str(teacher),
             "--out",
             str(tmp_path / "o.csv"),
         ],
