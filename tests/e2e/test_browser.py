@@ -326,7 +326,7 @@ def test_a_0_1_run_with_its_operating_point_try_it_and_the_report_from_disk(serv
             page.get_by_text("Try it: score your own pair with every model").click()
             page.get_by_role("button", name=re.compile("Score with every model")).click()
             verdict = page.get_by_text(re.compile(r"^(similar \(1\)|not similar \(0\)) at \d\.\d\d$")).first
-            verdict.wait_for(timeout=120_000)
+            verdict.wait_for(state="attached", timeout=120_000)  # a metric's delta can be laid out with no box
             _shot(page, shots, "try-it-classification")
 
             # the report, as a stakeholder gets it: downloaded, then opened from disk, offline
