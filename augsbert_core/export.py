@@ -86,39 +86,14 @@ def _modules(folder: Path) -> list[str]:
 
 
 def _export_onnx(folder: Path, fmt: str) -> None:
-    import torch  # noqa: PLC0415 - heavy; only an ONNX export needs it
     from sentence_transformers import SentenceTransformer  # noqa: PLC0415
 
     model = SentenceTransformer(str(folder), device="cpu")
-    encoder = model[0].auto_model.eval()
+    encoder = model[0].auto_model
     probe = model[0].tokenizer(["a short sentence", "and a longer second sentence"], padding=True, return_tensors="pt")
-    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in probe]
-
-    class _Hidden(torch.nn.Module):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, *args):
-            return self.inner(**dict(zip(names, args))).last_hidden_state
-
     fp32 = folder / ONNX_FILE["onnx"]
     fp32.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
-        torch.onnx.export(
-            _Hidden(encoder),
-            tuple(probe[k] for k in names),
-            str(fp32),
-            input_names=names,
-            output_names=["last_hidden_state"],
-            opset_version=17,
-            dynamo=False,
-            dynamic_axes={
-                **{k: {0: "batch", 1: "sequence"} for k in names},
-                "last_hidden_state": {0: "batch", 1: "sequence"},
-            },
-        )
+    torch_to_onnx(encoder, probe, fp32, "last_hidden_state", {0: "batch", 1: "sequence"})
     if fmt == "onnx-int8":
         from onnxruntime.quantization import QuantType, quantize_dynamic  # noqa: PLC0415 - the onnx extra
 
@@ -126,6 +101,37 @@ def _export_onnx(folder: Path, fmt: str) -> None:
         fp32.unlink()  # the int8 download carries only its own weights
     for weights in ("model.safetensors", "pytorch_model.bin"):  # an ONNX student is served without torch
         (folder / weights).unlink(missing_ok=True)
+
+
+def torch_to_onnx(model, probe, path: Path, output: str, output_axes: dict[int, str]) -> list[str]:
+    """Export a Hugging Face model's `output` (`last_hidden_state`, `logits`) to ONNX at `path` with torch's
+    TorchScript exporter (opset 17; sentence-transformers' own export needs optimum, see the module's note), the
+    inputs the tokenizer gave `probe` dynamic in batch and sequence. Returns those input names."""
+    import torch  # noqa: PLC0415 - heavy; only an ONNX export needs it
+
+    names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in probe]
+
+    class _Output(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return getattr(self.inner(**dict(zip(names, args))), output)
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+        torch.onnx.export(
+            _Output(model.eval()).cpu(),
+            tuple(probe[k] for k in names),
+            str(path),
+            input_names=names,
+            output_names=[output],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={**{k: {0: "batch", 1: "sequence"} for k in names}, output: output_axes},
+        )
+    return names
 
 
 def _note_format(folder: Path, fmt: str) -> None:

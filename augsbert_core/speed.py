@@ -101,7 +101,7 @@ def timing_note(speed: dict | None) -> str:
     load = passed[0].get("load") or [None, None]
     shown = "–".join(f"{v:.2f}" for v in load if isinstance(v, (int, float)))
     return f"timed in one pass on the same {passed[0].get('pairs', 0):,} pairs" + (
-        f" (load average {shown} on {os.cpu_count() or '?'} cores)" if shown else ""
+        f" (load average {shown})" if shown else ""  # cores: device_name (the reader may be another machine)
     )
 
 

@@ -25,6 +25,7 @@ from .atomic import dumps_json
 from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
 from .embeddings import cache_dir
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
+from .export import torch_to_onnx
 from .inputs import LoadedData
 from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
@@ -346,39 +347,17 @@ class OnnxCrossEncoder:
     def __init__(self, model, path: str | Path | None = None, threads: int | None = None) -> None:
 
         import onnxruntime as ort  # noqa: PLC0415 - optional runtime; only the onnx backend needs it
-        import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
         self.tokenizer = model.tokenizer
         self.max_length = getattr(model, "max_length", None)
-        hf = model.model.eval()
         probe = self.tokenizer(["a b"], ["c"], return_tensors="pt")
         self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in probe]
-        names = self.input_names
-
-        class _Logits(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
-
-            def forward(self, *args):
-                return self.inner(**dict(zip(names, args))).logits
-
         if path is None:
             path = Path(tempfile.mkdtemp(prefix="augsbert-onnx-")) / "model.onnx"
         path = Path(path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            with torch.no_grad():
-                torch.onnx.export(
-                    _Logits(hf).cpu(),
-                    tuple(probe[k] for k in names),
-                    str(path),
-                    input_names=names,
-                    output_names=["logits"],
-                    opset_version=17,
-                    dynamo=False,
-                    dynamic_axes={**{k: {0: "batch", 1: "seq"} for k in names}, "logits": {0: "batch"}},
-                )
+            torch_to_onnx(model.model, probe, path, "logits", {0: "batch"})
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
