@@ -372,15 +372,18 @@ def test_no_dev_split_says_test_decided():
 #: for people (the pages' downloads of the same tables are guarded). Every other CSV writer must go through
 #: safe_for_spreadsheet. Keys: (file, function).
 EXACT_DATA_WRITERS = {
-    ("augsbert_core/cli.py", "_write_data"): "sample/label --out: pairs for the next command (a note names formulas)",
+    (
+        "augsbert_core/cli/common.py",
+        "_write_data",
+    ): "sample/label --out: pairs for the next command (a note names formulas)",
     ("augsbert_core/evaluation.py", "write_predictions"): "predictions.csv: read back by report, try-it, pages",
     ("augsbert_core/silver.py", "given_silver"): "silver.csv of given pairs: the results contract, read on resume",
     ("augsbert_core/silver.py", "stream_silver"): "`augsbert silver --out`: streamed pairs for the next command",
-    ("augsbert_core/pipeline.py", "_make_silver"): "silver.csv: the results contract, read back on resume",
-    ("augsbert_core/pipeline.py", "_candidates"): "candidates.csv: read back on resume",
-    ("augsbert_core/pipeline.py", "_positive_pairs"): "triplets.csv: the positive-pairs student's training rows",
-    ("augsbert_core/pipeline.py", "_positive_silver"): "mined.csv, candidates.csv, silver.csv: read back on resume",
-    ("augsbert_core/pipeline.py", "_scenario1_augment"): "augmented.csv: the scenario-1 training set",
+    ("augsbert_core/recipe/silver.py", "_label"): "silver.csv: the results contract, read back on resume",
+    ("augsbert_core/recipe/silver.py", "__call__"): "candidates.csv, augmented.csv: read back on resume",
+    ("augsbert_core/recipe/positives.py", "__call__"): "triplets.csv: the positive-pairs student's training rows",
+    ("augsbert_core/recipe/positives.py", "_mine_and_sample"): "mined.csv, candidates.csv: read back on resume",
+    ("augsbert_core/recipe/positives.py", "_label"): "silver.csv of the binary teacher: read back on resume",
     ("augsbert_core/ray_engine.py", "ray_silver"): "the Ray engine's labeled pairs, merged into silver.csv",
     ("augsbert_core/tables.py", "write_table"): "the writer itself",
     ("studio/scenario.py", "retrain_with_review"): "silver.reviewed.csv: a run's training input",
@@ -392,7 +395,12 @@ EXACT_DATA_WRITERS = {
 def _csv_writers() -> dict[tuple[str, str], list[ast.Call]]:
     """Every call that writes a CSV in the product's code, by (file, enclosing function)."""
     found: dict[tuple[str, str], list[ast.Call]] = {}
-    files = [*REPO.glob("augsbert_core/*.py"), *REPO.glob("studio/*.py"), *REPO.glob("app_pages/*.py"), REPO / "app.py"]
+    files = [
+        *REPO.glob("augsbert_core/**/*.py"),
+        *REPO.glob("studio/*.py"),
+        *REPO.glob("app_pages/*.py"),
+        REPO / "app.py",
+    ]
     for path in files:
         _WriterWalk(str(path.relative_to(REPO)), found).visit(ast.parse(path.read_text(encoding="utf-8")))
     return found
@@ -439,7 +447,10 @@ def test_every_csv_writer_is_guarded_or_exact_data():
     stale = set(EXACT_DATA_WRITERS) - unguarded
     assert not stale, f"listed as exact data but no unguarded CSV writer there (update the list): {sorted(stale)}"
     guarded = {key for key, calls in writers.items() if any(_guarded(c) for c in calls)}
-    assert {("augsbert_core/pipeline.py", "_label_errors"), ("augsbert_core/cli.py", "_cmd_label_errors")} <= guarded
+    assert {
+        ("augsbert_core/recipe/students.py", "__call__"),
+        ("augsbert_core/cli.py", "_cmd_label_errors"),
+    } <= guarded
 
 
 def test_the_writer_walk_finds_an_unguarded_export(tmp_path):
