@@ -449,7 +449,7 @@ def test_every_csv_writer_is_guarded_or_exact_data():
     guarded = {key for key, calls in writers.items() if any(_guarded(c) for c in calls)}
     assert {
         ("augsbert_core/recipe/students.py", "__call__"),
-        ("augsbert_core/cli.py", "_cmd_label_errors"),
+        ("augsbert_core/cli/commands.py", "_cmd_label_errors"),
     } <= guarded
 
 

@@ -1,0 +1,7 @@
+"""`python -m augsbert_core.cli` = the `augsbert` CLI."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
