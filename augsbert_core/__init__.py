@@ -13,6 +13,8 @@ from .config import (
     ExperimentConfig,
     GateConfig,
     ModelConfig,
+    StudentConfig,
+    TeacherConfig,
 )
 from .data import DataError, PairSet, Problem, SentencePool, load_pairs, load_unlabeled, read_table, write_table
 from .distributions import distribution_distance, kde_select
@@ -46,6 +48,8 @@ __all__ = [
     "ExperimentConfig",
     "GateConfig",
     "ModelConfig",
+    "StudentConfig",
+    "TeacherConfig",
     "DataError",
     "PairSet",
     "Problem",

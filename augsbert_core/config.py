@@ -309,6 +309,63 @@ class ModelConfig:
     warm_start_top_k: _number(int, ge=0, le=MAX_TOP_K) = 1
 
 
+class _RoleRule(ValueError):
+    """A role config's rule on one of its own keys: reported as `<role>.<key>: <why>` (see _explain)."""
+
+    def __init__(self, key: str, why: str) -> None:
+        super().__init__(f"{key}: {why}")
+
+
+def _check_loss_role(model: ModelConfig, role: str) -> None:
+    if model.loss is not None and registry.loss(model.loss).role != role:
+        allowed = ", ".join(registry.losses_for(role))
+        raise _RoleRule("loss", f"{model.loss!r} is not a {role} loss; choose one of {allowed}")
+
+
+@dataclass(config=_STRICT)
+class StudentConfig(ModelConfig):
+    """The bi-encoder student: any sentence-transformers base, `static` or cut to its first `layers`; trained a
+    number of epochs or (auto) early-stopped on dev; a student loss. The warm-start keys are the teacher's."""
+
+    def __post_init__(self) -> None:
+        if self.epochs == 0:
+            raise _RoleRule(
+                "epochs",
+                "must be positive, got 0 (only teacher.epochs may be 0: a ready-trained cross-encoder used as it is)",
+            )
+        if self.layers is not None and self.model == STATIC_STUDENT:
+            raise _RoleRule("layers", "the static student has no transformer layers to cut")
+        _check_loss_role(self, "student")
+
+
+@dataclass(config=_STRICT)
+class TeacherConfig(ModelConfig):
+    """The cross-encoder teacher: a number of epochs (0 = a ready cross-encoder used as it is; no auto: its
+    schedule is chosen on dev by teacher_search), all its layers, a teacher loss, an optional warm start."""
+
+    def __post_init__(self) -> None:
+        if self.epochs == AUTO_EPOCHS:
+            raise _RoleRule(
+                "epochs",
+                "auto is for students (early stopping on dev); give the teacher a number of epochs, "
+                "or choose them on dev with teacher_search",
+            )
+        if self.layers is not None:
+            raise _RoleRule("layers", "cutting layers is for students (a faster bi-encoder); leave it unset")
+        _check_loss_role(self, "teacher")
+
+
+def role_config(role: str, **values: Any) -> StudentConfig | TeacherConfig:
+    """The `student` or `teacher` config from keyword values (e.g. `augsbert train --role`); ConfigError names
+    the bad key as `<role>.<key>`."""
+    kind = TeacherConfig if role == "teacher" else StudentConfig
+    try:
+        return kind(**values)
+    except ValidationError as exc:
+        lines = [_explain({**e, "loc": (role, *e["loc"])}) for e in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
 @dataclass(config=_STRICT)
 class AugmentSettings:
     """Scenario 1: word-level augmentation of gold pairs (augment.augment_pairs takes it as it is)."""
@@ -392,9 +449,11 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
     sampler: SamplerChoice = "bm25"  # a name, or a mix {name: share} (see _sampler_choice)
     top_k: TopK = 3
-    student: ModelConfig = field(default_factory=lambda: ModelConfig(epochs=AUTO_EPOCHS))  # early-stopped on dev
+    student: StudentConfig = field(default_factory=lambda: StudentConfig(epochs=AUTO_EPOCHS))  # early-stopped on dev
     # the teacher: warm-started (auto) then 2 epochs on gold at 2e-5, the demo's measured recipe (docs/results.md)
-    teacher: ModelConfig = field(default_factory=lambda: ModelConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5))
+    teacher: TeacherConfig = field(
+        default_factory=lambda: TeacherConfig(model=AUTO_TEACHER, epochs=2, learning_rate=2e-5)
+    )
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     gate: GateConfig = field(default_factory=GateConfig)
     teacher_search: TeacherSearchConfig = field(default_factory=TeacherSearchConfig)
@@ -533,25 +592,7 @@ class ExperimentConfig:
                 "engine: 'ray' needs Ray, which is not installed: pip install 'augsbert-studio[ray]' "
                 "(or pip install 'ray[data]'), or use engine: local"
             )
-        if self.teacher.epochs == AUTO_EPOCHS:
-            raise ConfigError(
-                "teacher.epochs: auto is for students (early stopping on dev); give the teacher a number of epochs, "
-                "or choose them on dev with teacher_search"
-            )
-        if self.teacher.layers is not None:
-            raise ConfigError("teacher.layers: cutting layers is for students (a faster bi-encoder); leave it unset")
-        if self.student.layers is not None and self.student.model == STATIC_STUDENT:
-            raise ConfigError("student.layers: the static student has no transformer layers to cut")
-        if self.student.epochs == 0:
-            raise ConfigError(
-                "student.epochs: must be positive, got 0 (only teacher.epochs may be 0: a "
-                "ready-trained cross-encoder used as it is)"
-            )
-        for role in ("student", "teacher"):
-            loss = getattr(self, role).loss
-            if loss is not None and registry.loss(loss).role != role:
-                allowed = registry.losses_for(role)
-                raise ConfigError(f"{role}.loss: {loss!r} is not a {role} loss; choose one of {', '.join(allowed)}")
+        # each role's own rules (epochs auto or 0, layers, the loss's role): its type's, StudentConfig / TeacherConfig
         loss, task = self.student.loss, self.task
         if loss is not None and task is not None and task not in registry.loss(loss).tasks:
             fits = registry.losses_for("student", task)
@@ -639,12 +680,13 @@ def tracking_missing(choice: str) -> str | None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a config file (for editors; docs/config.md is checked against it), with the samplers
-    registered now as the enum of `sampler`."""
+    registered now as the enum of `sampler` and each role's registered losses as the enum of its `loss`."""
     schema = _ADAPTER.json_schema()
     name, mix = schema["properties"]["sampler"]["anyOf"]
     name["enum"] = list(SAMPLERS)
     mix["propertyNames"] = {"enum": list(SAMPLERS)}  # a one-entry mix is its sampler
-    schema["$defs"]["ModelConfig"]["properties"]["loss"]["anyOf"][0]["enum"] = list(registry.LOSSES)
+    for role, kind in (("student", "StudentConfig"), ("teacher", "TeacherConfig")):  # each role's own losses
+        schema["$defs"][kind]["properties"]["loss"]["anyOf"][0]["enum"] = list(registry.losses_for(role))
     return schema
 
 
@@ -829,6 +871,9 @@ def _explain(error: dict[str, Any]) -> str:
         hint = f"; did you mean '{'.'.join(loc[:-1] + close)}'?" if close else f" (known: {', '.join(known)})"
         return f"unknown config key '{key}'{hint}"
     message = error["msg"].removeprefix("Value error, ")
+    rule = (error.get("ctx") or {}).get("error")
+    if isinstance(rule, _RoleRule):  # a role's rule on its own key: `teacher.epochs: auto is for students ...`
+        return f"{key}.{message}"
     message = message[:1].lower() + message[1:]
     return f"config key '{key}': {message}; got {shown}"
 

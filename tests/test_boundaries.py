@@ -105,8 +105,10 @@ def test_json_schema_covers_every_key():
     props = schema["properties"]
     for key in ExperimentConfig.__dataclass_fields__:
         assert key in props, key
-    student = schema["$defs"]["ModelConfig"]["properties"]
+    student = schema["$defs"]["StudentConfig"]["properties"]
     assert student["trust_remote_code"]["type"] == "boolean"
+    teacher_losses = schema["$defs"]["TeacherConfig"]["properties"]["loss"]["anyOf"][0]["enum"]
+    assert teacher_losses == ["bce", "mse"] and "bce" not in student["loss"]["anyOf"][0]["enum"]  # each role's own
     name, mix = props["sampler"]["anyOf"]  # a sampler's name, or a mix {name: share}
     samplers = {"random", "bm25", "semantic", "bm25+semantic", "kde"}
     assert set(name["enum"]) == set(mix["propertyNames"]["enum"]) == samplers
@@ -122,8 +124,8 @@ def test_docs_config_reference_is_checked_against_the_schema():
     schema = json_schema()
     subs = {
         "data": "DataConfig",
-        "student": "ModelConfig",
-        "teacher": "ModelConfig",
+        "student": "StudentConfig",
+        "teacher": "TeacherConfig",
         "augment": "AugmentSettings",
         "gate": "GateConfig",
         "teacher_search": "TeacherSearchConfig",

@@ -170,7 +170,9 @@ def test_the_toy_loss_is_checked_by_role_and_task(toy_loss, tiny_stsb, tmp_path,
     path = tmp_path / "toy.yaml"
     path.write_text(yaml.safe_dump({"scenario": 2, "student": {"loss": TOY_LOSS}, "data": data}))
     assert cli_main(["check", str(path)]) == 0 and "config ok" in capsys.readouterr().out
-    assert TOY_LOSS in json_schema()["$defs"]["ModelConfig"]["properties"]["loss"]["anyOf"][0]["enum"]
+    defs = json_schema()["$defs"]
+    assert TOY_LOSS in defs["StudentConfig"]["properties"]["loss"]["anyOf"][0]["enum"]
+    assert TOY_LOSS not in defs["TeacherConfig"]["properties"]["loss"]["anyOf"][0]["enum"]  # a student loss only
 
 
 def test_unregistered_the_toy_loss_is_refused():

@@ -8,7 +8,7 @@ import sys
 from .. import data, ray_engine, registry
 from ..config import (
     ConfigError,
-    ModelConfig,
+    role_config,
 )
 from ..distributed import dist_info, train_distributed
 from ..jobs import run_worker
@@ -40,7 +40,8 @@ def _cmd_train(args) -> int:
     lr = args.lr if args.lr is not None else (5e-5 if args.role == "teacher" else 2e-5)
     if args.batch_size < 1:
         raise ConfigError("--batch-size must be at least 1")
-    cfg = ModelConfig(
+    cfg = role_config(
+        args.role,
         model=args.model,
         epochs=args.epochs,
         batch_size=args.batch_size,
