@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import registry
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
-from .models import AUTO_TEACHER, default_teacher
+from .models import AUTO_TEACHER, default_teacher, warm_start_wanted
 from .probe import PROBE_FRACTION, labeler_probes_wanted
 from .speed import ONE_PASS_MIN_PAIRS, ONE_PASS_PAIRS, ONE_PASS_REPEATS
 from .teacher import warm_start_cap
@@ -192,7 +192,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / s_rate / speed * _seed_factor(student)
     # every scenario trains the cross-encoder on gold (scenario 1: a reference row; 2, 3: the labeling teacher)
     slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
-    if scenario in (2, 3) and warm_start_on(teacher) and t_ep:  # first the bi-encoder's cosine on the candidates
+    if scenario in (2, 3) and warm_start_wanted(teacher):  # first the bi-encoder's cosine on the candidates
         top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
         warm = min(
             round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), warm_start_cap("cuda" if device == "gpu" else "cpu")
@@ -257,12 +257,6 @@ def teacher_base(model: str | None, device: str = "cpu") -> str:
     if model == AUTO_TEACHER:
         return default_teacher("cuda" if device == "gpu" else "cpu")[0]
     return model or "default"
-
-
-def warm_start_on(teacher: ModelConfig) -> bool:
-    """teacher.warm_start: on, or auto with an offline bi-encoder base (a fresh cross-encoder head)."""
-    mode = teacher.warm_start
-    return mode == "on" or (mode == "auto" and (teacher.model or "default") in ("default", "mpnet", "auto"))
 
 
 def _seed_factor(model: ModelConfig) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 from .config import (
     AUTO_TEACHER,  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
     STATIC_STUDENT,
+    ModelConfig,
 )
 from .errors import ModelLoadError
 
@@ -160,6 +161,15 @@ def is_fresh_head_bi_encoder(name: str | None) -> bool:
     if any("SequenceClassification" in a for a in architectures):
         return False  # a saved cross-encoder: its head is trained
     return (path / "modules.json").is_file()  # a sentence-transformers bi-encoder
+
+
+def warm_start_wanted(teacher: ModelConfig) -> bool:
+    """Whether the teacher first warms up on a bi-encoder's similarities (before gold): `teacher.warm_start: on`, or
+    auto with a base whose cross-encoder head is fresh (`is_fresh_head_bi_encoder`); never for a teacher used as it
+    is (epochs 0). The one answer the run's warm-start stage and the estimate share."""
+    if teacher.warm_start == "off" or not teacher.epochs:
+        return False
+    return teacher.warm_start == "on" or is_fresh_head_bi_encoder(teacher.model)
 
 
 def resolve_model(name: str | None) -> str:

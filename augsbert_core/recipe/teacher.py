@@ -20,11 +20,11 @@ from ..models import (
     DEFAULT_MODEL,
     MPNET,
     STATIC,
-    is_fresh_head_bi_encoder,
     is_saved_model,
     load_bi_encoder,
     load_cross_encoder,
     load_student,
+    warm_start_wanted,
 )
 from ..runs import RunFiles
 from ..silver import Labeler, warm_start_pairs
@@ -50,10 +50,7 @@ class WarmStartStage(Stage):
     writes = (RunFiles.TEACHER_WARM, RunFiles.MODELS)
 
     def wanted(self) -> bool:
-        t = self.ctx.teacher_cfg
-        if t.warm_start == "off" or not t.epochs:
-            return False
-        return t.warm_start == "on" or is_fresh_head_bi_encoder(t.model)
+        return warm_start_wanted(self.ctx.teacher_cfg)  # the estimate asks the same function
 
     def why_not(self) -> str:
         """Why the teacher was not warm-started (gate.json `warm_start.why`)."""
