@@ -35,7 +35,7 @@ from .errors import ConfigError
 
 # The choices of the config, each written once as a Literal; the tuples of allowed values are derived from them
 # and are what the CLI's choices, the app's option lists and its help dictionaries are built from.
-Scenario = Literal[1, 2, 3]
+Scenario = Literal[registry.SCENARIO_NUMBERS]  # registry.ScenarioSpec: what each reads and makes
 # positive_pairs: gold of positive pairs only (every label 1, or anchor/positive columns): negatives are mined
 Task = Literal["regression", "classification", "positive_pairs"]
 Sampler = str  # a registered sampler's name (registry.py: random, bm25, semantic, bm25+semantic, kde, ...)
@@ -531,9 +531,14 @@ class ExperimentConfig:
         return cls.from_dict(raw, base_dir=Path(path).resolve().parent)
 
     @property
+    def scenario_spec(self) -> registry.ScenarioSpec:
+        """What the scenario reads and makes (registry.ScenarioSpec): ask it, never the number."""
+        return registry.scenario(self.scenario)
+
+    @property
     def method_label(self) -> str:
         """What produced the extra training pairs: the sampler, or 'augment:<method>' in scenario 1."""
-        return f"augment:{self.augment.method}" if self.scenario == 1 else self.sampler_label
+        return f"augment:{self.augment.method}" if self.scenario_spec.augments else self.sampler_label
 
     @property
     def sampler_label(self) -> str:
@@ -560,7 +565,7 @@ class ExperimentConfig:
     def silver_cap(self) -> int | None:
         """`max_silver` resolved: a number as given, auto = the student kind's budget (None when it has none)."""
         if self.max_silver == AUTO_SILVER:
-            return SILVER_BUDGET.get(student_kind(self.student)) if self.scenario != 1 else None
+            return SILVER_BUDGET.get(student_kind(self.student)) if self.scenario_spec.labels else None
         return self.max_silver
 
     def candidate_source(self, pool_has_pairs: bool) -> str:
@@ -603,17 +608,18 @@ class ExperimentConfig:
                 raise ConfigError(f"data.{key}: the span must be a finite number, got {list(scale)!r}")
             if scale is not None and not scale[0] < scale[1]:
                 raise ConfigError(f"data.{key}: the low end must be below the high end, got {list(scale)!r}")
-        if self.train_full_gold and self.data.full_train is None and self.scenario in (1, 2):
+        if self.train_full_gold and self.data.full_train is None and self.scenario_spec.gold_train:
             raise ConfigError("train_full_gold needs data.full_train: every gold pair available, the ceiling's data")
         ts = self.teacher_search
-        if ts.enabled and (self.data.dev if self.scenario != 3 else (self.data.source_dev or self.data.dev)) is None:
+        source = self.scenario_spec.source_domain
+        if ts.enabled and (self.data.dev if not source else (self.data.source_dev or self.data.dev)) is None:
             raise ConfigError("teacher_search needs a dev split to choose on (data.dev; scenario 3: data.source_dev)")
         d = self.data
         if d.test is None:
             raise ConfigError("data.test is required: every experiment is evaluated on a test split")
-        if self.scenario in (1, 2) and d.train is None:
+        if self.scenario_spec.gold_train and d.train is None:
             raise ConfigError(f"data.train (gold pairs) is required for scenario {self.scenario}")
-        if self.scenario == 3:
+        if self.scenario_spec.source_domain:
             if d.source_train is None:
                 raise ConfigError("scenario 3 needs data.source_train: the teacher's source-domain gold")
             if d.unlabeled is None:
@@ -623,7 +629,7 @@ class ExperimentConfig:
             raise ConfigError(f"tracking: {self.tracking} needs packages that are not installed: {missing}")
         if self.task == "positive_pairs":
             _check_positive_pairs(self)
-        if self.silver_file is not None and self.scenario == 1:
+        if self.silver_file is not None and self.scenario_spec.augments:
             raise ConfigError("silver_file applies to scenarios 2 and 3 (scenario 1 augments gold instead)")
 
 
@@ -640,7 +646,8 @@ def student_kind(student: ModelConfig) -> str:
 def _check_positive_pairs(cfg: ExperimentConfig) -> None:
     """The rules of task positive_pairs (gold of positives only; see mining.py): scenario 2, a teacher trained
     on the mined negatives, no ready silver file."""
-    if cfg.scenario != 2:
+    spec = cfg.scenario_spec
+    if not (spec.gold_train and spec.labels):  # gold positives to mine for, and a teacher to check them
         raise ConfigError(
             f"task: positive_pairs needs scenario 2 (gold positives + an unlabeled pool), got scenario {cfg.scenario}"
         )

@@ -128,7 +128,7 @@ def device_kind(description: str) -> str:
 
 def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
     """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
-    scenario, top_k = cfg.scenario, cfg.top_k
+    scenario, top_k = cfg.scenario_spec, cfg.top_k
     spec = cfg.sampler_spec
     student, teacher = cfg.student, cfg.teacher
     pool_cap = cfg.data.max_unlabeled
@@ -136,7 +136,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     if pool_cap:
         unlabeled = min(unlabeled, int(pool_cap))
     overlap = 1.0  # share of the upper bound expected at the low end
-    if scenario == 1:
+    if scenario.augments:
         copies = cfg.augment.copies
         candidates = counts.train_pairs * copies
         silver = candidates
@@ -146,7 +146,9 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         silver = candidates
         note = "the given unlabeled pairs, labeled by the teacher"
     else:
-        sentences = (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario == 2 else unlabeled
+        sentences = (
+            (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario.gold_train else unlabeled
+        )
         sentences = max(sentences, 0)
         if cfg.sampler_mixed:  # the largest pool split by the shares, less when a pool falls short of its share
             candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.silver_cap)
@@ -163,18 +165,18 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         silver = int(candidates * spec.expected_kept) if spec.select else candidates
         note = spec.kept_note
     silver_low = int(silver * overlap)
-    cap = cfg.silver_cap if scenario != 1 else None  # augmented copies are not silver: no cap
+    cap = cfg.silver_cap if scenario.labels else None  # augmented copies are not silver: no cap
     if cap and silver > int(cap):
         why = "max silver pairs" if cfg.max_silver != AUTO_SILVER else f"the {student_kind(student)} student's budget"
         silver, note = int(cap), f"capped at {int(cap):,} ({why})"
         silver_low = min(silver_low, silver)
-    gold = counts.train_pairs if scenario in (1, 2) else 0
+    gold = counts.train_pairs if scenario.gold_train else 0
     student_pairs = gold + silver
     speed = GPU_SPEEDUP if device == "gpu" else 1.0
     s_bs, t_bs = student.batch_size, teacher.batch_size
     s_ep, t_ep = expected_epochs(student), float(teacher.epochs)
     s_rate = student_steps_per_s(student)
-    teacher_pairs = counts.source_pairs if scenario == 3 else counts.train_pairs
+    teacher_pairs = counts.source_pairs if scenario.source_domain else counts.train_pairs
     eval_pairs = counts.dev_pairs + counts.test_pairs
     live_evals = cfg.live_evals
     if student.epochs == AUTO_EPOCHS and counts.dev_pairs:  # a dev evaluation per epoch, for each trained student
@@ -188,11 +190,11 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         + live_evals * 3 * 2 * counts.dev_pairs / encode
         + ONE_PASS_REPEATS * timed * (4 * 2 / encode + 2 / LABEL_PAIRS_PER_S)  # every model timed in one pass
     ) / speed
-    if scenario in (1, 2) and cfg.train_gold_only:
+    if scenario.gold_train and cfg.train_gold_only:
         parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / s_rate / speed * _seed_factor(student)
     # every scenario trains the cross-encoder on gold (scenario 1: a reference row; 2, 3: the labeling teacher)
     slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
-    if scenario in (2, 3) and warm_start_wanted(teacher):  # first the bi-encoder's cosine on the candidates
+    if scenario.labels and warm_start_wanted(teacher):  # first the bi-encoder's cosine on the candidates
         top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
         warm = min(
             round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), warm_start_cap("cuda" if device == "gpu" else "cpu")
@@ -213,7 +215,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         # the core skips trials that no longer fit the budget, but always runs the first one
         budget = 60.0 * search.budget_minutes
         parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
-    if scenario in (2, 3):
+    if scenario.labels:
         sampled = source(cfg, counts) != "given"
         if sampled:  # the file's own pairs alone need no sampling
             encode = any(registry.sampler(name).needs_model for name in cfg.sampler_shares)
@@ -249,7 +251,7 @@ def source(cfg: ExperimentConfig, counts: DataCounts) -> str:
 
 def given_pairs(cfg: ExperimentConfig, counts: DataCounts) -> bool:
     """Whether the run labels the unlabeled file's own pairs (given, or given+sampled: sampled ones added)."""
-    return cfg.scenario in (2, 3) and bool(counts.unlabeled_pairs) and source(cfg, counts) != "sampled"
+    return cfg.scenario_spec.labels and bool(counts.unlabeled_pairs) and source(cfg, counts) != "sampled"
 
 
 def teacher_base(model: str | None, device: str = "cpu") -> str:

@@ -77,7 +77,7 @@ def readiness_gate(
     ready = teacher > best + cfg.gate.margin
     lead = teacher - best
     options: list[str] = []
-    if cfg.scenario == 1:
+    if cfg.scenario_spec.augments:
         message = (
             "the readiness gate does not apply in scenario 1: the student learns from gold and augmented copies "
             f"that keep their gold labels (for reference, {what} {100 * teacher:.1f} vs student ({best_name}) "
@@ -109,7 +109,7 @@ def readiness_gate(
         "teacher": teacher,
         "students": students,
         "best_student": best_name,
-        "verdict": NOT_APPLICABLE if cfg.scenario == 1 else "ready" if ready else "weak",
+        "verdict": NOT_APPLICABLE if cfg.scenario_spec.augments else "ready" if ready else "weak",
         "action": cfg.gate.action,
         "message": message,
         "summary": summary,  # the message without its options: the app words those itself
@@ -144,7 +144,7 @@ def _undefined(metrics, task, cfg, split, teacher, students, what, ensemble) -> 
         "teacher": teacher if _finite(teacher) else None,
         "students": {k: (v if _finite(v) else None) for k, v in students.items()},
         "best_student": None,
-        "verdict": NOT_APPLICABLE if cfg.scenario == 1 else UNDEFINED,
+        "verdict": NOT_APPLICABLE if cfg.scenario_spec.augments else UNDEFINED,
         "action": cfg.gate.action,
         "message": message,
         "summary": message,
@@ -161,7 +161,7 @@ def weak_options(cfg: ExperimentConfig, teacher_model_type: str | None = None) -
     """The keys of `OPTIONS` worth trying for a weak teacher of `cfg`, in the order the message lists them."""
     mpnet = teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
     options = ["stronger_teacher" if mpnet else "mpnet"]
-    if cfg.scenario == 3:
+    if cfg.scenario_spec.source_domain:
         options.append("source_gold")
     if cfg.ensemble == "off":
         options.append("ensemble")
@@ -169,5 +169,5 @@ def weak_options(cfg: ExperimentConfig, teacher_model_type: str | None = None) -
         options.append("teacher_search")
     if cfg.teacher.seed_trials == 1 and cfg.teacher.epochs:
         options.append("seed_trials")
-    options.append("gold_only" if cfg.scenario != 3 else "keep_student")
+    options.append("gold_only" if cfg.scenario_spec.gold_train else "keep_student")
     return options

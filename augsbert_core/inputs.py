@@ -40,7 +40,8 @@ class LoadedData:
 
 def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
     """Load and validate every file named in the config (raises data.DataError on bad input)."""
-    if cfg.scenario == 1:  # its libraries are an extra: said before any file is read (check and run alike)
+    spec = cfg.scenario_spec
+    if spec.augments:  # its libraries are an extra: said before any file is read (check and run alike)
         require_augment_extra()
     d = cfg.data
     scale = tuple(d.scale) if d.scale else None
@@ -54,7 +55,7 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
             return None
         return data_mod.load_pairs(paths[key], column_map=role_column_map(d, key), task=task, scale=on).frame
 
-    first_key = "train" if cfg.scenario in (1, 2) else "test"  # its labels give the task (when not set) and scale
+    first_key = "train" if spec.gold_train else "test"  # its labels give the task (when not set) and scale
     first = data_mod.load_pairs(paths[first_key], column_map=role_column_map(d, first_key), task=cfg.task, scale=scale)
     task = cfg.task or first.task
     if task == "positive_pairs" and cfg.task is None:  # detected: the task's own rules (scenario 2, ...) apply
@@ -81,13 +82,13 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
             task=task,
             fingerprint=data_mod.fingerprint(paths["train"]),
         )
-    if cfg.train_full_gold and cfg.scenario in (1, 2):
+    if cfg.train_full_gold and spec.gold_train:
         loaded.full_train = pairs("full_train", task)
-    if cfg.scenario == 3:
+    if spec.source_domain:
         source_scale = tuple(d.source_scale) if d.source_scale else None  # the source domain's own scale
         loaded.source_train = pairs("source_train", None, source_scale)
         loaded.source_dev = pairs("source_dev", None, source_scale)
-    if paths["unlabeled"] is not None and cfg.scenario in (2, 3):
+    if paths["unlabeled"] is not None and spec.labels:
         loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=role_column_map(d, "unlabeled"))
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)

@@ -194,7 +194,7 @@ class _Recipe:
         """The gold-only student (scenarios 1, 2) and the full-gold ceiling when asked for."""
         ctx = self.ctx
         cfg, data = ctx.cfg, ctx.data
-        if cfg.scenario in (1, 2) and cfg.train_gold_only and not ctx.done("gold_only"):
+        if cfg.scenario_spec.gold_train and cfg.train_gold_only and not ctx.done("gold_only"):
             StudentStage(ctx, "gold_only")(data.train)
         if cfg.train_full_gold and not ctx.done("full_gold"):
             if data.full_train is not None:
@@ -212,18 +212,18 @@ class _Recipe:
             train, extra = PositivePairsStage(ctx)()
             return None, train, extra
         candidates = None  # scenarios 2, 3: sampled before the teacher, which warm-starts on them
-        if cfg.scenario != 1 and not cfg.silver_file and not ctx.done("silver"):
+        if cfg.scenario_spec.labels and not cfg.silver_file and not ctx.done("silver"):
             candidates = CandidatesStage(ctx)()
         teacher, gate = TeacherStage(ctx)(candidates)
         t0 = time.time()
-        if cfg.scenario == 1:
+        if cfg.scenario_spec.augments:
             extra = AugmentStage(ctx)()
         else:
             silver = SilverStage(ctx)(teacher, candidates)
             extra = silver.loc[silver["kept"], PAIR_COLUMNS]
         del teacher
         ctx.state["timings"]["silver"] = time.time() - t0
-        train = extra if cfg.scenario == 3 else pd.concat([data.train, extra], ignore_index=True)
+        train = pd.concat([data.train, extra], ignore_index=True) if cfg.scenario_spec.student_gold else extra
         return gate, train, extra
 
     def _resolved(self) -> dict:
@@ -239,7 +239,7 @@ class _Recipe:
             "device": ctx.device,
             "teacher_model": ctx.teacher_cfg.model,
             "teacher_model_why": ctx.teacher_choice or "as configured",
-            "candidates": cfg.candidate_source(has_pairs) if cfg.scenario != 1 else None,
+            "candidates": cfg.candidate_source(has_pairs) if cfg.scenario_spec.labels else None,
             "silver_cap": cfg.silver_cap,
-            "labeler": labeler if cfg.scenario != 1 else None,
+            "labeler": labeler if cfg.scenario_spec.labels else None,
         }

@@ -215,6 +215,84 @@ for _spec in (
     register_sampler(_spec)
 
 
+# --- scenarios ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One AugSBERT scenario: what data it reads and what the student's extra pairs are. The config, inputs,
+    estimate, gate, the recipe and the pages ask these fields instead of comparing scenario numbers."""
+
+    number: int
+    title: str  # the Scenario page's radio label
+    help: str  # what the user has, and what the scenario does with it (two lines)
+    gold_train: bool  # target gold pairs (data.train): the gold-only baseline, the full-gold ceiling, label errors
+    labels: bool  # a cross-encoder teacher labels candidate pairs (silver); else gold is augmented (augments)
+    source_domain: bool = False  # the teacher trains on another domain's gold (data.source_train)
+    keys: tuple[str, ...] = ()  # config keys only this scenario uses (the Scenario page shows them there only)
+
+    @property
+    def augments(self) -> bool:
+        """The student's extra pairs are word-level augmented copies of gold, which keep its labels (no teacher)."""
+        return not self.labels
+
+    @property
+    def student_gold(self) -> bool:
+        """Whether the AugSBERT student trains on the target gold too (else on silver alone)."""
+        return self.gold_train
+
+
+_SCENARIOS: dict[int, ScenarioSpec] = {}
+
+
+def register_scenario(spec: ScenarioSpec) -> ScenarioSpec:
+    _SCENARIOS[spec.number] = spec
+    return spec
+
+
+def scenario(number: int) -> ScenarioSpec:
+    """The spec of scenario `number` (KeyError for one that does not exist)."""
+    return _SCENARIOS[int(number)]
+
+
+def scenario_of(value: Any) -> ScenarioSpec | None:
+    """The spec of a recorded scenario (a run's run.json, a page's draft); None when it names none."""
+    return _SCENARIOS.get(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+for _scenario in (
+    ScenarioSpec(
+        1,
+        "Scenario 1 · plenty of gold",
+        "You have a large labeled training set already.\n"
+        "The student trains on gold plus word-level augmented copies (synonyms or a masked LM).",
+        gold_train=True,
+        labels=False,
+    ),
+    ScenarioSpec(
+        2,
+        "Scenario 2 · little gold, in-domain text",
+        "You have a few hundred to a few thousand labeled pairs and unlabeled text of the same domain.\n"
+        "A cross-encoder teacher learns from gold, labels sampled pairs, the student learns from gold + silver.",
+        gold_train=True,
+        labels=True,
+        keys=("max_silver", "engine"),
+    ),
+    ScenarioSpec(
+        3,
+        "Scenario 3 · no labels in the target domain",
+        "You have labeled pairs of another domain and unlabeled pairs or sentences of yours.\n"
+        "A teacher trained on the source domain labels your target pairs; the student learns from that silver.",
+        gold_train=False,
+        labels=True,
+        source_domain=True,
+        keys=("max_silver", "threshold", "engine"),
+    ),
+):
+    register_scenario(_scenario)
+SCENARIO_NUMBERS: tuple[int, ...] = tuple(_SCENARIOS)
+
+
 # --- losses ------------------------------------------------------------------------------------------------------
 
 

@@ -129,7 +129,7 @@ class Study:
                 first_run: str | None = None
                 for sampler in samplers:
                     cfg = self.cell_config(exp, seed, sampler)
-                    shares = self.share_teacher and cfg.scenario != 1 and not cfg.silver_file
+                    shares = self.share_teacher and cfg.scenario_spec.labels and not cfg.silver_file
                     if shares and teacher_run is not None and seed != teacher_seed:  # its own seed: reuse_from
                         cfg = self._use_shared_teacher(cfg, teacher_run)
                     key = f"{exp.name}|{sampler}|{seed}|{_digest(cfg.to_dict())}"

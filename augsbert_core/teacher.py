@@ -591,7 +591,7 @@ def teacher_inputs(cfg: ExperimentConfig, data: LoadedData) -> tuple[pd.DataFram
     """The teacher's gold, dev and task. Scenario 3 trains on the source domain's gold (a regression teacher when
     its labels are scores, thresholded later); scenarios 1 and 2 on the target gold with the run's task. A teacher
     search without source dev chooses on the target dev."""
-    if cfg.scenario == 3:
+    if cfg.scenario_spec.source_domain:
         gold = data.source_train
         scores = not set(np.unique(gold["label"].to_numpy())) <= {0, 1}
         dev = data.source_dev if data.source_dev is not None or not cfg.teacher_search.enabled else data.dev

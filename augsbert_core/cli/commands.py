@@ -191,7 +191,7 @@ def _cmd_label_errors(args) -> int:
     import tempfile  # noqa: PLC0415 - only this command needs a scratch folder
 
     cfg = ExperimentConfig.from_file(args.config, overrides=args.set)
-    if cfg.scenario == 3:
+    if not cfg.scenario_spec.gold_train:
         raise ConfigError("label-errors ranks gold train pairs: scenarios 1 and 2 (data.train)")
     if args.top < 0:
         raise ConfigError("--top must be 0 or more")

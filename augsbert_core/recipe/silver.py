@@ -179,7 +179,7 @@ class SilverStage(Stage):
             f"({len(labels)} labelers, {100 * PROBE_FRACTION:.0f}% of the schedule each)",
         )
         chosen, probe = probe_labelers(
-            ctx.data.train if cfg.scenario != 3 else None,
+            ctx.data.train if cfg.scenario_spec.student_gold else None,
             silver,
             labels,
             cfg.student,

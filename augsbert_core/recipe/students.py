@@ -72,10 +72,12 @@ class StudentStage(Stage):
         cfg, data = self.ctx.cfg, self.ctx.data
         if self.key != "augsbert":
             return f"{n:,} gold pairs" + (" (all the gold: the full-gold ceiling)" if self.key == "full_gold" else "")
-        if cfg.scenario == 3:
+        if not cfg.scenario_spec.student_gold:
             return f"{n:,} silver pairs of the target domain labeled by the teacher (no target gold)"
         gold = len(data.train) if data.train is not None else 0
-        extra = "augmented copies of gold pairs" if cfg.scenario == 1 else "silver pairs labeled by the teacher"
+        extra = (
+            "augmented copies of gold pairs" if cfg.scenario_spec.augments else "silver pairs labeled by the teacher"
+        )
         return f"{n:,} pairs: {gold:,} gold + {n - gold:,} {extra}"
 
 
@@ -87,7 +89,7 @@ class LabelErrorsStage(Stage):
 
     def __call__(self) -> None:
         ctx = self.ctx
-        if ctx.cfg.scenario == 3:
+        if not ctx.cfg.scenario_spec.gold_train:
             ctx.report.stage(stages.LABEL_ERRORS, "skipped: scenario 3 has no gold train pairs to rank")
             return
         t0 = time.time()

@@ -59,7 +59,7 @@ class WarmStartStage(Stage):
             return "teacher.warm_start: off"
         if not t.epochs:
             return "the teacher is used as it is (teacher.epochs = 0)"
-        if cfg.silver_file or cfg.scenario == 1:
+        if cfg.silver_file or cfg.scenario_spec.augments:
             return "no candidate pairs in this run"
         if not self.wanted():
             return f"auto: {t.model} is not a bi-encoder checkpoint with a fresh head"
@@ -152,11 +152,11 @@ class TeacherStage(Stage):
         """The labeling teacher (None when silver comes from a file, or nothing is left to label) and the gate."""
         ctx = self.ctx
         cfg = ctx.cfg
-        if cfg.scenario != 1 and cfg.silver_file:
+        if cfg.scenario_spec.labels and cfg.silver_file:
             ctx.report.stage(stages.TEACHER_TRAIN, "skipped: using the given silver file")
             return None, None
         if self.done:
-            if cfg.scenario == 1 or ctx.done("silver"):  # only labeling still needs it
+            if cfg.scenario_spec.augments or ctx.done("silver"):  # only labeling still needs it
                 return None, ctx.run.gate()
             remote = ctx.teacher_cfg.trust_remote_code
             teacher = load_cross_encoder(str(ctx.models_dir / "teacher"), device=ctx.device, trust_remote_code=remote)
@@ -257,7 +257,7 @@ class TeacherStage(Stage):
         ctx = self.ctx
         if not ctx.cfg.teacher.epochs and trials is None:
             return f"not trained in this run: the cross-encoder `{ctx.teacher_cfg.model}` as given (teacher.epochs 0)"
-        where = " of the source domain" if ctx.cfg.scenario == 3 else ""
+        where = " of the source domain" if ctx.cfg.scenario_spec.source_domain else ""
         text = f"{n:,} gold pairs{where}, each in both orders ({2 * n:,} examples)"
         if warm:
             text += f"; first warm-started on {warm.get('pairs', 0):,} candidate pairs scored by a bi-encoder"
@@ -271,7 +271,7 @@ def fit_teacher_ensemble(ctx: RunContext) -> TeacherEnsemble | None:
     (scenario 2) or, with no target gold (scenario 3), the zero-shot student. Returns it when it labels."""
     cfg, preds, splits = ctx.cfg, ctx.state["predictions"], ctx.splits
     member = "gold_only" if "gold_only" in preds else "zero_shot"
-    if cfg.scenario == 1 or cfg.ensemble == "off" or cfg.labeler == "cross_encoder":
+    if cfg.scenario_spec.augments or cfg.ensemble == "off" or cfg.labeler == "cross_encoder":
         return None
     if member not in preds or "dev" not in splits:
         return None
