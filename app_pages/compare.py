@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from augsbert_core import registry
 from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.evaluation import RETRIEVAL_METRICS, confusion, pr_curve
 from augsbert_core.report import build_report
@@ -174,9 +175,9 @@ with tab_scatter:
             )
 with tab_dist:
     series = {}
-    gold = ui.gold_for_run(record, "train" if record.scenario in (1, 2) else "dev")
-    if gold is not None:
-        series["Gold (train)" if record.scenario in (1, 2) else "Gold (dev)"] = gold["label"]
+    role = registry.gold_role(record.scenario)
+    if (gold := ui.gold_for_run(record, role)) is not None:
+        series[f"Gold ({role})"] = gold["label"]
     for r in [record] + [x for x in chosen if x.id != record.id]:
         silver = ui.load_silver(r.dir)
         if silver is not None:

@@ -64,7 +64,11 @@ steps = [
         ui.PAGES["scenario"],
         not not_ready,
         f"{scenario.SCENARIOS[int(draft['scenario'])][0]}"
-        + ("" if int(draft["scenario"]) == 1 else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}")
+        + (
+            ""
+            if scenario.scenario_spec(draft).augments
+            else f" · sampler: {ui.md_escape(', '.join(draft['samplers']))}"
+        )
         + ("" if not not_ready else f"  \n:orange[:material/block:] not ready: {ui.md_escape('; '.join(not_ready))}"),
     ),
     (

@@ -30,7 +30,7 @@ def gate_advice(draft: dict) -> None:
     record = ui.current_record()
     gate = runinfo.read_json(record.dir, RunFiles.GATE) if record is not None else None
     options = scenario.gate_actions(gate)
-    if not options or int(draft["scenario"]) == 1:
+    if not options or scenario.scenario_spec(draft).augments:
         return
     with st.container(border=True):
         st.markdown(
@@ -90,16 +90,16 @@ choice = st.radio(
     captions=[scenario.SCENARIOS[s][1].replace("\n", "  \n") for s in scenario.SCENARIOS],
 )
 new["scenario"] = int(choice)
+spec = scenario.scenario_spec(new)  # what this scenario reads and makes (the core's registry.ScenarioSpec)
 files = manifest["files"]
-needs = {1: ["train", "test"], 2: ["train", "test"], 3: ["source_train", "unlabeled", "test"]}[new["scenario"]]
-absent = [workspace.ROLES[r][0] for r in needs if r not in files]
+absent = [workspace.ROLES[r][0] for r in spec.required_roles if r not in files]
 if absent:
     st.warning(f"This scenario needs: {', '.join(absent)}. Add them on the Data page.", icon=":material/warning:")
     st.page_link(ui.PAGES["data"], label="Add them on the Data page", icon=":material/arrow_forward:")
-if new["scenario"] == 2 and "unlabeled" not in files:
+if spec.gold_train and spec.labels and "unlabeled" not in files:
     st.caption("No unlabeled file: the samplers recombine the gold sentences only.")
 if scenario.gold_task() == "positive_pairs":
-    if new["scenario"] == 2:
+    if spec.gold_train and spec.labels:
         st.info(
             "**Task: positive pairs only** · the gold has no negatives: hard negatives will be mined from the "
             "unlabeled and gold sentences, a binary teacher checks them and labels the sampled pairs, and the student "
@@ -124,8 +124,8 @@ def target_task() -> str | None:
 
 
 # ----------------------------------------------------------------------------------------- silver source
-st.subheader("Augmenter" if new["scenario"] == 1 else "Sampler")
-if new["scenario"] == 1:
+st.subheader("Augmenter" if spec.augments else "Sampler")
+if spec.augments:
     aug = dict(draft["augment"])
     methods = list(scenario.AUGMENT_METHODS)
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -247,7 +247,7 @@ else:
         "candidates as they are. A number caps the silver pairs (drawn at random before labeling).",
     )
     new["max_silver"] = int(cap) or None
-    if new["scenario"] == 3 and target_task() == "classification":
+    if spec.source_domain and target_task() == "classification":
         thr = st.number_input(
             "Classification threshold on teacher scores (0 = choose on dev)",
             0.0,
@@ -444,7 +444,7 @@ with left:
         "student", "Student · bi-encoder", "The fast model you deploy: it embeds each sentence once."
     )
 with right:
-    if new["scenario"] == 1:
+    if spec.augments:
         st.info(
             "**No teacher in scenario 1:** the augmented copies keep their gold labels. A cross-encoder with the "
             "default settings is still trained on gold, as a reference row in the results.",
@@ -458,7 +458,7 @@ with right:
         )
 
 # ------------------------------------------------------------------------------------ teacher quality
-has_teacher = new["scenario"] != 1
+has_teacher = spec.labels
 with st.expander(
     "Teacher quality · ensemble, seed trials, search" if has_teacher else "Seed trials",
     icon=":material/workspace_premium:",
@@ -473,7 +473,7 @@ with st.expander(
             horizontal=True,
             help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
         )
-    if new["scenario"] == 2:
+    if spec.gold_train:
         st.caption(
             scenario.ENSEMBLE_HELP[new["ensemble"]]
             + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
@@ -483,7 +483,7 @@ with st.expander(
                 else " Without the gold-only baseline (Advanced) the zero-shot student is the bi-encoder member."
             )
         )
-    elif new["scenario"] == 3:
+    else:
         st.caption(
             scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
             "student is the bi-encoder member, and the target dev file chooses the weight"
@@ -560,7 +560,7 @@ with st.expander(
                 f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
                 "(the first always runs)."
             )
-            dev_role = "source_dev" if new["scenario"] == 3 else "dev"
+            dev_role = "source_dev" if spec.source_domain else "dev"
             if dev_role not in files and "dev" not in files:
                 st.warning(
                     "Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:"
@@ -609,7 +609,7 @@ with st.expander("Advanced", icon=":material/settings:"):
         "Train the gold-only baseline",
         bool(draft["train_gold_only"]),
         key="sc_gold_only",
-        disabled=new["scenario"] == 3,
+        disabled=not spec.gold_train,
     )
     trackers = list(scenario.TRACKERS)
     new["tracking"] = c3.selectbox(
@@ -758,8 +758,8 @@ with st.container(border=True):
     total = sum(e.seconds for e in estimates)
     if runs == 1:
         m = st.columns(4)
-        label = "Augmented pairs" if new["scenario"] == 1 else "Candidate pairs"
-        m[0].metric(label, first.range("candidates"), help=CANDIDATES_NOTE if new["scenario"] != 1 else None)
+        label = "Augmented pairs" if spec.augments else "Candidate pairs"
+        m[0].metric(label, first.range("candidates"), help=CANDIDATES_NOTE if spec.labels else None)
         m[1].metric("Silver pairs", first.range("silver"))
         m[2].metric("Student trains on", f"≈ {first.train_pairs:,} pairs")
     else:  # one run per sampler: each row says which sampler it counts

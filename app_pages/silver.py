@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from augsbert_core import registry
 from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
@@ -58,7 +59,7 @@ if silver is None:
 summary = runinfo.read_json(record.dir, RunFiles.SILVER_SUMMARY, {}) or {}
 review = runinfo.load_review(record.dir)
 reviewed = runinfo.apply_review(silver, review)
-gold = ui.gold_for_run(record, "train") if record.scenario in (1, 2) else ui.gold_for_run(record, "dev")
+gold = ui.gold_for_run(record, registry.gold_role(record.scenario))
 task = record.task or "regression"
 
 counters = st.container()  # drawn once the table's unsaved ticks are known: the counters follow them

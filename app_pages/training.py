@@ -28,7 +28,7 @@ def launch_box(expanded: bool) -> None:
     title = scenario.SCENARIOS[int(draft["scenario"])][0]
     what = (
         f"augmenter {ui.md_escape(draft['augment']['method'])}"
-        if int(draft["scenario"]) == 1
+        if scenario.scenario_spec(draft).augments
         else f"sampler{'s' if len(draft['samplers']) > 1 else ''} {ui.md_escape(', '.join(draft['samplers']))}, "
         f"top-k {int(draft['top_k'])}"
     )

@@ -126,6 +126,29 @@ def device_kind(description: str) -> str:
     return "gpu" if "cuda" in text or "mps" in text else "cpu"
 
 
+def _sampled(cfg: ExperimentConfig, counts: DataCounts, unlabeled: int) -> tuple[int, int, float, str]:
+    """(candidates, silver, low end as a share, note) of a run that samples pairs from the pool's sentences."""
+    spec, top_k, pool_cap = cfg.sampler_spec, cfg.top_k, cfg.data.max_unlabeled
+    sentences = unlabeled
+    if cfg.scenario_spec.gold_train:  # the gold sentences join the pool
+        sentences = counts.unique_sentences - counts.unlabeled_sentences + unlabeled
+    sentences = max(sentences, 0)
+    if cfg.sampler_mixed:  # the largest pool split by the shares, less when a pool falls short of its share
+        candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.silver_cap)
+        overlap = low / candidates if candidates else 1.0
+    else:
+        n_samplers = len(spec.searches)
+        candidates = top_k * sentences * n_samplers
+        if n_samplers == 2:
+            candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
+        # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
+        overlap = spec.low_share
+    if given_pairs(cfg, counts):  # given+sampled: the file's pairs too
+        candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
+    silver = int(candidates * spec.expected_kept) if spec.select else candidates
+    return candidates, silver, overlap, spec.kept_note
+
+
 def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
     """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
     scenario, top_k = cfg.scenario_spec, cfg.top_k
@@ -146,24 +169,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         silver = candidates
         note = "the given unlabeled pairs, labeled by the teacher"
     else:
-        sentences = (
-            (counts.unique_sentences - counts.unlabeled_sentences + unlabeled) if scenario.gold_train else unlabeled
-        )
-        sentences = max(sentences, 0)
-        if cfg.sampler_mixed:  # the largest pool split by the shares, less when a pool falls short of its share
-            candidates, low = _mixed_candidates(cfg.sampler_shares, top_k * sentences, cfg.silver_cap)
-            overlap = low / candidates if candidates else 1.0
-        else:
-            n_samplers = len(spec.searches)
-            candidates = top_k * sentences * n_samplers
-            if n_samplers == 2:
-                candidates = int(candidates * 0.75)  # the two samplers find many of the same pairs
-            # Neighbour lists overlap (a's list has b, b's has a: one pair), so often about half the bound.
-            overlap = spec.low_share
-        if given_pairs(cfg, counts):  # given+sampled: the file's pairs too
-            candidates += min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
-        silver = int(candidates * spec.expected_kept) if spec.select else candidates
-        note = spec.kept_note
+        candidates, silver, overlap, note = _sampled(cfg, counts, unlabeled)
     silver_low = int(silver * overlap)
     cap = cfg.silver_cap if scenario.labels else None  # augmented copies are not silver: no cap
     if cap and silver > int(cap):

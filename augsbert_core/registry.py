@@ -230,6 +230,8 @@ class ScenarioSpec:
     labels: bool  # a cross-encoder teacher labels candidate pairs (silver); else gold is augmented (augments)
     source_domain: bool = False  # the teacher trains on another domain's gold (data.source_train)
     keys: tuple[str, ...] = ()  # config keys only this scenario uses (the Scenario page shows them there only)
+    data_roles: tuple[str, ...] = ("train", "dev", "test")  # the data files it reads (config data.<role>)
+    required_roles: tuple[str, ...] = ("train", "test")  # those it cannot run without
 
     @property
     def augments(self) -> bool:
@@ -260,6 +262,12 @@ def scenario_of(value: Any) -> ScenarioSpec | None:
     return _SCENARIOS.get(value) if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def gold_role(scenario: Any) -> str:
+    """The data role a run's silver labels are compared with: its train gold, else (scenario 3) the dev split."""
+    spec = scenario_of(scenario)
+    return "train" if spec is not None and spec.gold_train else "dev"
+
+
 for _scenario in (
     ScenarioSpec(
         1,
@@ -277,6 +285,7 @@ for _scenario in (
         gold_train=True,
         labels=True,
         keys=("max_silver", "engine"),
+        data_roles=("train", "dev", "test", "unlabeled"),
     ),
     ScenarioSpec(
         3,
@@ -287,6 +296,8 @@ for _scenario in (
         labels=True,
         source_domain=True,
         keys=("max_silver", "threshold", "engine"),
+        data_roles=("dev", "test", "unlabeled", "source_train", "source_dev"),
+        required_roles=("source_train", "test", "unlabeled"),
     ),
 ):
     register_scenario(_scenario)

@@ -288,7 +288,7 @@ def _silver_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
 def _gold_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
     """The gold labels silver is measured against: the train file's (normalised as the run saw them), or the dev
     split's from predictions.csv when the run had no training gold (scenario 3)."""
-    path = _data_path(run, "train") if getattr(registry.scenario_of(run.record.scenario), "gold_train", False) else None
+    path = _data_path(run, "train") if registry.gold_role(run.record.scenario) == "train" else None
     if path is not None:
         if not path.is_file():
             return None, f"gold train file {path.name} not found"
@@ -543,13 +543,9 @@ def _datasets_table(run: _RunView) -> str:
 
 
 def _gate_block(run: _RunView) -> str:
-    gate = run.gate
-    if not gate:
-        why = (
-            "scenario 1 has no teacher gate"
-            if getattr(registry.scenario_of(run.record.scenario), "augments", False)
-            else "this run has no gate.json"
-        )
+    if not (gate := run.gate):
+        augments = getattr(registry.scenario_of(run.record.scenario), "augments", False)
+        why = "scenario 1 has no teacher gate" if augments else "this run has no gate.json"
         return f'<p class="note">No readiness verdict: {esc(why)}.</p>'
     verdict = str(gate.get("verdict") or "unknown")
     css = verdict if verdict in ("ready", "weak") else "unknown"

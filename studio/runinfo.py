@@ -9,14 +9,15 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from augsbert_core import export as core_export
+from augsbert_core import registry, stages
 from augsbert_core import review as core_review
-from augsbert_core import stages
 from augsbert_core.distributions import distribution_distance
 from augsbert_core.errors import ConfigError, Failure
 from augsbert_core.estimate import actual_over_estimate
@@ -30,7 +31,7 @@ from augsbert_core.evaluation import (
     schedule_label,
     schedules_of,
 )
-from augsbert_core.models import ModelLoadError, is_fresh_head_bi_encoder, resolve_model
+from augsbert_core.models import ModelLoadError, resolve_model, warm_start_wanted
 from augsbert_core.progress import event_kind
 from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported for the pages
     ACTIVE,
@@ -123,32 +124,29 @@ def run_steps(scenario: int | None, config: dict[str, Any] | None = None) -> lis
     gold-only student; the gold-only and full-gold students only when the config trains them; no candidates
     when silver pairs come from a file."""
     cfg = config or {}
-    scenario = int(scenario or cfg.get("scenario") or 2)
+    spec = registry.scenario_of(int(scenario or cfg.get("scenario") or 2)) or registry.scenario(2)
     skip = set()
-    if scenario == 1:
+    if spec.augments:
         skip |= {"candidates", "teacher"}
-    if scenario == 3 or cfg.get("train_gold_only") is False:
+    if not spec.gold_train or cfg.get("train_gold_only") is False:
         skip.add("gold_only")
     if not cfg.get("train_full_gold"):
         skip.add("full_gold")
     if cfg.get("silver_file"):
         skip.add("candidates")
-    if scenario == 1 or cfg.get("silver_file") or not _warm_start_applies(cfg.get("teacher")):
+    if spec.augments or cfg.get("silver_file") or not _warm_start_applies(cfg.get("teacher")):
         skip.add("teacher_warm")
-    if scenario == 3 or not (cfg.get("label_errors") or {}).get("enabled"):
+    if not spec.gold_train or not (cfg.get("label_errors") or {}).get("enabled"):
         skip.add("label_errors")
-    titles = {"silver": "Augmented pairs"} if scenario == 1 else {}
+    titles = {"silver": "Augmented pairs"} if spec.augments else {}
     return [(key, titles.get(key, title), stages) for key, title, stages in STEPS if key not in skip]
 
 
 def _warm_start_applies(teacher: Any) -> bool:
     """Whether a run with this teacher config warm-starts its teacher (runs from before the warm start lack the key)."""
-    if not isinstance(teacher, dict) or teacher.get("warm_start") in (None, "off") or not teacher.get("epochs", 1):
+    if not isinstance(teacher, dict) or teacher.get("warm_start") is None:
         return False
-    if teacher["warm_start"] == "on":
-        return True
-
-    return is_fresh_head_bi_encoder(teacher.get("model"))
+    return warm_start_wanted(SimpleNamespace(**{"epochs": 1, "model": None, **teacher}))  # the run's own rule
 
 
 def state_steps(done: list[str] | tuple[str, ...] | None) -> set[str]:
@@ -458,7 +456,8 @@ def result_models(run_dir: str | Path, metrics: dict[str, Any]) -> list[str]:
     if decision is not None and not decision["used"]:
         keys = [k for k in keys if k != "ensemble"]
     config = read_json(run_dir, RunFiles.CONFIG, {})
-    if "gold_only" not in metrics and isinstance(config, dict) and config.get("scenario") == 3:
+    spec = registry.scenario_of(config.get("scenario")) if isinstance(config, dict) else None
+    if "gold_only" not in metrics and spec is not None and not spec.gold_train:
         keys = [k for k in keys if k != "gold_only"]  # scenario 3 has no target gold: no gold-only card to wait for
     return keys
 

@@ -21,23 +21,16 @@ from augsbert_core.runs import RunFiles, atomic_write_json
 
 from . import goldreview, security, workspace
 
+#: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
 SCENARIOS: dict[int, tuple[str, str]] = {
-    1: (
-        "Scenario 1 · plenty of gold",
-        "You have a large labeled training set already.\n"
-        "The student trains on gold plus word-level augmented copies (synonyms or a masked LM).",
-    ),
-    2: (
-        "Scenario 2 · little gold, in-domain text",
-        "You have a few hundred to a few thousand labeled pairs and unlabeled text of the same domain.\n"
-        "A cross-encoder teacher learns from gold, labels sampled pairs, the student learns from gold + silver.",
-    ),
-    3: (
-        "Scenario 3 · no labels in the target domain",
-        "You have labeled pairs of another domain and unlabeled pairs or sentences of yours.\n"
-        "A teacher trained on the source domain labels your target pairs; the student learns from that silver.",
-    ),
+    n: (core_registry.scenario(n).title, core_registry.scenario(n).help) for n in core_registry.SCENARIO_NUMBERS
 }
+
+
+def scenario_spec(draft: dict[str, Any]) -> core_registry.ScenarioSpec:
+    """What the draft's scenario reads and makes (the page asks it, never the number)."""
+    return core_registry.scenario(int(draft.get("scenario", 2)))
+
 
 SAMPLER_HELP = core_registry.HELP  # one line per registered sampler (registry.SamplerSpec.help)
 # The choices the page offers are the core's (config.py); each help dictionary has a line for every one of them
@@ -282,6 +275,7 @@ def load_draft() -> dict[str, Any]:
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
     for key, allowed in (
+        ("scenario", core_config.SCENARIOS),  # a hand-edited draft's unknown scenario: the default's
         ("ensemble", ENSEMBLE_MODES),
         ("labeler", core_config.LABELERS),
         ("candidates", core_config.CANDIDATE_SOURCES),
@@ -327,7 +321,7 @@ def mpnet_setup_command() -> str:
 
 def missing_models(draft: dict[str, Any]) -> list[str]:
     """Why the draft's models cannot load yet (the offline mpnet not installed), one line each; [] when fine."""
-    roles = ("student",) if int(draft["scenario"]) == 1 else ("student", "teacher")
+    roles = ("student", "teacher") if scenario_spec(draft).labels else ("student",)
     problems = []
     for role in roles:
         if (draft[role].get("model") or "default") == core_models.MPNET and not mpnet_installed():
@@ -341,11 +335,11 @@ def missing_models(draft: dict[str, Any]) -> list[str]:
 def launch_problems(draft: dict[str, Any]) -> list[str]:
     """Why `draft` cannot launch yet (the check `build_configs` makes): data roles its scenario needs that the
     workspace lacks, and models not installed; [] when it can launch."""
-    scenario = int(draft["scenario"])
+    spec = scenario_spec(draft)
     files = workspace.read_manifest()["files"]
-    missing = [workspace.ROLES[r][0] for r in _required_roles(scenario) if r not in files]
-    problems = [f"scenario {scenario} needs: {', '.join(missing)} (add them on the Data page)"] if missing else []
-    if scenario != 2 and gold_task() == "positive_pairs":
+    missing = [workspace.ROLES[r][0] for r in spec.required_roles if r not in files]
+    problems = [f"scenario {spec.number} needs: {', '.join(missing)} (add them on the Data page)"] if missing else []
+    if not (spec.gold_train and spec.labels) and gold_task() == "positive_pairs":
         problems.append(f"the gold has positive pairs only ({POSITIVE_PAIRS_NOTE}): choose scenario 2")
     return problems + missing_models(draft)
 
@@ -361,7 +355,7 @@ def gold_task() -> str | None:
 def teacher_search_settings(draft: dict[str, Any]) -> dict[str, Any] | None:
     """The config's `teacher_search` mapping, or None when the search is off. Raises ConfigError."""
     ts = draft.get("teacher_search") or {}
-    if not ts.get("enabled") or int(draft["scenario"]) == 1:
+    if not ts.get("enabled") or scenario_spec(draft).augments:
         return None
     rates = sorted({float(x) for x in ts.get("learning_rates") or []})
     epochs = sorted({float(x) for x in ts.get("epochs") or []})
@@ -378,30 +372,24 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
     """One validated ExperimentConfig per chosen sampler (scenario 1: one per run). Raises ConfigError."""
     manifest = workspace.read_manifest()
     files = manifest["files"]
-    scenario = int(draft["scenario"])
+    spec = scenario_spec(draft)
+    scenario = spec.number
     data: dict[str, Any] = {}
-    for role in ("train", "dev", "test", "unlabeled", "source_train", "source_dev"):
+    for role in spec.data_roles:
         if role in files:
             data[role] = str((workspace.data_dir() / files[role]["file"]).resolve())
-    if scenario == 3:
-        data.pop("train", None)
-    if scenario == 1:
-        data.pop("unlabeled", None)
-    if scenario != 3:
-        data.pop("source_train", None)
-        data.pop("source_dev", None)
     problems = launch_problems(draft)
     if problems:
         raise ConfigError("; ".join(problems))
     # scenario 3's target gold is only dev/test: its scale is the one the test file was saved on (none for labels)
-    scale = workspace.dataset_scale() if scenario in (1, 2) else workspace.saved_scale("test")
+    scale = workspace.dataset_scale() if spec.gold_train else workspace.saved_scale("test")
     if scale is not None:
         data["scale"] = list(scale)
-    if scenario == 3 and workspace.source_scale() is not None:
+    if spec.source_domain and workspace.source_scale() is not None:
         data["source_scale"] = list(workspace.source_scale())
     if draft.get("max_unlabeled"):
         data["max_unlabeled"] = int(draft["max_unlabeled"])
-    reviewed = goldreview.config_review() if scenario in (1, 2) else None  # the Data page's reviewed gold labels
+    reviewed = goldreview.config_review() if spec.gold_train else None  # the Data page's reviewed gold labels
     if reviewed is not None:
         data["gold_review"] = reviewed
     search = teacher_search_settings(draft)
@@ -434,13 +422,13 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             if aug.get("model"):
                 aug["model"] = checked_model(aug["model"], "augmenter")
             raw["augment"] = aug
-        for key in ("device", *SCENARIO_KEYS[scenario]):
+        for key in ("device", *spec.keys):
             if draft.get(key) not in (None, "", 0):
                 raw[key] = draft[key]
         if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
             raw["ray"] = {"address": draft["ray_address"].strip()}
         cfg = ExperimentConfig.from_dict(raw)
-        if scenario != 1 and cfg.candidate_source(workspace.unlabeled_has_pairs()) == "given":
+        if spec.labels and cfg.candidate_source(workspace.unlabeled_has_pairs()) == "given":
             # the given pairs labeled as they are: no sampler runs, so one run, named for what it does
             if not (draft.get("name") or "").strip():
                 cfg = dataclasses.replace(cfg, name=f"s{scenario}-given")
@@ -450,17 +438,13 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
 
 
 #: Draft keys only some scenarios use: the page shows them there only, and only there they reach a config.
-SCENARIO_KEYS: dict[int, tuple[str, ...]] = {
-    1: (),
-    2: ("max_silver", "engine"),
-    3: ("max_silver", "threshold", "engine"),
-}
+SCENARIO_KEYS: dict[int, tuple[str, ...]] = {n: core_registry.scenario(n).keys for n in core_registry.SCENARIO_NUMBERS}
 
 
 def teacher_settings(draft: dict[str, Any]) -> dict[str, Any]:
     """The teacher's settings of a run of `draft`. Scenario 1 has no teacher panel (its cross-encoder labels
     nothing; it is a reference row in the results): the defaults, never settings left from another scenario."""
-    if int(draft.get("scenario", 2)) == 1:
+    if scenario_spec(draft).augments:
         return copy.deepcopy(DEFAULT_DRAFT["teacher"])
     return dict(draft.get("teacher") or {})
 
@@ -481,7 +465,7 @@ def epochs_text(model: dict[str, Any]) -> str:
 def suggested_names(draft: dict[str, Any]) -> list[str]:
     """The run names a launch of `draft` gets when the name box is empty: 's2-bm25', one per sampler."""
     scenario = int(draft.get("scenario", 2))
-    if scenario != 1 and draft_config(draft).candidate_source(workspace.unlabeled_has_pairs()) == "given":
+    if scenario_spec(draft).labels and draft_config(draft).candidate_source(workspace.unlabeled_has_pairs()) == "given":
         return [f"s{scenario}-given"]  # the given pairs labeled as they are: one run, no sampler
     return [_run_name({**draft, "name": ""}, scenario, s) for s in run_samplers(draft)]
 
@@ -490,10 +474,6 @@ def after_launch(draft: dict[str, Any]) -> dict[str, Any]:
     """The draft once its runs are launched: the same settings, the run name cleared so that the next launch
     is named afresh (the page suggests 's2-bm25'-style names) rather than repeating the last one."""
     return {**draft, "name": ""}
-
-
-def _required_roles(scenario: int) -> tuple[str, ...]:
-    return {1: ("train", "test"), 2: ("train", "test"), 3: ("source_train", "test", "unlabeled")}[scenario]
 
 
 def checked_model(name: Any, role: str) -> str:
@@ -521,7 +501,7 @@ def _model(m: dict[str, Any], role: str = "model") -> dict[str, Any]:
 def sampler_mix(draft: dict[str, Any]) -> dict[str, float] | None:
     """The draft's sampler mix {sampler: share} when 'Mix samplers' is on and two or more chosen samplers can be
     mixed (kde cannot): the sliders' weights over their sum. None = one run per chosen sampler."""
-    if not draft.get("mix") or int(draft.get("scenario", 2)) == 1:
+    if not draft.get("mix") or scenario_spec(draft).augments:
         return None
     chosen = [s for s in draft.get("samplers") or [] if s in core_config.MIX_SAMPLERS]
     if len(chosen) < 2:
@@ -533,7 +513,7 @@ def sampler_mix(draft: dict[str, Any]) -> dict[str, float] | None:
 
 def run_samplers(draft: dict[str, Any]) -> list[str | dict[str, float]]:
     """What each run of `draft` samples with: 'augment' (scenario 1), one mix (one run), else each chosen sampler."""
-    if int(draft.get("scenario", 2)) == 1:
+    if scenario_spec(draft).augments:
         return ["augment"]
     mix = sampler_mix(draft)
     return [mix] if mix else list(draft.get("samplers") or ["bm25"])
@@ -545,7 +525,8 @@ def _run_name(draft: dict[str, Any], scenario: int, sampler: str | dict[str, flo
         return base or f"s{scenario}-mix-" + "-".join(f"{n}-{round(100 * v, 1):g}" for n, v in sampler.items())
     label = draft["augment"]["method"] if sampler == "augment" else sampler
     auto = f"s{scenario}-{label}"
-    return f"{base}-{label}" if base and len(draft.get("samplers") or []) > 1 and scenario != 1 else (base or auto)
+    several = len(draft.get("samplers") or []) > 1 and sampler != "augment"
+    return f"{base}-{label}" if base and several else (base or auto)
 
 
 def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None = None) -> ExperimentConfig:
@@ -568,10 +549,11 @@ def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None =
     }
     if isinstance(sampler, dict) or sampler in core_config.SAMPLERS:
         raw["sampler"] = sampler
-    if draft.get("max_silver") and scenario != 1:
+    labels = core_registry.scenario(scenario).labels
+    if draft.get("max_silver") and labels:
         raw["max_silver"] = int(draft["max_silver"])
     search = draft.get("teacher_search") or {}
-    if search.get("enabled") and scenario != 1:
+    if search.get("enabled") and labels:
         raw["teacher_search"] = {k: search[k] for k in ("learning_rates", "epochs", "budget_minutes") if k in search}
     try:
         return ExperimentConfig.from_dict(raw, rules=False)

@@ -99,3 +99,30 @@ def test_the_limits_can_fail(tmp_path):
     body = "\n".join(f"    x{i} = {i}" for i in range(FUNCTION_LINES + 1))
     (tmp_path / "augsbert_core" / "big.py").write_text(f"def long():\n{body}\n")
     assert over_limits(tmp_path) == {"augsbert_core/big.py:long": FUNCTION_LINES + 2}
+
+
+def scenario_number_comparisons(root: Path = ROOT) -> list[str]:
+    """`file:line` of every comparison of a scenario with a number (`cfg.scenario == 3`, `scenario in (1, 2)`)."""
+    found = []
+    for source in SOURCES:
+        for path in sorted((root / source).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Compare) or "scenario" not in ast.unparse(node):
+                    continue
+                values = [node.left, *node.comparators]
+                numbers = [c for v in values for c in ([v] if isinstance(v, ast.Constant) else getattr(v, "elts", []))]
+                if any(isinstance(c, ast.Constant) and c.value in (1, 2, 3) for c in numbers):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_scenarios_are_asked_not_compared():
+    """What a scenario reads and makes is its registry.ScenarioSpec's (gold_train, labels, source_domain, ...): no
+    module compares scenario numbers (90 comparisons in 20 modules before the spec)."""
+    assert scenario_number_comparisons() == []
+
+
+def test_the_scenario_walk_can_fail(tmp_path):
+    (tmp_path / "studio").mkdir()
+    (tmp_path / "studio" / "x.py").write_text("def f(cfg):\n    return cfg.scenario in (1, 2) or cfg.task == 3\n")
+    assert scenario_number_comparisons(tmp_path) == ["studio/x.py:2"]
