@@ -392,41 +392,17 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
     reviewed = goldreview.config_review() if spec.gold_train else None  # the Data page's reviewed gold labels
     if reviewed is not None:
         data["gold_review"] = reviewed
-    search = teacher_search_settings(draft)
-    samplers = run_samplers(draft)
     configs = []
-    for sampler in samplers:
-        raw: dict[str, Any] = {
-            "name": _run_name(draft, scenario, sampler),
-            "scenario": scenario,
-            "data": data,
-            "top_k": int(draft["top_k"]),
-            "student": _model(draft["student"], "student"),
-            "teacher": _model(teacher_settings(draft), "teacher"),
-            "gate": dict(draft["gate"]),
-            "ensemble": str(draft.get("ensemble") or "auto"),
-            "labeler": str(draft.get("labeler") or "auto"),
-            "candidates": str(draft.get("candidates") or "auto"),
-            "seed": int(draft["seed"]),
-            "train_gold_only": bool(draft["train_gold_only"]),
-            "live_evals": int(draft["live_evals"]),
-            "tracking": str(draft.get("tracking") or "none"),
-            "runs_dir": str(workspace.runs_dir()),
-        }
-        if search is not None:
-            raw["teacher_search"] = search
-        if sampler != "augment":
-            raw["sampler"] = sampler
-        else:
-            aug = {k: v for k, v in draft["augment"].items() if v not in (None, "")}
-            if aug.get("model"):
-                aug["model"] = checked_model(aug["model"], "augmenter")
-            raw["augment"] = aug
-        for key in ("device", *spec.keys):
-            if draft.get(key) not in (None, "", 0):
-                raw[key] = draft[key]
-        if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
-            raw["ray"] = {"address": draft["ray_address"].strip()}
+    for sampler in run_samplers(draft):
+        raw = settings_of(draft, sampler, checked=True)
+        raw.update(
+            name=_run_name(draft, scenario, sampler),
+            data=data,
+            gate=dict(draft["gate"]),
+            seed=int(draft["seed"]),
+            tracking=str(draft.get("tracking") or "none"),
+            runs_dir=str(workspace.runs_dir()),
+        )
         cfg = ExperimentConfig.from_dict(raw)
         if spec.labels and cfg.candidate_source(workspace.unlabeled_has_pairs()) == "given":
             # the given pairs labeled as they are: no sampler runs, so one run, named for what it does
@@ -529,32 +505,56 @@ def _run_name(draft: dict[str, Any], scenario: int, sampler: str | dict[str, flo
     return f"{base}-{label}" if base and several else (base or auto)
 
 
-def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None = None) -> ExperimentConfig:
-    """The settings of one run of `draft` as a config, without data files (for the estimate): `sampler`, else
-    the draft's `sampler` or first sampler. Settings the schema refuses give the defaults (the launch says why)."""
-    scenario = int(draft.get("scenario", 2))
-    sampler = sampler or draft.get("sampler") or (draft.get("samplers") or ["bm25"])[0]
+def settings_of(draft: dict[str, Any], sampler: str | dict[str, float], *, checked: bool) -> dict[str, Any]:
+    """The one translation of a draft into config keys, for one run with `sampler` ('augment' in scenario 1): what
+    the launch validates (`checked`: models through the app's allow-list, the teacher search's choices checked;
+    ConfigError) and the estimate prices (unchecked: nothing is loaded). Data files are the launch's to add."""
+    spec = scenario_spec(draft)
+    model = (lambda m, role: _model(m, role)) if checked else (lambda m, role: _settings(m))
     raw: dict[str, Any] = {
-        "scenario": scenario,
+        "scenario": spec.number,
         "top_k": int(draft.get("top_k", 3)),
-        "student": _settings(draft.get("student") or {}),
-        "teacher": _settings(teacher_settings(draft)),
+        "student": model(draft.get("student") or {}, "student"),
+        "teacher": model(teacher_settings(draft), "teacher"),
         "ensemble": str(draft.get("ensemble") or "auto"),
         "labeler": str(draft.get("labeler") or "auto"),
         "candidates": str(draft.get("candidates") or "auto"),
         "train_gold_only": bool(draft.get("train_gold_only", True)),
         "live_evals": int(draft.get("live_evals", 4)),
-        "augment": {k: v for k, v in (draft.get("augment") or {}).items() if v not in (None, "")},
-        "data": {"max_unlabeled": int(draft["max_unlabeled"])} if draft.get("max_unlabeled") else {},
     }
+    if spec.augments:
+        raw["augment"] = aug = {k: v for k, v in (draft.get("augment") or {}).items() if v not in (None, "")}
+        if checked and aug.get("model"):
+            aug["model"] = checked_model(aug["model"], "augmenter")
     if isinstance(sampler, dict) or sampler in core_config.SAMPLERS:
         raw["sampler"] = sampler
-    labels = core_registry.scenario(scenario).labels
-    if draft.get("max_silver") and labels:
-        raw["max_silver"] = int(draft["max_silver"])
-    search = draft.get("teacher_search") or {}
-    if search.get("enabled") and labels:
-        raw["teacher_search"] = {k: search[k] for k in ("learning_rates", "epochs", "budget_minutes") if k in search}
+    for key in ("device", *spec.keys):
+        if draft.get(key) not in (None, "", 0):
+            raw[key] = draft[key]
+    if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
+        raw["ray"] = {"address": draft["ray_address"].strip()}
+    if checked:
+        search = teacher_search_settings(draft)
+    else:
+        search = draft.get("teacher_search") or {}
+        search = (
+            {k: search[k] for k in ("learning_rates", "epochs", "budget_minutes") if k in search}
+            if (search.get("enabled") and spec.labels)
+            else None
+        )
+    if search:
+        raw["teacher_search"] = search
+    return raw
+
+
+def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None = None) -> ExperimentConfig:
+    """The settings of one run of `draft` as a config, without data files (for the estimate): `sampler`, else
+    the draft's `sampler` or first sampler. Settings the schema refuses give the defaults (the launch says why)."""
+    scenario = int(draft.get("scenario", 2))
+    sampler = sampler or draft.get("sampler") or (draft.get("samplers") or ["bm25"])[0]
+    raw = settings_of(draft, sampler, checked=False)
+    if draft.get("max_unlabeled"):
+        raw["data"] = {"max_unlabeled": int(draft["max_unlabeled"])}
     try:
         return ExperimentConfig.from_dict(raw, rules=False)
     except ConfigError:

@@ -544,3 +544,33 @@ def test_a_busy_machine_is_said_beside_the_estimate(monkeypatch):
     assert "This machine is busy: its load is 6.0 on 2 cores" in plain(at)
     monkeypatch.setattr("os.getloadavg", lambda: (0.5, 0.5, 0.5))
     assert "This machine is busy" not in plain(app("scenario"))
+
+
+LAUNCH_ONLY = {"name", "data", "gate", "seed", "tracking", "runs_dir", "base_dir"}  # what only a launch adds
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"scenario": 1},
+        {"scenario": 3, "threshold": 0.4},
+        {"samplers": ["bm25", "random"], "mix": True, "mix_shares": {"bm25": 70, "random": 30}},
+        {"max_silver": 500, "device": "cpu", "top_k": 5},
+        {"teacher_search": {"enabled": True, "learning_rates": [2e-5], "epochs": [1.0], "budget_minutes": 5.0}},
+        {"student": {"model": "static"}},
+    ],
+)
+def test_the_estimate_prices_the_config_the_launch_builds(change):
+    """One translation of the draft (scenario.settings_of): the config the page's estimate prices is the one
+    `build_configs` launches, in every key but those only a launch adds (data files, name, seed, ...)."""
+    workspace.load_demo("stsb-to-quora-quick" if change.get("scenario") == 3 else "stsb-quick")
+    draft = scenario.load_draft()
+    for key, value in change.items():
+        draft[key] = {**draft[key], **value} if isinstance(value, dict) and isinstance(draft.get(key), dict) else value
+    for cfg in scenario.build_configs(draft):
+        sampler = cfg.sampler if draft["scenario"] != 1 else None
+        priced = scenario.draft_config(draft, sampler).to_dict()
+        launched = cfg.to_dict()
+        differ = {k for k in launched if k not in LAUNCH_ONLY and launched[k] != priced[k]}
+        assert not differ, {k: (launched[k], priced[k]) for k in differ}
