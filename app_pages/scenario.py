@@ -124,8 +124,8 @@ def target_task() -> str | None:
 
 
 # ----------------------------------------------------------------------------------------- silver source
-st.subheader("Augmenter" if spec.augments else "Sampler")
-if spec.augments:
+def augmenter_settings(draft: dict, new: dict) -> None:
+    """Scenario 1: the augmenter, copies per pair and the share of words changed (into `new`)."""
     aug = dict(draft["augment"])
     methods = list(scenario.AUGMENT_METHODS)
     c1, c2, c3 = st.columns([2, 1, 1])
@@ -149,7 +149,10 @@ if spec.augments:
         if aug["model"]:
             model_note(aug["model"])
     new["augment"] = aug
-else:
+
+
+def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
+    """Scenarios 2, 3: the samplers (or a mix), top-k, the pool and silver caps, the threshold (into `new`)."""
     given_only = False
     if "unlabeled" in files:
         pool, _ = ui.load_role("unlabeled")
@@ -259,6 +262,14 @@ else:
         new["threshold"] = float(thr) or None
     else:
         new["threshold"] = None  # chosen on dev (classification), or no threshold at all (scores)
+
+
+st.subheader("Augmenter" if spec.augments else "Sampler")
+if spec.augments:
+    augmenter_settings(draft, new)
+else:
+    sampler_settings(draft, new, spec, files)
+
 
 # --------------------------------------------------------------------------------------------------- models
 st.subheader("Models")
@@ -473,7 +484,7 @@ with st.expander(
             horizontal=True,
             help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
         )
-    if spec.gold_train:
+    if spec.labels and spec.gold_train:
         st.caption(
             scenario.ENSEMBLE_HELP[new["ensemble"]]
             + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
@@ -483,7 +494,7 @@ with st.expander(
                 else " Without the gold-only baseline (Advanced) the zero-shot student is the bi-encoder member."
             )
         )
-    else:
+    elif spec.source_domain:
         st.caption(
             scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
             "student is the bi-encoder member, and the target dev file chooses the weight"

@@ -173,6 +173,7 @@ def test_scenario_1_has_no_teacher_panel_no_silver_cap_and_no_gate_settings():
         assert key not in keys, key
     assert {"sc_student_kind", "sc_aug_method", "sc_student_seed_trials"} <= keys
     assert "No teacher in scenario 1" in texts(at)
+    assert not any(help_text in texts(at) for help_text in scenario.ENSEMBLE_HELP.values())  # no ensemble to explain
     assert [e.proto.label for e in at.get("expander")][:1] == ["Seed trials"]
     assert not at.button(key="sc_launch").disabled  # the hidden mpnet teacher does not block it
     cfg = scenario.build_configs(scenario.load_draft())[0]
