@@ -3,10 +3,9 @@
 import streamlit as st
 
 from augsbert_core import estimate as est
-from augsbert_core import models as core_models
-from augsbert_core.config import AUTO_EPOCHS, sampler_label
+from augsbert_core.config import sampler_label
 from augsbert_core.runs import RunFiles
-from studio import installs, runinfo, scenario, security, ui, workspace
+from studio import modelbox, runinfo, scenario, ui, workspace
 
 st.title("Scenario")
 st.caption("How the silver data is made and which models learn from it. The settings are saved in the workspace.")
@@ -59,24 +58,6 @@ def gate_advice(draft: dict) -> None:
 draft = scenario.load_draft()
 gate_advice(draft)
 new = dict(draft)
-
-
-def model_note(name: str) -> bool:
-    """Say what the model box's value is (hub name or allowed local folder) or why it is refused."""
-    try:
-        choice = security.check_model(name)
-    except security.ModelPathError as exc:
-        st.error(f"**Not accepted:** {ui.md_escape(exc)}", icon=":material/block:")
-        return False
-    if choice.kind == "offline":
-        st.caption("Offline alias of all-mpnet-base-v2" + ("." if scenario.mpnet_installed() else ": not installed."))
-    elif choice.kind == "auto":
-        st.caption("Auto: the teacher base chosen for this device (as the Auto option above).")
-    elif choice.kind == "local":
-        st.caption(f"Local folder: `{ui.md_escape(choice.value, code=True)}`")
-    elif choice.kind == "hub":
-        st.caption("Hub name: downloaded when the job starts (needs network access).")
-    return True
 
 
 # ------------------------------------------------------------------------------------------------ scenario
@@ -147,12 +128,12 @@ def augmenter_settings(draft: dict, new: dict) -> None:
             or None
         )
         if aug["model"]:
-            model_note(aug["model"])
+            modelbox.model_note(aug["model"])
     new["augment"] = aug
 
 
-def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
-    """Scenarios 2, 3: the samplers (or a mix), top-k, the pool and silver caps, the threshold (into `new`)."""
+def given_pairs_only(draft: dict, files: dict) -> bool:
+    """Whether the unlabeled file's pairs are labeled as they are (no sampling), said in a note."""
     given_only = False
     if "unlabeled" in files:
         pool, _ = ui.load_role("unlabeled")
@@ -176,6 +157,11 @@ def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
                     + ", see Advanced).",
                     icon=":material/info:",
                 )
+    return given_only
+
+
+def sampler_choice(draft: dict, new: dict, given_only: bool) -> None:
+    """The samplers (one run each) or one mix of them with its shares (into `new`)."""
     samplers = st.pills(
         "Samplers (one run each; several runs queue on the device)",
         list(scenario.SAMPLERS),
@@ -216,6 +202,10 @@ def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
             )
         )
     new["mix_shares"] = shares
+
+
+def sampler_sizes(draft: dict, new: dict, spec, given_only: bool) -> None:
+    """Top-k, the unlabeled pool size, the silver cap and (scenario 3, 0/1) the threshold (into `new`)."""
     c1, c2, c3 = st.columns(3)
     new["top_k"] = int(
         c1.slider(
@@ -264,6 +254,13 @@ def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
         new["threshold"] = None  # chosen on dev (classification), or no threshold at all (scores)
 
 
+def sampler_settings(draft: dict, new: dict, spec, files: dict) -> None:
+    """Scenarios 2, 3: the samplers (or a mix), top-k, the pool and silver caps, the threshold (into `new`)."""
+    given_only = given_pairs_only(draft, files)
+    sampler_choice(draft, new, given_only)
+    sampler_sizes(draft, new, spec, given_only)
+
+
 st.subheader("Augmenter" if spec.augments else "Sampler")
 if spec.augments:
     augmenter_settings(draft, new)
@@ -273,186 +270,10 @@ else:
 
 # --------------------------------------------------------------------------------------------------- models
 st.subheader("Models")
-
-
-def mpnet_note() -> None:
-    """Whether the offline mpnet is installed; if not, a button that installs it in the background, its progress
-    and its result (the shell command too, for a terminal)."""
-    if scenario.mpnet_installed():
-        if installs.mpnet_status().state == "done":
-            st.caption(":green[:material/download_done:] Installed from this page.")
-        st.caption(
-            ":green[:material/check_circle:] Installed. Fine-tuned on gold as a cross-encoder it beats the "
-            "MiniLM student; about 6x slower on CPU."
-        )
-        return
-    status = installs.mpnet_status()
-    if status.state == "running":
-        mpnet_progress()
-        return
-    if status.state == "failed":
-        st.error(
-            "**The install did not finish"
-            + (f" (exit code {status.returncode:d})" if status.returncode is not None else "")
-            + ".** Its last output:",
-            icon=":material/error:",
-        )
-        st.code(status.log_tail or "(no output)", language="text")
-    else:
-        st.warning("**Not installed yet.** Install it once:", icon=":material/download:")
-    st.button(
-        f"Install the recommended teacher ({installs.MPNET_SIZE_MB:d} MB)"
-        if status.state != "failed"
-        else "Try the install again",
-        key="sc_mpnet_install",
-        icon=":material/download:",
-        type="primary",
-        on_click=installs.start_mpnet,
-    )
-    st.caption(ui.md_escape(installs.MPNET_NOTE))
-    with st.expander("Or in a terminal", icon=":material/terminal:"):
-        st.code(scenario.mpnet_setup_command(), language="bash")
-
-
-@st.fragment(run_every=2)
-def mpnet_progress() -> None:
-    """The running install's step, refreshed every 2 s; the whole page reruns once it ends."""
-    status = installs.mpnet_status()
-    if status.state != "running":
-        st.rerun()
-    st.progress(
-        status.fraction,
-        text=f"Installing the recommended teacher: {ui.md_escape(status.what or 'starting')}"
-        + (f" (step {status.step:d} of {status.total:d})" if status.total else "")
-        + f", {est.fmt_duration(status.seconds)} so far",
-    )
-    st.caption(ui.md_escape(installs.MPNET_NOTE))
-
-
-def auto_teacher_note() -> None:
-    """Which base teacher model "auto" stands for on this device, and why (the core's own sentence)."""
-    chosen = st.session_state.get("sc_device", draft.get("device") or "auto")
-    device = scenario.device_for({"device": None if chosen == "auto" else chosen}, ui.device_description())
-    name, why = core_models.default_teacher(device)
-    st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}.")
-    if name == "mpnet":
-        mpnet_note()
-
-
-def model_box(role: str, title: str, help_text: str) -> dict:
-    m = dict(draft[role])
-    with st.container(border=True):
-        st.markdown(f"**{title}**")
-        st.caption(help_text)
-        current = m.get("model") or "default"
-        if role == "teacher":
-            options = list(scenario.TEACHER_CHOICES)
-            labels = dict(scenario.TEACHER_CHOICES)
-            labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
-        else:
-            options = list(scenario.STUDENT_CHOICES)
-            labels = dict(scenario.STUDENT_CHOICES)
-        index = options.index(current) if current in options else options.index("custom")
-        kind = st.radio(
-            "Base model",
-            options,
-            index=index,
-            key=f"sc_{role}_kind",
-            horizontal=role != "teacher",
-            format_func=labels.get,
-        )
-        if kind in ("default", "mpnet", "auto", "static"):
-            m["model"] = kind
-            if kind == "mpnet":
-                mpnet_note()
-            elif kind == "auto":
-                auto_teacher_note()
-            elif kind == "static":
-                st.caption(ui.md_escape(scenario.STATIC_NOTE))
-        else:
-            name = st.text_input(
-                "Hub name or local directory",
-                "" if current in options else m["model"],
-                key=f"sc_{role}_model",
-                placeholder="e.g. bert-base-uncased or /models/my-model",
-                help="A Hugging Face hub name, or a model folder under: "
-                + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
-                + " (set AUGSBERT_MODEL_ROOTS to allow other folders).",
-            )
-            m["model"] = name.strip() or "default"
-            if name.strip():
-                model_note(name.strip())
-        c1, c2 = st.columns(2)
-        auto = role == "student" and c1.toggle(
-            "Stop on dev",
-            m.get("epochs") == AUTO_EPOCHS,
-            key=f"sc_{role}_auto",
-            help="Evaluate on dev after each epoch, keep the best and stop after 2 epochs without a gain: every "
-            "student, the gold-only baseline too, gets the schedule that suits it, so AugSBERT is compared with a "
-            "tuned baseline. Off: a fixed number of epochs.",
-        )
-        if auto:
-            m["epochs"] = AUTO_EPOCHS
-            m["max_epochs"] = int(
-                c1.number_input("Epoch limit", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
-            )
-        else:
-            fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))
-            m["epochs"] = scenario.whole_epochs(
-                c1.number_input("Epochs", 0.25, 50.0, fixed, 1.0, format="%g", key=f"sc_{role}_epochs")
-            )
-        usual_bs = scenario.usual_batch_size(m["model"]) if role == "student" else 16
-        bs = int(m.get("batch_size", usual_bs))
-        if role == "student" and bs != usual_bs and bs in scenario.USUAL_BATCHES:  # another kind's usual batch
-            bs = usual_bs
-        m["batch_size"] = int(
-            c2.selectbox(
-                "Batch size",
-                scenario.BATCH_SIZES,
-                index=scenario.BATCH_SIZES.index(bs) if bs in scenario.BATCH_SIZES else 1,
-                key=f"sc_{role}_bs" + (f"_{scenario.rate_kind(m)}" if role == "student" else ""),
-            )
-        )
-        if role == "student" and m["model"] != "static":
-            cut = c2.selectbox(
-                "Layers",
-                scenario.LAYER_CHOICES,
-                index=scenario.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in scenario.LAYER_CHOICES else 0,
-                format_func=lambda n: "all" if n is None else f"first {n}",
-                key=f"sc_{role}_layers",
-                help="Keep only the first N transformer layers of the base: a faster student (about 6/N times the "
-                "sentences/s of the 6-layer MiniLM), weaker before training, so it learns more from silver.",
-            )
-            m["layers"] = cut
-            if cut is not None:
-                st.caption(ui.md_escape(scenario.LAYERS_NOTE))
-        else:
-            m.pop("layers", None)
-        lrs, usual = scenario.learning_rates(m["model"], m.get("layers"))
-        lr = float(m.get("learning_rate", usual))
-        if lr != usual and lr in scenario.USUAL_RATES:  # another kind's usual rate: this kind's own instead
-            lr = usual
-        m["learning_rate"] = float(
-            c1.selectbox(
-                "Learning rate",
-                lrs,
-                index=lrs.index(lr) if lr in lrs else lrs.index(usual),
-                format_func=lambda v: f"{v:.0e}",
-                key=f"sc_{role}_lr_{scenario.rate_kind(m)}",
-            )
-        )
-        seqs = [64, 128, 256, 512]
-        seq = int(m.get("max_seq_length", 128))
-        m["max_seq_length"] = int(
-            c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1, key=f"sc_{role}_seq")
-        )
-    return m
-
-
 left, right = st.columns(2)
 with left:
-    new["student"] = model_box(
-        "student", "Student · bi-encoder", "The fast model you deploy: it embeds each sentence once."
+    new["student"] = modelbox.model_box(
+        draft, "student", "Student · bi-encoder", "The fast model you deploy: it embeds each sentence once."
     )
 with right:
     if spec.augments:
@@ -462,18 +283,18 @@ with right:
             icon=":material/info:",
         )
     else:
-        new["teacher"] = model_box(
+        new["teacher"] = modelbox.model_box(
+            draft,
             "teacher",
             "Teacher · cross-encoder",
             "Reads both sentences together: slower, more accurate; labels the silver pairs.",
         )
 
+
 # ------------------------------------------------------------------------------------ teacher quality
-has_teacher = spec.labels
-with st.expander(
-    "Teacher quality · ensemble, seed trials, search" if has_teacher else "Seed trials",
-    icon=":material/workspace_premium:",
-):
+def ensemble_options(draft: dict, new: dict, spec, files: dict) -> None:
+    """The teacher ensemble (scenarios 2, 3) and what it combines (into `new`)."""
+    has_teacher = spec.labels
     if has_teacher:
         modes = list(scenario.ENSEMBLE_MODES)
         new["ensemble"] = st.radio(
@@ -501,6 +322,9 @@ with st.expander(
             + ("." if "dev" in files else " (none given: the cross-encoder labels alone).")
         )
 
+
+def seed_trial_options(draft: dict, new: dict, has_teacher: bool) -> None:
+    """Seed trials of the teacher and the student (into `new`)."""
     st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev (1 = off).")
     s1, s2 = st.columns(2)
     for col, role in ((s1, "teacher"), (s2, "student")) if has_teacher else ((s1, "student"),):
@@ -530,6 +354,10 @@ with st.expander(
             new[role]["seed_trials"] = trials
             new[role]["seed_trial_fraction"] = round(fraction, 2)
 
+
+def teacher_search_options(draft: dict, new: dict, spec, files: dict) -> None:
+    """The teacher search on dev: learning rates, epochs and its time budget (into `new`)."""
+    has_teacher = spec.labels
     search = dict(draft["teacher_search"])
     if has_teacher:
         search["enabled"] = st.toggle(
@@ -580,7 +408,21 @@ with st.expander(
                 st.warning("Pick at least one learning rate or number of epochs.", icon=":material/warning:")
     new["teacher_search"] = search
 
-with st.expander("Advanced", icon=":material/settings:"):
+
+def teacher_quality(draft: dict, new: dict, spec, files: dict) -> None:
+    """The teacher-quality expander: ensemble, seed trials, the teacher search (into `new`)."""
+    has_teacher = spec.labels
+    with st.expander(
+        "Teacher quality · ensemble, seed trials, search" if has_teacher else "Seed trials",
+        icon=":material/workspace_premium:",
+    ):
+        ensemble_options(draft, new, spec, files)
+        seed_trial_options(draft, new, has_teacher)
+        teacher_search_options(draft, new, spec, files)
+
+
+def run_options(draft: dict, new: dict, has_teacher: bool) -> None:
+    """The run's gate, live evaluations, seed, device, gold-only baseline and tracking (into `new`)."""
     c1, c2, c3, c4 = st.columns(4)
     gate = dict(draft["gate"])
     if has_teacher:  # scenario 1 makes no silver labels: no readiness gate
@@ -596,7 +438,12 @@ with st.expander("Advanced", icon=":material/settings:"):
         gate["margin"] = (
             float(
                 c2.number_input(
-                    "Gate margin (points)", 0.0, 20.0, 100 * float(gate.get("margin", 0.0)), 0.5, key="sc_gate_margin"
+                    "Gate margin (points)",
+                    0.0,
+                    20.0,
+                    100 * float(gate.get("margin", 0.0)),
+                    0.5,
+                    key="sc_gate_margin",
                 )
             )
             / 100
@@ -631,79 +478,86 @@ with st.expander("Advanced", icon=":material/settings:"):
         help="Also log each run elsewhere (nothing is sent anywhere unless chosen). "
         + " ".join(f"{k}: {v}" for k, v in scenario.TRACKING_HELP.items()),
     )
-    if has_teacher:  # the teacher's warm start and what labels the silver pairs (scenarios 2 and 3)
-        st.markdown("**Teacher and silver labels**")
-        w1, w2, w3 = st.columns(3)
-        warm = list(scenario.WARM_START_MODES)
-        new["teacher"]["warm_start"] = w1.selectbox(
-            "Teacher warm start",
-            warm,
-            index=warm.index(draft["teacher"].get("warm_start", "auto")),
-            key="sc_warm_start",
-            help=scenario.WARM_START_ABOUT,
+
+
+def labeling_options(draft: dict, new: dict, files: dict) -> None:
+    """Scenarios 2, 3: the teacher's warm start, the silver labeler, the candidate pairs, the engine."""
+    st.markdown("**Teacher and silver labels**")
+    w1, w2, w3 = st.columns(3)
+    warm = list(scenario.WARM_START_MODES)
+    new["teacher"]["warm_start"] = w1.selectbox(
+        "Teacher warm start",
+        warm,
+        index=warm.index(draft["teacher"].get("warm_start", "auto")),
+        key="sc_warm_start",
+        help=scenario.WARM_START_ABOUT,
+    )
+    labelers = list(scenario.LABELERS)
+    new["labeler"] = w2.selectbox(
+        "Silver labeler",
+        labelers,
+        index=labelers.index(draft["labeler"]),
+        key="sc_labeler",
+        format_func=lambda v: v.replace("_", "-"),
+        help="auto: short student probes on dev choose the labels that teach the student most. "
+        "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
+    )
+    sources = list(scenario.CANDIDATE_SOURCES)
+    new["candidates"] = w3.selectbox(
+        "Candidate pairs",
+        sources,
+        index=sources.index(draft["candidates"]),
+        key="sc_candidates",
+        help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
+        "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.",
+    )
+    st.caption(
+        f"**Warm start {new['teacher']['warm_start']}:** "
+        f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
+        f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
+        f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}"
+    )
+    if new["labeler"] == "ensemble" and new["ensemble"] == "off":
+        st.warning(
+            "The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
+            icon=":material/warning:",
         )
-        labelers = list(scenario.LABELERS)
-        new["labeler"] = w2.selectbox(
-            "Silver labeler",
-            labelers,
-            index=labelers.index(draft["labeler"]),
-            key="sc_labeler",
-            format_func=lambda v: v.replace("_", "-"),
-            help="auto: short student probes on dev choose the labels that teach the student most. "
-            "cross-encoder: the cross-encoder's scores; ensemble: the teacher ensemble's.",
+    e1, e2 = st.columns([1, 2])
+    engines = list(scenario.ENGINES)
+    new["engine"] = e1.selectbox(
+        "Sampling and labeling engine",
+        engines,
+        index=engines.index(draft.get("engine", "local")),
+        key="sc_engine",
+        help=" ".join(f"{k}: {v}" for k, v in scenario.ENGINE_HELP.items()),
+    )
+    new["ray_address"] = (
+        e2.text_input(
+            "Ray cluster address",
+            draft.get("ray_address") or "",
+            key="sc_ray_address",
+            placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
+            disabled=new["engine"] != "ray",
+            help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
+            "teacher is loaded from it).",
+        ).strip()
+        or None
+    )
+    if new["engine"] == "ray" and not scenario.ray_installed():
+        st.warning(
+            "Ray is not installed on this server: pip install -e '.[ray]' (or choose engine local).",
+            icon=":material/warning:",
         )
-        sources = list(scenario.CANDIDATE_SOURCES)
-        new["candidates"] = w3.selectbox(
-            "Candidate pairs",
-            sources,
-            index=sources.index(draft["candidates"]),
-            key="sc_candidates",
-            help="auto: label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs "
-            "from its sentences. given: those pairs only; sampled: pairs from the sentences; given+sampled: both.",
+    pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
+    if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
+        st.warning(
+            "Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
+            icon=":material/warning:",
         )
-        st.caption(
-            f"**Warm start {new['teacher']['warm_start']}:** "
-            f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
-            f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
-            f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}"
-        )
-        if new["labeler"] == "ensemble" and new["ensemble"] == "off":
-            st.warning(
-                "The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
-                icon=":material/warning:",
-            )
-        e1, e2 = st.columns([1, 2])
-        engines = list(scenario.ENGINES)
-        new["engine"] = e1.selectbox(
-            "Sampling and labeling engine",
-            engines,
-            index=engines.index(draft.get("engine", "local")),
-            key="sc_engine",
-            help=" ".join(f"{k}: {v}" for k, v in scenario.ENGINE_HELP.items()),
-        )
-        new["ray_address"] = (
-            e2.text_input(
-                "Ray cluster address",
-                draft.get("ray_address") or "",
-                key="sc_ray_address",
-                placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
-                disabled=new["engine"] != "ray",
-                help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
-                "teacher is loaded from it).",
-            ).strip()
-            or None
-        )
-        if new["engine"] == "ray" and not scenario.ray_installed():
-            st.warning(
-                "Ray is not installed on this server: pip install -e '.[ray]' (or choose engine local).",
-                icon=":material/warning:",
-            )
-        pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
-        if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
-            st.warning(
-                "Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
-                icon=":material/warning:",
-            )
+
+
+def remote_code_options(draft: dict, new: dict, has_teacher: bool) -> None:
+    """Trust remote code, per model: off unless the model is not an offline one and the user trusts it."""
     st.markdown(
         "**Remote code** · some hub models ship their own Python code. It runs on this server when the "
         "model loads, so it stays off unless you trust that model's authors."
@@ -718,6 +572,20 @@ with st.expander("Advanced", icon=":material/settings:"):
             disabled=not custom,
             help="Runs the model's own code from the hub: only for models you trust.",
         )
+
+
+def advanced(draft: dict, new: dict, spec, files: dict) -> None:
+    """The Advanced expander (into `new`)."""
+    with st.expander("Advanced", icon=":material/settings:"):
+        run_options(draft, new, spec.labels)
+        if spec.labels:  # the teacher's warm start and what labels the silver pairs (scenarios 2 and 3)
+            labeling_options(draft, new, files)
+        remote_code_options(draft, new, spec.labels)
+
+
+teacher_quality(draft, new, spec, files)
+advanced(draft, new, spec, files)
+
 new["name"] = st.text_input(
     "Run name (optional)",
     draft.get("name", ""),

@@ -206,8 +206,6 @@ SAFE_LOCALS = {
     "app_pages/data.py": {"title", "note", "target", "t", "task_line", "missing", "demo[*"},  # roles, targets
     "app_pages/home.py": {"i", "title", "text"},  # workflow steps: constants, numbers and escaped run names
     "app_pages/scenario.py": {
-        "title",
-        "help_text",
         "role",
         "absent",
         "problem",
@@ -221,6 +219,7 @@ SAFE_LOCALS = {
         "new['labeler']*",
         "new['candidates']*",
     },  # validated enums
+    "studio/modelbox.py": {"title", "help_text"},  # the Scenario page's constant box titles (moved with model_box)
     "app_pages/training.py": {"title", "what", "icon", "note", "primary", "split", "target.note", "label"},
     "app_pages/compare.py": {"what", "base.note"},
     # need_run(constant); teacher_line: runinfo.labeling_teacher_text (fixed titles, metric words, a number)

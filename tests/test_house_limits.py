@@ -14,11 +14,11 @@ MODULE_LINES, FUNCTION_LINES, CLASS_LINES, PAGE_TOP_LEVEL = 600, 80, 400, 200
 #: what is still over a limit (issue 24 open), with its size as a ceiling: "path" for a module, "path:name" for a
 #: function or class, "page:path" for a page's top-level lines
 STILL_OVER = {
-    "augsbert_core/config.py": 849,
+    "augsbert_core/config.py": 782,
     "augsbert_core/data.py": 790,
     "augsbert_core/data.py:load_pairs": 135,
     "augsbert_core/distributed.py:train_distributed": 89,
-    "augsbert_core/estimate.py:estimate": 114,
+    "augsbert_core/estimate.py:estimate": 99,
     "augsbert_core/report.py": 722,
     "augsbert_core/runs.py": 615,
     "augsbert_core/sampling.py": 613,
@@ -29,15 +29,14 @@ STILL_OVER = {
     "augsbert_core/teacher.py": 626,
     "augsbert_core/teacher.py:train_teacher": 96,
     "augsbert_core/teacher.py:search_teacher": 85,
-    "studio/runinfo.py": 1168,
+    "studio/runinfo.py": 1167,
     "studio/scenario.py": 639,
     "studio/workspace.py": 742,
     "studio/workspace.py:save_upload": 81,
     "app_pages/data.py:suspect_labels": 92,
-    "app_pages/scenario.py": 823,
-    "app_pages/scenario.py:model_box": 108,
+    "app_pages/scenario.py": 702,
+    "studio/modelbox.py:model_box": 108,  # moved from the Scenario page as it was
     "app_pages/training.py:live": 111,
-    "page:app_pages/scenario.py": 529,
     "page:app_pages/silver.py": 297,
     "page:app_pages/compare.py": 230,
 }
