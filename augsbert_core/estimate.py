@@ -149,10 +149,40 @@ def _sampled(cfg: ExperimentConfig, counts: DataCounts, unlabeled: int) -> tuple
     return candidates, silver, overlap, spec.kept_note
 
 
+def _teacher_parts(
+    cfg: ExperimentConfig, counts: DataCounts, candidates: int, device: str, speed: float, slow: float
+) -> dict[str, float]:
+    """The teacher's warm start (when the run gives one) and its training or search on dev, in seconds (`speed`: the
+    device's, `slow`: the teacher base's slowdown)."""
+    teacher, parts = cfg.teacher, {}
+    t_bs, t_ep = teacher.batch_size, float(teacher.epochs)
+    if cfg.scenario_spec.labels and warm_start_wanted(teacher):  # first the bi-encoder's cosine on the candidates
+        top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
+        cap = warm_start_cap("cuda" if device == "gpu" else "cpu")
+        warm = min(round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), cap)
+        parts["teacher warm start"] = (
+            PER_TRAINING_S
+            + 2 * warm / ENCODE_SENTENCES_PER_S / speed
+            + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow
+        )
+    teacher_pairs = counts.source_pairs if cfg.scenario_spec.source_domain else counts.train_pairs
+    one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
+    parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
+    search = cfg.teacher_search
+    if search.enabled:
+        epochs = sorted({float(e) for e in search.epochs}) or [t_ep]
+        rates = len(set(search.learning_rates)) or 1
+        per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
+        grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
+        # the core skips trials that no longer fit the budget, but always runs the first one
+        budget = 60.0 * search.budget_minutes
+        parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
+    return parts
+
+
 def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> Estimate:
     """Expected candidates, silver pairs and duration of one run of `cfg` (on the data `counts` describes)."""
-    scenario, top_k = cfg.scenario_spec, cfg.top_k
-    spec = cfg.sampler_spec
+    scenario, spec = cfg.scenario_spec, cfg.sampler_spec
     student, teacher = cfg.student, cfg.teacher
     pool_cap = cfg.data.max_unlabeled
     unlabeled = counts.unlabeled_sentences
@@ -179,10 +209,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     gold = counts.train_pairs if scenario.gold_train else 0
     student_pairs = gold + silver
     speed = GPU_SPEEDUP if device == "gpu" else 1.0
-    s_bs, t_bs = student.batch_size, teacher.batch_size
-    s_ep, t_ep = expected_epochs(student), float(teacher.epochs)
-    s_rate = student_steps_per_s(student)
-    teacher_pairs = counts.source_pairs if scenario.source_domain else counts.train_pairs
+    s_bs, s_ep, s_rate = student.batch_size, expected_epochs(student), student_steps_per_s(student)
     eval_pairs = counts.dev_pairs + counts.test_pairs
     live_evals = cfg.live_evals
     if student.epochs == AUTO_EPOCHS and counts.dev_pairs:  # a dev evaluation per epoch, for each trained student
@@ -200,27 +227,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / s_rate / speed * _seed_factor(student)
     # every scenario trains the cross-encoder on gold (scenario 1: a reference row; 2, 3: the labeling teacher)
     slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
-    if scenario.labels and warm_start_wanted(teacher):  # first the bi-encoder's cosine on the candidates
-        top_k = teacher.warm_start_top_k  # + BM25 neighbours of the candidate sentences
-        warm = min(
-            round(candidates * (1 + WARM_NEIGHBOUR_SHARE * top_k)), warm_start_cap("cuda" if device == "gpu" else "cpu")
-        )
-        parts["teacher warm start"] = (
-            PER_TRAINING_S
-            + 2 * warm / ENCODE_SENTENCES_PER_S / speed
-            + _steps(warm, t_bs, 1.0) / TEACHER_STEPS_PER_S / speed * slow
-        )
-    one_teacher = _steps(2 * teacher_pairs, t_bs, t_ep) / TEACHER_STEPS_PER_S / speed * slow
-    parts["teacher"] = PER_TRAINING_S + one_teacher * _seed_factor(teacher)
-    search = cfg.teacher_search
-    if search.enabled:
-        epochs = sorted({float(e) for e in search.epochs}) or [t_ep]
-        rates = len(set(search.learning_rates)) or 1
-        per_epoch = one_teacher * _seed_factor(teacher) / max(t_ep, 1e-9)
-        grid = sum(per_epoch * e + PER_TRAINING_S for e in epochs) * rates
-        # the core skips trials that no longer fit the budget, but always runs the first one
-        budget = 60.0 * search.budget_minutes
-        parts["teacher"] = max(min(grid, budget), per_epoch * epochs[0] + PER_TRAINING_S)
+    parts.update(_teacher_parts(cfg, counts, candidates, device, speed, slow))
     if scenario.labels:
         sampled = source(cfg, counts) != "given"
         if sampled:  # the file's own pairs alone need no sampling

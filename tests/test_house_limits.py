@@ -18,7 +18,6 @@ STILL_OVER = {
     "augsbert_core/data.py": 790,
     "augsbert_core/data.py:load_pairs": 135,
     "augsbert_core/distributed.py:train_distributed": 89,
-    "augsbert_core/estimate.py:estimate": 99,
     "augsbert_core/report.py": 722,
     "augsbert_core/runs.py": 615,
     "augsbert_core/sampling.py": 613,
