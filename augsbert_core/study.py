@@ -335,106 +335,121 @@ def results_markdown(results: dict[str, Any]) -> str:
     if results.get("note"):
         lines += [results["note"].strip(), ""]
     for block in results["experiments"]:
-        task = block["task"]
-        cols = (
-            ["test.spearman", "dev.spearman"]
-            if task == "regression"
-            else ["test.ap", "test.f1", "test.accuracy", "dev.ap"]
-        )
-        lines += [
-            f"## {block['name']} (scenario {block['scenario']}, {task})",
-            "",
-            "| model | " + " | ".join(cols) + " | n |",
-            "|---|" + "---:|" * (len(cols) + 1),
-        ]
-        gold = next((r for r in block["rows"] if r["model"] == "gold-only student"), None)
-        for row in block["rows"]:
-            cells = []
-            for c in cols:
-                v = row.get(c)
-                cells.append("-" if v is None else f"{v['mean']:.2f} ± {v['std']:.2f}")
-            lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['n']} |")
-        primary = "test.spearman" if task == "regression" else "test.ap"
-        baseline = gold or next((r for r in block["rows"] if r["model"] == "zero-shot student"), None)
-        if baseline and primary in baseline:
-            deltas = [
-                (r["model"], r[primary]["mean"] - baseline[primary]["mean"])
-                for r in block["rows"]
-                if r["model"].startswith("AugSBERT") and primary in r
-            ]
-            if deltas:
-                lines += [
-                    "",
-                    f"AugSBERT minus {baseline['model'].removesuffix(' student')} ({primary}, mean of "
-                    "seeds): " + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas),
-                ]
-        full = next((r for r in block["rows"] if r["model"] == FULL_GOLD_ROW), None)
-        if gold and full and primary in full and primary in gold:
-            shares = [
-                (r["model"], gap_recovered(r[primary]["mean"], gold[primary]["mean"], full[primary]["mean"]))
-                for r in block["rows"]
-                if r["model"].startswith("AugSBERT") and primary in r
-            ]
-            lines += [
-                "",
-                f"Share of the gap recovered, (AugSBERT - gold-only) / (full-gold - gold-only) on "
-                f"{primary} (gap {full[primary]['mean'] - gold[primary]['mean']:.2f} points): "
-                + ", ".join(
-                    f"{m.removeprefix('AugSBERT ').strip('()')} " + ("-" if v is None else f"{100 * v:.0f}%")
-                    for m, v in shares
-                ),
-            ]
-        recommended = [(r["seed"], r["sampler"], r.get("recommended")) for r in block["runs"] if r.get("recommended")]
-        if recommended:
-            counts: dict[str, int] = {}
-            for _, _, key in recommended:
-                counts[key] = counts.get(key, 0) + 1
-            lines += [
-                "",
-                "Recommended model per run (best on dev of the baseline and AugSBERT; ties to the "
-                "baseline): " + ", ".join(f"{k} {n}/{len(recommended)}" for k, n in sorted(counts.items())),
-            ]
-        labelers = [r.get("labeler") for r in block["runs"] if r.get("labeler")]
-        if labelers:
-            lines += [
-                "",
-                "Silver labels chosen by the labeler probe: "
-                + ", ".join(f"{k} {labelers.count(k)}/{len(labelers)}" for k in sorted(set(labelers))),
-            ]
-        weights = sorted(
-            {
-                (r["seed"], r["ensemble_weight"], r["ensemble_used"])
-                for r in block["runs"]
-                if r.get("ensemble_weight") is not None
-            }
-        )
-        if weights:
-            lines += [
-                "",
-                "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
-                "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights),
-            ]
-        first_seed = min((r["seed"] for r in block["runs"]), default=None)
-        kept = [
-            (r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"], r.get("silver_sources"))
-            for r in block["runs"]
-            if r.get("silver_kept") is not None and r["seed"] == first_seed
-        ]
-        if kept:
-            lines += [
-                "",
-                "Silver pairs kept (first seed) and their KS distance to the gold labels: "
-                + ", ".join(
-                    (f"{s} {k:,}" if s != "None" else f"{k:,} {_sources(found)}")
-                    + (f" (KS {ks:.2f})" if ks is not None else "")
-                    for s, k, ks, found in kept
-                ),
-            ]
-        gates = {(r["seed"]): r["gate"]["message"] for r in block["runs"] if r.get("gate")}
-        if gates:
-            lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]
-        lines.append("")
+        lines += _block_table(block) + _block_gains(block) + _block_runs(block) + [""]
     return "\n".join(lines)
+
+
+def _columns(task: str) -> list[str]:
+    return (
+        ["test.spearman", "dev.spearman"] if task == "regression" else ["test.ap", "test.f1", "test.accuracy", "dev.ap"]
+    )
+
+
+def _row(block: dict[str, Any], model: str) -> dict[str, Any] | None:
+    return next((r for r in block["rows"] if r["model"] == model), None)
+
+
+def _block_table(block: dict[str, Any]) -> list[str]:
+    """One experiment's table: each model's mean ± std per metric column, and the number of seeds."""
+    cols = _columns(block["task"])
+    lines = [
+        f"## {block['name']} (scenario {block['scenario']}, {block['task']})",
+        "",
+        "| model | " + " | ".join(cols) + " | n |",
+        "|---|" + "---:|" * (len(cols) + 1),
+    ]
+    for row in block["rows"]:
+        cells = ["-" if row.get(c) is None else f"{row[c]['mean']:.2f} ± {row[c]['std']:.2f}" for c in cols]
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['n']} |")
+    return lines
+
+
+def _block_gains(block: dict[str, Any]) -> list[str]:
+    """AugSBERT minus its baseline on the primary test metric, and the share of the gap to full gold it recovers."""
+    lines: list[str] = []
+    primary = "test.spearman" if block["task"] == "regression" else "test.ap"
+    gold = _row(block, "gold-only student")
+    baseline = gold or _row(block, "zero-shot student")
+    augsbert = [r for r in block["rows"] if r["model"].startswith("AugSBERT") and primary in r]
+    if baseline and primary in baseline:
+        deltas = [(r["model"], r[primary]["mean"] - baseline[primary]["mean"]) for r in augsbert]
+        if deltas:
+            lines += [
+                "",
+                f"AugSBERT minus {baseline['model'].removesuffix(' student')} ({primary}, mean of "
+                "seeds): " + ", ".join(f"{m.removeprefix('AugSBERT ').strip('()')} {d:+.2f}" for m, d in deltas),
+            ]
+    full = _row(block, FULL_GOLD_ROW)
+    if gold and full and primary in full and primary in gold:
+        shares = [
+            (r["model"], gap_recovered(r[primary]["mean"], gold[primary]["mean"], full[primary]["mean"]))
+            for r in augsbert
+        ]
+        lines += [
+            "",
+            f"Share of the gap recovered, (AugSBERT - gold-only) / (full-gold - gold-only) on "
+            f"{primary} (gap {full[primary]['mean'] - gold[primary]['mean']:.2f} points): "
+            + ", ".join(
+                f"{m.removeprefix('AugSBERT ').strip('()')} " + ("-" if v is None else f"{100 * v:.0f}%")
+                for m, v in shares
+            ),
+        ]
+    return lines
+
+
+def _block_runs(block: dict[str, Any]) -> list[str]:
+    """What the runs chose: the recommended model, the labeler, the ensemble's weight, the silver kept, the gate."""
+    lines: list[str] = []
+    runs = block["runs"]
+    recommended = [r.get("recommended") for r in runs if r.get("recommended")]
+    if recommended:
+        lines += [
+            "",
+            "Recommended model per run (best on dev of the baseline and AugSBERT; ties to the "
+            "baseline): "
+            + ", ".join(f"{k} {recommended.count(k)}/{len(recommended)}" for k in sorted(set(recommended))),
+        ]
+    labelers = [r.get("labeler") for r in runs if r.get("labeler")]
+    if labelers:
+        lines += [
+            "",
+            "Silver labels chosen by the labeler probe: "
+            + ", ".join(f"{k} {labelers.count(k)}/{len(labelers)}" for k in sorted(set(labelers))),
+        ]
+    weights = sorted(
+        {(r["seed"], r["ensemble_weight"], r["ensemble_used"]) for r in runs if r.get("ensemble_weight") is not None}
+    )
+    if weights:
+        lines += [
+            "",
+            "Ensemble weight on the cross-encoder (chosen on dev) and whether it labeled the silver "
+            "pairs: " + ", ".join(f"seed {s} {w:.1f} ({'used' if u else 'not used'})" for s, w, u in weights),
+        ]
+    lines += _silver_kept(runs)
+    gates = {(r["seed"]): r["gate"]["message"] for r in runs if r.get("gate")}
+    if gates:
+        lines += ["", "Readiness gate (first seed): " + gates[min(gates)]]
+    return lines
+
+
+def _silver_kept(runs: list[dict[str, Any]]) -> list[str]:
+    first_seed = min((r["seed"] for r in runs), default=None)
+    kept = [
+        (r["sampler"], r["silver_kept"], r["ks_kept_vs_gold"], r.get("silver_sources"))
+        for r in runs
+        if r.get("silver_kept") is not None and r["seed"] == first_seed
+    ]
+    if not kept:
+        return []
+    return [
+        "",
+        "Silver pairs kept (first seed) and their KS distance to the gold labels: "
+        + ", ".join(
+            (f"{s} {k:,}" if s != "None" else f"{k:,} {_sources(found)}")
+            + (f" (KS {ks:.2f})" if ks is not None else "")
+            for s, k, ks, found in kept
+        ),
+    ]
 
 
 def _experiment_config(value: Any, study_file: Path, index: int) -> dict[str, Any]:

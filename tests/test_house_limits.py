@@ -23,7 +23,6 @@ STILL_OVER = {
     "augsbert_core/sampling.py": 613,
     "augsbert_core/sampling.py:iter_candidate_chunks": 93,
     "augsbert_core/student.py:train_student": 110,
-    "augsbert_core/study.py:results_markdown": 112,
     "augsbert_core/tables.py": 1029,
     "augsbert_core/teacher.py": 626,
     "augsbert_core/teacher.py:train_teacher": 96,
