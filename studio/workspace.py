@@ -486,6 +486,28 @@ def missing_targets(mapping: dict[str, str | None], role: str) -> list[str]:
     return ["sentence (or sentence1 and sentence2)"]
 
 
+def _manifest_entry(
+    role: str, loaded: Any, target: Path, name: str, column_map: dict, payload: bytes, detected: Any
+) -> dict[str, Any]:
+    """The manifest's record of a saved upload: its file, counts, task and scale, fingerprints."""
+    pairs = role in PAIR_ROLES
+    entry = {
+        "file": target.name,
+        "original": name,
+        "column_map": column_map,
+        # an unlabeled file of pairs counts its pairs (its unique sentences are a separate number)
+        "rows": len(loaded.frame if pairs else loaded.pairs if loaded.pairs is not None else loaded.sentences),
+        "saved_at": time.time(),
+        "fingerprint": core_data.fingerprint(target),
+        "upload_sha": upload_sha(payload),
+    }
+    if pairs:
+        scale = list(loaded.scale) if loaded.scale else None
+        return {**entry, "task": loaded.task, "scale": scale, "detected_scale": list(detected) if detected else None}
+    # a file of pairs: labeled as they are (candidates: auto)
+    return {**entry, "sentences": len(loaded.sentences), "has_pairs": loaded.pairs is not None}
+
+
 def save_upload(
     role: str,
     filename: str,
@@ -493,9 +515,8 @@ def save_upload(
     mapping: dict[str, str | None] | None = None,
     scale: tuple[float, float] | None = None,
 ) -> UploadResult:
-    """Validate `payload` with the core loader; only when it passes, save it as `data/<role>.csv`.
-
-    The saved copy has canonical column names (the mapping applied), so experiments need no column map."""
+    """Validate `payload` with the core loader; only when it passes, save it as `data/<role>.csv`. The saved copy
+    has canonical column names (the mapping applied), so experiments need no column map."""
     too_big = _too_big(filename, payload)
     if too_big is not None:
         return UploadResult(role, error=too_big)
@@ -528,28 +549,7 @@ def save_upload(
             saved = saved.assign(label=1)
         core_data.write_table(saved, target)
         warnings = [str(w) for w in _renamed(loaded.warnings, path, name)]
-    pairs = role in PAIR_ROLES
-    entry = {
-        "file": target.name,
-        "original": name,
-        "column_map": column_map,
-        # an unlabeled file of pairs counts its pairs (its unique sentences are a separate number)
-        "rows": len(loaded.frame)
-        if pairs
-        else len(loaded.pairs)
-        if loaded.pairs is not None
-        else len(loaded.sentences),
-        "saved_at": time.time(),
-        "fingerprint": core_data.fingerprint(target),
-        "upload_sha": upload_sha(payload),
-    }
-    if not pairs:
-        entry["sentences"] = len(loaded.sentences)
-        entry["has_pairs"] = loaded.pairs is not None  # a file of pairs: labeled as they are (candidates: auto)
-    if pairs:
-        entry["task"] = loaded.task
-        entry["scale"] = list(loaded.scale) if loaded.scale else None
-        entry["detected_scale"] = list(detected) if detected else None
+    entry = _manifest_entry(role, loaded, target, name, column_map, payload, detected)
     manifest = read_manifest()
     was_demo = manifest.get("source") in DEMOS
     manifest["files"][role] = entry
