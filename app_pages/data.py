@@ -326,13 +326,8 @@ SUSPECT_HELP = (
 )
 
 
-def suspect_labels() -> None:
-    """The train file's most suspect labels, with exclude / corrected-score decisions saved for the next run."""
-    fingerprint = goldreview.train_fingerprint()
-    if fingerprint is None:
-        return
-    st.subheader("Suspect gold labels", help=SUSPECT_HELP)
-    table, source = goldreview.suspects(fingerprint)
+def ranking_job(fingerprint: str, table) -> None:
+    """The background ranking job: its progress and Stop, or Rank (again), or why the last one stopped."""
     record = goldreview.job()
     mine = record is not None and record.get("train_fingerprint") == fingerprint
     if mine and record["running"]:
@@ -363,12 +358,10 @@ def suspect_labels() -> None:
                 st.error(ui.md_escape(str(exc)))
             else:
                 st.rerun()
-    if table is None:
-        st.caption(
-            "No ranking for this train file yet: start one here, or run an experiment with "
-            "`label_errors: {enabled: true}` (or `augsbert label-errors CONFIG`)."
-        )
-        return
+
+
+def review_editor(fingerprint: str, table, source: str) -> None:
+    """The ranked pairs with exclude / corrected-score boxes, saved as the gold review the next run applies."""
     st.caption(f"{len(table):,} train pairs ranked, most suspect first, {ui.md_escape(source)}.")
     review = goldreview.load_review(fingerprint)
     shown_n = int(
@@ -418,6 +411,23 @@ def suspect_labels() -> None:
         "the Scenario page applies it to its gold (config key `data.gold_review`); a new train file starts a new "
         "review."
     )
+
+
+def suspect_labels() -> None:
+    """The train file's most suspect labels, with exclude / corrected-score decisions saved for the next run."""
+    fingerprint = goldreview.train_fingerprint()
+    if fingerprint is None:
+        return
+    st.subheader("Suspect gold labels", help=SUSPECT_HELP)
+    table, source = goldreview.suspects(fingerprint)
+    ranking_job(fingerprint, table)
+    if table is None:
+        st.caption(
+            "No ranking for this train file yet: start one here, or run an experiment with "
+            "`label_errors: {enabled: true}` (or `augsbert label-errors CONFIG`)."
+        )
+        return
+    review_editor(fingerprint, table, source)
 
 
 suspect_labels()

@@ -30,7 +30,6 @@ STILL_OVER = {
     "studio/runinfo.py": 1167,
     "studio/scenario.py": 639,
     "studio/workspace.py": 742,
-    "app_pages/data.py:suspect_labels": 92,
     "app_pages/scenario.py": 702,
     "studio/modelbox.py:model_box": 108,  # moved from the Scenario page as it was
     "app_pages/training.py:live": 111,
