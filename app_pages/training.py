@@ -220,12 +220,9 @@ def export_report(record) -> None:
     )
 
 
-def live(run_id: str) -> None:
-    queue_table()
-    record = store.get(run_id)
-    events = store.run(run_id).events()
-    prog = runinfo.progress(events, record)
-    config = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
+def run_header(record, config: dict) -> None:
+    """The run's name, status, what it is, and Cancel or Resume."""
+    run_id = record.id
     head_l, head_r = st.columns([4, 1], vertical_alignment="center")
     with head_l:
         st.subheader(ui.md_escape(record.name))
@@ -255,22 +252,10 @@ def live(run_id: str) -> None:
             jobs.resume(store, run_id)
             st.toast("Resuming: the job continues from its last checkpoint.", icon=":material/play_circle:")
             st.rerun()
-    steps = runinfo.run_steps(record.scenario, config)
-    steps_row(prog, record.status, steps)
 
-    if record.status == "queued":
-        ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
-        st.info(
-            f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
-            + (f" ({', '.join(ui.md_escape(r.name) for r in ahead)})" if ahead else "")
-            + ".",
-            icon=":material/hourglass_top:",
-        )
-    elif record.status == "running":
-        label = prog.stage_title + (f" · step {prog.step:,} of {prog.total:,}" if prog.total else "")
-        st.progress(prog.fraction or 0.0, text=label)
-    elif record.status == "finished":
-        st.progress(1.0, text="Finished")
+
+def run_metrics(record, prog, steps) -> None:
+    """Steps done, the training step, elapsed time and the ETA."""
     m = st.columns(4)
     done = {k for k, _, _ in steps if k in prog.steps_done or (k == "done" and record.status == "finished")}
     m[0].metric("Steps done", f"{len(done)} / {len(steps)}")
@@ -287,20 +272,10 @@ def live(run_id: str) -> None:
             "dev ends sooner). The whole run: the run's estimate of each stage left, scaled by how long its "
             "finished stages took against theirs.",
         )
-    busy = busy_note() if record.status in ("running", "queued") else None
-    if busy:
-        st.caption(f":material/speed: {ui.md_escape(busy)}.")
-    if prog.last_message and record.status == "running":
-        st.caption(ui.md_escape(prog.last_message))
-    ui.run_error(record)
-    ui.gate_banner(record.dir)
-    results(record)
-    if record.status == "finished" and (finished := runinfo.metrics(record.dir)):  # one read of metrics.json
-        with st.expander("Try it: score your own pair with every model", icon=":material/science:"):
-            preds = runinfo.load_predictions(record.dir)
-            tryit.try_it(record, finished, runinfo.verdict(record.dir, record.task).recommended, preds)
-            tryit.fixes(record, finished, record.task or "regression", preds)
 
+
+def run_curves(prog, run_id: str) -> None:
+    """The training-loss panels and the dev-metric curve."""
     if len(prog.loss):  # a panel per model: a teacher's loss can be 50x a student's
         st.plotly_chart(charts.loss_panels(prog.loss, "Training loss"), key=f"loss_{run_id}")
     else:
@@ -315,6 +290,46 @@ def live(run_id: str) -> None:
     else:
         st.caption("The dev-metric curve appears after the first evaluation.")
 
+
+def live(run_id: str) -> None:
+    queue_table()
+    record = store.get(run_id)
+    events = store.run(run_id).events()
+    prog = runinfo.progress(events, record)
+    config = runinfo.read_json(record.dir, RunFiles.CONFIG, {}) or {}
+    run_header(record, config)
+    steps = runinfo.run_steps(record.scenario, config)
+    steps_row(prog, record.status, steps)
+
+    if record.status == "queued":
+        ahead = [r for r in runinfo.queue(store) if r.created_at < record.created_at]
+        st.info(
+            f"Waiting for the device: {len(ahead)} job{'s' if len(ahead) != 1 else ''} ahead"
+            + (f" ({', '.join(ui.md_escape(r.name) for r in ahead)})" if ahead else "")
+            + ".",
+            icon=":material/hourglass_top:",
+        )
+    elif record.status == "running":
+        label = prog.stage_title + (f" · step {prog.step:,} of {prog.total:,}" if prog.total else "")
+        st.progress(prog.fraction or 0.0, text=label)
+    elif record.status == "finished":
+        st.progress(1.0, text="Finished")
+    run_metrics(record, prog, steps)
+    busy = busy_note() if record.status in ("running", "queued") else None
+    if busy:
+        st.caption(f":material/speed: {ui.md_escape(busy)}.")
+    if prog.last_message and record.status == "running":
+        st.caption(ui.md_escape(prog.last_message))
+    ui.run_error(record)
+    ui.gate_banner(record.dir)
+    results(record)
+    if record.status == "finished" and (finished := runinfo.metrics(record.dir)):  # one read of metrics.json
+        with st.expander("Try it: score your own pair with every model", icon=":material/science:"):
+            preds = runinfo.load_predictions(record.dir)
+            tryit.try_it(record, finished, runinfo.verdict(record.dir, record.task).recommended, preds)
+            tryit.fixes(record, finished, record.task or "regression", preds)
+
+    run_curves(prog, run_id)
     review = runinfo.load_review(record.dir)
     if review:
         s = runinfo.review_summary(review)
