@@ -34,31 +34,9 @@ if not finished:
     st.info("No finished run yet: the comparison appears when a run has metrics.", icon=":material/hourglass_top:")
     st.stop()
 
-# ------------------------------------------------------------------------------------------ grouped bar chart
-st.subheader("Zero-shot vs gold-only vs AugSBERT vs teacher")
-tasks = sorted({r.task or "regression" for r in finished})
-if len(tasks) > 1:
-    c1, c2, c3 = st.columns([1, 3, 1])
-    task = c1.selectbox("Task", tasks, key="cmp_task")
-else:
-    c2, c3 = st.columns([4, 1])
-    task = tasks[0]
-candidates = [r for r in finished if (r.task or "regression") == task]
-current = ui.current_record()
-default = [r.id for r in candidates[:4]]
-chosen_ids = c2.multiselect(
-    "Runs",
-    [r.id for r in candidates],
-    default=default,
-    key="cmp_runs",
-    format_func=lambda i: runinfo.run_label(by_id[i]),
-)
-names = {"regression": ["spearman", "pearson"], "positive_pairs": list(RETRIEVAL_METRICS)}.get(
-    task, ["ap", "f1", "accuracy"]
-)
-metric = c3.selectbox("Metric", names, format_func=lambda n: metric_label(n, title=True), key="cmp_metric")
-chosen = [r for r in candidates if r.id in chosen_ids]
-if chosen:
+
+def selected_runs_charts(chosen: list, metrics_by_run: dict, metric: str) -> None:
+    """The selected runs' grouped bars, quality against speed (with its table) and the report download."""
     frame = runinfo.comparison_rows(chosen, metrics_by_run, metric)
     st.plotly_chart(charts.comparison_bars(frame, metric_label(metric, title=True)), key="cmp_bars")
     st.caption(
@@ -102,6 +80,34 @@ if chosen:
         help="One HTML file of the selected runs (metrics, charts, gate verdict, datasets, config) that opens in "
         "any browser with no server and no internet.",
     )
+
+
+# ------------------------------------------------------------------------------------------ grouped bar chart
+st.subheader("Zero-shot vs gold-only vs AugSBERT vs teacher")
+tasks = sorted({r.task or "regression" for r in finished})
+if len(tasks) > 1:
+    c1, c2, c3 = st.columns([1, 3, 1])
+    task = c1.selectbox("Task", tasks, key="cmp_task")
+else:
+    c2, c3 = st.columns([4, 1])
+    task = tasks[0]
+candidates = [r for r in finished if (r.task or "regression") == task]
+current = ui.current_record()
+default = [r.id for r in candidates[:4]]
+chosen_ids = c2.multiselect(
+    "Runs",
+    [r.id for r in candidates],
+    default=default,
+    key="cmp_runs",
+    format_func=lambda i: runinfo.run_label(by_id[i]),
+)
+names = {"regression": ["spearman", "pearson"], "positive_pairs": list(RETRIEVAL_METRICS)}.get(
+    task, ["ap", "f1", "accuracy"]
+)
+metric = c3.selectbox("Metric", names, format_func=lambda n: metric_label(n, title=True), key="cmp_metric")
+chosen = [r for r in candidates if r.id in chosen_ids]
+if chosen:
+    selected_runs_charts(chosen, metrics_by_run, metric)
 else:
     st.caption("Pick at least one run.")
 
@@ -158,6 +164,34 @@ def binary_results(preds, model: str, run_metrics: dict, recommended: str | None
         right.plotly_chart(charts.pr_curves(curves, chosen), key="cmp_pr")
 
 
+def disagreements(record, preds, scale) -> None:
+    """Test pairs where the labeling teacher and the AugSBERT student disagree most."""
+    if preds is None:
+        predictions_needed("disagree")
+    elif (teacher_key := runinfo.labeling_teacher(record.dir, preds)) and "augsbert" in preds:
+        d = runinfo.disagreements(preds, teacher_key, scale)
+        what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
+        st.caption(
+            f"Test pairs where the {what} and the AugSBERT student disagree most. "
+            "Gold is on the dataset's scale, as in the scatter; the models' scores as they predict them (0–1)."
+        )
+        st.dataframe(
+            d,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "sentence1": st.column_config.TextColumn("sentence 1", width="large"),
+                "sentence2": st.column_config.TextColumn("sentence 2", width="large"),
+                **{
+                    c: st.column_config.NumberColumn(runinfo.model_title(c), format="%.2f", width="small")
+                    for c in d.columns[2:]
+                },
+            },
+        )
+    else:
+        st.caption("This run has no teacher or AugSBERT predictions.")
+
+
 scale = runinfo.gold_scale(record.dir)  # gold on the dataset's scale (e.g. 0-5) in the scatter, tables and violins
 with tab_scatter:
     if preds is None:
@@ -189,30 +223,7 @@ with tab_dist:
     else:
         st.caption("No label data found for this run.")
 with tab_disagree:
-    if preds is None:
-        predictions_needed("disagree")
-    elif (teacher_key := runinfo.labeling_teacher(record.dir, preds)) and "augsbert" in preds:
-        d = runinfo.disagreements(preds, teacher_key, scale)
-        what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
-        st.caption(
-            f"Test pairs where the {what} and the AugSBERT student disagree most. "
-            "Gold is on the dataset's scale, as in the scatter; the models' scores as they predict them (0–1)."
-        )
-        st.dataframe(
-            d,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "sentence1": st.column_config.TextColumn("sentence 1", width="large"),
-                "sentence2": st.column_config.TextColumn("sentence 2", width="large"),
-                **{
-                    c: st.column_config.NumberColumn(runinfo.model_title(c), format="%.2f", width="small")
-                    for c in d.columns[2:]
-                },
-            },
-        )
-    else:
-        st.caption("This run has no teacher or AugSBERT predictions.")
+    disagreements(record, preds, scale)
 with tab_try:
     tryit.try_it(record, run_metrics, recommended, preds)  # predictions.csv read once for the page
     tryit.fixes(record, run_metrics, record.task or "regression", preds)

@@ -70,6 +70,132 @@ if mix:  # a mixed run: the shares of the silver it kept, each pair counted for 
     st.caption(f"Sampler mix: {ui.md_escape(mix)}")
 ks = runinfo.ks_distances(summary, silver, gold["label"] if gold is not None else None)
 
+
+def pairs_view(reviewed, summary: dict, scale, low_end: float, high_end: float):
+    """The filters over the pairs (score range, text, what to show) and their order: the rows the table shows."""
+    span = high_end - low_end
+    f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
+    low, high = f1.slider(
+        f"Score range ({charts.scale_text(scale)})",
+        low_end,
+        high_end,
+        (low_end, high_end),
+        0.05 * span,
+        key=f"sv_range_{low_end:g}_{high_end:g}",
+    )
+    low, high = (low - low_end) / span, (high - low_end) / span  # the stored scores are on 0-1
+    query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
+    suspicion, suspicion_kind = runinfo.silver_suspicion(reviewed, summary.get("threshold"))
+    sort = f3.selectbox(
+        "Sort by",
+        ["score, high first", "score, low first", "most suspicious first", "original order", "sentence1"],
+        key="sv_sort",
+        help=runinfo.SUSPICION_WHY[suspicion_kind][:1].upper() + runinfo.SUSPICION_WHY[suspicion_kind][1:] + ".",
+    )
+    show = f4.selectbox(
+        "Show", ["all", "kept", "marked wrong"], key="sv_show", help="As saved: kept = kept for training, not wrong."
+    )
+    view = reviewed[(reviewed["score"] >= low - 1e-9) & (reviewed["score"] <= high + 1e-9)]
+    if query.strip():
+        q = query.strip()
+        view = view[
+            view["sentence1"].str.contains(q, case=False, regex=False)
+            | view["sentence2"].str.contains(q, case=False, regex=False)
+        ]
+    if show == "kept":
+        view = view[view["used"]]
+    elif show == "marked wrong":
+        view = view[view["wrong"]]
+    if sort == "score, high first":
+        view = view.sort_values("score", ascending=False, kind="stable")
+    elif sort == "score, low first":
+        view = view.sort_values("score", ascending=True, kind="stable")
+    elif sort == "sentence1":
+        view = view.sort_values("sentence1", kind="stable")
+    elif sort == "most suspicious first":
+        view = view.loc[suspicion.loc[view.index].sort_values(ascending=False, kind="stable").index]
+        st.caption(f":material/info: Sorted {runinfo.SUSPICION_WHY[suspicion_kind]}.")
+    return view
+
+
+def read_in_full(page, record, scale) -> None:
+    """One pair's sentences in full (the table cuts long ones)."""
+    with st.expander("Read a pair in full", icon=":material/open_in_full:"):  # the table cuts long sentences
+        pick = st.selectbox("Row", page["row"].tolist(), key=f"sv_full_{record.id}", help="the table's row number")
+        if pick is not None:
+            full = page.loc[page["row"] == pick].iloc[0]
+            st.markdown(f"**Sentence 1** · {ui.md_escape(str(full['sentence1']))}")
+            st.markdown(f"**Sentence 2** · {ui.md_escape(str(full['sentence2']))}")
+            st.caption(
+                ui.md_escape(f"Teacher score {full['score']:.2f} ({charts.scale_text(scale)}), {full['sampler']}")
+            )
+
+
+def team_review(record) -> None:
+    """Hand the pairs to Label Studio or Argilla, and import their export back into this run's review."""
+    with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
+        st.caption(
+            "Hand the pairs to your team's labeling tool: each file has the pair, its row and the teacher's score as "
+            "a prediction (Label Studio) or suggestion (Argilla), and its labeling config. Bring their JSON export "
+            "back here (or `augsbert review import FILE --run RUN`): pairs marked wrong and corrected scores join "
+            "this review."
+        )
+        for column, tool in zip(st.columns(2), REVIEW_BUTTONS):
+            for suffix in REVIEW_BUTTONS[tool]:  # each file is built on click: silver.csv can be large
+                column.download_button(
+                    REVIEW_BUTTONS[tool][suffix],
+                    lambda tool=tool, suffix=suffix: runinfo.review_file(record.dir, tool, suffix).encode(),
+                    file_name=f"{record.id}-{tool}{suffix}",
+                    mime="application/xml" if suffix == ".xml" else "application/json",
+                    key=f"sv_{tool}{suffix}",
+                )
+        upload = st.file_uploader(
+            "A Label Studio or Argilla JSON export of these pairs", type=["json"], key="sv_import"
+        )
+        if upload is not None and st.button("Import the review", key="sv_import_go", icon=":material/upload:"):
+            try:
+                got = runinfo.import_review_text(upload.getvalue().decode("utf-8"), record.dir, name=upload.name)
+            except (ValueError, UnicodeDecodeError) as exc:  # ConfigError is a ValueError: it names the item
+                st.error(ui.md_escape(str(exc)), icon=":material/error:")
+            else:
+                st.session_state["silver_flash"] = (
+                    f"Imported {got['reviewed']:,} reviewed pairs from {ui.md_escape(upload.name)} "
+                    f"({ui.md_escape(got['format'])}): {got['wrong']:,} marked wrong, "
+                    f"{got['corrected']:,} scores corrected."
+                )
+                st.rerun()
+
+
+def draw_counters(silver, live, current: dict, review: dict, scale, ks: dict) -> None:
+    """Candidates, kept, the mean teacher score, KS to gold, marked wrong and corrected (with unsaved ticks)."""
+    m = st.columns(6)
+    s = runinfo.review_summary(current)
+    m[0].metric("Candidate pairs", f"{len(silver):,}")
+    m[1].metric(
+        "Kept for training",
+        f"{int(live['used'].sum()):,}",
+        help="Kept by the sampler, less the pairs marked wrong.",
+    )
+    m[2].metric(
+        "Mean teacher score",
+        f"{charts.on_scale(silver['score'], scale).mean():.2f}",
+        help=f"On the dataset's scale ({charts.scale_text(scale)}).",
+    )
+    m[3].metric(
+        "Distance to gold (KS)",
+        f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
+        help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
+        "distribution. A large value means the silver data is skewed (try the kde sampler).",
+    )
+    m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
+    m[5].metric("Scores corrected", f"{s['corrected']:,}")
+    if current != review:
+        st.caption(
+            ":orange[:material/edit:] The counters and charts include ticks not saved yet: **Save review** keeps "
+            "them (the table's **kept** column follows once saved)."
+        )
+
+
 # ------------------------------------------------------------------------------------------------- charts
 others = [
     r
@@ -90,47 +216,7 @@ chart_area = st.container()  # drawn after the table, with its unsaved ticks
 
 # -------------------------------------------------------------------------------------------------- table
 st.subheader("Pairs")
-f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
-low, high = f1.slider(
-    f"Score range ({charts.scale_text(scale)})",
-    low_end,
-    high_end,
-    (low_end, high_end),
-    0.05 * span,
-    key=f"sv_range_{low_end:g}_{high_end:g}",
-)
-low, high = (low - low_end) / span, (high - low_end) / span  # the stored scores are on 0-1
-query = f2.text_input("Search text", key="sv_query", placeholder="words in either sentence")
-suspicion, suspicion_kind = runinfo.silver_suspicion(reviewed, summary.get("threshold"))
-sort = f3.selectbox(
-    "Sort by",
-    ["score, high first", "score, low first", "most suspicious first", "original order", "sentence1"],
-    key="sv_sort",
-    help=runinfo.SUSPICION_WHY[suspicion_kind][:1].upper() + runinfo.SUSPICION_WHY[suspicion_kind][1:] + ".",
-)
-show = f4.selectbox(
-    "Show", ["all", "kept", "marked wrong"], key="sv_show", help="As saved: kept = kept for training, not wrong."
-)
-view = reviewed[(reviewed["score"] >= low - 1e-9) & (reviewed["score"] <= high + 1e-9)]
-if query.strip():
-    q = query.strip()
-    view = view[
-        view["sentence1"].str.contains(q, case=False, regex=False)
-        | view["sentence2"].str.contains(q, case=False, regex=False)
-    ]
-if show == "kept":
-    view = view[view["used"]]
-elif show == "marked wrong":
-    view = view[view["wrong"]]
-if sort == "score, high first":
-    view = view.sort_values("score", ascending=False, kind="stable")
-elif sort == "score, low first":
-    view = view.sort_values("score", ascending=True, kind="stable")
-elif sort == "sentence1":
-    view = view.sort_values("sentence1", kind="stable")
-elif sort == "most suspicious first":
-    view = view.loc[suspicion.loc[view.index].sort_values(ascending=False, kind="stable").index]
-    st.caption(f":material/info: Sorted {runinfo.SUSPICION_WHY[suspicion_kind]}.")
+view = pairs_view(reviewed, summary, scale, low_end, high_end)
 LIMIT = 500
 st.caption(
     f"{len(view):,} of {len(reviewed):,} pairs match"
@@ -235,41 +321,8 @@ if review:
         ui.select_run(new_id)
         st.session_state["training_flash"] = "Launched a retraining run with the reviewed silver pairs."
         st.switch_page(ui.PAGES["training"])
-with st.expander("Read a pair in full", icon=":material/open_in_full:"):  # the table cuts long sentences
-    pick = st.selectbox("Row", page["row"].tolist(), key=f"sv_full_{record.id}", help="the table's row number")
-    if pick is not None:
-        full = page.loc[page["row"] == pick].iloc[0]
-        st.markdown(f"**Sentence 1** · {ui.md_escape(str(full['sentence1']))}")
-        st.markdown(f"**Sentence 2** · {ui.md_escape(str(full['sentence2']))}")
-        st.caption(ui.md_escape(f"Teacher score {full['score']:.2f} ({charts.scale_text(scale)}), {full['sampler']}"))
-with st.expander("Review in Label Studio or Argilla", icon=":material/groups:"):
-    st.caption(
-        "Hand the pairs to your team's labeling tool: each file has the pair, its row and the teacher's score as a "
-        "prediction (Label Studio) or suggestion (Argilla), and its labeling config. Bring their JSON export back "
-        "here (or `augsbert review import FILE --run RUN`): pairs marked wrong and corrected scores join this review."
-    )
-    for column, tool in zip(st.columns(2), REVIEW_BUTTONS):
-        for suffix in REVIEW_BUTTONS[tool]:  # each file is built on click: silver.csv can be large
-            column.download_button(
-                REVIEW_BUTTONS[tool][suffix],
-                lambda tool=tool, suffix=suffix: runinfo.review_file(record.dir, tool, suffix).encode(),
-                file_name=f"{record.id}-{tool}{suffix}",
-                mime="application/xml" if suffix == ".xml" else "application/json",
-                key=f"sv_{tool}{suffix}",
-            )
-    upload = st.file_uploader("A Label Studio or Argilla JSON export of these pairs", type=["json"], key="sv_import")
-    if upload is not None and st.button("Import the review", key="sv_import_go", icon=":material/upload:"):
-        try:
-            got = runinfo.import_review_text(upload.getvalue().decode("utf-8"), record.dir, name=upload.name)
-        except (ValueError, UnicodeDecodeError) as exc:  # ConfigError is a ValueError: it names the item
-            st.error(ui.md_escape(str(exc)), icon=":material/error:")
-        else:
-            st.session_state["silver_flash"] = (
-                f"Imported {got['reviewed']:,} reviewed pairs from {ui.md_escape(upload.name)} "
-                f"({ui.md_escape(got['format'])}): {got['wrong']:,} marked wrong, "
-                f"{got['corrected']:,} scores corrected."
-            )
-            st.rerun()
+read_in_full(page, record, scale)
+team_review(record)
 flash = st.session_state.pop("silver_flash", None)
 if flash:
     st.success(flash, icon=":material/rate_review:")
@@ -277,32 +330,7 @@ if flash:
 
 # ------------------------------------------------------------------------------------- counters and charts
 with counters:
-    m = st.columns(6)
-    s = runinfo.review_summary(current)
-    m[0].metric("Candidate pairs", f"{len(silver):,}")
-    m[1].metric(
-        "Kept for training",
-        f"{int(live['used'].sum()):,}",
-        help="Kept by the sampler, less the pairs marked wrong.",
-    )
-    m[2].metric(
-        "Mean teacher score",
-        f"{charts.on_scale(silver['score'], scale).mean():.2f}",
-        help=f"On the dataset's scale ({charts.scale_text(scale)}).",
-    )
-    m[3].metric(
-        "Distance to gold (KS)",
-        f"{ks['kept']:.2f}" if ks["kept"] is not None else "–",
-        help="Kolmogorov-Smirnov distance between the kept silver labels and the gold labels: 0 = same "
-        "distribution. A large value means the silver data is skewed (try the kde sampler).",
-    )
-    m[4].metric("Marked wrong", f"{s['wrong']:,}", help="Excluded from student training by the reviewer.")
-    m[5].metric("Scores corrected", f"{s['corrected']:,}")
-    if current != review:
-        st.caption(
-            ":orange[:material/edit:] The counters and charts include ticks not saved yet: **Save review** keeps "
-            "them (the table's **kept** column follows once saved)."
-        )
+    draw_counters(silver, live, current, review, scale, ks)
 
 with chart_area:
     plot = live[live["used"]] if only_kept else live

@@ -32,8 +32,6 @@ STILL_OVER = {
     "studio/workspace.py": 742,
     "app_pages/scenario.py": 702,
     "studio/modelbox.py:model_box": 108,  # moved from the Scenario page as it was
-    "page:app_pages/silver.py": 297,
-    "page:app_pages/compare.py": 230,
 }
 
 
