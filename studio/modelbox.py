@@ -95,111 +95,122 @@ def auto_teacher_note(draft: dict) -> None:
         mpnet_note()
 
 
+def base_model(draft: dict, m: dict, role: str) -> None:
+    """The base model of `role`: an offline choice, `auto`, static, or a hub name / allowed folder (into `m`)."""
+    current = m.get("model") or "default"
+    if role == "teacher":
+        options = list(scenario.TEACHER_CHOICES)
+        labels = dict(scenario.TEACHER_CHOICES)
+        labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
+    else:
+        options = list(scenario.STUDENT_CHOICES)
+        labels = dict(scenario.STUDENT_CHOICES)
+    index = options.index(current) if current in options else options.index("custom")
+    kind = st.radio(
+        "Base model",
+        options,
+        index=index,
+        key=f"sc_{role}_kind",
+        horizontal=role != "teacher",
+        format_func=labels.get,
+    )
+    if kind in ("default", "mpnet", "auto", "static"):
+        m["model"] = kind
+        if kind == "mpnet":
+            mpnet_note()
+        elif kind == "auto":
+            auto_teacher_note(draft)
+        elif kind == "static":
+            st.caption(ui.md_escape(scenario.STATIC_NOTE))
+    else:
+        name = st.text_input(
+            "Hub name or local directory",
+            "" if current in options else m["model"],
+            key=f"sc_{role}_model",
+            placeholder="e.g. bert-base-uncased or /models/my-model",
+            help="A Hugging Face hub name, or a model folder under: "
+            + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
+            + " (set AUGSBERT_MODEL_ROOTS to allow other folders).",
+        )
+        m["model"] = name.strip() or "default"
+        if name.strip():
+            model_note(name.strip())
+
+
+def schedule(m: dict, role: str) -> None:
+    """Epochs (or stop on dev), batch size, layers, learning rate and sequence length that suit the kind (into `m`)."""
+    c1, c2 = st.columns(2)
+    auto = role == "student" and c1.toggle(
+        "Stop on dev",
+        m.get("epochs") == AUTO_EPOCHS,
+        key=f"sc_{role}_auto",
+        help="Evaluate on dev after each epoch, keep the best and stop after 2 epochs without a gain: every "
+        "student, the gold-only baseline too, gets the schedule that suits it, so AugSBERT is compared with a "
+        "tuned baseline. Off: a fixed number of epochs.",
+    )
+    if auto:
+        m["epochs"] = AUTO_EPOCHS
+        m["max_epochs"] = int(
+            c1.number_input("Epoch limit", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
+        )
+    else:
+        fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))
+        m["epochs"] = scenario.whole_epochs(
+            c1.number_input("Epochs", 0.25, 50.0, fixed, 1.0, format="%g", key=f"sc_{role}_epochs")
+        )
+    usual_bs = scenario.usual_batch_size(m["model"]) if role == "student" else 16
+    bs = int(m.get("batch_size", usual_bs))
+    if role == "student" and bs != usual_bs and bs in scenario.USUAL_BATCHES:  # another kind's usual batch
+        bs = usual_bs
+    m["batch_size"] = int(
+        c2.selectbox(
+            "Batch size",
+            scenario.BATCH_SIZES,
+            index=scenario.BATCH_SIZES.index(bs) if bs in scenario.BATCH_SIZES else 1,
+            key=f"sc_{role}_bs" + (f"_{scenario.rate_kind(m)}" if role == "student" else ""),
+        )
+    )
+    if role == "student" and m["model"] != "static":
+        cut = c2.selectbox(
+            "Layers",
+            scenario.LAYER_CHOICES,
+            index=scenario.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in scenario.LAYER_CHOICES else 0,
+            format_func=lambda n: "all" if n is None else f"first {n}",
+            key=f"sc_{role}_layers",
+            help="Keep only the first N transformer layers of the base: a faster student (about 6/N times the "
+            "sentences/s of the 6-layer MiniLM), weaker before training, so it learns more from silver.",
+        )
+        m["layers"] = cut
+        if cut is not None:
+            st.caption(ui.md_escape(scenario.LAYERS_NOTE))
+    else:
+        m.pop("layers", None)
+    lrs, usual = scenario.learning_rates(m["model"], m.get("layers"))
+    lr = float(m.get("learning_rate", usual))
+    if lr != usual and lr in scenario.USUAL_RATES:  # another kind's usual rate: this kind's own instead
+        lr = usual
+    m["learning_rate"] = float(
+        c1.selectbox(
+            "Learning rate",
+            lrs,
+            index=lrs.index(lr) if lr in lrs else lrs.index(usual),
+            format_func=lambda v: f"{v:.0e}",
+            key=f"sc_{role}_lr_{scenario.rate_kind(m)}",
+        )
+    )
+    seqs = [64, 128, 256, 512]
+    seq = int(m.get("max_seq_length", 128))
+    m["max_seq_length"] = int(
+        c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1, key=f"sc_{role}_seq")
+    )
+
+
 def model_box(draft: dict, role: str, title: str, help_text: str) -> dict:
+    """The box of one model (`student` or `teacher`): its base and its schedule, as the draft's settings."""
     m = dict(draft[role])
     with st.container(border=True):
         st.markdown(f"**{title}**")
         st.caption(help_text)
-        current = m.get("model") or "default"
-        if role == "teacher":
-            options = list(scenario.TEACHER_CHOICES)
-            labels = dict(scenario.TEACHER_CHOICES)
-            labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
-        else:
-            options = list(scenario.STUDENT_CHOICES)
-            labels = dict(scenario.STUDENT_CHOICES)
-        index = options.index(current) if current in options else options.index("custom")
-        kind = st.radio(
-            "Base model",
-            options,
-            index=index,
-            key=f"sc_{role}_kind",
-            horizontal=role != "teacher",
-            format_func=labels.get,
-        )
-        if kind in ("default", "mpnet", "auto", "static"):
-            m["model"] = kind
-            if kind == "mpnet":
-                mpnet_note()
-            elif kind == "auto":
-                auto_teacher_note(draft)
-            elif kind == "static":
-                st.caption(ui.md_escape(scenario.STATIC_NOTE))
-        else:
-            name = st.text_input(
-                "Hub name or local directory",
-                "" if current in options else m["model"],
-                key=f"sc_{role}_model",
-                placeholder="e.g. bert-base-uncased or /models/my-model",
-                help="A Hugging Face hub name, or a model folder under: "
-                + ui.md_escape(", ".join(str(r) for r in security.model_roots()))
-                + " (set AUGSBERT_MODEL_ROOTS to allow other folders).",
-            )
-            m["model"] = name.strip() or "default"
-            if name.strip():
-                model_note(name.strip())
-        c1, c2 = st.columns(2)
-        auto = role == "student" and c1.toggle(
-            "Stop on dev",
-            m.get("epochs") == AUTO_EPOCHS,
-            key=f"sc_{role}_auto",
-            help="Evaluate on dev after each epoch, keep the best and stop after 2 epochs without a gain: every "
-            "student, the gold-only baseline too, gets the schedule that suits it, so AugSBERT is compared with a "
-            "tuned baseline. Off: a fixed number of epochs.",
-        )
-        if auto:
-            m["epochs"] = AUTO_EPOCHS
-            m["max_epochs"] = int(
-                c1.number_input("Epoch limit", 1, 100, int(m.get("max_epochs") or 10), 1, key=f"sc_{role}_max")
-            )
-        else:
-            fixed = 1.0 if m.get("epochs") == AUTO_EPOCHS else float(m.get("epochs", 1))
-            m["epochs"] = scenario.whole_epochs(
-                c1.number_input("Epochs", 0.25, 50.0, fixed, 1.0, format="%g", key=f"sc_{role}_epochs")
-            )
-        usual_bs = scenario.usual_batch_size(m["model"]) if role == "student" else 16
-        bs = int(m.get("batch_size", usual_bs))
-        if role == "student" and bs != usual_bs and bs in scenario.USUAL_BATCHES:  # another kind's usual batch
-            bs = usual_bs
-        m["batch_size"] = int(
-            c2.selectbox(
-                "Batch size",
-                scenario.BATCH_SIZES,
-                index=scenario.BATCH_SIZES.index(bs) if bs in scenario.BATCH_SIZES else 1,
-                key=f"sc_{role}_bs" + (f"_{scenario.rate_kind(m)}" if role == "student" else ""),
-            )
-        )
-        if role == "student" and m["model"] != "static":
-            cut = c2.selectbox(
-                "Layers",
-                scenario.LAYER_CHOICES,
-                index=scenario.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in scenario.LAYER_CHOICES else 0,
-                format_func=lambda n: "all" if n is None else f"first {n}",
-                key=f"sc_{role}_layers",
-                help="Keep only the first N transformer layers of the base: a faster student (about 6/N times the "
-                "sentences/s of the 6-layer MiniLM), weaker before training, so it learns more from silver.",
-            )
-            m["layers"] = cut
-            if cut is not None:
-                st.caption(ui.md_escape(scenario.LAYERS_NOTE))
-        else:
-            m.pop("layers", None)
-        lrs, usual = scenario.learning_rates(m["model"], m.get("layers"))
-        lr = float(m.get("learning_rate", usual))
-        if lr != usual and lr in scenario.USUAL_RATES:  # another kind's usual rate: this kind's own instead
-            lr = usual
-        m["learning_rate"] = float(
-            c1.selectbox(
-                "Learning rate",
-                lrs,
-                index=lrs.index(lr) if lr in lrs else lrs.index(usual),
-                format_func=lambda v: f"{v:.0e}",
-                key=f"sc_{role}_lr_{scenario.rate_kind(m)}",
-            )
-        )
-        seqs = [64, 128, 256, 512]
-        seq = int(m.get("max_seq_length", 128))
-        m["max_seq_length"] = int(
-            c2.selectbox("Max sequence length", seqs, index=seqs.index(seq) if seq in seqs else 1, key=f"sc_{role}_seq")
-        )
+        base_model(draft, m, role)
+        schedule(m, role)
     return m

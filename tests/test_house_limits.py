@@ -31,7 +31,6 @@ STILL_OVER = {
     "studio/scenario.py": 639,
     "studio/workspace.py": 742,
     "app_pages/scenario.py": 702,
-    "studio/modelbox.py:model_box": 108,  # moved from the Scenario page as it was
 }
 
 
