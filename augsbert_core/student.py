@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -16,10 +17,8 @@ from .training import (
     NO_DEV_EPOCHS,
     dev_early_stopping,
     early_stopping,
+    fit,
     fixed_schedule,
-    run_training,
-    seed_list,
-    train_with_seed_search,
     trainer_kwargs,
 )
 
@@ -63,6 +62,43 @@ def bi_encoder_evaluator(frame: pd.DataFrame, task: str, name: str):
     )
 
 
+def _training_rows(train: pd.DataFrame, loss_name: str, task: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The rows the loss trains on and the trainer arguments it needs: labeled pairs, or (a positives-only loss) the
+    positive pairs, with their mined hard negatives when there are some, batched with no duplicate sentences."""
+    from sentence_transformers.training_args import BatchSamplers  # noqa: PLC0415 - loads torch; only training and encoding need it
+
+    if registry.loss(loss_name).positives_only:
+        triplets = "negative" in train.columns and train["negative"].notna().all()  # hard negatives (mining.py)
+        columns = ["sentence1", "sentence2", "negative"] if triplets else ["sentence1", "sentence2"]
+        return train[train["label"] == 1][columns], {"batch_sampler": BatchSamplers.NO_DUPLICATES}
+    frame = train[["sentence1", "sentence2", "label"]]
+    return frame.astype({"label": float if task == "regression" else int}), {}
+
+
+def _schedule_got(cfg: ModelConfig, trainer: Any, stopper: Any) -> dict[str, Any]:
+    """What the training got (metrics.json `schedules`); with early stopping, the best epoch's weights restored."""
+    if stopper is not None:
+        stopper.restore(trainer.model)
+        return stopper.schedule(trainer.state)
+    if early_stopping(cfg):
+        return fixed_schedule(trainer.state, NO_DEV_EPOCHS, why="epochs: auto, but no dev split to stop on")
+    return fixed_schedule(trainer.state, cfg.epochs)
+
+
+def _dev_scorer(dev: pd.DataFrame | None, task: str):
+    """The student's dev score for seed trials (None without a dev split): its task's primary metric."""
+    if dev is None or len(dev) < 2:
+        return None
+
+    def dev_score(model) -> float:
+        if task == "positive_pairs":  # retrieval on dev: its primary metric, MRR@10
+            return retrieval_metrics(model, dev, "dev").get("mrr@10", 0.0)
+        pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
+        return primary_score(pred, dev["label"].to_numpy(), task)
+
+    return dev_score
+
+
 def train_student(
     train: pd.DataFrame,
     cfg: ModelConfig,
@@ -89,19 +125,10 @@ def train_student(
     On cancel the partly trained model is saved, then `Cancelled` is raised."""
     from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
-    from sentence_transformers.training_args import BatchSamplers  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     device = device or choose_device()
     loss_name = cfg.loss or default_loss(task)
-    frame = train[["sentence1", "sentence2", "label"]]
-    extra = {}
-    if registry.loss(loss_name).positives_only:  # positives only, no duplicate sentences within a batch
-        triplets = "negative" in train.columns and train["negative"].notna().all()  # hard negatives (mining.py)
-        columns = ["sentence1", "sentence2", "negative"] if triplets else ["sentence1", "sentence2"]
-        frame = train[train["label"] == 1][columns]
-        extra["batch_sampler"] = BatchSamplers.NO_DUPLICATES
-    else:
-        frame = frame.astype({"label": float if task == "regression" else int})
+    frame, extra = _training_rows(train, loss_name, task)
     dataset = Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     has_dev = dev is not None and len(dev) >= 2
     stop_on_dev = early_stopping(cfg) and has_dev
@@ -135,36 +162,10 @@ def train_student(
             callbacks=[make_trainer_callback(stage, sink, cancel), *stoppers[-1:]],
         )
 
-    if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-
-        def dev_score(model) -> float:
-            if task == "positive_pairs":  # retrieval on dev: its primary metric, MRR@10
-                return retrieval_metrics(model, dev, "dev").get("mrr@10", 0.0)
-            pred = bi_encoder_scores(model, dev["sentence1"].tolist(), dev["sentence2"].tolist())
-            return primary_score(pred, dev["label"].to_numpy(), task)
-
-        trainer, report = train_with_seed_search(
-            make_trainer,
-            output_dir,
-            seeds=seed_list(seed, cfg.seed_trials),
-            fraction=cfg.seed_trial_fraction,
-            score=dev_score,
-            stage=stage,
-            sink=sink,
-            resume=resume,
-            cancel=cancel,
-        )
-    else:
-        trainer, report = make_trainer(seed), None
-        run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
+    progress = dict(stage=stage, sink=sink, resume=resume, cancel=cancel)
+    trainer, report = fit(make_trainer, cfg, output_dir, seed=seed, dev_score=_dev_scorer(dev, task), **progress)
     model = trainer.model
-    if stoppers:
-        stoppers[-1].restore(model)
-        got = stoppers[-1].schedule(trainer.state)
-    elif early_stopping(cfg):
-        got = fixed_schedule(trainer.state, NO_DEV_EPOCHS, why="epochs: auto, but no dev split to stop on")
-    else:
-        got = fixed_schedule(trainer.state, cfg.epochs)
+    got = _schedule_got(cfg, trainer, stoppers[-1] if stoppers else None)  # restores the best epoch's weights
     if schedule is not None:
         schedule.update(got)
     model.save_pretrained(str(output_dir))

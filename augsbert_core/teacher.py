@@ -31,13 +31,24 @@ from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_enc
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
 from .registry import DEFAULT_TEACHER_LOSS
 from .speed import throughput, timed, timed_split
-from .training import run_training, seed_list, train_with_seed_search, trainer_kwargs
+from .training import fit, trainer_kwargs
 
 
 def both_orders(frame: pd.DataFrame) -> pd.DataFrame:
     """The pairs plus their swapped copies (same labels)."""
     swapped = frame.rename(columns={"sentence1": "sentence2", "sentence2": "sentence1"})[list(frame.columns)]
     return pd.concat([frame, swapped], ignore_index=True)
+
+
+def _teacher_dev_scorer(dev: pd.DataFrame | None, task: str):
+    """The teacher's dev score for seed trials (None without a dev split): its task's primary metric."""
+    if dev is None or len(dev) < 2:
+        return None
+
+    def dev_score(model) -> float:
+        return primary_score(label_pairs(model, dev["sentence1"], dev["sentence2"]), dev["label"].to_numpy(), task)
+
+    return dev_score
 
 
 def train_teacher(
@@ -68,10 +79,9 @@ def train_teacher(
     from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
 
     device = device or choose_device()
+    load = dict(device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code)
     if cfg.epochs == 0:  # a ready-trained cross-encoder, used as it is
-        model = load_cross_encoder(
-            cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
-        )
+        model = load_cross_encoder(cfg.model, **load)
         sink(ProgressEvent(stage, message=f"using {cfg.model} as it is (teacher.epochs = 0)"))
         model.save_pretrained(str(output_dir))
         return model
@@ -83,9 +93,7 @@ def train_teacher(
         evaluator = cross_encoder_evaluator(dev, task, name="dev")
 
     def make_trainer(trainer_seed: int, folder: Path | None = None):
-        model = load_cross_encoder(
-            cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
-        )
+        model = load_cross_encoder(cfg.model, **load)
         loss = registry.loss(cfg.loss or DEFAULT_TEACHER_LOSS).build(model)
         kwargs = trainer_kwargs(
             cfg,
@@ -108,27 +116,8 @@ def train_teacher(
             callbacks=[make_trainer_callback(stage, sink, cancel)],
         )
 
-    report = None
-    if cfg.seed_trials > 1 and dev is not None and len(dev) >= 2:
-
-        def dev_score(model) -> float:
-            pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
-            return primary_score(pred, dev["label"].to_numpy(), task)
-
-        trainer, report = train_with_seed_search(
-            make_trainer,
-            output_dir,
-            seeds=seed_list(seed, cfg.seed_trials),
-            fraction=cfg.seed_trial_fraction,
-            score=dev_score,
-            stage=stage,
-            sink=sink,
-            resume=resume,
-            cancel=cancel,
-        )
-    else:
-        trainer = make_trainer(seed)
-        run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
+    progress = dict(stage=stage, sink=sink, resume=resume, cancel=cancel, dev_score=_teacher_dev_scorer(dev, task))
+    trainer, report = fit(make_trainer, cfg, output_dir, seed=seed, **progress)
     model = trainer.model
     model.save_pretrained(str(output_dir))
     if report is not None:
@@ -398,6 +387,24 @@ def onnx_cross_encoder(model) -> OnnxCrossEncoder:
     return twin
 
 
+def _run_trial(gold, cfg, n_epochs, rate, folder: Path, dev, task, seed, device, sink, cancel):
+    """One teacher-search trial: trained into `folder`, scored on dev. Returns (model, dev score, seconds)."""
+    t0 = time.time()
+    model = train_teacher(
+        gold,
+        replace(cfg, epochs=n_epochs, learning_rate=rate),
+        folder,
+        seed=seed,
+        device=device,
+        task=task,
+        dev=dev,
+        sink=sink,
+        cancel=cancel,
+    )
+    value = primary_score(label_pairs(model, dev["sentence1"], dev["sentence2"]), dev["label"].to_numpy(), task)
+    return model, value, time.time() - t0
+
+
 def search_teacher(
     gold: pd.DataFrame,
     cfg: ModelConfig,
@@ -442,22 +449,8 @@ def search_teacher(
                 message=f"trial {number}/{len(grid)}: {n_epochs:g} epochs, lr {rate:g}",
             )
         )
-        t0 = time.time()
         folder = scratch / f"trial-{number}"
-        model = train_teacher(
-            gold,
-            replace(cfg, epochs=n_epochs, learning_rate=rate),
-            folder,
-            seed=seed,
-            device=device,
-            task=task,
-            dev=dev,
-            sink=sink,
-            cancel=cancel,
-        )
-        pred = label_pairs(model, dev["sentence1"], dev["sentence2"])
-        value = primary_score(pred, dev["label"].to_numpy(), task)
-        seconds = time.time() - t0
+        model, value, seconds = _run_trial(gold, cfg, n_epochs, rate, folder, dev, task, seed, device, sink, cancel)
         seconds_per_epoch = max(seconds_per_epoch or 0.0, seconds / n_epochs)
         trials.append({**trial, "status": "done", "dev": float(value), "seconds": round(seconds, 1)})
         sink(

@@ -355,3 +355,23 @@ def _newest(folder: Path) -> Path:
     if not found:
         raise RuntimeError(f"seed trial left no checkpoint in {folder}")
     return max(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def fit(make_trainer, cfg, output_dir: str | Path, *, seed: int, dev_score, stage: str, sink, resume: bool, cancel):
+    """Train once, or (`cfg.seed_trials` > 1 and a `dev_score`) run short trials of several seeds and finish the best
+    on dev (`train_with_seed_search`). Returns (the trainer, the seed search's report or None)."""
+    if cfg.seed_trials > 1 and dev_score is not None:
+        return train_with_seed_search(
+            make_trainer,
+            output_dir,
+            seeds=seed_list(seed, cfg.seed_trials),
+            fraction=cfg.seed_trial_fraction,
+            score=dev_score,
+            stage=stage,
+            sink=sink,
+            resume=resume,
+            cancel=cancel,
+        )
+    trainer = make_trainer(seed)
+    run_training(trainer, output_dir, resume=resume, stage=stage, sink=sink)
+    return trainer, None
