@@ -21,13 +21,22 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from .columns import (  # noqa: F401 - ALIASES, CANONICAL_COLUMNS, match_columns: re-exported
+    ALIASES,
+    CANONICAL_COLUMNS,
+    _apply_column_map,
+    _column_list,
+    _find_column,
+    _norm,
+    _pair_columns,
+    match_columns,
+)
 from .problems import (
     MAX_PROBLEMS,  # noqa: F401 - re-exported (data.MAX_PROBLEMS)
     DataError,
@@ -86,28 +95,6 @@ __all__ = [
 
 # positive_pairs: positives only (every label 1, or anchor/positive columns without labels): negatives are mined
 Task = Literal["regression", "classification", "positive_pairs"]
-
-CANONICAL_COLUMNS: tuple[str, ...] = ("sentence1", "sentence2", "score", "label", "sentence")
-
-#: Accepted column names per canonical column (matched case-insensitively, ignoring spaces, '_' and '-').
-ALIASES: dict[str, tuple[str, ...]] = {
-    "sentence1": ("sentence1", "s1", "text_a", "text1", "question1", "q1", "premise", "sentence_a", "anchor"),
-    "sentence2": ("sentence2", "s2", "text_b", "text2", "question2", "q2", "hypothesis", "sentence_b", "positive"),
-    "score": (
-        "score",
-        "similarity",
-        "sim",
-        "relatedness",
-        "gold_score",
-        "relatedness_score",  # SICK
-        "similarity_score",
-        "sim_score",
-        "sts_score",
-        "gold_label",  # a graded or 0/1 gold column: 0/1 numbers still make a classification task
-    ),
-    "label": ("label", "is_duplicate", "duplicate", "target", "y"),
-    "sentence": ("sentence", "text", "question", "sentences", "query"),
-}
 
 _MAX_LISTED_ROWS = 10  # rows named in one aggregated warning
 _NAN_WORDS = ("nan", "+nan", "-nan")
@@ -200,91 +187,6 @@ def _mean_words(texts: pd.Series) -> float | None:
 def _unique_interleaved(first: pd.Series, second: pd.Series) -> list[str]:
     both = np.column_stack([first.to_numpy(dtype=object), second.to_numpy(dtype=object)]).ravel()
     return pd.unique(pd.Series(both, dtype=object)).tolist()
-
-
-# -------------------------------------------------------------------------------------------- column mapping
-def _norm(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", str(name).lower())
-
-
-def _apply_column_map(
-    frame: pd.DataFrame, column_map: dict[str, str] | None, file: str
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Rename FILE columns to canonical names. Returns the frame and {current name: original file name}.
-
-    A file column whose name equals a mapped target (and is not itself mapped) is dropped: it is shadowed.
-    """
-    origin = {c: c for c in frame.columns}
-    if not column_map:
-        return frame, origin
-    columns = list(frame.columns)
-    rename: dict[str, str] = {}
-    for file_col, target in column_map.items():
-        if target not in CANONICAL_COLUMNS:
-            _fail(
-                file,
-                f"column_map maps {file_col!r} to {target!r}, which is not one of: {', '.join(CANONICAL_COLUMNS)}",
-                column=str(file_col),
-            )
-        if file_col in columns:
-            actual = file_col
-        else:
-            loose = [c for c in columns if c.strip().lower() == str(file_col).strip().lower()]
-            if len(loose) != 1:
-                _fail(
-                    file,
-                    f"column_map refers to column {file_col!r}, which is not in the file "
-                    f"(found: {_column_list(columns)})",
-                )
-            actual = loose[0]
-        if target in rename.values():
-            _fail(file, f"column_map maps two columns to {target!r}", column=actual)
-        rename[actual] = target
-    shadowed = [c for c in columns if c in rename.values() and c not in rename]
-    frame = frame.drop(columns=shadowed).rename(columns=rename)
-    origin = {rename.get(c, c): c for c in columns if c not in shadowed}
-    return frame, origin
-
-
-def _find_column(columns: list[str], canonical: str, taken: set[str]) -> str | None:
-    """Exact canonical name first, then aliases in order."""
-    free = {_norm(c): c for c in reversed(columns) if c not in taken}  # first column wins on a tie
-    for alias in ALIASES[canonical]:
-        if _norm(alias) in free:
-            return free[_norm(alias)]
-    return None
-
-
-def match_columns(
-    columns: Iterable[str], targets: Iterable[str] = ("sentence1", "sentence2", "score", "label")
-) -> dict[str, str | None]:
-    """{canonical name: file column or None}, matched as the loaders do (aliases; case, spaces, '_' and '-'
-    ignored); each file column is used at most once, targets in the order given."""
-    columns = [str(c) for c in columns]
-    taken: set[str] = set()
-    out: dict[str, str | None] = {}
-    for target in targets:
-        found = _find_column(columns, target, taken)
-        out[target] = found
-        if found:
-            taken.add(found)
-    return out
-
-
-def _column_list(names: Iterable[str], limit: int = 20) -> str:
-    names = list(names)
-    shown = ", ".join(names[:limit])
-    return (shown + f", … ({len(names) - limit} more)" if len(names) > limit else shown) or "no columns"
-
-
-def _missing_column(file: str, canonical: str, origin: dict[str, str]) -> Problem:
-    found = _column_list(origin.values())
-    return Problem(
-        file,
-        None,
-        None,
-        f"missing column {canonical!r} (found: {found}); map it with column_map={{'your_col': {canonical!r}}}",
-    )
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -577,6 +479,45 @@ def score_range(
     )
 
 
+def _resolve_task(task, scale, values: np.ndarray, valid: np.ndarray, is_binary: np.ndarray, target: str) -> Task:
+    """The task: as given, regression with a scale, else what the values say (all 1: positive pairs; all 0/1:
+    classification; a score column: regression; a label column with other values: classification, whose rows fail)."""
+    if task is not None:
+        return task
+    if scale is not None:
+        return "regression"
+    if valid.any() and bool(np.all(values[valid] == 1.0)):
+        return "positive_pairs"  # every label 1: positives only, negatives are mined (mining.py)
+    if valid.any() and bool(np.all(is_binary[valid])):
+        return "classification"
+    return "regression" if target == "score" else "classification"
+
+
+def _checked_scale(scale, values, valid, raw_target, target: str, target_name: str, log) -> tuple[float, float] | None:
+    """The score scale of a regression file: as given (rows outside it logged), else detected from the values
+    (a range no usual scale fits is logged with a suggestion)."""
+    if scale is not None:
+        low, high = scale
+        outside = valid & ((values < low) | (values > high))
+        log.add_rows(
+            outside,
+            target_name,
+            lambda i: f"{target} {str(raw_target.iat[i]).strip()} is outside the scale {low:g}..{high:g}",
+        )
+        return scale
+    if not valid.any():
+        return None
+    low, high = float(values[valid].min()), float(values[valid].max())
+    detected = detect_scale(low, high)
+    if detected is None:
+        suggestion = _suggest_scale(low, high)
+        log.add(
+            f"scores range {low:g}..{high:g}; pass scale=(lo, hi), e.g. scale=({suggestion[0]:g}, {suggestion[1]:g})",
+            column=target_name,
+        )
+    return detected
+
+
 def load_pairs(
     path: PathLike,
     *,
@@ -590,34 +531,7 @@ def load_pairs(
     file = str(path)
     raw = _read_raw(path)
     frame, origin = _apply_column_map(raw.frame, column_map, file)
-    columns = list(frame.columns)
-    taken: set[str] = set()
-    found: dict[str, str | None] = {}
-    for canonical in ("sentence1", "sentence2", "score", "label"):
-        found[canonical] = _find_column(columns, canonical, taken)
-        if found[canonical] is not None:
-            taken.add(found[canonical])
-    missing = [_missing_column(file, c, origin) for c in ("sentence1", "sentence2") if found[c] is None]
-    unlabeled = found["score"] is None and found["label"] is None
-    # positives only without a label column: task positive_pairs given, or the columns say so (anchor/positive)
-    positives_only = (
-        unlabeled
-        and not missing
-        and (task == "positive_pairs" or (task is None and _norm(origin[found["sentence2"]]) == "positive"))
-    )
-    if unlabeled and not positives_only:
-        found_names = _column_list(origin.values())
-        missing.append(
-            Problem(
-                file,
-                None,
-                None,
-                f"missing column 'score' or 'label' (found: {found_names}); "
-                "map it with column_map={'your_col': 'score'}",
-            )
-        )
-    if missing:
-        raise DataError(missing)
+    found, positives_only = _pair_columns(frame, origin, file, task)
     if positives_only:
         return _load_positives_only(raw, frame, origin, found, file, drop_duplicates)
 
@@ -643,42 +557,12 @@ def load_pairs(
         hint = "" if task == "classification" else "; pass task='regression' if these are graded scores"
         return f"labels must be 0/1, found {str(raw_target.iat[i]).strip()}{hint}"
 
-    resolved: Task
-    if task is not None:
-        resolved = task
-    elif scale is not None:
-        resolved = "regression"
-    elif valid.any() and bool(np.all(values[valid] == 1.0)):
-        resolved = "positive_pairs"  # every label 1: positives only, negatives are mined (mining.py)
-    elif valid.any() and bool(np.all(is_binary[valid])):
-        resolved = "classification"
-    elif target == "score":
-        resolved = "regression"
-    else:
-        resolved = "classification"  # a label-named column with non-0/1 values: each such row is an error
-
+    resolved = _resolve_task(task, scale, values, valid, is_binary, target)
     final_scale: tuple[float, float] | None = None
     if resolved in ("classification", "positive_pairs"):
         log.add_rows(valid & ~is_binary, target_name, not_binary_message)
-    elif scale is not None:
-        low, high = scale
-        outside = valid & ((values < low) | (values > high))
-        log.add_rows(
-            outside,
-            target_name,
-            lambda i: f"{target} {str(raw_target.iat[i]).strip()} is outside the scale {low:g}..{high:g}",
-        )
-        final_scale = scale
-    elif valid.any():
-        low, high = float(values[valid].min()), float(values[valid].max())
-        final_scale = detect_scale(low, high)
-        if final_scale is None:
-            suggestion = _suggest_scale(low, high)
-            log.add(
-                f"scores range {low:g}..{high:g}; pass scale=(lo, hi), e.g. scale=({suggestion[0]:g}, "
-                f"{suggestion[1]:g})",
-                column=target_name,
-            )
+    else:
+        final_scale = _checked_scale(scale, values, valid, raw_target, target, target_name, log)
     if odd_target is not None and (target == "score" or resolved == "regression"):
         log.add_rows(
             odd_target.mask(_BOOLEAN),

@@ -15,8 +15,7 @@ MODULE_LINES, FUNCTION_LINES, CLASS_LINES, PAGE_TOP_LEVEL = 600, 80, 400, 200
 #: function or class, "page:path" for a page's top-level lines
 STILL_OVER = {
     "augsbert_core/config.py": 782,
-    "augsbert_core/data.py": 790,
-    "augsbert_core/data.py:load_pairs": 135,
+    "augsbert_core/data.py": 674,
     "augsbert_core/distributed.py:train_distributed": 89,
     "augsbert_core/report.py": 722,
     "augsbert_core/runs.py": 615,
