@@ -26,6 +26,7 @@ from . import registry, stages
 from .bm25 import SparseBM25
 from .distributions import distribution_distance, kde_select  # noqa: F401 - re-exported: their old home
 from .embeddings import cached_embeddings
+from .mixes import achieved_shares, mix_candidates, split_budget  # noqa: F401 - re-exported: their old home
 from .progress import ProgressEvent, ProgressSink, null_sink
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -357,6 +358,34 @@ def _search_here(search: BlockSearch, blocks: list[np.ndarray]) -> Iterator[dict
         yield search.run(queries)
 
 
+def _indexes(sentences: list[str], names, depth: int, model, embeddings, hnsw_threshold: int, sink, cache):
+    """The indexes the searches need, built once: BM25 weights, and the sentence embeddings with their faiss index.
+    Returns (bm25 index or None, vector index or None, embeddings or None)."""
+    n, bm25_index, vector_index = len(sentences), None, None
+    if "bm25" in names:
+        bm25_index = SparseBM25(tokenize(sentences))
+    if "semantic" in names:
+        if embeddings is None:
+            if model is None:
+                raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
+            embeddings = embed_sentences(model, sentences, sink=sink, cache=cache)
+        vector_index = build_vector_index(embeddings, hnsw_threshold=hnsw_threshold, depth=depth)
+        sink(ProgressEvent(stages.SAMPLE_SEARCH, 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
+    return bm25_index, vector_index, embeddings
+
+
+def _ranked(name: str, found: dict, sentences: list[str], queries: np.ndarray, depth: int, rng, sink):
+    """(ranked partner ids, valid mask or None) of one search for a block's queries: an index-free search runs here,
+    an indexed one's result comes from the block's search."""
+    local = registry.search_function(name)
+    if local is not None:  # an index-free search (random, or a registered one) runs here
+        ranked = local(sentences, queries, depth, rng)
+        return ranked if isinstance(ranked, tuple) else (ranked, None)
+    done = int(queries[-1]) + 1
+    sink(ProgressEvent("sample.bm25" if name == "bm25" else stages.SAMPLE_SEARCH, done, len(sentences)))
+    return found[name]
+
+
 def iter_candidate_chunks(
     sentences: Sequence[str],
     sampler: str,
@@ -394,17 +423,10 @@ def iter_candidate_chunks(
     depth = _search_depth(n, top_k, excluded)
     names = registry.sampler(sampler).searches
     chunk_size = max(1, int(chunk_size))
-    bm25_index = vector_index = None
     rng = np.random.default_rng(seed)  # the index-free searches' draws (random), reproducible with the seed
-    if "bm25" in names:
-        bm25_index = SparseBM25(tokenize(sentences))
-    if "semantic" in names:
-        if embeddings is None:
-            if model is None:
-                raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
-            embeddings = embed_sentences(model, sentences, sink=sink, cache=cache)
-        vector_index = build_vector_index(embeddings, hnsw_threshold=hnsw_threshold, depth=depth)
-        sink(ProgressEvent(stages.SAMPLE_SEARCH, 0, n, message=f"{type(vector_index).__name__} over {n:,} vectors"))
+    bm25_index, vector_index, embeddings = _indexes(
+        sentences, names, depth, model, embeddings, hnsw_threshold, sink, cache
+    )
     keeper = _ChunkKeeper(n, excluded)
     text = np.array(sentences, dtype=object)
     search = BlockSearch(
@@ -421,15 +443,7 @@ def iter_candidate_chunks(
         start = int(queries[0])
         frames = []
         for name in names:
-            valid = None
-            local = registry.search_function(name)
-            if local is not None:  # an index-free search (random, or a registered one) runs here
-                ranked = local(sentences, queries, depth, rng)
-                if isinstance(ranked, tuple):
-                    ranked, valid = ranked
-            else:
-                ranked, valid = found[name]
-                sink(ProgressEvent("sample.bm25" if name == "bm25" else stages.SAMPLE_SEARCH, int(queries[-1]) + 1, n))
+            ranked, valid = _ranked(name, found, sentences, queries, depth, rng, sink)
             first, second = keeper.take(queries, ranked.astype(np.int64, copy=False), top_k, valid)
             frames.append(
                 pd.DataFrame(
@@ -543,71 +557,3 @@ def sample_mixed_candidates(
     drawn = " · ".join(f"{name} {sum(counts.get(p, 0) for p in SAMPLER_PARTS[name]):,}" for name in shares)
     sink(ProgressEvent(stages.SAMPLE, len(pairs), len(pairs), message=f"{len(pairs):,} mixed candidate pairs: {drawn}"))
     return pairs
-
-
-def mix_candidates(
-    pools: dict[str, pd.DataFrame], shares: dict[str, float], *, cap: int | None = None, seed: int = 42
-) -> pd.DataFrame:
-    """The candidates of a sampler mix, drawn from each sampler's pool (sentence1, sentence2, sampler).
-
-    The budget is the largest pool (what the most productive sampler gives alone), at most `cap`; it is split by
-    `shares` (largest remainders, so the counts sum to it). In the order of `shares`, each sampler draws its count
-    at random (with `seed`) from its pool, skipping pairs an earlier sampler drew: a pair found by two samplers
-    counts once, for the earlier, and the later one draws others in its place. When a pool cannot fill its count
-    the budget shrinks until every share can be met, so each sampler's count is its share of the total within
-    one pair."""
-    names = list(shares)
-    budget = max((len(pools[name]) for name in names), default=0)
-    if cap is not None:
-        budget = min(budget, int(cap))
-    rng = np.random.default_rng((seed, 1))
-    order = {name: rng.permutation(len(pools[name])) for name in names}
-    keys = {name: _unordered_keys(pools[name]) for name in names}
-    quotas = split_budget(budget, shares)
-    taken: set[tuple[str, str]] = set()
-    picks: dict[str, list[int]] = {}
-    for name in names:
-        picks[name] = []
-        for row in order[name]:
-            if len(picks[name]) >= quotas[name]:
-                break
-            if keys[name][row] not in taken:
-                taken.add(keys[name][row])
-                picks[name].append(int(row))
-    if any(len(picks[name]) < quotas[name] for name in names):
-        total = sum(shares.values())
-        budget = min(int(len(picks[name]) / (shares[name] / total) + 1e-9) for name in names)
-        quotas = split_budget(budget, shares)
-        picks = {name: rows[: quotas[name]] for name, rows in picks.items()}
-    parts = [pools[name].iloc[picks[name]][["sentence1", "sentence2", "sampler"]] for name in names]
-    if not parts:
-        return pd.DataFrame({"sentence1": [], "sentence2": [], "sampler": []})
-    return pd.concat(parts, ignore_index=True)
-
-
-def split_budget(budget: int, shares: dict[str, float]) -> dict[str, int]:
-    """`budget` split by `shares` into whole counts that sum to it (largest remainders; ties to the earlier)."""
-    total = sum(shares.values())
-    exact = {name: budget * share / total for name, share in shares.items()}
-    counts = {name: int(value + 1e-9) for name, value in exact.items()}
-    left = budget - sum(counts.values())
-    for name in sorted(exact, key=lambda n: -(exact[n] - counts[n]))[: max(left, 0)]:
-        counts[name] += 1
-    return counts
-
-
-def achieved_shares(samplers: Iterable[str], shares: dict[str, float]) -> dict[str, float]:
-    """Each mixed sampler's share of the pairs whose `sampler` (the search that found them) belongs to the mix;
-    pairs from elsewhere (e.g. 'given') are not counted."""
-    owner = {part: name for name in shares for part in SAMPLER_PARTS[name]}
-    counts = dict.fromkeys(shares, 0)
-    for search in samplers:
-        if search in owner:
-            counts[owner[search]] += 1
-    total = sum(counts.values())
-    return {name: (count / total if total else 0.0) for name, count in counts.items()}
-
-
-def _unordered_keys(pairs: pd.DataFrame) -> list[tuple[str, str]]:
-    """One key per unordered pair of sentences (the same for both orders)."""
-    return [(a, b) if a <= b else (b, a) for a, b in zip(pairs["sentence1"], pairs["sentence2"])]

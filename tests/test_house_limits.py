@@ -19,8 +19,6 @@ STILL_OVER = {
     "augsbert_core/distributed.py:train_distributed": 89,
     "augsbert_core/report.py": 722,
     "augsbert_core/runs.py": 615,
-    "augsbert_core/sampling.py": 613,
-    "augsbert_core/sampling.py:iter_candidate_chunks": 93,
     "augsbert_core/tables.py": 1029,
     "augsbert_core/teacher.py": 619,
     "studio/runinfo.py": 1167,
