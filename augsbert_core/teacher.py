@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import sqlite3
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
@@ -25,9 +23,9 @@ from .atomic import dumps_json
 from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
 from .embeddings import cache_dir
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
-from .export import torch_to_onnx
 from .inputs import LoadedData
 from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
+from .onnx_teacher import OnnxCrossEncoder, onnx_cross_encoder  # noqa: F401 - re-exported: their old home
 from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
 from .registry import DEFAULT_TEACHER_LOSS
 from .speed import throughput, timed, timed_split
@@ -324,67 +322,6 @@ def iter_labeled_chunks(model, chunks: Iterable[pd.DataFrame], **label_kwargs) -
             yield chunk.assign(score=np.zeros(0, dtype=np.float32))
             continue
         yield chunk.assign(score=label_pairs(model, chunk["sentence1"], chunk["sentence2"], **label_kwargs))
-
-
-class OnnxCrossEncoder:
-    """A cross-encoder's weights run by onnxruntime (CPU): `predict(pairs, ...)` like `CrossEncoder.predict`.
-
-    sentence-transformers' own ONNX backend needs `optimum-onnx`, whose releases pin transformers<4.58
-    (this project runs transformers 5), so the model is exported here with `torch.onnx.export` and run
-    with plain `onnxruntime`. Scores match the torch model to ~1e-7 (see BENCHMARKS.md)."""
-
-    def __init__(self, model, path: str | Path | None = None, threads: int | None = None) -> None:
-
-        import onnxruntime as ort  # noqa: PLC0415 - optional runtime; only the onnx backend needs it
-
-        self.tokenizer = model.tokenizer
-        self.max_length = getattr(model, "max_length", None)
-        probe = self.tokenizer(["a b"], ["c"], return_tensors="pt")
-        self.input_names = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in probe]
-        if path is None:
-            path = Path(tempfile.mkdtemp(prefix="augsbert-onnx-")) / "model.onnx"
-        path = Path(path)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch_to_onnx(model.model, probe, path, "logits", {0: "batch"})
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.path = path
-        self.device = "cpu"
-
-    def predict(
-        self, pairs, batch_size: int = 64, show_progress_bar: bool = False, convert_to_numpy: bool = True, **_ignored
-    ) -> np.ndarray:
-        pairs = list(pairs)
-        order = np.argsort([len(a) + len(b) for a, b in pairs], kind="stable")
-        out = np.empty(len(pairs), dtype=np.float32)
-        for start in range(0, len(pairs), batch_size):
-            idx = order[start : start + batch_size]
-            enc = self.tokenizer(
-                [pairs[i][0] for i in idx],
-                [pairs[i][1] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="np",
-            )
-            logits = self.session.run(None, {k: enc[k].astype(np.int64) for k in self.input_names})[0]
-            out[idx] = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-        return out
-
-
-def onnx_cross_encoder(model) -> OnnxCrossEncoder:
-    """The ONNX twin of a one-output (sigmoid) CrossEncoder, exported once per model object.
-
-    Export it again (`OnnxCrossEncoder(model)`) after training the model further."""
-    if isinstance(model, OnnxCrossEncoder):
-        return model
-    twin = getattr(model, "_augsbert_onnx", None)
-    if twin is None:
-        twin = OnnxCrossEncoder(model)
-        object.__setattr__(model, "_augsbert_onnx", twin)
-    return twin
 
 
 def _run_trial(gold, cfg, n_epochs, rate, folder: Path, dev, task, seed, device, sink, cancel):

@@ -80,3 +80,22 @@ def test_both_orders_keeps_labels():
 
 def test_empty_input(cross_encoder):
     assert label_pairs(cross_encoder, [], []).shape == (0,)
+
+
+def test_the_onnx_teacher_scores_as_torch(cross_encoder):
+    """`backend='onnx'` (augsbert silver --backend onnx): the same weights exported once and run by onnxruntime give
+    the torch scores, both orders averaged, duplicates scored once."""
+    pytest.importorskip("onnxruntime")
+    s1 = [
+        "A man is playing a guitar.",
+        "A woman slices a tomato.",
+        "Dogs run in the park.",
+        "A man is playing a guitar.",
+    ]
+    s2 = ["Someone plays guitar.", "A cat sleeps.", "Two dogs are running outside.", "Someone plays guitar."]
+    torch_scores = label_pairs(cross_encoder, s1, s2, backend="torch")
+    onnx_scores = label_pairs(cross_encoder, s1, s2, backend="onnx")
+    assert np.allclose(onnx_scores, torch_scores, atol=1e-5)
+    assert onnx_scores[0] == onnx_scores[3]
+    with pytest.raises(ValueError, match="unknown backend"):
+        label_pairs(cross_encoder, s1, s2, backend="tflite")
