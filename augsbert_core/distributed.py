@@ -58,6 +58,47 @@ def process_device(info: DistInfo, requested: str | None = None) -> str:
     return device
 
 
+def _trainer(role: str, train: pd.DataFrame, cfg: ModelConfig, kwargs: dict, device: str, task: str):
+    """The sentence-transformers trainer of `role` on this process group: (trainer, model, the training rows)."""
+    from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
+
+    if role == "teacher":
+        from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
+
+        model = load_cross_encoder(
+            cfg.model, device=device, max_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
+        )
+        frame = both_orders(train[["sentence1", "sentence2", "label"]]).astype({"label": float})
+        loss = registry.loss(cfg.loss or DEFAULT_TEACHER_LOSS).build(model)
+        args = CrossEncoderTrainingArguments(**kwargs)
+        trainer = CrossEncoderTrainer(
+            model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False), loss=loss
+        )
+    elif role == "student":
+        from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
+
+        model = load_bi_encoder(
+            cfg.model, device=device, max_seq_length=cfg.max_seq_length, trust_remote_code=cfg.trust_remote_code
+        )
+        loss_name = cfg.loss or default_loss(task)
+        if registry.loss(loss_name).positives_only:
+            raise ValueError(
+                f"{loss_name} is not supported by `augsbert train` yet (it trains on positives only); use a loss of "
+                "scored or 0/1 pairs such as cosine, cosent, angle or contrastive"
+            )
+        frame = train[["sentence1", "sentence2", "label"]].astype({"label": float if task == "regression" else int})
+        args = SentenceTransformerTrainingArguments(**kwargs)
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False),
+            loss=build_loss(model, loss_name, task),
+        )
+    else:
+        raise ValueError(f"role must be 'teacher' or 'student', got {role!r}")
+    return trainer, model, frame
+
+
 def train_distributed(
     role: str,
     train: pd.DataFrame,
@@ -86,38 +127,7 @@ def train_distributed(
         kwargs["ddp_backend"] = ddp_backend or ("nccl" if device.startswith("cuda") else "gloo")
         # the cross-encoder uses every parameter (pooler + head); the bi-encoder leaves BERT's pooler unused
         kwargs["ddp_find_unused_parameters"] = role != "teacher"
-    from datasets import Dataset  # noqa: PLC0415 - heavy (pyarrow, fsspec); only training needs it
-
-    if role == "teacher":
-        from sentence_transformers.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
-
-        model = load_cross_encoder(cfg.model, device=device, max_length=cfg.max_seq_length)
-        frame = both_orders(train[["sentence1", "sentence2", "label"]]).astype({"label": float})
-        loss = registry.loss(cfg.loss or DEFAULT_TEACHER_LOSS).build(model)
-        args = CrossEncoderTrainingArguments(**kwargs)
-        trainer = CrossEncoderTrainer(
-            model=model, args=args, train_dataset=Dataset.from_pandas(frame, preserve_index=False), loss=loss
-        )
-    elif role == "student":
-        from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments  # noqa: PLC0415 - loads torch; only training and encoding need it
-
-        model = load_bi_encoder(cfg.model, device=device, max_seq_length=cfg.max_seq_length)
-        loss_name = cfg.loss or default_loss(task)
-        if registry.loss(loss_name).positives_only:
-            raise ValueError(
-                f"{loss_name} is not supported by `augsbert train` yet (it trains on positives only); use a loss of "
-                "scored or 0/1 pairs such as cosine, cosent, angle or contrastive"
-            )
-        frame = train[["sentence1", "sentence2", "label"]].astype({"label": float if task == "regression" else int})
-        args = SentenceTransformerTrainingArguments(**kwargs)
-        trainer = SentenceTransformerTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_pandas(frame.reset_index(drop=True), preserve_index=False),
-            loss=build_loss(model, loss_name, task),
-        )
-    else:
-        raise ValueError(f"role must be 'teacher' or 'student', got {role!r}")
+    trainer, model, frame = _trainer(role, train, cfg, kwargs, device, task)
     quiet(trainer)
     result = trainer.train()
     summary = {
