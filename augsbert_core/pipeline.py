@@ -36,12 +36,44 @@ from .recipe.deliverables import ResultsStage
 from .recipe.positives import PositivePairsStage
 from .recipe.silver import PAIR_COLUMNS, AugmentStage, CandidatesStage, SilverStage
 from .recipe.students import LabelErrorsStage, StudentStage, ZeroShotStage
-from .recipe.teacher import TeacherStage
+from .recipe.teacher import TeacherStage, WarmStartStage
 from .runs import Run, RunFiles, RunStore
 from .teacher import resolve_teacher
 from .tracking import track_finished_run
 
-__all__ = ["REUSE_DATA_KEYS", "ExperimentResult", "GateStopped", "LoadedData", "load_experiment_data", "run_experiment"]
+__all__ = [
+    "REUSE_DATA_KEYS",
+    "STAGE_CLASSES",
+    "ExperimentResult",
+    "declared_writes",
+    "GateStopped",
+    "LoadedData",
+    "load_experiment_data",
+    "run_experiment",
+]
+
+
+#: Every stage of a run, in the recipe's order (scenario 1 augments instead of sampling, labeling and the warm start;
+#: task positive_pairs mines instead): each declares the run files it writes (`Stage.writes`).
+STAGE_CLASSES = (
+    ZeroShotStage,
+    StudentStage,
+    CandidatesStage,
+    WarmStartStage,
+    TeacherStage,
+    SilverStage,
+    AugmentStage,
+    PositivePairsStage,
+    LabelErrorsStage,
+    ResultsStage,
+)
+#: what the recipe itself writes before the stages: the data's fingerprints, every `auto` resolved, the estimate
+SETUP_WRITES = (RunFiles.FINGERPRINTS, RunFiles.RESOLVED, RunFiles.ESTIMATE)
+
+
+def declared_writes() -> set[str]:
+    """Every run file a stage or the recipe's setup declares it writes."""
+    return set(SETUP_WRITES).union(*(stage.writes for stage in STAGE_CLASSES))
 
 
 @dataclass

@@ -13,7 +13,9 @@ import pytest
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ModelConfig
 from augsbert_core.data import load_pairs
+from augsbert_core.pipeline import declared_writes
 from augsbert_core.progress import Cancelled, CancelToken
+from augsbert_core.runs import RunFiles
 from augsbert_core.teacher import evaluate_cross_encoder, train_teacher
 
 from .conftest import DEMO
@@ -60,6 +62,10 @@ def _check_run(store: RunStore, result, expected_models: set[str], task: str) ->
     primary = "spearman" if task == "regression" else "ap"
     assert json.loads(headline)[f"augsbert.test.{primary}"] == pytest.approx(metrics["augsbert"]["test"][primary])
     assert not list(run_dir.glob("**/.*.tmp")), "temp files left behind"
+    # every file of the run is one a stage (or the recipe's setup, or the run store) declares it writes
+    store_files = {RunFiles.RECORD, RunFiles.CONFIG, RunFiles.STATE, RunFiles.EVENTS, RunFiles.LOG}
+    undeclared = {p.name for p in run_dir.iterdir()} - declared_writes() - store_files
+    assert not undeclared, f"run files no stage declares: {sorted(undeclared)}"
     return metrics
 
 

@@ -76,7 +76,7 @@ class SilverStage(Stage):
 
     key = "silver"
     reads = (RunFiles.CANDIDATES, RunFiles.ENSEMBLE, RunFiles.GATE)
-    writes = (RunFiles.SILVER, RunFiles.SILVER_SUMMARY, RunFiles.PROBE)
+    writes = (RunFiles.SILVER, RunFiles.SILVER_SUMMARY, RunFiles.PROBE, RunFiles.RAY)  # ray: the engine's shards
 
     def __call__(self, teacher: Labeler | None, candidates: pd.DataFrame | None) -> pd.DataFrame:
         """Every candidate with its silver label and a `kept` flag."""
