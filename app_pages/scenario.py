@@ -77,10 +77,10 @@ absent = [workspace.ROLES[r][0] for r in spec.required_roles if r not in files]
 if absent:
     st.warning(f"This scenario needs: {', '.join(absent)}. Add them on the Data page.", icon=":material/warning:")
     st.page_link(ui.PAGES["data"], label="Add them on the Data page", icon=":material/arrow_forward:")
-if spec.gold_train and spec.labels and "unlabeled" not in files:
+if spec.gold_and_silver and "unlabeled" not in files:
     st.caption("No unlabeled file: the samplers recombine the gold sentences only.")
 if scenario.gold_task() == "positive_pairs":
-    if spec.gold_train and spec.labels:
+    if spec.gold_and_silver:
         st.info(
             "**Task: positive pairs only** · the gold has no negatives: hard negatives will be mined from the "
             "unlabeled and gold sentences, a binary teacher checks them and labels the sampled pairs, and the student "

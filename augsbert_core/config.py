@@ -651,7 +651,7 @@ def _check_positive_pairs(cfg: ExperimentConfig) -> None:
     """The rules of task positive_pairs (gold of positives only; see mining.py): scenario 2, a teacher trained
     on the mined negatives, no ready silver file."""
     spec = cfg.scenario_spec
-    if not (spec.gold_train and spec.labels):  # gold positives to mine for, and a teacher to check them
+    if not spec.gold_and_silver:  # gold positives to mine for, and a teacher to check them
         raise ConfigError(
             f"task: positive_pairs needs scenario 2 (gold positives + an unlabeled pool), got scenario {cfg.scenario}"
         )

@@ -239,6 +239,12 @@ class ScenarioSpec:
         return not self.labels
 
     @property
+    def gold_and_silver(self) -> bool:
+        """Target gold and teacher-labeled silver from an unlabeled pool (scenario 2): the one scenario that can mine
+        negatives for gold positives (task positive_pairs) and recombine gold sentences when the pool is absent."""
+        return self.gold_train and self.labels
+
+    @property
     def student_gold(self) -> bool:
         """Whether the AugSBERT student trains on the target gold too (else on silver alone)."""
         return self.gold_train

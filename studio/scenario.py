@@ -339,7 +339,7 @@ def launch_problems(draft: dict[str, Any]) -> list[str]:
     files = workspace.read_manifest()["files"]
     missing = [workspace.ROLES[r][0] for r in spec.required_roles if r not in files]
     problems = [f"scenario {spec.number} needs: {', '.join(missing)} (add them on the Data page)"] if missing else []
-    if not (spec.gold_train and spec.labels) and gold_task() == "positive_pairs":
+    if not spec.gold_and_silver and gold_task() == "positive_pairs":
         problems.append(f"the gold has positive pairs only ({POSITIVE_PAIRS_NOTE}): choose scenario 2")
     return problems + missing_models(draft)
 
