@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from augsbert_core import registry
+from augsbert_core import choices, registry
 from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.evaluation import RETRIEVAL_METRICS, confusion, pr_curve
 from augsbert_core.report import build_report
@@ -170,7 +170,7 @@ def disagreements(record, preds, scale) -> None:
         predictions_needed("disagree")
     elif (teacher_key := runinfo.labeling_teacher(record.dir, preds)) and "augsbert" in preds:
         d = runinfo.disagreements(preds, teacher_key, scale)
-        what = "teacher ensemble" if teacher_key == "ensemble" else "teacher (cross-encoder)"
+        what = (choices.labeler_of_model(teacher_key) or choices.CROSS_ENCODER).title.lower()
         st.caption(
             f"Test pairs where the {what} and the AugSBERT student disagree most. "
             "Gold is on the dataset's scale, as in the scatter; the models' scores as they predict them (0–1)."

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from augsbert_core import choices
 from augsbert_core import estimate as est
 from augsbert_core.config import sampler_label
 from augsbert_core.runs import RunFiles
-from studio import modelbox, runinfo, scenario, ui, workspace
+from studio import modelbox, qualitybox, runinfo, scenario, ui, workspace
+from studio import scenario_words as words
 
 st.title("Scenario")
 st.caption("How the silver data is made and which models learn from it. The settings are saved in the workspace.")
@@ -115,11 +117,11 @@ def augmenter_settings(draft: dict, new: dict) -> None:
         methods,
         index=methods.index(aug.get("method", "wordnet")),
         key="sc_aug_method",
-        help="\n".join(f"- **{k}**: {v}" for k, v in scenario.AUGMENTERS.items()),
+        help="\n".join(f"- **{k}**: {v}" for k, v in words.AUGMENTERS.items()),
     )
     aug["copies"] = int(c2.number_input("Copies per pair", 1, 10, int(aug.get("copies", 1)), key="sc_aug_copies"))
     aug["aug_p"] = float(c3.slider("Words changed", 0.05, 0.5, float(aug.get("aug_p", 0.15)), 0.05, key="sc_aug_p"))
-    st.caption(scenario.AUGMENTERS[aug["method"]])
+    st.caption(words.AUGMENTERS[aug["method"]])
     if aug["method"].startswith("contextual"):
         aug["model"] = (
             st.text_input(
@@ -141,8 +143,8 @@ def given_pairs_only(draft: dict, files: dict) -> bool:
         if pool and pool.get("pairs") is not None:
             # what `candidates` resolves to for these settings (auto: given, or given+sampled for a student with a
             # silver budget such as the static one), as the run will resolve it
-            source = scenario.draft_config({**draft, "candidates": chosen}).candidate_source(True)
-            given_only = source == "given"
+            source = scenario.draft_config({**draft, "candidates": chosen}).candidates_spec(True)
+            given_only = not source.samples
             if given_only:
                 st.info(
                     "The unlabeled file has pairs: the teacher labels those pairs as they are (no sampling, so the "
@@ -152,8 +154,8 @@ def given_pairs_only(draft: dict, files: dict) -> bool:
             else:
                 st.info(
                     "The unlabeled file has pairs: the teacher labels them as they are, topped up with sampled pairs "
-                    f"(candidate pairs: {ui.md_escape(chosen)} -> {ui.md_escape(source)}"
-                    + (", the student's silver budget" if chosen == "auto" else "")
+                    f"(candidate pairs: {ui.md_escape(chosen)} -> {ui.md_escape(source.name)}"
+                    + (", the student's silver budget" if chosen == choices.AUTO else "")
                     + ", see Advanced).",
                     icon=":material/info:",
                 )
@@ -174,7 +176,7 @@ def sampler_choice(draft: dict, new: dict, given_only: bool) -> None:
     if not samplers:
         st.caption("Nothing selected: BM25 is used.")
     for s in new["samplers"]:
-        st.markdown(f"- **{ui.md_escape(s)}**: {scenario.SAMPLER_HELP[s]}")
+        st.markdown(f"- **{ui.md_escape(s)}**: {words.SAMPLER_HELP[s]}")
     mixable = [s for s in new["samplers"] if s in scenario.MIX_SAMPLERS]
     mix_on = st.toggle(
         "Mix samplers (one run)",
@@ -291,136 +293,6 @@ with right:
         )
 
 
-# ------------------------------------------------------------------------------------ teacher quality
-def ensemble_options(draft: dict, new: dict, spec, files: dict) -> None:
-    """The teacher ensemble (scenarios 2, 3) and what it combines (into `new`)."""
-    has_teacher = spec.labels
-    if has_teacher:
-        modes = list(scenario.ENSEMBLE_MODES)
-        new["ensemble"] = st.radio(
-            "Teacher ensemble",
-            modes,
-            index=modes.index(draft["ensemble"]),
-            key="sc_ensemble",
-            horizontal=True,
-            help="\n".join(f"- **{k}**: {v}" for k, v in scenario.ENSEMBLE_HELP.items()),
-        )
-    if spec.labels and spec.gold_train:
-        st.caption(
-            scenario.ENSEMBLE_HELP[new["ensemble"]]
-            + ("" if "dev" in files else " Needs a dev file: without one the cross-encoder labels alone.")
-            + (
-                ""
-                if draft["train_gold_only"]
-                else " Without the gold-only baseline (Advanced) the zero-shot student is the bi-encoder member."
-            )
-        )
-    elif spec.source_domain:
-        st.caption(
-            scenario.ENSEMBLE_HELP[new["ensemble"]] + " Scenario 3 has no target gold: the zero-shot "
-            "student is the bi-encoder member, and the target dev file chooses the weight"
-            + ("." if "dev" in files else " (none given: the cross-encoder labels alone).")
-        )
-
-
-def seed_trial_options(draft: dict, new: dict, has_teacher: bool) -> None:
-    """Seed trials of the teacher and the student (into `new`)."""
-    st.markdown("**Seed trials** · train several seeds for a part of the schedule, finish the best on dev (1 = off).")
-    s1, s2 = st.columns(2)
-    for col, role in ((s1, "teacher"), (s2, "student")) if has_teacher else ((s1, "student"),):
-        with col:
-            trials = int(
-                st.number_input(
-                    f"{role.capitalize()} seed trials",
-                    1,
-                    20,
-                    min(max(int(draft[role].get("seed_trials", 1)), 1), 20),
-                    key=f"sc_{role}_seed_trials",
-                    help="1 = off. Each extra seed costs about `fraction` of a training.",
-                )
-            )
-            fraction = float(
-                st.slider(
-                    f"{role.capitalize()} trial fraction",
-                    0.05,
-                    0.95,
-                    min(max(float(draft[role].get("seed_trial_fraction", 0.25)), 0.05), 0.95),
-                    0.05,
-                    key=f"sc_{role}_seed_fraction",
-                    disabled=trials == 1,
-                    help="Share of the training schedule each seed trial runs (the paper: 20-30% of an epoch).",
-                )
-            )
-            new[role]["seed_trials"] = trials
-            new[role]["seed_trial_fraction"] = round(fraction, 2)
-
-
-def teacher_search_options(draft: dict, new: dict, spec, files: dict) -> None:
-    """The teacher search on dev: learning rates, epochs and its time budget (into `new`)."""
-    has_teacher = spec.labels
-    search = dict(draft["teacher_search"])
-    if has_teacher:
-        search["enabled"] = st.toggle(
-            "Teacher search on dev",
-            bool(search.get("enabled")),
-            key="sc_ts_enabled",
-            help="Train the teacher with every (learning rate, epochs) pair that fits the "
-            "time budget and keep the best on dev. Replaces the teacher's learning "
-            "rate and epochs above.",
-        )
-        if search["enabled"]:
-            t1, t2, t3 = st.columns([2, 2, 1])
-            search["learning_rates"] = t1.multiselect(
-                "Learning rates",
-                list(scenario.SEARCH_LEARNING_RATES),
-                default=[x for x in search.get("learning_rates", []) if x in scenario.SEARCH_LEARNING_RATES],
-                format_func=lambda v: f"{v:.0e}",
-                key="sc_ts_lrs",
-            )
-            search["epochs"] = t2.multiselect(
-                "Epochs",
-                list(scenario.SEARCH_EPOCHS),
-                default=[float(x) for x in search.get("epochs", []) if float(x) in scenario.SEARCH_EPOCHS],
-                format_func=lambda v: f"{v:g}",
-                key="sc_ts_epochs",
-            )
-            search["budget_minutes"] = float(
-                t3.number_input(
-                    "Budget (minutes)",
-                    1.0,
-                    24 * 60.0,
-                    float(search.get("budget_minutes") or 30.0),
-                    5.0,
-                    key="sc_ts_budget",
-                )
-            )
-            grid = max(len(search["learning_rates"]), 1) * max(len(search["epochs"]), 1)
-            st.caption(
-                f"{grid} trial{'s' if grid != 1 else ''}; trials that no longer fit the budget are skipped "
-                "(the first always runs)."
-            )
-            dev_role = "source_dev" if spec.source_domain else "dev"
-            if dev_role not in files and "dev" not in files:
-                st.warning(
-                    "Teacher search chooses on the dev file: add one on the Data page.", icon=":material/warning:"
-                )
-            if not search["learning_rates"] and not search["epochs"]:
-                st.warning("Pick at least one learning rate or number of epochs.", icon=":material/warning:")
-    new["teacher_search"] = search
-
-
-def teacher_quality(draft: dict, new: dict, spec, files: dict) -> None:
-    """The teacher-quality expander: ensemble, seed trials, the teacher search (into `new`)."""
-    has_teacher = spec.labels
-    with st.expander(
-        "Teacher quality · ensemble, seed trials, search" if has_teacher else "Seed trials",
-        icon=":material/workspace_premium:",
-    ):
-        ensemble_options(draft, new, spec, files)
-        seed_trial_options(draft, new, has_teacher)
-        teacher_search_options(draft, new, spec, files)
-
-
 def run_options(draft: dict, new: dict, has_teacher: bool) -> None:
     """The run's gate, live evaluations, seed, device, gold-only baseline and tracking (into `new`)."""
     c1, c2, c3, c4 = st.columns(4)
@@ -460,9 +332,9 @@ def run_options(draft: dict, new: dict, has_teacher: bool) -> None:
         )
     )
     new["seed"] = int(c4.number_input("Seed", 0, 2**31 - 1, int(draft["seed"]), key="sc_seed"))
-    devices = ["auto", "cpu", "cuda"]
-    dev = c1.selectbox("Device", devices, index=devices.index(draft.get("device") or "auto"), key="sc_device")
-    new["device"] = None if dev == "auto" else dev
+    devices = [choices.AUTO, "cpu", "cuda"]
+    dev = c1.selectbox("Device", devices, index=devices.index(draft.get("device") or choices.AUTO), key="sc_device")
+    new["device"] = None if dev == choices.AUTO else dev
     new["train_gold_only"] = c2.toggle(
         "Train the gold-only baseline",
         bool(draft["train_gold_only"]),
@@ -476,7 +348,7 @@ def run_options(draft: dict, new: dict, has_teacher: bool) -> None:
         index=trackers.index(draft.get("tracking", "none")),
         key="sc_tracking",
         help="Also log each run elsewhere (nothing is sent anywhere unless chosen). "
-        + " ".join(f"{k}: {v}" for k, v in scenario.TRACKING_HELP.items()),
+        + " ".join(f"{k}: {v}" for k, v in words.TRACKING_HELP.items()),
     )
 
 
@@ -490,7 +362,7 @@ def labeling_options(draft: dict, new: dict, files: dict) -> None:
         warm,
         index=warm.index(draft["teacher"].get("warm_start", "auto")),
         key="sc_warm_start",
-        help=scenario.WARM_START_ABOUT,
+        help=words.WARM_START_ABOUT,
     )
     labelers = list(scenario.LABELERS)
     new["labeler"] = w2.selectbox(
@@ -513,11 +385,12 @@ def labeling_options(draft: dict, new: dict, files: dict) -> None:
     )
     st.caption(
         f"**Warm start {new['teacher']['warm_start']}:** "
-        f"{scenario.WARM_START_HELP[new['teacher']['warm_start']]} "
-        f"**Labeler {new['labeler'].replace('_', '-')}:** {scenario.LABELER_HELP[new['labeler']]} "
-        f"**Candidates {new['candidates']}:** {scenario.CANDIDATES_HELP[new['candidates']]}"
+        f"{words.WARM_START_HELP[new['teacher']['warm_start']]} "
+        f"**Labeler {new['labeler'].replace('_', '-')}:** {words.LABELER_HELP[new['labeler']]} "
+        f"**Candidates {new['candidates']}:** {words.CANDIDATES_HELP[new['candidates']]}"
     )
-    if new["labeler"] == "ensemble" and new["ensemble"] == "off":
+    plan = choices.labeling_plan(new["labeler"], new["ensemble"])
+    if plan.forced is choices.ENSEMBLE and not plan.fit_ensemble:
         st.warning(
             "The labeler is the ensemble but the teacher ensemble is off (Teacher quality).",
             icon=":material/warning:",
@@ -529,7 +402,7 @@ def labeling_options(draft: dict, new: dict, files: dict) -> None:
         engines,
         index=engines.index(draft.get("engine", "local")),
         key="sc_engine",
-        help=" ".join(f"{k}: {v}" for k, v in scenario.ENGINE_HELP.items()),
+        help=" ".join(f"{k}: {v}" for k, v in words.ENGINE_HELP.items()),
     )
     new["ray_address"] = (
         e2.text_input(
@@ -537,19 +410,19 @@ def labeling_options(draft: dict, new: dict, files: dict) -> None:
             draft.get("ray_address") or "",
             key="sc_ray_address",
             placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
-            disabled=new["engine"] != "ray",
+            disabled=not choices.engine(new["engine"]).cluster,
             help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
             "teacher is loaded from it).",
         ).strip()
         or None
     )
-    if new["engine"] == "ray" and not scenario.ray_installed():
+    if choices.engine(new["engine"]).cluster and not scenario.ray_installed():
         st.warning(
             "Ray is not installed on this server: pip install -e '.[ray]' (or choose engine local).",
             icon=":material/warning:",
         )
     pool_pairs = "unlabeled" in files and (ui.load_role("unlabeled")[0] or {}).get("pairs") is not None
-    if new["candidates"] in ("given", "given+sampled") and not pool_pairs:
+    if choices.candidate_source(new["candidates"]).given and not pool_pairs:
         st.warning(
             "Candidate pairs 'given' needs an unlabeled file with two sentence columns (pairs).",
             icon=":material/warning:",
@@ -564,7 +437,7 @@ def remote_code_options(draft: dict, new: dict, has_teacher: bool) -> None:
     )
     t1, t2 = st.columns(2)
     for col, role in ((t1, "student"), (t2, "teacher")) if has_teacher else ((t1, "student"),):
-        custom = new[role]["model"] not in scenario.OFFLINE_MODELS
+        custom = new[role]["model"] not in words.OFFLINE_MODELS
         new[role]["trust_remote_code"] = col.checkbox(
             f"Trust remote code of the {role} model" + (f" ({ui.md_escape(new[role]['model'])})" if custom else ""),
             value=bool(draft[role].get("trust_remote_code")) and custom,
@@ -583,7 +456,7 @@ def advanced(draft: dict, new: dict, spec, files: dict) -> None:
         remote_code_options(draft, new, spec.labels)
 
 
-teacher_quality(draft, new, spec, files)
+qualitybox.teacher_quality(draft, new, spec, files)
 advanced(draft, new, spec, files)
 
 new["name"] = st.text_input(

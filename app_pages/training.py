@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from augsbert_core import jobs
+from augsbert_core import choices, jobs
 from augsbert_core.estimate import busy_note, fmt_duration
 from augsbert_core.evaluation import PRIMARY_METRIC
 from augsbert_core.report import build_report
@@ -229,7 +229,7 @@ def run_header(record, config: dict) -> None:
         c = st.columns([1, 6])
         with c[0]:
             ui.status_badge(record.status)
-        on_ray = config.get("engine") == "ray"
+        on_ray = choices.engine(config.get("engine")).cluster
         c[1].caption(
             f"Run `{record.id}` · scenario {record.scenario} · {record.sampler or ''} · "
             + ("sampling and labeling on Ray · " if on_ray else "")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import registry
+from .choices import CandidateSourceSpec, model_alias
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
 from .models import AUTO_TEACHER, default_teacher, warm_start_wanted
 from .probe import PROBE_FRACTION, labeler_probes_wanted
@@ -194,7 +195,7 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
         candidates = counts.train_pairs * copies
         silver = candidates
         note = f"{copies} augmented cop{'y' if copies == 1 else 'ies'} of each gold pair"
-    elif given_pairs(cfg, counts) and source(cfg, counts) == "given":
+    elif given_pairs(cfg, counts) and not source(cfg, counts).samples:
         candidates = min(counts.unlabeled_pairs, int(pool_cap)) if pool_cap else counts.unlabeled_pairs
         silver = candidates
         note = "the given unlabeled pairs, labeled by the teacher"
@@ -226,10 +227,10 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     if scenario.gold_train and cfg.train_gold_only:
         parts["gold-only student"] = PER_TRAINING_S + _steps(gold, s_bs, s_ep) / s_rate / speed * _seed_factor(student)
     # every scenario trains the cross-encoder on gold (scenario 1: a reference row; 2, 3: the labeling teacher)
-    slow = MPNET_SLOWDOWN if teacher_base(teacher.model, device) == "mpnet" else 1.0
+    slow = MPNET_SLOWDOWN if getattr(model_alias(teacher_base(teacher.model, device)), "large", False) else 1.0
     parts.update(_teacher_parts(cfg, counts, candidates, device, speed, slow))
     if scenario.labels:
-        sampled = source(cfg, counts) != "given"
+        sampled = source(cfg, counts).samples
         if sampled:  # the file's own pairs alone need no sampling
             encode = any(registry.sampler(name).needs_model for name in cfg.sampler_shares)
             parts["sampling"] = (counts.unique_sentences / ENCODE_SENTENCES_PER_S if encode else 2.0) / speed
@@ -257,14 +258,14 @@ def estimate(cfg: ExperimentConfig, counts: DataCounts, device: str = "cpu") -> 
     )
 
 
-def source(cfg: ExperimentConfig, counts: DataCounts) -> str:
-    """Where the run's candidates come from (`ExperimentConfig.candidate_source` for the counted data)."""
-    return cfg.candidate_source(bool(counts.unlabeled_pairs))
+def source(cfg: ExperimentConfig, counts: DataCounts) -> CandidateSourceSpec:
+    """Where the run's candidates come from (`ExperimentConfig.candidates_spec` for the counted data)."""
+    return cfg.candidates_spec(bool(counts.unlabeled_pairs))
 
 
 def given_pairs(cfg: ExperimentConfig, counts: DataCounts) -> bool:
     """Whether the run labels the unlabeled file's own pairs (given, or given+sampled: sampled ones added)."""
-    return cfg.scenario_spec.labels and bool(counts.unlabeled_pairs) and source(cfg, counts) != "sampled"
+    return cfg.scenario_spec.labels and bool(counts.unlabeled_pairs) and source(cfg, counts).given
 
 
 def teacher_base(model: str | None, device: str = "cpu") -> str:

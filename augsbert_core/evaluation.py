@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .choices import AUTO
 from .speed import throughput, timed, timed_split
 from .tables import write_table
 
@@ -412,7 +413,7 @@ def schedule_label(entry: dict[str, Any] | None) -> str:
     best, run = entry.get("best_epoch"), entry.get("epochs_run")
     if not isinstance(best, (int, float)) or not isinstance(run, (int, float)):
         return "-"
-    if entry.get("epochs") == "auto" and "why" not in entry:
+    if entry.get("epochs") == AUTO and "why" not in entry:
         return f"best {best:g} of {run:g} epochs (auto, on dev)"
     return f"{run:g} epoch{'s' if run != 1 else ''}" + (" (auto: no dev split)" if entry.get("why") else "")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from .choices import MODEL_ALIASES, model_alias
 from .config import ExperimentConfig
 from .ensemble import TeacherEnsemble
 from .evaluation import PRIMARY_METRIC
@@ -159,7 +160,11 @@ def _undefined(metrics, task, cfg, split, teacher, students, what, ensemble) -> 
 
 def weak_options(cfg: ExperimentConfig, teacher_model_type: str | None = None) -> list[str]:
     """The keys of `OPTIONS` worth trying for a weak teacher of `cfg`, in the order the message lists them."""
-    mpnet = teacher_model_type == "mpnet" or "mpnet" in str(cfg.teacher.model)
+    # already a large teacher: the offline mpnet by alias, or a model whose name contains it (all-mpnet-base-v2)
+    named = str(cfg.teacher.model)
+    mpnet = getattr(model_alias(teacher_model_type), "large", False) or any(
+        spec.large and spec.name in named for spec in MODEL_ALIASES.values()
+    )
     options = ["stronger_teacher" if mpnet else "mpnet"]
     if cfg.scenario_spec.source_domain:
         options.append("source_gold")

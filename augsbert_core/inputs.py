@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from . import choices
 from . import data as data_mod
 from .augment import require_augment_extra
 from .config import ConfigError, ExperimentConfig, role_column_map
@@ -92,7 +93,8 @@ def load_experiment_data(cfg: ExperimentConfig) -> LoadedData:
         loaded.pool = data_mod.load_unlabeled(paths["unlabeled"], column_map=role_column_map(d, "unlabeled"))
         if d.max_unlabeled:
             loaded.pool = _subsample_pool(loaded.pool, d.max_unlabeled, cfg.seed)
-        if cfg.candidates == "given" and loaded.pool.pairs is None:  # else: found after two trainings
+        given_only = choices.candidate_source(cfg.candidates)
+        if given_only.given and not given_only.samples and loaded.pool.pairs is None:  # else: after two trainings
             message = (
                 "candidates: given labels this file's pairs as they are, but it holds sentences, one per row (no "
                 "sentence1/sentence2 columns): give a file of pairs, or use candidates: auto (a sampler pairs them)"

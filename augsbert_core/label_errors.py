@@ -250,7 +250,8 @@ def fold_teacher(cfg: ExperimentConfig, device: str) -> tuple[ModelConfig, bool]
     teacher, _ = resolve_teacher(cfg.teacher, device)
     epochs = cfg.label_errors.epochs or teacher.epochs or 1
     mode = cfg.label_errors.warm_start
-    warm = mode == "on" or (mode == "auto" and teacher.warm_start != "off" and is_fresh_head_bi_encoder(teacher.model))
+    fresh_head = teacher.warm_start != "off" and is_fresh_head_bi_encoder(teacher.model)
+    warm = mode == "on" or (mode != "off" and fresh_head)  # auto: as the teacher's base needs
     return replace(teacher, epochs=epochs), warm
 
 

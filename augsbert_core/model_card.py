@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from .atomic import atomic_write_text
+from .choices import DEFAULT_MODEL, model_alias
 
 CARD_FILE = "README.md"
 START, END = "<!-- augsbert-studio card: start -->", "<!-- augsbert-studio card: end -->"
@@ -55,7 +56,7 @@ class CardFacts:
 
 def base_model_text(name: str) -> str:
     """The base model as a card names it."""
-    return OFFLINE_BASE if name in ("default", "", None) else f"`{name}`"
+    return OFFLINE_BASE if name in (DEFAULT_MODEL, "", None) else f"`{name}`"
 
 
 def _scale_text(f: CardFacts) -> str:
@@ -141,7 +142,7 @@ def _usage_teacher(f: CardFacts) -> list[str]:
 def _usage_student(f: CardFacts) -> list[str]:
     onnx = (
         []
-        if f.base_model == "static"  # a lookup table: ONNX adds nothing
+        if not getattr(model_alias(f.base_model), "transformer", True)  # a lookup table: ONNX adds nothing
         else [
             "",
             "To serve it on CPU without torch, export it as ONNX (fp32, or int8 weights: about 2x faster, 4x "

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from .choices import AUTO, DEFAULT_MODEL  # noqa: F401 - DEFAULT_MODEL: re-exported, its old home
 from .config import (
     AUTO_TEACHER,  # teacher.model "auto": mpnet on a GPU when installed, else MiniLM
     STATIC_STUDENT,
@@ -13,7 +14,6 @@ from .config import (
 )
 from .errors import ModelLoadError
 
-DEFAULT_MODEL = "default"
 MPNET = "mpnet"  # alias of the offline all-mpnet-base-v2 set up by scripts/setup_mpnet.py
 MPNET_SETUP = "python scripts/setup_mpnet.py"
 # student.model "static": a StaticEmbedding distilled from the offline MiniLM with model2vec (no hub), made once
@@ -204,7 +204,7 @@ def choose_device(requested: str | None = None) -> str:
     """The device to train on: `requested` if given (and not 'auto'), else CUDA, then MPS, then CPU."""
     import torch  # noqa: PLC0415 - torch takes seconds to import; only training and encoding need it
 
-    if requested and requested != "auto":
+    if requested and requested != AUTO:
         if requested.startswith("cuda") and not torch.cuda.is_available():
             raise ModelLoadError(f"device {requested!r} requested but CUDA is not available")
         return requested

@@ -264,14 +264,11 @@ class _Recipe:
         ctx = self.ctx
         cfg, data = ctx.cfg, ctx.data
         has_pairs = data.pool is not None and data.pool.pairs is not None
-        labeler = cfg.labeler
-        if labeler == "auto":  # probes choose when the ensemble may label; else the ensemble setting decides
-            labeler = "probes" if ctx.probe_wanted() else ("ensemble" if cfg.ensemble == "on" else "cross_encoder")
         return {
             "device": ctx.device,
             "teacher_model": ctx.teacher_cfg.model,
             "teacher_model_why": ctx.teacher_choice or "as configured",
             "candidates": cfg.candidate_source(has_pairs) if cfg.scenario_spec.labels else None,
             "silver_cap": cfg.silver_cap,
-            "labeler": labeler if cfg.scenario_spec.labels else None,
+            "labeler": cfg.labeling.recorded if cfg.scenario_spec.labels else None,
         }

@@ -60,7 +60,7 @@ class Plan:
             f"config ok: {cfg.name} (scenario {cfg.scenario}, {self.task}{scale}, {cfg.method_label})",
             f"device: {self.device}",
         ]
-        if cfg.engine == "ray":
+        if cfg.engine_spec.cluster:
             where = cfg.ray.address or os.environ.get("RAY_ADDRESS") or "a local Ray cluster"
             out.append(f"engine: ray (sampling and labeling on {where}; the rough time below is for this device)")
         for role, info in self.files.items():
@@ -84,7 +84,7 @@ def preflight(cfg: ExperimentConfig) -> LoadedData:
     tracking server reachable within a few seconds. Raises ConfigError / DataError naming the key or file."""
     cfg.validate()
     data = load_experiment_data(cfg)
-    if cfg.engine == "ray":
+    if cfg.engine_spec.cluster:
         check_address(cfg.ray.address)
     if cfg.tracking == "mlflow":  # a server that does not answer would stall the end of the run for minutes
         check_server(default_tracking_uri())

@@ -31,7 +31,7 @@ def labeler_probes_wanted(cfg) -> bool:
     """Whether a run chooses its silver labels by student probes: `labeler: auto` with the ensemble allowed to
     label (`ensemble: auto`). `ensemble: on` forces the ensemble, so there is nothing to choose. The pipeline
     and the estimate both ask this (they once disagreed: the estimate priced probes for `ensemble: on`)."""
-    return cfg.scenario_spec.labels and cfg.labeler == "auto" and cfg.ensemble == "auto"
+    return cfg.scenario_spec.labels and cfg.labeling.probes
 
 
 def probe_sample(n_gold: int, n_silver: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

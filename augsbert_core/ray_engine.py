@@ -45,6 +45,9 @@ LABELED = "labeled"
 DONE = "_DONE.json"
 
 
+RAY_LOCAL_ADDRESSES = ("auto", "local")  # ray.init's own words for "find or start a cluster here"
+
+
 def import_ray():
     """The `ray` module, or a clear error naming the extra to install."""
     try:
@@ -67,7 +70,7 @@ def check_address(address: str | None, timeout: float = PROBE_SECONDS) -> None:
     Ray Client (ray[client]), and a cluster address must answer a TCP connection within `timeout` seconds (a dead
     one would otherwise block `ray.init` for minutes, after the trainings). None or 'auto'/'local': nothing to do."""
     address = address or os.environ.get("RAY_ADDRESS") or None
-    if address is None or address in ("auto", "local"):
+    if address is None or address in RAY_LOCAL_ADDRESSES:
         return
     where = address.removeprefix("ray://")
     if address.startswith("ray://") and importlib.util.find_spec("grpc") is None:

@@ -33,8 +33,9 @@ SearchFunction = Callable[[Sequence[str], np.ndarray, int, np.random.Generator],
 #: after labeling: (silver values, gold labels, seed) -> indices of the labeled pairs to keep
 SelectFunction = Callable[[np.ndarray, np.ndarray, int], np.ndarray]
 
-INDEXED_SEARCHES: tuple[str, ...] = ("bm25", "semantic")  # built into sampling.BlockSearch
-MODEL_SEARCHES: frozenset[str] = frozenset({"semantic"})  # searches that embed the sentences with the student base
+BM25_SEARCH, SEMANTIC_SEARCH = "bm25", "semantic"  # the indexed searches: BM25 weights, faiss over embeddings
+INDEXED_SEARCHES: tuple[str, ...] = (BM25_SEARCH, SEMANTIC_SEARCH)  # built into sampling.BlockSearch
+MODEL_SEARCHES: frozenset[str] = frozenset({SEMANTIC_SEARCH})  # searches that embed the sentences with the student
 
 
 @dataclass(frozen=True)

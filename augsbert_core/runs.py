@@ -20,7 +20,6 @@ A locked, empty or unreadable index is read around (the run directories are list
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -37,53 +36,20 @@ from typing import Any
 from . import stages
 from .atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json  # noqa: F401 - re-exported
 from .errors import ConfigError, Failure, RunFileError
+from .run_files import (  # noqa: F401 - re-exported: the run store's callers import them from here
+    RECORD_FILE,
+    RunFiles,
+    _read_events,
+    read_events,
+    read_run_json,
+    silver_labeler,
+)
 
 STATUSES = ("queued", "running", "finished", "failed", "cancelled", "interrupted")
 ACTIVE = ("queued", "running")
 WRITER_BUSY_MS = 5_000  # writers wait this long for the index; readers READER_BUSY_MS, then read the directories
 READER_BUSY_MS = 1_000
 DIED = "the job process ended without finishing (killed or crashed)"
-
-
-class RunFiles:
-    """The names of a run directory's files: written here once (they are part of the results contract,
-    docs/results-contract.md); the pipeline, the CLI and the app refer to them by these names."""
-
-    RECORD = "run.json"
-    CONFIG = "config.json"
-    FINGERPRINTS = "fingerprints.json"
-    STATE = "state.json"
-    GATE = "gate.json"
-    ENSEMBLE = "ensemble.json"
-    PROBE = "probe.json"
-    TEACHER_SEARCH = "teacher_search.json"
-    TEACHER_WARM = "teacher_warm.json"
-    MINING = "mining.json"  # task positive_pairs: negatives mined, the filters used, the teacher's check
-    MINED = "mined.csv"  # task positive_pairs: anchor, positive, negative, bi-encoder cosine, rank, use
-    TRIPLETS = "triplets.csv"  # task positive_pairs: the AugSBERT student's (anchor, positive, negative) rows
-    SILVER_SUMMARY = "silver_summary.json"
-    METRICS = "metrics.json"
-    METRICS_PARTIAL = "metrics.partial.json"
-    TIMINGS = "timings.json"
-    RESOLVED = "resolved.json"  # what every `auto` of the config resolved to for this run, device and data, once
-    ESTIMATE = "estimate.json"  # the rough time the run was expected to take, per stage (estimate.py), at its start
-    SPEED = "speed.json"  # pairs/s of each model on the test pairs (speed.py)
-    REVIEW = "review.json"
-    EVENTS = "events.jsonl"
-    LOG = "log.txt"
-    SILVER = "silver.csv"
-    CANDIDATES = "candidates.csv"
-    AUGMENTED = "augmented.csv"
-    PREDICTIONS = "predictions.csv"
-    LABEL_ERRORS = "label_errors.csv"  # gold train pairs ranked by how far each label is from a cross-fitted teacher
-    METRICS_TXT = "metrics.txt"
-    CANCEL = "CANCEL"
-    MODELS = "models"  # models/<key>/: trained models in sentence-transformers format
-    RAY = "ray"  # engine: ray: the labeling shards (Parquet) a killed driver resumes from; gone once labeled
-    TENSORBOARD = "tensorboard"  # tracking: tensorboard: tensorboard/<training>/ event files of each training
-
-
-RECORD_FILE = RunFiles.RECORD  # kept: older callers import it
 
 
 def default_root() -> Path:
@@ -382,25 +348,6 @@ def read_record(run_dir: Path) -> RunRecord:
     )
 
 
-def read_run_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
-    """A JSON file of a run; RunFileError naming the run and the file when it is corrupt."""
-    path = Path(run_dir) / name
-    if not path.exists():
-        return default
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFileError(
-            f"run {Path(run_dir).name}: {name} is corrupt ({' '.join(str(exc).split())}); the run was left as it was"
-        ) from None
-    if name.endswith(".json") and default is not None and not isinstance(value, type(default)):
-        raise RunFileError(
-            f"run {Path(run_dir).name}: {name} holds a {type(value).__name__}, "
-            f"not a {type(default).__name__}; the run was left as it was"
-        )
-    return value
-
-
 def _live(record: RunRecord) -> RunRecord:
     """The record as a reader should show it: 'running' whose process is gone reads 'interrupted'."""
     if record.status == "running" and not pid_alive(record.pid):
@@ -484,6 +431,11 @@ class Run:
 
     def silver_summary(self) -> dict[str, Any] | None:
         return self.read_json(RunFiles.SILVER_SUMMARY)
+
+    def labeler(self) -> str | None:
+        """Whose scores became the silver labels ('cross_encoder', 'ensemble'): the silver stage's decision
+        (silver_summary.json, after any labeler probe); before it, the ensemble stage's (ensemble.json `used`)."""
+        return silver_labeler(self.dir)
 
     def metrics(self) -> dict[str, Any] | None:
         """metrics.json: present only once the run finished."""
@@ -594,22 +546,3 @@ def worked_seconds(record: RunRecord, now: float | None = None) -> float | None:
     except OSError:
         return elapsed([], record, now)
     return elapsed(_read_events(str(path), stat.st_size, stat.st_mtime_ns), record, now)
-
-
-@functools.lru_cache(maxsize=256)
-def _read_events(path: str, size: int, mtime_ns: int) -> list[dict[str, Any]]:
-    return read_events(path)  # size and mtime are the cache key: a new version of the file is read again
-
-
-def read_events(path: str | Path) -> list[dict[str, Any]]:
-    """The progress events of an events.jsonl file ([] when it does not exist); a half-written last line is skipped."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    out = []
-    for line in p.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line being written right now
-    return out

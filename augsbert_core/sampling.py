@@ -324,7 +324,7 @@ class BlockSearch:
         """{name: (ranked neighbour ids, valid mask or None)} for the query sentences `queries`."""
         out: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         for name in self.names:
-            if name == "bm25":
+            if name == registry.BM25_SEARCH:
                 ranked, scores = self.bm25_index.topk(self.depth, queries, max_df=self.bm25_max_df)
                 out[name] = (ranked, scores > 0)
             else:
@@ -348,6 +348,9 @@ class BlockSearch:
         self.__dict__.update(state)
 
 
+_SEARCH_STAGES = {registry.BM25_SEARCH: "sample.bm25"}  # a search's own progress stage (else sample.search)
+
+
 # runs the searches of every block, yielding their results in block order (the local engine: `_search_here`)
 SearchBlocks = Callable[[BlockSearch, list[np.ndarray]], Iterator[dict[str, tuple]]]
 
@@ -362,9 +365,9 @@ def _indexes(sentences: list[str], names, depth: int, model, embeddings, hnsw_th
     """The indexes the searches need, built once: BM25 weights, and the sentence embeddings with their faiss index.
     Returns (bm25 index or None, vector index or None, embeddings or None)."""
     n, bm25_index, vector_index = len(sentences), None, None
-    if "bm25" in names:
+    if registry.BM25_SEARCH in names:
         bm25_index = SparseBM25(tokenize(sentences))
-    if "semantic" in names:
+    if registry.SEMANTIC_SEARCH in names:
         if embeddings is None:
             if model is None:
                 raise ValueError("the semantic sampler needs a bi-encoder model or precomputed embeddings")
@@ -382,7 +385,7 @@ def _ranked(name: str, found: dict, sentences: list[str], queries: np.ndarray, d
         ranked = local(sentences, queries, depth, rng)
         return ranked if isinstance(ranked, tuple) else (ranked, None)
     done = int(queries[-1]) + 1
-    sink(ProgressEvent("sample.bm25" if name == "bm25" else stages.SAMPLE_SEARCH, done, len(sentences)))
+    sink(ProgressEvent(_SEARCH_STAGES.get(name, stages.SAMPLE_SEARCH), done, len(sentences)))
     return found[name]
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import choices, stages
 from . import data as data_mod
-from . import stages
 from .atomic import atomic_path
 from .config import ExperimentConfig
 from .ensemble import TeacherEnsemble
@@ -66,7 +66,7 @@ class Labeler:
         bi = bi_encoder_scores(self.bi_encoder, list(sentences1), list(sentences2), memo=self.memo)
         mixed = self.ensemble(ce, bi)
         return {
-            "score": mixed if self.use == "ensemble" else ce,
+            "score": mixed if choices.labeler(self.use) is choices.ENSEMBLE else ce,
             "score_cross_encoder": ce,
             "score_bi_encoder": bi.astype(np.float32),
             "score_ensemble": mixed,
@@ -75,7 +75,7 @@ class Labeler:
 
 def search_blocks(cfg: ExperimentConfig) -> SearchBlocks | None:
     """Where the samplers' search blocks run: here (None), or as tasks on the Ray cluster of `engine: ray`."""
-    if cfg.engine != "ray":
+    if not cfg.engine_spec.cluster:
         return None
     from .ray_engine import cluster_search_blocks  # noqa: PLC0415 - optional extra (ray); only engine: ray needs it
 
@@ -86,7 +86,7 @@ def ray_scorer(
     cfg: ExperimentConfig, teacher_dir: str | Path, work_dir: str | Path, *, trust_remote_code: bool = False
 ) -> PairScorer | None:
     """The teacher's scorer for `engine: ray` (None: score here), labeling shards under `work_dir`."""
-    if cfg.engine != "ray":
+    if not cfg.engine_spec.cluster:
         return None
     from .ray_engine import RayScorer  # noqa: PLC0415 - optional extra (ray); only engine: ray needs it
 
@@ -107,19 +107,19 @@ def make_candidates(cfg: ExperimentConfig, data: LoadedData, base, report: Progr
     the gold and unlabeled sentences, or both (`cfg.candidates`). Gold pairs and self-pairs are left out."""
     pool = data.pool
     has_pairs = pool is not None and pool.pairs is not None
-    source = cfg.candidate_source(has_pairs)
-    if source != "sampled" and not has_pairs:
+    source = cfg.candidates_spec(has_pairs)
+    if source.given and not has_pairs:
         raise ConfigError(
-            f"candidates: {source} needs unlabeled pairs (data.unlabeled with two sentence columns); "
+            f"candidates: {source.name} needs unlabeled pairs (data.unlabeled with two sentence columns); "
             "the unlabeled file has sentences only: use candidates: sampled"
         )
     parts = []
-    if source in ("given", "given+sampled"):
-        given = pool.pairs[["sentence1", "sentence2"]].assign(sampler="given")
+    if source.given:
+        given = pool.pairs[["sentence1", "sentence2"]].assign(sampler=choices.GIVEN)
         given = _without_gold(given, data.train)
         _stage(report, stages.SAMPLE_GIVEN, f"{len(given):,} given unlabeled pairs")
         parts.append(given)
-    if source in ("sampled", "given+sampled"):
+    if source.samples:
         sentences = list(data.train["sentence1"]) + list(data.train["sentence2"]) if data.train is not None else []
         sentences += pool.sentences if pool is not None else []
         _stage(
@@ -209,7 +209,9 @@ def cap_before_labeling(candidates: pd.DataFrame, cfg: ExperimentConfig) -> pd.D
     if limit is None or len(candidates) <= limit:
         return candidates
     rng = np.random.default_rng(cfg.seed)
-    given = np.flatnonzero(candidates["sampler"].to_numpy() == "given") if "sampler" in candidates else np.array([])
+    given = (
+        np.flatnonzero(candidates["sampler"].to_numpy() == choices.GIVEN) if "sampler" in candidates else np.array([])
+    )
     if len(given) >= limit:
         keep = rng.choice(given, limit, replace=False)
     else:

@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from .atomic import dumps_json
+from .choices import ENSEMBLE
 from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
 from .models import device_description
 from .pipeline import run_experiment
 from .progress import ProgressSink, null_sink
-from .runs import RunFiles, RunStore, atomic_write_text
+from .runs import RunFiles, RunStore, atomic_write_text, silver_labeler
 
 
 @dataclass
@@ -196,7 +197,7 @@ class Study:
                         "metrics": metrics,
                         "gate": gate,
                         "ensemble_weight": (ensemble or {}).get("weight"),
-                        "ensemble_used": ((ensemble or {}).get("report") or {}).get("used"),
+                        "ensemble_used": (silver_labeler(run_dir) == ENSEMBLE.name) if ensemble else None,
                         "silver_kept": (summary or {}).get("kept"),
                         "silver_sources": (summary or {}).get("by_sampler"),
                         "recommended": raw_metrics.get(RECOMMENDED),

@@ -20,6 +20,7 @@ import pandas as pd
 
 from . import registry, stages
 from .atomic import dumps_json
+from .choices import AUTO
 from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
 from .embeddings import cache_dir
 from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
@@ -219,7 +220,7 @@ def _autocast(model, precision: str):
     device = str(getattr(model, "device", "cpu"))
     if precision == "fp32" or not device.startswith("cuda"):
         return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision in ("auto", "bf16") and torch.cuda.is_bf16_supported() else torch.float16
+    dtype = torch.bfloat16 if precision in (AUTO, "bf16") and torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast("cuda", dtype=dtype)
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from augsbert_core import choices
 from augsbert_core import estimate as est
 from augsbert_core import models as core_models
 from augsbert_core.config import AUTO_EPOCHS
 
 from . import installs, scenario, security, ui
+from . import scenario_words as words
 
 
 def model_note(name: str) -> bool:
@@ -20,13 +22,13 @@ def model_note(name: str) -> bool:
     except security.ModelPathError as exc:
         st.error(f"**Not accepted:** {ui.md_escape(exc)}", icon=":material/block:")
         return False
-    if choice.kind == "offline":
+    if choice.kind == security.OFFLINE_KIND:
         st.caption("Offline alias of all-mpnet-base-v2" + ("." if scenario.mpnet_installed() else ": not installed."))
-    elif choice.kind == "auto":
+    elif choice.kind == security.AUTO_ALIAS:
         st.caption("Auto: the teacher base chosen for this device (as the Auto option above).")
-    elif choice.kind == "local":
+    elif choice.kind == security.LOCAL_KIND:
         st.caption(f"Local folder: `{ui.md_escape(choice.value, code=True)}`")
-    elif choice.kind == "hub":
+    elif choice.kind == security.HUB_KIND:
         st.caption("Hub name: downloaded when the job starts (needs network access).")
     return True
 
@@ -87,11 +89,11 @@ def mpnet_progress() -> None:
 
 def auto_teacher_note(draft: dict) -> None:
     """Which base teacher model "auto" stands for on this device, and why (the core's own sentence)."""
-    chosen = st.session_state.get("sc_device", draft.get("device") or "auto")
-    device = scenario.device_for({"device": None if chosen == "auto" else chosen}, ui.device_description())
+    chosen = st.session_state.get("sc_device", draft.get("device") or choices.AUTO)
+    device = scenario.device_for({"device": None if chosen == choices.AUTO else chosen}, ui.device_description())
     name, why = core_models.default_teacher(device)
     st.caption(f":material/auto_awesome: Auto stands for **{scenario.model_label(name)}** here. {ui.md_escape(why)}.")
-    if name == "mpnet":
+    if getattr(choices.model_alias(name), "installed_by_script", False):
         mpnet_note()
 
 
@@ -99,12 +101,12 @@ def base_model(draft: dict, m: dict, role: str) -> None:
     """The base model of `role`: an offline choice, `auto`, static, or a hub name / allowed folder (into `m`)."""
     current = m.get("model") or "default"
     if role == "teacher":
-        options = list(scenario.TEACHER_CHOICES)
-        labels = dict(scenario.TEACHER_CHOICES)
-        labels["mpnet"] += " · installed" if scenario.mpnet_installed() else " · not installed"
+        options = list(words.TEACHER_CHOICES)
+        labels = dict(words.TEACHER_CHOICES)
+        labels[core_models.MPNET] += " · installed" if scenario.mpnet_installed() else " · not installed"
     else:
-        options = list(scenario.STUDENT_CHOICES)
-        labels = dict(scenario.STUDENT_CHOICES)
+        options = list(words.STUDENT_CHOICES)
+        labels = dict(words.STUDENT_CHOICES)
     index = options.index(current) if current in options else options.index("custom")
     kind = st.radio(
         "Base model",
@@ -114,14 +116,15 @@ def base_model(draft: dict, m: dict, role: str) -> None:
         horizontal=role != "teacher",
         format_func=labels.get,
     )
-    if kind in ("default", "mpnet", "auto", "static"):
+    alias = choices.model_alias(kind)
+    if alias is not None:  # an offline model or auto, not a name to type
         m["model"] = kind
-        if kind == "mpnet":
+        if alias.installed_by_script:
             mpnet_note()
-        elif kind == "auto":
+        elif alias.by_device:
             auto_teacher_note(draft)
-        elif kind == "static":
-            st.caption(ui.md_escape(scenario.STATIC_NOTE))
+        elif not alias.transformer:
+            st.caption(ui.md_escape(words.STATIC_NOTE))
     else:
         name = st.text_input(
             "Hub name or local directory",
@@ -160,21 +163,21 @@ def schedule(m: dict, role: str) -> None:
         )
     usual_bs = scenario.usual_batch_size(m["model"]) if role == "student" else 16
     bs = int(m.get("batch_size", usual_bs))
-    if role == "student" and bs != usual_bs and bs in scenario.USUAL_BATCHES:  # another kind's usual batch
+    if role == "student" and bs != usual_bs and bs in words.USUAL_BATCHES:  # another kind's usual batch
         bs = usual_bs
     m["batch_size"] = int(
         c2.selectbox(
             "Batch size",
-            scenario.BATCH_SIZES,
-            index=scenario.BATCH_SIZES.index(bs) if bs in scenario.BATCH_SIZES else 1,
+            words.BATCH_SIZES,
+            index=words.BATCH_SIZES.index(bs) if bs in words.BATCH_SIZES else 1,
             key=f"sc_{role}_bs" + (f"_{scenario.rate_kind(m)}" if role == "student" else ""),
         )
     )
-    if role == "student" and m["model"] != "static":
+    if role == "student" and getattr(choices.model_alias(m["model"]), "transformer", True):
         cut = c2.selectbox(
             "Layers",
-            scenario.LAYER_CHOICES,
-            index=scenario.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in scenario.LAYER_CHOICES else 0,
+            words.LAYER_CHOICES,
+            index=words.LAYER_CHOICES.index(m.get("layers")) if m.get("layers") in words.LAYER_CHOICES else 0,
             format_func=lambda n: "all" if n is None else f"first {n}",
             key=f"sc_{role}_layers",
             help="Keep only the first N transformer layers of the base: a faster student (about 6/N times the "
@@ -182,12 +185,12 @@ def schedule(m: dict, role: str) -> None:
         )
         m["layers"] = cut
         if cut is not None:
-            st.caption(ui.md_escape(scenario.LAYERS_NOTE))
+            st.caption(ui.md_escape(words.LAYERS_NOTE))
     else:
         m.pop("layers", None)
     lrs, usual = scenario.learning_rates(m["model"], m.get("layers"))
     lr = float(m.get("learning_rate", usual))
-    if lr != usual and lr in scenario.USUAL_RATES:  # another kind's usual rate: this kind's own instead
+    if lr != usual and lr in words.USUAL_RATES:  # another kind's usual rate: this kind's own instead
         lr = usual
     m["learning_rate"] = float(
         c1.selectbox(

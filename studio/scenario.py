@@ -11,7 +11,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from augsbert_core import ConfigError, ExperimentConfig, jobs
+from augsbert_core import ConfigError, ExperimentConfig, choices, jobs
 from augsbert_core import config as core_config
 from augsbert_core import gate as core_gate
 from augsbert_core import models as core_models
@@ -20,6 +20,14 @@ from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
 
 from . import goldreview, security, workspace
+
+#: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
+from .scenario_words import (
+    OFFLINE_MODELS,
+    STATIC_RATES,
+    TRANSFORMER_RATES,
+    USUAL_BATCHES,
+)
 
 #: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
 SCENARIOS: dict[int, tuple[str, str]] = {
@@ -32,61 +40,30 @@ def scenario_spec(draft: dict[str, Any]) -> core_registry.ScenarioSpec:
     return core_registry.scenario(int(draft.get("scenario", 2)))
 
 
-SAMPLER_HELP = core_registry.HELP  # one line per registered sampler (registry.SamplerSpec.help)
 # The choices the page offers are the core's (config.py); each help dictionary has a line for every one of them
 # (tests/test_app.py checks the keys), in the core's order.
 SAMPLERS = core_config.SAMPLERS
+
+
 MIX_SAMPLERS = core_config.MIX_SAMPLERS  # those a mix may combine (not kde)
+
+
 AUGMENT_METHODS = core_config.AUGMENT_METHODS
+
+
 WARM_START_MODES = core_config.WARM_START_MODES
+
+
 LABELERS = core_config.LABELERS
+
+
 CANDIDATE_SOURCES = core_config.CANDIDATE_SOURCES
+
+
 TRACKERS = core_config.TRACKERS
+
+
 ENGINES = core_config.ENGINES
-
-AUGMENTERS: dict[str, str] = {
-    "wordnet": "WordNet synonyms (offline).",
-    "contextual-substitute": "A masked language model substitutes words (needs a masked-LM model).",
-    "contextual-insert": "A masked language model inserts words (needs a masked-LM model).",
-}
-
-#: Teacher base models offered by name on the Scenario page: (value, label). "mpnet" is the core's alias of the
-#: offline all-mpnet-base-v2 that `scripts/setup_mpnet.py` installs; the recommended teacher base.
-TEACHER_CHOICES: dict[str, str] = {
-    core_models.AUTO_TEACHER: "Auto · the recommended base for this device",
-    "default": "Offline default (all-MiniLM-L6-v2)",
-    core_models.MPNET: "Offline mpnet (all-mpnet-base-v2) · recommended teacher",
-    "custom": "Hub name or local path",
-}
-OFFLINE_MODELS = ("default", core_models.MPNET, core_models.AUTO_TEACHER, core_models.STATIC)  # never remote code
-STUDENT_CHOICES: dict[str, str] = {
-    "default": TEACHER_CHOICES["default"],
-    core_models.STATIC: "Static (distilled from MiniLM) · fastest on CPU",
-    "custom": TEACHER_CHOICES["custom"],
-}
-STATIC_NOTE = (
-    "A StaticEmbedding distilled once from the offline MiniLM with model2vec (about 40 s the first time): no "
-    "transformer at inference, a token lookup and a mean: ~26,000 sentences/s on 2 CPU cores against ~550 for "
-    "MiniLM. The trade: it starts weaker (STSb test 66 zero-shot, 70 trained on 1,000 gold pairs, against MiniLM's "
-    "82 and 84), and silver teaches it most: with 20,000 silver pairs it reached 75, above what all 5,749 gold pairs "
-    f"give it (docs/results.md). By default it learns from up to {core_config.SILVER_BUDGET['static']:,} silver "
-    "pairs (the given ones topped up with sampled ones), at a learning rate far above a transformer's "
-    f"({core_config.STATIC_LEARNING_RATE:g}), with batches of {core_config.STATIC_BATCH_SIZE} (an epoch ~4.5x faster "
-    "than 16, the same dev score)."
-)
-LAYER_CHOICES: list[int | None] = [None, 2, 3, 4]  # student.layers offered (the MiniLM base has 6)
-LAYERS_NOTE = (
-    "A cut transformer keeps the first N layers of the base: the 2-layer MiniLM encodes ~2,100 sentences/s on 2 CPU "
-    "cores against ~600 for all 6. The trade, measured on STSb with 1,000 gold pairs (test, seed 42): it starts far "
-    "weaker (56 zero-shot, 70 trained on gold, against MiniLM's 82 and 84), and silver teaches it most: with the "
-    "4,694 given pairs labeled by the teacher it reached 76.6, 99% of what all 5,749 gold pairs give it "
-    f"(docs/results.md). Its learning rate is {core_config.LAYERS_LEARNING_RATE:g} unless set (chosen on dev)."
-)
-TRANSFORMER_RATES = [1e-5, 2e-5, 3e-5, 5e-5, 1e-4]
-STATIC_RATES = [1e-3, 2e-3, 4e-3, 8e-3, 2e-2]
-USUAL_RATES = (2e-5, core_config.LAYERS_LEARNING_RATE, core_config.STATIC_LEARNING_RATE)  # each kind's default
-BATCH_SIZES = [8, 16, 32, 64, 128]
-USUAL_BATCHES = (core_config.ModelConfig().batch_size, core_config.STATIC_BATCH_SIZE)  # each kind's default batch
 
 
 def usual_batch_size(model: str) -> int:
@@ -111,54 +88,17 @@ def rate_kind(model: dict) -> str:
     return "layers" if model.get("layers") is not None else "transformer"
 
 
-#: teacher.warm_start, labeler and candidates (the core's keys): value -> what it does.
-WARM_START_HELP: dict[str, str] = {
-    "auto": "On for a bi-encoder base with a fresh cross-encoder head, like the offline default.",
-    "on": "Always warm-start the teacher on the candidate pairs.",
-    "off": "Train the teacher on gold only.",
-}
-WARM_START_ABOUT = (
-    "Before gold, the cross-encoder learns the bi-encoder's similarity on the candidate pairs "
-    "(no extra labels); auto = on for a bi-encoder base with a fresh head, like the offline default."
-)
-LABELER_HELP: dict[str, str] = {
-    "auto": "Short student probes on dev choose the labels that teach the student most.",
-    "cross_encoder": "The cross-encoder's scores become the silver labels.",
-    "ensemble": "The teacher ensemble's scores (cross-encoder + bi-encoder) become the silver labels.",
-}
-TRACKING_HELP: dict[str, str] = {
-    "none": "Runs are kept in the workspace only.",
-    "mlflow": "Each finished run is also logged as one MLflow run (MLFLOW_TRACKING_URI, else mlflow.db in the "
-    "workspace). Needs: pip install -e '.[tracking]'.",
-    "tensorboard": "The trainings write TensorBoard logs into the run's folder (tensorboard/). Needs: pip install "
-    "tensorboard.",
-    "wandb": "The trainings report to Weights & Biases, with your wandb settings. Needs: pip install wandb.",
-}
-ENGINE_HELP: dict[str, str] = {
-    "local": "Candidate search and teacher labeling run in the job on this server.",
-    "ray": "Candidate search blocks run as Ray tasks and the teacher labels on a pool of Ray actors (the Ray "
-    "address below, else RAY_ADDRESS, else a local Ray cluster on this server); the same candidate pairs as local "
-    "and the same labels within float tolerance. Needs: pip install -e '.[ray]'.",
-}
-CANDIDATES_HELP: dict[str, str] = {
-    "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
-    "sentences.",
-    "given": "Label the unlabeled file's pairs as they are (the file must have pairs).",
-    "sampled": "Sample pairs from the sentences with the chosen samplers.",
-    "given+sampled": "Both: the given pairs and sampled ones.",
-}
-
-ENSEMBLE_HELP: dict[str, str] = {
-    "auto": "The cross-encoder and a bi-encoder (the gold-only student; scenario 3: the zero-shot one) are "
-    "combined (weight fitted on dev); the ensemble labels the silver pairs only when it beats both "
-    "members on dev.",
-    "on": "Always label with the ensemble (needs a dev file).",
-    "off": "Label with the cross-encoder alone.",
-}
 ENSEMBLE_MODES = core_config.ENSEMBLE_MODES
+
+
 SEARCH_LEARNING_RATES = (1e-5, 2e-5, 3e-5, 5e-5, 1e-4)
+
+
 SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
 SEED_TRIALS_ADVICE = core_gate.SEED_TRIALS_ADVICE  # "Try 4 seeds": the teacher seed trials the advice suggests
+
 
 #: The readiness gate's options (gate.json `options`, keys of augsbert_core.gate.OPTIONS) in the page's words:
 #: option -> (action button label or None when nothing on this page does it, what to try).
@@ -175,8 +115,14 @@ GATE_ACTIONS: dict[str, tuple[str | None, str]] = {
         "keep_student": None,
     }.items()
 }
+
+
 GATE_NOT_APPLICABLE = core_gate.NOT_APPLICABLE  # gate.json's verdict in scenario 1 (no silver labels)
+
+
 GATE_UNDEFINED = core_gate.UNDEFINED  # gate.json's verdict when a dev score it compares is undefined
+
+
 #: The Scenario page's widgets each action changes (cleared so that they show the changed draft).
 GATE_ACTION_WIDGETS: dict[str, tuple[str, ...]] = {
     "mpnet": ("sc_teacher_kind",),
@@ -185,7 +131,10 @@ GATE_ACTION_WIDGETS: dict[str, tuple[str, ...]] = {
     "seed_trials": ("sc_teacher_seed_trials", "sc_teacher_seed_fraction"),
 }
 
+
 _CORE = ExperimentConfig()
+
+
 DEFAULT_DRAFT: dict[str, Any] = {
     "name": "",
     "scenario": 2,
@@ -404,7 +353,7 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
             runs_dir=str(workspace.runs_dir()),
         )
         cfg = ExperimentConfig.from_dict(raw)
-        if spec.labels and cfg.candidate_source(workspace.unlabeled_has_pairs()) == "given":
+        if spec.labels and not cfg.candidates_spec(workspace.unlabeled_has_pairs()).samples:
             # the given pairs labeled as they are: no sampler runs, so one run, named for what it does
             if not (draft.get("name") or "").strip():
                 cfg = dataclasses.replace(cfg, name=f"s{scenario}-given")
@@ -441,7 +390,7 @@ def epochs_text(model: dict[str, Any]) -> str:
 def suggested_names(draft: dict[str, Any]) -> list[str]:
     """The run names a launch of `draft` gets when the name box is empty: 's2-bm25', one per sampler."""
     scenario = int(draft.get("scenario", 2))
-    if scenario_spec(draft).labels and draft_config(draft).candidate_source(workspace.unlabeled_has_pairs()) == "given":
+    if scenario_spec(draft).labels and not draft_config(draft).candidates_spec(workspace.unlabeled_has_pairs()).samples:
         return [f"s{scenario}-given"]  # the given pairs labeled as they are: one run, no sampler
     return [_run_name({**draft, "name": ""}, scenario, s) for s in run_samplers(draft)]
 
@@ -531,7 +480,7 @@ def settings_of(draft: dict[str, Any], sampler: str | dict[str, float], *, check
     for key in ("device", *spec.keys):
         if draft.get(key) not in (None, "", 0):
             raw[key] = draft[key]
-    if raw.get("engine") == "ray" and (draft.get("ray_address") or "").strip():
+    if choices.engine(raw.get("engine")).cluster and (draft.get("ray_address") or "").strip():
         raw["ray"] = {"address": draft["ray_address"].strip()}
     if checked:
         search = teacher_search_settings(draft)
@@ -596,18 +545,25 @@ def gate_actions(gate: dict[str, Any] | None) -> list[str]:
 def apply_gate_option(draft: dict[str, Any], option: str) -> dict[str, Any]:
     """`draft` changed as the gate's `option` suggests (a copy; options with no action return it unchanged)."""
     new = copy.deepcopy(draft)
-    if option == "mpnet":
-        new["teacher"]["model"] = core_models.MPNET
-    elif option == "ensemble":
-        new["ensemble"] = "auto"
-    elif option == "teacher_search":
-        search = new["teacher_search"]
-        search["enabled"] = True
-        for key in ("learning_rates", "epochs"):
-            search[key] = search.get(key) or list(DEFAULT_DRAFT["teacher_search"][key])
-    elif option == "seed_trials":
-        new["teacher"]["seed_trials"] = SEED_TRIALS_ADVICE
+    if option in _GATE_EDITS:
+        _GATE_EDITS[option](new)
     return new
+
+
+def _teacher_search_on(draft: dict[str, Any]) -> None:
+    search = draft["teacher_search"]
+    search["enabled"] = True
+    for key in ("learning_rates", "epochs"):
+        search[key] = search.get(key) or list(DEFAULT_DRAFT["teacher_search"][key])
+
+
+#: how each actionable gate option (its `GATE_ACTIONS` entry has a button) changes a draft, in place
+_GATE_EDITS: dict[str, Any] = {
+    "mpnet": lambda d: d["teacher"].update(model=core_models.MPNET),
+    "ensemble": lambda d: d.update(ensemble=choices.AUTO),
+    "teacher_search": _teacher_search_on,
+    "seed_trials": lambda d: d["teacher"].update(seed_trials=SEED_TRIALS_ADVICE),
+}
 
 
 def gate_option_applied(draft: dict[str, Any], option: str) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from augsbert_core.choices import AUTO, DEFAULT_MODEL
 from augsbert_core.serve import app_root
 
 REPO_ROOT = app_root()  # the checkout, or the installed app bundle (augsbert_core.serve)
@@ -37,7 +38,8 @@ HUB_NAME_RE = re.compile(rf"^{_PART}(?:/{_PART})?$")
 
 MPNET_ALIAS = "mpnet"  # augsbert_core.models.MPNET: scripts/setup_mpnet.py installs it under the workspace
 STATIC_ALIAS = "static"  # augsbert_core.models.STATIC: distilled from the offline MiniLM under the workspace
-AUTO_ALIAS = "auto"  # augsbert_core.models.AUTO_TEACHER: mpnet on a GPU when installed, else the offline default
+OFFLINE_KIND, HUB_KIND, LOCAL_KIND = "offline", "hub", "local"  # ModelChoice.kind besides default and auto
+AUTO_ALIAS = AUTO  # augsbert_core.models.AUTO_TEACHER: mpnet on a GPU when installed, else the offline default
 
 
 class ModelPathError(ValueError):
@@ -97,12 +99,12 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
     """Accept 'default', 'mpnet', 'auto', a hub name or a directory under the model roots; raise ModelPathError
     otherwise."""
     text = (name or "").strip()
-    if not text or text == "default":
-        return ModelChoice("default", "default")
+    if not text or text == DEFAULT_MODEL:
+        return ModelChoice(DEFAULT_MODEL, DEFAULT_MODEL)
     if text == MPNET_ALIAS:  # the core's alias of the offline all-mpnet-base-v2 (never a hub download)
-        return ModelChoice("offline", MPNET_ALIAS)
+        return ModelChoice(OFFLINE_KIND, MPNET_ALIAS)
     if text == STATIC_ALIAS:  # the core's static student, distilled from the offline MiniLM (never a hub download)
-        return ModelChoice("offline", STATIC_ALIAS)
+        return ModelChoice(OFFLINE_KIND, STATIC_ALIAS)
     if text == AUTO_ALIAS:  # the core's teacher choice for the device: one of the two offline aliases above
         return ModelChoice("auto", AUTO_ALIAS)
     if any(ord(c) < 32 for c in text) or len(text) > 1024:
@@ -118,7 +120,7 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
                 f"{text!r} is also a folder on the server outside the allowed model folders; "
                 f"put the model under one of: {allowed} and give its full path"
             )
-        return ModelChoice("hub", text)
+        return ModelChoice(HUB_KIND, text)
     if not _looks_like_path(text):
         raise ModelPathError(
             f"{text!r} is not a hub name (like 'bert-base-uncased' or "
@@ -133,7 +135,7 @@ def check_model(name: str | None, roots: list[Path] | None = None) -> ModelChoic
         )
     if not resolved.is_dir():
         raise ModelPathError(f"{text!r} is a file; give the model's folder")
-    return ModelChoice("local", str(resolved))
+    return ModelChoice(LOCAL_KIND, str(resolved))
 
 
 def _under(path: Path, roots: list[Path]) -> bool:

@@ -51,7 +51,9 @@ def thresholds(metrics: dict[str, Any]) -> dict[str, float]:
 def try_it(record, metrics: dict[str, Any], recommended: str | None, preds=None) -> None:
     """Two sentences in, each model's score out, the recommended model first. `preds`: the run's test predictions
     (prefill the boxes with a test pair), as the page read them."""
-    keys = runinfo.order_recommended([k for k in runinfo.MODEL_TITLES if k in metrics and k != "ensemble"], recommended)
+    keys = runinfo.order_recommended(
+        [k for k in runinfo.MODEL_TITLES if k in metrics and k != runinfo.ENSEMBLE_KEY], recommended
+    )
     first = preds.iloc[0] if preds is not None and len(preds) else None
     with st.form(key=f"try_{record.id}", border=False):
         left, right = st.columns(2)

@@ -228,15 +228,15 @@ def gate_banner(run_dir: str) -> None:
     the ensemble decision, the teacher search trials and the seed trials, where the run has them."""
     gate = runinfo.read_json(run_dir, RunFiles.GATE)
     if gate:
-        gate_alert(gate)
+        gate_alert(gate, runinfo.silver_labeler(run_dir))
     teacher_choices(run_dir)
 
 
-def gate_alert(gate: dict[str, Any]) -> None:
+def gate_alert(gate: dict[str, Any], labeler: str | None = None) -> None:
     """gate.json's verdict: ready; weak, with what to try in the Scenario page's words (its `options`; older runs:
     the message) and a link there; or, in scenario 1 (no silver labels), that the gate does not apply."""
     text = gate.get("message", "")
-    kind = runinfo.gate_teacher_note(gate)
+    kind = runinfo.gate_teacher_note(gate, labeler)
     if gate.get("verdict") == "ready":
         st.success(f"**Teacher-readiness gate: ready{kind}.** {md_escape(text)}", icon=":material/check_circle:")
     elif gate.get("verdict") == scenario.GATE_NOT_APPLICABLE:

@@ -23,6 +23,7 @@ from augsbert_core import estimate  # noqa: E402
 from augsbert_core.errors import ConfigError, ModelLoadError, failure_of  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import pages, runinfo, scenario, workspace  # noqa: E402
+from studio import scenario_words as words
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -823,19 +824,19 @@ def test_the_app_offers_exactly_the_core_s_choices_with_help_for_each():
     from augsbert_core import config as core_config
 
     pairs = [
-        (scenario.SAMPLER_HELP, core_config.SAMPLERS),
-        (scenario.AUGMENTERS, core_config.AUGMENT_METHODS),
-        (scenario.WARM_START_HELP, core_config.WARM_START_MODES),
-        (scenario.LABELER_HELP, core_config.LABELERS),
-        (scenario.CANDIDATES_HELP, core_config.CANDIDATE_SOURCES),
-        (scenario.ENSEMBLE_HELP, core_config.ENSEMBLE_MODES),
+        (words.SAMPLER_HELP, core_config.SAMPLERS),
+        (words.AUGMENTERS, core_config.AUGMENT_METHODS),
+        (words.WARM_START_HELP, core_config.WARM_START_MODES),
+        (words.LABELER_HELP, core_config.LABELERS),
+        (words.CANDIDATES_HELP, core_config.CANDIDATE_SOURCES),
+        (words.ENSEMBLE_HELP, core_config.ENSEMBLE_MODES),
         (scenario.SCENARIOS, core_config.SCENARIOS),
     ]
     for help_dict, choices in pairs:
         assert set(help_dict) == set(choices), (sorted(help_dict), choices)
     assert scenario.SAMPLERS == core_config.SAMPLERS and scenario.LABELERS == core_config.LABELERS
     for value in (*core_config.SAMPLERS, *core_config.AUGMENT_METHODS):
-        assert isinstance(value, str) and value in scenario.SAMPLER_HELP | scenario.AUGMENTERS
+        assert isinstance(value, str) and value in words.SAMPLER_HELP | words.AUGMENTERS
 
 
 def test_training_page_says_when_a_run_samples_and_labels_on_ray(store):

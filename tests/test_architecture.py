@@ -88,14 +88,16 @@ def test_the_room_table_is_true():
     wrong = []
     for line in table:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        modules = re.findall(r"`(?:augsbert_core/)?([a-z_0-9]+)\.py`", cells[0])
+        modules = re.findall(r"`(?:augsbert_core/)?([a-z_0-9]+)(?:\.py|/)`", cells[0])  # modules and packages
         allowed = cells[2]
         if "rooms above" in allowed or "anything" in allowed:
             continue
         names = set(re.findall(r"[a-z_0-9]+", re.sub(r"\([^)]*\)", "", allowed))) - {"nothing"}
         names |= set(re.findall(r"\(([a-z_0-9]+),? ", allowed))  # 'teacher (lazily)' style notes keep their room
         for module in modules:
-            imported = _imports(ROOT / "augsbert_core" / f"{module}.py", "augsbert_core")
+            folder = ROOT / "augsbert_core" / module  # a sub-package: every module in it, as one room
+            paths = sorted(folder.rglob("*.py")) if folder.is_dir() else [ROOT / "augsbert_core" / f"{module}.py"]
+            imported = set().union(*(_imports(p, ".".join(p.relative_to(ROOT).parts[:-1])) for p in paths))
             found = {m.split(".")[1] for m in imported if m.startswith("augsbert_core.")}
             extra = found - names - set(modules) - {"augsbert_core"}
             if extra:

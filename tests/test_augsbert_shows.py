@@ -15,6 +15,7 @@ from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import bi_encoder_scores, format_table, model_metrics, recommend
 from augsbert_core.inputs import LoadedData
 from augsbert_core.models import default_teacher, is_fresh_head_bi_encoder
+from augsbert_core.runs import silver_labeler
 from augsbert_core.silver import make_candidates
 from augsbert_core.study import gap_recovered
 
@@ -252,7 +253,10 @@ def test_scenario2_given_pairs_warm_teacher_probe_ceiling_and_recommendation(tin
     assert summary["labeler"] in ("cross_encoder", "ensemble")
     if (run_dir / "probe.json").is_file():
         probe = json.loads((run_dir / "probe.json").read_text())
-        assert probe["chosen"] == summary["labeler"] == gate["labeler"]
+        # the probe's decision is the silver stage's (silver_summary.json, read by runs.silver_labeler): the gate
+        # and ensemble stages' files keep what they decided before it (issue 24: no stage rewrites another's file)
+        assert probe["chosen"] == summary["labeler"] == silver_labeler(run_dir)
+        assert "labeler" not in gate
         assert {t["labeler"] for t in probe["trials"]} == {"cross_encoder", "ensemble"}
         chosen_scores = silver[f"score_{summary['labeler']}"]
         assert np.allclose(silver["score"], chosen_scores, atol=1e-6)

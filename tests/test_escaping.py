@@ -188,7 +188,7 @@ SAFE_CALLS = {
     "scale_text",  # '0–5': two numbers (studio.charts)
 }
 #: The app's modules: their ALL_CAPS attributes (SCENARIOS, ROLES, DEMOS, PAGES, ...) are constant tables.
-APP_MODULES = {"ui", "scenario", "workspace", "runinfo", "security", "charts", "est", "core_models", "jobs"}
+APP_MODULES = {"ui", "scenario", "words", "workspace", "runinfo", "security", "charts", "est", "core_models", "jobs"}
 #: Values that are never user text (source as ast.unparse writes it), in every file: fields the run store sets or
 #: validates (ids are [0-9a-z-], scenario and sampler are enums) and the core's stage titles.
 SAFE_VALUES = {
@@ -210,7 +210,6 @@ SAFE_LOCALS = {
         "absent",
         "problem",
         "label",
-        "grid",
         "runs",
         "source",
         "first.silver_note",
@@ -220,6 +219,7 @@ SAFE_LOCALS = {
         "new['candidates']*",
     },  # validated enums
     "studio/modelbox.py": {"title", "help_text"},  # the Scenario page's constant box titles (moved with model_box)
+    "studio/qualitybox.py": {"grid", "role"},  # trial count, 'teacher'/'student' (moved from the Scenario page)
     "app_pages/training.py": {"title", "what", "icon", "note", "primary", "split", "target.note", "label"},
     "app_pages/compare.py": {"what", "base.note"},
     # need_run(constant); teacher_line: runinfo.labeling_teacher_text (fixed titles, metric words, a number)
@@ -236,7 +236,7 @@ def _call_name(node: ast.Call) -> str:
 
 def _constant_table(node: ast.AST) -> bool:
     """An ALL_CAPS module constant, or a lookup/method of one: `LIMIT`, `scenario.SCENARIOS[s][0]`,
-    `scenario.AUGMENTERS.items()`, `METRIC_TITLES.get(m, m)` (the arguments are checked separately)."""
+    `words.AUGMENTERS.items()`, `METRIC_TITLES.get(m, m)` (the arguments are checked separately)."""
     while True:
         if isinstance(node, ast.Name):
             return node.id.isupper()

@@ -116,6 +116,18 @@ def test_the_installed_wheel_serves_the_app_from_an_empty_directory(tmp_path):
         cwd=tmp_path,
     ).stdout.strip()
     assert where.startswith(str(venv)) and where.endswith("augsbert_app"), where
+    # every package of the checkout, sub-packages too (a fixed package list once left out cli/ and recipe/)
+    packages = sorted(
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for d in ("augsbert_core", "studio")
+        for p in (ROOT / d).rglob("__init__.py")
+    )
+    script = (
+        "import importlib\n"
+        f"print(all(importlib.import_module(m).__file__.startswith({str(venv)!r}) for m in {packages!r}))"
+    )
+    found = subprocess.run([str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert found.stdout.strip() == "True", (packages, found.stderr[-2000:])
     empty = tmp_path / "empty"
     empty.mkdir()
     with open(tmp_path / "server.log", "wb") as log:

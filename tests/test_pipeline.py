@@ -3,6 +3,7 @@ metrics contract; and the teacher trained on demo gold beating an untrained one.
 
 from __future__ import annotations
 
+import inspect
 import json
 import sqlite3
 
@@ -15,7 +16,8 @@ from augsbert_core.config import ModelConfig
 from augsbert_core.data import load_pairs
 from augsbert_core.pipeline import declared_writes
 from augsbert_core.progress import Cancelled, CancelToken
-from augsbert_core.runs import RunFiles
+from augsbert_core.recipe.context import Stage
+from augsbert_core.runs import Run, RunFiles
 from augsbert_core.teacher import evaluate_cross_encoder, train_teacher
 
 from .conftest import DEMO
@@ -73,14 +75,39 @@ def result_scenario(config: dict) -> int:
     return config["scenario"]
 
 
-def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path):
+def _spy_json_writers(monkeypatch) -> dict[str, set[type]]:
+    """{run file: the stage classes that wrote it with Run.write_json}: the writer is the innermost recipe Stage
+    on the call stack (the writes themselves happen as always)."""
+    writers: dict[str, set[type]] = {}
+    real = Run.write_json
+
+    def write_json(self, name, obj):
+        frame = inspect.currentframe()
+        while frame is not None and not isinstance(frame.f_locals.get("self"), Stage):
+            frame = frame.f_back
+        if frame is not None:
+            writers.setdefault(name, set()).add(type(frame.f_locals["self"]))
+        return real(self, name, obj)
+
+    monkeypatch.setattr(Run, "write_json", write_json)
+    return writers
+
+
+def test_scenario2_bm25_end_to_end(tiny_stsb, tmp_path, monkeypatch):
     cfg = _config(
         scenario=2, sampler="bm25", top_k=2, data={k: str(v) for k, v in tiny_stsb.items()} | {"scale": [0, 5]}
     )
     store = RunStore(tmp_path / "runs")
     events = []
+    writers = _spy_json_writers(monkeypatch)
     result = run_experiment(cfg, store=store, sink=events.append)
     metrics = _check_run(store, result, {"zero_shot", "gold_only", "augsbert", "teacher", "ensemble"}, "regression")
+    # each stage writes only the files it declares, and no file is written by two stages (state.json, the recipe's
+    # ledger of finished stages, aside): a later decision never rewrites an earlier stage's file (issue 24)
+    assert {RunFiles.GATE, RunFiles.ENSEMBLE, RunFiles.SILVER_SUMMARY} <= set(writers)
+    for name, classes in writers.items():
+        assert name == RunFiles.STATE or len(classes) == 1, (name, classes)
+        assert all(name in c.writes or name == RunFiles.STATE for c in classes), (name, classes)
     ensemble = json.loads((result.run_dir / "ensemble.json").read_text())  # fitted on dev (ensemble: auto)
     assert 0.0 <= ensemble["weight"] <= 1.0 and isinstance(ensemble["report"]["used"], bool)
     silver = pd.read_csv(result.run_dir / "silver.csv")

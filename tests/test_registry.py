@@ -29,6 +29,7 @@ from augsbert_core.runs import RunFiles
 from augsbert_core.sampling import sample_candidates
 from augsbert_core.student import REGRESSION_LOSSES
 from studio import scenario, workspace
+from studio import scenario_words as words
 
 from .test_app import app, home, texts  # noqa: F401 - home: the autouse fresh-workspace fixture
 
@@ -92,7 +93,7 @@ def test_the_toy_sampler_is_a_choice_everywhere_while_registered(toy):
     mix = ExperimentConfig.from_dict({"sampler": {"bm25": 0.6, TOY: 0.4}}, rules=False)
     assert mix.sampler_label == f"mix(bm25 60%, {TOY} 40%)"
     assert TOY in json_schema()["properties"]["sampler"]["anyOf"][0]["enum"]
-    assert scenario.SAMPLER_HELP[TOY].startswith("Pairs whose sentences")
+    assert words.SAMPLER_HELP[TOY].startswith("Pairs whose sentences")
     assert not toy.needs_model and toy.mixable
 
 

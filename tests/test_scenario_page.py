@@ -23,6 +23,7 @@ from augsbert_core.config import LAYERS_LEARNING_RATE, STATIC_BATCH_SIZE, STATIC
 from augsbert_core.gate import readiness_gate  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import installs, scenario, workspace  # noqa: E402
+from studio import scenario_words as words
 
 from .test_app import app, home, seed_run, texts  # noqa: E402, F401 - home: the autouse fresh-workspace fixture
 
@@ -173,7 +174,7 @@ def test_scenario_1_has_no_teacher_panel_no_silver_cap_and_no_gate_settings():
         assert key not in keys, key
     assert {"sc_student_kind", "sc_aug_method", "sc_student_seed_trials"} <= keys
     assert "No teacher in scenario 1" in texts(at)
-    assert not any(help_text in texts(at) for help_text in scenario.ENSEMBLE_HELP.values())  # no ensemble to explain
+    assert not any(help_text in texts(at) for help_text in words.ENSEMBLE_HELP.values())  # no ensemble to explain
     assert [e.proto.label for e in at.get("expander")][:1] == ["Seed trials"]
     assert not at.button(key="sc_launch").disabled  # the hidden mpnet teacher does not block it
     cfg = scenario.build_configs(scenario.load_draft())[0]
@@ -268,8 +269,8 @@ def test_the_gate_lists_its_advice_as_option_keys_the_page_has_words_for():
     assert labels["mpnet"] == "Use the recommended teacher"
     assert labels["teacher_search"] == "Search teacher settings on dev"
     assert labels["seed_trials"] == "Try 4 seeds"
-    for _, words in scenario.GATE_ACTIONS.values():  # the page's names, never config keys or commands
-        assert not any(key in words for key in ("teacher.", "teacher_search", "seed_trials", "(ensemble:", "python"))
+    for _, phrase in scenario.GATE_ACTIONS.values():  # the page's names, never config keys or commands
+        assert not any(key in phrase for key in ("teacher.", "teacher_search", "seed_trials", "(ensemble:", "python"))
     # each action changes the draft as it says, and only that
     draft = scenario.load_draft()
     assert scenario.apply_gate_option(draft, "mpnet")["teacher"]["model"] == "mpnet"

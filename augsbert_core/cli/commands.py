@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import data, registry
+from .. import choices, data, registry
 from .. import export as export_mod
 from .. import review as review_mod
 from ..atomic import atomic_write_text, dumps_json
@@ -53,6 +53,9 @@ from .common import (
     _writable_path,
     _write_data,
 )
+
+#: the run's cross-encoder models (the teacher, its warm start, the ensemble of it): not students to export
+CROSS_ENCODER_KEYS = (choices.CROSS_ENCODER.model_key, "teacher_warm", choices.ENSEMBLE.model_key)
 
 
 def _cmd_app(args) -> int:
@@ -282,7 +285,7 @@ def _cmd_export(args) -> int:
     run_dir = _run_dir(args.run, args.runs_dir)
     key = args.model or recommended_of(_read_metrics(run_dir) or {}, None) or "augsbert"
     folder = run_dir / RunFiles.MODELS / key
-    if key in ("teacher", "teacher_warm", "ensemble"):
+    if key in CROSS_ENCODER_KEYS:
         raise ConfigError(f"--model {key}: the teacher is a cross-encoder; export a student (augsbert, gold_only, ...)")
     if not folder.is_dir():
         found = sorted(p.name for p in (run_dir / RunFiles.MODELS).glob("*") if p.is_dir() and "teacher" not in p.name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import data, ray_engine, registry
+from .. import choices, data, ray_engine, registry
 from ..config import (
     ConfigError,
     role_config,
@@ -82,7 +82,7 @@ def _cmd_silver(args) -> int:
     gold = data.load_pairs(args.gold).frame if args.gold else None
     sentences = (list(gold["sentence1"]) + list(gold["sentence2"]) if gold is not None else []) + pool.sentences
     model = load_bi_encoder(args.model) if registry.sampler(args.sampler).needs_model else None
-    if args.engine == "ray":
+    if choices.engine(args.engine).cluster:
         total = ray_engine.ray_silver(
             sentences,
             args.sampler,

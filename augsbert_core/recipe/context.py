@@ -127,7 +127,7 @@ class RunContext:
         if not self.cfg.label_cache:
             return None
         device = self.device
-        if for_labeling and self.cfg.engine == "ray":
+        if for_labeling and self.cfg.engine_spec.cluster:
             device = "cuda" if self.cfg.ray.gpus_per_worker else "cpu"
         try:
             return LabelCache.for_model(self.models_dir / "teacher", device)

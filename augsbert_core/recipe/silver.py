@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from .. import choices, stages
 from .. import data as data_mod
-from .. import stages
 from ..augment import augment_pairs
 from ..distributions import distribution_distance
 from ..evaluation import best_threshold
@@ -99,7 +99,7 @@ class SilverStage(Stage):
             stages.LABEL,
             f"teacher labels {len(candidates):,} pairs (both orders averaged)"
             + (" and the ensemble" if teacher.ensemble is not None else "")
-            + (" on Ray" if cfg.engine == "ray" else ""),
+            + (" on Ray" if cfg.engine_spec.cluster else ""),
         )
         scores = teacher.score(candidates["sentence1"], candidates["sentence2"], sink=ctx.report, cancel=ctx.cancel)
         silver = candidates.assign(**{k: v for k, v in scores.items() if k != "score"})
@@ -164,15 +164,16 @@ class SilverStage(Stage):
 
     def _choose_labeler(self, silver: pd.DataFrame, labels: dict[str, np.ndarray], default: str) -> tuple[str, str]:
         """Which labels become silver, and why. With `labeler: auto` and a choice to make, short student probes on
-        dev decide (probe.json); the decision is recorded in ensemble.json (`used`) and gate.json (`labeler`)."""
+        dev decide (probe.json). The decision is this stage's: silver_summary.json `labeler` (the ensemble and gate
+        stages' files keep what they decided before it)."""
         ctx = self.ctx
         cfg, splits = ctx.cfg, ctx.splits
         if len(labels) == 1:
-            return "cross_encoder", ("labeler: cross_encoder" if cfg.labeler == "cross_encoder" else "the only labeler")
+            only = next(iter(labels))
+            configured = choices.LABELERS[cfg.labeler]
+            return only, (cfg.labeling.why if configured is choices.labeler(only) else "the only labeler")
         if not ctx.probe_wanted() or "dev" not in splits or len(silver) < 2:
-            if cfg.labeler != "auto":
-                return default, f"labeler: {cfg.labeler}"
-            return default, "ensemble: on" if cfg.ensemble == "on" else "chosen on dev by its own score"
+            return default, cfg.labeling.why
         ctx.report.stage(
             stages.PROBE,
             f"choosing the silver labels by short student probes on dev "
@@ -192,18 +193,5 @@ class SilverStage(Stage):
             cancel=ctx.cancel,
         )
         ctx.run.write_json(RunFiles.PROBE, probe)
-        self._record_decision(chosen)
         trials = ", ".join(f"{t['labeler'].replace('_', '-')} {100 * t['dev']:.2f}" for t in probe["trials"])
         return chosen, probe.get("why") or f"best probe student on dev: {trials}"
-
-    def _record_decision(self, chosen: str) -> None:
-        """The probe's decision, in the fields this stage owns: ensemble.json `report.used`, gate.json `labeler`."""
-        run = self.ctx.run
-        ensemble = run.ensemble()
-        if ensemble:
-            ensemble["report"]["used"] = chosen == "ensemble"
-            run.write_json(RunFiles.ENSEMBLE, ensemble)
-        gate = run.gate()
-        if gate is not None:
-            gate["labeler"] = chosen
-            run.write_json(RunFiles.GATE, gate)

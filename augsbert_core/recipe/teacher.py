@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from .. import stages
+from .. import choices, stages
 from ..config import ModelConfig
 from ..ensemble import TeacherEnsemble, fit_ensemble
 from ..ensemble import describe as describe_ensemble
@@ -271,7 +271,7 @@ def fit_teacher_ensemble(ctx: RunContext) -> TeacherEnsemble | None:
     (scenario 2) or, with no target gold (scenario 3), the zero-shot student. Returns it when it labels."""
     cfg, preds, splits = ctx.cfg, ctx.state["predictions"], ctx.splits
     member = "gold_only" if "gold_only" in preds else "zero_shot"
-    if cfg.scenario_spec.augments or cfg.ensemble == "off" or cfg.labeler == "cross_encoder":
+    if cfg.scenario_spec.augments or not cfg.labeling.fit_ensemble:
         return None
     if member not in preds or "dev" not in splits:
         return None
@@ -283,10 +283,7 @@ def fit_teacher_ensemble(ctx: RunContext) -> TeacherEnsemble | None:
     except ValueError as exc:  # too small a dev split: label with the cross-encoder alone
         ctx.report.stage(stages.ENSEMBLE, f"skipped: {exc}")
         return None
-    if cfg.labeler != "auto":
-        used = cfg.labeler == "ensemble"
-    else:
-        used = cfg.ensemble == "on" or ensemble.beats_members  # the labeler probe may decide otherwise
+    used = cfg.labeling.uses_ensemble(ensemble.beats_members)  # the labeler probe may decide otherwise
     ensemble.report["used"] = used
     ensemble.report["bi_encoder"] = member
     combined = {split: ensemble(np.asarray(ce[split]), np.asarray(bi[split])) for split in splits if split in ce}
@@ -316,7 +313,7 @@ def build_labeler(ctx: RunContext, cross_encoder) -> Labeler:
         else:
             folder = str(ctx.models_dir / "gold_only")
             bi = load_bi_encoder(folder, device=ctx.device, max_seq_length=ctx.cfg.student.max_seq_length)
-    use = "ensemble" if ensemble is not None and ensemble.report.get("used") else "cross_encoder"
+    use = (choices.ENSEMBLE if ensemble is not None and ensemble.report.get("used") else choices.CROSS_ENCODER).name
     memo = ctx.embedding_memo.get(ensemble.report.get("bi_encoder", "gold_only")) if ensemble else None
     cache, batch = ctx.label_cache(for_labeling=True), ctx.cfg.label_batch_size
     return Labeler(cross_encoder, cache, batch, ensemble, bi, use, memo, ctx.scorer())
