@@ -9,60 +9,50 @@ file names, messages, the config) is user text and is escaped."""
 
 from __future__ import annotations
 
-import html
-import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from . import data as data_mod
-from . import registry, stages
+from . import registry
 from .atomic import dumps_json
-from .config import role_column_map
-from .errors import AugsbertError, ConfigError
+from .errors import ConfigError
 from .evaluation import (
-    MODEL_KEYS,
-    PRIMARY_METRIC,
-    model_metrics,
-    recommendation_of,
-    recommended_of,
     schedule_label,
-    schedules_of,
 )
 from .gate import PAGE_WORDS
-from .runs import RunFiles, RunRecord, read_record, read_run_json, worked_seconds
+from .report_charts import (  # noqa: F401 - re-exported: importers keep their old home
+    _bars,
+    _scatter,
+    _silver_histogram,
+)
+from .report_view import (  # noqa: F401 - re-exported: importers keep their old home
+    DATA_ROLES,
+    FONT,
+    GOLD_COLOR,
+    METRIC_TITLES,
+    MODEL_TITLES,
+    RUN_COLORS,
+    SCATTER_POINTS,
+    SILVER_COLOR,
+    _data_path,
+    _fmt,
+    _gain,
+    _models_of,
+    _read_run,
+    _RunView,
+    _when,
+    esc,
+)
+from .runs import RunFiles, read_run_json, worked_seconds
 from .speed import pairs_per_s, timing_note
 
-MODEL_TITLES = {
-    "zero_shot": "Zero-shot",
-    "gold_only": "Gold-only",
-    "augsbert": "AugSBERT",
-    "full_gold": "Full gold (ceiling)",
-    "teacher": "Teacher",
-    "ensemble": "Teacher ensemble",
-}
-METRIC_TITLES = {
-    "spearman": "Spearman",
-    "ap": "Average precision",
-    "f1": "F1",
-    "precision": "Precision",
-    "recall": "Recall",
-    "accuracy": "Accuracy",
-}
-DATA_ROLES = ("train", "dev", "test", "unlabeled", "source_train", "source_dev", "full_train")
-SCATTER_POINTS = 2_000  # test pairs drawn at most per scatter (a sample with a fixed seed beyond that)
-RUN_COLORS = ["#54A24B", "#4C78A8", "#E45756", "#8E6CCF", "#F2A33A", "#2CA58D", "#B279A2", "#1F9BD1"]
-GOLD_COLOR, SILVER_COLOR = "#F2A33A", "#4C78A8"
-FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 # No fetch of any kind: scripts and styles only inline, images only from data: or blob: (plotly's PNG export).
 CSP = (
     "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
     "img-src data: blob:; font-src data:"
 )
+
+
 CSS = f"""
 body {{ font-family: {FONT}; color: #1f2933; margin: 0 auto; max-width: 1100px; padding: 24px; line-height: 1.45; }}
 h1 {{ font-size: 1.7em; margin-bottom: 0.2em; }}
@@ -82,46 +72,6 @@ tr.recommended td {{ background: #eef8ec; font-weight: 600; }}
 pre {{ background: #f7f8fa; border: 1px solid #e4e7eb; padding: 10px; overflow-x: auto; font-size: 0.85em; }}
 .plot {{ margin: 0.5em 0 1em; }}
 """
-
-
-def esc(value: Any) -> str:
-    """User text as HTML text (quotes too)."""
-    return html.escape(str(value), quote=True)
-
-
-@dataclass
-class _RunView:
-    """What the report shows of one finished run, read once from its directory."""
-
-    dir: Path
-    record: RunRecord
-    config: dict[str, Any]
-    metrics: dict[str, dict[str, dict[str, float]]]
-    task: str
-    recommended: str | None
-    gate: dict[str, Any] | None
-    silver_summary: dict[str, Any] | None
-    fingerprints: dict[str, Any]
-    device: str | None
-    sizes: dict[str, int] = field(default_factory=dict)
-    predictions: pd.DataFrame | None = None
-    label: str = ""  # the run's name in charts (with its short id when two runs share a name)
-    recommendation: dict[str, Any] | None = None  # metrics.json `recommendation`: the rule's record and reason
-    schedules: dict[str, Any] = field(default_factory=dict)  # metrics.json `schedules`: each student's training
-    dataset: str = ""  # the data's name in the title and the summary
-
-    @property
-    def primary(self) -> str:
-        return PRIMARY_METRIC.get(self.task, "spearman")
-
-    @property
-    def baseline(self) -> str:
-        """The model AugSBERT is measured against: gold-only, or zero-shot when the run has none (scenario 3)."""
-        return "gold_only" if "gold_only" in self.metrics else "zero_shot"
-
-    def value(self, model: str, split: str) -> float | None:
-        v = (self.metrics.get(model) or {}).get(split, {}).get(self.primary)
-        return float(v) if isinstance(v, (int, float)) else None
 
 
 def build_report(run_dirs: list[Path], *, title: str | None = None, dataset: str | None = None) -> str:
@@ -194,145 +144,6 @@ def build_report(run_dirs: list[Path], *, title: str | None = None, dataset: str
     )
 
 
-# ------------------------------------------------------------------------------------------------ reading
-def _read_run(run_dir: Path) -> _RunView:
-    if not run_dir.is_dir() or not any((run_dir / n).is_file() for n in (RunFiles.RECORD, RunFiles.CONFIG)):
-        raise ConfigError(f"{run_dir}: not a run directory (no {RunFiles.RECORD})")
-    record = read_record(run_dir)
-    raw = read_run_json(run_dir, RunFiles.METRICS)
-    if not isinstance(raw, dict) or not model_metrics(raw):
-        raise ConfigError(
-            f"run {record.id} is not finished (status {record.status}, no {RunFiles.METRICS}): a report needs "
-            "finished runs"
-        )
-    config = read_run_json(run_dir, RunFiles.CONFIG, {})
-    metrics = model_metrics(raw)
-    task = record.task or config.get("task") or _task_of(metrics)
-    log = _read_log(run_dir)
-    preds_path = run_dir / RunFiles.PREDICTIONS
-    predictions = pd.read_csv(preds_path, keep_default_na=False) if preds_path.is_file() else None
-    return _RunView(
-        dir=run_dir,
-        record=record,
-        config=config,
-        metrics=metrics,
-        task=task,
-        recommended=recommended_of(raw, task),
-        recommendation=recommendation_of(raw),
-        schedules=schedules_of(raw),
-        gate=read_run_json(run_dir, RunFiles.GATE),
-        silver_summary=read_run_json(run_dir, RunFiles.SILVER_SUMMARY),
-        fingerprints=read_run_json(run_dir, RunFiles.FINGERPRINTS, {}),
-        device=_logged_device(log),
-        sizes=_logged_sizes(log),
-        predictions=predictions,
-    )
-
-
-def _task_of(metrics: dict[str, dict[str, dict[str, float]]]) -> str:
-    has_spearman = any("spearman" in v for per in metrics.values() for v in per.values() if isinstance(v, dict))
-    return "regression" if has_spearman else "classification"
-
-
-def _read_log(run_dir: Path) -> str:
-    try:
-        return (run_dir / RunFiles.LOG).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _logged_device(log: str) -> str | None:
-    """The device the run trained on, as the pipeline logged it ('[setup] device: CPU (2 cores)'); the last."""
-    found = re.findall(rf"\[{re.escape(stages.SETUP)}\] device: ([^;\n]+)", log)
-    return found[-1].strip() if found else None
-
-
-def _logged_sizes(log: str) -> dict[str, int]:
-    """Rows per data file as the pipeline logged them ('[data] task=...; dev=40, test=60, train=64, unlabeled
-    sentences=60'), by role."""
-    found = re.findall(rf"\[{re.escape(stages.DATA)}\] task=\w+; ([^\n]*)", log)
-    sizes: dict[str, int] = {}
-    for part in found[-1].split(", ") if found else []:
-        key, _, value = part.partition("=")
-        if value.strip().isdigit():
-            sizes[key.strip().split(" ")[0]] = int(value)
-    return sizes
-
-
-def _data_path(run: _RunView, role: str) -> Path | None:
-    value = (run.config.get("data") or {}).get(role)
-    if not value:
-        return None
-    path = Path(value)
-    if not path.is_absolute() and run.config.get("base_dir"):
-        path = Path(run.config["base_dir"]) / path
-    return path
-
-
-def _silver_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
-    """The training labels of the kept silver pairs (scenario 1: the augmented pairs), and what they are."""
-    for name, what in ((RunFiles.SILVER, "silver (kept)"), (RunFiles.AUGMENTED, "augmented")):
-        path = run.dir / name
-        if not path.is_file():
-            continue
-        frame = pd.read_csv(path, usecols=lambda c: c in ("label", "score", "kept"), keep_default_na=False)
-        column = "label" if "label" in frame else "score"
-        if column not in frame:
-            return None, f"{name} has no label column"
-        if "kept" in frame:
-            frame = frame[frame["kept"].astype(str).str.lower().eq("true")]
-        return pd.to_numeric(frame[column], errors="coerce").dropna().to_numpy(dtype=float), what
-    return None, "this run has no silver pairs"
-
-
-def _gold_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
-    """The gold labels silver is measured against: the train file's (normalised as the run saw them), or the dev
-    split's from predictions.csv when the run had no training gold (scenario 3)."""
-    path = _data_path(run, "train") if registry.gold_role(run.record.scenario) == "train" else None
-    if path is not None:
-        if not path.is_file():
-            return None, f"gold train file {path.name} not found"
-        recorded = run.fingerprints.get("train")
-        if recorded and data_mod.fingerprint(path) != recorded:  # the chart would show today's file, not the run's
-            return None, f"gold train file {path.name} changed since the run (its fingerprint differs)"
-        data = run.config.get("data") or {}
-        try:
-            pairs = data_mod.load_pairs(
-                path,
-                column_map=role_column_map(data, "train"),
-                scale=tuple(data["scale"]) if data.get("scale") else None,
-            )
-        except (AugsbertError, OSError, ValueError) as exc:
-            return None, f"gold train file {path.name} could not be read ({' '.join(str(exc).split())[:200]})"
-        run.sizes.setdefault("train", len(pairs))
-        return pairs.frame["label"].to_numpy(dtype=float), "gold (train)"
-    preds = run.predictions
-    if preds is not None and "gold" in preds and (preds["split"] == "dev").any():
-        dev_gold = pd.to_numeric(preds.loc[preds["split"] == "dev", "gold"], errors="coerce")
-        return dev_gold.to_numpy(dtype=float), "gold (dev)"
-    return None, "no gold labels to compare with"
-
-
-# ------------------------------------------------------------------------------------------------ tables
-def _fmt(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{100 * value:+.1f}" if signed else f"{100 * value:.1f}"
-
-
-def _models_of(run: _RunView) -> list[str]:
-    order = [k for k in MODEL_KEYS if k in run.metrics] + [k for k in run.metrics if k not in MODEL_KEYS]
-    if run.recommended in order:
-        order.remove(run.recommended)
-        order.insert(0, run.recommended)
-    return order
-
-
-def _when(record: RunRecord) -> str:
-    stamp = record.finished_at or record.created_at
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) if stamp else "–"
-
-
 GENERIC_FOLDERS = {"data", "workspace", "datasets", "files", "input", "inputs", "tmp"}
 TASK_WORDS = {
     "regression": "similarity scores",
@@ -393,11 +204,6 @@ def _plain_summary(run: _RunView, several: bool = False) -> str:
         f'<p class="summary">{who}On {data}, '
         f"the models learned from {trained}. Recommended: {verdict}.{fast} Next: {step}.</p>"
     )
-
-
-def _gain(run: _RunView, split: str = "test") -> float | None:
-    augsbert, base = run.value("augsbert", split), run.value(run.baseline, split)
-    return None if augsbert is None or base is None else augsbert - base
 
 
 def _summary_table(runs: list[_RunView]) -> str:
@@ -570,122 +376,6 @@ def _gate_words(gate: dict[str, Any]) -> str:
         return str(gate.get("message") or "")
     words = [PAGE_WORDS[o] for o in options or [] if o in PAGE_WORDS]
     return summary + (". What to try: " + "; ".join(words) + "." if words else ("" if summary.endswith(".") else "."))
-
-
-# ------------------------------------------------------------------------------------------------ figures
-def _bars(runs: list[_RunView]):
-    """Grouped bars: the models on x, one bar per run, the primary metric on test (dev where no run has test)."""
-    import plotly.graph_objects as go  # noqa: PLC0415 - plotly is an app extra; the core imports without it
-
-    split = "test" if any(r.value(k, "test") is not None for r in runs for k in r.metrics) else "dev"
-    keys = [k for k in MODEL_KEYS if any(k in r.metrics for r in runs)]
-    keys += sorted({k for r in runs for k in r.metrics} - set(keys))
-    metric = METRIC_TITLES.get(runs[0].primary, runs[0].primary)
-    fig = go.Figure()
-    for i, r in enumerate(runs):
-        values = [r.value(k, split) for k in keys]
-        fig.add_bar(
-            x=[MODEL_TITLES.get(k, esc(k)) for k in keys],
-            y=[None if v is None else round(100 * v, 2) for v in values],
-            name=esc(r.label),
-            marker_color=RUN_COLORS[i % len(RUN_COLORS)],
-            # the run's recommended model stands out: a dark outline, and a star on its value
-            marker_line_color="#1B2430",
-            marker_line_width=[3 if k == r.recommended else 0 for k in keys],
-            text=[
-                "" if v is None else f"{100 * v:.1f}" + (" ★" if k == r.recommended else "")
-                for k, v in zip(keys, values)
-            ],
-            textposition="outside",
-        )
-    fig.update_layout(
-        title=dict(text=f"{esc(metric)} on {split} (×100) by model and run (★ recommended)", x=0),
-        barmode="group",
-        height=420,
-    )
-    fig.update_yaxes(title=esc(metric), rangemode="tozero")
-    return fig
-
-
-def _scatter(run: _RunView):
-    """Predicted vs gold on test for the recommended model (and AugSBERT when it is not the one recommended);
-    for classification the predicted scores of each gold class. None (and why) when there is nothing to draw."""
-    import plotly.graph_objects as go  # noqa: PLC0415 - plotly is an app extra; the core imports without it
-
-    preds = run.predictions
-    if preds is None or "split" not in preds or "gold" not in preds:
-        return None, "This run has no predictions.csv."
-    test = preds[preds["split"] == "test"]
-    models = [m for m in dict.fromkeys([run.recommended, "augsbert"]) if m and m in test.columns]
-    if test.empty or not models:
-        return None, "predictions.csv has no test predictions of the recommended or AugSBERT model."
-    shown = test.sample(SCATTER_POINTS, random_state=0) if len(test) > SCATTER_POINTS else test
-    note = f"{len(shown):,} of {len(test):,} test pairs shown." if len(shown) < len(test) else ""
-    gold = pd.to_numeric(shown["gold"], errors="coerce")
-    fig = go.Figure()
-    for i, model in enumerate(models):
-        name = MODEL_TITLES.get(model, esc(model)) + (" (recommended)" if model == run.recommended else "")
-        predicted = pd.to_numeric(shown[model], errors="coerce")
-        if run.task == "classification":
-            for label, color in ((1, GOLD_COLOR), (0, SILVER_COLOR)):
-                fig.add_histogram(
-                    x=predicted[gold == label],
-                    name=f"{name}: gold {label}",
-                    opacity=0.6,
-                    marker_color=color if i == 0 else RUN_COLORS[(2 * i + label) % len(RUN_COLORS)],
-                    xbins=dict(start=-1.0, end=1.0001, size=0.05),
-                )
-        else:
-            low, high = (run.config.get("data") or {}).get("scale") or (0.0, 1.0)
-            fig.add_scatter(
-                x=low + gold * (high - low),
-                y=predicted,
-                mode="markers",
-                name=name,
-                marker=dict(size=5, opacity=0.55, color=RUN_COLORS[i % len(RUN_COLORS)]),
-            )
-    if run.task == "classification":
-        fig.update_layout(barmode="overlay", title=dict(text="Predicted scores by gold class (test)", x=0))
-        fig.update_xaxes(title="predicted score")
-        fig.update_yaxes(title="pairs")
-    else:
-        low, high = (run.config.get("data") or {}).get("scale") or (0.0, 1.0)
-        fig.update_layout(title=dict(text="Predicted vs gold (test)", x=0))
-        fig.update_xaxes(title=f"gold score ({float(low):g}–{float(high):g})")
-        fig.update_yaxes(title="predicted similarity")
-    fig.update_layout(height=400)
-    return fig, note
-
-
-def _silver_histogram(run: _RunView):
-    """The kept silver labels against the gold labels, each as a share of its pairs (bins computed here: a
-    million silver pairs stay a few numbers in the file). None (and why) when one of them is missing."""
-    import plotly.graph_objects as go  # noqa: PLC0415 - plotly is an app extra; the core imports without it
-
-    silver, silver_what = _silver_labels(run)
-    gold, gold_what = _gold_labels(run)
-    if silver is None or not len(silver):
-        return None, f"No silver-label histogram: {silver_what if silver is None else 'no kept silver pairs'}."
-    if gold is None:
-        return None, f"No silver-label histogram: {gold_what}."
-    edges = np.array([-0.5, 0.5, 1.5]) if run.task == "classification" else np.linspace(0.0, 1.0, 21)
-    centers = ["0 · not similar", "1 · similar"] if run.task == "classification" else (edges[:-1] + edges[1:]) / 2
-    fig = go.Figure()
-    for values, what, color in ((gold, gold_what, GOLD_COLOR), (silver, silver_what, SILVER_COLOR)):
-        counts, _ = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)
-        share = 100 * counts / max(1, len(values))
-        fig.add_bar(x=centers, y=np.round(share, 2), name=f"{what} ({len(values):,})", marker_color=color)
-    ks = (run.silver_summary or {}).get("ks_kept_vs_gold")
-    title = "Silver labels vs gold" + (f" (KS distance {ks:.2f})" if isinstance(ks, (int, float)) else "")
-    fig.update_layout(
-        title=dict(text=title, x=0),
-        barmode="group",
-        bargap=0.12,
-        height=360,
-    )
-    fig.update_xaxes(title="label" if run.task == "classification" else "label (normalised 0–1)")
-    fig.update_yaxes(title="% of pairs", rangemode="tozero")
-    return fig, ""
 
 
 def _run_section(run: _RunView, plot) -> list[str]:

@@ -33,29 +33,50 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 import os
 import re
 import stat
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, NoReturn
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
-from .atomic import atomic_path
-from .problems import DataError, _bool_array, _fail, _preview
-
-PathLike = str | os.PathLike
+from .problems import DataError, _fail, _preview
+from .table_json import (  # noqa: F401 - re-exported: importers keep their old home
+    _read_json,
+)
+from .table_limits import (  # noqa: F401 - re-exported: importers keep their old home
+    LINE_CELLS,
+    MAX_BYTES,
+    MAX_CELL_CHARS,
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    NEWLINE,
+    PathLike,
+    _check_lines,
+    _count_lines,
+    _limit,
+    _over_limit,
+    _Raw,
+    _size,
+    _split_extension,
+    _split_lines,
+)
+from .table_parquet import (  # noqa: F401 - re-exported: importers keep their old home
+    _read_parquet,
+)
+from .table_write import (  # noqa: F401 - re-exported: importers keep their old home
+    WRITABLE_EXTENSIONS,
+    check_writable_table,
+    formula_cells,
+    safe_for_spreadsheet,
+    write_table,
+)
 
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".csv",
@@ -70,109 +91,9 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".jsonl.gz",
     ".json.gz",
 )
-WRITABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".jsonl", ".parquet")
 
-MAX_ROWS = 5_000_000  # data rows (lines of a text file); AUGSBERT_MAX_ROWS overrides
-MAX_CELLS = 20_000_000  # rows x columns; AUGSBERT_MAX_CELLS overrides
-MAX_COLUMNS = 1_000  # columns / distinct JSON keys; AUGSBERT_MAX_COLUMNS overrides
-MAX_BYTES = 1 << 30  # bytes after decompression / decoding; AUGSBERT_MAX_BYTES overrides
-MAX_CELL_CHARS = 10_000_000  # characters in one cell (a sentence is far shorter); AUGSBERT_MAX_CELL_CHARS overrides
-NEWLINE = b"\n"
-LINE_CELLS = 4  # a gzip'd line-based file stops decompressing at a line this many full cells long (a one-cell bomb)
+
 _BOM = b"\xef\xbb\xbf"
-_FORMULA_START = r"[=+\-@\t\r]"
-
-
-# ---------------------------------------------------------------------------------------------------- limits
-_LIMITS: dict[str, tuple[str, int, str]] = {  # name: (environment variable, default, unit)
-    "rows": ("AUGSBERT_MAX_ROWS", MAX_ROWS, "rows"),
-    "cells": ("AUGSBERT_MAX_CELLS", MAX_CELLS, "cells"),
-    "columns": ("AUGSBERT_MAX_COLUMNS", MAX_COLUMNS, "columns"),
-    "bytes": ("AUGSBERT_MAX_BYTES", MAX_BYTES, "bytes"),
-    "cell": ("AUGSBERT_MAX_CELL_CHARS", MAX_CELL_CHARS, "characters in a cell"),
-}
-
-
-def _limit(name: str, file: str) -> int:
-    """The limit in force: its environment variable when set (read at each call), else the module constant."""
-    env, default, _ = _LIMITS[name]
-    text = os.environ.get(env, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        _fail(file, f"the environment variable {env}={text!r} is not a positive whole number")
-    return value
-
-
-def _over_limit(file: str, name: str, found: str, *, row: int | None = None, column: str | None = None) -> NoReturn:
-    env, _, unit = _LIMITS[name]
-    _fail(
-        file,
-        f"{found}; the limit is {_limit(name, file):,} {unit}: split the file, or raise the limit with the "
-        f"environment variable {env}",
-        row=row,
-        column=column,
-    )
-
-
-def _size(n: int) -> str:
-    return f"{n:,} bytes" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MB"
-
-
-def _count_lines(data: str | bytes) -> int:
-    """Lines of a text, whatever their line breaks (LF, CRLF, CR alone, mixed)."""
-    nl, cr, crlf = ("\n", "\r", "\r\n") if isinstance(data, str) else (b"\n", b"\r", b"\r\n")
-    breaks = data.count(nl) + data.count(cr) - data.count(crlf)
-    return breaks + (0 if not data or data.endswith((nl, cr)) else 1)
-
-
-def _check_lines(data: str | bytes, file: str, header: int = 0) -> int:
-    """Refuse a text with more lines than the row limit allows (before any line is split off); returns the count."""
-    lines = _count_lines(data)
-    if lines - header > _limit("rows", file):
-        _over_limit(file, "rows", f"has {lines - header:,} lines{' after the header' if header else ''}")
-    return lines
-
-
-# ---------------------------------------------------------------------------------------------------- reading
-@dataclass(frozen=True)
-class _Odd:
-    """The cells of one column that were not text in the file (JSON numbers, booleans, objects and arrays; typed
-    Parquet values): per row a code (0 = text or missing) and, per code, what the value was (for messages)."""
-
-    codes: np.ndarray  # int8, one per row
-    names: dict[int, str]  # code -> "a JSON object", "a Parquet int64 number", ...
-
-    def mask(self, *codes: int) -> np.ndarray:
-        return np.isin(self.codes, codes) if codes else self.codes != 0
-
-    def name(self, i: int) -> str:
-        return self.names[int(self.codes[i])]
-
-
-_NUMBER, _BOOLEAN, _OBJECT, _ARRAY, _OTHER = 1, 2, 3, 4, 5
-_JSON_NAMES = {_NUMBER: "a JSON number", _BOOLEAN: "a JSON boolean", _OBJECT: "a JSON object", _ARRAY: "a JSON array"}
-
-
-@dataclass
-class _Raw:
-    """A file read as text cells (missing cells NaN, original column names), plus its non-text cells by column."""
-
-    frame: pd.DataFrame
-    odd: dict[str, _Odd] = field(default_factory=dict)
-
-
-def _split_extension(path: Path) -> tuple[str, bool]:
-    """('.csv', True) for 'x.CSV.gz'."""
-    name = path.name.lower()
-    gz = name.endswith(".gz")
-    if gz:
-        name = name[:-3]
-    return os.path.splitext(name)[1], gz
 
 
 def _read_raw(path: PathLike) -> _Raw:
@@ -308,6 +229,8 @@ _GZIP_ERRORS = (
     ("unknown compression method", "bad gzip header: unknown compression method"),
     ("header crc mismatch", "bad gzip header: header checksum mismatch"),
 )
+
+
 _GZIP_STEP = 1 << 20
 
 
@@ -549,13 +472,6 @@ def _find_ragged_row(data: bytes, sep: str, quoted: bool) -> tuple[int, int, int
     return None
 
 
-def _split_lines(text: str) -> list[str]:
-    """Lines of a text whatever its line breaks (LF, CRLF, CR alone, mixed); only these three split lines."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
-
-
 def _read_txt(text: str, file: str) -> pd.DataFrame:
     _check_lines(text, file)
     lines = _split_lines(text)
@@ -564,466 +480,3 @@ def _read_txt(text: str, file: str) -> pd.DataFrame:
     if not lines:
         _fail(file, "contains no sentences (only blank lines)")
     return pd.DataFrame({"sentence": pd.Series(lines, dtype=str)})
-
-
-# ------------------------------------------------------------------------------------------------------- JSON
-_JSON_CHUNK = 10_000  # JSON lines parsed per json.loads call (limits are checked in between)
-_JSON_SPACE = re.compile(r"[ \t\n\r]*")
-_JSON_SEPARATOR = re.compile(r"[ \t\n\r]*([,\]])[ \t\n\r]*")
-_JSON_OBJECT_HINT = '{"sentence1": ..., "sentence2": ...}'
-
-
-class _JsonShape:
-    """Distinct keys of the records read so far (first-seen order), held to the column and cell limits."""
-
-    def __init__(self, file: str, rows: int = 0) -> None:
-        self.file = file
-        self.rows = rows  # records expected (JSON lines) or read so far (JSON array)
-        self.keys: dict[str, object] = {}
-        self.max_columns = _limit("columns", file)
-        self.max_cells = _limit("cells", file)
-
-    def add(self, records: list[dict], rows: Iterable[int]) -> None:
-        """Check a batch of records; `rows` numbers them for messages (line for JSON lines, record for arrays)."""
-        before = dict(self.keys)
-        widest = max(map(len, records), default=0)
-        for record in records:
-            self.keys.update(record)  # fast; only the keys are used (the values kept are the last seen)
-        if widest > self.max_columns or len(self.keys) > self.max_columns:
-            self._name_the_record(records, rows, before)
-        cells = max(self.rows, 1) * len(self.keys)
-        if cells > self.max_cells:
-            _over_limit(
-                self.file,
-                "cells",
-                f"has {max(self.rows, 1):,} records × {len(self.keys):,} distinct keys = {cells:,} cells",
-            )
-
-    def _name_the_record(self, records: list[dict], rows: Iterable[int], seen: dict) -> NoReturn:
-        for record, row in zip(records, rows):
-            if len(record) > self.max_columns:
-                _over_limit(self.file, "columns", f"a record with {len(record):,} keys (one column each)", row=row)
-            seen.update(record)
-            if len(seen) > self.max_columns:
-                _over_limit(
-                    self.file,
-                    "columns",
-                    f"the records use more than {self.max_columns:,} distinct keys (one column each) by this one",
-                    row=row,
-                )
-        raise AssertionError("no record is over the limit")  # pragma: no cover
-
-
-def _read_json(text: str, file: str) -> _Raw:
-    """JSON lines (one object per line; blank lines skipped) or, for .json, a JSON array of objects."""
-    if not text.strip():
-        _fail(file, "contains no records (only whitespace)")
-    decoder = json.JSONDecoder()
-    if text.lstrip().startswith("["):
-        records, shape = _read_json_array(text, file, decoder)
-    else:
-        records, shape = _read_json_lines(text, file, decoder)
-    if not records:
-        _fail(file, "contains no records")
-    return _json_frame(records, list(shape.keys))
-
-
-def _read_json_array(text: str, file: str, decoder: json.JSONDecoder) -> tuple[list[dict], _JsonShape]:
-    """Decode the array one element at a time, so the row, column and cell limits apply while reading."""
-    max_rows = _limit("rows", file)
-    shape = _JsonShape(file)
-    records: list[dict] = []
-    try:
-        pos = _JSON_SPACE.match(text, text.index("[") + 1).end()
-        closed = text.startswith("]", pos)
-        pos = _JSON_SPACE.match(text, pos + 1).end() if closed else pos
-        while not closed:
-            value, pos = decoder.raw_decode(text, pos)
-            records.append(value)
-            separator = _JSON_SEPARATOR.match(text, pos)
-            if separator is None:
-                raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
-            pos, closed = separator.end(), separator.group(1) == "]"
-            if closed or len(records) % _JSON_CHUNK == 0:
-                _check_json_chunk(records, shape, max_rows, file)
-        if pos < len(text):
-            raise json.JSONDecodeError("Extra data", text, pos)
-    except json.JSONDecodeError as exc:
-        _fail(file, f"invalid JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}")
-    except RecursionError:
-        _fail(file, "invalid JSON: nested too deeply")
-    except ValueError as exc:
-        if isinstance(exc, DataError):
-            raise
-        _fail(file, f"invalid JSON: {exc}")  # e.g. an integer with more than 4300 digits
-    return records, shape
-
-
-def _check_json_chunk(records: list, shape: _JsonShape, max_rows: int, file: str) -> None:
-    """Check the records of a JSON array read since the last check: objects only, rows, keys and cells."""
-    new = len(records) - shape.rows
-    chunk = records[shape.rows :]
-    if not all(isinstance(r, dict) for r in chunk):
-        _fail(file, f"the JSON array must contain only objects like {_JSON_OBJECT_HINT}")
-    if len(records) > max_rows:
-        _over_limit(file, "rows", f"has more than {max_rows:,} records")
-    shape.rows = len(records)
-    shape.add(chunk, range(len(records) - new + 1, len(records) + 1))
-
-
-def _read_json_lines(text: str, file: str, decoder: json.JSONDecoder) -> tuple[list[dict], _JsonShape]:
-    _check_lines(text, file)
-    lines = pd.Series(_split_lines(text), dtype=str).str.strip()
-    nonblank = _bool_array(lines != "")
-    content = lines[nonblank].tolist()
-    line_numbers = np.flatnonzero(nonblank) + 1
-    del lines
-    starts_object = [line.startswith("{") for line in content]
-    if not all(starts_object):
-        first = starts_object.index(False)
-        _raise_json_line(file, content[first], int(line_numbers[first]))
-    shape = _JsonShape(file, rows=len(content))
-    records: list[dict] = []
-    for start in range(0, len(content), _JSON_CHUNK):
-        part = content[start : start + _JSON_CHUNK]
-        numbers = line_numbers[start : start + _JSON_CHUNK]
-        try:
-            parsed = decoder.decode("[" + ",".join(part) + "]")
-        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so is a 5000-digit integer
-            parsed = None
-        if parsed is None or len(parsed) != len(part):
-            _raise_bad_json_line(file, part, numbers)
-        shape.add(parsed, numbers.tolist())
-        records.extend(parsed)
-    return records, shape
-
-
-def _raise_bad_json_line(file: str, lines: list[str], numbers: np.ndarray) -> NoReturn:
-    """Error path: name the first line of a chunk that is not exactly one JSON object."""
-    for line, number in zip(lines, numbers):
-        try:
-            value = json.loads(line)
-        except (ValueError, RecursionError):
-            value = None
-        if not isinstance(value, dict):
-            _raise_json_line(file, line, int(number))
-    _fail(file, "could not be read as JSON lines (each line must be one JSON object)")
-
-
-def _raise_json_line(file: str, line: str, line_number: int) -> NoReturn:
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        _fail(file, f"invalid JSON on line {line_number}: {exc.msg} (at character {exc.pos + 1})", row=line_number)
-    except RecursionError:
-        _fail(file, f"invalid JSON on line {line_number}: nested too deeply", row=line_number)
-    except ValueError as exc:
-        _fail(file, f"invalid JSON on line {line_number}: {exc}", row=line_number)
-    kind = {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "null")
-    _fail(
-        file,
-        f"line {line_number} is a JSON {kind}, not an object; each line must be one object like {_JSON_OBJECT_HINT}",
-        row=line_number,
-    )
-
-
-def _json_frame(records: list[dict], keys: list[str]) -> _Raw:
-    """Text cells of records read from JSON (a key a record lacks is a missing cell); numbers, booleans, objects
-    and arrays are noted as non-text cells, their text being the JSON they were written as."""
-    out: dict[str, pd.Series] = {}
-    odd: dict[str, _Odd] = {}
-    for key in keys:
-        column = pd.Series([record.get(key) for record in records], dtype=object)
-        missing = _bool_array(column.isna())
-        kind = pd.api.types.infer_dtype(column, skipna=True)
-        if kind in ("string", "empty"):
-            out[key] = column.astype(str).mask(missing)
-            continue
-        if kind in ("integer", "floating", "mixed-integer-float", "boolean"):  # one kind of value: vectorised
-            codes = np.where(missing, 0, _BOOLEAN if kind == "boolean" else _NUMBER).astype(np.int8)
-            texts = column.map({True: "true", False: "false"}) if kind == "boolean" else column.astype(str)
-        else:
-            codes = np.fromiter(map(_json_code, column), dtype=np.int8, count=len(column))
-            texts = pd.Series([v if c == 0 else _json_text(v) for v, c in zip(column, codes)], dtype=object)
-        out[key] = texts.astype(str).mask(missing & (codes == 0))
-        if codes.any():
-            odd[key] = _Odd(codes, _JSON_NAMES)
-    return _Raw(pd.DataFrame(out, index=pd.RangeIndex(len(records))), odd)
-
-
-def _json_code(value: object) -> int:
-    if value is None or isinstance(value, str) or (isinstance(value, float) and math.isnan(value)):
-        return 0  # text, or missing (null, a key the record lacks; a non-standard NaN counts as missing too)
-    if isinstance(value, bool):
-        return _BOOLEAN
-    if isinstance(value, (int, float)):
-        return _NUMBER
-    return _OBJECT if isinstance(value, dict) else _ARRAY
-
-
-def _json_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    try:
-        return json.dumps(value, ensure_ascii=False)
-    except (ValueError, TypeError, RecursionError):
-        return str(value)
-
-
-# ---------------------------------------------------------------------------------------------------- Parquet
-_PARQUET_BATCH = 65_536  # rows decoded at a time
-
-
-def _read_parquet(handle: BinaryIO, file: str) -> _Raw:
-    """Check the footer (rows, columns, cells, uncompressed bytes) before reading anything; then read text columns
-    dictionary-encoded in batches, refusing once their decoded size passes the byte limit; then decode."""
-    size = os.fstat(handle.fileno()).st_size
-    if size == 0:
-        _fail(file, "file is empty (0 bytes)")
-    if size > _limit("bytes", file):
-        _over_limit(file, "bytes", f"is {_size(size)}")
-    head = handle.read(4)
-    try:
-        parquet = pq.ParquetFile(handle)
-        schema = _check_parquet_footer(parquet, file)
-        flat = [f for f in schema if not pa.types.is_nested(f.type)]
-        as_dictionary = [f.name for f in flat if _is_bytes(f.type)]
-        chunks = _read_parquet_batches(pq.ParquetFile(handle, read_dictionary=as_dictionary), flat, file)
-        texts = {name: _parquet_text(parts, name, file) for name, parts in chunks.items()}
-    except DataError:
-        raise
-    except (pa.ArrowException, OSError, ValueError, TypeError, NotImplementedError, IndexError) as exc:
-        hint = "" if head == b"PAR1" else " (it does not start with the Parquet magic bytes 'PAR1')"
-        _fail(file, f"is not a valid Parquet file{hint}: {exc}")
-    rows = len(next(iter(texts.values()))[0]) if texts else parquet.metadata.num_rows
-    if rows == 0:
-        _fail(file, "has columns but no data rows")
-    out: dict[str, pd.Series] = {}
-    odd: dict[str, _Odd] = {}
-    for f in schema:
-        out[f.name], cells = texts[f.name] if f.name in texts else _nested_text(f.type, rows)
-        if cells is not None:
-            odd[f.name] = cells
-    return _Raw(pd.DataFrame(out, index=pd.RangeIndex(rows)), odd)
-
-
-def _check_parquet_footer(parquet, file: str):
-    """The Arrow schema, once the footer shows the file within the limits (rows, columns, cells, bytes)."""
-    meta = parquet.metadata
-    rows, leaves = meta.num_rows, meta.num_columns
-    if rows > _limit("rows", file):
-        _over_limit(file, "rows", f"has {rows:,} rows")
-    if leaves > _limit("columns", file):
-        _over_limit(file, "columns", f"has {leaves:,} columns")
-    if rows * leaves > _limit("cells", file):
-        _over_limit(file, "cells", f"has {rows:,} rows × {leaves:,} columns = {rows * leaves:,} cells")
-    uncompressed = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-    if uncompressed > _limit("bytes", file):
-        _over_limit(file, "bytes", f"holds {_size(uncompressed)} of uncompressed data")
-    schema = parquet.schema_arrow
-    dupes = sorted(n for n, count in Counter(schema.names).items() if count > 1)
-    if dupes:
-        _fail(file, f"duplicate column name {dupes[0]!r}; column names must be unique")
-    return schema
-
-
-def _is_bytes(arrow_type) -> bool:
-    return (
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_binary(arrow_type)
-        or pa.types.is_large_binary(arrow_type)
-    )
-
-
-def _read_parquet_batches(parquet, flat: list, file: str) -> dict[str, list]:
-    """Arrow chunks per flat column; the decoded size (text expanded from its dictionary) is held to the limit."""
-    limit = _limit("bytes", file)
-    chunks: dict[str, list] = {f.name: [] for f in flat}
-    if not flat:
-        return chunks
-    decoded = 0
-    for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH, columns=list(chunks), use_threads=False):
-        for name, array in zip(batch.schema.names, batch.columns):
-            decoded += _decoded_size(array)
-            chunks[name].append(array)
-        if decoded > limit:
-            _over_limit(file, "bytes", f"decodes to more than {_size(limit)} of data")
-    return chunks
-
-
-def _decoded_size(array) -> int:
-    """Bytes `array` takes once decoded; for dictionary-encoded text, computed without decoding it."""
-    if not pa.types.is_dictionary(array.type) or not _is_bytes(array.type.value_type):
-        return array.nbytes
-    lengths = pc.take(pc.binary_length(array.dictionary), array.indices)
-    return int(pc.sum(lengths).as_py() or 0) + 8 * len(array)
-
-
-def _parquet_kind(arrow_type) -> tuple[int, str | None]:
-    """(code, name) of the values of a Parquet column: code 0 for text (string, UTF-8 binary, all-null)."""
-    if pa.types.is_dictionary(arrow_type):
-        arrow_type = arrow_type.value_type
-    if (
-        _is_bytes(arrow_type)
-        or pa.types.is_fixed_size_binary(arrow_type)
-        or pa.types.is_null(arrow_type)
-        or pa.types.is_string_view(arrow_type)
-        or pa.types.is_binary_view(arrow_type)
-    ):
-        return 0, None
-    if pa.types.is_boolean(arrow_type):
-        return _BOOLEAN, "a Parquet boolean"
-    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
-        return _NUMBER, f"a Parquet {arrow_type} number"
-    return _OTHER, f"a Parquet {arrow_type} value"
-
-
-def _parquet_text(chunks: list, name: str, file: str) -> tuple[pd.Series, _Odd | None]:
-    texts, start = [], 0
-    for chunk in chunks:
-        texts.append(_arrow_text(chunk, name, file, start))
-        start += len(chunk)
-    series = pa.chunked_array(texts, type=pa.string()).to_pandas().astype(str)
-    missing = _bool_array(series.isna())
-    code, label = _parquet_kind(chunks[0].type) if chunks else (0, None)
-    if not code or missing.all():
-        return series, None
-    return series, _Odd(np.where(missing, 0, code).astype(np.int8), {code: str(label)})
-
-
-def _arrow_text(chunk, name: str, file: str, start: int):
-    """One Arrow chunk as UTF-8 strings: binary is decoded strictly (an invalid byte is a DataError naming the
-    row and column), numbers / booleans / dates as Arrow writes them, anything else as '<type>'."""
-    if pa.types.is_dictionary(chunk.type):
-        chunk = chunk.dictionary_decode()
-    kind = chunk.type
-    if pa.types.is_null(kind):
-        return pa.nulls(len(chunk), pa.string())
-    if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary_view(kind):
-        chunk = chunk.cast(pa.binary())
-    try:
-        return chunk.cast(pa.string())
-    except pa.ArrowInvalid:
-        if _is_bytes(chunk.type):
-            _raise_not_utf8(chunk, name, file, start)
-        raise
-    except pa.ArrowNotImplementedError:
-        return pc.if_else(chunk.is_valid(), pa.scalar(f"<{kind}>"), pa.scalar(None, pa.string()))
-
-
-def _raise_not_utf8(chunk, name: str, file: str, start: int) -> NoReturn:
-    for i, value in enumerate(chunk.to_pylist()):
-        if value is None:
-            continue
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            _fail(
-                file,
-                f"binary value is not UTF-8 text (byte 0x{value[exc.start]:02x} at offset {exc.start}); "
-                "text columns must hold UTF-8",
-                row=start + i + 1,
-                column=name,
-            )
-    _fail(file, "binary values are not UTF-8 text; text columns must hold UTF-8", column=name)
-
-
-def _nested_text(arrow_type, rows: int) -> tuple[pd.Series, _Odd]:
-    """A nested column (list, struct, map) is not read: every cell shows as '<type>' and is not text."""
-    series = pd.Series([f"<{arrow_type}>"] * rows, dtype=str)
-    return series, _Odd(np.full(rows, _OTHER, dtype=np.int8), {_OTHER: f"a Parquet {arrow_type} value"})
-
-
-# ---------------------------------------------------------------------------------------------------- writing
-def check_writable_table(path: PathLike, flag: str = "--out") -> Path:
-    """Before any work: `path` can take a table (a writable extension, not a folder, its folder exists). ValueError
-    naming `flag` and the reason, so a command fails at once instead of after labeling or sampling."""
-    target = Path(path)
-    ext, gz = _split_extension(target)
-    if target.is_dir():
-        raise ValueError(f"{flag} {target}: is a folder; name a file such as {target / 'pairs.csv'}")
-    if gz or ext not in WRITABLE_EXTENSIONS:
-        raise ValueError(
-            f"{flag} {target}: cannot write {ext or 'a file without extension'}; use one of "
-            f"{', '.join(WRITABLE_EXTENSIONS)}"
-        )
-    if not target.parent.is_dir():
-        raise ValueError(f"{flag} {target}: the folder {target.parent} does not exist")
-    return target
-
-
-def write_table(frame: pd.DataFrame, path: PathLike) -> None:
-    """Write by extension (.csv, .tsv, .jsonl, .parquet), atomically (`atomic_path`: a temp file, then a rename).
-
-    Raises ValueError for an unsupported extension, or for text with tabs/newlines when writing .tsv (quotes are
-    written as pandas and spreadsheets do: a cell with a quote is quoted, its quotes doubled).
-    """
-    target = Path(path)
-    ext, gz = _split_extension(target)
-    if gz or ext not in WRITABLE_EXTENSIONS:
-        raise ValueError(f"cannot write {target.name!r}: use one of {', '.join(WRITABLE_EXTENSIONS)}")
-    if ext == ".tsv":
-        _check_tsv_safe(frame)
-    with atomic_path(target) as temp:
-        if ext == ".csv":
-            frame.to_csv(temp, index=False, encoding="utf-8", lineterminator="\n")
-        elif ext == ".tsv":
-            frame.to_csv(temp, sep="\t", index=False, encoding="utf-8", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        elif ext == ".jsonl":
-            _write_jsonl(frame, temp)
-        else:
-            frame.to_parquet(temp, index=False)
-
-
-def _check_tsv_safe(frame: pd.DataFrame) -> None:
-    cells = [str(c) for c in frame.columns]
-    if any(re.search(r"[\t\r\n]", c) for c in cells):
-        raise ValueError("a column name contains a tab or newline; write .csv, .jsonl or .parquet instead")
-    for i, name in enumerate(cells):
-        column = frame.iloc[:, i]
-        if pd.api.types.is_string_dtype(column) or column.dtype == object:
-            bad = _bool_array(column.astype(str).str.contains(r"[\t\r\n]", regex=True))
-            if bad.any():
-                raise ValueError(
-                    f"column {name!r} row {int(np.flatnonzero(bad)[0]) + 1} contains a tab or newline; "
-                    "write .csv, .jsonl or .parquet instead"
-                )
-
-
-def _write_jsonl(frame: pd.DataFrame, path: Path) -> None:
-    clean = frame.astype(object).where(frame.notna(), None)
-    names = [str(c) for c in frame.columns]
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        for row in clean.itertuples(index=False, name=None):
-            record = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in zip(names, row)}
-            handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False))
-            handle.write("\n")
-
-
-def safe_for_spreadsheet(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy in which text cells starting with = + - @ tab or CR get a leading single quote (CSV formula injection)."""
-    out = frame.copy()
-    for i, (texts, risky) in _formula_masks(frame):
-        out.isetitem(i, out.iloc[:, i].where(~risky, "'" + texts))
-    return out
-
-
-def formula_cells(frame: pd.DataFrame) -> int:
-    """How many text cells a spreadsheet would read as a formula (start with = + - @ tab or CR)."""
-    return sum(int(risky.sum()) for _, (_, risky) in _formula_masks(frame))
-
-
-def _formula_masks(frame: pd.DataFrame) -> Iterator[tuple[int, tuple[pd.Series, np.ndarray]]]:
-    """(column position, (the column as text, which cells look like formulas)) for each text column with any."""
-    for i in range(frame.shape[1]):
-        column = frame.iloc[:, i]
-        if not (pd.api.types.is_string_dtype(column) or column.dtype == object):
-            continue
-        is_text = column.map(lambda v: isinstance(v, str)) if column.dtype == object else column.notna()
-        texts = column.where(_bool_array(is_text), "").astype(str)
-        risky = _bool_array(texts.str.match(_FORMULA_START)) & _bool_array(is_text)
-        if risky.any():
-            yield i, (texts, risky)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,10 +10,8 @@ from typing import Any
 import pandas as pd
 
 from augsbert_core import choices
-from augsbert_core.runs import (
-    RunFiles,
-    RunRecord,
-)
+from augsbert_core.errors import RunFileError
+from augsbert_core.runs import RunFiles, RunRecord, read_run_json
 
 ENSEMBLE_KEY = choices.ENSEMBLE.model_key  # the teacher ensemble's model in metrics.json and predictions
 MODEL_TITLES = {
@@ -53,10 +50,11 @@ def run_label(record: RunRecord) -> str:
 
 # ------------------------------------------------------------------------------------------------- files
 def read_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
-    path = Path(run_dir) / name
+    """A run file for display, through the run store's one reader (`runs.read_run_json`): a missing, half-written,
+    corrupt or mistyped file reads as `default`, so the page shows what it can."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # missing, being written, corrupt or not UTF-8: the page shows what it can
+        return read_run_json(run_dir, name, default)
+    except (RunFileError, OSError):
         return default
 
 

@@ -1,6 +1,7 @@
 """The house's size limits (issue 24, item 7): no module over 600 lines, no function over 80, no class over 400,
-a page's top-level code at most 200 lines. The rooms that still exceed a limit are listed below with their size
-today as a ceiling: they may shrink (then the entry must go), never grow, and no new room may join them."""
+a page's top-level code at most 200 lines; and choices asked through their specs, never compared by name. Every
+room is within the limits (13 modules, 16 functions, 1 class and 3 pages were over them before the house plan);
+`STILL_OVER` is where an exception would have to be written down, with its size as a ceiling."""
 
 from __future__ import annotations
 
@@ -11,14 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("augsbert_core", "studio", "app_pages")
 MODULE_LINES, FUNCTION_LINES, CLASS_LINES, PAGE_TOP_LEVEL = 600, 80, 400, 200
 
-#: what is still over a limit (issue 24 open), with its size as a ceiling: "path" for a module, "path:name" for a
-#: function or class, "page:path" for a page's top-level lines
-STILL_OVER = {
-    "augsbert_core/data.py": 674,
-    "augsbert_core/report.py": 722,
-    "augsbert_core/tables.py": 1029,
-    "studio/workspace.py": 742,
-}
+#: what is over a limit, with its size as a ceiling (none now): "path" for a module, "path:name" for a function or
+#: class, "page:path" for a page's top-level lines
+STILL_OVER: dict[str, int] = {}
 
 
 def sizes(path: Path, rel: str) -> dict[str, tuple[int, int]]:
