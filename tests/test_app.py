@@ -799,6 +799,7 @@ def test_tiny_scenario2_job_end_to_end(store):
     workspace.load_demo("stsb-quick")
     at = app("scenario")
     at.number_input(key="sc_teacher_epochs").set_value(1.0).run()
+    at.number_input(key="sc_student_max").set_value(2).run()  # the students stop on dev within 2 epochs
     at.number_input(key="sc_live_evals").set_value(1).run()
     at.button(key="sc_launch").click().run()
     assert not at.exception, [e.value for e in at.exception]

@@ -171,7 +171,11 @@ def test_demo_to_trained_student_in_a_real_browser(server, shots, tmp_path):
             page.get_by_text("Before launch").wait_for()
             assert page.get_by_role("radio", name=re.compile("Scenario 2")).is_checked()
             page.get_by_text("BM25 lexical neighbours").wait_for()
-            # the student stops on dev (its "Epoch limit"); the teacher's fixed "Epochs" is the last such input
+            # the student stops on dev within its "Epoch limit" (2 here); the teacher's fixed "Epochs" is the last such
+            # input
+            epoch_limit = page.get_by_label("Epoch limit", exact=True)
+            epoch_limit.fill("2")
+            epoch_limit.press("Enter")
             teacher_epochs = page.get_by_label("Epochs", exact=True).last
             teacher_epochs.fill("1")
             teacher_epochs.press("Enter")
