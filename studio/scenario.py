@@ -223,19 +223,34 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
-    for key, allowed in (
-        ("scenario", core_config.SCENARIOS),  # a hand-edited draft's unknown scenario: the default's
-        ("ensemble", ENSEMBLE_MODES),
-        ("labeler", core_config.LABELERS),
-        ("candidates", core_config.CANDIDATE_SOURCES),
-        ("tracking", core_config.TRACKERS),
-        ("engine", core_config.ENGINES),
-    ):
-        if draft[key] not in allowed:
-            draft[key] = DEFAULT_DRAFT[key]
-    if draft["teacher"].get("warm_start") not in core_config.WARM_START_MODES:
-        draft["teacher"]["warm_start"] = "auto"
+    return schema_checked(draft)
+
+
+def schema_checked(draft: dict[str, Any]) -> dict[str, Any]:
+    """`draft` with every config key the schema refuses (a hand-edited or older draft: an unknown scenario, labeler,
+    teacher epochs 'auto', ...) back to its default, key by key and, in a section, sub-key by sub-key. The schema is
+    the one judge (no list of allowed values here); the page's own keys (samplers, mix, name, ...) and the sub-keys
+    the schema lacks (teacher_search.enabled) are left to the page."""
+    for key, value in draft.items():
+        if not hasattr(_CORE, key):
+            continue
+        section = getattr(_CORE, key)
+        if isinstance(value, dict) and dataclasses.is_dataclass(section):
+            names = {f.name for f in dataclasses.fields(section)}
+            for sub, item in value.items():
+                if sub in names and not _schema_accepts({key: {sub: item}}):
+                    value[sub] = copy.deepcopy(DEFAULT_DRAFT[key].get(sub, getattr(section, sub)))
+        elif not _schema_accepts({key: value}):
+            draft[key] = copy.deepcopy(DEFAULT_DRAFT[key])
     return draft
+
+
+def _schema_accepts(raw: dict[str, Any]) -> bool:
+    try:
+        ExperimentConfig.from_dict(raw, rules=False)
+    except ConfigError:
+        return False
+    return True
 
 
 def device_for(draft: dict[str, Any], description: str) -> str:

@@ -23,7 +23,7 @@ from augsbert_core.config import LAYERS_LEARNING_RATE, STATIC_BATCH_SIZE, STATIC
 from augsbert_core.gate import readiness_gate  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
 from studio import installs, scenario, workspace  # noqa: E402
-from studio import scenario_words as words
+from studio import scenario_words as words  # noqa: E402
 
 from .test_app import app, home, seed_run, texts  # noqa: E402, F401 - home: the autouse fresh-workspace fixture
 
@@ -576,3 +576,25 @@ def test_the_estimate_prices_the_config_the_launch_builds(change):
         launched = cfg.to_dict()
         differ = {k for k in launched if k not in LAUNCH_ONLY and launched[k] != priced[k]}
         assert not differ, {k: (launched[k], priced[k]) for k in differ}
+
+
+def test_a_hand_edited_draft_is_checked_by_the_schema_key_by_key():
+    """The draft's config keys are judged by ExperimentConfig itself (no list of allowed values in the app): what it
+    refuses reads as the default, key by key and sub-key by sub-key, and the page's own keys are kept."""
+    saved = scenario.load_draft()
+    saved.update(scenario=7, labeler="sometimes", engine="spark", top_k=5, samplers=["semantic"], mix=True)
+    saved["teacher"].update(epochs="auto", warm_start="always", learning_rate=3e-5)  # auto: for students only
+    saved["student"].update(batch_size=-3, layers=2)
+    saved["teacher_search"].update(enabled=True, budget_minutes=-1)
+    scenario.save_draft(saved)
+    draft = scenario.load_draft()
+    default = scenario.DEFAULT_DRAFT
+    assert (draft["scenario"], draft["labeler"], draft["engine"]) == (2, default["labeler"], default["engine"])
+    assert draft["teacher"]["epochs"] == default["teacher"]["epochs"]
+    assert draft["teacher"]["warm_start"] == default["teacher"]["warm_start"]
+    assert draft["student"]["batch_size"] == default["student"]["batch_size"]
+    assert draft["teacher_search"]["budget_minutes"] == default["teacher_search"]["budget_minutes"]
+    # what the schema takes stays as saved, and so do the page's own keys
+    assert (draft["top_k"], draft["teacher"]["learning_rate"], draft["student"]["layers"]) == (5, 3e-5, 2)
+    assert draft["samplers"] == ["semantic"] and draft["mix"] and draft["teacher_search"]["enabled"]
+    ExperimentConfig.from_dict(scenario.settings_of(draft, "semantic", checked=True), rules=False)  # it launches

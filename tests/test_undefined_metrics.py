@@ -118,8 +118,8 @@ def test_every_json_writer_of_the_core_is_strict():
         ("study.py", "cell_config"),  # a deep copy of a parsed config (json.loads(json.dumps(...)))
         ("study.py", "collect"),  # the same deep copy
         ("study.py", "_digest"),  # a digest, never written
-        ("tables.py", "_json_text"),  # a JSON-lines input cell shown as text
-        ("tables.py", "_write_jsonl"),  # allow_nan=False itself
+        ("table_json.py", "_json_text"),  # a JSON-lines input cell shown as text
+        ("table_write.py", "_write_jsonl"),  # allow_nan=False itself
     }
     found = set()
     for path in sorted((REPO / "augsbert_core").rglob("*.py")):
