@@ -356,10 +356,12 @@ def _gate_block(run: _RunView) -> str:
     verdict = str(gate.get("verdict") or "unknown")
     css = verdict if verdict in ("ready", "weak") else "unknown"
     parts = [f'<p><span class="badge {css}">teacher {esc(verdict)}</span> {esc(_gate_words(gate))}</p>']
+    # the silver labels' labeler is the silver stage's (silver_summary.json); runs before it wrote it into gate.json
+    facts = {**gate, "labeler": gate.get("labeler") or (run.silver_summary or {}).get("labeler")}
     details = [
-        (label, gate.get(key))
+        (label, facts.get(key))
         for label, key in (("teacher", "teacher_model"), ("kind", "teacher_kind"), ("labeler", "labeler"))
-        if gate.get(key)
+        if facts.get(key)
     ]
     if isinstance(gate.get("lead"), (int, float)):
         details.append(("lead over the best student (dev)", f"{100 * gate['lead']:+.1f}"))

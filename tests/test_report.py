@@ -409,3 +409,18 @@ def test_the_gate_advice_is_in_the_pages_words(tmp_path):
         "gold-only student: it is in the run's results." in text
     )
     assert "teacher_search: {" not in text and "ensemble: auto)" not in text.replace("Teacher ensemble: auto)", "")
+
+
+def test_the_gate_block_names_the_labeler_the_silver_stage_chose(tmp_path):
+    """The labeler probe runs after the gate and records its choice in silver_summary.json, not in gate.json (no
+    stage rewrites another's file): the report's gate line still names it, and an older run's gate.json `labeler`."""
+    store = RunStore(tmp_path / "runs")
+    run_dir = seed_run(store)
+    summary = json.loads((run_dir / RunFiles.SILVER_SUMMARY).read_text())
+    (run_dir / RunFiles.SILVER_SUMMARY).write_text(json.dumps({**summary, "labeler": "ensemble"}))
+    gate = {"verdict": "ready", "summary": "teacher ready", "message": "teacher ready", "teacher_kind": "cross_encoder"}
+    (run_dir / RunFiles.GATE).write_text(json.dumps(gate))
+    text = "".join(assert_offline_html(build_report([run_dir])).text)
+    assert "kind: cross_encoder · labeler: ensemble" in text
+    (run_dir / RunFiles.GATE).write_text(json.dumps({**gate, "labeler": "cross_encoder"}))  # a run before the split
+    assert "labeler: cross_encoder" in "".join(assert_offline_html(build_report([run_dir])).text)

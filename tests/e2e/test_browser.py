@@ -315,6 +315,9 @@ def test_a_0_1_run_with_its_operating_point_try_it_and_the_report_from_disk(serv
             _nav(page, "Scenario")
             page.get_by_text("Before launch").wait_for()
             assert page.get_by_role("radio", name=re.compile("Scenario 3")).is_checked()
+            epoch_limit = page.get_by_label("Epoch limit", exact=True)  # the student stops on dev within 2 epochs
+            epoch_limit.fill("2")
+            epoch_limit.press("Enter")
             teacher_epochs = page.get_by_label("Epochs", exact=True).last
             teacher_epochs.fill("1")
             teacher_epochs.press("Enter")
