@@ -18,13 +18,7 @@ from .config import (
 )
 from .data import DataError, PairSet, Problem, SentencePool, load_pairs, load_unlabeled, read_table, write_table
 from .distributions import distribution_distance, kde_select
-from .evaluation import (
-    best_threshold,
-    classification_metrics,
-    evaluate_bi_encoder,
-    format_table,
-    regression_metrics,
-)
+from .evaluation import best_threshold, classification_metrics, evaluate_bi_encoder, format_table, regression_metrics
 from .export import OnnxEncoder, export_student
 from .models import ModelLoadError, choose_device, default_model_path, load_bi_encoder, load_cross_encoder
 from .pipeline import ExperimentResult, GateStopped, run_experiment

@@ -11,12 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .problems import (
-    Problem,
-    _bool_array,
-    _preview,
-    _ProblemLog,
-)
+from .problems import Problem, _bool_array, _preview, _ProblemLog
 from .table_limits import _ARRAY, _OBJECT, _OTHER, _Odd
 
 _MAX_LISTED_ROWS = 10  # rows named in one aggregated warning

@@ -16,9 +16,7 @@ from typing import Any
 from . import registry
 from .atomic import dumps_json
 from .errors import ConfigError
-from .evaluation import (
-    schedule_label,
-)
+from .evaluation import schedule_label
 from .gate import PAGE_WORDS
 from .report_charts import (  # noqa: F401 - re-exported: importers keep their old home
     _bars,

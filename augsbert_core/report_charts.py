@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .evaluation import (
-    MODEL_KEYS,
-)
+from .evaluation import MODEL_KEYS
 from .report_view import (
     GOLD_COLOR,
     METRIC_TITLES,

@@ -17,14 +17,7 @@ from . import data as data_mod
 from . import registry, stages
 from .config import role_column_map
 from .errors import AugsbertError, ConfigError
-from .evaluation import (
-    MODEL_KEYS,
-    PRIMARY_METRIC,
-    model_metrics,
-    recommendation_of,
-    recommended_of,
-    schedules_of,
-)
+from .evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommendation_of, recommended_of, schedules_of
 from .runs import RunFiles, RunRecord, read_record, read_run_json
 
 MODEL_TITLES = {
@@ -217,7 +210,7 @@ def _gold_labels(run: _RunView) -> tuple[np.ndarray | None, str]:
     return None, "no gold labels to compare with"
 
 
-# ------------------------------------------------------------------------------------------------ tables
+# ------------------------------------------------------------------------------------------------ formats
 def _fmt(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "–"

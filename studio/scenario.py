@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import importlib.util
 import json
-import os
-import shlex
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +17,10 @@ from augsbert_core.data import write_table
 from augsbert_core.runs import RunFiles, atomic_write_json
 
 from . import goldreview, security, workspace
+from .installs import mpnet_installed, mpnet_setup_command, ray_installed  # noqa: F401 - the pages ask here
 
 #: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
-from .scenario_words import (
-    OFFLINE_MODELS,
-    STATIC_RATES,
-    TRANSFORMER_RATES,
-    USUAL_BATCHES,
-)
+from .scenario_words import OFFLINE_MODELS, STATIC_RATES, TRANSFORMER_RATES, USUAL_BATCHES
 
 #: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
 SCENARIOS: dict[int, tuple[str, str]] = {
@@ -271,18 +264,6 @@ def model_label(value: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ offline models
-def mpnet_installed() -> bool:
-    return core_models.mpnet_installed()
-
-
-def mpnet_setup_command() -> str:
-    """The one command that installs the offline mpnet where this app looks for it."""
-
-    if os.environ.get("AUGSBERT_HOME") or os.environ.get("AUGSBERT_MPNET_MODEL"):
-        return f"{core_models.MPNET_SETUP} --out {shlex.quote(str(core_models.mpnet_path().resolve()))}"
-    return core_models.MPNET_SETUP
-
-
 def missing_models(draft: dict[str, Any]) -> list[str]:
     """Why the draft's models cannot load yet (the offline mpnet not installed), one line each; [] when fine."""
     roles = ("student", "teacher") if scenario_spec(draft).labels else ("student",)
@@ -603,8 +584,3 @@ def retrain_with_review(record, reviewed) -> str:
     raw["silver_file"] = str(target)
     cfg = ExperimentConfig.from_dict(raw)
     return jobs.launch(cfg, workspace.store())
-
-
-def ray_installed() -> bool:
-    """Whether `engine: ray` can run here (the optional extra is installed), without importing Ray."""
-    return importlib.util.find_spec("ray") is not None

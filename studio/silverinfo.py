@@ -12,10 +12,7 @@ import pandas as pd
 
 from augsbert_core import review as core_review
 from augsbert_core.distributions import distribution_distance
-from augsbert_core.runs import (
-    Run,
-    RunFiles,
-)
+from augsbert_core.runs import Run, RunFiles
 
 from .runfiles import _number
 

@@ -11,13 +11,8 @@ from typing import Any
 import pandas as pd
 
 from augsbert_core import choices, registry
-from augsbert_core.evaluation import (
-    model_metrics,
-)
-from augsbert_core.runs import (
-    RunFiles,
-    silver_labeler,
-)
+from augsbert_core.evaluation import model_metrics
+from augsbert_core.runs import RunFiles, silver_labeler
 
 from .metric_format import metric_label, metric_number, metric_value
 from .runfiles import ENSEMBLE_KEY, MODEL_TITLES, _number, model_title, read_json, table_models

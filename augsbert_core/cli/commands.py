@@ -12,22 +12,12 @@ from .. import choices, data, registry
 from .. import export as export_mod
 from .. import review as review_mod
 from ..atomic import atomic_write_text, dumps_json
-from ..config import (
-    ConfigError,
-    ExperimentConfig,
-    json_schema,
-)
+from ..config import ConfigError, ExperimentConfig, json_schema
 from ..evaluation import recommended_of
 from ..inputs import load_experiment_data
 from ..jobs import RESUMABLE, cancel, device_lock, resume
 from ..label_errors import find_label_errors
-from ..models import (
-    choose_device,
-    load_bi_encoder,
-    load_cross_encoder,
-    offline_models,
-    require_trained_cross_encoder,
-)
+from ..models import choose_device, load_bi_encoder, load_cross_encoder, offline_models, require_trained_cross_encoder
 from ..plan import check_experiment
 from ..report import build_report
 from ..runs import RunFiles, RunStore

@@ -11,11 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import data, stages
-from ..config import (
-    SENTENCE_SAMPLERS,
-    ConfigError,
-    ExperimentConfig,
-)
+from ..config import SENTENCE_SAMPLERS, ConfigError, ExperimentConfig
 from ..errors import Cancelled, GateStopped
 from ..evaluation import RECOMMENDED, format_table, recommended_of
 from ..pipeline import run_experiment

@@ -6,17 +6,10 @@ import os
 import sys
 
 from .. import choices, data, ray_engine, registry
-from ..config import (
-    ConfigError,
-    role_config,
-)
+from ..config import ConfigError, role_config
 from ..distributed import dist_info, train_distributed
 from ..jobs import run_worker
-from ..models import (
-    load_bi_encoder,
-    load_cross_encoder,
-    require_trained_cross_encoder,
-)
+from ..models import load_bi_encoder, load_cross_encoder, require_trained_cross_encoder
 from ..runs import RunStore
 from ..silver import stream_silver
 from .common import EXIT_OK, _PrintSink, _TqdmSink, _writable_path

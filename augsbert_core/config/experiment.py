@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import yaml
-from pydantic import (
-    Field,
-    StrictBool,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import Field, StrictBool, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from .. import choices, registry

@@ -7,11 +7,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import (
-    AfterValidator,
-    BeforeValidator,
-    Field,
-)
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from .. import choices, registry
 from ..config_files import (  # noqa: F401 - re-exported: the config module read files before them

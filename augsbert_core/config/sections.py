@@ -6,11 +6,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    ConfigDict,
-    Field,
-    StrictBool,
-)
+from pydantic import ConfigDict, Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from .. import registry
