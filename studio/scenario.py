@@ -128,63 +128,42 @@ GATE_ACTION_WIDGETS: dict[str, tuple[str, ...]] = {
 _CORE = ExperimentConfig()
 
 
-DEFAULT_DRAFT: dict[str, Any] = {
+_SCHEMA = _CORE.to_dict()
+#: The config keys the page edits: the draft holds each as the schema writes it, with the schema's defaults (its
+#: sections whole: every key of `student`, `teacher`, ...), and the schema judges a saved draft (`schema_checked`).
+CONFIG_KEYS = (
+    "scenario",
+    "top_k",
+    "augment",
+    "student",
+    "teacher",
+    "gate",
+    "ensemble",
+    "labeler",
+    "candidates",
+    "teacher_search",
+    "train_gold_only",
+    "live_evals",
+    "tracking",
+    "engine",
+    "seed",
+    "device",
+    "threshold",
+)
+#: The page's own keys: which runs a launch makes and how they are named, and the few values it shows its own way
+#: (`settings_of` is the one translation into config keys).
+PAGE_DEFAULTS: dict[str, Any] = {
     "name": "",
-    "scenario": 2,
-    "samplers": [_CORE.sampler],
-    "mix": False,  # the chosen samplers as one mixed run (their shares below) instead of one run each
-    "mix_shares": dict.fromkeys(core_config.MIX_SAMPLERS, 50),  # weights, normalised over the chosen samplers
-    "top_k": _CORE.top_k,
-    "max_unlabeled": None,
-    "max_silver": None,
-    "augment": {k: getattr(_CORE.augment, k) for k in ("method", "copies", "aug_p", "model")},
-    # The core's defaults (teacher: warm start auto, then 2 epochs on gold at 2e-5, the demo config's recipe).
-    # trust_remote_code: off; only an explicit per-model checkbox (Advanced) turns it on, for that model.
-    "student": {
-        "model": "default",
-        "epochs": _CORE.student.epochs,  # auto: early stopping on dev (up to max_epochs), the tuned baseline
-        "max_epochs": _CORE.student.max_epochs,
-        "patience": _CORE.student.patience,
-        "layers": None,
-        "batch_size": _CORE.student.batch_size,
-        "learning_rate": _CORE.student.learning_rate,
-        "max_seq_length": _CORE.student.max_seq_length,
-        "trust_remote_code": False,
-        "seed_trials": _CORE.student.seed_trials,
-        "seed_trial_fraction": _CORE.student.seed_trial_fraction,
-    },
-    # teacher model "auto": the core picks the base for the device (core_models.default_teacher says which, why)
-    "teacher": {
-        "model": core_models.AUTO_TEACHER,
-        "epochs": _CORE.teacher.epochs,
-        "batch_size": _CORE.teacher.batch_size,
-        "learning_rate": _CORE.teacher.learning_rate,
-        "max_seq_length": _CORE.teacher.max_seq_length,
-        "trust_remote_code": False,
-        "seed_trials": _CORE.teacher.seed_trials,
-        "seed_trial_fraction": _CORE.teacher.seed_trial_fraction,
-        "warm_start": _CORE.teacher.warm_start,
-    },
-    "gate": {"action": _CORE.gate.action, "margin": _CORE.gate.margin},
-    "ensemble": _CORE.ensemble,
-    "labeler": _CORE.labeler,
-    "candidates": _CORE.candidates,
-    # Off unless `enabled`: the lists are kept so that turning it on again restores the last choice.
-    "teacher_search": {
-        "enabled": False,
-        "learning_rates": [2e-5, 5e-5],
-        "epochs": [1.0, 2.0],
-        "budget_minutes": _CORE.teacher_search.budget_minutes,
-    },
-    "train_gold_only": _CORE.train_gold_only,
-    "live_evals": _CORE.live_evals,
-    "tracking": _CORE.tracking,
-    "engine": _CORE.engine,
-    "ray_address": None,
-    "seed": _CORE.seed,
-    "device": None,
-    "threshold": None,
+    "samplers": [_CORE.sampler],  # one run each, or one mixed run (`mix`, with `mix_shares` weights)
+    "mix": False,
+    "mix_shares": dict.fromkeys(core_config.MIX_SAMPLERS, 50),
+    "max_unlabeled": None,  # data.max_unlabeled
+    "max_silver": None,  # None: max_silver auto (the student kind's budget); a number: that cap
+    "ray_address": None,  # ray.address
 }
+DEFAULT_DRAFT: dict[str, Any] = PAGE_DEFAULTS | {key: copy.deepcopy(_SCHEMA[key]) for key in CONFIG_KEYS}
+# the teacher search is off until `enabled`; its lists are what it offers once turned on (kept when turned off)
+DEFAULT_DRAFT["teacher_search"] |= {"enabled": False, "learning_rates": [2e-5, 5e-5], "epochs": [1.0, 2.0]}
 
 
 def load_demo(key: str = "stsb-quick") -> dict[str, Any]:

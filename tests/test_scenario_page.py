@@ -598,3 +598,17 @@ def test_a_hand_edited_draft_is_checked_by_the_schema_key_by_key():
     assert (draft["top_k"], draft["teacher"]["learning_rate"], draft["student"]["layers"]) == (5, 3e-5, 2)
     assert draft["samplers"] == ["semantic"] and draft["mix"] and draft["teacher_search"]["enabled"]
     ExperimentConfig.from_dict(scenario.settings_of(draft, "semantic", checked=True), rules=False)  # it launches
+
+
+def test_the_draft_is_the_schema_s_keys_plus_the_page_s_own():
+    """No shadow schema: every config key of the draft holds the schema's default value and its sections whole
+    (a key added to StudentConfig is in the draft without touching the app); the rest are the page's own keys."""
+    schema = ExperimentConfig().to_dict()
+    draft = scenario.DEFAULT_DRAFT
+    assert set(draft) == set(scenario.CONFIG_KEYS) | set(scenario.PAGE_DEFAULTS)
+    assert not set(scenario.PAGE_DEFAULTS) & set(scenario.CONFIG_KEYS)
+    for key in scenario.CONFIG_KEYS:
+        if key == "teacher_search":  # what the search offers once turned on, and the switch
+            assert set(draft[key]) == set(schema[key]) | {"enabled"} and not draft[key]["enabled"]
+        else:
+            assert draft[key] == schema[key], key
