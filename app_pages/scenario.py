@@ -4,7 +4,7 @@ import streamlit as st
 
 from augsbert_core import choices
 from augsbert_core import estimate as est
-from augsbert_core.config import sampler_label
+from augsbert_core.config import AUTO_SILVER, sampler_label
 from augsbert_core.runs import RunFiles
 from studio import modelbox, qualitybox, runinfo, scenario, ui, workspace
 from studio import scenario_words as words
@@ -234,14 +234,14 @@ def sampler_sizes(draft: dict, new: dict, spec, given_only: bool) -> None:
         "Max silver pairs (0 = the student's budget)",
         0,
         10_000_000,
-        int(draft.get("max_silver") or 0),
+        draft["max_silver"] if isinstance(draft.get("max_silver"), int) else 0,  # auto: 0
         step=1000,
         key="sc_max_silver",
         help="0 = max_silver: auto: a static student learns from up to 20,000 silver pairs (the given ones topped "
         "up with sampled ones: its silver-volume curve kept rising on dev), a transformer student from the "
         "candidates as they are. A number caps the silver pairs (drawn at random before labeling).",
     )
-    new["max_silver"] = int(cap) or None
+    new["max_silver"] = int(cap) or AUTO_SILVER
     if spec.source_domain and target_task() == "classification":
         thr = st.number_input(
             "Classification threshold on teacher scores (0 = choose on dev)",

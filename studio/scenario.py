@@ -134,6 +134,7 @@ _SCHEMA = _CORE.to_dict()
 CONFIG_KEYS = (
     "scenario",
     "top_k",
+    "max_silver",
     "augment",
     "student",
     "teacher",
@@ -158,7 +159,6 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "mix": False,
     "mix_shares": dict.fromkeys(core_config.MIX_SAMPLERS, 50),
     "max_unlabeled": None,  # data.max_unlabeled
-    "max_silver": None,  # None: max_silver auto (the student kind's budget); a number: that cap
     "ray_address": None,  # ray.address
 }
 DEFAULT_DRAFT: dict[str, Any] = PAGE_DEFAULTS | {key: copy.deepcopy(_SCHEMA[key]) for key in CONFIG_KEYS}
@@ -195,6 +195,8 @@ def load_draft() -> dict[str, Any]:
             draft[key] = value
     if not draft["samplers"]:
         draft["samplers"] = ["bm25"]
+    if draft["max_silver"] is None:  # a draft saved before it held the schema's value: None stood for auto there
+        draft["max_silver"] = DEFAULT_DRAFT["max_silver"]
     return schema_checked(draft)
 
 

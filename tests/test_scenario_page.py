@@ -612,3 +612,20 @@ def test_the_draft_is_the_schema_s_keys_plus_the_page_s_own():
             assert set(draft[key]) == set(schema[key]) | {"enabled"} and not draft[key]["enabled"]
         else:
             assert draft[key] == schema[key], key
+
+
+def test_the_silver_cap_is_held_as_the_schema_writes_it():
+    """max_silver in the draft is the config's value: 'auto' (the box's 0) or a number; a draft saved before, whose
+    None stood for auto, loads as auto (the schema's None would mean no cap at all)."""
+    workspace.load_demo("stsb-quick")
+    assert scenario.load_draft()["max_silver"] == "auto"
+    at = app("scenario")
+    assert at.number_input(key="sc_max_silver").value == 0
+    at.number_input(key="sc_max_silver").set_value(3000).run()
+    assert scenario.load_draft()["max_silver"] == 3000
+    at.number_input(key="sc_max_silver").set_value(0).run()
+    assert scenario.load_draft()["max_silver"] == "auto"
+    old = scenario.load_draft() | {"max_silver": None}
+    scenario.draft_path().write_text(json.dumps(old))
+    assert scenario.load_draft()["max_silver"] == "auto"
+    assert scenario.build_configs(scenario.load_draft())[0].max_silver == "auto"
