@@ -19,15 +19,21 @@ class EngineSpec:
     """Where candidate search and labeling run."""
 
     name: str
-    help: str
+    help: str  # the Scenario page's words for it
     cluster: bool = False  # search blocks as Ray tasks and labeling on Ray Data actors (augsbert_core/ray_engine.py)
 
 
 ENGINES: dict[str, EngineSpec] = {
     spec.name: spec
     for spec in (
-        EngineSpec("local", "In this process (the default)."),
-        EngineSpec("ray", "On a Ray cluster: search blocks as tasks, labeling on actors, resumable shards.", True),
+        EngineSpec("local", "Candidate search and teacher labeling run in the job on this server."),
+        EngineSpec(
+            "ray",
+            "Candidate search blocks run as Ray tasks and the teacher labels on a pool of Ray actors (the Ray "
+            "address below, else RAY_ADDRESS, else a local Ray cluster on this server); the same candidate pairs as "
+            "local and the same labels within float tolerance. Needs: pip install -e '.[ray]'.",
+            True,
+        ),
     )
 }
 
@@ -43,7 +49,7 @@ class CandidateSourceSpec:
     """Where a run's candidate pairs come from: the unlabeled file's own pairs, sampled pairs, or both."""
 
     name: str
-    help: str
+    help: str  # the Scenario page's words for it
     given: bool  # the unlabeled file's own pairs, as they are (they need a file of pairs)
     samples: bool  # pairs a sampler draws from the sentences
 
@@ -51,10 +57,18 @@ class CandidateSourceSpec:
 CANDIDATE_SOURCES: dict[str, CandidateSourceSpec] = {
     spec.name: spec
     for spec in (
-        CandidateSourceSpec(AUTO, "Given pairs when the unlabeled file has pairs, else sampled.", False, False),
-        CandidateSourceSpec("given", "The unlabeled file's pairs, as they are.", True, False),
-        CandidateSourceSpec("sampled", "Pairs a sampler draws from the gold and unlabeled sentences.", False, True),
-        CandidateSourceSpec("given+sampled", "The file's pairs topped up with sampled ones.", True, True),
+        CandidateSourceSpec(
+            AUTO,
+            "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
+            "sentences.",
+            False,
+            False,
+        ),
+        CandidateSourceSpec(
+            "given", "Label the unlabeled file's pairs as they are (the file must have pairs).", True, False
+        ),
+        CandidateSourceSpec("sampled", "Sample pairs from the sentences with the chosen samplers.", False, True),
+        CandidateSourceSpec("given+sampled", "Both: the given pairs and sampled ones.", True, True),
     )
 }
 #: the name given pairs carry in the candidates' `sampler` column
@@ -82,7 +96,7 @@ class LabelerSpec:
     """Whose scores become the silver labels."""
 
     name: str
-    help: str
+    help: str  # the Scenario page's words for it
     model_key: str | None = None  # its model in metrics.json and predictions ('teacher', 'ensemble'); None: auto
     judged: str = ""  # the gate judged it: 'the cross-encoder'
     title: str = ""  # its result card: 'Teacher (cross-encoder)'
@@ -97,10 +111,10 @@ class LabelerSpec:
 LABELERS: dict[str, LabelerSpec] = {
     spec.name: spec
     for spec in (
-        LabelerSpec(AUTO, "The labels that teach a short student probe best on dev."),
+        LabelerSpec(AUTO, "Short student probes on dev choose the labels that teach the student most."),
         LabelerSpec(
             "cross_encoder",
-            "The cross-encoder teacher.",
+            "The cross-encoder's scores become the silver labels.",
             "teacher",
             "the cross-encoder",
             "Teacher (cross-encoder)",
@@ -108,7 +122,7 @@ LABELERS: dict[str, LabelerSpec] = {
         ),
         LabelerSpec(
             "ensemble",
-            "The teacher ensemble (cross-encoder + bi-encoder).",
+            "The teacher ensemble's scores (cross-encoder + bi-encoder) become the silver labels.",
             "ensemble",
             "the teacher ensemble",
             "Teacher ensemble",
@@ -118,7 +132,6 @@ LABELERS: dict[str, LabelerSpec] = {
 }
 CROSS_ENCODER = LABELERS["cross_encoder"]
 ENSEMBLE = LABELERS["ensemble"]
-LABELER_PREFERENCE = ("cross_encoder", "ensemble")  # tie-break order of the probe
 
 
 def labeler(name: str | None) -> LabelerSpec | None:

@@ -432,11 +432,6 @@ class Run:
     def silver_summary(self) -> dict[str, Any] | None:
         return self.read_json(RunFiles.SILVER_SUMMARY)
 
-    def labeler(self) -> str | None:
-        """Whose scores became the silver labels ('cross_encoder', 'ensemble'): the silver stage's decision
-        (silver_summary.json, after any labeler probe); before it, the ensemble stage's (ensemble.json `used`)."""
-        return silver_labeler(self.dir)
-
     def metrics(self) -> dict[str, Any] | None:
         """metrics.json: present only once the run finished."""
         return self.read_json(RunFiles.METRICS)

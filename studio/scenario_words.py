@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from augsbert_core import choices
 from augsbert_core import config as core_config
-from augsbert_core import models as core_models
 from augsbert_core import registry as core_registry
 
 SAMPLER_HELP = core_registry.HELP  # one line per registered sampler (registry.SamplerSpec.help)
@@ -25,12 +24,7 @@ TEACHER_CHOICES: dict[str, str] = {
     n: choices.MODEL_ALIASES[n].label for n in choices.aliases_for("teacher")
 } | CUSTOM_MODEL
 
-OFFLINE_MODELS = (
-    choices.DEFAULT_MODEL,
-    core_models.MPNET,
-    core_models.AUTO_TEACHER,
-    core_models.STATIC,
-)  # never remote code
+OFFLINE_MODELS = tuple(choices.MODEL_ALIASES)  # the offline aliases (and auto): never remote code
 
 STUDENT_CHOICES: dict[str, str] = {
     n: choices.MODEL_ALIASES[n].label for n in choices.aliases_for("student")
@@ -79,11 +73,7 @@ WARM_START_ABOUT = (
     "(no extra labels); auto = on for a bi-encoder base with a fresh head, like the offline default."
 )
 
-LABELER_HELP: dict[str, str] = {
-    "auto": "Short student probes on dev choose the labels that teach the student most.",
-    "cross_encoder": "The cross-encoder's scores become the silver labels.",
-    "ensemble": "The teacher ensemble's scores (cross-encoder + bi-encoder) become the silver labels.",
-}
+LABELER_HELP: dict[str, str] = {name: spec.help for name, spec in choices.LABELERS.items()}
 
 TRACKING_HELP: dict[str, str] = {
     "none": "Runs are kept in the workspace only.",
@@ -94,20 +84,9 @@ TRACKING_HELP: dict[str, str] = {
     "wandb": "The trainings report to Weights & Biases, with your wandb settings. Needs: pip install wandb.",
 }
 
-ENGINE_HELP: dict[str, str] = {
-    "local": "Candidate search and teacher labeling run in the job on this server.",
-    "ray": "Candidate search blocks run as Ray tasks and the teacher labels on a pool of Ray actors (the Ray "
-    "address below, else RAY_ADDRESS, else a local Ray cluster on this server); the same candidate pairs as local "
-    "and the same labels within float tolerance. Needs: pip install -e '.[ray]'.",
-}
+ENGINE_HELP: dict[str, str] = {name: spec.help for name, spec in choices.ENGINES.items()}
 
-CANDIDATES_HELP: dict[str, str] = {
-    "auto": "Label the unlabeled pairs as they are when the unlabeled file has pairs, else sample pairs from its "
-    "sentences.",
-    "given": "Label the unlabeled file's pairs as they are (the file must have pairs).",
-    "sampled": "Sample pairs from the sentences with the chosen samplers.",
-    "given+sampled": "Both: the given pairs and sampled ones.",
-}
+CANDIDATES_HELP: dict[str, str] = {name: spec.help for name, spec in choices.CANDIDATE_SOURCES.items()}
 
 ENSEMBLE_HELP: dict[str, str] = {
     "auto": "The cross-encoder and a bi-encoder (the gold-only student; scenario 3: the zero-shot one) are "
