@@ -6,8 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from augsbert_core import choices, registry
-from augsbert_core.data import safe_for_spreadsheet
 from augsbert_core.evaluation import RETRIEVAL_METRICS, confusion, pr_curve
+from augsbert_core.io.data import safe_for_spreadsheet
 from augsbert_core.report import build_report
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, tryit, ui, workspace

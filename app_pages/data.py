@@ -4,8 +4,8 @@ see validation errors and summaries."""
 import pandas as pd
 import streamlit as st
 
-from augsbert_core import data as core_data
 from augsbert_core.errors import AugsbertError
+from augsbert_core.io import data as core_data
 from studio import charts, goldreview, scenario, ui, workspace
 
 TAB_KEY = "data_role"  # the selected role tab: a keyed, stateful st.tabs keeps it across reruns

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import registry
-from augsbert_core.data import safe_for_spreadsheet
+from augsbert_core.io.data import safe_for_spreadsheet
 from augsbert_core.runs import RunFiles
 from studio import charts, runinfo, scenario, ui, workspace
 

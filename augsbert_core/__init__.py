@@ -5,6 +5,7 @@ result = run_experiment(ExperimentConfig.from_file("configs/demo-stsb-bm25.yaml"
 print(result.table())
 """
 
+from . import old_homes
 from .config import (
     SAMPLERS,
     AugmentSettings,
@@ -16,18 +17,20 @@ from .config import (
     StudentConfig,
     TeacherConfig,
 )
-from .data import DataError, PairSet, Problem, SentencePool, load_pairs, load_unlabeled, read_table, write_table
 from .distributions import distribution_distance, kde_select
 from .evaluation import best_threshold, classification_metrics, evaluate_bi_encoder, format_table, regression_metrics
-from .export import OnnxEncoder, export_student
+from .io.data import DataError, PairSet, Problem, SentencePool, load_pairs, load_unlabeled, read_table, write_table
 from .models import ModelLoadError, choose_device, default_model_path, load_bi_encoder, load_cross_encoder
 from .pipeline import ExperimentResult, GateStopped, run_experiment
-from .progress import Cancelled, CancelToken, ProgressEvent
 from .registry import SamplerSpec, register_sampler, register_search
 from .runs import RunRecord, RunStore
+from .runs.progress import Cancelled, CancelToken, ProgressEvent
 from .sampling import sample_candidates
 from .student import train_student
+from .student.export import OnnxEncoder, export_student
 from .teacher import evaluate_cross_encoder, label_pairs, train_teacher
+
+old_homes.install()  # `augsbert_core.data` and the other flat names still import (old_homes.MOVED)
 
 __version__ = "0.1.0"
 

@@ -17,9 +17,9 @@ from . import registry
 from .choices import CandidateSourceSpec, model_alias
 from .config import AUTO_EPOCHS, AUTO_SILVER, STATIC_STUDENT, ExperimentConfig, ModelConfig, student_kind
 from .models import AUTO_TEACHER, default_teacher, warm_start_wanted
-from .probe import PROBE_FRACTION, labeler_probes_wanted
 from .speed import ONE_PASS_MIN_PAIRS, ONE_PASS_PAIRS, ONE_PASS_REPEATS
 from .teacher import warm_start_cap
+from .teacher.probe import PROBE_FRACTION, labeler_probes_wanted
 
 WARM_NEIGHBOUR_SHARE = 0.68  # demo: 4,694 candidate pairs + BM25 top-1 neighbours of their sentences = 7,887 pairs
 

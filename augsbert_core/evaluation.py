@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .choices import AUTO
+from .io.tables import write_table
 from .speed import throughput, timed, timed_split
-from .tables import write_table
 
 MODEL_KEYS = ("zero_shot", "gold_only", "augsbert", "full_gold", "teacher", "ensemble")
 # positive_pairs: retrieval over each split (queries = sentence1 of its positives, corpus = all its sentence2)

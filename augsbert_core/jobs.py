@@ -24,8 +24,8 @@ from .errors import Failure, failure_of
 from .models import choose_device
 from .pipeline import run_experiment
 from .plan import preflight
-from .progress import Cancelled
 from .runs import Run, RunFiles, RunStore
+from .runs.progress import Cancelled
 
 
 def launch(cfg: ExperimentConfig, store: RunStore) -> str:

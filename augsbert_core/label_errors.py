@@ -27,9 +27,9 @@ from . import stages
 from .config import ExperimentConfig, ModelConfig
 from .errors import ConfigError
 from .evaluation import bi_encoder_scores
-from .inputs import LoadedData
+from .io.inputs import LoadedData
 from .models import is_fresh_head_bi_encoder, load_student
-from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .runs.progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .silver import warm_start_pairs
 from .teacher import label_pairs, resolve_teacher, train_teacher, warm_start_teacher
 

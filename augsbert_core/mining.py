@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import registry
 from .config import MiningConfig
-from .data import SentencePool
+from .io.data import SentencePool
 
 MINED_COLUMNS = ("sentence1", "sentence2", "negative", "cosine", "positive_cosine", "rank", "use")
 TEACHER_USE, HELD_OUT_USE = "teacher", "held_out"  # `use` of a mined negative: trains the teacher, or held out

@@ -26,10 +26,9 @@ from .config import ExperimentConfig
 from .errors import Cancelled, GateStopped, failure_of
 from .estimate import device_kind, estimate, estimate_record
 from .evaluation import RECOMMENDATION, RECOMMENDED, SCHEDULES, format_table, headline
-from .inputs import LoadedData, load_experiment_data
+from .io.inputs import LoadedData, load_experiment_data
 from .models import choose_device, device_description, load_student
 from .plan import data_counts, preflight
-from .progress import CancelToken, ProgressSink, null_sink
 from .recipe.adopt import REUSE_DATA_KEYS, adopt
 from .recipe.context import Reporter, RunContext
 from .recipe.deliverables import ResultsStage
@@ -38,6 +37,7 @@ from .recipe.silver import PAIR_COLUMNS, AugmentStage, CandidatesStage, SilverSt
 from .recipe.students import LabelErrorsStage, StudentStage, ZeroShotStage
 from .recipe.teacher import TeacherStage, WarmStartStage
 from .runs import Run, RunFiles, RunStore
+from .runs.progress import CancelToken, ProgressSink, null_sink
 from .teacher import resolve_teacher
 from .tracking import track_finished_run
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .config import ExperimentConfig
 from .estimate import DataCounts, Estimate, device_kind, estimate, fmt_duration
-from .inputs import LoadedData, load_experiment_data
+from .io.inputs import LoadedData, load_experiment_data
 from .models import choose_device, device_description
 from .ray_engine import check_address
 from .tracking import check_server, default_tracking_uri

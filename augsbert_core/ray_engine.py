@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 from . import stages
 from .atomic import atomic_path, dumps_json
 from .errors import ConfigError
-from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .runs.progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .sampling import BlockSearch, iter_candidate_chunks
 
 CANDIDATES = "candidates"

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 from . import choices, stages
-from . import data as data_mod
 from .atomic import atomic_path
 from .config import ExperimentConfig
-from .ensemble import TeacherEnsemble
 from .errors import ConfigError
 from .evaluation import bi_encoder_scores
-from .inputs import LoadedData
-from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from .io import data as data_mod
+from .io.inputs import LoadedData
 from .runs import Run, RunFiles
+from .runs.progress import CancelToken, ProgressEvent, ProgressSink, null_sink
 from .sampling import SearchBlocks, iter_candidate_chunks, sample_candidates, sample_mixed_candidates
 from .teacher import LabelCache, PairScorer, iter_labeled_chunks, label_pairs
+from .teacher.ensemble import TeacherEnsemble
 
 
 @dataclass

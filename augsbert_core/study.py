@@ -37,8 +37,8 @@ from .config import ConfigError, ExperimentConfig, load_config_file
 from .evaluation import PRIMARY_METRIC, RECOMMENDED, model_metrics
 from .models import device_description
 from .pipeline import run_experiment
-from .progress import ProgressSink, null_sink
 from .runs import RunFiles, RunStore, atomic_write_text, silver_labeler
+from .runs.progress import ProgressSink, null_sink
 
 
 @dataclass

@@ -28,9 +28,9 @@ from .atomic import dumps_json
 from .config import ConfigError, ExperimentConfig, tracking_missing
 from .evaluation import model_metrics, recommended_of
 from .models import is_saved_model
-from .progress import event_kind
 from .report import build_report
-from .runs import Run, RunFiles, read_record, read_run_json
+from .runs import Run, RunFiles, read_record
+from .runs.progress import event_kind
 
 DEFAULT_EXPERIMENT = "augsbert"
 RUN_ID_TAG = "augsbert.run_id"
@@ -110,9 +110,9 @@ def run_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 def run_tags(run_dir: Path) -> dict[str, str]:
     """The run's identity and verdicts: run id, name, scenario, sampler, task, gate verdict, recommended model."""
     record = read_record(run_dir)
-    config = read_run_json(run_dir, RunFiles.CONFIG, {})
-    gate = read_run_json(run_dir, RunFiles.GATE, {})
-    metrics = read_run_json(run_dir, RunFiles.METRICS, {})
+    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
+    gate = Run.at(run_dir).read_json(RunFiles.GATE, {})
+    metrics = Run.at(run_dir).read_json(RunFiles.METRICS, {})
     task = record.task or config.get("task")
     tags = {
         RUN_ID_TAG: record.id,
@@ -157,7 +157,7 @@ def training_curves(run_dir: Path) -> list[tuple[str, float, int, int]]:
 
 def stage_seconds(run_dir: Path) -> dict[str, float]:
     """timings.json as {seconds.<step>: seconds}."""
-    timings = read_run_json(run_dir, RunFiles.TIMINGS, {})
+    timings = Run.at(run_dir).read_json(RunFiles.TIMINGS, {})
     return {
         _key(f"seconds.{k}"): float(v)
         for k, v in timings.items()
@@ -238,10 +238,10 @@ def log_run(
         not (run_dir / RunFiles.RECORD).is_file() and not (run_dir / RunFiles.CONFIG).is_file()
     ):
         raise ConfigError(f"{run_dir}: not a run directory (no {RunFiles.RECORD})")
-    metrics_raw = read_run_json(run_dir, RunFiles.METRICS, {})
+    metrics_raw = Run.at(run_dir).read_json(RunFiles.METRICS, {})
     if not model_metrics(metrics_raw):
         raise ConfigError(f"run {run_dir.name} is not finished (no {RunFiles.METRICS}): only finished runs are logged")
-    config = read_run_json(run_dir, RunFiles.CONFIG, {})
+    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
     read_record(run_dir)  # a corrupt run.json: RunFileError before anything is logged
     _require_mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415 - optional extra (see _require_mlflow)
@@ -264,8 +264,8 @@ def _log(run_dir: Path, uri: str, experiment: str, log_model: bool | None, repor
     from mlflow.entities import Metric, Param, RunTag  # noqa: PLC0415 - optional extra (see _require_mlflow)
     from mlflow.tracking import MlflowClient  # noqa: PLC0415 - optional extra (see _require_mlflow)
 
-    metrics_raw = read_run_json(run_dir, RunFiles.METRICS, {})
-    config = read_run_json(run_dir, RunFiles.CONFIG, {})
+    metrics_raw = Run.at(run_dir).read_json(RunFiles.METRICS, {})
+    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
     record = read_record(run_dir)
     tags = run_tags(run_dir)
     client = MlflowClient(tracking_uri=uri)

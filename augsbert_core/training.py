@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .atomic import dumps_json
 from .config import AUTO_EPOCHS, ModelConfig
-from .progress import Cancelled, ProgressEvent
 from .runs import RunFiles
+from .runs.progress import Cancelled, ProgressEvent
 
 LONG_EPOCH_STEPS = 2000  # epochs: auto evaluates on dev each epoch, or every this many steps (or fewer) in longer ones
 NO_DEV_EPOCHS = 1  # epochs: auto without a dev split to stop on: this many epochs, recorded as such

@@ -34,7 +34,7 @@ def train_throughput(kind: str, frame, batch_size: int, steps: int, device: str)
     import tempfile
 
     from augsbert_core.config import ModelConfig
-    from augsbert_core.progress import ProgressEvent
+    from augsbert_core.runs.progress import ProgressEvent
     from augsbert_core.student import train_student
     from augsbert_core.teacher import train_teacher
 
@@ -93,7 +93,7 @@ def main() -> None:
 
     import torch
 
-    from augsbert_core.data import load_pairs
+    from augsbert_core.io.data import load_pairs
     from augsbert_core.models import choose_device, device_description
     from augsbert_core.sampling import sample_candidates
 

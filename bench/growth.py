@@ -47,8 +47,8 @@ def peak_mb() -> float:
 
 def one_size(n: int, exact_max: int, max_df: int, semantic: bool) -> dict:
     """Every measurement for one size, in this (fresh) process."""
-    from augsbert_core.bm25 import SparseBM25
     from augsbert_core.sampling import tokenize
+    from augsbert_core.sampling.bm25 import SparseBM25
 
     out: dict = {"n": n}
     t = time.perf_counter()

@@ -30,8 +30,8 @@ def main() -> None:
     from scipy.stats import spearmanr
     from sentence_transformers import SentenceTransformer
 
-    from augsbert_core.export import OnnxEncoder, export_student
     from augsbert_core.models import resolve_model
+    from augsbert_core.student.export import OnnxEncoder, export_student
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)

@@ -27,8 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from corpus import dense_sentences  # noqa: E402
 
-from augsbert_core import bm25  # noqa: E402
-from augsbert_core.sampling import tokenize  # noqa: E402
+from augsbert_core.sampling import bm25, tokenize  # noqa: E402
 
 SECONDS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)

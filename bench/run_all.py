@@ -105,8 +105,8 @@ def peak_in_child(code: str) -> dict:
 def fig_bm25(repeats: int, quick: bool) -> None:
     import numpy as np
 
-    from augsbert_core.bm25 import SparseBM25
     from augsbert_core.sampling import tokenize
+    from augsbert_core.sampling.bm25 import SparseBM25
 
     n = 5_000 if quick else 20_000
     sentences = zipf_sentences(n, seed=0)

@@ -29,8 +29,8 @@ from pathlib import Path
 import pandas as pd
 
 from augsbert_core.config import ModelConfig
-from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import bi_encoder_scores, primary_score
+from augsbert_core.io.data import load_pairs
 from augsbert_core.student import train_student
 
 HERE = Path(__file__).resolve().parent

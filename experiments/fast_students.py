@@ -25,8 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from augsbert_core.config import STATIC_BATCH_SIZE, STATIC_LEARNING_RATE, ModelConfig
-from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import evaluate_bi_encoder
+from augsbert_core.io.data import load_pairs
 from augsbert_core.models import load_student
 from augsbert_core.student import train_student
 

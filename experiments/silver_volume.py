@@ -27,8 +27,8 @@ from fast_students import KINDS, _rates, dev_best, measured
 from sentence_transformers import CrossEncoder
 
 from augsbert_core.config import ModelConfig
-from augsbert_core.data import load_pairs, load_unlabeled
 from augsbert_core.evaluation import evaluate_bi_encoder
+from augsbert_core.io.data import load_pairs, load_unlabeled
 from augsbert_core.models import load_student
 from augsbert_core.sampling import sample_mixed_candidates
 from augsbert_core.student import train_student

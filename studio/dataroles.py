@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from augsbert_core import data as core_data
+from augsbert_core.io import data as core_data
 from augsbert_core.serve import app_root
 
 from . import security

@@ -15,10 +15,10 @@ from typing import Any
 
 import pandas as pd
 
-from augsbert_core import data as core_data
-from augsbert_core.gold_review import GOLD_REVIEW_FILE, read_gold_review, write_gold_review
+from augsbert_core.io import data as core_data
+from augsbert_core.io.gold_review import GOLD_REVIEW_FILE, read_gold_review, write_gold_review
 from augsbert_core.jobs import launch_label_errors
-from augsbert_core.runs import RunFiles, RunStore, atomic_write_json, pid_alive
+from augsbert_core.runs import Run, RunFiles, RunStore, atomic_write_json, pid_alive
 
 from . import workspace
 
@@ -60,10 +60,7 @@ def suspects(fingerprint: str, store: RunStore | None = None) -> tuple[pd.DataFr
         table = folder / RunFiles.LABEL_ERRORS
         if not table.is_file():
             continue
-        try:
-            prints = json.loads((folder / RunFiles.FINGERPRINTS).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            continue
+        prints = Run.at(folder).shown_json(RunFiles.FINGERPRINTS, {})
         if prints.get("train") == fingerprint:
             return pd.read_csv(table), f"from run {run.name} ({run.id})"
     return None, ""

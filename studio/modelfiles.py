@@ -7,10 +7,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from augsbert_core import export as core_export
 from augsbert_core.errors import ConfigError
 from augsbert_core.models import DEFAULT_MODEL, ModelLoadError, resolve_model
 from augsbert_core.runs import RunFiles
+from augsbert_core.student import export as core_export
 
 from .runfiles import MODEL_TITLES, model_title, read_json
 from .security import ModelPathError, check_model, md_escape

@@ -1,5 +1,6 @@
 """A run directory as the pages read it: its JSON files and log, its predictions, and the model keys and titles
-(the lowest of the run readers: `runinfo` re-exports it with the others)."""
+(the lowest of the run readers: `runinfo` re-exports it with the others). Every file is read through
+`runs.Run`, the one reader of a run directory."""
 
 from __future__ import annotations
 
@@ -10,8 +11,7 @@ from typing import Any
 import pandas as pd
 
 from augsbert_core import choices
-from augsbert_core.errors import RunFileError
-from augsbert_core.runs import RunFiles, RunRecord, read_run_json
+from augsbert_core.runs import Run, RunFiles, RunRecord
 
 ENSEMBLE_KEY = choices.ENSEMBLE.model_key  # the teacher ensemble's model in metrics.json and predictions
 MODEL_TITLES = {
@@ -50,21 +50,13 @@ def run_label(record: RunRecord) -> str:
 
 # ------------------------------------------------------------------------------------------------- files
 def read_json(run_dir: str | Path, name: str, default: Any = None) -> Any:
-    """A run file for display, through the run store's one reader (`runs.read_run_json`): a missing, half-written,
-    corrupt or mistyped file reads as `default`, so the page shows what it can."""
-    try:
-        return read_run_json(run_dir, name, default)
-    except (RunFileError, OSError):
-        return default
+    """A run file for display (`runs.Run.shown_json`): a missing, half-written, corrupt or mistyped file reads as
+    `default`, so the page shows what it can."""
+    return Run.at(run_dir).shown_json(name, default)
 
 
 def read_log(run_dir: str | Path, lines: int = 60) -> str:
-    path = Path(run_dir) / RunFiles.LOG
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
+    return Run.at(run_dir).log_tail(lines)
 
 
 # --------------------------------------------------------------------------------------------- predictions
@@ -73,11 +65,8 @@ def predictions_path(run_dir: str | Path) -> Path:
 
 
 def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
-    path = predictions_path(run_dir)
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})
-    return frame[frame["split"] == "test"].reset_index(drop=True) if "split" in frame else frame
+    """The test split's predictions (all rows of a file without splits); None before the run finished."""
+    return Run.at(run_dir).predictions(split="test")
 
 
 def gold_scale(run_dir: str | Path) -> tuple[float, float] | None:

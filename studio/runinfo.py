@@ -33,7 +33,6 @@ from augsbert_core.runs import (  # noqa: F401 - attempts, elapsed: re-exported 
     atomic_write_json,
     attempts,
     elapsed,
-    silver_labeler,
     worked_seconds,
 )
 from augsbert_core.speed import pairs_per_s

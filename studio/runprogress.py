@@ -14,8 +14,8 @@ from augsbert_core import registry, stages
 from augsbert_core.errors import Failure
 from augsbert_core.estimate import actual_over_estimate
 from augsbert_core.models import warm_start_wanted
-from augsbert_core.progress import event_kind
 from augsbert_core.runs import ACTIVE, RunFiles, RunRecord, elapsed
+from augsbert_core.runs.progress import event_kind
 
 from .runfiles import read_json
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from augsbert_core import choices, registry
 from augsbert_core.evaluation import model_metrics
-from augsbert_core.runs import RunFiles, silver_labeler
+from augsbert_core.runs import Run, RunFiles
 
 from .metric_format import metric_label, metric_number, metric_value
 from .runfiles import ENSEMBLE_KEY, MODEL_TITLES, _number, model_title, read_json, table_models
@@ -73,7 +73,7 @@ def labeling_teacher_dev(
 
 def gate_teacher_note(gate: dict[str, Any], labeler: str | None = None) -> str:
     """' (ensemble teacher)' when the gate judged the ensemble and it labeled; when the labeler probe, run after the
-    gate, chose the other teacher (`labeler`: the run's, `runs.silver_labeler`; runs before it: gate.json
+    gate, chose the other teacher (`labeler`: the run's, `Run.labeler`; runs before it: gate.json
     `labeler`), which teacher the gate judged; '' for a cross-encoder."""
     judged = choices.labeler(gate.get("teacher_kind"))
     chosen = choices.labeler(gate.get("labeler") or labeler)
@@ -125,7 +125,7 @@ def ensemble_decision(run_dir: str | Path) -> dict[str, Any] | None:
         "cross_encoder": _number(report.get("cross_encoder_crossfit")),
         "bi_encoder": _number(report.get("bi_encoder_crossfit")),
         "beats_members": bool(report.get("beats_members", False)),
-        "used": choices.labeler(silver_labeler(run_dir)) is choices.ENSEMBLE,
+        "used": choices.labeler(Run.at(run_dir).labeler()) is choices.ENSEMBLE,
         "member": "zero-shot" if report.get("bi_encoder") == "zero_shot" else "gold-only",
         "probe": _probe_summary(run_dir),
         "cross_encoder_dev": _teacher_dev(run_dir, str(report.get("metric") or "spearman")),

@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from augsbert_core import ConfigError
-from augsbert_core import data as core_data
 from augsbert_core.config import role_column_map
 from augsbert_core.estimate import device_kind as kind
+from augsbert_core.io import data as core_data
 from augsbert_core.runs import ACTIVE, RunFiles, RunRecord
 
 from . import device as device_mod
@@ -228,7 +228,7 @@ def gate_banner(run_dir: str) -> None:
     the ensemble decision, the teacher search trials and the seed trials, where the run has them."""
     gate = runinfo.read_json(run_dir, RunFiles.GATE)
     if gate:
-        gate_alert(gate, runinfo.silver_labeler(run_dir))
+        gate_alert(gate, runinfo.Run.at(run_dir).labeler())
     teacher_choices(run_dir)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from augsbert_core import data as core_data
+from augsbert_core.io import data as core_data
 from augsbert_core.runs import RunStore, atomic_write_json
 
 from .dataroles import (  # noqa: F401 - re-exported: importers keep their old home

@@ -571,7 +571,7 @@ def test_silver_export_is_spreadsheet_safe(store):
     silver = runinfo.load_silver(store.get(run_id).dir)
     reviewed = runinfo.apply_review(silver, {0: {"wrong": True, "score": None}})
     assert not reviewed.loc[0, "used"] and reviewed["used"].sum() == 39
-    from augsbert_core.data import safe_for_spreadsheet
+    from augsbert_core.io.data import safe_for_spreadsheet
 
     assert safe_for_spreadsheet(reviewed).loc[0, "sentence2"].startswith("'=")
 
@@ -693,7 +693,7 @@ def test_silver_page_shows_ks_of_all_and_kept_pairs_by_the_histogram(store):
     assert any(t["name"].startswith("gold") for t in hist["data"])  # gold overlaid on the silver series
     # an older run without the numbers: computed from its silver and gold labels
     (run_dir / "silver_summary.json").write_text(json.dumps({"candidates": 40, "kept": 40}))
-    from augsbert_core.data import load_pairs
+    from augsbert_core.io.data import load_pairs
     from augsbert_core.sampling import distribution_distance
 
     silver = runinfo.load_silver(run_dir)

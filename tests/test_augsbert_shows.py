@@ -11,9 +11,9 @@ import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ConfigError, ModelConfig
-from augsbert_core.data import load_pairs
 from augsbert_core.evaluation import bi_encoder_scores, format_table, model_metrics, recommend
-from augsbert_core.inputs import LoadedData
+from augsbert_core.io.data import load_pairs
+from augsbert_core.io.inputs import LoadedData
 from augsbert_core.models import default_teacher, is_fresh_head_bi_encoder
 from augsbert_core.runs import silver_labeler
 from augsbert_core.silver import make_candidates
@@ -96,7 +96,7 @@ def _loaded(train: pd.DataFrame, pool) -> LoadedData:
 
 
 def test_given_pairs_are_candidates_without_gold_self_or_repeated_pairs(minilm):
-    from augsbert_core.data import SentencePool
+    from augsbert_core.io.data import SentencePool
 
     frame = load_pairs(DEMO / "stsb" / "train.csv", scale=(0, 5)).frame
     gold, other = frame.iloc[:30], pd.read_csv(DEMO / "stsb" / "unlabeled_pairs.csv").iloc[:20]
@@ -160,7 +160,7 @@ def test_warm_start_teaches_the_cross_encoder_the_bi_encoders_similarity(minilm,
 
 @pytest.mark.slow
 def test_probe_chooses_the_labels_that_teach_the_student_most(tmp_path):
-    from augsbert_core.probe import probe_labelers
+    from augsbert_core.teacher.probe import probe_labelers
 
     frame = load_pairs(DEMO / "stsb" / "train.csv", scale=(0, 5)).frame
     gold, silver = frame.iloc[:64], frame.iloc[64:464].reset_index(drop=True)

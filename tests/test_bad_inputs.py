@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from augsbert_core import data
-from augsbert_core.data import DataError
+from augsbert_core.io import data
+from augsbert_core.io.data import DataError
 
 pytestmark = pytest.mark.hostile
 
@@ -444,7 +444,7 @@ def test_error_box_escapes_the_upload_text():
     from streamlit.testing.v1 import AppTest
 
     def page():
-        from augsbert_core.data import DataError, Problem
+        from augsbert_core.io.data import DataError, Problem
         from studio import ui
 
         ui.data_error(

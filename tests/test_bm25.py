@@ -1,4 +1,4 @@
-"""Sparse all-vs-all BM25 (`augsbert_core.bm25`) against rank-bm25's BM25Okapi, the reference."""
+"""Sparse all-vs-all BM25 (`augsbert_core.sampling.bm25`) against rank-bm25's BM25Okapi, the reference."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import scipy.sparse as sp
 from rank_bm25 import BM25Okapi
 
-from augsbert_core.bm25 import SparseBM25, _topk_rows, iter_bm25_topk
 from augsbert_core.sampling import bm25_neighbours, bm25_neighbours_reference, tokenize
+from augsbert_core.sampling.bm25 import SparseBM25, _topk_rows, iter_bm25_topk
 
 from .conftest import DEMO
 

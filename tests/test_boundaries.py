@@ -344,7 +344,7 @@ def test_whole_epochs_stay_whole_numbers():
 
 def test_a_scale_whose_span_overflows_is_refused_everywhere(tmp_path):
     """--scale=-1e308,1e308 overflowed (high - low = inf) and turned every label into 0."""
-    from augsbert_core.data import load_pairs
+    from augsbert_core.io.data import load_pairs
 
     with pytest.raises(ConfigError, match="data.scale: the span must be a finite number"):
         ExperimentConfig.from_dict({"data": {"train": "a.csv", "test": "b.csv", "scale": [-1e308, 1e308]}})

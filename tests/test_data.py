@@ -1,4 +1,4 @@
-"""Tests for augsbert_core.data: reading, column mapping, validation, task/scale detection, writing."""
+"""Tests for augsbert_core.io.data: reading, column mapping, validation, task/scale detection, writing."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augsbert_core import data
-from augsbert_core.data import DataError, PairSet, Problem, SentencePool
+from augsbert_core.io import data
+from augsbert_core.io.data import DataError, PairSet, Problem, SentencePool
 
 CASES = Path(__file__).resolve().parent / "data_cases"
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -763,14 +763,14 @@ def test_shared_stsbenchmark():
 def test_gzip_expansion_is_capped(tmp_path):
     import gzip as _gzip
 
-    from augsbert_core import data as core_data
+    from augsbert_core.io import data as core_data
 
     with pytest.raises(core_data.DataError, match="decompresses to more than"):
         core_data._gunzip(_gzip.compress(b"x" * 50_000), "bomb.csv.gz", limit=10_000)
 
 
 def test_nul_bytes_are_found_beyond_the_first_64k(tmp_path):
-    from augsbert_core import data as core_data
+    from augsbert_core.io import data as core_data
 
     path = tmp_path / "late_nul.csv"
     path.write_bytes(b"sentence1,sentence2,score\n" + b"a,b,1\n" * 20000 + b"c\x00,d,1\n")

@@ -14,7 +14,7 @@ pytest.importorskip("plotly")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from augsbert_core import data  # noqa: E402
+from augsbert_core.io import data  # noqa: E402
 from studio import pages, scenario, workspace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +209,7 @@ def test_source_domain_gold_keeps_its_own_chosen_scale_into_scenario_3():
     draft["scenario"] = 3
     (cfg, *_) = scenario.build_configs(draft)
     assert cfg.data.source_scale == [0.0, 5.0] and cfg.data.scale is None
-    from augsbert_core.inputs import load_experiment_data
+    from augsbert_core.io.inputs import load_experiment_data
 
     loaded = load_experiment_data(cfg)
     assert loaded.source_train["label"].tolist() == pytest.approx([v / 5 for v in SCORES])  # 0-5, not 1-5

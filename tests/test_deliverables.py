@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
-from augsbert_core.data import load_pairs
+from augsbert_core.io.data import load_pairs
 from augsbert_core.model_card import END, START, CardFacts, card_section, write_card
 from augsbert_core.runs import RunFiles
 

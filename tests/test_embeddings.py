@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from augsbert_core.embeddings import cache_dir, cache_key, model_fingerprint
 from augsbert_core.sampling import embed_sentences
+from augsbert_core.sampling.embeddings import cache_dir, cache_key, model_fingerprint
 
 
 class FakeEncoder(torch.nn.Module):

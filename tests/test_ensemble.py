@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from augsbert_core.config import ExperimentConfig
-from augsbert_core.ensemble import TeacherEnsemble, fit_ensemble
 from augsbert_core.evaluation import regression_metrics
-from augsbert_core.gate import readiness_gate
+from augsbert_core.teacher.ensemble import TeacherEnsemble, fit_ensemble
+from augsbert_core.teacher.gate import readiness_gate
 
 
 def _members(n: int = 600, ce_noise: float = 0.6, bi_noise: float = 0.6, seed: int = 0):

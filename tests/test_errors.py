@@ -28,7 +28,7 @@ def _subclasses(cls):
 
 def test_every_expected_error_has_a_known_kind_and_the_app_advice_for_it():
     import augsbert_core.augment  # noqa: F401 - its error class is defined in errors but used there
-    import augsbert_core.data  # noqa: F401
+    import augsbert_core.io.data  # noqa: F401
 
     kinds = {cls.kind for cls in _subclasses(AugsbertError)}
     assert kinds >= {"config", "data", "model", "run_file", "augment", "gate", "cancelled"}

@@ -20,9 +20,9 @@ import pytest
 from scipy.stats import spearmanr
 
 from augsbert_core.cli import main
-from augsbert_core.export import OnnxEncoder, check_export, export_student
 from augsbert_core.models import resolve_model
 from augsbert_core.runs import RunStore
+from augsbert_core.student.export import OnnxEncoder, check_export, export_student
 
 from .conftest import DEMO
 

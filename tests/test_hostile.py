@@ -42,9 +42,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from augsbert_core.cli import main
-from augsbert_core.data import DataError, formula_cells
 from augsbert_core.evaluation import recommendation
-from augsbert_core.gold_review import read_gold_review
+from augsbert_core.io.data import DataError, formula_cells
+from augsbert_core.io.gold_review import read_gold_review
 
 from .conftest import REPO
 

@@ -15,11 +15,11 @@ import yaml
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.cli import main
 from augsbert_core.config import ConfigError
-from augsbert_core.data import fingerprint
-from augsbert_core.gold_review import write_gold_review
-from augsbert_core.inputs import load_experiment_data
+from augsbert_core.io.data import fingerprint
+from augsbert_core.io.gold_review import write_gold_review
+from augsbert_core.io.inputs import load_experiment_data
+from augsbert_core.io.problems import DataError
 from augsbert_core.label_errors import COLUMNS, fold_ids, rank_label_errors, suspicion_scores
-from augsbert_core.problems import DataError
 from augsbert_core.runs import RunFiles
 
 from .conftest import REPO
@@ -178,7 +178,7 @@ def test_a_gold_review_the_config_names_must_exist(micro_stsb, tmp_path):
     missing = tmp_path / "no_such_review.json"
     with pytest.raises(DataError, match=r"no_such_review\.json: gold review file not found"):
         load_experiment_data(_review_config(micro_stsb, missing))
-    from augsbert_core.gold_review import read_gold_review
+    from augsbert_core.io.gold_review import read_gold_review
 
     assert read_gold_review(missing) == {"train_fingerprint": None, "rows": {}}  # the app: nothing reviewed yet
 

@@ -1,4 +1,4 @@
-"""The data loaders are bounded and strict (augsbert_core.data): limits on rows, cells, columns / JSON keys and
+"""The data loaders are bounded and strict (augsbert_core.io.data): limits on rows, cells, columns / JSON keys and
 decoded bytes, enforced before a whole file is materialised (peak memory measured in a subprocess); special files
 refused without blocking; specific gzip errors; non-text JSON / Parquet cells; strict UTF-8 for Parquet binary;
 invisible-only sentences; CR / mixed line endings; quoted TSV.
@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from augsbert_core import data
-from augsbert_core.data import DataError
+from augsbert_core.io import data
+from augsbert_core.io.data import DataError
 
 pytestmark = pytest.mark.hostile
 
@@ -541,7 +541,7 @@ def test_a_one_cell_bomb_stops_while_it_decompresses(tmp_path, monkeypatch):
     cell limit stops its decompression at a line LINE_CELLS cells long; a plain file's long cell names its row."""
     import gzip
 
-    from augsbert_core import data, tables
+    from augsbert_core.io import data, tables
 
     monkeypatch.setenv("AUGSBERT_MAX_CELL_CHARS", "100000")  # the same rule at a test's scale
     bomb = tmp_path / "bomb.csv.gz"

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from augsbert_core import data
-from augsbert_core.data import DataError, PairSet, SentencePool
+from augsbert_core.io import data
+from augsbert_core.io.data import DataError, PairSet, SentencePool
 
 pytestmark = pytest.mark.hostile
 

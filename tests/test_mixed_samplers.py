@@ -13,7 +13,7 @@ import pytest
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ConfigError, sampler_label
 from augsbert_core.estimate import DataCounts, estimate
-from augsbert_core.inputs import load_experiment_data
+from augsbert_core.io.inputs import load_experiment_data
 from augsbert_core.runs import RunFiles
 from augsbert_core.sampling import achieved_shares, mix_candidates, split_budget
 from augsbert_core.silver import make_candidates

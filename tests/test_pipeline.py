@@ -13,11 +13,11 @@ import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ModelConfig
-from augsbert_core.data import load_pairs
+from augsbert_core.io.data import load_pairs
 from augsbert_core.pipeline import declared_writes
-from augsbert_core.progress import Cancelled, CancelToken
 from augsbert_core.recipe.context import Stage
 from augsbert_core.runs import Run, RunFiles
+from augsbert_core.runs.progress import Cancelled, CancelToken
 from augsbert_core.teacher import evaluate_cross_encoder, train_teacher
 
 from .conftest import DEMO
@@ -195,7 +195,7 @@ def test_failed_run_is_marked_failed_not_finished(tiny_stsb, tmp_path):
 
 
 def test_cancel_stops_training_and_keeps_the_model(tiny_stsb, tmp_path):
-    from augsbert_core.progress import ProgressEvent
+    from augsbert_core.runs.progress import ProgressEvent
 
     token = CancelToken()
 

@@ -12,9 +12,9 @@ import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ConfigError
-from augsbert_core.data import DataError, load_pairs
 from augsbert_core.evaluation import retrieval_metrics
-from augsbert_core.inputs import load_experiment_data
+from augsbert_core.io.data import DataError, load_pairs
+from augsbert_core.io.inputs import load_experiment_data
 from augsbert_core.mining import check_silver, mined_candidates, student_pairs, teacher_pairs
 
 from .conftest import DEMO

@@ -96,7 +96,7 @@ def test_each_file_can_have_its_own_column_map(tmp_path, micro_stsb):
     import pandas as pd
 
     from augsbert_core import ExperimentConfig
-    from augsbert_core.inputs import load_experiment_data
+    from augsbert_core.io.inputs import load_experiment_data
 
     files = {k: str(v) for k, v in micro_stsb.items()}
     for role in ("train", "dev", "test"):

@@ -20,9 +20,9 @@ ray = pytest.importorskip("ray", reason="engine: ray needs the optional extra: p
 from augsbert_core import ExperimentConfig, RunStore, run_experiment  # noqa: E402
 from augsbert_core import ray_engine as ray_engine_module  # noqa: E402
 from augsbert_core.models import load_cross_encoder, resolve_model  # noqa: E402
-from augsbert_core.progress import Cancelled, CancelToken  # noqa: E402
 from augsbert_core.ray_engine import LABELED, RayScorer, ray_silver  # noqa: E402
 from augsbert_core.runs import read_events  # noqa: E402
+from augsbert_core.runs.progress import Cancelled, CancelToken  # noqa: E402
 from augsbert_core.silver import make_candidates, stream_silver  # noqa: E402
 from augsbert_core.teacher import label_pairs  # noqa: E402
 
@@ -146,7 +146,7 @@ def test_the_pipeline_on_ray_samples_and_labels_as_the_local_engine(cluster, tin
     candidates, the run's teacher's local labels (within float tolerance), labeling progress in the run's events
     (what the Training page shows), no shards left behind."""
     from augsbert_core import ray_engine
-    from augsbert_core.inputs import load_experiment_data
+    from augsbert_core.io.inputs import load_experiment_data
 
     searched = []
 

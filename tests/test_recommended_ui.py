@@ -401,7 +401,7 @@ def test_estimate_prices_labeler_probes_only_when_the_run_makes_them():
     """`ensemble: on` forces the ensemble's labels: no probes run, so none are priced (they once were)."""
     from augsbert_core import estimate
     from augsbert_core.config import ExperimentConfig
-    from augsbert_core.probe import labeler_probes_wanted
+    from augsbert_core.teacher.probe import labeler_probes_wanted
 
     counts = estimate.DataCounts(
         train_pairs=1000, dev_pairs=300, test_pairs=1379, unique_sentences=3000, unlabeled_sentences=1000

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from augsbert_core import data as data_mod
+from augsbert_core.io import data as data_mod
 from augsbert_core.runs import RunFiles, RunStore
 
 from .conftest import DEMO, REPO

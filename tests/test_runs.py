@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from augsbert_core.runs import RunStore, atomic_write_json, safe_name
+from augsbert_core.errors import RunFileError
+from augsbert_core.runs import Run, RunStore, atomic_write_json, safe_name
 
 
 def test_create_list_update_roundtrip(tmp_path):
@@ -122,3 +123,26 @@ def test_concurrent_writers_and_readers(tmp_path):
         t.join()
     assert not errors
     assert len(store.list()) == 30
+
+
+def test_run_at_a_directory_is_the_one_reader_the_pages_use(tmp_path):
+    """`Run.at(dir)` reads a run without its store: strict reads name the run and file, display reads fall back
+    to the default on a damaged file, and a reader never sets a status."""
+    run = RunStore(tmp_path / "runs").create("read-me", 2, {"task": "regression"})
+    run.write_json("gate.json", {"verdict": "ready"})
+    (run.dir / "metrics.json").write_text('{"gold_only": ')  # half-written
+    (run.dir / "predictions.csv").write_text("sentence1,sentence2,split,gold\nNA,b,test,1\nc,d,dev,0\n")
+    run.log("first line")
+    run.log("second line")
+    reader = Run.at(run.dir)
+    assert reader.id == run.id and reader.gate() == {"verdict": "ready"}
+    with pytest.raises(RunFileError, match=rf"run {run.id}: metrics.json is corrupt"):
+        reader.metrics()
+    assert reader.shown_json("metrics.json", {}) == {}
+    assert reader.shown_json("gate.json", []) == [], "a file of another type reads as the default on a page"
+    assert reader.log_tail(1).endswith("second line") and "first line" in reader.log_tail()
+    test = reader.predictions(split="test")
+    assert list(test["sentence1"]) == ["NA"], "a sentence 'NA' stays text"
+    assert len(reader.predictions()) == 2
+    with pytest.raises(RuntimeError, match="reader"):
+        reader.set_status("finished")

@@ -141,7 +141,7 @@ def test_every_config_sampler_has_its_searches():
 def test_the_bm25_max_df_key_prunes_the_run_s_bm25_search(tiny_stsb):
     """bm25_max_df reaches a run's sampler: the run's candidates are the pruned search's, not the exact one's."""
     from augsbert_core import ExperimentConfig
-    from augsbert_core.inputs import load_experiment_data
+    from augsbert_core.io.inputs import load_experiment_data
     from augsbert_core.silver import make_candidates
 
     raw = {"data": {k: str(v) for k, v in tiny_stsb.items()} | {"scale": [0, 5]}, "sampler": "bm25", "top_k": 3}

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from augsbert_core import stages
-from augsbert_core.progress import ProgressEvent, event_kind
+from augsbert_core.runs.progress import ProgressEvent, event_kind
 from augsbert_core.sampling import sample_candidates
 from studio import runinfo
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from augsbert_core.models import load_cross_encoder
-from augsbert_core.progress import Cancelled, CancelToken
+from augsbert_core.runs.progress import Cancelled, CancelToken
 from augsbert_core.teacher import both_orders, label_pairs
 
 

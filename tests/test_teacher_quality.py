@@ -12,9 +12,9 @@ import pytest
 
 from augsbert_core import ExperimentConfig, RunStore, run_experiment
 from augsbert_core.config import ConfigError, ModelConfig, TeacherSearchConfig
-from augsbert_core.data import load_pairs
+from augsbert_core.io.data import load_pairs
 from augsbert_core.models import load_cross_encoder
-from augsbert_core.progress import ProgressEvent
+from augsbert_core.runs.progress import ProgressEvent
 from augsbert_core.student import train_student
 from augsbert_core.teacher import LabelCache, label_pairs, search_teacher, train_teacher
 
@@ -130,7 +130,7 @@ def test_study_reuses_stages_across_samplers_and_summarises_seeds(micro_stsb, tm
     assert seed2["teacher"]["model"] == str((Path(runs["bm251"].dir) / "models" / "teacher").resolve())
     assert seed2["teacher"]["epochs"] == 0
     # the ensemble labeled the silver pairs: each score is the calibrated mix of its members' scores
-    from augsbert_core.ensemble import TeacherEnsemble
+    from augsbert_core.teacher.ensemble import TeacherEnsemble
 
     run_dir = tmp_path / "out" / "runs" / runs["random2"].dir.split("/")[-1]
     silver = pd.read_csv(run_dir / "silver.csv")

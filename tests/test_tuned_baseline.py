@@ -20,7 +20,7 @@ from augsbert_core.evaluation import (
     regression_metrics,
     schedule_label,
 )
-from augsbert_core.progress import Cancelled, CancelToken
+from augsbert_core.runs.progress import Cancelled, CancelToken
 from augsbert_core.student import train_student
 from augsbert_core.training import EARLY_STOP_STATE, MIN_DEV_GAIN, checkpoint_dir, latest_checkpoint
 

@@ -18,9 +18,9 @@ from augsbert_core import ExperimentConfig
 from augsbert_core.atomic import atomic_write_json, dumps_json
 from augsbert_core.cli import main
 from augsbert_core.evaluation import format_table
-from augsbert_core.gate import UNDEFINED, readiness_gate
-from augsbert_core.inputs import MIN_SCORED_PAIRS
-from augsbert_core.probe import choose_labeler
+from augsbert_core.io.inputs import MIN_SCORED_PAIRS
+from augsbert_core.teacher.gate import UNDEFINED, readiness_gate
+from augsbert_core.teacher.probe import choose_labeler
 
 pytestmark = pytest.mark.hostile
 
@@ -118,8 +118,8 @@ def test_every_json_writer_of_the_core_is_strict():
         ("study.py", "cell_config"),  # a deep copy of a parsed config (json.loads(json.dumps(...)))
         ("study.py", "collect"),  # the same deep copy
         ("study.py", "_digest"),  # a digest, never written
-        ("table_json.py", "_json_text"),  # a JSON-lines input cell shown as text
-        ("table_write.py", "_write_jsonl"),  # allow_nan=False itself
+        ("io/table_json.py", "_json_text"),  # a JSON-lines input cell shown as text
+        ("io/table_write.py", "_write_jsonl"),  # allow_nan=False itself
     }
     found = set()
     for path in sorted((REPO / "augsbert_core").rglob("*.py")):

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from .. import choices, data, registry
-from .. import export as export_mod
+from .. import choices, registry
 from .. import review as review_mod
 from ..atomic import atomic_write_text, dumps_json
 from ..config import ConfigError, ExperimentConfig, json_schema
 from ..evaluation import recommended_of
-from ..inputs import load_experiment_data
+from ..io import data
+from ..io.inputs import load_experiment_data
 from ..jobs import RESUMABLE, cancel, device_lock, resume
 from ..label_errors import find_label_errors
 from ..models import choose_device, load_bi_encoder, load_cross_encoder, offline_models, require_trained_cross_encoder
@@ -23,6 +23,7 @@ from ..report import build_report
 from ..runs import RunFiles, RunStore
 from ..sampling import sample_candidates, sample_mixed_candidates
 from ..serve import serve
+from ..student import export as export_mod
 from ..study import Study, results_markdown
 from ..teacher import label_pairs
 from ..tracking import log_run

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .. import data, stages
+from .. import stages
 from ..config import SENTENCE_SAMPLERS, ConfigError, ExperimentConfig
 from ..errors import Cancelled, GateStopped
 from ..evaluation import RECOMMENDED, format_table, recommended_of
+from ..io import data
 from ..pipeline import run_experiment
 from ..runs import RunFiles, RunStore
 

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .. import __version__
-from .. import export as export_mod
 from .. import review as review_mod
 from ..config import (
     ENGINES,
@@ -27,6 +26,7 @@ from ..config import (
     _number,
 )
 from ..runs import RunFiles
+from ..student import export as export_mod
 from .common import DEFAULTS, EXIT_BAD_INPUT
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import choices, data, ray_engine, registry
+from .. import choices, ray_engine, registry
 from ..config import ConfigError, role_config
 from ..distributed import dist_info, train_distributed
+from ..io import data
 from ..jobs import run_worker
 from ..models import load_bi_encoder, load_cross_encoder, require_trained_cross_encoder
 from ..runs import RunStore

@@ -9,13 +9,6 @@ JSON Schema for editors (`augsbert config-schema`).
 
 from __future__ import annotations
 
-from ..config_files import (  # noqa: F401 - re-exported: the config module read files before them
-    MAX_CONFIG_BYTES,
-    MAX_YAML_NODES,
-    load_config_file,
-    safe_yaml,
-    unique_json_object,
-)
 from ..errors import ConfigError  # noqa: F401 - re-exported
 from .experiment import (  # noqa: F401 - the public surface
     ExperimentConfig,
@@ -87,6 +80,13 @@ from .fields import (  # noqa: F401 - the public surface
     _number,
     sampler_label,
     sampler_shares,
+)
+from .files import (  # noqa: F401 - re-exported: the config module read files before them
+    MAX_CONFIG_BYTES,
+    MAX_YAML_NODES,
+    load_config_file,
+    safe_yaml,
+    unique_json_object,
 )
 from .sections import (  # noqa: F401 - the public surface
     AugmentSettings,

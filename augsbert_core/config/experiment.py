@@ -15,13 +15,6 @@ from pydantic import Field, StrictBool, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from .. import choices, registry
-from ..config_files import (  # noqa: F401 - re-exported: the config module read files before them
-    MAX_CONFIG_BYTES,
-    MAX_YAML_NODES,
-    load_config_file,
-    safe_yaml,
-    unique_json_object,
-)
 from ..errors import ConfigError
 from .fields import (
     AUTO_EPOCHS,
@@ -51,6 +44,13 @@ from .fields import (
     _number,
     sampler_label,
     sampler_shares,
+)
+from .files import (  # noqa: F401 - re-exported: the config module read files before them
+    MAX_CONFIG_BYTES,
+    MAX_YAML_NODES,
+    load_config_file,
+    safe_yaml,
+    unique_json_object,
 )
 from .sections import (
     _STRICT,

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .. import choices, registry
-from ..config_files import (  # noqa: F401 - re-exported: the config module read files before them
+from .files import (  # noqa: F401 - re-exported: the config module read files before them
     MAX_CONFIG_BYTES,
     MAX_YAML_NODES,
     load_config_file,

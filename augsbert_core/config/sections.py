@@ -10,13 +10,6 @@ from pydantic import ConfigDict, Field, StrictBool
 from pydantic.dataclasses import dataclass
 
 from .. import registry
-from ..config_files import (  # noqa: F401 - re-exported: the config module read files before them
-    MAX_CONFIG_BYTES,
-    MAX_YAML_NODES,
-    load_config_file,
-    safe_yaml,
-    unique_json_object,
-)
 from .fields import (
     AUTO_EPOCHS,
     MAX_TOP_K,
@@ -38,6 +31,13 @@ from .fields import (
     Switch,
     Text,
     _number,
+)
+from .files import (  # noqa: F401 - re-exported: the config module read files before them
+    MAX_CONFIG_BYTES,
+    MAX_YAML_NODES,
+    load_config_file,
+    safe_yaml,
+    unique_json_object,
 )
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)

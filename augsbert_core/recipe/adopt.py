@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import stages
 from ..config import ConfigError
-from ..inputs import LoadedData
+from ..io.inputs import LoadedData
 from ..runs import RunFiles
 from .context import RunContext
 

@@ -12,12 +12,12 @@ import pandas as pd
 
 from ..config import ExperimentConfig, ModelConfig
 from ..evaluation import PRIMARY_METRIC
-from ..inputs import LoadedData
-from ..probe import labeler_probes_wanted
-from ..progress import CancelToken, ProgressEvent, ProgressSink
+from ..io.inputs import LoadedData
 from ..runs import Run, RunFiles
+from ..runs.progress import CancelToken, ProgressEvent, ProgressSink
 from ..silver import ray_scorer
 from ..teacher import LabelCache
+from ..teacher.probe import labeler_probes_wanted
 from ..tracking import trainer_report_to
 
 

@@ -7,9 +7,9 @@ import time
 
 import pandas as pd
 
-from .. import data as data_mod
 from .. import registry, stages
 from ..evaluation import best_threshold
+from ..io import data as data_mod
 from ..mining import (
     check_report,
     check_silver,

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 
 from .. import choices, stages
-from .. import data as data_mod
 from ..augment import augment_pairs
 from ..distributions import distribution_distance
 from ..evaluation import best_threshold
-from ..probe import PROBE_FRACTION, probe_labelers
-from ..progress import ProgressEvent
+from ..io import data as data_mod
 from ..runs import RunFiles
+from ..runs.progress import ProgressEvent
 from ..sampling import achieved_shares
 from ..silver import Labeler, cap_before_labeling, given_silver, kept_mask, make_candidates
+from ..teacher.probe import PROBE_FRACTION, probe_labelers
 from .context import Stage
 
 PAIR_COLUMNS = ["sentence1", "sentence2", "label"]

@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from .. import data as data_mod
 from .. import stages
 from ..evaluation import evaluate_bi_encoder, schedule_label
+from ..io import data as data_mod
 from ..label_errors import find_label_errors
 from ..runs import RunFiles
 from ..student import train_student

@@ -11,11 +11,8 @@ import pandas as pd
 
 from .. import choices, stages
 from ..config import ModelConfig
-from ..ensemble import TeacherEnsemble, fit_ensemble
-from ..ensemble import describe as describe_ensemble
 from ..errors import GateStopped
 from ..evaluation import PRIMARY_METRIC, SplitScores, primary_score, score_splits
-from ..gate import readiness_gate
 from ..models import (
     DEFAULT_MODEL,
     MPNET,
@@ -36,6 +33,9 @@ from ..teacher import (
     warm_start_cap,
     warm_start_teacher,
 )
+from ..teacher.ensemble import TeacherEnsemble, fit_ensemble
+from ..teacher.ensemble import describe as describe_ensemble
+from ..teacher.gate import readiness_gate
 from ..tracking import trainer_report_to
 from .context import RunContext, Stage, fmt
 from .deliverables import write_cards

@@ -13,17 +13,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import registry
-from .atomic import dumps_json
-from .errors import ConfigError
-from .evaluation import schedule_label
-from .gate import PAGE_WORDS
-from .report_charts import (  # noqa: F401 - re-exported: importers keep their old home
+from .. import registry
+from ..atomic import dumps_json
+from ..errors import ConfigError
+from ..evaluation import schedule_label
+from ..runs import Run, RunFiles, worked_seconds
+from ..speed import pairs_per_s, timing_note
+from ..teacher.gate import PAGE_WORDS
+from .charts import (  # noqa: F401 - re-exported: importers keep their old home
     _bars,
     _scatter,
     _silver_histogram,
 )
-from .report_view import (  # noqa: F401 - re-exported: importers keep their old home
+from .view import (  # noqa: F401 - re-exported: importers keep their old home
     DATA_ROLES,
     FONT,
     GOLD_COLOR,
@@ -41,8 +43,6 @@ from .report_view import (  # noqa: F401 - re-exported: importers keep their old
     _when,
     esc,
 )
-from .runs import RunFiles, read_run_json, worked_seconds
-from .speed import pairs_per_s, timing_note
 
 # No fetch of any kind: scripts and styles only inline, images only from data: or blob: (plotly's PNG export).
 CSP = (
@@ -193,7 +193,7 @@ def _plain_summary(run: _RunView, several: bool = False) -> str:
             f"keep the {esc(title.lower())} student, the cheaper one; silver pays most for a fast student far "
             "behind its teacher (student.model: static, or student.layers: 2) or with a stronger teacher"
         )
-    speed = read_run_json(run.dir, RunFiles.SPEED)
+    speed = Run.at(run.dir).read_json(RunFiles.SPEED)
     rate = pairs_per_s(speed, chosen) if isinstance(speed, dict) else None
     fast = f" It scores about {rate:,.0f} pairs per second on {esc(run.device or 'its device')}." if rate else ""
     who = f"<b>{esc(run.label)}</b>: " if several else ""
@@ -293,7 +293,7 @@ def _operating_points(run: _RunView) -> list[str]:
 
 def _speed_block(run: _RunView) -> list[str]:
     """'Speed': each timed model's pairs/s next to its score on the timed split (speed.json); nothing without it."""
-    speed = read_run_json(run.dir, RunFiles.SPEED)
+    speed = Run.at(run.dir).read_json(RunFiles.SPEED)
     models = speed.get("models") if isinstance(speed, dict) else None
     if not isinstance(models, dict) or not models:
         return []

@@ -11,7 +11,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
-from .errors import AugsbertError
+from ..errors import AugsbertError
 
 MAX_PROBLEMS = 50  # problems kept on a DataError (the rest are only counted)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MAX_YAML_NODES = 100_000  # a config expands to at most this many YAML nodes (aliases counted as expanded)
 

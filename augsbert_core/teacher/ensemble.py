@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .evaluation import PRIMARY_METRIC, primary_score
+from ..evaluation import PRIMARY_METRIC, primary_score
 
 WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.0, 1.0, 11))  # weight on the cross-encoder
 

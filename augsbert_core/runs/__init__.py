@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import stages
-from .atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json  # noqa: F401 - re-exported
-from .errors import ConfigError, Failure, RunFileError
-from .run_files import (  # noqa: F401 - re-exported: the run store's callers import them from here
+from .. import stages
+from ..atomic import atomic_path, atomic_write_json, atomic_write_text, dumps_json  # noqa: F401 - re-exported
+from ..errors import ConfigError, Failure, RunFileError
+from .files import (  # noqa: F401 - re-exported: the run store's callers import them from here
     RECORD_FILE,
     RunFiles,
     _read_events,
@@ -398,12 +398,18 @@ def pid_alive(pid: int | None) -> bool:
 
 
 class Run:
-    """A run being written: its directory, log, events and status."""
+    """A run directory: the one reader of its files (the pages, the report and the CLI read through it) and, when
+    it came from a store (`RunStore.run`), the writer of its log, events and status."""
 
-    def __init__(self, store: RunStore, run_id: str, run_dir: Path) -> None:
+    def __init__(self, store: RunStore | None, run_id: str, run_dir: Path) -> None:
         self.store = store
         self.id = run_id
         self.dir = run_dir
+
+    @classmethod
+    def at(cls, run_dir: str | Path) -> Run:
+        """A reader of the run in `run_dir`, with no store (setting its status needs `RunStore.run`)."""
+        return cls(None, Path(run_dir).name, Path(run_dir))
 
     def path(self, *parts: str) -> Path:
         return self.dir.joinpath(*parts)
@@ -415,6 +421,26 @@ class Run:
     def read_json(self, name: str, default: Any = None) -> Any:
         """A JSON file of this run (`default` when absent); RunFileError naming the run and file when corrupt."""
         return read_run_json(self.dir, name, default)
+
+    def shown_json(self, name: str, default: Any = None) -> Any:
+        """A JSON file for display: missing, half-written, corrupt or of another type, it reads as `default`, so a
+        page shows what it can of a run that is still writing (or was damaged)."""
+        try:
+            return read_run_json(self.dir, name, default)
+        except (RunFileError, OSError):
+            return default
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The last `lines` lines of run.log ('' before the run logged anything)."""
+        try:
+            text = self.path(RunFiles.LOG).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def labeler(self) -> str | None:
+        """Which model labeled the silver pairs (`silver_summary.json` `labeler`; older runs: `ensemble.json`)."""
+        return silver_labeler(self.dir)
 
     # named accessors of the run's files (None when the run has not written one; RunFileError when corrupt)
     def config(self) -> dict[str, Any]:
@@ -439,14 +465,17 @@ class Run:
     def review(self) -> dict[str, Any]:
         return self.read_json(RunFiles.REVIEW, {})
 
-    def predictions(self):
-        """predictions.csv as a DataFrame (None before the run finished)."""
+    def predictions(self, split: str | None = None):
+        """predictions.csv as a DataFrame (None before the run finished); only `split`'s rows when given."""
         path = self.path(RunFiles.PREDICTIONS)
         if not path.is_file():
             return None
         import pandas as pd  # noqa: PLC0415 - pandas is heavy; the run store itself does not need it
 
-        return pd.read_csv(path, keep_default_na=False)
+        frame = pd.read_csv(path, keep_default_na=False, dtype={"sentence1": str, "sentence2": str, "split": str})
+        if split is None or "split" not in frame:
+            return frame
+        return frame[frame["split"] == split].reset_index(drop=True)
 
     def model_dir(self, key: str) -> Path:
         """models/<key>/ (e.g. 'augsbert', 'teacher')."""
@@ -475,6 +504,8 @@ class Run:
         if status in ("queued", "running", "finished"):
             values.setdefault("error", None)
             values.setdefault("failure", None)
+        if self.store is None:
+            raise RuntimeError(f"run {self.id}: opened as a reader (Run.at); its status is set through RunStore.run")
         self.store.update(self.id, status=status, **values)
         self.log(f"status: {status}" + (f" ({values['error']})" if values.get("error") else ""))
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import stages
-from .config import ModelConfig
-from .evaluation import PRIMARY_METRIC, bi_encoder_scores, primary_score
-from .progress import CancelToken, ProgressEvent, ProgressSink, null_sink
-from .student import train_student
+from .. import stages
+from ..config import ModelConfig
+from ..evaluation import PRIMARY_METRIC, bi_encoder_scores, primary_score
+from ..runs.progress import CancelToken, ProgressEvent, ProgressSink, null_sink
+from ..student import train_student
 
 PROBE_FRACTION = 0.15  # share of the real student schedule (gold + silver, all epochs) each probe trains
 PREFERENCE = ("cross_encoder", "ensemble")  # tie-break order

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_write_text, dumps_json
-from .config import unique_json_object
+from ..atomic import atomic_write_text, dumps_json
+from ..config import unique_json_object
 from .problems import DataError, Problem
 
 GOLD_REVIEW_FILE = "gold_review.json"  # the app's name for it, beside the saved data

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from . import registry
+from .. import registry
 
 
 def mix_candidates(

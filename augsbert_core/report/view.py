@@ -13,12 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import data as data_mod
-from . import registry, stages
-from .config import role_column_map
-from .errors import AugsbertError, ConfigError
-from .evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommendation_of, recommended_of, schedules_of
-from .runs import RunFiles, RunRecord, read_record, read_run_json
+from .. import registry, stages
+from ..config import role_column_map
+from ..errors import AugsbertError, ConfigError
+from ..evaluation import MODEL_KEYS, PRIMARY_METRIC, model_metrics, recommendation_of, recommended_of, schedules_of
+from ..io import data as data_mod
+from ..runs import Run, RunFiles, RunRecord, read_record
 
 MODEL_TITLES = {
     "zero_shot": "Zero-shot",
@@ -96,13 +96,13 @@ def _read_run(run_dir: Path) -> _RunView:
     if not run_dir.is_dir() or not any((run_dir / n).is_file() for n in (RunFiles.RECORD, RunFiles.CONFIG)):
         raise ConfigError(f"{run_dir}: not a run directory (no {RunFiles.RECORD})")
     record = read_record(run_dir)
-    raw = read_run_json(run_dir, RunFiles.METRICS)
+    raw = Run.at(run_dir).read_json(RunFiles.METRICS)
     if not isinstance(raw, dict) or not model_metrics(raw):
         raise ConfigError(
             f"run {record.id} is not finished (status {record.status}, no {RunFiles.METRICS}): a report needs "
             "finished runs"
         )
-    config = read_run_json(run_dir, RunFiles.CONFIG, {})
+    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
     metrics = model_metrics(raw)
     task = record.task or config.get("task") or _task_of(metrics)
     log = _read_log(run_dir)
@@ -117,9 +117,9 @@ def _read_run(run_dir: Path) -> _RunView:
         recommended=recommended_of(raw, task),
         recommendation=recommendation_of(raw),
         schedules=schedules_of(raw),
-        gate=read_run_json(run_dir, RunFiles.GATE),
-        silver_summary=read_run_json(run_dir, RunFiles.SILVER_SUMMARY),
-        fingerprints=read_run_json(run_dir, RunFiles.FINGERPRINTS, {}),
+        gate=Run.at(run_dir).read_json(RunFiles.GATE),
+        silver_summary=Run.at(run_dir).read_json(RunFiles.SILVER_SUMMARY),
+        fingerprints=Run.at(run_dir).read_json(RunFiles.FINGERPRINTS, {}),
         device=_logged_device(log),
         sizes=_logged_sizes(log),
         predictions=predictions,

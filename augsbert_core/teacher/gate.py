@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-from .choices import MODEL_ALIASES, model_alias
-from .config import ExperimentConfig
+from ..choices import MODEL_ALIASES, model_alias
+from ..config import ExperimentConfig
+from ..evaluation import PRIMARY_METRIC
 from .ensemble import TeacherEnsemble
-from .evaluation import PRIMARY_METRIC
 
 SMALL_LEAD = (
     0.03  # within this of the student (3 points) a ready teacher gets an expectation note, a weak one 'marginal'

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import RunFileError
+from ..errors import RunFileError
 
 
 class RunFiles:

@@ -7,13 +7,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import registry, stages
-from .atomic import dumps_json
-from .config import ModelConfig
-from .evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
-from .models import choose_device, load_student
-from .progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
-from .training import NO_DEV_EPOCHS, dev_early_stopping, early_stopping, fit, fixed_schedule, trainer_kwargs
+from .. import registry, stages
+from ..atomic import dumps_json
+from ..config import ModelConfig
+from ..evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
+from ..models import choose_device, load_student
+from ..runs.progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
+from ..training import NO_DEV_EPOCHS, dev_early_stopping, early_stopping, fit, fixed_schedule, trainer_kwargs
 
 REGRESSION_LOSSES = registry.losses_for("student", "regression")  # live views of the loss registry
 CLASSIFICATION_LOSSES = registry.losses_for("student", "classification")

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import stages
-from .errors import Cancelled
+from .. import stages
+from ..errors import Cancelled
 
 ProgressSink = Callable[["ProgressEvent"], None]
 

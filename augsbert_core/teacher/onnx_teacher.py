@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .export import torch_to_onnx
+from ..student.export import torch_to_onnx
 
 
 class OnnxCrossEncoder:

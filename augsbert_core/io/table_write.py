@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 from .problems import _bool_array
 from .table_limits import PathLike, _split_extension
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, ModelLoadError
+from ..errors import ConfigError, ModelLoadError
 
 FORMATS = ("st", "onnx", "onnx-int8")
 ONNX_FILE = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model_qint8.onnx"}

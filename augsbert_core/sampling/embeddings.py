@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
+from ..atomic import atomic_path
 
 KEY_VERSION = "augsbert-embeddings-v1"
 

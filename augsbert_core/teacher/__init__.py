@@ -18,19 +18,19 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from . import registry, stages
-from .atomic import dumps_json
-from .choices import AUTO
-from .config import ExperimentConfig, ModelConfig, TeacherSearchConfig
-from .embeddings import cache_dir
-from .evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
-from .inputs import LoadedData
-from .models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
+from .. import registry, stages
+from ..atomic import dumps_json
+from ..choices import AUTO
+from ..config import ExperimentConfig, ModelConfig, TeacherSearchConfig
+from ..evaluation import PRIMARY_METRIC, SplitScores, bi_encoder_scores, primary_score, score_splits
+from ..io.inputs import LoadedData
+from ..models import AUTO_TEACHER, choose_device, default_teacher, load_cross_encoder
+from ..registry import DEFAULT_TEACHER_LOSS
+from ..runs.progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
+from ..sampling.embeddings import cache_dir
+from ..speed import throughput, timed, timed_split
+from ..training import fit, trainer_kwargs
 from .onnx_teacher import OnnxCrossEncoder, onnx_cross_encoder  # noqa: F401 - re-exported: their old home
-from .progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
-from .registry import DEFAULT_TEACHER_LOSS
-from .speed import throughput, timed, timed_split
-from .training import fit, trainer_kwargs
 
 
 def both_orders(frame: pd.DataFrame) -> pd.DataFrame:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .evaluation import MODEL_KEYS
-from .report_view import (
+from ..evaluation import MODEL_KEYS
+from .view import (
     GOLD_COLOR,
     METRIC_TITLES,
     MODEL_TITLES,

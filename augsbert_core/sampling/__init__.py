@@ -22,12 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import registry, stages
+from .. import registry, stages
+from ..distributions import distribution_distance, kde_select  # noqa: F401 - re-exported: their old home
+from ..runs.progress import ProgressEvent, ProgressSink, null_sink
 from .bm25 import SparseBM25
-from .distributions import distribution_distance, kde_select  # noqa: F401 - re-exported: their old home
 from .embeddings import cached_embeddings
 from .mixes import achieved_shares, mix_candidates, split_budget  # noqa: F401 - re-exported: their old home
-from .progress import ProgressEvent, ProgressSink, null_sink
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 

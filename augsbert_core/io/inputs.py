@@ -8,10 +8,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from . import choices
+from .. import choices
+from ..augment import require_augment_extra
+from ..config import ConfigError, ExperimentConfig, role_column_map
 from . import data as data_mod
-from .augment import require_augment_extra
-from .config import ConfigError, ExperimentConfig, role_column_map
 from .gold_review import apply_gold_review, read_gold_review
 from .problems import DataError, Problem
 
