@@ -224,12 +224,12 @@ def sampler_sizes(draft: dict, new: dict, spec, given_only: bool) -> None:
         "Unlabeled pool size (0 = all)",
         0,
         10_000_000,
-        int(draft.get("max_unlabeled") or 0),
+        int(draft["data"].get("max_unlabeled") or 0),
         step=500,
         key="sc_pool",
         help="Random subset of unlabeled sentences, for a quicker run.",
     )
-    new["max_unlabeled"] = int(pool_size) or None
+    new["data"] = {**draft["data"], "max_unlabeled": int(pool_size) or None}
     cap = c3.number_input(
         "Max silver pairs (0 = the student's budget)",
         0,
@@ -404,18 +404,16 @@ def labeling_options(draft: dict, new: dict, files: dict) -> None:
         key="sc_engine",
         help=" ".join(f"{k}: {v}" for k, v in words.ENGINE_HELP.items()),
     )
-    new["ray_address"] = (
-        e2.text_input(
-            "Ray cluster address",
-            draft.get("ray_address") or "",
-            key="sc_ray_address",
-            placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
-            disabled=not choices.engine(new["engine"]).cluster,
-            help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
-            "teacher is loaded from it).",
-        ).strip()
-        or None
+    address = e2.text_input(
+        "Ray cluster address",
+        draft["ray"].get("address") or "",
+        key="sc_ray_address",
+        placeholder="empty: RAY_ADDRESS, else a local Ray cluster",
+        disabled=not choices.engine(new["engine"]).cluster,
+        help="e.g. ray://head-node:10001. Every worker must be able to read the run's folder (the trained "
+        "teacher is loaded from it).",
     )
+    new["ray"] = {**draft["ray"], "address": address.strip() or None}
     if choices.engine(new["engine"]).cluster and not scenario.ray_installed():
         st.warning(
             "Ray is not installed on this server: pip install -e '.[ray]' (or choose engine local).",

@@ -10,11 +10,11 @@ from typing import Any
 
 from augsbert_core import ConfigError, ExperimentConfig, choices, jobs
 from augsbert_core import config as core_config
-from augsbert_core import gate as core_gate
 from augsbert_core import models as core_models
 from augsbert_core import registry as core_registry
-from augsbert_core.data import write_table
-from augsbert_core.runs import RunFiles, atomic_write_json
+from augsbert_core.io.data import write_table
+from augsbert_core.runs import Run, RunFiles, atomic_write_json
+from augsbert_core.teacher import gate as core_gate
 
 from . import goldreview, security, workspace
 from .installs import mpnet_installed, mpnet_setup_command, ray_installed  # noqa: F401 - the pages ask here
@@ -93,7 +93,7 @@ SEARCH_EPOCHS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 SEED_TRIALS_ADVICE = core_gate.SEED_TRIALS_ADVICE  # "Try 4 seeds": the teacher seed trials the advice suggests
 
 
-#: The readiness gate's options (gate.json `options`, keys of augsbert_core.gate.OPTIONS) in the page's words:
+#: The readiness gate's options (gate.json `options`, keys of augsbert_core.teacher.gate.OPTIONS) in the page's words:
 #: option -> (action button label or None when nothing on this page does it, what to try).
 GATE_ACTIONS: dict[str, tuple[str | None, str]] = {
     key: (label, core_gate.PAGE_WORDS[key])
@@ -150,7 +150,10 @@ CONFIG_KEYS = (
     "seed",
     "device",
     "threshold",
+    "ray",
 )
+#: Of the `data` section the draft holds what the page edits; its files are the launch's (the Data page's workspace).
+DRAFT_DATA_KEYS = ("max_unlabeled",)
 #: The page's own keys: which runs a launch makes and how they are named, and the few values it shows its own way
 #: (`settings_of` is the one translation into config keys).
 PAGE_DEFAULTS: dict[str, Any] = {
@@ -158,10 +161,11 @@ PAGE_DEFAULTS: dict[str, Any] = {
     "samplers": [_CORE.sampler],  # one run each, or one mixed run (`mix`, with `mix_shares` weights)
     "mix": False,
     "mix_shares": dict.fromkeys(core_config.MIX_SAMPLERS, 50),
-    "max_unlabeled": None,  # data.max_unlabeled
-    "ray_address": None,  # ray.address
 }
 DEFAULT_DRAFT: dict[str, Any] = PAGE_DEFAULTS | {key: copy.deepcopy(_SCHEMA[key]) for key in CONFIG_KEYS}
+DEFAULT_DRAFT["data"] = {key: _SCHEMA["data"][key] for key in DRAFT_DATA_KEYS}
+#: keys of drafts saved before the draft held them where the schema does: {old key: (section, key)}
+_MOVED_DRAFT_KEYS = {"max_unlabeled": ("data", "max_unlabeled"), "ray_address": ("ray", "address")}
 # the teacher search is off until `enabled`; its lists are what it offers once turned on (kept when turned off)
 DEFAULT_DRAFT["teacher_search"] |= {"enabled": False, "learning_rates": [2e-5, 5e-5], "epochs": [1.0, 2.0]}
 
@@ -186,6 +190,7 @@ def load_draft() -> dict[str, Any]:
         saved = json.loads(draft_path().read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         saved = {}
+    saved = _moved_keys_home(saved) if isinstance(saved, dict) else {}
     for key, value in saved.items():
         if key not in draft:
             continue
@@ -198,6 +203,18 @@ def load_draft() -> dict[str, Any]:
     if draft["max_silver"] is None:  # a draft saved before it held the schema's value: None stood for auto there
         draft["max_silver"] = DEFAULT_DRAFT["max_silver"]
     return schema_checked(draft)
+
+
+def _moved_keys_home(saved: dict[str, Any]) -> dict[str, Any]:
+    """An older draft's page keys (max_unlabeled, ray_address) in the sections where the schema keeps them."""
+    for old, (section, key) in _MOVED_DRAFT_KEYS.items():
+        if old in saved:
+            value = saved.pop(old)
+            if isinstance(saved.get(section), dict):
+                saved[section].setdefault(key, value)
+            else:
+                saved[section] = {key: value}
+    return saved
 
 
 def schema_checked(draft: dict[str, Any]) -> dict[str, Any]:
@@ -313,8 +330,6 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
         data["scale"] = list(scale)
     if spec.source_domain and workspace.source_scale() is not None:
         data["source_scale"] = list(workspace.source_scale())
-    if draft.get("max_unlabeled"):
-        data["max_unlabeled"] = int(draft["max_unlabeled"])
     reviewed = goldreview.config_review() if spec.gold_train else None  # the Data page's reviewed gold labels
     if reviewed is not None:
         data["gold_review"] = reviewed
@@ -323,7 +338,7 @@ def build_configs(draft: dict[str, Any]) -> list[ExperimentConfig]:
         raw = settings_of(draft, sampler, checked=True)
         raw.update(
             name=_run_name(draft, scenario, sampler),
-            data=data,
+            data=raw.get("data", {}) | data,
             gate=dict(draft["gate"]),
             seed=int(draft["seed"]),
             tracking=str(draft.get("tracking") or "none"),
@@ -457,8 +472,11 @@ def settings_of(draft: dict[str, Any], sampler: str | dict[str, float], *, check
     for key in ("device", *spec.keys):
         if draft.get(key) not in (None, "", 0):
             raw[key] = draft[key]
-    if choices.engine(raw.get("engine")).cluster and (draft.get("ray_address") or "").strip():
-        raw["ray"] = {"address": draft["ray_address"].strip()}
+    if choices.engine(raw.get("engine")).cluster and ((draft.get("ray") or {}).get("address") or "").strip():
+        raw["ray"] = {"address": draft["ray"]["address"].strip()}
+    data = {key: (draft.get("data") or {}).get(key) for key in DRAFT_DATA_KEYS}
+    if any(value not in (None, "", 0) for value in data.values()):
+        raw["data"] = {key: value for key, value in data.items() if value not in (None, "", 0)}
     if checked:
         search = teacher_search_settings(draft)
     else:
@@ -479,8 +497,6 @@ def draft_config(draft: dict[str, Any], sampler: str | dict[str, float] | None =
     scenario = int(draft.get("scenario", 2))
     sampler = sampler or draft.get("sampler") or (draft.get("samplers") or ["bm25"])[0]
     raw = settings_of(draft, sampler, checked=False)
-    if draft.get("max_unlabeled"):
-        raw["data"] = {"max_unlabeled": int(draft["max_unlabeled"])}
     try:
         return ExperimentConfig.from_dict(raw, rules=False)
     except ConfigError:
@@ -555,12 +571,12 @@ def retrain_with_review(record, reviewed) -> str:
     used = reviewed[reviewed["used"]]
     silver = used.assign(label=used["final_score"])[["sentence1", "sentence2", "label"]]
     if (record.task or "regression") == "classification":
-        summary = json.loads((Path(record.dir) / RunFiles.SILVER_SUMMARY).read_text(encoding="utf-8"))
+        summary = Run.at(record.dir).read_json(RunFiles.SILVER_SUMMARY, {})
         threshold = summary.get("threshold") or 0.5
         silver = silver.assign(label=(used["final_score"] >= threshold).astype(int))
     target = Path(record.dir) / "silver.reviewed.csv"
     write_table(silver, target)
-    raw = json.loads((Path(record.dir) / RunFiles.CONFIG).read_text(encoding="utf-8"))
+    raw = Run.at(record.dir).config()
     raw["name"] = f"{raw.get('name', 'run')}-reviewed"[:60]
     raw["silver_file"] = str(target)
     cfg = ExperimentConfig.from_dict(raw)

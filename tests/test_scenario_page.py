@@ -18,10 +18,10 @@ import pytest
 pytest.importorskip("streamlit")
 
 from augsbert_core import ExperimentConfig, estimate  # noqa: E402
-from augsbert_core import gate as core_gate  # noqa: E402
 from augsbert_core.config import LAYERS_LEARNING_RATE, STATIC_BATCH_SIZE, STATIC_LEARNING_RATE  # noqa: E402
-from augsbert_core.gate import readiness_gate  # noqa: E402
 from augsbert_core.runs import RunStore  # noqa: E402
+from augsbert_core.teacher import gate as core_gate  # noqa: E402
+from augsbert_core.teacher.gate import readiness_gate  # noqa: E402
 from studio import installs, scenario, workspace  # noqa: E402
 from studio import scenario_words as words  # noqa: E402
 
@@ -605,8 +605,9 @@ def test_the_draft_is_the_schema_s_keys_plus_the_page_s_own():
     (a key added to StudentConfig is in the draft without touching the app); the rest are the page's own keys."""
     schema = ExperimentConfig().to_dict()
     draft = scenario.DEFAULT_DRAFT
-    assert set(draft) == set(scenario.CONFIG_KEYS) | set(scenario.PAGE_DEFAULTS)
+    assert set(draft) == set(scenario.CONFIG_KEYS) | set(scenario.PAGE_DEFAULTS) | {"data"}
     assert not set(scenario.PAGE_DEFAULTS) & set(scenario.CONFIG_KEYS)
+    assert draft["data"] == {key: schema["data"][key] for key in scenario.DRAFT_DATA_KEYS}  # its files: the launch's
     for key in scenario.CONFIG_KEYS:
         if key == "teacher_search":  # what the search offers once turned on, and the switch
             assert set(draft[key]) == set(schema[key]) | {"enabled"} and not draft[key]["enabled"]
@@ -629,3 +630,23 @@ def test_the_silver_cap_is_held_as_the_schema_writes_it():
     scenario.draft_path().write_text(json.dumps(old))
     assert scenario.load_draft()["max_silver"] == "auto"
     assert scenario.build_configs(scenario.load_draft())[0].max_silver == "auto"
+
+
+def test_a_draft_saved_with_the_page_s_old_keys_loads_them_where_the_schema_keeps_them():
+    """max_unlabeled and ray_address were page keys; the draft now holds them as data.max_unlabeled and ray.address,
+    and a draft saved before loads them there (the pool box and the launch read them from the schema's place)."""
+    workspace.load_demo("stsb-quick")
+    old = scenario.load_draft()
+    del old["data"], old["ray"]
+    old |= {"max_unlabeled": 400, "ray_address": "ray://head:10001", "engine": "ray"}
+    scenario.save_draft(old)
+    draft = scenario.load_draft()
+    assert "max_unlabeled" not in draft and "ray_address" not in draft
+    assert draft["data"]["max_unlabeled"] == 400 and draft["ray"]["address"] == "ray://head:10001"
+    settings = scenario.settings_of(draft, "bm25", checked=False)
+    assert settings["data"] == {"max_unlabeled": 400} and settings["ray"] == {"address": "ray://head:10001"}
+    assert scenario.draft_config(draft).data.max_unlabeled == 400
+    at = app("scenario")
+    assert at.number_input(key="sc_pool").value == 400
+    at.number_input(key="sc_pool").set_value(0).run()
+    assert scenario.load_draft()["data"]["max_unlabeled"] is None
