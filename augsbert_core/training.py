@@ -55,6 +55,12 @@ def checkpoint_dir(output_dir: str | Path) -> Path:
     return Path(output_dir).parent / ".checkpoints" / Path(output_dir).name
 
 
+def drop_checkpoints(output_dir: str | Path) -> None:
+    """The model at `output_dir` finished training and is saved: its trainer checkpoints (two to three times the
+    model's size, with the optimizer state) are dead weight, since a resumed run skips a finished training."""
+    shutil.rmtree(checkpoint_dir(output_dir), ignore_errors=True)
+
+
 def latest_checkpoint(output_dir: str | Path) -> str | None:
     """The newest complete trainer checkpoint for `output_dir`, if any.
 

@@ -64,6 +64,7 @@ def test_a_resumed_training_keeps_its_patience_count_and_best_epoch(tmp_path):
     whole: dict = {}
     train_student(train, cfg, tmp_path / "whole", dev=dev, device="cpu", schedule=whole, checkpoints=6)
     assert whole["best_epoch"] == 1 and whole["epochs_run"] == 3 and whole["stopped_early"]
+    assert not checkpoint_dir(tmp_path / "whole").exists(), "a finished training leaves no checkpoints behind"
 
     token, folder = CancelToken(), checkpoint_dir(tmp_path / "cut") / "checkpoint-6"  # after epoch 2's evaluation
 
@@ -82,6 +83,7 @@ def test_a_resumed_training_keeps_its_patience_count_and_best_epoch(tmp_path):
     assert (resumed["best_epoch"], resumed["epochs_run"], resumed["stopped_early"]) == (1, 3, True)
     assert [h["epoch"] for h in resumed["dev_history"]] == [h["epoch"] for h in whole["dev_history"]]
     assert resumed["best_dev"] == pytest.approx(whole["best_dev"], abs=1e-6)
+    assert not checkpoint_dir(tmp_path / "cut").exists()  # kept while cancelled (above), dropped once finished
 
 
 @pytest.mark.slow

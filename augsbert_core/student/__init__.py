@@ -13,7 +13,15 @@ from ..config import ModelConfig
 from ..evaluation import bi_encoder_scores, primary_score, retrieval_evaluator, retrieval_metrics
 from ..models import choose_device, load_student
 from ..runs.progress import Cancelled, CancelToken, ProgressSink, make_trainer_callback, null_sink
-from ..training import NO_DEV_EPOCHS, dev_early_stopping, early_stopping, fit, fixed_schedule, trainer_kwargs
+from ..training import (
+    NO_DEV_EPOCHS,
+    dev_early_stopping,
+    drop_checkpoints,
+    early_stopping,
+    fit,
+    fixed_schedule,
+    trainer_kwargs,
+)
 
 REGRESSION_LOSSES = registry.losses_for("student", "regression")  # live views of the loss registry
 CLASSIFICATION_LOSSES = registry.losses_for("student", "classification")
@@ -166,4 +174,5 @@ def train_student(
         (Path(output_dir) / "seed_search.json").write_text(dumps_json(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled(f"{stage} cancelled; the partly trained model was saved")
+    drop_checkpoints(output_dir)  # kept above: a cancelled training resumes from them
     return model

@@ -29,7 +29,7 @@ from ..registry import DEFAULT_TEACHER_LOSS
 from ..runs.progress import Cancelled, CancelToken, ProgressEvent, ProgressSink, make_trainer_callback, null_sink
 from ..sampling.embeddings import cache_dir
 from ..speed import throughput, timed, timed_split
-from ..training import fit, trainer_kwargs
+from ..training import drop_checkpoints, fit, trainer_kwargs
 from .onnx_teacher import OnnxCrossEncoder, onnx_cross_encoder  # noqa: F401 - re-exported: their old home
 
 
@@ -123,6 +123,7 @@ def train_teacher(
         (Path(output_dir) / "seed_search.json").write_text(dumps_json(report, indent=2))
     if cancel is not None and cancel.cancelled:
         raise Cancelled("teacher training cancelled; the partly trained teacher was saved")
+    drop_checkpoints(output_dir)  # kept above: a cancelled training resumes from them
     return model
 
 
