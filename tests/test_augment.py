@@ -98,9 +98,10 @@ def _check_rows(result: pd.DataFrame, gold: pd.DataFrame) -> None:
 # --------------------------------------------------------------------------- WordNet setup
 
 
-def test_setup_offline_wordnet_fresh_and_idempotent(tmp_path: Path) -> None:
+def test_setup_offline_wordnet_fresh_and_idempotent(tmp_path: Path, monkeypatch) -> None:
     import nltk
 
+    monkeypatch.setattr(nltk.data, "path", list(nltk.data.path))  # the copy below is gone after the test
     root = setup_offline_wordnet(tmp_path / "nltk")
     wordnet_dir = root / "corpora" / "wordnet"
     assert root == (tmp_path / "nltk").resolve()
@@ -121,8 +122,11 @@ def test_setup_offline_wordnet_fresh_and_idempotent(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 0.1
     assert (wordnet_dir / augment._MARKER).stat().st_mtime_ns == marker_mtime
 
-    from nltk.corpus import wordnet
+    # read through a reader of its own: nltk.corpus.wordnet, once loaded, stays bound to the folder it found first,
+    # and this one is removed with the test's tmp_path
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
 
+    wordnet = WordNetCorpusReader(str(wordnet_dir), None)
     assert wordnet.synsets("car")
     assert "dog.n.01" in {s.name() for s in wordnet.synsets("dog")}
 

@@ -385,7 +385,7 @@ EXACT_DATA_WRITERS = {
     ("augsbert_core/recipe/positives.py", "_mine_and_sample"): "mined.csv, candidates.csv: read back on resume",
     ("augsbert_core/recipe/positives.py", "_label"): "silver.csv of the binary teacher: read back on resume",
     ("augsbert_core/ray_engine.py", "ray_silver"): "the Ray engine's labeled pairs, merged into silver.csv",
-    ("augsbert_core/table_write.py", "write_table"): "the writer itself",
+    ("augsbert_core/io/table_write.py", "write_table"): "the writer itself",
     ("studio/scenario.py", "retrain_with_review"): "silver.reviewed.csv: a run's training input",
     ("studio/workspace.py", "save_upload"): "the user's upload, saved as given",
     ("studio/workspace.py", "load_demo"): "the demo's files, saved as the workspace's data",
