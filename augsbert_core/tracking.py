@@ -109,10 +109,8 @@ def run_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 def run_tags(run_dir: Path) -> dict[str, str]:
     """The run's identity and verdicts: run id, name, scenario, sampler, task, gate verdict, recommended model."""
-    record = read_record(run_dir)
-    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
-    gate = Run.at(run_dir).read_json(RunFiles.GATE, {})
-    metrics = Run.at(run_dir).read_json(RunFiles.METRICS, {})
+    record, run = read_record(run_dir), Run.at(run_dir)
+    config, gate, metrics = (run.read_json(name, {}) for name in (RunFiles.CONFIG, RunFiles.GATE, RunFiles.METRICS))
     task = record.task or config.get("task")
     tags = {
         RUN_ID_TAG: record.id,
@@ -238,10 +236,10 @@ def log_run(
         not (run_dir / RunFiles.RECORD).is_file() and not (run_dir / RunFiles.CONFIG).is_file()
     ):
         raise ConfigError(f"{run_dir}: not a run directory (no {RunFiles.RECORD})")
-    metrics_raw = Run.at(run_dir).read_json(RunFiles.METRICS, {})
-    if not model_metrics(metrics_raw):
+    run = Run.at(run_dir)
+    if not model_metrics(run.read_json(RunFiles.METRICS, {})):
         raise ConfigError(f"run {run_dir.name} is not finished (no {RunFiles.METRICS}): only finished runs are logged")
-    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
+    config = run.read_json(RunFiles.CONFIG, {})
     read_record(run_dir)  # a corrupt run.json: RunFileError before anything is logged
     _require_mlflow()
     from mlflow.exceptions import MlflowException  # noqa: PLC0415 - optional extra (see _require_mlflow)
@@ -264,8 +262,8 @@ def _log(run_dir: Path, uri: str, experiment: str, log_model: bool | None, repor
     from mlflow.entities import Metric, Param, RunTag  # noqa: PLC0415 - optional extra (see _require_mlflow)
     from mlflow.tracking import MlflowClient  # noqa: PLC0415 - optional extra (see _require_mlflow)
 
-    metrics_raw = Run.at(run_dir).read_json(RunFiles.METRICS, {})
-    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
+    run = Run.at(run_dir)
+    metrics_raw, config = run.read_json(RunFiles.METRICS, {}), run.read_json(RunFiles.CONFIG, {})
     record = read_record(run_dir)
     tags = run_tags(run_dir)
     client = MlflowClient(tracking_uri=uri)

@@ -18,8 +18,6 @@ from augsbert_core.teacher import gate as core_gate
 
 from . import goldreview, security, workspace
 from .installs import mpnet_installed, mpnet_setup_command, ray_installed  # noqa: F401 - the pages ask here
-
-#: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
 from .scenario_words import OFFLINE_MODELS, STATIC_RATES, TRANSFORMER_RATES, USUAL_BATCHES
 
 #: {scenario: (title, help)} for the page's radio: the core's scenario specs (registry.ScenarioSpec)
@@ -474,9 +472,9 @@ def settings_of(draft: dict[str, Any], sampler: str | dict[str, float], *, check
             raw[key] = draft[key]
     if choices.engine(raw.get("engine")).cluster and ((draft.get("ray") or {}).get("address") or "").strip():
         raw["ray"] = {"address": draft["ray"]["address"].strip()}
-    data = {key: (draft.get("data") or {}).get(key) for key in DRAFT_DATA_KEYS}
-    if any(value not in (None, "", 0) for value in data.values()):
-        raw["data"] = {key: value for key, value in data.items() if value not in (None, "", 0)}
+    data = {key: value for key in DRAFT_DATA_KEYS if (value := (draft.get("data") or {}).get(key)) not in (None, "", 0)}
+    if data:
+        raw["data"] = data
     if checked:
         search = teacher_search_settings(draft)
     else:

@@ -17,7 +17,7 @@ from .. import registry
 from ..atomic import dumps_json
 from ..errors import ConfigError
 from ..evaluation import schedule_label
-from ..runs import Run, RunFiles, worked_seconds
+from ..runs import RunFiles, worked_seconds
 from ..speed import pairs_per_s, timing_note
 from ..teacher.gate import PAGE_WORDS
 from .charts import (  # noqa: F401 - re-exported: importers keep their old home
@@ -193,7 +193,7 @@ def _plain_summary(run: _RunView, several: bool = False) -> str:
             f"keep the {esc(title.lower())} student, the cheaper one; silver pays most for a fast student far "
             "behind its teacher (student.model: static, or student.layers: 2) or with a stronger teacher"
         )
-    speed = Run.at(run.dir).read_json(RunFiles.SPEED)
+    speed = run.speed
     rate = pairs_per_s(speed, chosen) if isinstance(speed, dict) else None
     fast = f" It scores about {rate:,.0f} pairs per second on {esc(run.device or 'its device')}." if rate else ""
     who = f"<b>{esc(run.label)}</b>: " if several else ""
@@ -293,7 +293,7 @@ def _operating_points(run: _RunView) -> list[str]:
 
 def _speed_block(run: _RunView) -> list[str]:
     """'Speed': each timed model's pairs/s next to its score on the timed split (speed.json); nothing without it."""
-    speed = Run.at(run.dir).read_json(RunFiles.SPEED)
+    speed = run.speed
     models = speed.get("models") if isinstance(speed, dict) else None
     if not isinstance(models, dict) or not models:
         return []

@@ -69,6 +69,7 @@ class _RunView:
     gate: dict[str, Any] | None
     silver_summary: dict[str, Any] | None
     fingerprints: dict[str, Any]
+    speed: dict[str, Any] | None  # speed.json: each model's pairs/s
     device: str | None
     sizes: dict[str, int] = field(default_factory=dict)
     predictions: pd.DataFrame | None = None
@@ -95,19 +96,17 @@ class _RunView:
 def _read_run(run_dir: Path) -> _RunView:
     if not run_dir.is_dir() or not any((run_dir / n).is_file() for n in (RunFiles.RECORD, RunFiles.CONFIG)):
         raise ConfigError(f"{run_dir}: not a run directory (no {RunFiles.RECORD})")
-    record = read_record(run_dir)
-    raw = Run.at(run_dir).read_json(RunFiles.METRICS)
+    record, run = read_record(run_dir), Run.at(run_dir)
+    raw = run.metrics()
     if not isinstance(raw, dict) or not model_metrics(raw):
         raise ConfigError(
             f"run {record.id} is not finished (status {record.status}, no {RunFiles.METRICS}): a report needs "
             "finished runs"
         )
-    config = Run.at(run_dir).read_json(RunFiles.CONFIG, {})
+    config = run.config()
     metrics = model_metrics(raw)
     task = record.task or config.get("task") or _task_of(metrics)
     log = _read_log(run_dir)
-    preds_path = run_dir / RunFiles.PREDICTIONS
-    predictions = pd.read_csv(preds_path, keep_default_na=False) if preds_path.is_file() else None
     return _RunView(
         dir=run_dir,
         record=record,
@@ -117,12 +116,13 @@ def _read_run(run_dir: Path) -> _RunView:
         recommended=recommended_of(raw, task),
         recommendation=recommendation_of(raw),
         schedules=schedules_of(raw),
-        gate=Run.at(run_dir).read_json(RunFiles.GATE),
-        silver_summary=Run.at(run_dir).read_json(RunFiles.SILVER_SUMMARY),
-        fingerprints=Run.at(run_dir).read_json(RunFiles.FINGERPRINTS, {}),
+        gate=run.gate(),
+        silver_summary=run.silver_summary(),
+        fingerprints=run.read_json(RunFiles.FINGERPRINTS, {}),
+        speed=run.read_json(RunFiles.SPEED),
         device=_logged_device(log),
         sizes=_logged_sizes(log),
-        predictions=predictions,
+        predictions=run.predictions(),
     )
 
 
